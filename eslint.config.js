@@ -1,0 +1,46 @@
+// Lint rules that matter here: no floating promises (a lost rejection is a
+// lost start), and the domain stays pure — checked by the tool, not by hope.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['node_modules', 'drizzle', 'var', 'bench/results', 'test-artifacts', 'dist', 'eslint.config.js'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/await-thenable': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+    },
+  },
+  {
+    files: ['src/domain/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/infra/**', '**/infra', '**/jobs/**', '**/jobs', '**/http/**', '**/http'], message: 'src/domain is pure: it may not import from src/infra, src/jobs or src/http.' },
+            { group: ['dockerode', 'ioredis', 'bullmq', 'hono', 'hono/*', '@hono/*', 'postgres', 'drizzle-orm', 'drizzle-orm/*', 'pino', 'node:fs', 'node:fs/*', 'fs'], message: 'src/domain talks to the world only through its ports.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['test/**/*.ts', 'bench/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+      '@typescript-eslint/no-unsafe-argument': 'off',
+      '@typescript-eslint/no-unsafe-call': 'off',
+      '@typescript-eslint/no-non-null-assertion': 'off',
+    },
+  },
+);

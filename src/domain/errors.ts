@@ -1,0 +1,28 @@
+/**
+ * The contract's stable error codes (§4) as a closed union. Codes, not
+ * classes, cross process boundaries: a BullMQ job result, an HTTP body and an
+ * audit row all carry the same string.
+ */
+export const ERROR_CODES = [
+  'replay_no_op',
+  'start_config_invalid',
+  'service_unavailable',
+  'conflict',
+  'image_pull_failed',
+  'container_start_failed',
+  'internal_error',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+export type FailureCode = Exclude<ErrorCode, 'replay_no_op'>;
+
+export const LEASE_BUSY_MESSAGE = 'another lifecycle operation is in progress for this game';
+
+/**
+ * Contract §4: retryable are `service_unavailable`, `internal_error` and the
+ * lease-busy `conflict`. A conflict on image (the game runs another image) is
+ * permanent, so `conflict` alone does not decide: the caller says which.
+ */
+export function isRetryableFailure(code: FailureCode, leaseBusy = false): boolean {
+  if (code === 'service_unavailable' || code === 'internal_error') return true;
+  return code === 'conflict' && leaseBusy;
+}

@@ -1,0 +1,135 @@
+/**
+ * Glossary of the Runtime Manager domain.
+ *
+ * - **game**: one multiplayer match on the platform, named by its game id.
+ * - **engine image**: the Docker image that runs a game's engine; named by an
+ *   image ref (`registry/repo:tag@sha256:…`). Its labels may carry resource
+ *   limits (`com.galaxy.cpu_quota`, `com.galaxy.memory`, `com.galaxy.pids_limit`).
+ * - **runtime**: the one container that runs a game's engine, named and
+ *   hostnamed `galaxy-game-{game_id}`.
+ * - **runtime record**: the durable row (Postgres) that says what the manager
+ *   believes about a game's runtime; the source of truth for replays and
+ *   conflicts.
+ * - **lease**: a short-lived per-game lock in Redis so that only one lifecycle
+ *   operation touches a game at a time; released only by its holder.
+ * - **operation**: one attempt of a lifecycle (start, stop, restart, patch,
+ *   reconcile); each attempt appends one row to the operation log (audit).
+ * - **op source**: where an operation came from (stream, REST, admin, reconciler).
+ * - **health event**: a fact about a container (started, exited, OOM,
+ *   disappeared, adopted) published to a Redis stream and kept as a snapshot.
+ * - **notification intent**: an admin-facing failure notice, published to a
+ *   Redis stream for the Notification Service to deliver (deduplicated by key).
+ * - **step**: a named stage of a lifecycle pipeline; the name travels into logs
+ *   and metrics.
+ */
+
+export const OP_SOURCES = ['lobby_stream', 'gm_rest', 'admin_rest', 'reconciler'] as const;
+export type OpSource = (typeof OP_SOURCES)[number];
+export function isOpSource(value: unknown): value is OpSource {
+  return typeof value === 'string' && (OP_SOURCES as readonly string[]).includes(value);
+}
+
+export const OP_KINDS = ['start', 'stop', 'restart', 'patch', 'reconcile_adopt', 'reconcile_dispose', 'reconcile_observe'] as const;
+export type OpKind = (typeof OP_KINDS)[number];
+
+export const RUNTIME_STATUSES = ['running', 'stopped', 'exited', 'removed'] as const;
+export type RuntimeStatus = (typeof RUNTIME_STATUSES)[number];
+
+export type Outcome = 'success' | 'failure';
+
+export interface RuntimeRecord {
+  gameId: string;
+  status: RuntimeStatus;
+  currentContainerId: string | null;
+  currentImageRef: string | null;
+  engineEndpoint: string | null;
+  statePath: string | null;
+  dockerNetwork: string | null;
+  startedAt: Date | null;
+  stoppedAt: Date | null;
+  lastOpAt: Date;
+  createdAt: Date;
+}
+
+/** One row of the audit log: one attempt of one operation. */
+export interface OperationEntry {
+  gameId: string;
+  opKind: OpKind;
+  opSource: OpSource;
+  sourceRef: string;
+  imageRef: string;
+  containerId: string;
+  outcome: Outcome;
+  errorCode: string;
+  errorMessage: string;
+  startedAt: Date;
+  finishedAt: Date;
+}
+
+export interface StoredOperationEntry extends OperationEntry {
+  id: number;
+}
+
+export const HEALTH_EVENT_TYPES = [
+  'container_started',
+  'container_exited',
+  'container_oom',
+  'container_disappeared',
+  'container_adopted',
+] as const;
+export type HealthEventType = (typeof HEALTH_EVENT_TYPES)[number];
+
+export interface HealthEvent {
+  gameId: string;
+  containerId: string;
+  eventType: HealthEventType;
+  occurredAt: Date;
+  details: Record<string, unknown>;
+}
+
+export const NOTIFICATION_TYPES = [
+  'runtime.image_pull_failed',
+  'runtime.container_start_failed',
+  'runtime.start_config_invalid',
+] as const;
+export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
+
+export interface NotificationIntent {
+  notificationType: NotificationType;
+  idempotencyKey: string;
+  audience: 'admin';
+  occurredAt: Date;
+  payload: {
+    game_id: string;
+    image_ref: string;
+    error_code: string;
+    error_message: string;
+    attempted_at_ms: number;
+  };
+}
+
+export type PullPolicy = 'always' | 'if_not_present' | 'never';
+
+/** Container labels fixed by contract §8. */
+export const LABEL_OWNER = 'com.galaxy.owner';
+export const LABEL_OWNER_VALUE = 'rtmanager';
+export const LABEL_KIND = 'com.galaxy.kind';
+export const LABEL_KIND_VALUE = 'game-engine';
+export const LABEL_GAME_ID = 'com.galaxy.game_id';
+export const LABEL_ENGINE_IMAGE_REF = 'com.galaxy.engine_image_ref';
+export const LABEL_STARTED_AT_MS = 'com.galaxy.started_at_ms';
+export const IMAGE_LABEL_CPU_QUOTA = 'com.galaxy.cpu_quota';
+export const IMAGE_LABEL_MEMORY = 'com.galaxy.memory';
+export const IMAGE_LABEL_PIDS_LIMIT = 'com.galaxy.pids_limit';
+
+export const HOSTNAME_PREFIX = 'galaxy-game-';
+/** v1 engines read the state directory from this name as well as the configured one. */
+export const ENGINE_STATE_BACK_COMPAT_ENV_NAME = 'STORAGE_PATH';
+
+export function containerName(gameId: string): string {
+  return `${HOSTNAME_PREFIX}${gameId}`;
+}
+
+export function engineEndpoint(gameId: string, enginePort: number): string {
+  return `http://${containerName(gameId)}:${enginePort}`;
+}

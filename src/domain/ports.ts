@@ -1,0 +1,156 @@
+/**
+ * Ports: what the domain needs from the world, named by role. Each has an
+ * in-memory fake (test/fakes) and a real adapter (src/infra), held together by
+ * one contract test suite (test/contracts).
+ *
+ * Adapters throw on infrastructure failure (daemon down, connection refused);
+ * expected business answers (not found, network missing, lease held) are
+ * return values, never exceptions.
+ */
+import type {
+  HealthEvent,
+  NotificationIntent,
+  OperationEntry,
+  OpKind,
+  PullPolicy,
+  RuntimeRecord,
+  RuntimeStatus,
+  StoredOperationEntry,
+} from './model.js';
+
+export interface RuntimeRecordPage {
+  records: RuntimeRecord[];
+  /** Opaque; null when there is no further page. */
+  nextCursor: string | null;
+}
+
+export interface RuntimeRecordStore {
+  get(gameId: string): Promise<RuntimeRecord | null>;
+  upsert(record: RuntimeRecord): Promise<void>;
+  /** Ordered by game id; `cursor` is the previous page's `nextCursor`. */
+  list(query: { status?: RuntimeStatus; limit: number; cursor?: string | null }): Promise<RuntimeRecordPage>;
+}
+
+export interface OperationLog {
+  append(entry: OperationEntry): Promise<number>;
+  /** Newest first. */
+  listByGame(gameId: string, limit: number, opKind?: OpKind): Promise<StoredOperationEntry[]>;
+}
+
+export interface GameLeases {
+  /** SET NX PX: true when this token now holds the game's lease. */
+  tryAcquire(gameId: string, token: string, ttlMs: number): Promise<boolean>;
+  /** Compare-and-delete: releases only if `token` still holds it; true if released. */
+  release(gameId: string, token: string): Promise<boolean>;
+}
+
+/** Publishes to `runtime:health_events` and upserts the `health_snapshots` row. */
+export interface HealthEvents {
+  publish(event: HealthEvent): Promise<void>;
+}
+
+/** Publishes admin-only intents to `notification:intents`. */
+export interface Notifications {
+  publish(intent: NotificationIntent): Promise<void>;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export interface PullProgress {
+  status: string;
+  id?: string;
+  current?: number;
+  total?: number;
+}
+
+export interface BindMount {
+  hostPath: string;
+  mountPath: string;
+  readOnly: boolean;
+}
+
+export interface RunSpec {
+  name: string;
+  hostname: string;
+  image: string;
+  network: string;
+  env: Record<string, string>;
+  labels: Record<string, string>;
+  bindMounts: BindMount[];
+  logDriver: string;
+  logOpts: Record<string, string>;
+  /** Docker's NanoCpus: CPUs × 1e9. */
+  nanoCpus: number;
+  memoryBytes: number;
+  pidsLimit: number;
+}
+
+export interface RunResult {
+  containerId: string;
+  /** From the container's inspect (State.StartedAt). */
+  startedAt: Date;
+}
+
+export interface ContainerInfo {
+  id: string;
+  name: string;
+  image: string;
+  labels: Record<string, string>;
+  /** Docker's State.Status: created, running, exited, dead, paused, restarting, removing. */
+  state: string;
+  running: boolean;
+  exitCode: number | null;
+  oomKilled: boolean;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+}
+
+export interface DockerEngine {
+  /** True when the daemon answers. Throws nothing. */
+  ping(): Promise<boolean>;
+  /** false when the network does not exist; throws when the daemon fails. */
+  networkExists(name: string): Promise<boolean>;
+  /** Pulls per policy; throws with the daemon's message on failure. */
+  pullImage(ref: string, policy: PullPolicy, onProgress?: (progress: PullProgress) => void): Promise<void>;
+  /** Labels of a local image; throws when the image is not local. */
+  inspectImage(ref: string): Promise<{ labels: Record<string, string> }>;
+  /** Creates and starts the container; on a start failure the created container is removed. */
+  run(spec: RunSpec): Promise<RunResult>;
+  /** null when no container has this name or id. */
+  inspectContainer(nameOrId: string): Promise<ContainerInfo | null>;
+  /** SIGTERM, then kill after `timeoutSeconds`. A container already stopped is fine. */
+  stop(containerId: string, timeoutSeconds: number): Promise<void>;
+  /** Force-remove; a container already gone is fine. */
+  remove(containerId: string): Promise<void>;
+  /** Containers (running or not) carrying the given labels. */
+  listContainers(labels: Record<string, string>): Promise<ContainerInfo[]>;
+}
+
+/** Creates `{root}/{game_id}` with mode and owner; returns the host path. */
+export interface StateDirectories {
+  prepare(gameId: string): Promise<string>;
+}
+
+/** Best-effort diagnostics from the Lobby service; never changes an outcome. */
+export interface LobbyDiagnostics {
+  getGame(gameId: string): Promise<{ status: string; targetEngineVersion?: string }>;
+}
+
+export interface Telemetry {
+  recordStartOutcome(outcome: string, errorCode: string, opSource: string): void;
+  recordLeaseAcquireLatency(seconds: number): void;
+  recordDockerOp(op: string, seconds: number): void;
+  recordHealthEvent(eventType: string): void;
+  recordNotificationIntent(notificationType: string): void;
+}
+
+/** pino-compatible: structured fields first, message second. */
+export interface Logger {
+  debug(fields: Record<string, unknown>, message: string): void;
+  info(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
+  error(fields: Record<string, unknown>, message: string): void;
+  child(fields: Record<string, unknown>): Logger;
+}

@@ -1,0 +1,68 @@
+import type { FailureCode } from './errors.js';
+import type { OpSource, PullPolicy, RuntimeRecord } from './model.js';
+import type {
+  Clock,
+  DockerEngine,
+  GameLeases,
+  HealthEvents,
+  LobbyDiagnostics,
+  Logger,
+  Notifications,
+  OperationLog,
+  PullProgress,
+  RuntimeRecordStore,
+  StateDirectories,
+  Telemetry,
+} from './ports.js';
+
+export interface StartInput {
+  gameId: string;
+  imageRef: string;
+  opSource: OpSource;
+  /** Opaque per-source reference: stream entry id, job id + attempt, request id. */
+  sourceRef: string;
+}
+
+/** Per-call hooks from the entry point (the job turns pull progress into job progress). */
+export interface StartHooks {
+  onPullProgress?: (progress: PullProgress) => void;
+  /** Test-only: lets the crash-consistency test kill the worker at a named step. */
+  onStep?: (step: string) => void | Promise<void>;
+}
+
+export type StartResult =
+  | { outcome: 'success'; errorCode: null | 'replay_no_op'; errorMessage: ''; record: RuntimeRecord; retryable: false }
+  | { outcome: 'failure'; errorCode: FailureCode; errorMessage: string; record: null; retryable: boolean };
+
+export interface StartSettings {
+  network: string;
+  pullPolicy: PullPolicy;
+  logDriver: string;
+  /** Raw `k=v,k2=v2`. */
+  logOpts: string;
+  defaultCpuQuota: number;
+  /** Docker size string, e.g. `512m`. */
+  defaultMemory: string;
+  defaultPidsLimit: number;
+  engineStateMountPath: string;
+  engineStateEnvName: string;
+  enginePort: number;
+  leaseTtlMs: number;
+}
+
+export interface StartDeps {
+  records: RuntimeRecordStore;
+  operations: OperationLog;
+  docker: DockerEngine;
+  leases: GameLeases;
+  healthEvents: HealthEvents;
+  notifications: Notifications;
+  stateDirs: StateDirectories;
+  /** Optional: without it there is no lobby diagnostic. */
+  lobby?: LobbyDiagnostics;
+  telemetry: Telemetry;
+  logger: Logger;
+  clock: Clock;
+  newToken: () => string;
+  settings: StartSettings;
+}
