@@ -1,0 +1,154 @@
+import type { PullPolicy } from '../../src/domain/model.js';
+import type { Clock, ContainerInfo, DockerEngine, PullProgress, RunResult, RunSpec } from '../../src/domain/ports.js';
+
+interface FakeContainer {
+  info: ContainerInfo;
+  spec: RunSpec | null;
+}
+
+/**
+ * A Docker engine in memory. `images` are local images (ref → labels);
+ * `registry` is what a pull can fetch — empty by default, as on this machine,
+ * where no registry is reachable.
+ */
+export class FakeDockerEngine implements DockerEngine {
+  readonly images = new Map<string, Record<string, string>>();
+  readonly registry = new Map<string, Record<string, string>>();
+  readonly networks = new Set<string>();
+  readonly containers = new Map<string, FakeContainer>();
+  /** Every call by method name, in order: lets a test assert "no Docker call". */
+  readonly calls: string[] = [];
+  daemonDown = false;
+  failRun: Error | null = null;
+  failRemove: Error | null = null;
+  private nextId = 1;
+
+  constructor(private readonly clock: Clock = { now: () => new Date() }) {}
+
+  private enter(method: string): void {
+    this.calls.push(method);
+    if (this.daemonDown) throw new Error('connect ENOENT /var/run/docker.sock');
+  }
+
+  ping(): Promise<boolean> {
+    this.calls.push('ping');
+    return Promise.resolve(!this.daemonDown);
+  }
+
+  networkExists(name: string): Promise<boolean> {
+    return this.call('networkExists', () => this.networks.has(name));
+  }
+
+  pullImage(ref: string, policy: PullPolicy, onProgress?: (progress: PullProgress) => void): Promise<void> {
+    return this.call('pullImage', () => {
+      if (policy === 'never') return;
+      if (policy === 'if_not_present' && this.images.has(ref)) return;
+      const remote = this.registry.get(ref);
+      if (!remote) throw new Error(`pull access denied for ${ref}, repository does not exist or may require 'docker login'`);
+      onProgress?.({ status: `Pulling from ${ref}` });
+      onProgress?.({ status: 'Download complete', id: 'layer1', current: 1, total: 1 });
+      this.images.set(ref, { ...remote });
+    });
+  }
+
+  inspectImage(ref: string): Promise<{ labels: Record<string, string> }> {
+    return this.call('inspectImage', () => {
+      const labels = this.images.get(ref);
+      if (!labels) throw new Error(`No such image: ${ref}`);
+      return { labels: { ...labels } };
+    });
+  }
+
+  run(spec: RunSpec): Promise<RunResult> {
+    return this.call('run', () => {
+      if (this.failRun) throw this.failRun;
+      if (this.findByNameOrId(spec.name)) {
+        throw new Error(`Conflict. The container name "/${spec.name}" is already in use`);
+      }
+      if (!this.images.has(spec.image)) throw new Error(`No such image: ${spec.image}`);
+      if (!this.networks.has(spec.network)) throw new Error(`network ${spec.network} not found`);
+      const id = `fake${String(this.nextId++).padStart(60, '0')}`;
+      const startedAt = this.clock.now();
+      this.containers.set(id, {
+        spec: structuredClone(spec),
+        info: {
+          id,
+          name: spec.name,
+          image: spec.image,
+          labels: { ...spec.labels },
+          state: 'running',
+          running: true,
+          exitCode: null,
+          oomKilled: false,
+          startedAt,
+          finishedAt: null,
+        },
+      });
+      return { containerId: id, startedAt };
+    });
+  }
+
+  inspectContainer(nameOrId: string): Promise<ContainerInfo | null> {
+    return this.call('inspectContainer', () => {
+      const found = this.findByNameOrId(nameOrId);
+      return found ? structuredClone(found.info) : null;
+    });
+  }
+
+  stop(containerId: string, _timeoutSeconds: number): Promise<void> {
+    return this.call('stop', () => {
+      const found = this.findByNameOrId(containerId);
+      if (!found || !found.info.running) return;
+      this.markExited(found.info.id, 143, false);
+    });
+  }
+
+  remove(containerId: string): Promise<void> {
+    return this.call('remove', () => {
+      if (this.failRemove) throw this.failRemove;
+      const found = this.findByNameOrId(containerId);
+      if (found) this.containers.delete(found.info.id);
+    });
+  }
+
+  listContainers(labels: Record<string, string>): Promise<ContainerInfo[]> {
+    return this.call('listContainers', () =>
+      [...this.containers.values()]
+        .filter((c) => Object.entries(labels).every(([k, v]) => c.info.labels[k] === v))
+        .map((c) => structuredClone(c.info)),
+    );
+  }
+
+  // Test helpers: what the engine would do on its own.
+
+  /** A container that exited (or was OOM-killed) behind our back. */
+  markExited(containerId: string, exitCode: number, oomKilled: boolean): void {
+    const found = this.containers.get(containerId);
+    if (!found) throw new Error(`no fake container ${containerId}`);
+    found.info = { ...found.info, state: 'exited', running: false, exitCode, oomKilled, finishedAt: this.clock.now() };
+  }
+
+  /** A container someone else created (no spec): foreign or left by a crash. */
+  addContainer(info: Omit<ContainerInfo, 'id'> & { id?: string }): string {
+    const id = info.id ?? `fake${String(this.nextId++).padStart(60, '0')}`;
+    this.containers.set(id, { spec: null, info: { ...info, id } });
+    return id;
+  }
+
+  specOf(containerId: string): RunSpec | null {
+    return this.containers.get(containerId)?.spec ?? null;
+  }
+
+  private findByNameOrId(nameOrId: string): FakeContainer | undefined {
+    return this.containers.get(nameOrId) ?? [...this.containers.values()].find((c) => c.info.name === nameOrId);
+  }
+
+  private call<T>(method: string, body: () => T): Promise<T> {
+    try {
+      this.enter(method);
+      return Promise.resolve(body());
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+}

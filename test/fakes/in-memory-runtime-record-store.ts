@@ -1,0 +1,32 @@
+import type { RuntimeRecord, RuntimeStatus } from '../../src/domain/model.js';
+import type { RuntimeRecordPage, RuntimeRecordStore } from '../../src/domain/ports.js';
+
+export class InMemoryRuntimeRecordStore implements RuntimeRecordStore {
+  readonly records = new Map<string, RuntimeRecord>();
+  /** Set to make the next calls throw, as a database that is down would. */
+  failGet: Error | null = null;
+  failUpsert: Error | null = null;
+
+  get(gameId: string): Promise<RuntimeRecord | null> {
+    if (this.failGet) return Promise.reject(this.failGet);
+    const found = this.records.get(gameId);
+    return Promise.resolve(found ? structuredClone(found) : null);
+  }
+
+  upsert(record: RuntimeRecord): Promise<void> {
+    if (this.failUpsert) return Promise.reject(this.failUpsert);
+    this.records.set(record.gameId, structuredClone(record));
+    return Promise.resolve();
+  }
+
+  list(query: { status?: RuntimeStatus; limit: number; cursor?: string | null }): Promise<RuntimeRecordPage> {
+    const sorted = [...this.records.values()]
+      .filter((r) => (query.status ? r.status === query.status : true))
+      .filter((r) => (query.cursor ? r.gameId > query.cursor : true))
+      .sort((a, b) => (a.gameId < b.gameId ? -1 : a.gameId > b.gameId ? 1 : 0));
+    const page = sorted.slice(0, query.limit).map((r) => structuredClone(r));
+    const last = page.at(-1);
+    const nextCursor = sorted.length > query.limit && last ? last.gameId : null;
+    return Promise.resolve({ records: page, nextCursor });
+  }
+}
