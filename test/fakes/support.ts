@@ -69,6 +69,9 @@ export class FakeStateDirectories implements StateDirectories {
   constructor(private readonly root = '/srv/game-state') {}
   prepare(gameId: string): Promise<string> {
     if (this.fail) return Promise.reject(this.fail);
+    if (gameId === '' || gameId === '.' || gameId === '..' || /[/\\\0]/.test(gameId)) {
+      return Promise.reject(new Error(`state directory for ${JSON.stringify(gameId)} would escape ${this.root}`));
+    }
     const path = `${this.root}/${gameId}`;
     this.prepared.push(path);
     return Promise.resolve(path);
