@@ -1,0 +1,105 @@
+/**
+ * One database handle for both back ends: a Postgres server over postgres.js
+ * when a URL is configured, else PGlite (Postgres compiled to WASM) embedded
+ * in a local directory. Adapters see only `Database`, the query API the two
+ * drizzle drivers share; the migrator is the one place that tells them apart.
+ */
+import { mkdir } from 'node:fs/promises';
+import { PGlite } from '@electric-sql/pglite';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePglite, type PgliteDatabase } from 'drizzle-orm/pglite';
+import { drizzle as drizzlePostgres, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
+import postgres from 'postgres';
+import { schema, type Schema } from './schema.js';
+
+export type Database = PgDatabase<PgQueryResultHKT, Schema>;
+
+interface HandleCommon {
+  /** Resolves when the database answers a query within `timeoutMs`; rejects otherwise. */
+  ping(timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type PostgresHandle = HandleCommon & { kind: 'postgres'; db: PostgresJsDatabase<Schema>; client: postgres.Sql };
+export type PgliteHandle = HandleCommon & { kind: 'pglite'; db: PgliteDatabase<Schema>; client: PGlite };
+export type DatabaseHandle = PostgresHandle | PgliteHandle;
+
+export interface OpenDatabaseOptions {
+  /** PGlite's data directory when no URL is given; `memory://` keeps it in memory. */
+  dataDir: string;
+  /** PGlite only: start from this `dumpDataDir()` tarball instead of initdb (tests: ~0.8 s instead of ~4 s). */
+  loadDataDir?: Blob;
+  /** postgres.js pool size; at least 2 (migration holds one connection for its lock). */
+  maxConnections?: number;
+}
+
+/** Where the embedded database lives when RTMANAGER_DATABASE_URL is unset (README). */
+export const DEFAULT_PGLITE_DIR = 'var/pglite';
+
+const DEFAULT_PING_TIMEOUT_MS = 2_000;
+
+export async function openDatabase(url: string | undefined, opts: OpenDatabaseOptions): Promise<DatabaseHandle> {
+  return url ? openPostgres(url, opts.maxConnections ?? 10) : openPglite(opts.dataDir, opts.loadDataDir);
+}
+
+function openPostgres(url: string, maxConnections: number): Promise<PostgresHandle> {
+  const { url: cleanUrl, socketDir } = splitSocketHost(url);
+  const port = Number(new URL(cleanUrl).port || 5432);
+  const client = postgres(cleanUrl, {
+    max: Math.max(2, maxConnections),
+    connect_timeout: 10,
+    // Timestamps are parsed by drizzle from text; a UTC session keeps that text
+    // free of historical offsets with seconds, which Date cannot parse.
+    connection: { TimeZone: 'UTC', application_name: 'galaxy-rtmanager' },
+    // "schema already exists, skipping" on every boot's migration is noise.
+    onnotice: () => undefined,
+    ...(socketDir ? { path: `${socketDir}/.s.PGSQL.${port}` } : {}),
+  });
+  const db = drizzlePostgres({ client, schema });
+  return Promise.resolve({
+    kind: 'postgres',
+    db,
+    client,
+    ping: (timeoutMs = DEFAULT_PING_TIMEOUT_MS) => withTimeout(client`select 1`.execute(), timeoutMs, 'postgres ping'),
+    close: () => client.end({ timeout: 5 }),
+  });
+}
+
+async function openPglite(dataDir: string, loadDataDir: Blob | undefined): Promise<PgliteHandle> {
+  if (!dataDir.startsWith('memory://')) await mkdir(dataDir, { recursive: true });
+  const client = await PGlite.create(dataDir, loadDataDir ? { loadDataDir } : {});
+  await client.exec(`SET TIME ZONE 'UTC'`);
+  const db = drizzlePglite({ client, schema });
+  return {
+    kind: 'pglite',
+    db,
+    client,
+    ping: (timeoutMs = DEFAULT_PING_TIMEOUT_MS) => withTimeout(client.query('select 1'), timeoutMs, 'pglite ping'),
+    close: () => client.close(),
+  };
+}
+
+/**
+ * libpq accepts `postgres://user@/db?host=/run/postgresql` for a Unix socket;
+ * postgres.js would send `host` to the server as a startup parameter and be
+ * refused, so the directory is taken out here and passed as a socket path.
+ */
+export function splitSocketHost(url: string): { url: string; socketDir: string | null } {
+  const parsed = new URL(url);
+  const host = parsed.searchParams.get('host');
+  if (!host?.startsWith('/')) return { url, socketDir: null };
+  parsed.searchParams.delete('host');
+  return { url: parsed.toString(), socketDir: host.replace(/\/+$/, '') };
+}
+
+async function withTimeout(work: Promise<unknown>, timeoutMs: number, what: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
