@@ -43,8 +43,7 @@ export async function openDatabase(url: string | undefined, opts: OpenDatabaseOp
 }
 
 function openPostgres(url: string, maxConnections: number): Promise<PostgresHandle> {
-  const { url: cleanUrl, socketDir } = splitSocketHost(url);
-  const port = Number(new URL(cleanUrl).port || 5432);
+  const { url: cleanUrl, socketPath } = splitSocketHost(url);
   const client = postgres(cleanUrl, {
     max: Math.max(2, maxConnections),
     connect_timeout: 10,
@@ -53,7 +52,7 @@ function openPostgres(url: string, maxConnections: number): Promise<PostgresHand
     connection: { TimeZone: 'UTC', application_name: 'galaxy-rtmanager' },
     // "schema already exists, skipping" on every boot's migration is noise.
     onnotice: () => undefined,
-    ...(socketDir ? { path: `${socketDir}/.s.PGSQL.${port}` } : {}),
+    ...(socketPath ? { path: socketPath } : {}),
   });
   const db = drizzlePostgres({ client, schema });
   return Promise.resolve({
@@ -80,16 +79,26 @@ async function openPglite(dataDir: string, loadDataDir: Blob | undefined): Promi
 }
 
 /**
- * libpq accepts `postgres://user@/db?host=/run/postgresql` for a Unix socket;
- * postgres.js would send `host` to the server as a startup parameter and be
- * refused, so the directory is taken out here and passed as a socket path.
+ * libpq accepts `postgres://user@/db?host=/run/postgresql&port=5433` for a
+ * Unix socket; postgres.js would send `host` and `port` to the server as
+ * startup parameters and be refused, and WHATWG URL refuses the empty host.
+ * So the socket directory (and a query port) are taken out here, the host
+ * filled in, and the socket path handed to postgres.js as `path`.
  */
-export function splitSocketHost(url: string): { url: string; socketDir: string | null } {
-  const parsed = new URL(url);
-  const host = parsed.searchParams.get('host');
-  if (!host?.startsWith('/')) return { url, socketDir: null };
-  parsed.searchParams.delete('host');
-  return { url: parsed.toString(), socketDir: host.replace(/\/+$/, '') };
+export function splitSocketHost(url: string): { url: string; socketPath: string | null } {
+  const queryAt = url.indexOf('?');
+  if (queryAt < 0) return { url, socketPath: null };
+  const query = new URLSearchParams(url.slice(queryAt + 1));
+  const host = query.get('host');
+  if (!host?.startsWith('/')) return { url, socketPath: null };
+  query.delete('host');
+  const queryPort = query.get('port');
+  query.delete('port');
+  const base = url.slice(0, queryAt).replace(/^([a-z]+:\/\/(?:[^@/]*@)?)(?=[:/]|$)/i, '$1localhost');
+  const rest = query.toString();
+  const cleaned = new URL(rest ? `${base}?${rest}` : base);
+  const port = queryPort ?? (cleaned.port || '5432');
+  return { url: cleaned.toString(), socketPath: `${host.replace(/\/+$/, '')}/.s.PGSQL.${port}` };
 }
 
 async function withTimeout(work: Promise<unknown>, timeoutMs: number, what: string): Promise<void> {

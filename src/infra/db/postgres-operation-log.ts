@@ -1,0 +1,63 @@
+import { and, desc, eq } from 'drizzle-orm';
+import type { OperationEntry, OpKind, OpSource, Outcome, StoredOperationEntry } from '../../domain/model.js';
+import type { OperationLog } from '../../domain/ports.js';
+import type { Database } from './client.js';
+import { operationLog } from './schema.js';
+
+type Row = typeof operationLog.$inferSelect;
+
+export class PostgresOperationLog implements OperationLog {
+  constructor(private readonly db: Database) {
+    if (!db) throw new Error('PostgresOperationLog: db is required');
+  }
+
+  async append(entry: OperationEntry): Promise<number> {
+    const [inserted] = await this.db
+      .insert(operationLog)
+      .values({
+        gameId: entry.gameId,
+        opKind: entry.opKind,
+        opSource: entry.opSource,
+        sourceRef: entry.sourceRef,
+        imageRef: entry.imageRef,
+        containerId: entry.containerId,
+        outcome: entry.outcome,
+        errorCode: entry.errorCode,
+        errorMessage: entry.errorMessage,
+        startedAt: entry.startedAt,
+        finishedAt: entry.finishedAt,
+      })
+      .returning({ id: operationLog.id });
+    if (!inserted) throw new Error('operation_log insert returned no id');
+    return inserted.id;
+  }
+
+  /** Newest first by id (insertion order), not by time: clocks of different processes may disagree. */
+  async listByGame(gameId: string, limit: number, opKind?: OpKind): Promise<StoredOperationEntry[]> {
+    const rows = await this.db
+      .select()
+      .from(operationLog)
+      .where(opKind ? and(eq(operationLog.gameId, gameId), eq(operationLog.opKind, opKind)) : eq(operationLog.gameId, gameId))
+      .orderBy(desc(operationLog.id))
+      .limit(limit);
+    return rows.map(toEntry);
+  }
+}
+
+function toEntry(row: Row): StoredOperationEntry {
+  return {
+    id: row.id,
+    gameId: row.gameId,
+    // Rows are written only by append(), from the domain's closed unions.
+    opKind: row.opKind as OpKind,
+    opSource: row.opSource as OpSource,
+    sourceRef: row.sourceRef,
+    imageRef: row.imageRef,
+    containerId: row.containerId,
+    outcome: row.outcome as Outcome,
+    errorCode: row.errorCode,
+    errorMessage: row.errorMessage,
+    startedAt: row.startedAt,
+    finishedAt: row.finishedAt,
+  };
+}

@@ -1,0 +1,75 @@
+import { and, asc, eq, gt, type SQL } from 'drizzle-orm';
+import type { RuntimeRecord, RuntimeStatus } from '../../domain/model.js';
+import type { RuntimeRecordPage, RuntimeRecordStore } from '../../domain/ports.js';
+import type { Database } from './client.js';
+import { runtimeRecords } from './schema.js';
+
+type Row = typeof runtimeRecords.$inferSelect;
+
+export class PostgresRuntimeRecordStore implements RuntimeRecordStore {
+  constructor(private readonly db: Database) {
+    if (!db) throw new Error('PostgresRuntimeRecordStore: db is required');
+  }
+
+  async get(gameId: string): Promise<RuntimeRecord | null> {
+    const rows = await this.db.select().from(runtimeRecords).where(eq(runtimeRecords.gameId, gameId)).limit(1);
+    return rows[0] ? toRecord(rows[0]) : null;
+  }
+
+  /** The record as given replaces the stored one whole, `created_at` included: the domain owns every field. */
+  async upsert(record: RuntimeRecord): Promise<void> {
+    const row = toRow(record);
+    const { gameId: _key, ...changes } = row;
+    await this.db.insert(runtimeRecords).values(row).onConflictDoUpdate({ target: runtimeRecords.gameId, set: changes });
+  }
+
+  /** Keyset paging on the primary key (game_id collates "C"), served by the (status, game_id) index when filtered. */
+  async list(query: { status?: RuntimeStatus; limit: number; cursor?: string | null }): Promise<RuntimeRecordPage> {
+    const conditions: SQL[] = [];
+    if (query.status) conditions.push(eq(runtimeRecords.status, query.status));
+    if (query.cursor) conditions.push(gt(runtimeRecords.gameId, query.cursor));
+    // One row past the page says whether another page exists without a count.
+    const rows = await this.db
+      .select()
+      .from(runtimeRecords)
+      .where(and(...conditions))
+      .orderBy(asc(runtimeRecords.gameId))
+      .limit(query.limit + 1);
+    const records = rows.slice(0, query.limit).map(toRecord);
+    const last = records.at(-1);
+    return { records, nextCursor: rows.length > query.limit && last ? last.gameId : null };
+  }
+}
+
+function toRow(record: RuntimeRecord): Row {
+  return {
+    gameId: record.gameId,
+    status: record.status,
+    currentContainerId: record.currentContainerId,
+    currentImageRef: record.currentImageRef,
+    engineEndpoint: record.engineEndpoint,
+    statePath: record.statePath,
+    dockerNetwork: record.dockerNetwork,
+    startedAt: record.startedAt,
+    stoppedAt: record.stoppedAt,
+    lastOpAt: record.lastOpAt,
+    createdAt: record.createdAt,
+  };
+}
+
+function toRecord(row: Row): RuntimeRecord {
+  return {
+    gameId: row.gameId,
+    // The table's check constraint admits only the four statuses.
+    status: row.status as RuntimeStatus,
+    currentContainerId: row.currentContainerId,
+    currentImageRef: row.currentImageRef,
+    engineEndpoint: row.engineEndpoint,
+    statePath: row.statePath,
+    dockerNetwork: row.dockerNetwork,
+    startedAt: row.startedAt,
+    stoppedAt: row.stoppedAt,
+    lastOpAt: row.lastOpAt,
+    createdAt: row.createdAt,
+  };
+}
