@@ -1,0 +1,185 @@
+import { describe, expect, it } from 'vitest';
+import type { RuntimeRecord, RuntimeStatus } from '../../src/domain/model.js';
+import type { RuntimeRecordStore } from '../../src/domain/ports.js';
+
+export interface RuntimeRecordStoreSubject {
+  port: RuntimeRecordStore;
+  cleanup(): Promise<void>;
+}
+
+const T0 = Date.UTC(2026, 10, 25, 12, 0, 0, 123);
+
+export function sampleRecord(gameId: string, overrides: Partial<RuntimeRecord> = {}): RuntimeRecord {
+  return {
+    gameId,
+    status: 'running',
+    currentContainerId: `cid-${gameId}`,
+    currentImageRef: 'registry.local:5000/galaxy/engine:1.2.3',
+    engineEndpoint: `http://galaxy-game-${gameId}:8080`,
+    statePath: `/srv/game-state/${gameId}`,
+    dockerNetwork: 'galaxy-engines',
+    startedAt: new Date(T0 + 1),
+    stoppedAt: null,
+    lastOpAt: new Date(T0 + 2),
+    createdAt: new Date(T0),
+    ...overrides,
+  };
+}
+
+/** Every page of a listing, following cursors; fails on a cursor loop. */
+async function listAll(
+  port: RuntimeRecordStore,
+  query: { status?: RuntimeStatus; limit: number },
+): Promise<{ ids: string[][]; cursors: Array<string | null> }> {
+  const ids: string[][] = [];
+  const cursors: Array<string | null> = [];
+  let cursor: string | null = null;
+  for (let i = 0; i < 50; i++) {
+    const page = await port.list({ ...query, cursor });
+    ids.push(page.records.map((r) => r.gameId));
+    cursors.push(page.nextCursor);
+    if (page.nextCursor === null) return { ids, cursors };
+    cursor = page.nextCursor;
+  }
+  throw new Error('listing did not end after 50 pages');
+}
+
+export function describeRuntimeRecordStoreContract(name: string, make: () => Promise<RuntimeRecordStoreSubject>): void {
+  describe(`RuntimeRecordStore contract: ${name}`, () => {
+    async function withSubject(test: (port: RuntimeRecordStore) => Promise<void>): Promise<void> {
+      const s = await make();
+      try {
+        await test(s.port);
+      } finally {
+        await s.cleanup();
+      }
+    }
+
+    it('answers null for a game it has never seen', () =>
+      withSubject(async (port) => {
+        expect(await port.get('never-seen')).toBeNull();
+      }));
+
+    it('round-trips every field: Dates to the millisecond, strings as given', () =>
+      withSubject(async (port) => {
+        const record = sampleRecord('g-full', { stoppedAt: new Date(T0 + 999), status: 'exited' });
+        await port.upsert(record);
+        const read = await port.get('g-full');
+        expect(read).toEqual(record);
+        expect(read?.startedAt).toBeInstanceOf(Date);
+        expect(read?.lastOpAt.getTime()).toBe(T0 + 2);
+      }));
+
+    it('keeps nulls as nulls, not empty strings or epoch dates', () =>
+      withSubject(async (port) => {
+        const record = sampleRecord('g-nulls', {
+          status: 'removed',
+          currentContainerId: null,
+          currentImageRef: null,
+          engineEndpoint: null,
+          statePath: null,
+          dockerNetwork: null,
+          startedAt: null,
+          stoppedAt: null,
+        });
+        await port.upsert(record);
+        expect(await port.get('g-nulls')).toEqual(record);
+      }));
+
+    it('replaces the whole record on a second upsert, nulls included', () =>
+      withSubject(async (port) => {
+        await port.upsert(sampleRecord('g-replace'));
+        const replacement = sampleRecord('g-replace', {
+          status: 'stopped',
+          currentContainerId: null,
+          currentImageRef: 'galaxy/engine:2',
+          stoppedAt: new Date(T0 + 5000),
+          lastOpAt: new Date(T0 + 5000),
+          createdAt: new Date(T0 - 1000),
+        });
+        await port.upsert(replacement);
+        expect(await port.get('g-replace')).toEqual(replacement);
+        expect((await port.list({ limit: 10 })).records).toEqual([replacement]);
+      }));
+
+    it('hands out copies: changing a returned or upserted object changes nothing stored', () =>
+      withSubject(async (port) => {
+        const record = sampleRecord('g-copy');
+        await port.upsert(record);
+        record.status = 'stopped';
+        const read = await port.get('g-copy');
+        expect(read?.status).toBe('running');
+        read!.lastOpAt.setTime(0);
+        expect((await port.get('g-copy'))?.lastOpAt.getTime()).toBe(T0 + 2);
+      }));
+
+    it('lists nothing, with no cursor, when empty', () =>
+      withSubject(async (port) => {
+        expect(await port.list({ limit: 5 })).toEqual({ records: [], nextCursor: null });
+      }));
+
+    it('orders by game id byte-wise (digits < upper < lower; "-" < "_"), whatever the locale', () =>
+      withSubject(async (port) => {
+        const ids = ['b', 'a_b', 'B-1', 'a0', 'A', 'aB', 'a-b', 'Z9', '0z'];
+        for (const id of ids) await port.upsert(sampleRecord(id));
+        const page = await port.list({ limit: 100 });
+        expect(page.records.map((r) => r.gameId)).toEqual(['0z', 'A', 'B-1', 'Z9', 'a-b', 'a0', 'aB', 'a_b', 'b']);
+        expect(page.nextCursor).toBeNull();
+      }));
+
+    it('pages with the cursor, every record exactly once, last page without a cursor', () =>
+      withSubject(async (port) => {
+        const ids = ['g-01', 'g-02', 'g-03', 'g-04', 'g-05'];
+        for (const id of [...ids].reverse()) await port.upsert(sampleRecord(id));
+        expect(await listAll(port, { limit: 2 })).toEqual({
+          ids: [['g-01', 'g-02'], ['g-03', 'g-04'], ['g-05']],
+          cursors: ['g-02', 'g-04', null],
+        });
+      }));
+
+    it('gives no cursor when the last page is exactly full', () =>
+      withSubject(async (port) => {
+        for (const id of ['g-1', 'g-2', 'g-3', 'g-4']) await port.upsert(sampleRecord(id));
+        expect(await listAll(port, { limit: 2 })).toEqual({
+          ids: [['g-1', 'g-2'], ['g-3', 'g-4']],
+          cursors: ['g-2', null],
+        });
+      }));
+
+    it('filters by status, and pages within the filter', () =>
+      withSubject(async (port) => {
+        const statuses: Record<string, RuntimeStatus> = {
+          'g-1': 'running',
+          'g-2': 'stopped',
+          'g-3': 'running',
+          'g-4': 'exited',
+          'g-5': 'running',
+          'g-6': 'removed',
+        };
+        for (const [id, status] of Object.entries(statuses)) await port.upsert(sampleRecord(id, { status }));
+        expect(await listAll(port, { status: 'running', limit: 2 })).toEqual({
+          ids: [['g-1', 'g-3'], ['g-5']],
+          cursors: ['g-3', null],
+        });
+        expect((await port.list({ status: 'stopped', limit: 10 })).records.map((r) => r.gameId)).toEqual(['g-2']);
+        const removed = await port.list({ status: 'removed', limit: 10 });
+        expect(removed.records).toEqual([sampleRecord('g-6', { status: 'removed' })]);
+      }));
+
+    it('continues after a cursor that names no stored game', () =>
+      withSubject(async (port) => {
+        for (const id of ['g-a', 'g-c', 'g-e']) await port.upsert(sampleRecord(id));
+        const page = await port.list({ limit: 10, cursor: 'g-b' });
+        expect(page.records.map((r) => r.gameId)).toEqual(['g-c', 'g-e']);
+        expect(page.nextCursor).toBeNull();
+      }));
+
+    it('sees a status change in the filtered listing', () =>
+      withSubject(async (port) => {
+        await port.upsert(sampleRecord('g-flip', { status: 'running' }));
+        await port.upsert(sampleRecord('g-flip', { status: 'stopped' }));
+        expect((await port.list({ status: 'running', limit: 10 })).records).toEqual([]);
+        expect((await port.list({ status: 'stopped', limit: 10 })).records.map((r) => r.gameId)).toEqual(['g-flip']);
+      }));
+  });
+}
