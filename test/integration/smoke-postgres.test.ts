@@ -1,0 +1,158 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { eq, sql } from 'drizzle-orm';
+import { describe, expect, it } from 'vitest';
+import { openDatabase, splitSocketHost, type DatabaseHandle } from '../../src/infra/db/client.js';
+import { migrateDatabase } from '../../src/infra/db/migrate.js';
+import { healthSnapshots } from '../../src/infra/db/schema.js';
+import { createTestDatabase, createTestPglite } from '../support/db.js';
+
+const run = promisify(execFile);
+const repoRoot = path.resolve(import.meta.dirname, '../..');
+
+function clusterUrl(): string {
+  return process.env.RTM_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:15432/postgres';
+}
+
+/** How many migrations drizzle recorded as applied. */
+async function appliedMigrations(handle: DatabaseHandle): Promise<number> {
+  const rows = await handle.db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(sql`drizzle.__drizzle_migrations`);
+  return rows[0]?.n ?? -1;
+}
+
+async function roundTripSnapshot(handle: DatabaseHandle): Promise<void> {
+  const occurredAt = new Date(Date.UTC(2026, 10, 25, 23, 59, 59, 987));
+  const details = { exit_code: 137, oom: true, labels: { 'com.galaxy.game_id': 'g-smoke' }, note: 'ünïcødé' };
+  await handle.db.insert(healthSnapshots).values({
+    gameId: 'g-smoke',
+    eventType: 'container_oom',
+    containerId: 'c-smoke',
+    occurredAt,
+    details,
+  });
+  const [row] = await handle.db
+    .select({
+      occurredAt: healthSnapshots.occurredAt,
+      details: healthSnapshots.details,
+      epochMs: sql<string>`(extract(epoch from ${healthSnapshots.occurredAt}) * 1000)::bigint::text`,
+      oom: sql<boolean>`(${healthSnapshots.details} ->> 'oom')::boolean`,
+    })
+    .from(healthSnapshots)
+    .where(eq(healthSnapshots.gameId, 'g-smoke'));
+  expect(row?.occurredAt).toEqual(occurredAt);
+  expect(row?.details).toEqual(details);
+  // The server itself holds the instant and a JSON object, not text that only round-trips in JS.
+  expect(row?.epochMs).toBe(String(occurredAt.getTime()));
+  expect(row?.oom).toBe(true);
+}
+
+describe('smoke: migration and a timestamptz + jsonb round trip', () => {
+  const backends = [
+    ['postgres', createTestDatabase],
+    ['pglite', createTestPglite],
+  ] as const;
+
+  it.each(backends)('on %s', async (kind, create) => {
+    const test = await create();
+    try {
+      expect(test.handle.kind).toBe(kind);
+      await test.handle.ping();
+      expect(await appliedMigrations(test.handle)).toBe(1);
+      await roundTripSnapshot(test.handle);
+    } finally {
+      await test.close();
+    }
+  });
+});
+
+describe('migrations', () => {
+  it('are safe when several processes migrate one database at once', async () => {
+    const empty = await createTestDatabase({ migrate: false });
+    const others = await Promise.all([1, 2, 3].map(() => openDatabase(empty.url, { dataDir: '' })));
+    try {
+      const results = await Promise.allSettled([empty.handle, ...others].map((h) => migrateDatabase(h)));
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
+      expect(await appliedMigrations(empty.handle)).toBe(1);
+    } finally {
+      await Promise.all(others.map((h) => h.close()));
+      await empty.close();
+    }
+  });
+
+  it('are idempotent, and an on-disk PGlite keeps its data across reopening', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'rtm-pglite-'));
+    try {
+      const first = await openDatabase(undefined, { dataDir: path.join(dataDir, 'db') });
+      await migrateDatabase(first);
+      await roundTripSnapshot(first);
+      await first.close();
+      const second = await openDatabase(undefined, { dataDir: path.join(dataDir, 'db') });
+      try {
+        await migrateDatabase(second);
+        expect(await appliedMigrations(second)).toBe(1);
+        const rows = await second.db.select().from(healthSnapshots);
+        expect(rows.map((r) => r.gameId)).toEqual(['g-smoke']);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('npm run db:migrate exits 0 on success and 1, naming the cause, on failure', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'rtm-migrate-cli-'));
+    const tsx = path.join(repoRoot, 'node_modules/.bin/tsx');
+    const cli = path.join(repoRoot, 'src/infra/db/migrate-cli.ts');
+    try {
+      const env = { ...process.env, RTMANAGER_DATABASE_URL: '', RTMANAGER_PGLITE_DIR: path.join(dataDir, 'db') };
+      // Run from elsewhere: the migrations folder is found from the module, not the cwd.
+      const ok = await run(tsx, [cli], { env, cwd: os.tmpdir() });
+      expect(ok.stdout).toMatch(/migrations applied \(pglite/);
+
+      const badUrl = 'postgres://postgres@127.0.0.1:1/nowhere';
+      const failed = await run(tsx, [cli], { env: { ...env, RTMANAGER_DATABASE_URL: badUrl }, cwd: os.tmpdir() }).then(
+        () => null,
+        (error: { code?: number; stderr?: string }) => error,
+      );
+      expect(failed?.code).toBe(1);
+      expect(failed?.stderr).toMatch(/db:migrate failed: .*ECONNREFUSED/);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('openDatabase', () => {
+  it('connects over a Unix socket given libpq-style: user@/db?host=/dir&port=N', async () => {
+    const cluster = new URL(clusterUrl());
+    const socketDir = process.env.RTM_TEST_PG_SOCKET_DIR ?? path.join(repoRoot, 'var/pg-run');
+    const socketUrl = `postgres://${cluster.username}@/${cluster.pathname.slice(1)}?host=${socketDir}&port=${cluster.port || 5432}`;
+    expect(splitSocketHost(socketUrl).socketPath).toBe(`${socketDir}/.s.PGSQL.${cluster.port || 5432}`);
+    const handle = await openDatabase(socketUrl, { dataDir: '' });
+    try {
+      await handle.ping();
+      if (handle.kind !== 'postgres') throw new Error('expected postgres.js');
+      const [row] = await handle.client<Array<{ socket: boolean }>>`select inet_client_addr() is null as socket`;
+      expect(row?.socket).toBe(true);
+    } finally {
+      await handle.close();
+    }
+  });
+
+  it('ping rejects within its timeout when the server does not answer', async () => {
+    const handle = await openDatabase('postgres://postgres@10.255.255.1:5432/postgres', { dataDir: '' });
+    try {
+      const started = Date.now();
+      await expect(handle.ping(300)).rejects.toThrow(/timed out/);
+      expect(Date.now() - started).toBeLessThan(2_000);
+    } finally {
+      await handle.close();
+    }
+  });
+});
