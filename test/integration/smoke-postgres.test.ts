@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -100,6 +100,28 @@ describe('migrations', () => {
       } finally {
         await second.close();
       }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('an on-disk PGlite refuses a second opener while held, and takes over a dead holder\'s lock', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'rtm-pglite-lock-'));
+    const dir = path.join(dataDir, 'db');
+    try {
+      const holder = await openDatabase(undefined, { dataDir: dir });
+      try {
+        await expect(openDatabase(undefined, { dataDir: dir })).rejects.toThrow(/in use by process \d+.*RTMANAGER_DATABASE_URL/);
+        await holder.ping();
+      } finally {
+        await holder.close();
+      }
+      // A pid far above pid_max stands for a holder that died without unlocking.
+      await mkdir(dir, { recursive: true });
+      await writeFile(path.join(dir, '.rtmanager.lock'), '99999999');
+      const next = await openDatabase(undefined, { dataDir: dir });
+      await next.ping();
+      await next.close();
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }

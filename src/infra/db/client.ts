@@ -4,7 +4,8 @@
  * in a local directory. Adapters see only `Database`, the query API the two
  * drizzle drivers share; the migrator is the one place that tells them apart.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, open, readFile, unlink } from 'node:fs/promises';
+import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite, type PgliteDatabase } from 'drizzle-orm/pglite';
@@ -65,17 +66,73 @@ function openPostgres(url: string, maxConnections: number): Promise<PostgresHand
 }
 
 async function openPglite(dataDir: string, loadDataDir: Blob | undefined): Promise<PgliteHandle> {
-  if (!dataDir.startsWith('memory://')) await mkdir(dataDir, { recursive: true });
-  const client = await PGlite.create(dataDir, loadDataDir ? { loadDataDir } : {});
-  await client.exec(`SET TIME ZONE 'UTC'`);
+  const onDisk = !dataDir.startsWith('memory://');
+  let unlock = (): Promise<void> => Promise.resolve();
+  if (onDisk) {
+    await mkdir(dataDir, { recursive: true });
+    unlock = await lockDataDir(dataDir);
+  }
+  let client: PGlite;
+  try {
+    client = await PGlite.create(dataDir, loadDataDir ? { loadDataDir } : {});
+    await client.exec(`SET TIME ZONE 'UTC'`);
+  } catch (error) {
+    await unlock();
+    throw error;
+  }
   const db = drizzlePglite({ client, schema });
   return {
     kind: 'pglite',
     db,
     client,
     ping: (timeoutMs = DEFAULT_PING_TIMEOUT_MS) => withTimeout(client.query('select 1'), timeoutMs, 'pglite ping'),
-    close: () => client.close(),
+    close: async () => {
+      try {
+        await client.close();
+      } finally {
+        await unlock();
+      }
+    },
   };
+}
+
+/**
+ * PGlite is one Postgres backend inside this process, and it does not check
+ * its own postmaster.pid: a second opener (another process, or a second open
+ * here) would write the same files and corrupt them. So an exclusive lock file
+ * holding our pid; one left by a dead process is taken over.
+ */
+async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
+  const lockPath = path.join(dataDir, '.rtmanager.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const file = await open(lockPath, 'wx');
+      await file.writeFile(String(process.pid));
+      await file.close();
+      return () => unlink(lockPath).catch(() => undefined);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const holder = Number((await readFile(lockPath, 'utf8').catch(() => '')).trim());
+    if (Number.isInteger(holder) && holder > 0 && isAlive(holder)) {
+      throw new Error(
+        `embedded database ${dataDir} is in use by process ${holder}${holder === process.pid ? ' (this one)' : ''}: ` +
+          'PGlite serves one process; run the roles together (`all`) or set RTMANAGER_DATABASE_URL',
+      );
+    }
+    await unlink(lockPath).catch(() => undefined);
+  }
+  throw new Error(`could not lock embedded database ${dataDir}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /**
