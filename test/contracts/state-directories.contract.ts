@@ -22,10 +22,12 @@ export function describeStateDirectoriesContract(name: string, make: () => Promi
       }
     });
 
-    it.each(['..', '.', '', '../escape', 'a/b', 'a\\b'])('refuses %j, which would escape the root', async (gameId) => {
+    // Only a valid game id names a directory: nothing else can escape the root
+    // or alias another game's directory.
+    it.each(['..', '.', '', '../escape', 'a/b', 'a\\b', '/abs', 'g-1/../../x', 'a\0b', 'dot.dir'])('refuses %j', async (gameId) => {
       const s = await make();
       try {
-        await expect(s.port.prepare(gameId)).rejects.toThrow(/escape/);
+        await expect(s.port.prepare(gameId)).rejects.toThrow(/^refused state directory/);
         expect(await s.entries()).toEqual([]);
       } finally {
         await s.cleanup();

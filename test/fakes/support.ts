@@ -1,3 +1,4 @@
+import { gameIdProblem } from '../../src/domain/game-id.js';
 import type { Clock, Logger, StateDirectories, Telemetry } from '../../src/domain/ports.js';
 
 /** A clock tests move by hand; each read advances 1 ms so durations are non-zero. */
@@ -69,9 +70,8 @@ export class FakeStateDirectories implements StateDirectories {
   constructor(private readonly root = '/srv/game-state') {}
   prepare(gameId: string): Promise<string> {
     if (this.fail) return Promise.reject(this.fail);
-    if (gameId === '' || gameId === '.' || gameId === '..' || /[/\\\0]/.test(gameId)) {
-      return Promise.reject(new Error(`state directory for ${JSON.stringify(gameId)} would escape ${this.root}`));
-    }
+    const problem = gameIdProblem(gameId);
+    if (problem) return Promise.reject(new Error(`refused state directory for ${JSON.stringify(gameId)}: ${problem}`));
     const path = `${this.root}/${gameId}`;
     this.prepared.push(path);
     return Promise.resolve(path);

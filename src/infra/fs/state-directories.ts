@@ -1,5 +1,6 @@
 import { chmod, chown, mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { gameIdProblem } from '../../domain/game-id.js';
 import type { StateDirectories } from '../../domain/ports.js';
 
 export interface StateDirectorySettings {
@@ -23,9 +24,11 @@ export class FsStateDirectories implements StateDirectories {
   }
 
   async prepare(gameId: string): Promise<string> {
+    const problem = gameIdProblem(gameId);
+    if (problem) throw new Error(`refused state directory for ${JSON.stringify(gameId)}: ${problem}`);
     const dir = path.resolve(this.root, gameId);
     if (path.dirname(dir) !== this.root || path.basename(dir) !== gameId) {
-      throw new Error(`state directory for ${JSON.stringify(gameId)} would escape ${this.root}`);
+      throw new Error(`refused state directory for ${JSON.stringify(gameId)}: it would escape ${this.root}`);
     }
     await mkdir(dir, { recursive: true, mode: this.settings.mode });
     // mkdir's mode is masked by the umask and ignored for an existing directory.

@@ -1,0 +1,167 @@
+/**
+ * The stream intake: consumes `runtime:start_jobs` in the consumer group
+ * `rtmanager` and turns each entry into a `start-runtime` job. An entry is
+ * acknowledged only once its job is enqueued (or joined), or once it has been
+ * recorded as invalid — so a crash between the two re-delivers the entry, and
+ * the re-delivery joins or replays the same start: nothing is lost, nothing
+ * doubles. A poison entry is recorded and acknowledged, never retried forever.
+ */
+import os from 'node:os';
+import type { Redis } from 'ioredis';
+import { gameIdProblem } from '../domain/game-id.js';
+import type { OpSource } from '../domain/model.js';
+import { isOpSource } from '../domain/model.js';
+import type { Logger } from '../domain/ports.js';
+
+export const INTAKE_GROUP = 'rtmanager';
+
+export interface StartRequest {
+  gameId: string;
+  imageRef: string;
+  opSource: OpSource;
+  sourceRef: string;
+  requestId?: string;
+}
+
+export interface IntakeDeps {
+  /** A connection of its own: XREADGROUP BLOCK holds it. */
+  blocking: Redis;
+  /** For XACK / XAUTOCLAIM / XGROUP, which must not wait behind the block. */
+  commands: Redis;
+  stream: string;
+  consumer?: string;
+  claimIdleMs: number;
+  blockMs?: number;
+  batch?: number;
+  /** Enqueues (or joins) the start; throws when the queue cannot be reached. */
+  enqueue(request: StartRequest): Promise<{ kind: 'enqueued' | 'joined'; jobId: string } | { kind: 'conflict'; pendingImageRef: string }>;
+  /** Records a refused entry (audit + notification) through the domain. */
+  reject(request: StartRequest, code: 'start_config_invalid' | 'conflict', message: string | null): Promise<void>;
+  logger: Logger;
+}
+
+export interface Intake {
+  stop(): Promise<void>;
+  /** Resolves after the consumer group exists: the intake is listening. */
+  ready: Promise<void>;
+}
+
+type StreamEntry = [id: string, fields: string[]];
+
+export function startIntake(deps: IntakeDeps): Intake {
+  const consumer = deps.consumer ?? `${os.hostname()}-${process.pid}`;
+  const blockMs = deps.blockMs ?? 2_000;
+  const batch = deps.batch ?? 100;
+  const log = deps.logger.child({ component: 'intake', stream: deps.stream, consumer });
+  let stopping = false;
+  let lastClaimAt = 0;
+
+  const ready = ensureGroup(deps.commands, deps.stream);
+
+  const loop = (async () => {
+    await ready;
+    log.info({}, 'intake listening');
+    while (!stopping) {
+      try {
+        if (Date.now() - lastClaimAt >= deps.claimIdleMs / 2) {
+          lastClaimAt = Date.now();
+          await claimAbandoned();
+        }
+        const reply = (await deps.blocking.xreadgroup('GROUP', INTAKE_GROUP, consumer, 'COUNT', batch, 'BLOCK', blockMs, 'STREAMS', deps.stream, '>')) as
+          | Array<[string, StreamEntry[]]>
+          | null;
+        for (const [, entries] of reply ?? []) await handleAll(entries);
+      } catch (error) {
+        if (stopping) break;
+        log.error({ err: error instanceof Error ? error.message : String(error) }, 'intake read failed; retrying');
+        await sleep(1_000);
+      }
+    }
+  })();
+
+  /** Entries a dead consumer read but never acknowledged (ours after a crash too). */
+  async function claimAbandoned(): Promise<void> {
+    let cursor = '0-0';
+    do {
+      // Redis 7: [next cursor, entries, deleted ids].
+      const reply = (await deps.commands.xautoclaim(deps.stream, INTAKE_GROUP, consumer, deps.claimIdleMs, cursor, 'COUNT', batch)) as [string, StreamEntry[], string[]?];
+      cursor = reply[0];
+      const entries = reply[1].filter((entry): entry is StreamEntry => Array.isArray(entry) && Array.isArray(entry[1]));
+      if (entries.length > 0) log.info({ claimed: entries.length }, 'claimed abandoned entries');
+      await handleAll(entries);
+    } while (cursor !== '0-0' && !stopping);
+  }
+
+  async function handleAll(entries: StreamEntry[]): Promise<void> {
+    for (const [id, fields] of entries) {
+      // One entry failing (queue unreachable) leaves it pending for a later
+      // claim; the others still go through.
+      try {
+        await handle(id, fields);
+        await deps.commands.xack(deps.stream, INTAKE_GROUP, id);
+      } catch (error) {
+        log.error({ entry_id: id, err: error instanceof Error ? error.message : String(error) }, 'entry not enqueued; left pending');
+      }
+    }
+  }
+
+  async function handle(id: string, fields: string[]): Promise<void> {
+    const map = fieldsToMap(fields);
+    const rawSource = map.op_source ?? 'lobby_stream';
+    const request: StartRequest = {
+      gameId: map.game_id ?? '',
+      imageRef: map.image_ref ?? '',
+      opSource: isOpSource(rawSource) ? rawSource : (rawSource as OpSource),
+      sourceRef: id,
+      ...(map.request_id ? { requestId: map.request_id } : {}),
+    };
+    const entryLog = log.child({ entry_id: id, game_id: request.gameId });
+    if (map.game_id === undefined || map.image_ref === undefined || !isOpSource(rawSource) || !isEnqueueable(request)) {
+      entryLog.warn({ fields: Object.keys(map) }, 'invalid start entry recorded and acknowledged');
+      await deps.reject(request, 'start_config_invalid', null);
+      return;
+    }
+    const outcome = await deps.enqueue(request);
+    if (outcome.kind === 'conflict') {
+      const message = `a start with image_ref ${JSON.stringify(outcome.pendingImageRef)} is already pending for this game`;
+      entryLog.warn({ pending_image_ref: outcome.pendingImageRef }, 'start entry conflicts with a pending start');
+      await deps.reject(request, 'conflict', message);
+      return;
+    }
+    entryLog.debug({ job_id: outcome.jobId, kind: outcome.kind }, 'start entry enqueued');
+  }
+
+  return {
+    ready,
+    async stop() {
+      stopping = true;
+      // Unblock XREADGROUP at once rather than waiting out its BLOCK.
+      deps.blocking.disconnect();
+      await loop.catch(() => undefined);
+    },
+  };
+}
+
+/** The same rule as the domain's: a bad id must never reach a job id. */
+function isEnqueueable(request: StartRequest): boolean {
+  return gameIdProblem(request.gameId) === null && request.imageRef.trim() !== '';
+}
+
+async function ensureGroup(redis: Redis, stream: string): Promise<void> {
+  try {
+    // From 0: entries the lobby wrote before the group existed are still ours to run.
+    await redis.xgroup('CREATE', stream, INTAKE_GROUP, '0', 'MKSTREAM');
+  } catch (error) {
+    if (!(error instanceof Error && error.message.includes('BUSYGROUP'))) throw error;
+  }
+}
+
+function fieldsToMap(fields: string[]): Record<string, string> {
+  const map: Record<string, string> = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) map[fields[i]!] = fields[i + 1]!;
+  return map;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,152 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Intake, IntakeDeps, StartRequest } from '../../src/jobs/intake.js';
+import { INTAKE_GROUP, startIntake } from '../../src/jobs/intake.js';
+import { RecordingLogger } from '../fakes/support.js';
+
+const REDIS_URL = process.env.RTM_TEST_REDIS_URL ?? 'redis://127.0.0.1:16379';
+
+const open: Array<{ intake: Intake; redis: Redis[] }> = [];
+const streams: string[] = [];
+
+afterEach(async () => {
+  for (const { intake, redis } of open.splice(0)) {
+    await intake.stop();
+    for (const r of redis) r.disconnect();
+  }
+  const admin = new Redis(REDIS_URL);
+  for (const stream of streams.splice(0)) await admin.del(stream);
+  admin.disconnect();
+});
+
+function harness(over: Partial<IntakeDeps> = {}) {
+  const stream = `test:intake:${randomUUID()}`;
+  streams.push(stream);
+  const enqueued: StartRequest[] = [];
+  const rejected: Array<{ request: StartRequest; code: string; message: string | null }> = [];
+  const blocking = new Redis(REDIS_URL);
+  const commands = new Redis(REDIS_URL);
+  const deps: IntakeDeps = {
+    blocking,
+    commands,
+    stream,
+    claimIdleMs: 60_000,
+    blockMs: 200,
+    enqueue: (request) => {
+      enqueued.push(request);
+      return Promise.resolve({ kind: 'enqueued', jobId: request.gameId });
+    },
+    reject: (request, code, message) => {
+      rejected.push({ request, code, message });
+      return Promise.resolve();
+    },
+    logger: new RecordingLogger(),
+    ...over,
+  };
+  const start = () => {
+    const intake = startIntake(deps);
+    open.push({ intake, redis: [blocking, commands] });
+    return intake;
+  };
+  return { stream, deps, enqueued, rejected, commands, start };
+}
+
+async function eventually(check: () => boolean | Promise<boolean>, ms = 5_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+async function pending(redis: Redis, stream: string): Promise<number> {
+  const summary = (await redis.xpending(stream, INTAKE_GROUP)) as [number, ...unknown[]];
+  return summary[0];
+}
+
+describe('stream intake', () => {
+  it('enqueues a valid entry with the entry id as source_ref, then acknowledges it', async () => {
+    const h = harness();
+    await h.start().ready;
+    const id = await h.commands.xadd(h.stream, '*', 'game_id', 'g-1', 'image_ref', 'galaxy/engine:1', 'request_id', 'r-9');
+    await eventually(() => h.enqueued.length === 1);
+    expect(h.enqueued[0]).toEqual({ gameId: 'g-1', imageRef: 'galaxy/engine:1', opSource: 'lobby_stream', sourceRef: id, requestId: 'r-9' });
+    await eventually(async () => (await pending(h.commands, h.stream)) === 0);
+  });
+
+  it('consumes entries written before the group existed', async () => {
+    const h = harness();
+    await h.commands.xadd(h.stream, '*', 'game_id', 'g-early', 'image_ref', 'galaxy/engine:1');
+    await h.start().ready;
+    await eventually(() => h.enqueued.length === 1);
+    expect(h.enqueued[0]?.gameId).toBe('g-early');
+  });
+
+  it.each([
+    [['image_ref', 'x:1'], 'missing game id'],
+    [['game_id', 'g-2'], 'missing image ref'],
+    [['game_id', '../etc', 'image_ref', 'x:1'], 'bad game id'],
+    [['game_id', 'g-2', 'image_ref', 'x:1', 'op_source', 'cron'], 'unknown op source'],
+  ])('records a poison entry (%j: %s) as invalid and acknowledges it', async (fields, _why) => {
+    const h = harness();
+    await h.start().ready;
+    await h.commands.xadd(h.stream, '*', ...fields);
+    await h.commands.xadd(h.stream, '*', 'game_id', 'g-after', 'image_ref', 'x:1');
+    await eventually(() => h.rejected.length === 1 && h.enqueued.length === 1);
+    expect(h.rejected[0]).toMatchObject({ code: 'start_config_invalid', message: null });
+    expect(h.enqueued[0]?.gameId).toBe('g-after');
+    await eventually(async () => (await pending(h.commands, h.stream)) === 0);
+  });
+
+  it('records a conflict with a pending start of another image and acknowledges it', async () => {
+    const h = harness({ enqueue: () => Promise.resolve({ kind: 'conflict', pendingImageRef: 'x:0' }) });
+    await h.start().ready;
+    await h.commands.xadd(h.stream, '*', 'game_id', 'g-3', 'image_ref', 'x:1');
+    await eventually(() => h.rejected.length === 1);
+    expect(h.rejected[0]).toMatchObject({ code: 'conflict', message: expect.stringContaining('"x:0"') });
+    await eventually(async () => (await pending(h.commands, h.stream)) === 0);
+  });
+
+  it('leaves an entry pending while the queue is unreachable, and a later claim enqueues it', async () => {
+    let down = true;
+    const enqueued: StartRequest[] = [];
+    const h = harness({
+      claimIdleMs: 300,
+      enqueue: (request) => {
+        if (down) return Promise.reject(new Error('queue unreachable'));
+        enqueued.push(request);
+        return Promise.resolve({ kind: 'enqueued', jobId: request.gameId });
+      },
+    });
+    await h.start().ready;
+    await h.commands.xadd(h.stream, '*', 'game_id', 'g-4', 'image_ref', 'x:1');
+    await eventually(async () => (await pending(h.commands, h.stream)) === 1);
+    down = false;
+    await eventually(() => enqueued.length === 1, 10_000);
+    await eventually(async () => (await pending(h.commands, h.stream)) === 0);
+  });
+
+  it("claims a dead consumer's pending entries", async () => {
+    const h = harness({ claimIdleMs: 200 });
+    // A consumer that read the entry and died before acknowledging it.
+    await h.commands.xgroup('CREATE', h.stream, INTAKE_GROUP, '0', 'MKSTREAM');
+    await h.commands.xadd(h.stream, '*', 'game_id', 'g-5', 'image_ref', 'x:1');
+    await h.commands.xreadgroup('GROUP', INTAKE_GROUP, 'dead-consumer', 'COUNT', 10, 'STREAMS', h.stream, '>');
+    expect(await pending(h.commands, h.stream)).toBe(1);
+    await h.start().ready;
+    await eventually(() => h.enqueued.length === 1, 10_000);
+    expect(h.enqueued[0]?.gameId).toBe('g-5');
+    await eventually(async () => (await pending(h.commands, h.stream)) === 0);
+  });
+
+  it('stops promptly even while blocked on the stream', async () => {
+    const h = harness({ blockMs: 10_000 });
+    const intake = h.start();
+    await intake.ready;
+    await new Promise((r) => setTimeout(r, 100));
+    const began = Date.now();
+    await intake.stop();
+    expect(Date.now() - began).toBeLessThan(2_000);
+  });
+});
