@@ -1,5 +1,4 @@
-import type { FailureCode } from './errors.js';
-import type { OpSource, PullPolicy, RuntimeRecord } from './model.js';
+import type { OpSource, PullPolicy } from './model.js';
 import type {
   Clock,
   DockerEngine,
@@ -30,9 +29,8 @@ export interface StartHooks {
   onStep?: (step: string) => void | Promise<void>;
 }
 
-export type StartResult =
-  | { outcome: 'success'; errorCode: null | 'replay_no_op'; errorMessage: ''; record: RuntimeRecord; retryable: false }
-  | { outcome: 'failure'; errorCode: FailureCode; errorMessage: string; record: null; retryable: boolean };
+/** Every lifecycle ends in one of these; a start's success always carries its record. */
+export type { LifecycleResult as StartResult } from './operation.js';
 
 export interface StartSettings {
   network: string;
@@ -48,6 +46,8 @@ export interface StartSettings {
   engineStateEnvName: string;
   enginePort: number;
   leaseTtlMs: number;
+  /** SIGTERM grace before the engine kills a stopping container. */
+  stopTimeoutSeconds: number;
 }
 
 export interface StartDeps {

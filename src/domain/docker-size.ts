@@ -1,0 +1,16 @@
+/**
+ * Docker's size strings (`512m`, `1g`, `64MiB`, `1048576`), as the engine's
+ * own RAMInBytes reads them: binary multipliers, an optional `i` and `b`.
+ * Returns bytes, or null when the string is not a size.
+ */
+const SIZE = /^(\d+(?:\.\d+)?) ?([kmgtp])?i?b?$/i;
+const MULTIPLIER: Record<string, number> = { k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5 };
+
+export function parseDockerSize(raw: string): number | null {
+  const match = SIZE.exec(raw.trim());
+  if (!match) return null;
+  const value = Number(match[1]);
+  const unit = match[2]?.toLowerCase();
+  const bytes = Math.trunc(value * (unit ? (MULTIPLIER[unit] ?? 1) : 1));
+  return Number.isSafeInteger(bytes) ? bytes : null;
+}

@@ -1,0 +1,178 @@
+/**
+ * The reconciler makes the records tell the truth about Docker. Docker is the
+ * witness: a running container of ours is adopted, a record whose container is
+ * gone becomes `removed`, a container that exited or was OOM-killed makes its
+ * record `exited`. Each game is handled under its lease; a game busy with
+ * another operation is skipped this pass (the operation will leave it true).
+ * Only containers labelled `com.galaxy.owner=rtmanager` are ever looked at.
+ */
+import { gameIdProblem } from './game-id.js';
+import type { HealthEventType, RuntimeRecord } from './model.js';
+import {
+  containerName,
+  engineEndpoint,
+  LABEL_ENGINE_IMAGE_REF,
+  LABEL_GAME_ID,
+  LABEL_OWNER,
+  LABEL_OWNER_VALUE,
+} from './model.js';
+import type { LifecycleDeps, Operation } from './operation.js';
+import { beginOperation, bestEffortAppend, bestEffortHealthEvent, errorMessage } from './operation.js';
+import type { ContainerInfo } from './ports.js';
+
+export type ReconcileAction = 'adopted' | 'disappeared' | 'exited' | 'oom' | 'unchanged' | 'skipped_busy' | 'failed';
+
+export interface ReconcileSummary {
+  containers: number;
+  runningRecords: number;
+  adopted: number;
+  disappeared: number;
+  exited: number;
+  oom: number;
+  unchanged: number;
+  skipped_busy: number;
+  failed: number;
+  durationMs: number;
+}
+
+const PAGE = 500;
+/** Games handled at once: the engine serialises much of its work anyway. */
+const CONCURRENCY = 16;
+
+/** One full pass over every owned container and every running record. */
+export async function reconcileAll(deps: LifecycleDeps): Promise<ReconcileSummary> {
+  const began = deps.clock.now().getTime();
+  const containers = await deps.docker.listContainers({ [LABEL_OWNER]: LABEL_OWNER_VALUE });
+  const byGame = new Map<string, ContainerInfo>();
+  for (const container of containers) {
+    const gameId = container.labels[LABEL_GAME_ID];
+    // Our name is the tie-breaker: only `galaxy-game-{id}` speaks for game id.
+    if (gameId && gameIdProblem(gameId) === null && container.name === containerName(gameId)) byGame.set(gameId, container);
+  }
+  const running = await allRunningRecords(deps);
+  const gameIds = [...new Set([...byGame.keys(), ...running.map((r) => r.gameId)])];
+
+  const summary: ReconcileSummary = {
+    containers: containers.length,
+    runningRecords: running.length,
+    adopted: 0,
+    disappeared: 0,
+    exited: 0,
+    oom: 0,
+    unchanged: 0,
+    skipped_busy: 0,
+    failed: 0,
+    durationMs: 0,
+  };
+  let next = 0;
+  const workers = Array.from({ length: Math.min(CONCURRENCY, gameIds.length) }, async () => {
+    while (next < gameIds.length) {
+      const gameId = gameIds[next++]!;
+      summary[await reconcileGame(deps, gameId, byGame.get(gameId) ?? null)] += 1;
+    }
+  });
+  await Promise.all(workers);
+  summary.durationMs = deps.clock.now().getTime() - began;
+  deps.logger.info({ op_kind: 'reconcile', ...summary }, 'reconcile pass');
+  return summary;
+}
+
+/**
+ * Reconcile one game. `seen` is what a listing or an engine event showed; it
+ * is looked at again under the lease, because it may be stale by then.
+ */
+export async function reconcileGame(deps: LifecycleDeps, gameId: string, seen: ContainerInfo | null): Promise<ReconcileAction> {
+  const op = beginOperation(deps, 'reconcile_observe', { gameId, imageRef: seen?.labels[LABEL_ENGINE_IMAGE_REF] ?? '', opSource: 'reconciler', sourceRef: 'reconcile' }, {});
+  const token = deps.newToken();
+  try {
+    if (!(await deps.leases.tryAcquire(gameId, token, deps.settings.leaseTtlMs))) return 'skipped_busy';
+  } catch (error) {
+    op.log.warn({ err: errorMessage(error) }, 'reconcile: lease unavailable');
+    return 'failed';
+  }
+  try {
+    return await reconcileUnderLease(op, seen);
+  } catch (error) {
+    op.log.error({ err: errorMessage(error) }, 'reconcile game failed');
+    return 'failed';
+  } finally {
+    await deps.leases.release(gameId, token).catch((error: unknown) => op.log.warn({ err: errorMessage(error) }, 'release game lease'));
+  }
+}
+
+async function reconcileUnderLease(op: Operation, seen: ContainerInfo | null): Promise<ReconcileAction> {
+  const { deps, gameId } = op;
+  const record = await deps.records.get(gameId);
+  const current = await deps.docker.inspectContainer(seen?.id ?? containerName(gameId));
+  const container = current && current.labels[LABEL_OWNER] === LABEL_OWNER_VALUE && current.labels[LABEL_GAME_ID] === gameId ? current : null;
+
+  if (container?.running) {
+    if (record?.status === 'running' && record.currentContainerId === container.id) return 'unchanged';
+    await adopt(op, record, container);
+    return 'adopted';
+  }
+
+  if (record?.status !== 'running') return 'unchanged';
+
+  if (!container || container.id !== record.currentContainerId) {
+    await markRecord(op, record, 'removed', 'container_disappeared', record.currentContainerId ?? '', { last_container_id: record.currentContainerId });
+    return 'disappeared';
+  }
+
+  const eventType: HealthEventType = container.oomKilled ? 'container_oom' : 'container_exited';
+  await markRecord(op, record, 'exited', eventType, container.id, { exit_code: container.exitCode, oom_killed: container.oomKilled, state: container.state });
+  return container.oomKilled ? 'oom' : 'exited';
+}
+
+async function adopt(op: Operation, record: RuntimeRecord | null, container: ContainerInfo): Promise<void> {
+  const { deps, gameId } = op;
+  op.kind = 'reconcile_adopt';
+  op.imageRef = container.labels[LABEL_ENGINE_IMAGE_REF] ?? container.image;
+  const now = deps.clock.now();
+  const statePath = record?.statePath ?? (await deps.stateDirs.prepare(gameId));
+  const adopted: RuntimeRecord = {
+    gameId,
+    status: 'running',
+    currentContainerId: container.id,
+    currentImageRef: op.imageRef,
+    engineEndpoint: engineEndpoint(gameId, deps.settings.enginePort),
+    statePath,
+    dockerNetwork: record?.dockerNetwork ?? deps.settings.network,
+    startedAt: container.startedAt ?? now,
+    stoppedAt: null,
+    lastOpAt: now,
+    createdAt: record?.createdAt ?? now,
+  };
+  await deps.records.upsert(adopted);
+  await bestEffortAppend(op, { containerId: container.id, outcome: 'success', errorCode: '', errorMessage: '' });
+  await bestEffortHealthEvent(op, { containerId: container.id, eventType: 'container_adopted', occurredAt: now, details: { image_ref: op.imageRef, previous_status: record?.status ?? null } });
+  op.log.info({ container_id: container.id }, 'reconcile: adopted a running container');
+}
+
+async function markRecord(
+  op: Operation,
+  record: RuntimeRecord,
+  status: 'removed' | 'exited',
+  eventType: HealthEventType,
+  containerId: string,
+  details: Record<string, unknown>,
+): Promise<void> {
+  const { deps } = op;
+  const now = deps.clock.now();
+  op.imageRef = record.currentImageRef ?? '';
+  await deps.records.upsert({ ...record, status, stoppedAt: now, lastOpAt: now });
+  await bestEffortAppend(op, { containerId, outcome: 'success', errorCode: '', errorMessage: `${eventType}` });
+  await bestEffortHealthEvent(op, { containerId, eventType, occurredAt: now, details });
+  op.log.info({ container_id: containerId, status, event_type: eventType }, 'reconcile: record corrected');
+}
+
+async function allRunningRecords(deps: LifecycleDeps): Promise<RuntimeRecord[]> {
+  const out: RuntimeRecord[] = [];
+  let cursor: string | null = null;
+  do {
+    const page = await deps.records.list({ status: 'running', limit: PAGE, cursor });
+    out.push(...page.records);
+    cursor = page.nextCursor;
+  } while (cursor);
+  return out;
+}

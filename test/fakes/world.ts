@@ -1,0 +1,60 @@
+import type { StartDeps } from '../../src/domain/start.js';
+import { FakeDockerEngine } from '../fakes/fake-docker-engine.js';
+import { InMemoryGameLeases } from '../fakes/in-memory-game-leases.js';
+import { InMemoryOperationLog } from '../fakes/in-memory-operation-log.js';
+import { InMemoryRuntimeRecordStore } from '../fakes/in-memory-runtime-record-store.js';
+import { RecordingHealthEvents } from '../fakes/recording-health-events.js';
+import { RecordingNotifications } from '../fakes/recording-notifications.js';
+import { FakeStateDirectories, ManualClock, RecordingLogger, RecordingTelemetry } from '../fakes/support.js';
+
+/** A whole domain world in memory: every port faked, settings as configured by default. */
+export const IMAGE = 'registry.galaxy.test/engines/galaxy:1.4.2';
+export const OTHER_IMAGE = 'registry.galaxy.test/engines/galaxy:1.5.0';
+export const NETWORK = 'galaxy-engines';
+
+export function world() {
+  const clock = new ManualClock();
+  const docker = new FakeDockerEngine(clock);
+  docker.networks.add(NETWORK);
+  docker.images.set(IMAGE, { 'com.galaxy.cpu_quota': '2', 'com.galaxy.memory': '1g', 'com.galaxy.pids_limit': '512' });
+  const records = new InMemoryRuntimeRecordStore();
+  const operations = new InMemoryOperationLog();
+  const leases = new InMemoryGameLeases(clock);
+  const healthEvents = new RecordingHealthEvents();
+  const notifications = new RecordingNotifications();
+  const stateDirs = new FakeStateDirectories('/srv/game-state');
+  const telemetry = new RecordingTelemetry();
+  const logger = new RecordingLogger();
+  let tokens = 0;
+  const deps: StartDeps = {
+    records,
+    operations,
+    docker,
+    leases,
+    healthEvents,
+    notifications,
+    stateDirs,
+    telemetry,
+    logger,
+    clock,
+    newToken: () => `token-${++tokens}`,
+    settings: {
+      network: NETWORK,
+      pullPolicy: 'if_not_present',
+      logDriver: 'json-file',
+      logOpts: 'max-size=10m,max-file=3',
+      defaultCpuQuota: 1,
+      defaultMemory: '512m',
+      defaultPidsLimit: 256,
+      engineStateMountPath: '/var/lib/galaxy/engine',
+      engineStateEnvName: 'GALAXY_ENGINE_STATE_DIR',
+      enginePort: 8080,
+      leaseTtlMs: 60_000,
+      stopTimeoutSeconds: 10,
+    },
+  };
+  return { deps, clock, docker, records, operations, leases, healthEvents, notifications, stateDirs, telemetry, logger };
+}
+
+export type World = ReturnType<typeof world>;
+

@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { engineEnv, engineLabels, isOwnedBy, parseLogOpts, resolveLimits } from '../../src/domain/container-spec.js';
+import { failureIntent, idempotencyKey } from '../../src/domain/notification-intents.js';
+
+const defaults = { defaultCpuQuota: 1, defaultMemory: '512m', defaultPidsLimit: 256 };
+const DEFAULT = { cpuQuota: 1, nanoCpus: 1e9, memory: '512m', memoryBytes: 512 * 1024 ** 2, pidsLimit: 256 };
+
+describe('resolveLimits: image labels with configured fallbacks', () => {
+  it.each([
+    ['no labels', {}, DEFAULT],
+    ['all labels', { 'com.galaxy.cpu_quota': '0.5', 'com.galaxy.memory': '64m', 'com.galaxy.pids_limit': '64' },
+      { cpuQuota: 0.5, nanoCpus: 5e8, memory: '64m', memoryBytes: 64 * 1024 ** 2, pidsLimit: 64 }],
+    ['cpu 2.25', { 'com.galaxy.cpu_quota': '2.25' }, { ...DEFAULT, cpuQuota: 2.25, nanoCpus: 2.25e9 }],
+    ['cpu 0 → default', { 'com.galaxy.cpu_quota': '0' }, DEFAULT],
+    ['cpu negative → default', { 'com.galaxy.cpu_quota': '-1' }, DEFAULT],
+    ['cpu text → default', { 'com.galaxy.cpu_quota': 'lots' }, DEFAULT],
+    ['cpu empty → default', { 'com.galaxy.cpu_quota': '' }, DEFAULT],
+    ['cpu Infinity → default', { 'com.galaxy.cpu_quota': 'Infinity' }, DEFAULT],
+    ['cpu 1.5abc → default', { 'com.galaxy.cpu_quota': '1.5abc' }, DEFAULT],
+    ['memory 1g', { 'com.galaxy.memory': '1g' }, { ...DEFAULT, memory: '1g', memoryBytes: 1024 ** 3 }],
+    ['memory bytes', { 'com.galaxy.memory': '1048576' }, { ...DEFAULT, memory: '1048576', memoryBytes: 1048576 }],
+    ['memory blank → default', { 'com.galaxy.memory': '   ' }, DEFAULT],
+    ['memory text → default', { 'com.galaxy.memory': 'plenty' }, DEFAULT],
+    ['memory 0 → default', { 'com.galaxy.memory': '0' }, DEFAULT],
+    ['pids 1', { 'com.galaxy.pids_limit': '1' }, { ...DEFAULT, pidsLimit: 1 }],
+    ['pids 0 → default', { 'com.galaxy.pids_limit': '0' }, DEFAULT],
+    ['pids -3 → default', { 'com.galaxy.pids_limit': '-3' }, DEFAULT],
+    ['pids 1.5 → default', { 'com.galaxy.pids_limit': '1.5' }, DEFAULT],
+    ['pids text → default', { 'com.galaxy.pids_limit': 'many' }, DEFAULT],
+  ])('%s', (_name, labels, expected) => {
+    expect(resolveLimits(labels, defaults)).toEqual(expected);
+  });
+
+  it('refuses a default memory that is not a Docker size (config would have caught it)', () => {
+    expect(() => resolveLimits({}, { ...defaults, defaultMemory: 'lots' })).toThrow(/not a Docker size/);
+  });
+});
+
+describe('parseLogOpts', () => {
+  it.each([
+    ['max-size=10m,max-file=3', { 'max-size': '10m', 'max-file': '3' }],
+    ['', {}],
+    ['   ', {}],
+    [' a=1 , b=2 ', { a: '1', b: '2' }],
+    ['novalue,=x,k=', { k: '' }],
+    ['labels=a=b', { labels: 'a=b' }],
+    ['k=1,k=2', { k: '2' }],
+    [',,,', {}],
+  ])('%j', (raw, expected) => {
+    expect(parseLogOpts(raw)).toEqual(expected);
+  });
+});
+
+describe('container identity', () => {
+  it('sets both the configured state env name and STORAGE_PATH', () => {
+    expect(engineEnv('/data', 'ENGINE_DIR')).toEqual({ ENGINE_DIR: '/data', STORAGE_PATH: '/data' });
+  });
+
+  it('labels the container with owner, kind, game, image and start time', () => {
+    expect(engineLabels('g1', 'img:1', new Date(1700000000123))).toEqual({
+      'com.galaxy.owner': 'rtmanager',
+      'com.galaxy.kind': 'game-engine',
+      'com.galaxy.game_id': 'g1',
+      'com.galaxy.engine_image_ref': 'img:1',
+      'com.galaxy.started_at_ms': '1700000000123',
+    });
+  });
+
+  it('owns only containers with our owner label and this game', () => {
+    expect(isOwnedBy({ 'com.galaxy.owner': 'rtmanager', 'com.galaxy.game_id': 'g1' }, 'g1')).toBe(true);
+    expect(isOwnedBy({ 'com.galaxy.owner': 'rtmanager', 'com.galaxy.game_id': 'g2' }, 'g1')).toBe(false);
+    expect(isOwnedBy({ 'com.galaxy.game_id': 'g1' }, 'g1')).toBe(false);
+  });
+});
+
+describe('notification intents', () => {
+  it('keys an intent by type, game and attempt time', () => {
+    expect(idempotencyKey('runtime.image_pull_failed', 'g-7', 1764072000000)).toBe('runtime.image_pull_failed.g-7.1764072000000');
+  });
+
+  it('builds the admin payload of contract §6', () => {
+    const at = new Date(1764072000000);
+    expect(
+      failureIntent({ type: 'runtime.container_start_failed', gameId: 'g-7', imageRef: 'img:1', errorCode: 'container_start_failed', errorMessage: 'boom', attemptedAt: at }),
+    ).toEqual({
+      notificationType: 'runtime.container_start_failed',
+      idempotencyKey: 'runtime.container_start_failed.g-7.1764072000000',
+      audience: 'admin',
+      occurredAt: at,
+      payload: { game_id: 'g-7', image_ref: 'img:1', error_code: 'container_start_failed', error_message: 'boom', attempted_at_ms: 1764072000000 },
+    });
+  });
+});

@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { reconcileAll, reconcileGame } from '../../src/domain/reconcile.js';
+import { startRuntime } from '../../src/domain/start.js';
+import { IMAGE, world } from '../fakes/world.js';
+import type { World } from '../fakes/world.js';
+
+async function started(w: World, gameId: string) {
+  const result = await startRuntime(w.deps, { gameId, imageRef: IMAGE, opSource: 'gm_rest', sourceRef: 'boot' });
+  return result.record!;
+}
+
+function ours(gameId: string, over: Partial<Parameters<World['docker']['addContainer']>[0]> = {}) {
+  return {
+    name: `galaxy-game-${gameId}`,
+    image: IMAGE,
+    labels: { 'com.galaxy.owner': 'rtmanager', 'com.galaxy.game_id': gameId, 'com.galaxy.engine_image_ref': IMAGE },
+    state: 'running',
+    running: true,
+    exitCode: null,
+    oomKilled: false,
+    startedAt: new Date('2026-11-25T10:00:00Z'),
+    finishedAt: null,
+    ...over,
+  };
+}
+
+describe('reconcile', () => {
+  it('adopts a running container of ours that has no record', async () => {
+    const w = world();
+    const id = w.docker.addContainer(ours('g-orphan'));
+    const summary = await reconcileAll(w.deps);
+    expect(summary).toMatchObject({ containers: 1, adopted: 1, unchanged: 0 });
+    expect(await w.records.get('g-orphan')).toMatchObject({
+      status: 'running',
+      currentContainerId: id,
+      currentImageRef: IMAGE,
+      engineEndpoint: 'http://galaxy-game-g-orphan:8080',
+      statePath: '/srv/game-state/g-orphan',
+      startedAt: new Date('2026-11-25T10:00:00Z'),
+    });
+    expect(w.healthEvents.published).toEqual([expect.objectContaining({ gameId: 'g-orphan', eventType: 'container_adopted', containerId: id })]);
+    expect(w.operations.entries).toEqual([expect.objectContaining({ opKind: 'reconcile_adopt', opSource: 'reconciler', outcome: 'success' })]);
+  });
+
+  it('marks a running record whose container is gone as removed', async () => {
+    const w = world();
+    const record = await started(w, 'g-gone');
+    await w.docker.remove(record.currentContainerId!);
+    expect(await reconcileAll(w.deps)).toMatchObject({ disappeared: 1 });
+    expect(await w.records.get('g-gone')).toMatchObject({ status: 'removed', stoppedAt: expect.any(Date) });
+    expect(w.healthEvents.published.at(-1)).toMatchObject({ eventType: 'container_disappeared', gameId: 'g-gone' });
+  });
+
+  it.each([
+    [false, 'container_exited', 'exited'],
+    [true, 'container_oom', 'oom'],
+  ] as const)('marks an exited container (oom=%s) with %s', async (oom, eventType, counter) => {
+    const w = world();
+    const record = await started(w, 'g-dead');
+    w.docker.markExited(record.currentContainerId!, oom ? 137 : 3, oom);
+    expect(await reconcileAll(w.deps)).toMatchObject({ [counter]: 1 });
+    expect(await w.records.get('g-dead')).toMatchObject({ status: 'exited' });
+    expect(w.healthEvents.published.at(-1)).toMatchObject({ eventType, details: { exit_code: oom ? 137 : 3, oom_killed: oom } });
+  });
+
+  it('leaves a true record and a foreign container alone', async () => {
+    const w = world();
+    await started(w, 'g-fine');
+    const foreign = w.docker.addContainer({ ...ours('g-x'), labels: { 'com.galaxy.game_id': 'g-x' } });
+    const events = w.healthEvents.published.length;
+    expect(await reconcileAll(w.deps)).toMatchObject({ containers: 1, unchanged: 1, adopted: 0 });
+    expect(w.docker.containers.has(foreign)).toBe(true);
+    expect(await w.records.get('g-x')).toBeNull();
+    expect(w.healthEvents.published.length).toBe(events);
+  });
+
+  it('skips a game whose lease another operation holds', async () => {
+    const w = world();
+    w.docker.addContainer(ours('g-busy'));
+    await w.leases.tryAcquire('g-busy', 'someone', 60_000);
+    expect(await reconcileAll(w.deps)).toMatchObject({ skipped_busy: 1, adopted: 0 });
+    expect(await w.records.get('g-busy')).toBeNull();
+  });
+
+  it('re-adopts after a restart of the record store left the record pointing at an old container', async () => {
+    const w = world();
+    const record = await started(w, 'g-moved');
+    const newer = w.docker.addContainer(ours('g-moved', { name: 'galaxy-game-g-moved-2' }));
+    await w.docker.remove(record.currentContainerId!);
+    // Only `galaxy-game-{id}` speaks for a game: the renamed one is ignored.
+    expect(await reconcileGame(w.deps, 'g-moved', null)).toBe('disappeared');
+    expect(w.docker.containers.has(newer)).toBe(true);
+  });
+});

@@ -1,0 +1,526 @@
+import { describe, expect, it } from 'vitest';
+import { LEASE_BUSY_MESSAGE } from '../../src/domain/errors.js';
+import type { RuntimeRecord } from '../../src/domain/model.js';
+import type { StartInput, StartResult } from '../../src/domain/start.js';
+import { runStartUnderHeldLease, START_STEPS, startRuntime } from '../../src/domain/start.js';
+import type { World } from '../fakes/world.js';
+import { IMAGE, NETWORK, OTHER_IMAGE, world } from '../fakes/world.js';
+
+const input = (over: Partial<StartInput> = {}): StartInput => ({
+  gameId: 'g-100',
+  imageRef: IMAGE,
+  opSource: 'gm_rest',
+  sourceRef: 'req-1',
+  ...over,
+});
+
+function failure(errorCode: string, errorMessage: string | RegExp, retryable: boolean) {
+  return {
+    outcome: 'failure',
+    errorCode,
+    errorMessage: typeof errorMessage === 'string' ? errorMessage : expect.stringMatching(errorMessage),
+    record: null,
+    retryable,
+  };
+}
+
+function runningRecord(over: Partial<RuntimeRecord> = {}): RuntimeRecord {
+  return {
+    gameId: 'g-100',
+    status: 'running',
+    currentContainerId: 'c-old',
+    currentImageRef: IMAGE,
+    engineEndpoint: 'http://galaxy-game-g-100:8080',
+    statePath: '/srv/game-state/g-100',
+    dockerNetwork: NETWORK,
+    startedAt: new Date('2026-01-01T00:00:00Z'),
+    stoppedAt: null,
+    lastOpAt: new Date('2026-01-01T00:00:00Z'),
+    createdAt: new Date('2025-12-31T00:00:00Z'),
+    ...over,
+  };
+}
+
+/** Every failure: one audit row with the code, a warn log, the outcome counted, the lease free. */
+function expectFailureSideEffects(w: World, result: StartResult, notificationType: string | null): void {
+  expect(w.operations.entries).toHaveLength(1);
+  expect(w.operations.entries[0]).toMatchObject({
+    gameId: 'g-100',
+    opKind: 'start',
+    opSource: 'gm_rest',
+    sourceRef: 'req-1',
+    imageRef: IMAGE,
+    outcome: 'failure',
+    errorCode: result.errorCode,
+    errorMessage: result.errorMessage,
+  });
+  expect(w.telemetry.startOutcomes).toEqual([{ outcome: 'failure', errorCode: result.errorCode, opSource: 'gm_rest' }]);
+  expect(w.logger.lines.filter((l) => l.level === 'warn' && l.message === 'runtime start failed')).toHaveLength(1);
+  expect(w.healthEvents.published).toEqual([]);
+  expect(w.leases.held.size).toBe(0);
+  if (notificationType) {
+    expect(w.notifications.published).toHaveLength(1);
+    const intent = w.notifications.published[0]!;
+    expect(intent).toMatchObject({
+      notificationType,
+      audience: 'admin',
+      payload: { game_id: 'g-100', image_ref: IMAGE, error_code: result.errorCode, error_message: result.errorMessage },
+    });
+    expect(intent.idempotencyKey).toBe(`${notificationType}.g-100.${intent.payload.attempted_at_ms}`);
+    expect(w.telemetry.notificationIntents).toEqual([notificationType]);
+  } else {
+    expect(w.notifications.published).toEqual([]);
+  }
+}
+
+describe('start: fresh success', () => {
+  it('runs the container by contract §8 and records, audits and announces it', async () => {
+    const w = world();
+    const result = await startRuntime(w.deps, input());
+
+    const [container] = await w.docker.listContainers({ 'com.galaxy.game_id': 'g-100' });
+    expect(container).toBeDefined();
+    const startedAt = container!.startedAt!;
+    const expectedRecord: RuntimeRecord = {
+      gameId: 'g-100',
+      status: 'running',
+      currentContainerId: container!.id,
+      currentImageRef: IMAGE,
+      engineEndpoint: 'http://galaxy-game-g-100:8080',
+      statePath: '/srv/game-state/g-100',
+      dockerNetwork: NETWORK,
+      startedAt,
+      stoppedAt: null,
+      lastOpAt: startedAt,
+      createdAt: expect.any(Date) as Date,
+    };
+    expect(result).toEqual({ outcome: 'success', errorCode: null, errorMessage: '', record: expectedRecord, retryable: false });
+    expect(await w.records.get('g-100')).toEqual(result.record);
+
+    const spec = w.docker.specOf(container!.id)!;
+    expect(spec).toEqual({
+      name: 'galaxy-game-g-100',
+      hostname: 'galaxy-game-g-100',
+      image: IMAGE,
+      network: NETWORK,
+      env: { GALAXY_ENGINE_STATE_DIR: '/var/lib/galaxy/engine', STORAGE_PATH: '/var/lib/galaxy/engine' },
+      labels: {
+        'com.galaxy.owner': 'rtmanager',
+        'com.galaxy.kind': 'game-engine',
+        'com.galaxy.game_id': 'g-100',
+        'com.galaxy.engine_image_ref': IMAGE,
+        'com.galaxy.started_at_ms': expect.stringMatching(/^\d+$/) as string,
+      },
+      bindMounts: [{ hostPath: '/srv/game-state/g-100', mountPath: '/var/lib/galaxy/engine', readOnly: false }],
+      logDriver: 'json-file',
+      logOpts: { 'max-size': '10m', 'max-file': '3' },
+      nanoCpus: 2_000_000_000,
+      memoryBytes: 1024 ** 3,
+      pidsLimit: 512,
+    });
+
+    expect(w.operations.entries).toEqual([
+      expect.objectContaining({
+        gameId: 'g-100',
+        opKind: 'start',
+        opSource: 'gm_rest',
+        sourceRef: 'req-1',
+        imageRef: IMAGE,
+        containerId: container!.id,
+        outcome: 'success',
+        errorCode: '',
+        errorMessage: '',
+      }),
+    ]);
+    expect(w.healthEvents.published).toEqual([
+      { gameId: 'g-100', containerId: container!.id, eventType: 'container_started', occurredAt: startedAt, details: { image_ref: IMAGE } },
+    ]);
+    expect(w.notifications.published).toEqual([]);
+    expect(w.telemetry.startOutcomes).toEqual([{ outcome: 'success', errorCode: '', opSource: 'gm_rest' }]);
+    expect(w.telemetry.healthEvents).toEqual(['container_started']);
+    expect(w.telemetry.leaseLatencies).toHaveLength(1);
+    expect(w.leases.held.size).toBe(0);
+    expect(w.leases.releases).toEqual([{ gameId: 'g-100', token: 'token-1' }]);
+  });
+
+  it('keeps created_at of an existing, no longer running record', async () => {
+    const w = world();
+    const created = new Date('2025-06-01T00:00:00Z');
+    await w.records.upsert(runningRecord({ status: 'stopped', createdAt: created, currentContainerId: null }));
+    const result = await startRuntime(w.deps, input());
+    expect(result.outcome).toBe('success');
+    expect(result.record?.createdAt).toEqual(created);
+    expect(result.record?.status).toBe('running');
+  });
+
+  it('logs every step with game id, op source and step name', async () => {
+    const w = world();
+    await startRuntime(w.deps, input());
+    const steps = w.logger.lines.filter((l) => l.message === 'start step').map((l) => l.fields.step);
+    expect(steps).toEqual(START_STEPS.filter((s) => s !== 'validate_input'));
+    for (const line of w.logger.lines) {
+      expect(line.fields).toMatchObject({ game_id: 'g-100', op_source: 'gm_rest', op_kind: 'start' });
+    }
+    expect(w.logger.lines.find((l) => l.message === 'runtime started')).toMatchObject({ level: 'info', fields: { step: 'publish_success' } });
+  });
+});
+
+describe('start: validate input', () => {
+  it.each([
+    ['', 'game id must not be empty'],
+    ['   ', 'game id must not be empty'],
+    ['../etc', /must match/],
+    ['a/b', /must match/],
+    ['a.b', /must match/],
+    ['a:b', /must match/],
+    ['-lead', /must match/],
+    ['x'.repeat(53), /must match/],
+    ['12345', /must not be all digits/],
+  ])('refuses game id %j without touching lease or Docker', async (gameId, message) => {
+    const w = world();
+    const result = await startRuntime(w.deps, input({ gameId }));
+    expect(result).toEqual(failure('start_config_invalid', message, false));
+    expect(w.docker.calls).toEqual([]);
+    expect(w.leases.releases).toEqual([]);
+    expect(w.notifications.published[0]).toMatchObject({ notificationType: 'runtime.start_config_invalid', payload: { game_id: gameId } });
+    expect(w.operations.entries[0]).toMatchObject({ gameId, errorCode: 'start_config_invalid' });
+  });
+
+  it('accepts the longest game id whose hostname fits 64 characters', async () => {
+    const w = world();
+    const gameId = `a${'b'.repeat(51)}`;
+    const result = await startRuntime(w.deps, input({ gameId }));
+    expect(result.outcome).toBe('success');
+    expect(`galaxy-game-${gameId}`.length).toBe(64);
+  });
+
+  it('refuses an empty image ref', async () => {
+    const w = world();
+    const result = await startRuntime(w.deps, input({ imageRef: '  ' }));
+    expect(result).toEqual(failure('start_config_invalid', 'image ref must not be empty', false));
+    expect(w.docker.calls).toEqual([]);
+    expect(w.notifications.published).toHaveLength(1);
+  });
+
+  it('refuses an unknown op source', async () => {
+    const w = world();
+    const result = await startRuntime(w.deps, input({ opSource: 'cron' as never }));
+    expect(result).toEqual(failure('start_config_invalid', 'op source "cron" is unsupported', false));
+    expect(w.docker.calls).toEqual([]);
+  });
+});
+
+describe('start: lease', () => {
+  it('answers service_unavailable when Redis fails, retryable, no notification', async () => {
+    const w = world();
+    w.leases.failAcquire = new Error('ECONNREFUSED 127.0.0.1:6379');
+    const result = await startRuntime(w.deps, input());
+    expect(result).toEqual(failure('service_unavailable', 'acquire game lease: ECONNREFUSED 127.0.0.1:6379', true));
+    expectFailureSideEffects(w, result, null);
+    expect(w.docker.calls).toEqual([]);
+    expect(w.telemetry.leaseLatencies).toHaveLength(1);
+  });
+
+  it('answers a retryable conflict while another operation holds the lease', async () => {
+    const w = world();
+    await w.leases.tryAcquire('g-100', 'someone-else', 60_000);
+    const result = await startRuntime(w.deps, input());
+    expect(result).toEqual(failure('conflict', LEASE_BUSY_MESSAGE, true));
+    expect(w.docker.calls).toEqual([]);
+    expect(w.leases.held.get('g-100')?.token).toBe('someone-else');
+    expect(w.notifications.published).toEqual([]);
+    expect(w.operations.entries[0]).toMatchObject({ outcome: 'failure', errorCode: 'conflict' });
+  });
+
+  it('releases the lease after a step throws, with an internal_error naming the step', async () => {
+    const w = world();
+    const result = await startRuntime(w.deps, input(), {
+      onStep: (name) => {
+        if (name === 'pull_image') throw new Error('boom');
+      },
+    });
+    expect(result).toEqual(failure('internal_error', 'pull_image: boom', true));
+    expectFailureSideEffects(w, result, null);
+    expect(w.leases.releases).toEqual([{ gameId: 'g-100', token: 'token-1' }]);
+  });
+
+  it('keeps the Result when the lease release fails', async () => {
+    const w = world();
+    w.leases.failRelease = new Error('redis gone');
+    const result = await startRuntime(w.deps, input());
+    expect(result.outcome).toBe('success');
+    expect(w.logger.lines.some((l) => l.message === 'release game lease' && l.fields.err === 'redis gone')).toBe(true);
+  });
+
+  it('runStartUnderHeldLease takes no lease of its own', async () => {
+    const w = world();
+    await w.leases.tryAcquire('g-100', 'orchestrator', 60_000);
+    const result = await runStartUnderHeldLease(w.deps, input());
+    expect(result.outcome).toBe('success');
+    expect(w.leases.held.get('g-100')?.token).toBe('orchestrator');
+    expect(w.leases.releases).toEqual([]);
+  });
+
+  it('runStartUnderHeldLease still validates input', async () => {
+    const w = world();
+    const result = await runStartUnderHeldLease(w.deps, input({ gameId: '../x' }));
+    expect(result).toEqual(failure('start_config_invalid', /must match/, false));
+  });
+});
+
+describe('start: load record', () => {
+  it('answers internal_error (retryable) when the record store fails', async () => {
+    const w = world();
+    w.records.failGet = new Error('connection terminated');
+    const result = await startRuntime(w.deps, input());
+    expect(result).toEqual(failure('internal_error', 'load runtime record: connection terminated', true));
+    expectFailureSideEffects(w, result, null);
+    expect(w.docker.calls).toEqual([]);
+  });
+
+  it('replays a running game with the same image: success, replay_no_op, no Docker call', async () => {
+    const w = world();
+    const existing = runningRecord();
+    await w.records.upsert(existing);
+    const result = await startRuntime(w.deps, input());
+    expect(result).toEqual({ outcome: 'success', errorCode: 'replay_no_op', errorMessage: '', record: existing, retryable: false });
+    expect(w.docker.calls).toEqual([]);
+    expect(w.operations.entries).toEqual([
+      expect.objectContaining({ outcome: 'success', errorCode: 'replay_no_op', containerId: 'c-old', errorMessage: '' }),
+    ]);
+    expect(w.telemetry.startOutcomes).toEqual([{ outcome: 'success', errorCode: 'replay_no_op', opSource: 'gm_rest' }]);
+    expect(w.healthEvents.published).toEqual([]);
+    expect(w.notifications.published).toEqual([]);
+    expect(w.leases.held.size).toBe(0);
+  });
+
+  it('refuses, not retryable, a running game with another image', async () => {
+    const w = world();
+    await w.records.upsert(runningRecord({ currentImageRef: OTHER_IMAGE }));
+    const result = await startRuntime(w.deps, input());
+    expect(result).toEqual(failure('conflict', `runtime already running with image_ref "${OTHER_IMAGE}"`, false));
+    expectFailureSideEffects(w, result, null);
+    expect(w.docker.calls).toEqual([]);
+  });
+});
+
+describe('start: lobby diagnostic', () => {
+  it('logs the lobby game at debug and changes nothing', async () => {
+    const w = world();
+    w.deps.lobby = { getGame: () => Promise.resolve({ status: 'starting', targetEngineVersion: '1.4.2' }) };
+    const result = await startRuntime(w.deps, input());
+    expect(result.outcome).toBe('success');
+    expect(w.logger.lines.find((l) => l.message === 'lobby diagnostic fetched')).toMatchObject({
+      level: 'debug',
+      fields: { lobby_status: 'starting', lobby_target_engine_version: '1.4.2' },
+    });
+  });
+
+  it('a failing lobby never changes the outcome', async () => {
+    const w = world();
+    w.deps.lobby = { getGame: () => Promise.reject(new Error('lobby 503')) };
+    const result = await startRuntime(w.deps, input());
+    expect(result.outcome).toBe('success');
+    expect(w.logger.lines.find((l) => l.message === 'lobby diagnostic fetch failed')).toMatchObject({ level: 'debug', fields: { err: 'lobby 503' } });
+  });
+
+  it('a lobby that never answers is abandoned after its timeout', async () => {
+    const w = world();
+    w.deps.lobby = { getGame: () => new Promise(() => undefined) };
+    const result = await startRuntime(w.deps, input());
+    expect(result.outcome).toBe('success');
+    expect(w.logger.lines.find((l) => l.message === 'lobby diagnostic fetch failed')?.fields.err).toMatch(/timed out/);
+  });
+});
+
+describe('start: image, network, pull, inspect', () => {
+  it('refuses a malformed image ref with start_config_invalid and a notification', async () => {
+    const w = world();
+    const result = await startRuntime(w.deps, input({ imageRef: 'Registry/UPPER:tag' }));
+    expect(result).toEqual(failure('start_config_invalid', /^invalid image_ref: /, false));
+    expect(w.docker.calls).toEqual([]);
+    expect(w.notifications.published[0]?.notificationType).toBe('runtime.start_config_invalid');
+  });
+
+  it('refuses a missing network with start_config_invalid and a notification', async () => {
+    const w = world();
+    w.docker.networks.clear();
+    const result = await startRuntime(w.deps, input());
+    expect(result).toEqual(failure('start_config_invalid', 'docker network "galaxy-engines" is missing', false));
+    expectFailureSideEffects(w, result, 'runtime.start_config_invalid');
+    expect(w.docker.calls).toEqual(['networkExists']);
+  });
+
+  it('answers service_unavailable (retryable) when the daemon does not answer', async () => {
+    const w = world();
+    w.docker.daemonDown = true;
+    const result = await startRuntime(w.deps, input());
+    expect(result).toEqual(failure('service_unavailable', /^ensure docker network: connect ENOENT/, true));
+    expectFailureSideEffects(w, result, null);
+  });
+
+  it('reports image_pull_failed with the daemon message and a notification', async () => {
+    const w = world();
+    w.deps.settings.pullPolicy = 'always';
+    const result = await startRuntime(w.deps, input());
+    expect(result).toEqual(failure('image_pull_failed', /^pull access denied for /, false));
+    expectFailureSideEffects(w, result, 'runtime.image_pull_failed');
+  });
+
+  it('pulls a missing image with if_not_present and reports progress', async () => {
+    const w = world();
+    w.docker.images.clear();
+    w.docker.registry.set(IMAGE, {});
+    const progress: string[] = [];
+    const result = await startRuntime(w.deps, input(), { onPullProgress: (p) => progress.push(p.status) });
+    expect(result.outcome).toBe('success');
+    expect(progress.length).toBeGreaterThan(0);
+  });
+
+  it('reports image_pull_failed from the inspect when policy never finds no local image', async () => {
+    const w = world();
+    w.deps.settings.pullPolicy = 'never';
+    w.docker.images.clear();
+    const result = await startRuntime(w.deps, input());
+    expect(result).toEqual(failure('image_pull_failed', `inspect image: No such image: ${IMAGE}`, false));
+    expectFailureSideEffects(w, result, 'runtime.image_pull_failed');
+  });
+});
+
+describe('start: state directory, run, record', () => {
+  it('reports start_config_invalid when the state directory cannot be prepared', async () => {
+    const w = world();
+    w.stateDirs.fail = new Error('EACCES: permission denied');
+    const result = await startRuntime(w.deps, input());
+    expect(result).toEqual(failure('start_config_invalid', 'prepare state directory: EACCES: permission denied', false));
+    expectFailureSideEffects(w, result, 'runtime.start_config_invalid');
+    expect(w.docker.calls).not.toContain('run');
+  });
+
+  it('reports container_start_failed when the container does not run', async () => {
+    const w = world();
+    w.docker.failRun = new Error('OCI runtime create failed');
+    const result = await startRuntime(w.deps, input());
+    expect(result).toEqual(failure('container_start_failed', 'OCI runtime create failed', false));
+    expectFailureSideEffects(w, result, 'runtime.container_start_failed');
+    expect(w.docker.containers.size).toBe(0);
+  });
+
+  it('removes the container when the record cannot be written, and names it in the audit', async () => {
+    const w = world();
+    w.records.failUpsert = new Error('connection refused');
+    const result = await startRuntime(w.deps, input());
+    expect(result).toEqual(failure('container_start_failed', 'upsert runtime record: connection refused', false));
+    expectFailureSideEffects(w, result, 'runtime.container_start_failed');
+    expect(w.docker.containers.size).toBe(0);
+    expect(w.operations.entries[0]?.containerId).toMatch(/^fake/);
+    expect(w.docker.calls.filter((c) => c === 'remove')).toHaveLength(1);
+  });
+
+  it('keeps the same Result when that rollback fails too, and logs it', async () => {
+    const w = world();
+    w.records.failUpsert = new Error('connection refused');
+    w.docker.failRemove = new Error('daemon busy');
+    const result = await startRuntime(w.deps, input());
+    expect(result).toEqual(failure('container_start_failed', 'upsert runtime record: connection refused', false));
+    expect(w.logger.lines.some((l) => l.level === 'error' && l.message === 'rollback container after upsert failure')).toBe(true);
+  });
+});
+
+describe('start: converging on a container a crashed attempt left', () => {
+  it('adopts our running container with the requested image: no second container', async () => {
+    const w = world();
+    const id = w.docker.addContainer({
+      name: 'galaxy-game-g-100',
+      image: IMAGE,
+      labels: { 'com.galaxy.owner': 'rtmanager', 'com.galaxy.game_id': 'g-100', 'com.galaxy.engine_image_ref': IMAGE },
+      state: 'running',
+      running: true,
+      exitCode: null,
+      oomKilled: false,
+      startedAt: new Date('2026-11-25T11:00:00Z'),
+      finishedAt: null,
+    });
+    const result = await startRuntime(w.deps, input());
+    expect(result.outcome).toBe('success');
+    expect(result.record).toMatchObject({ currentContainerId: id, startedAt: new Date('2026-11-25T11:00:00Z') });
+    expect(w.docker.calls).not.toContain('run');
+    expect(w.docker.containers.size).toBe(1);
+  });
+
+  it.each([
+    ['exited', false, IMAGE],
+    ['running', true, OTHER_IMAGE],
+  ])('replaces our stale container (%s, image %s)', async (state, running, image) => {
+    const w = world();
+    const stale = w.docker.addContainer({
+      name: 'galaxy-game-g-100',
+      image,
+      labels: { 'com.galaxy.owner': 'rtmanager', 'com.galaxy.game_id': 'g-100', 'com.galaxy.engine_image_ref': image },
+      state,
+      running,
+      exitCode: running ? null : 1,
+      oomKilled: false,
+      startedAt: new Date(),
+      finishedAt: null,
+    });
+    const result = await startRuntime(w.deps, input());
+    expect(result.outcome).toBe('success');
+    expect(w.docker.containers.has(stale)).toBe(false);
+    expect(w.docker.containers.size).toBe(1);
+    expect(result.record?.currentContainerId).not.toBe(stale);
+  });
+
+  it('never touches a container with our name that we do not own', async () => {
+    const w = world();
+    const foreign = w.docker.addContainer({
+      name: 'galaxy-game-g-100',
+      image: 'someone/else',
+      labels: {},
+      state: 'running',
+      running: true,
+      exitCode: null,
+      oomKilled: false,
+      startedAt: new Date(),
+      finishedAt: null,
+    });
+    const result = await startRuntime(w.deps, input());
+    expect(result).toEqual(failure('container_start_failed', 'container name "galaxy-game-g-100" is taken by a container rtmanager does not own', false));
+    expectFailureSideEffects(w, result, 'runtime.container_start_failed');
+    expect(w.docker.containers.has(foreign)).toBe(true);
+    expect(w.docker.calls).not.toContain('remove');
+  });
+});
+
+describe('start: best-effort side effects never change the Result', () => {
+  it('success survives a failing audit log, health stream and still counts', async () => {
+    const reference = await startRuntime(world().deps, input());
+    const w = world();
+    w.operations.failAppend = new Error('audit down');
+    w.healthEvents.fail = new Error('stream down');
+    const result = await startRuntime(w.deps, input());
+    expect(result).toEqual({ ...reference, record: { ...reference.record, currentContainerId: result.record?.currentContainerId } });
+    expect(result.outcome).toBe('success');
+    expect(w.logger.lines.filter((l) => l.level === 'error').map((l) => l.message)).toEqual(['append operation log', 'publish health event']);
+    expect(w.telemetry.startOutcomes).toEqual([{ outcome: 'success', errorCode: '', opSource: 'gm_rest' }]);
+  });
+
+  it('failure survives a failing audit log and notification stream', async () => {
+    const w = world();
+    w.docker.networks.clear();
+    w.operations.failAppend = new Error('audit down');
+    w.notifications.fail = new Error('stream down');
+    const result = await startRuntime(w.deps, input());
+    expect(result).toEqual(failure('start_config_invalid', 'docker network "galaxy-engines" is missing', false));
+    expect(w.logger.lines.filter((l) => l.level === 'error').map((l) => l.message)).toEqual(['append operation log', 'publish notification intent']);
+    expect(w.telemetry.notificationIntents).toEqual([]);
+  });
+
+  it('replay survives a failing audit log', async () => {
+    const w = world();
+    await w.records.upsert(runningRecord());
+    w.operations.failAppend = new Error('audit down');
+    const result = await startRuntime(w.deps, input());
+    expect(result).toMatchObject({ outcome: 'success', errorCode: 'replay_no_op' });
+  });
+});
