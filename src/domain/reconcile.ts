@@ -176,3 +176,24 @@ async function allRunningRecords(deps: LifecycleDeps): Promise<RuntimeRecord[]> 
   } while (cursor);
   return out;
 }
+
+/**
+ * An engine event (die, oom) for one of our containers: reconcile that game.
+ * The operation holding the lease (a stop, a start) may be the cause; wait
+ * for it rather than skip, so the record and the health stream say within
+ * seconds what happened, not at the next pass.
+ */
+export async function reconcileOnEvent(
+  deps: LifecycleDeps,
+  gameId: string,
+  wait: (ms: number) => Promise<void>,
+  attempts = 20,
+  delayMs = 250,
+): Promise<ReconcileAction> {
+  if (gameIdProblem(gameId) !== null) return 'unchanged';
+  for (let attempt = 1; ; attempt++) {
+    const action = await reconcileGame(deps, gameId, null);
+    if (action !== 'skipped_busy' || attempt >= attempts) return action;
+    await wait(delayMs);
+  }
+}

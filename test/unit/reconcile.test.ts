@@ -92,3 +92,29 @@ describe('reconcile', () => {
     expect(w.docker.containers.has(newer)).toBe(true);
   });
 });
+
+describe('reconcileOnEvent', () => {
+  it('waits out the operation that holds the lease, then records what happened', async () => {
+    const { reconcileOnEvent } = await import('../../src/domain/reconcile.js');
+    const w = world();
+    const record = await started(w, 'g-ev');
+    w.docker.markExited(record.currentContainerId!, 1, false);
+    await w.leases.tryAcquire('g-ev', 'stopper', 60_000);
+    let waits = 0;
+    const action = await reconcileOnEvent(w.deps, 'g-ev', async () => {
+      waits += 1;
+      if (waits === 3) await w.leases.release('g-ev', 'stopper');
+    });
+    expect(action).toBe('exited');
+    expect(waits).toBe(3);
+    expect(w.healthEvents.published.at(-1)).toMatchObject({ eventType: 'container_exited', gameId: 'g-ev' });
+  });
+
+  it('gives up after its attempts while the lease stays held, and ignores an invalid game id label', async () => {
+    const { reconcileOnEvent } = await import('../../src/domain/reconcile.js');
+    const w = world();
+    await w.leases.tryAcquire('g-held', 'forever', 60_000);
+    expect(await reconcileOnEvent(w.deps, 'g-held', () => Promise.resolve(), 3)).toBe('skipped_busy');
+    expect(await reconcileOnEvent(w.deps, '../x', () => Promise.resolve())).toBe('unchanged');
+  });
+});
