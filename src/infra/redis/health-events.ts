@@ -1,0 +1,32 @@
+import type { Redis } from 'ioredis';
+import type { HealthEvent } from '../../domain/model.js';
+import type { HealthEvents } from '../../domain/ports.js';
+
+/** Bounds the stream's memory; consumers read far behind this. */
+const MAXLEN = 100_000;
+
+/** `runtime:health_events` (contract §6) plus the `health_snapshots` row. */
+export class RedisHealthEvents implements HealthEvents {
+  constructor(private readonly opts: { redis: Redis; stream: string; snapshots: { upsert(event: HealthEvent): Promise<void> } }) {}
+
+  async publish(event: HealthEvent): Promise<void> {
+    await this.opts.redis.xadd(
+      this.opts.stream,
+      'MAXLEN',
+      '~',
+      MAXLEN,
+      '*',
+      'game_id',
+      event.gameId,
+      'container_id',
+      event.containerId,
+      'event_type',
+      event.eventType,
+      'occurred_at_ms',
+      String(event.occurredAt.getTime()),
+      'details',
+      JSON.stringify(event.details),
+    );
+    await this.opts.snapshots.upsert(event);
+  }
+}

@@ -1,0 +1,25 @@
+import { describeGameLeasesContract } from '../contracts/game-leases.contract.js';
+import { describeHealthEventsContract, describeNotificationsContract } from '../contracts/streams.contract.js';
+import { InMemoryGameLeases } from '../fakes/in-memory-game-leases.js';
+import { RecordingHealthEvents } from '../fakes/recording-health-events.js';
+import { RecordingNotifications } from '../fakes/recording-notifications.js';
+import { ManualClock } from '../fakes/support.js';
+
+describeGameLeasesContract('in-memory', () => {
+  const clock = new ManualClock();
+  return Promise.resolve({
+    port: new InMemoryGameLeases(clock),
+    elapse: (ms) => Promise.resolve(clock.advance(ms)),
+    cleanup: () => Promise.resolve(),
+  });
+});
+
+describeHealthEventsContract('recording', () => {
+  const port = new RecordingHealthEvents();
+  return Promise.resolve({ port, readBack: () => Promise.resolve(port.published), cleanup: () => Promise.resolve() });
+});
+
+describeNotificationsContract('recording', () => {
+  const port = new RecordingNotifications();
+  return Promise.resolve({ port, readBack: () => Promise.resolve(port.published), cleanup: () => Promise.resolve() });
+});
