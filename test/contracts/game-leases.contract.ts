@@ -4,7 +4,7 @@ import type { GameLeases } from '../../src/domain/ports.js';
 export interface GameLeasesSubject {
   port: GameLeases;
   /** Lets time pass: real time for Redis, a clock for the fake. */
-  elapse(ms: number): Promise<void>;
+  elapse: (ms: number) => Promise<void>;
   cleanup(): Promise<void>;
 }
 
