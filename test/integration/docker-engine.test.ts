@@ -1,0 +1,92 @@
+import { randomUUID } from 'node:crypto';
+import Dockerode from 'dockerode';
+import { describe, expect, it } from 'vitest';
+import { DockerodeEngine } from '../../src/infra/docker/docker-engine.js';
+import { RecordingTelemetry } from '../fakes/support.js';
+import { describeDockerEngineContract } from '../contracts/docker-engine.contract.js';
+
+const docker = new Dockerode({ socketPath: '/var/run/docker.sock' });
+const TEST_LABEL = { 'com.galaxy.test': '1' };
+
+async function testNetwork(): Promise<{ name: string; remove(): Promise<void> }> {
+  const name = `rtm-test-${randomUUID().slice(0, 8)}`;
+  const network = await docker.createNetwork({ Name: name, Driver: 'bridge', Labels: TEST_LABEL });
+  return { name, remove: () => network.remove() };
+}
+
+async function removeByLabel(labels: Record<string, string>): Promise<void> {
+  const list = await docker.listContainers({ all: true, filters: { label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) } });
+  await Promise.all(list.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+}
+
+describeDockerEngineContract('dockerode', async () => {
+  const network = await testNetwork();
+  const run = randomUUID().slice(0, 8);
+  const extraLabels = { ...TEST_LABEL, 'com.galaxy.test_run': run };
+  return {
+    port: new DockerodeEngine({ docker }),
+    localImage: 'galaxy-test-engine:labelled',
+    remoteImage: 'registry.invalid/galaxy/engine:1',
+    network: network.name,
+    prefix: `rtm-t-${run}`,
+    extraLabels,
+    cleanup: async () => {
+      await removeByLabel({ 'com.galaxy.test_run': run });
+      await network.remove();
+    },
+  };
+});
+
+describe('DockerodeEngine on the real daemon', () => {
+  it('passes every RunSpec field to the engine', async () => {
+    const network = await testNetwork();
+    const run = randomUUID().slice(0, 8);
+    try {
+      const engine = new DockerodeEngine({ docker });
+      const result = await engine.run({
+        name: `rtm-spec-${run}`,
+        hostname: `rtm-spec-${run}`,
+        image: 'galaxy-test-engine:labelled',
+        network: network.name,
+        env: { A: '1', STORAGE_PATH: '/state' },
+        labels: { ...TEST_LABEL, 'com.galaxy.test_run': run },
+        bindMounts: [{ hostPath: '/tmp', mountPath: '/state', readOnly: false }],
+        logDriver: 'json-file',
+        logOpts: { 'max-size': '5m', 'max-file': '2' },
+        nanoCpus: 250_000_000,
+        memoryBytes: 32 * 1024 * 1024,
+        pidsLimit: 32,
+      });
+      const info = await docker.getContainer(result.containerId).inspect();
+      expect(info.Config.Hostname).toBe(`rtm-spec-${run}`);
+      expect(info.Config.Env).toEqual(expect.arrayContaining(['A=1', 'STORAGE_PATH=/state']));
+      expect(info.HostConfig).toMatchObject({
+        Binds: ['/tmp:/state:rw'],
+        NetworkMode: network.name,
+        LogConfig: { Type: 'json-file', Config: { 'max-size': '5m', 'max-file': '2' } },
+        NanoCpus: 250_000_000,
+        Memory: 32 * 1024 * 1024,
+        PidsLimit: 32,
+      });
+      expect(Object.keys(info.NetworkSettings.Networks)).toEqual([network.name]);
+    } finally {
+      await removeByLabel({ 'com.galaxy.test_run': run });
+      await network.remove();
+    }
+  });
+
+  it('records the latency of each call', async () => {
+    const telemetry = new RecordingTelemetry();
+    const engine = new DockerodeEngine({ docker, telemetry });
+    await engine.ping();
+    await engine.networkExists('none');
+    expect(telemetry.dockerOps.map((o) => o.op)).toEqual(['ping', 'network_inspect']);
+    expect(telemetry.dockerOps.every((o) => o.seconds >= 0)).toBe(true);
+  });
+
+  it('reports the daemon as down through ping, and its errors elsewhere', async () => {
+    const engine = new DockerodeEngine({ docker: new Dockerode({ socketPath: '/nonexistent.sock' }) });
+    expect(await engine.ping()).toBe(false);
+    await expect(engine.networkExists('x')).rejects.toThrow(/ENOENT|connect/);
+  });
+});
