@@ -48,6 +48,8 @@ export interface StartSettings {
   leaseTtlMs: number;
   /** SIGTERM grace before the engine kills a stopping container. */
   stopTimeoutSeconds: number;
+  /** Labels added to every engine container (tests mark theirs for sweeping); ours win on a clash. */
+  extraLabels?: Record<string, string>;
 }
 
 export interface StartDeps {

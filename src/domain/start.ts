@@ -213,7 +213,7 @@ async function runStartSteps(op: Operation): Promise<LifecycleResult> {
         image: op.imageRef,
         network: settings.network,
         env: engineEnv(settings.engineStateMountPath, settings.engineStateEnvName),
-        labels: engineLabels(op.gameId, op.imageRef, op.startedAt),
+        labels: { ...settings.extraLabels, ...engineLabels(op.gameId, op.imageRef, op.startedAt) },
         bindMounts: [{ hostPath: statePath, mountPath: settings.engineStateMountPath, readOnly: false }],
         logDriver: settings.logDriver,
         logOpts: parseLogOpts(settings.logOpts),

@@ -1,0 +1,101 @@
+/**
+ * The domain's deps on the real adapters — Redis, Postgres, Docker, the
+ * filesystem — with names unique to one test: its own database, key prefix,
+ * streams, network and state root. `cleanup()` removes all of it.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import Dockerode from 'dockerode';
+import { Redis } from 'ioredis';
+import type { LifecycleDeps } from '../../src/domain/operation.js';
+import { PostgresHealthSnapshots } from '../../src/infra/db/postgres-health-snapshots.js';
+import { PostgresOperationLog } from '../../src/infra/db/postgres-operation-log.js';
+import { PostgresRuntimeRecordStore } from '../../src/infra/db/postgres-runtime-record-store.js';
+import { DockerodeEngine } from '../../src/infra/docker/docker-engine.js';
+import { FsStateDirectories } from '../../src/infra/fs/state-directories.js';
+import { RedisGameLeases } from '../../src/infra/redis/game-leases.js';
+import { RedisHealthEvents } from '../../src/infra/redis/health-events.js';
+import { RedisNotifications } from '../../src/infra/redis/notifications.js';
+import { RecordingLogger, RecordingTelemetry } from '../fakes/support.js';
+import { createTestDatabase } from './db.js';
+
+export const TEST_LABEL = { 'com.galaxy.test': '1' } as const;
+
+export async function realWorld(opts: { network?: string | null } = {}) {
+  const run = randomUUID().slice(0, 8);
+  const docker = new Dockerode({ socketPath: '/var/run/docker.sock' });
+  const redis = new Redis(process.env.RTM_TEST_REDIS_URL ?? 'redis://127.0.0.1:16379');
+  const database = await createTestDatabase();
+  const stateRoot = await mkdtemp(path.join(os.tmpdir(), `rtm-state-${run}-`));
+  const networkName = opts.network === null ? `rtm-missing-${run}` : `rtm-net-${run}`;
+  const network = opts.network === null ? null : await docker.createNetwork({ Name: networkName, Driver: 'bridge', Labels: { ...TEST_LABEL } });
+  const streams = { health: `test:${run}:health`, intents: `test:${run}:intents` };
+  const leasePrefix = `test:${run}:lease:`;
+
+  const records = new PostgresRuntimeRecordStore(database.db);
+  const operations = new PostgresOperationLog(database.db);
+  const snapshots = new PostgresHealthSnapshots(database.db);
+  const engine = new DockerodeEngine({ docker });
+  const telemetry = new RecordingTelemetry();
+  const logger = new RecordingLogger();
+  const deps: LifecycleDeps = {
+    records,
+    operations,
+    docker: engine,
+    leases: new RedisGameLeases({ redis, prefix: leasePrefix }),
+    healthEvents: new RedisHealthEvents({ redis, stream: streams.health, snapshots }),
+    notifications: new RedisNotifications({ redis, stream: streams.intents }),
+    stateDirs: new FsStateDirectories({ root: stateRoot, mode: 0o750, uid: process.getuid!(), gid: process.getgid!() }),
+    telemetry,
+    logger,
+    clock: { now: () => new Date() },
+    newToken: () => randomBytes(32).toString('base64url'),
+    settings: {
+      network: networkName,
+      pullPolicy: 'if_not_present',
+      logDriver: 'json-file',
+      logOpts: 'max-size=10m,max-file=3',
+      defaultCpuQuota: 1,
+      defaultMemory: '512m',
+      defaultPidsLimit: 256,
+      engineStateMountPath: '/var/lib/galaxy/engine',
+      engineStateEnvName: 'GALAXY_ENGINE_STATE_DIR',
+      enginePort: 8080,
+      leaseTtlMs: 60_000,
+      stopTimeoutSeconds: 1,
+      extraLabels: { ...TEST_LABEL, 'com.galaxy.test_run': run },
+    },
+  };
+
+  /** Game ids of this test: unique, so container names never collide across files. */
+  const gameId = (name: string) => `t${run}-${name}`;
+
+  async function streamEntries(stream: string): Promise<Array<Record<string, string>>> {
+    return (await redis.xrange(stream, '-', '+')).map(([, flat]) => {
+      const out: Record<string, string> = {};
+      for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i]!] = flat[i + 1]!;
+      return out;
+    });
+  }
+
+  async function containersOf(id: string) {
+    return docker.listContainers({ all: true, filters: { label: [`com.galaxy.game_id=${id}`] } });
+  }
+
+  async function cleanup(): Promise<void> {
+    const ours = await docker.listContainers({ all: true, filters: { name: [`galaxy-game-t${run}-`] } });
+    await Promise.all(ours.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+    await network?.remove().catch(() => undefined);
+    const keys = await redis.keys(`test:${run}:*`);
+    if (keys.length) await redis.del(...keys);
+    redis.disconnect();
+    await database.close();
+    await rm(stateRoot, { recursive: true, force: true });
+  }
+
+  return { deps, docker, redis, database, records, operations, snapshots, engine, stateRoot, networkName, streams, telemetry, logger, gameId, streamEntries, containersOf, cleanup };
+}
+
+export type RealWorld = Awaited<ReturnType<typeof realWorld>>;
