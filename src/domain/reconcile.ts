@@ -42,7 +42,7 @@ const CONCURRENCY = 16;
 /** One full pass over every owned container and every running record. */
 export async function reconcileAll(deps: LifecycleDeps): Promise<ReconcileSummary> {
   const began = deps.clock.now().getTime();
-  const containers = await deps.docker.listContainers({ [LABEL_OWNER]: LABEL_OWNER_VALUE });
+  const containers = await deps.docker.listContainers({ ...deps.settings.extraLabels, [LABEL_OWNER]: LABEL_OWNER_VALUE });
   const byGame = new Map<string, ContainerInfo>();
   for (const container of containers) {
     const gameId = container.labels[LABEL_GAME_ID];

@@ -1,0 +1,169 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { reconcileAll, reconcileOnEvent } from '../../src/domain/reconcile.js';
+import { patchRuntime, restartRuntime } from '../../src/domain/restart.js';
+import { startRuntime } from '../../src/domain/start.js';
+import { stopRuntime } from '../../src/domain/stop.js';
+import { followEngineEvents } from '../../src/infra/docker/events-follower.js';
+import type { RealWorld } from '../support/real-world.js';
+import { realWorld, TEST_LABEL } from '../support/real-world.js';
+
+const LABELLED = 'galaxy-test-engine:labelled';
+const worlds: RealWorld[] = [];
+const stops: Array<() => Promise<void>> = [];
+
+async function world(): Promise<RealWorld> {
+  const w = await realWorld();
+  worlds.push(w);
+  return w;
+}
+
+afterEach(async () => {
+  for (const stop of stops.splice(0)) await stop();
+  await Promise.all(worlds.splice(0).map((w) => w.cleanup()));
+});
+
+const who = { opSource: 'admin_rest' as const, sourceRef: 'it' };
+const start = (w: RealWorld, gameId: string, imageRef = LABELLED) => startRuntime(w.deps, { gameId, imageRef, ...who });
+
+async function eventually<T>(probe: () => Promise<T>, accept: (value: T) => boolean, ms = 10_000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (accept(value)) return value;
+    if (Date.now() > until) throw new Error(`condition not met in ${ms} ms: ${JSON.stringify(value)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('stop, restart, patch on real Docker', () => {
+  it('stop removes the container, records stopped and keeps the state directory', async () => {
+    const w = await world();
+    const gameId = w.gameId('stop');
+    const started = (await start(w, gameId)).record!;
+    const stopped = await stopRuntime(w.deps, { gameId, ...who });
+    expect(stopped).toMatchObject({ outcome: 'success', errorCode: null, record: { status: 'stopped', currentContainerId: null, statePath: started.statePath } });
+    expect(await w.containersOf(gameId)).toEqual([]);
+    expect((await w.streamEntries(w.streams.health)).at(-1)).toMatchObject({ event_type: 'container_exited', container_id: started.currentContainerId });
+    expect(await stopRuntime(w.deps, { gameId, ...who })).toMatchObject({ outcome: 'success', errorCode: 'replay_no_op' });
+  });
+
+  it('restart recreates the container under the same name, endpoint and state directory', async () => {
+    const w = await world();
+    const gameId = w.gameId('restart');
+    const before = (await start(w, gameId)).record!;
+    const after = await restartRuntime(w.deps, { gameId, ...who });
+    expect(after).toMatchObject({ outcome: 'success', record: { status: 'running', engineEndpoint: before.engineEndpoint, statePath: before.statePath, currentImageRef: LABELLED } });
+    expect(after.record?.currentContainerId).not.toBe(before.currentContainerId);
+    const containers = await w.containersOf(gameId);
+    expect(containers.map((c) => [c.Id, c.Names[0], c.State])).toEqual([[after.record?.currentContainerId, `/galaxy-game-${gameId}`, 'running']]);
+  });
+
+  it('patch moves the game onto a new image', async () => {
+    const w = await world();
+    const gameId = w.gameId('patch');
+    await start(w, gameId);
+    const patched = await patchRuntime(w.deps, { gameId, imageRef: 'galaxy-test-engine:labelled-v2', ...who });
+    expect(patched).toMatchObject({ outcome: 'success', record: { currentImageRef: 'galaxy-test-engine:labelled-v2' } });
+    const [container] = await w.containersOf(gameId);
+    expect(container?.Labels['com.galaxy.engine_image_ref']).toBe('galaxy-test-engine:labelled-v2');
+  });
+});
+
+describe('reconciler on real Docker', () => {
+  it('adopts a running container of ours that has no record', async () => {
+    const w = await world();
+    const gameId = w.gameId('orphan');
+    const created = await w.docker.createContainer({
+      name: `galaxy-game-${gameId}`,
+      Image: LABELLED,
+      Labels: { ...w.deps.settings.extraLabels, 'com.galaxy.owner': 'rtmanager', 'com.galaxy.game_id': gameId, 'com.galaxy.engine_image_ref': LABELLED },
+      HostConfig: { NetworkMode: w.networkName },
+    });
+    await created.start();
+    const summary = await reconcileAll(w.deps);
+    expect(summary).toMatchObject({ containers: 1, adopted: 1 });
+    expect(await w.records.get(gameId)).toMatchObject({ status: 'running', currentContainerId: created.id, currentImageRef: LABELLED });
+    expect((await w.streamEntries(w.streams.health)).at(-1)).toMatchObject({ event_type: 'container_adopted', container_id: created.id });
+    expect((await w.operations.listByGame(gameId, 1))[0]).toMatchObject({ opKind: 'reconcile_adopt', opSource: 'reconciler' });
+  });
+
+  it('marks a record whose container disappeared as removed', async () => {
+    const w = await world();
+    const gameId = w.gameId('gone');
+    const record = (await start(w, gameId)).record!;
+    await w.docker.getContainer(record.currentContainerId!).remove({ force: true });
+    expect(await reconcileAll(w.deps)).toMatchObject({ disappeared: 1 });
+    expect(await w.records.get(gameId)).toMatchObject({ status: 'removed' });
+    expect((await w.streamEntries(w.streams.health)).at(-1)).toMatchObject({ event_type: 'container_disappeared' });
+  });
+
+  it('marks an engine that exited, with its exit code', async () => {
+    const w = await world();
+    const gameId = w.gameId('exits');
+    await start(w, gameId, 'galaxy-test-engine:exits');
+    await eventually(() => w.containersOf(gameId), (list) => list[0]?.State === 'exited');
+    expect(await reconcileAll(w.deps)).toMatchObject({ exited: 1 });
+    expect(await w.records.get(gameId)).toMatchObject({ status: 'exited' });
+    const event = (await w.streamEntries(w.streams.health)).at(-1)!;
+    expect(event.event_type).toBe('container_exited');
+    expect(JSON.parse(event.details!)).toMatchObject({ exit_code: 1, oom_killed: false });
+  });
+
+  it('marks an engine the kernel killed for memory as OOM', async () => {
+    const w = await world();
+    const gameId = w.gameId('oom');
+    await start(w, gameId, 'galaxy-test-engine:hog');
+    await eventually(() => w.containersOf(gameId), (list) => list[0]?.State === 'exited');
+    expect(await reconcileAll(w.deps)).toMatchObject({ oom: 1 });
+    const event = (await w.streamEntries(w.streams.health)).at(-1)!;
+    expect(event.event_type).toBe('container_oom');
+    expect(JSON.parse(event.details!)).toMatchObject({ oom_killed: true, exit_code: 137 });
+  });
+
+  it('never touches a container without our owner label, even one with our name', async () => {
+    const w = await world();
+    const gameId = w.gameId('foreign');
+    const foreign = await w.docker.createContainer({
+      name: `galaxy-game-${gameId}`,
+      Image: LABELLED,
+      Labels: { ...TEST_LABEL, 'com.galaxy.test_run': String(w.deps.settings.extraLabels?.['com.galaxy.test_run']), 'com.galaxy.game_id': gameId },
+      HostConfig: { NetworkMode: w.networkName },
+    });
+    await foreign.start();
+    expect(await reconcileAll(w.deps)).toMatchObject({ containers: 0, adopted: 0 });
+    const refused = await start(w, gameId);
+    expect(refused).toMatchObject({ outcome: 'failure', errorCode: 'container_start_failed' });
+    expect(await stopRuntime(w.deps, { gameId, ...who })).toMatchObject({ outcome: 'success', errorCode: 'replay_no_op' });
+    expect((await foreign.inspect()).State.Running).toBe(true);
+  });
+});
+
+describe('engine events on real Docker', () => {
+  it('a docker kill reaches the health stream and the record within 2 s', async () => {
+    const w = await world();
+    const gameId = w.gameId('kill');
+    const follower = followEngineEvents({
+      docker: w.docker,
+      labels: { 'com.galaxy.owner': 'rtmanager', ...w.deps.settings.extraLabels },
+      onEvent: async (event) => {
+        await reconcileOnEvent(w.deps, event.labels['com.galaxy.game_id'] ?? '', (ms) => new Promise((r) => setTimeout(r, ms)));
+      },
+      logger: w.logger,
+    });
+    stops.push(() => follower.stop());
+    await follower.connected;
+    const record = (await start(w, gameId)).record!;
+    const killedAt = Date.now();
+    await w.docker.getContainer(record.currentContainerId!).kill();
+    const events = await eventually(
+      () => w.streamEntries(w.streams.health),
+      (list) => list.some((e) => e.event_type === 'container_exited'),
+      2_000,
+    );
+    const latency = Date.now() - killedAt;
+    expect(latency).toBeLessThan(2_000);
+    expect(events.find((e) => e.event_type === 'container_exited')).toMatchObject({ game_id: gameId, container_id: record.currentContainerId });
+    expect(await w.records.get(gameId)).toMatchObject({ status: 'exited' });
+    w.logger.info({ latency_ms: latency }, 'kill → health event');
+  });
+});
