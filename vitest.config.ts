@@ -23,6 +23,8 @@ export default defineConfig({
           hookTimeout: 60_000,
           fileParallelism: true,
           maxWorkers: 2,
+          // Its own group: a worker count of its own, run after the unit project.
+          sequence: { groupOrder: 1 },
         },
       },
       {
@@ -34,6 +36,7 @@ export default defineConfig({
           testTimeout: 600_000,
           hookTimeout: 120_000,
           fileParallelism: false,
+          sequence: { groupOrder: 2 },
         },
       },
     ],

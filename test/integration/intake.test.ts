@@ -1,3 +1,4 @@
+import { testRedisUrl } from '../support/services.js';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -5,7 +6,7 @@ import type { Intake, IntakeDeps, StartRequest } from '../../src/jobs/intake.js'
 import { INTAKE_GROUP, startIntake } from '../../src/jobs/intake.js';
 import { RecordingLogger } from '../fakes/support.js';
 
-const REDIS_URL = process.env.RTM_TEST_REDIS_URL ?? 'redis://127.0.0.1:16379';
+const REDIS_URL = testRedisUrl();
 
 const open: Array<{ intake: Intake; redis: Redis[] }> = [];
 const streams: string[] = [];

@@ -1,3 +1,4 @@
+import { testRedisUrl } from '../support/services.js';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
@@ -11,7 +12,7 @@ import { describeGameLeasesContract } from '../contracts/game-leases.contract.js
 import { describeHealthEventsContract, describeNotificationsContract } from '../contracts/streams.contract.js';
 import { createTestDatabase } from '../support/db.js';
 
-const REDIS_URL = process.env.RTM_TEST_REDIS_URL ?? 'redis://127.0.0.1:16379';
+const REDIS_URL = testRedisUrl();
 
 function fieldsOf(flat: string[]): Record<string, string> {
   const out: Record<string, string> = {};

@@ -3,6 +3,7 @@
  * filesystem — with names unique to one test: its own database, key prefix,
  * streams, network and state root. `cleanup()` removes all of it.
  */
+import { testRedisUrl } from './services.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -26,7 +27,7 @@ export const TEST_LABEL = { 'com.galaxy.test': '1' } as const;
 export async function realWorld(opts: { network?: string | null } = {}) {
   const run = randomUUID().slice(0, 8);
   const docker = new Dockerode({ socketPath: '/var/run/docker.sock' });
-  const redis = new Redis(process.env.RTM_TEST_REDIS_URL ?? 'redis://127.0.0.1:16379');
+  const redis = new Redis(testRedisUrl());
   const database = await createTestDatabase();
   const stateRoot = await mkdtemp(path.join(os.tmpdir(), `rtm-state-${run}-`));
   const networkName = opts.network === null ? `rtm-missing-${run}` : `rtm-net-${run}`;

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Builds the local engine images the tests (and the run command's demo) use.
+# No registry is reachable: each is FROM scratch with Debian's static busybox.
+# An image is rebuilt only when its recipe changed (a hash label says which).
+#   scripts/build-test-images.sh [--demo]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ -x /bin/busybox ] || { echo "build-test-images: /bin/busybox missing (apt-get install busybox-static)" >&2; exit 1; }
+
+HTTPD='["/bin/busybox","httpd","-f","-p","8080","-h","/www"]'
+LIMITS='com.galaxy.cpu_quota="0.5" com.galaxy.memory="64m" com.galaxy.pids_limit="64"'
+
+build() { # build <tag> <entrypoint json> <label line or empty>
+  local tag=$1 entrypoint=$2 labels=$3
+  local ctx; ctx=$(mktemp -d)
+  cp /bin/busybox "$ctx/busybox"
+  mkdir -p "$ctx/www" && cp test/images/engine/index.html "$ctx/www/index.html"
+  {
+    echo 'FROM scratch'
+    echo 'COPY busybox /bin/busybox'
+    echo 'COPY www /www'
+    [ -n "$labels" ] && echo "LABEL $labels"
+    echo "ENTRYPOINT $entrypoint"
+  } >"$ctx/Dockerfile"
+  local hash; hash=$(cat "$ctx/Dockerfile" "$ctx/www/index.html" | sha256sum | cut -c1-16)
+  echo "LABEL com.galaxy.test_image_hash=\"$hash\"" >>"$ctx/Dockerfile"
+  if [ "$(docker image inspect -f '{{index .Config.Labels "com.galaxy.test_image_hash"}}' "$tag" 2>/dev/null)" = "$hash" ]; then
+    rm -rf "$ctx"; return
+  fi
+  DOCKER_BUILDKIT=0 docker build -q -t "$tag" "$ctx" >/dev/null 2>"$ctx/err" || { cat "$ctx/err" >&2; rm -rf "$ctx"; exit 1; }
+  rm -rf "$ctx"
+  echo "build-test-images: built $tag"
+}
+
+if [ "${1:-}" = "--demo" ]; then
+  build galaxy-demo-engine:latest "$HTTPD" "$LIMITS"
+  exit 0
+fi
+build galaxy-test-engine:labelled "$HTTPD" "$LIMITS"
+build galaxy-test-engine:labelled-v2 "$HTTPD" "$LIMITS com.galaxy.variant=\"v2\""
+build galaxy-test-engine:plain "$HTTPD" ""
+build galaxy-test-engine:badlabels "$HTTPD" 'com.galaxy.cpu_quota="lots" com.galaxy.memory="plenty" com.galaxy.pids_limit="-3"'
+build galaxy-test-engine:exits '["/bin/busybox","false"]' ""
+build galaxy-test-engine:hog '["/bin/busybox","sh","-c","x=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa; while true; do x=$x$x; done"]' 'com.galaxy.memory="8m" com.galaxy.pids_limit="16"'

@@ -1,0 +1,63 @@
+/**
+ * Before the integration suites: every real service must answer (with a
+ * clear message naming the one that does not), and the test engine images
+ * must exist. After them: sweep whatever a crashed test left behind.
+ */
+import { execFileSync } from 'node:child_process';
+import Dockerode from 'dockerode';
+import { Redis } from 'ioredis';
+import postgres from 'postgres';
+import { TEST_LABEL, testPgUrl, testRedisUrl } from './services.js';
+
+const docker = new Dockerode({ socketPath: '/var/run/docker.sock' });
+const IMAGES = ['labelled', 'labelled-v2', 'plain', 'badlabels', 'exits', 'hog'].map((t) => `galaxy-test-engine:${t}`);
+const HINT = 'run: bash scripts/services.sh up';
+
+async function check(name: string, probe: () => Promise<unknown>): Promise<void> {
+  try {
+    await probe();
+  } catch (error) {
+    throw new Error(`${name} does not answer (${error instanceof Error ? error.message : String(error)}); ${HINT}`);
+  }
+}
+
+async function sweep(): Promise<string[]> {
+  const label = Object.entries(TEST_LABEL).map(([k, v]) => `${k}=${v}`);
+  const containers = await docker.listContainers({ all: true, filters: { label } });
+  await Promise.all(containers.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+  const networks = await docker.listNetworks({ filters: { label } });
+  await Promise.all(networks.map((n) => docker.getNetwork(n.Id).remove().catch(() => undefined)));
+  return [...containers.map((c) => c.Names[0] ?? c.Id), ...networks.map((n) => `network ${n.Name}`)];
+}
+
+export default async function setup(): Promise<() => Promise<void>> {
+  await check('Redis', async () => {
+    const redis = new Redis(testRedisUrl(), { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 3_000 });
+    try {
+      await redis.connect();
+      await redis.ping();
+    } finally {
+      redis.disconnect();
+    }
+  });
+  await check('PostgreSQL', async () => {
+    const sql = postgres(testPgUrl(), { max: 1, connect_timeout: 3, onnotice: () => undefined });
+    try {
+      await sql`select 1`;
+    } finally {
+      await sql.end({ timeout: 1 });
+    }
+  });
+  await check('Docker engine', () => docker.ping());
+
+  const missing = [];
+  for (const image of IMAGES) {
+    if (!(await docker.getImage(image).inspect().then(() => true, () => false))) missing.push(image);
+  }
+  if (missing.length) execFileSync('bash', ['scripts/build-test-images.sh'], { stdio: 'inherit' });
+
+  return async () => {
+    const left = await sweep();
+    if (left.length) console.warn(`global teardown removed test leftovers: ${left.join(', ')}`);
+  };
+}
