@@ -15,7 +15,7 @@ describeStateDirectoriesContract('filesystem', async () => {
   return {
     port: new FsStateDirectories({ root, mode: 0o750, uid: process.getuid!(), gid: process.getgid!() }),
     root,
-    entries: async () => (await readdir(root).catch(() => [])).concat((await readdir(parent)).filter((e) => e !== 'root')),
+    entries: async () => [...(await readdir(root).catch((): string[] => [])), ...(await readdir(parent)).filter((e) => e !== 'root')],
     cleanup: () => rm(parent, { recursive: true, force: true }),
   };
 });

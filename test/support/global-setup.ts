@@ -17,7 +17,7 @@ async function check(name: string, probe: () => Promise<unknown>): Promise<void>
   try {
     await probe();
   } catch (error) {
-    throw new Error(`${name} does not answer (${error instanceof Error ? error.message : String(error)}); ${HINT}`);
+    throw new Error(`${name} does not answer (${error instanceof Error ? error.message : String(error)}); ${HINT}`, { cause: error });
   }
 }
 
