@@ -1,0 +1,260 @@
+/**
+ * The HTTP API of contract §5. Handlers are thin: parse with zod, enqueue or
+ * read, and map the outcome to a status through one table (`STATUS`).
+ */
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { Job, Queue, QueueEvents } from 'bullmq';
+import type { Context } from 'hono';
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import type { z } from 'zod';
+import type { OpSource } from '../domain/model.js';
+import type { Logger, OperationLog, RuntimeRecordStore } from '../domain/ports.js';
+import type { EnqueueOutcome, Enqueuer } from '../jobs/enqueue.js';
+import type { ResultJson } from '../jobs/json.js';
+import { operationToJson, recordToJson } from '../jobs/json.js';
+import type { LifecycleKind, QueueName } from '../jobs/queues.js';
+import { QUEUE_OF } from '../jobs/queues.js';
+import { resultFromFailure } from '../jobs/result-table.js';
+import { buildOpenApi, renderDocs } from './openapi.js';
+import type { HttpErrorCode } from './schemas.js';
+import { emptyBody, gameIdParam, listQuery, operationsQuery, startBody, waitQuery } from './schemas.js';
+
+export interface AppDeps {
+  enqueuer: Enqueuer;
+  queues: Record<QueueName, Queue>;
+  /** QueueEvents per lifecycle queue, for `?wait=`. */
+  queueEvents: Partial<Record<QueueName, QueueEvents>>;
+  records: RuntimeRecordStore;
+  operations: OperationLog;
+  readiness: Record<'redis' | 'postgres' | 'docker', () => Promise<void>>;
+  metricsText: () => Promise<string>;
+  auth: { disabled: boolean; apiToken: string; adminUser: string; adminPassword: string };
+  bodyLimitBytes: number;
+  logger: Logger;
+  bullBoard?: (app: Hono<Env>) => void;
+}
+
+type Env = { Variables: { requestId: string } };
+
+/** THE table: what happened → HTTP status. */
+const STATUS = {
+  enqueued: 202,
+  joined: 202,
+  finished: 200,
+  found: 200,
+  invalid: 400,
+  unauthorized: 401,
+  not_found: 404,
+  conflict: 409,
+  payload_too_large: 413,
+  unavailable: 503,
+} as const;
+
+const API = '/api/v1/internal';
+
+export function createApp(deps: AppDeps): Hono<Env> {
+  const app = new Hono<Env>({ strict: false });
+
+  app.use('*', async (c, next) => {
+    const given = c.req.header('x-request-id');
+    const requestId = given && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
+    c.set('requestId', requestId);
+    c.header('X-Request-Id', requestId);
+    const began = performance.now();
+    await next();
+    deps.logger.info(
+      { request_id: requestId, method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - began) },
+      'http request',
+    );
+  });
+
+  app.onError((error, c) => {
+    // Middleware (basic auth, body limit) answers through HTTPException: keep its status.
+    if (error instanceof HTTPException) return error.getResponse();
+    deps.logger.error({ request_id: c.get('requestId'), err: error.message }, 'http handler failed');
+    return fail(c, 'unavailable', 'service_unavailable', error.message);
+  });
+  app.notFound((c) => fail(c, 'not_found', 'not_found', `no route ${c.req.method} ${c.req.path}`));
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+
+  app.get('/readyz', async (c) => {
+    const names = ['redis', 'postgres', 'docker'] as const;
+    const results = await Promise.all(names.map((name) => withTimeout(deps.readiness[name](), 2_000).then(() => 'ok', (e: unknown) => (e instanceof Error ? e.message : String(e)))));
+    const checks = Object.fromEntries(names.map((name, i) => [name, results[i]!]));
+    const failing = names.filter((_, i) => results[i] !== 'ok');
+    if (failing.length === 0) return c.json({ status: 'ready', checks });
+    return c.json({ status: 'not_ready', checks, error: { code: 'service_unavailable', message: `${failing.join(', ')} not ready: ${failing.map((n) => checks[n]).join('; ')}` } }, 503);
+  });
+
+  app.get('/metrics', async (c) => c.text(await deps.metricsText(), 200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' }));
+
+  const openApi = buildOpenApi();
+  app.get('/openapi.json', (c) => c.json(openApi));
+  app.get('/docs', (c) => c.html(renderDocs(openApi)));
+
+  app.use(`${API}/*`, async (c, next) => {
+    if (!deps.auth.disabled && !bearerMatches(c.req.header('authorization'), deps.auth.apiToken)) {
+      c.header('WWW-Authenticate', 'Bearer');
+      return fail(c, 'unauthorized', 'unauthorized', 'a valid bearer token is required');
+    }
+    await next();
+  });
+  app.use(
+    `${API}/*`,
+    bodyLimit({ maxSize: deps.bodyLimitBytes, onError: (c: Context) => fail(c, 'payload_too_large', 'payload_too_large', `request body over ${deps.bodyLimitBytes} bytes`) }),
+  );
+
+  for (const kind of ['start', 'stop', 'restart', 'patch'] as const) {
+    app.post(`${API}/runtimes/:game_id/${kind}`, async (c) => {
+      const gameId = gameIdParam.safeParse(c.req.param('game_id'));
+      if (!gameId.success) return invalid(c, 'game_id', gameId.error);
+      const query = waitQuery.safeParse(c.req.query());
+      if (!query.success) return invalid(c, 'query', query.error);
+      const body = await readBody(c, kind === 'start' || kind === 'patch' ? startBody : emptyBody);
+      if (!body.ok) return body.response;
+      const parsed = body.value as { image_ref?: string; source_ref?: string };
+
+      const payload = {
+        gameId: gameId.data,
+        opSource: opSourceOf(c),
+        sourceRef: parsed.source_ref ?? `http:${c.get('requestId')}`,
+        requestId: c.get('requestId'),
+        ...(parsed.image_ref !== undefined ? { imageRef: parsed.image_ref } : {}),
+      };
+      let outcome: EnqueueOutcome;
+      try {
+        outcome = await deps.enqueuer.enqueue(kind, payload);
+      } catch (error) {
+        return fail(c, 'unavailable', 'service_unavailable', `queue unavailable: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      if (outcome.kind === 'conflict') {
+        return fail(c, 'conflict', 'conflict', `a ${kind} with image_ref ${JSON.stringify(outcome.pendingImageRef)} is already pending for game ${gameId.data}`);
+      }
+      const pollUrl = `${API}/runtimes/${gameId.data}/${kind}`;
+      const accepted = { job_id: outcome.jobId, game_id: gameId.data, state: outcome.state, poll_url: pollUrl };
+      if (query.data.wait) {
+        const result = await waitForResult(deps, kind, outcome.jobId, query.data.wait * 1000);
+        if (result) return c.json({ ...accepted, state: result.outcome === 'success' ? 'completed' : 'failed', result }, STATUS.finished);
+      }
+      return c.json(accepted, STATUS[outcome.kind]);
+    });
+
+    app.get(`${API}/runtimes/:game_id/${kind}`, async (c) => {
+      const gameId = gameIdParam.safeParse(c.req.param('game_id'));
+      if (!gameId.success) return invalid(c, 'game_id', gameId.error);
+      const poll = await pollJob(deps, kind, gameId.data);
+      if (!poll) return fail(c, 'not_found', 'not_found', `no ${kind} job for game ${gameId.data}`);
+      return c.json(poll, STATUS.found);
+    });
+  }
+
+  app.get(`${API}/runtimes/:game_id`, async (c) => {
+    const gameId = gameIdParam.safeParse(c.req.param('game_id'));
+    if (!gameId.success) return invalid(c, 'game_id', gameId.error);
+    const record = await deps.records.get(gameId.data);
+    if (!record) return fail(c, 'not_found', 'not_found', `no runtime record for game ${gameId.data}`);
+    return c.json(recordToJson(record), STATUS.found);
+  });
+
+  app.get(`${API}/runtimes`, async (c) => {
+    const query = listQuery.safeParse(c.req.query());
+    if (!query.success) return invalid(c, 'query', query.error);
+    const page = await deps.records.list({ limit: query.data.limit, cursor: query.data.cursor ?? null, ...(query.data.status ? { status: query.data.status } : {}) });
+    return c.json({ records: page.records.map(recordToJson), next_cursor: page.nextCursor }, STATUS.found);
+  });
+
+  app.get(`${API}/runtimes/:game_id/operations`, async (c) => {
+    const gameId = gameIdParam.safeParse(c.req.param('game_id'));
+    if (!gameId.success) return invalid(c, 'game_id', gameId.error);
+    const query = operationsQuery.safeParse(c.req.query());
+    if (!query.success) return invalid(c, 'query', query.error);
+    const entries = await deps.operations.listByGame(gameId.data, query.data.limit);
+    return c.json({ operations: entries.map(operationToJson) }, STATUS.found);
+  });
+
+  deps.bullBoard?.(app);
+  return app;
+}
+
+function fail(c: { json: Context['json'] }, status: keyof typeof STATUS, code: HttpErrorCode, message: string) {
+  return c.json({ error: { code, message } }, STATUS[status]);
+}
+
+/** 400 naming each field and why. */
+function invalid(c: Context, where: string, error: z.ZodError) {
+  const fields = error.issues.map((i) => `${i.path.length ? i.path.join('.') : where}: ${i.message}`);
+  return fail(c, 'invalid', 'start_config_invalid', fields.join('; '));
+}
+
+async function readBody(c: Context, schema: typeof startBody | typeof emptyBody): Promise<{ ok: true; value: unknown } | { ok: false; response: Response }> {
+  const text = await c.req.text();
+  let raw: unknown = {};
+  if (text.trim() !== '') {
+    try {
+      raw = JSON.parse(text);
+    } catch {
+      return { ok: false, response: fail(c, 'invalid', 'start_config_invalid', 'body: must be a JSON object') };
+    }
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) return { ok: false, response: invalid(c, 'body', parsed.error) };
+  return { ok: true, value: parsed.data };
+}
+
+function opSourceOf(c: Context): OpSource {
+  return c.req.header('x-op-source') === 'admin_rest' ? 'admin_rest' : 'gm_rest';
+}
+
+/** Constant time: both sides hashed to equal length before comparing. */
+function bearerMatches(header: string | undefined, token: string): boolean {
+  const match = /^Bearer (.+)$/i.exec(header ?? '');
+  const given = createHash('sha256').update(match?.[1] ?? '').digest();
+  const expected = createHash('sha256').update(token).digest();
+  return timingSafeEqual(given, expected) && match !== null && token !== '';
+}
+
+async function waitForResult(deps: AppDeps, kind: LifecycleKind, jobId: string, ms: number): Promise<ResultJson | null> {
+  const queue = deps.queues[QUEUE_OF[kind]];
+  const events = deps.queueEvents[QUEUE_OF[kind]];
+  const job = (await queue.getJob(jobId)) as Job | undefined;
+  if (!job || !events) return null;
+  try {
+    return (await job.waitUntilFinished(events, ms)) as ResultJson;
+  } catch (error) {
+    return resultFromFailure(error instanceof Error ? error.message : String(error));
+  }
+}
+
+/** The latest job of this kind for the game; from the audit log once the job is gone. */
+async function pollJob(deps: AppDeps, kind: LifecycleKind, gameId: string) {
+  const job = (await deps.queues[QUEUE_OF[kind]].getJob(gameId)) as Job | undefined;
+  if (job) {
+    const state = await job.getState();
+    const result = state === 'completed' ? (job.returnvalue as ResultJson) : resultFromFailure(job.failedReason);
+    return { job_id: job.id ?? gameId, state, attempts: job.attemptsMade, progress: job.progress, ...(result ? { result } : {}), source: 'queue' as const };
+  }
+  const [entry] = await deps.operations.listByGame(gameId, 1, kind);
+  if (!entry) return null;
+  const record = await deps.records.get(gameId);
+  const result: ResultJson = {
+    outcome: entry.outcome,
+    error_code: entry.errorCode === '' ? null : (entry.errorCode),
+    error_message: entry.errorMessage,
+    record: entry.outcome === 'success' && record ? recordToJson(record) : null,
+    retryable: false,
+  };
+  return { job_id: gameId, state: entry.outcome === 'success' ? 'completed' : 'failed', attempts: null, progress: null, result, source: 'operation_log' as const };
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,105 @@
+/**
+ * The HTTP shapes, as zod schemas: the handlers parse with them and the
+ * OpenAPI document is generated from them, so the two cannot disagree.
+ */
+import { z } from 'zod';
+import { GAME_ID_PATTERN_SOURCE } from '../domain/game-id.js';
+import { ERROR_CODES } from '../domain/errors.js';
+import { RUNTIME_STATUSES } from '../domain/model.js';
+import { gameIdSchema, imageRefSchema } from '../jobs/queues.js';
+
+export const gameIdParam = gameIdSchema.meta({ description: `game id, ${GAME_ID_PATTERN_SOURCE}`, example: 'g-1042' });
+
+export const startBody = z
+  .object({
+    image_ref: imageRefSchema.meta({ description: 'engine image, Docker reference grammar', example: 'registry.galaxy.example/engines/galaxy:1.4.2' }),
+    source_ref: z.string().max(512).optional().meta({ description: 'opaque caller reference, kept in the audit row' }),
+  })
+  .strict();
+
+export const patchBody = startBody;
+
+export const emptyBody = z.object({ source_ref: z.string().max(512).optional() }).strict();
+
+export const waitQuery = z.object({
+  wait: z.coerce.number().int().min(0).max(60).optional().meta({ description: 'seconds to wait for the job to finish (≤ 60)' }),
+});
+
+export const listQuery = z.object({
+  status: z.enum(RUNTIME_STATUSES).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().max(64).optional(),
+});
+
+export const operationsQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) });
+
+export const recordJson = z
+  .object({
+    game_id: z.string(),
+    status: z.enum(RUNTIME_STATUSES),
+    current_container_id: z.string().nullable(),
+    current_image_ref: z.string().nullable(),
+    engine_endpoint: z.string().nullable(),
+    state_path: z.string().nullable(),
+    docker_network: z.string().nullable(),
+    started_at: z.string().nullable(),
+    stopped_at: z.string().nullable(),
+    last_op_at: z.string(),
+    created_at: z.string(),
+  })
+  .meta({ id: 'RuntimeRecord' });
+
+export const resultJson = z
+  .object({
+    outcome: z.enum(['success', 'failure']),
+    error_code: z.enum(ERROR_CODES).nullable(),
+    error_message: z.string(),
+    record: recordJson.nullable(),
+    retryable: z.boolean(),
+  })
+  .meta({ id: 'Result' });
+
+export const enqueueResponse = z
+  .object({
+    job_id: z.string(),
+    game_id: z.string(),
+    state: z.string(),
+    poll_url: z.string(),
+    result: resultJson.optional(),
+  })
+  .meta({ id: 'EnqueueResponse' });
+
+export const pollResponse = z
+  .object({
+    job_id: z.string(),
+    state: z.string(),
+    attempts: z.number().int().nullable(),
+    progress: z.unknown(),
+    result: resultJson.optional(),
+    source: z.enum(['queue', 'operation_log']),
+  })
+  .meta({ id: 'JobPoll' });
+
+export const operationJson = z
+  .object({
+    id: z.number().int(),
+    game_id: z.string(),
+    op_kind: z.string(),
+    op_source: z.string(),
+    source_ref: z.string(),
+    image_ref: z.string(),
+    container_id: z.string(),
+    outcome: z.enum(['success', 'failure']),
+    error_code: z.string(),
+    error_message: z.string(),
+    started_at: z.string(),
+    finished_at: z.string(),
+  })
+  .meta({ id: 'Operation' });
+
+export const HTTP_ERROR_CODES = [...ERROR_CODES, 'unauthorized', 'not_found', 'payload_too_large'] as const;
+export type HttpErrorCode = (typeof HTTP_ERROR_CODES)[number];
+
+export const errorJson = z
+  .object({ error: z.object({ code: z.enum(HTTP_ERROR_CODES), message: z.string() }) })
+  .meta({ id: 'Error' });

@@ -1,0 +1,81 @@
+/**
+ * Job processors: parse with zod, call the domain, settle through the one
+ * result table. Nothing else happens here.
+ */
+import type { Job, WorkerOptions } from 'bullmq';
+import { UnrecoverableError } from 'bullmq';
+import type { LifecycleDeps, LifecycleResult } from '../domain/operation.js';
+import type { PullProgress } from '../domain/ports.js';
+import { patchRuntime, restartRuntime } from '../domain/restart.js';
+import { startRuntime } from '../domain/start.js';
+import { stopRuntime } from '../domain/stop.js';
+import type { ResultJson } from './json.js';
+import type { LifecycleKind } from './queues.js';
+import { PAYLOAD_SCHEMAS } from './queues.js';
+import { settle } from './result-table.js';
+
+/**
+ * A dead worker's job is picked up again within about lockDuration +
+ * stalledInterval (≈ 15 s); a second stall does not fail it for good — the
+ * pipeline converges on a re-run, so running it again is safe.
+ */
+export const lifecycleWorkerOptions: Pick<WorkerOptions, 'lockDuration' | 'stalledInterval' | 'maxStalledCount'> = {
+  lockDuration: 10_000,
+  stalledInterval: 5_000,
+  maxStalledCount: 3,
+};
+
+/** Pull progress becomes job progress at most this often. */
+const PROGRESS_EVERY_MS = 500;
+
+/** Which attempt of which job: the audit row's source_ref. */
+export function sourceRefOf(job: Job): string {
+  return `job:${job.id ?? '?'}#${job.attemptsMade + 1}`;
+}
+
+export function createLifecycleProcessor(kind: LifecycleKind, deps: LifecycleDeps, hooks: { onStep?: (step: string) => void | Promise<void> } = {}) {
+  return async (job: Job): Promise<ResultJson> => {
+    const parsed = PAYLOAD_SCHEMAS[kind].safeParse(job.data);
+    if (!parsed.success) throw new UnrecoverableError(`invalid ${kind} payload: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    const payload = parsed.data;
+    const imageRef = 'imageRef' in payload && typeof payload.imageRef === 'string' ? payload.imageRef : '';
+    const sourceRef = payload.sourceRef ? `${payload.sourceRef} ${sourceRefOf(job)}` : sourceRefOf(job);
+    const progress = throttledProgress(job);
+    const stepHooks = { ...hooks, onPullProgress: progress.report };
+    let result: LifecycleResult;
+    try {
+      switch (kind) {
+        case 'start':
+          result = await startRuntime(deps, { gameId: payload.gameId, imageRef, opSource: payload.opSource, sourceRef }, stepHooks);
+          break;
+        case 'stop':
+          result = await stopRuntime(deps, { gameId: payload.gameId, opSource: payload.opSource, sourceRef }, stepHooks);
+          break;
+        case 'restart':
+          result = await restartRuntime(deps, { gameId: payload.gameId, opSource: payload.opSource, sourceRef }, stepHooks);
+          break;
+        case 'patch':
+          result = await patchRuntime(deps, { gameId: payload.gameId, imageRef, opSource: payload.opSource, sourceRef }, stepHooks);
+          break;
+      }
+    } finally {
+      await progress.flush();
+    }
+    return settle(result);
+  };
+}
+
+function throttledProgress(job: Job) {
+  let last = 0;
+  let pending: Promise<void> = Promise.resolve();
+  return {
+    report: (p: PullProgress): void => {
+      const now = Date.now();
+      if (now - last < PROGRESS_EVERY_MS) return;
+      last = now;
+      // Chained, not dropped: the processor awaits the chain before it returns.
+      pending = pending.then(() => job.updateProgress({ pull: p })).catch(() => undefined);
+    },
+    flush: () => pending,
+  };
+}

@@ -1,0 +1,40 @@
+/**
+ * THE table from a lifecycle Result to a BullMQ job's fate. A failed job
+ * carries its Result as the JSON of its failure message, so the poll API can
+ * answer with the same structured Result whether the job completed or failed.
+ */
+import { UnrecoverableError } from 'bullmq';
+import type { LifecycleResult } from '../domain/operation.js';
+import type { ResultJson } from './json.js';
+import { resultToJson } from './json.js';
+
+export type JobFate = 'complete' | 'retry' | 'fail';
+
+export function fateOf(result: LifecycleResult): JobFate {
+  if (result.outcome === 'success') return 'complete';
+  return result.retryable ? 'retry' : 'fail';
+}
+
+/** Returns the job's return value, or throws the error that retries or fails it. */
+export function settle(result: LifecycleResult): ResultJson {
+  const json = resultToJson(result);
+  switch (fateOf(result)) {
+    case 'complete':
+      return json;
+    case 'retry':
+      throw new Error(JSON.stringify(json));
+    case 'fail':
+      throw new UnrecoverableError(JSON.stringify(json));
+  }
+}
+
+/** The Result a failed job carried, or null when its reason is not one of ours (a crash, a stall). */
+export function resultFromFailure(failedReason: string | undefined): ResultJson | null {
+  if (!failedReason?.startsWith('{')) return null;
+  try {
+    const parsed = JSON.parse(failedReason) as Partial<ResultJson>;
+    return parsed.outcome ? (parsed as ResultJson) : null;
+  } catch {
+    return null;
+  }
+}
