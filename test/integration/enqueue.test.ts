@@ -1,0 +1,137 @@
+import { randomUUID } from 'node:crypto';
+import type { Job } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { EnqueueOutcome } from '../../src/jobs/enqueue.js';
+import { createEnqueuer } from '../../src/jobs/enqueue.js';
+import type { QueueName, StartPayload } from '../../src/jobs/queues.js';
+import { QUEUE_NAMES } from '../../src/jobs/queues.js';
+import { RecordingLogger } from '../fakes/support.js';
+import { testRedisUrl } from '../support/services.js';
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+function harness() {
+  const prefix = `test-${randomUUID().slice(0, 8)}`;
+  const connection = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
+  const redis = new Redis(testRedisUrl());
+  const queues = Object.fromEntries(QUEUE_NAMES.map((n) => [n, new Queue(n, { connection, prefix })])) as Record<QueueName, Queue>;
+  const enqueuer = createEnqueuer({ queues, redis, logger: new RecordingLogger(), attempts: 1, backoffMs: 10, mutexPrefix: `${prefix}:enqueue:` });
+  cleanups.push(async () => {
+    for (const q of Object.values(queues)) {
+      await q.obliterate({ force: true }).catch(() => undefined);
+      await q.close();
+    }
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length) await redis.del(...keys);
+    redis.disconnect();
+    connection.disconnect();
+  });
+  const payload = (gameId: string, imageRef = 'img:1', sourceRef = randomUUID()): StartPayload => ({ gameId, imageRef, opSource: 'gm_rest', sourceRef });
+  return { prefix, connection, queues, enqueuer, payload };
+}
+
+function worker(h: ReturnType<typeof harness>, processor: (job: Job<StartPayload>) => Promise<unknown>, concurrency = 4): Worker {
+  const w = new Worker('start-runtime', processor, { connection: new Redis(testRedisUrl(), { maxRetriesPerRequest: null }), prefix: h.prefix, concurrency });
+  cleanups.push(() => w.close());
+  return w;
+}
+
+describe('enqueue keyed by game id', () => {
+  it('joins a pending start with the same image and refuses another image', async () => {
+    const h = harness();
+    const first = await h.enqueuer.enqueue('start', h.payload('g-1'));
+    expect(first).toEqual({ kind: 'enqueued', jobId: 'g-1', state: 'waiting' });
+    expect(await h.enqueuer.enqueue('start', h.payload('g-1'))).toEqual({ kind: 'joined', jobId: 'g-1', state: 'waiting' });
+    expect(await h.enqueuer.enqueue('start', h.payload('g-1', 'img:2'))).toEqual({ kind: 'conflict', jobId: 'g-1', pendingImageRef: 'img:1' });
+    expect(await h.queues['start-runtime'].getJobCounts('waiting')).toEqual({ waiting: 1 });
+  });
+
+  it('a finished start never blocks the next one of the same game', async () => {
+    const h = harness();
+    let runs = 0;
+    const w = worker(h, () => Promise.resolve(++runs));
+    await h.enqueuer.enqueue('start', h.payload('g-2'));
+    await until(() => runs === 1);
+    await until(async () => (await h.queues['start-runtime'].getJob('g-2'))?.finishedOn !== undefined);
+    expect(await h.enqueuer.enqueue('start', h.payload('g-2', 'img:other'))).toMatchObject({ kind: 'enqueued', jobId: 'g-2' });
+    await until(() => runs === 2);
+    await w.close();
+  });
+
+  it('20 concurrent same-image requests while pending: one job, every caller told which', async () => {
+    const h = harness();
+    const outcomes = await Promise.all(Array.from({ length: 20 }, () => h.enqueuer.enqueue('start', h.payload('g-3'))));
+    expect(outcomes.filter((o) => o.kind === 'enqueued')).toHaveLength(1);
+    expect(outcomes.filter((o) => o.kind === 'joined')).toHaveLength(19);
+    expect(new Set(outcomes.map((o) => o.jobId))).toEqual(new Set(['g-3']));
+  });
+
+  it('loses no request: 4 concurrent callers × 150 rounds against a fast worker', async () => {
+    const h = harness();
+    // Which request each run carried: its sourceRef.
+    const ran = new Set<string>();
+    // A few milliseconds of work: long enough that callers meet pending jobs.
+    worker(h, async (job) => {
+      ran.add(job.data.sourceRef);
+      await new Promise((r) => setTimeout(r, 2 + Math.random() * 6));
+      return true;
+    }, 8);
+    const told: Array<{ sourceRef: string; outcome: EnqueueOutcome; at: number }> = [];
+    await Promise.all(
+      Array.from({ length: 4 }, async (_, caller) => {
+        for (let round = 0; round < 150; round++) {
+          const sourceRef = `c${caller}-r${round}`;
+          const outcome = await h.enqueuer.enqueue('start', h.payload('g-4', 'img:1', sourceRef));
+          told.push({ sourceRef, outcome, at: Date.now() });
+        }
+      }),
+    );
+    await until(async () => (await h.queues['start-runtime'].getJobCounts('waiting', 'active')).waiting === 0);
+    await until(async () => (await h.queues['start-runtime'].getJobCounts('active')).active === 0);
+    const enqueued = told.filter((t) => t.outcome.kind === 'enqueued').map((t) => t.sourceRef);
+    // Both paths must have been exercised, or the test proves nothing.
+    expect(enqueued.length).toBeGreaterThan(20);
+    expect(told.length - enqueued.length).toBeGreaterThan(20);
+    console.log(`enqueue race: ${enqueued.length} enqueued and ran, ${told.length - enqueued.length} joined a pending job`);
+    // Every request that became a job ran; every other one joined a job that was pending at that moment.
+    for (const ref of enqueued) expect(ran.has(ref), `enqueued ${ref} never ran`).toBe(true);
+    expect(ran.size).toBe(enqueued.length);
+    expect(told.every((t) => t.outcome.kind === 'enqueued' || t.outcome.kind === 'joined')).toBe(true);
+    expect(told.filter((t) => t.outcome.kind === 'joined').length + enqueued.length).toBe(600);
+  });
+
+  it('stop and restart requests join a pending one of their kind; kinds do not collide', async () => {
+    const h = harness();
+    const stop = { gameId: 'g-5', opSource: 'gm_rest' as const, sourceRef: 'x' };
+    expect(await h.enqueuer.enqueue('stop', stop)).toMatchObject({ kind: 'enqueued', jobId: 'g-5' });
+    expect(await h.enqueuer.enqueue('stop', stop)).toMatchObject({ kind: 'joined' });
+    expect(await h.enqueuer.enqueue('restart', stop)).toMatchObject({ kind: 'enqueued' });
+    expect(await h.enqueuer.enqueue('start', h.payload('g-5'))).toMatchObject({ kind: 'enqueued' });
+  });
+
+  it('fails loudly, never silently, when Redis is unreachable', async () => {
+    const connection = new Redis('redis://127.0.0.1:1', { maxRetriesPerRequest: 0, enableOfflineQueue: false, lazyConnect: true });
+    const redis = new Redis('redis://127.0.0.1:1', { maxRetriesPerRequest: 0, enableOfflineQueue: false, lazyConnect: true });
+    connection.on('error', () => undefined);
+    redis.on('error', () => undefined);
+    const queues = Object.fromEntries(QUEUE_NAMES.map((n) => [n, new Queue(n, { connection })])) as Record<QueueName, Queue>;
+    queues['start-runtime'].on('error', () => undefined);
+    const enqueuer = createEnqueuer({ queues, redis, logger: new RecordingLogger(), attempts: 1, backoffMs: 10 });
+    await expect(enqueuer.enqueue('start', { gameId: 'g-6', imageRef: 'i:1', opSource: 'gm_rest', sourceRef: 'x' })).rejects.toThrow();
+    redis.disconnect();
+    connection.disconnect();
+  });
+});
+
+async function until(check: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
