@@ -31,7 +31,7 @@ function harness() {
     redis.disconnect();
     connection.disconnect();
   });
-  const payload = (gameId: string, imageRef = 'img:1', sourceRef = randomUUID()): StartPayload => ({ gameId, imageRef, opSource: 'gm_rest', sourceRef });
+  const payload = (gameId: string, imageRef = 'img:1', sourceRef: string = randomUUID()): StartPayload => ({ gameId, imageRef, opSource: 'gm_rest', sourceRef });
   return { prefix, connection, queues, enqueuer, payload };
 }
 

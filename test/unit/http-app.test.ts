@@ -1,0 +1,271 @@
+import type { Queue } from 'bullmq';
+import { describe, expect, it } from 'vitest';
+import type { RuntimeRecord } from '../../src/domain/model.js';
+import { createApp } from '../../src/http/app.js';
+import type { AppDeps } from '../../src/http/app.js';
+import type { EnqueueOutcome, Enqueuer } from '../../src/jobs/enqueue.js';
+import type { LifecycleKind, LifecyclePayload, QueueName } from '../../src/jobs/queues.js';
+import { QUEUE_NAMES } from '../../src/jobs/queues.js';
+import { InMemoryOperationLog } from '../fakes/in-memory-operation-log.js';
+import { InMemoryRuntimeRecordStore } from '../fakes/in-memory-runtime-record-store.js';
+import { RecordingLogger } from '../fakes/support.js';
+
+const TOKEN = 'a-test-token-of-32-characters-xx';
+
+/** An enqueuer that records calls and answers what the test says. */
+class StubEnqueuer implements Enqueuer {
+  readonly calls: Array<{ kind: LifecycleKind; payload: LifecyclePayload }> = [];
+  answer: EnqueueOutcome | Error = { kind: 'enqueued', jobId: 'g-1', state: 'waiting' };
+  enqueue(kind: LifecycleKind, payload: LifecyclePayload): Promise<EnqueueOutcome> {
+    this.calls.push({ kind, payload });
+    return this.answer instanceof Error ? Promise.reject(this.answer) : Promise.resolve(this.answer);
+  }
+  enqueueReconcile(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+function setup(over: Partial<AppDeps> = {}) {
+  const enqueuer = new StubEnqueuer();
+  const records = new InMemoryRuntimeRecordStore();
+  const operations = new InMemoryOperationLog();
+  // No job is ever in these queues: polls fall back to the operation log.
+  const queues = Object.fromEntries(QUEUE_NAMES.map((n) => [n, { getJob: () => Promise.resolve(undefined) } as unknown as Queue])) as Record<QueueName, Queue>;
+  const down = { redis: false, postgres: false, docker: false };
+  const deps: AppDeps = {
+    enqueuer,
+    queues,
+    queueEvents: {},
+    records,
+    operations,
+    readiness: {
+      redis: () => (down.redis ? Promise.reject(new Error('ECONNREFUSED')) : Promise.resolve()),
+      postgres: () => (down.postgres ? Promise.reject(new Error('connection refused')) : Promise.resolve()),
+      docker: () => (down.docker ? Promise.reject(new Error('no socket')) : Promise.resolve()),
+    },
+    metricsText: () => Promise.resolve('rtmanager_start_outcomes_total 1\n'),
+    auth: { disabled: false, apiToken: TOKEN, adminUser: 'admin', adminPassword: 'pw' },
+    bodyLimitBytes: 1024,
+    logger: new RecordingLogger(),
+    ...over,
+  };
+  const app = createApp(deps);
+  const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+    app.request(path, {
+      method,
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...headers },
+      ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+    });
+  return { app, call, enqueuer, records, operations, down };
+}
+
+const START = '/api/v1/internal/runtimes/g-1/start';
+
+describe('POST start', () => {
+  it('enqueues and answers 202 with the job that carries the request', async () => {
+    const s = setup();
+    const res = await s.call('POST', START, { image_ref: 'galaxy/engine:1', source_ref: 'lobby-42' });
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({ job_id: 'g-1', game_id: 'g-1', state: 'waiting', poll_url: START });
+    expect(s.enqueuer.calls).toEqual([
+      { kind: 'start', payload: { gameId: 'g-1', imageRef: 'galaxy/engine:1', opSource: 'gm_rest', sourceRef: 'lobby-42', requestId: expect.any(String) } },
+    ]);
+    expect(res.headers.get('x-request-id')).toBe(s.enqueuer.calls[0]?.payload.requestId);
+  });
+
+  it('marks operator calls with X-Op-Source: admin_rest and echoes a given request id', async () => {
+    const s = setup();
+    const res = await s.call('POST', START, { image_ref: 'x:1' }, { 'x-op-source': 'admin_rest', 'x-request-id': 'req-7' });
+    expect(res.headers.get('x-request-id')).toBe('req-7');
+    expect(s.enqueuer.calls[0]?.payload).toMatchObject({ opSource: 'admin_rest', sourceRef: 'http:req-7', requestId: 'req-7' });
+  });
+
+  it('answers 202 for a joined job and 409 for another image pending', async () => {
+    const s = setup();
+    s.enqueuer.answer = { kind: 'joined', jobId: 'g-1', state: 'active' };
+    expect((await s.call('POST', START, { image_ref: 'x:1' })).status).toBe(202);
+    s.enqueuer.answer = { kind: 'conflict', jobId: 'g-1', pendingImageRef: 'x:0' };
+    const res = await s.call('POST', START, { image_ref: 'x:1' });
+    expect(res.status).toBe(409);
+    expect(await res.json()).toEqual({ error: { code: 'conflict', message: 'a start with image_ref "x:0" is already pending for game g-1' } });
+  });
+
+  it('answers 503 when the queue is unreachable', async () => {
+    const s = setup();
+    s.enqueuer.answer = new Error('Connection is closed.');
+    const res = await s.call('POST', START, { image_ref: 'x:1' });
+    expect(res.status).toBe(503);
+    expect(await res.json()).toMatchObject({ error: { code: 'service_unavailable' } });
+  });
+
+  it.each([
+    ['/api/v1/internal/runtimes/..%2Fetc/start', { image_ref: 'x:1' }, /^game_id: game id "\.\.\/etc" must match/],
+    ['/api/v1/internal/runtimes/a.b/start', { image_ref: 'x:1' }, /^game_id: /],
+    ['/api/v1/internal/runtimes/12345/start', { image_ref: 'x:1' }, /must not be all digits/],
+    [`/api/v1/internal/runtimes/${'x'.repeat(53)}/start`, { image_ref: 'x:1' }, /must match/],
+    [START, {}, /^image_ref: /],
+    [START, { image_ref: '' }, /^image_ref: image_ref must not be empty/],
+    [START, { image_ref: 5 }, /^image_ref: /],
+    [START, { image_ref: 'x:1', extra: true }, /extra/],
+    [START, 'not json', /^body: must be a JSON object/],
+    [`${START}?wait=61`, { image_ref: 'x:1' }, /^wait: /],
+    [`${START}?wait=soon`, { image_ref: 'x:1' }, /^wait: /],
+  ])('400 naming the field: %s %j', async (path, body, message) => {
+    const s = setup();
+    const res = await s.call('POST', path, body);
+    expect(res.status).toBe(400);
+    const json = (await res.json()) as { error: { code: string; message: string } };
+    expect(json.error.code).toBe('start_config_invalid');
+    expect(json.error.message).toMatch(message);
+    expect(s.enqueuer.calls).toEqual([]);
+  });
+
+  it('413 for a body over the limit', async () => {
+    const s = setup();
+    const res = await s.call('POST', START, { image_ref: 'x'.repeat(2048) });
+    expect(res.status).toBe(413);
+    expect(await res.json()).toMatchObject({ error: { code: 'payload_too_large' } });
+    expect(s.enqueuer.calls).toEqual([]);
+  });
+
+  it('stop, restart and patch enqueue on their own kinds', async () => {
+    const s = setup();
+    expect((await s.call('POST', '/api/v1/internal/runtimes/g-1/stop')).status).toBe(202);
+    expect((await s.call('POST', '/api/v1/internal/runtimes/g-1/restart', {})).status).toBe(202);
+    expect((await s.call('POST', '/api/v1/internal/runtimes/g-1/patch', { image_ref: 'x:2' })).status).toBe(202);
+    expect((await s.call('POST', '/api/v1/internal/runtimes/g-1/patch', {})).status).toBe(400);
+    expect(s.enqueuer.calls.map((c) => c.kind)).toEqual(['stop', 'restart', 'patch']);
+  });
+});
+
+describe('auth', () => {
+  it.each([
+    [{}, 'no header'],
+    [{ authorization: 'Bearer wrong-token' }, 'wrong token'],
+    [{ authorization: `Basic ${TOKEN}` }, 'wrong scheme'],
+    [{ authorization: `Bearer ${TOKEN}x` }, 'token plus a character'],
+    [{ authorization: 'Bearer ' }, 'empty token'],
+  ] as Array<[Record<string, string>, string]>)('401 with %j (%s)', async (headers, _why) => {
+    const s = setup();
+    const res = await s.app.request(START, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: '{"image_ref":"x:1"}' });
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toBe('Bearer');
+    expect(await res.json()).toEqual({ error: { code: 'unauthorized', message: 'a valid bearer token is required' } });
+    expect(s.enqueuer.calls).toEqual([]);
+  });
+
+  it('leaves health, metrics and the OpenAPI document open', async () => {
+    const s = setup();
+    for (const path of ['/healthz', '/readyz', '/metrics', '/openapi.json', '/docs']) {
+      expect((await s.app.request(path)).status, path).toBe(200);
+    }
+  });
+
+  it('needs no token when auth is disabled', async () => {
+    const s = setup({ auth: { disabled: true, apiToken: '', adminUser: '', adminPassword: '' } });
+    expect((await s.app.request(START, { method: 'POST', body: '{"image_ref":"x:1"}' })).status).toBe(202);
+  });
+});
+
+describe('reads', () => {
+  const record: RuntimeRecord = {
+    gameId: 'g-1',
+    status: 'running',
+    currentContainerId: 'c1',
+    currentImageRef: 'x:1',
+    engineEndpoint: 'http://galaxy-game-g-1:8080',
+    statePath: '/s/g-1',
+    dockerNetwork: 'galaxy-engines',
+    startedAt: new Date('2026-11-25T10:00:00Z'),
+    stoppedAt: null,
+    lastOpAt: new Date('2026-11-25T10:00:00Z'),
+    createdAt: new Date('2026-11-25T09:00:00Z'),
+  };
+
+  it('GET a record in contract JSON, 404 when absent', async () => {
+    const s = setup();
+    await s.records.upsert(record);
+    const res = await s.call('GET', '/api/v1/internal/runtimes/g-1');
+    expect(await res.json()).toEqual({
+      game_id: 'g-1',
+      status: 'running',
+      current_container_id: 'c1',
+      current_image_ref: 'x:1',
+      engine_endpoint: 'http://galaxy-game-g-1:8080',
+      state_path: '/s/g-1',
+      docker_network: 'galaxy-engines',
+      started_at: '2026-11-25T10:00:00.000Z',
+      stopped_at: null,
+      last_op_at: '2026-11-25T10:00:00.000Z',
+      created_at: '2026-11-25T09:00:00.000Z',
+    });
+    expect((await s.call('GET', '/api/v1/internal/runtimes/g-2')).status).toBe(404);
+  });
+
+  it('lists records by status with a cursor', async () => {
+    const s = setup();
+    for (const id of ['g-1', 'g-2', 'g-3']) await s.records.upsert({ ...record, gameId: id });
+    await s.records.upsert({ ...record, gameId: 'g-4', status: 'stopped' });
+    const first = (await (await s.call('GET', '/api/v1/internal/runtimes?status=running&limit=2')).json()) as { records: Array<{ game_id: string }>; next_cursor: string };
+    expect(first.records.map((r) => r.game_id)).toEqual(['g-1', 'g-2']);
+    const second = (await (await s.call('GET', `/api/v1/internal/runtimes?status=running&limit=2&cursor=${first.next_cursor}`)).json()) as { records: Array<{ game_id: string }>; next_cursor: null };
+    expect(second).toMatchObject({ records: [{ game_id: 'g-3' }], next_cursor: null });
+    expect((await s.call('GET', '/api/v1/internal/runtimes?status=zombie')).status).toBe(400);
+  });
+
+  it('polls a start from the operation log once the job is gone', async () => {
+    const s = setup();
+    await s.records.upsert(record);
+    await s.operations.append({ gameId: 'g-1', opKind: 'start', opSource: 'gm_rest', sourceRef: 'r', imageRef: 'x:1', containerId: 'c1', outcome: 'success', errorCode: '', errorMessage: '', startedAt: new Date(), finishedAt: new Date() });
+    const res = await s.call('GET', START);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ job_id: 'g-1', state: 'completed', source: 'operation_log', result: { outcome: 'success', error_code: null, record: { game_id: 'g-1' } } });
+    expect((await s.call('GET', '/api/v1/internal/runtimes/g-9/start')).status).toBe(404);
+  });
+
+  it('lists operations newest first', async () => {
+    const s = setup();
+    for (const code of ['', 'replay_no_op']) {
+      await s.operations.append({ gameId: 'g-1', opKind: 'start', opSource: 'gm_rest', sourceRef: 'r', imageRef: 'x:1', containerId: 'c1', outcome: 'success', errorCode: code, errorMessage: '', startedAt: new Date(), finishedAt: new Date() });
+    }
+    const body = (await (await s.call('GET', '/api/v1/internal/runtimes/g-1/operations?limit=10')).json()) as { operations: Array<{ id: number; error_code: string }> };
+    expect(body.operations.map((o) => [o.id, o.error_code])).toEqual([[2, 'replay_no_op'], [1, '']]);
+  });
+});
+
+describe('health', () => {
+  it('readyz names the dependency that does not answer', async () => {
+    const s = setup();
+    s.down.postgres = true;
+    const res = await s.app.request('/readyz');
+    expect(res.status).toBe(503);
+    expect(await res.json()).toMatchObject({ status: 'not_ready', checks: { redis: 'ok', postgres: 'connection refused', docker: 'ok' }, error: { code: 'service_unavailable', message: expect.stringContaining('postgres') } });
+  });
+
+  it('serves Prometheus text', async () => {
+    const res = await setup().app.request('/metrics');
+    expect(res.headers.get('content-type')).toContain('text/plain; version=0.0.4');
+    expect(await res.text()).toContain('rtmanager_start_outcomes_total');
+  });
+});
+
+describe('OpenAPI', () => {
+  it('is an OpenAPI 3.1 document with every route of contract §5', async () => {
+    const doc = (await (await setup().app.request('/openapi.json')).json()) as { openapi: string; paths: Record<string, Record<string, unknown>> };
+    expect(doc.openapi).toBe('3.1.0');
+    for (const kind of ['start', 'stop', 'restart', 'patch']) {
+      expect(Object.keys(doc.paths[`/api/v1/internal/runtimes/{game_id}/${kind}`] ?? {}).sort()).toEqual(['get', 'post']);
+    }
+    for (const path of ['/api/v1/internal/runtimes/{game_id}', '/api/v1/internal/runtimes', '/api/v1/internal/runtimes/{game_id}/operations', '/healthz', '/readyz', '/metrics', '/openapi.json', '/docs', '/admin/queues']) {
+      expect(doc.paths[path], path).toBeDefined();
+    }
+    const start = doc.paths['/api/v1/internal/runtimes/{game_id}/start'] as { post: { requestBody: { content: { 'application/json': { schema: { required: string[]; properties: Record<string, unknown> } } } } } };
+    expect(start.post.requestBody.content['application/json'].schema.required).toEqual(['image_ref']);
+  });
+
+  it('renders /docs as HTML listing the routes', async () => {
+    const html = await (await setup().app.request('/docs')).text();
+    expect(html).toContain('<code>/api/v1/internal/runtimes/{game_id}/start</code>');
+    expect(html).not.toContain('<script');
+  });
+});
