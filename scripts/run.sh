@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# THE run command: the whole system (web + worker + intake) in one process on
+# the embedded PGlite database, against a private Redis (AOF on) and the
+# Docker engine. Credentials come from the environment or are generated once
+# and kept in var/run-secrets.env.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
+  echo "run: npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+  touch node_modules
+fi
+
+bash scripts/services.sh up --mode run
+set -a; . var/services.env; set +a
+
+if [ ! -f var/run-secrets.env ]; then
+  umask 077
+  cat >var/run-secrets.env <<SECRETS
+GENERATED_API_TOKEN=$(head -c 32 /dev/urandom | base64 | tr -d '/+=' | cut -c1-40)
+GENERATED_ADMIN_PASSWORD=$(head -c 24 /dev/urandom | base64 | tr -d '/+=' | cut -c1-24)
+SECRETS
+fi
+. var/run-secrets.env
+export RTMANAGER_API_TOKEN=${RTMANAGER_API_TOKEN:-$GENERATED_API_TOKEN}
+export RTMANAGER_ADMIN_USER=${RTMANAGER_ADMIN_USER:-admin}
+export RTMANAGER_ADMIN_PASSWORD=${RTMANAGER_ADMIN_PASSWORD:-$GENERATED_ADMIN_PASSWORD}
+export RTMANAGER_REDIS_URL=${RTMANAGER_REDIS_URL:-$RTM_RUN_REDIS_URL}
+export RTMANAGER_DOCKER_NETWORK=${RTMANAGER_DOCKER_NETWORK:-galaxy-engines}
+HOST=${RTMANAGER_HTTP_HOST:-127.0.0.1}
+PORT=${RTMANAGER_HTTP_PORT:-8090}
+
+docker network inspect "$RTMANAGER_DOCKER_NETWORK" >/dev/null 2>&1 || docker network create "$RTMANAGER_DOCKER_NETWORK" >/dev/null
+bash scripts/build-test-images.sh --demo
+
+cat <<INFO
+
+  Galaxy Runtime Manager
+  API        http://$HOST:$PORT/api/v1/internal   (Authorization: Bearer $RTMANAGER_API_TOKEN)
+  Dashboard  http://$HOST:$PORT/admin/queues      ($RTMANAGER_ADMIN_USER / $RTMANAGER_ADMIN_PASSWORD)
+  Docs       http://$HOST:$PORT/docs
+  Database   ${RTMANAGER_DATABASE_URL:-embedded PGlite in ${RTMANAGER_PGLITE_DIR:-var/pglite}}
+
+  Try:  curl -s -X POST -H "Authorization: Bearer $RTMANAGER_API_TOKEN" -H 'content-type: application/json' \\
+          -d '{"image_ref":"galaxy-demo-engine:latest"}' "http://$HOST:$PORT/api/v1/internal/runtimes/demo-1/start?wait=30"
+
+INFO
+exec npx tsx src/main.ts all
