@@ -97,7 +97,11 @@ docker_up() {
 }
 
 write_env() {
+  # The socket directory of whichever cluster answers (ours, or one that was already running).
+  local socket_dir
+  socket_dir=$(psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -Atc 'show unix_socket_directories' 2>/dev/null | cut -d, -f1 || true)
   cat >"$VAR/services.env" <<EOF
+RTM_TEST_PG_SOCKET_DIR=${socket_dir:-$PG_RUN}
 RTM_TEST_REDIS_URL=redis://127.0.0.1:$TEST_REDIS_PORT
 RTM_TEST_PG_URL=postgres://postgres@127.0.0.1:$PG_PORT/postgres
 RTM_RUN_REDIS_URL=redis://127.0.0.1:$RUN_REDIS_PORT

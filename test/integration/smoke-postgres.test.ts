@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -168,13 +169,19 @@ describe('openDatabase', () => {
   });
 
   it('ping rejects within its timeout when the server does not answer', async () => {
-    const handle = await openDatabase('postgres://postgres@10.255.255.1:5432/postgres', { dataDir: '' });
+    // A server on loopback that accepts connections and never says a word:
+    // only this machine's own addresses are ever a test's target.
+    const silent = net.createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as net.AddressInfo).port;
+    const handle = await openDatabase(`postgres://postgres@127.0.0.1:${port}/postgres`, { dataDir: '' });
     try {
       const started = Date.now();
       await expect(handle.ping(300)).rejects.toThrow(/timed out/);
       expect(Date.now() - started).toBeLessThan(2_000);
     } finally {
-      await handle.close();
+      await Promise.race([handle.close(), new Promise((r) => setTimeout(r, 1_000))]);
+      silent.close();
     }
   });
 });

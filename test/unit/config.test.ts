@@ -36,7 +36,7 @@ describe('config defaults (contract §2)', () => {
   });
 
   it('takes DOCKER_HOST when RTMANAGER_DOCKER_HOST is unset, and prefers the latter', () => {
-    expect(ok({ ...AUTH, DOCKER_HOST: 'tcp://10.0.0.1:2375' }).docker.host).toBe('tcp://10.0.0.1:2375');
+    expect(ok({ ...AUTH, DOCKER_HOST: 'tcp://127.0.0.1:2375' }).docker.host).toBe('tcp://127.0.0.1:2375');
     expect(ok({ ...AUTH, DOCKER_HOST: 'tcp://a:1', RTMANAGER_DOCKER_HOST: 'unix:///run/d.sock' }).docker.host).toBe('unix:///run/d.sock');
   });
 
