@@ -1,0 +1,99 @@
+import type { Queue } from 'bullmq';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { isValidGameId } from '../../src/domain/game-id.js';
+import { createApp } from '../../src/http/app.js';
+import type { EnqueueOutcome, Enqueuer } from '../../src/jobs/enqueue.js';
+import type { LifecyclePayload, QueueName } from '../../src/jobs/queues.js';
+import { QUEUE_NAMES } from '../../src/jobs/queues.js';
+import { InMemoryOperationLog } from '../fakes/in-memory-operation-log.js';
+import { InMemoryRuntimeRecordStore } from '../fakes/in-memory-runtime-record-store.js';
+import { RecordingLogger } from '../fakes/support.js';
+
+const TOKEN = 'a-test-token-of-32-characters-xx';
+
+function app() {
+  const calls: LifecyclePayload[] = [];
+  const enqueuer: Enqueuer = {
+    enqueue: (_kind, payload): Promise<EnqueueOutcome> => {
+      calls.push(payload);
+      return Promise.resolve({ kind: 'enqueued', jobId: payload.gameId, state: 'waiting' });
+    },
+    enqueueReconcile: () => Promise.resolve(),
+  };
+  const queues = Object.fromEntries(QUEUE_NAMES.map((n) => [n, { getJob: () => Promise.resolve(undefined) } as unknown as Queue])) as Record<QueueName, Queue>;
+  const hono = createApp({
+    enqueuer,
+    queues,
+    queueEvents: {},
+    records: new InMemoryRuntimeRecordStore(),
+    operations: new InMemoryOperationLog(),
+    readiness: { redis: () => Promise.resolve(), postgres: () => Promise.resolve(), docker: () => Promise.resolve() },
+    metricsText: () => Promise.resolve(''),
+    auth: { disabled: false, apiToken: TOKEN, adminUser: 'a', adminPassword: 'b' },
+    bodyLimitBytes: 4096,
+    logger: new RecordingLogger(),
+  });
+  return { hono, calls };
+}
+
+const jsonish = fc.oneof(
+  fc.json(),
+  fc.string(),
+  fc.record({ image_ref: fc.oneof(fc.string(), fc.integer(), fc.constant(null)), source_ref: fc.option(fc.string()) }, { requiredKeys: [] }),
+  fc.record({ image_ref: fc.stringMatching(/^[a-z0-9./:-]{1,40}$/) }),
+);
+
+describe('HTTP under arbitrary input', () => {
+  it('every request to a lifecycle route gets 202 or a 4xx with an error code; only valid game ids are enqueued', { timeout: 60_000 }, async () => {
+    const { hono, calls } = app();
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(fc.string(), fc.stringMatching(/^[A-Za-z0-9._:%/-]{1,60}$/)),
+        fc.constantFrom('start', 'stop', 'restart', 'patch'),
+        jsonish,
+        fc.option(fc.string(), { nil: undefined }),
+        fc.option(fc.constantFrom('admin_rest', 'gm_rest', 'root', ''), { nil: undefined }),
+        async (gameId, kind, body, wait, opSource) => {
+          calls.length = 0;
+          const query = wait === undefined ? '' : `?wait=${encodeURIComponent(wait)}`;
+          const res = await hono.request(`/api/v1/internal/runtimes/${encodeURIComponent(gameId)}/${kind}${query}`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...(opSource !== undefined ? { 'x-op-source': opSource } : {}) },
+            body: typeof body === 'string' ? body : JSON.stringify(body),
+          });
+          expect([202, 400, 404, 413]).toContain(res.status);
+          if (res.status !== 202) {
+            const json = (await res.json()) as { error?: { code?: string; message?: string } };
+            expect(typeof json.error?.code).toBe('string');
+            expect(typeof json.error?.message).toBe('string');
+            expect(calls).toEqual([]);
+          } else {
+            expect(calls).toHaveLength(1);
+            expect(isValidGameId(calls[0]!.gameId)).toBe(true);
+            expect(['admin_rest', 'gm_rest']).toContain(calls[0]!.opSource);
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('no Authorization header value other than the token gets through', { timeout: 60_000 }, async () => {
+    const { hono, calls } = app();
+    await fc.assert(
+      fc.asyncProperty(fc.string(), async (header) => {
+        fc.pre(header.trim().toLowerCase() !== `bearer ${TOKEN}`.toLowerCase());
+        let res: Response;
+        try {
+          res = await hono.request('/api/v1/internal/runtimes/g-1/start', { method: 'POST', headers: { authorization: header }, body: '{"image_ref":"x:1"}' });
+        } catch {
+          return; // a header value the Fetch API itself refuses never reaches us
+        }
+        expect(res.status).toBe(401);
+        expect(calls).toEqual([]);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
