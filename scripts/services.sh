@@ -90,6 +90,8 @@ docker_up() {
   if command -v docker >/dev/null && docker_answers >/dev/null 2>&1; then say "docker engine already answers"; return; fi
   need_pkg dockerd docker.io
   command -v docker >/dev/null || need_pkg docker docker.io
+  # A dockerd killed without cleanup leaves its pid file, and a new one refuses to start.
+  if [ -f /var/run/docker.pid ] && ! kill -0 "$(cat /var/run/docker.pid)" 2>/dev/null; then rm -f /var/run/docker.pid; fi
   say "starting dockerd (log: $VAR/log/dockerd.log)"
   nohup dockerd >"$VAR/log/dockerd.log" 2>&1 &
   wait_for "docker engine" "$VAR/log/dockerd.log" docker_answers
