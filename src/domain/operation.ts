@@ -35,6 +35,8 @@ export interface Operation {
   imageRef: string;
   opSource: OpSource;
   sourceRef: string;
+  /** Null: a fresh random token per acquisition. */
+  leaseToken: string | null;
   hooks: StartHooks;
   startedAt: Date;
   log: Logger;
@@ -45,11 +47,23 @@ export interface Operation {
 export function beginOperation(
   deps: LifecycleDeps,
   kind: OpKind,
-  args: { gameId: string; imageRef: string; opSource: OpSource; sourceRef: string },
+  args: { gameId: string; imageRef: string; opSource: OpSource; sourceRef: string; leaseToken?: string },
   hooks: StartHooks,
 ): Operation {
   const log = deps.logger.child({ op_kind: kind, game_id: args.gameId, op_source: args.opSource, source_ref: args.sourceRef });
-  return { deps, kind, ...args, hooks, startedAt: deps.clock.now(), log, currentStep: 'validate_input' };
+  return {
+    deps,
+    kind,
+    gameId: args.gameId,
+    imageRef: args.imageRef,
+    opSource: args.opSource,
+    sourceRef: args.sourceRef,
+    leaseToken: args.leaseToken ?? null,
+    hooks,
+    startedAt: deps.clock.now(),
+    log,
+    currentStep: 'validate_input',
+  };
 }
 
 /** Marks a named step: it shows in the debug log and lets tests stop there. */
@@ -67,7 +81,7 @@ export async function step(op: Operation, name: string): Promise<void> {
 export async function underLease(op: Operation, body: () => Promise<LifecycleResult>): Promise<LifecycleResult> {
   const { deps } = op;
   await step(op, 'acquire_lease');
-  const token = deps.newToken();
+  const token = op.leaseToken ?? deps.newToken();
   const leaseStartedAt = deps.clock.now();
   let acquired: boolean;
   try {

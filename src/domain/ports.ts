@@ -38,7 +38,12 @@ export interface OperationLog {
 }
 
 export interface GameLeases {
-  /** SET NX PX: true when this token now holds the game's lease. */
+  /**
+   * True when this token now holds the game's lease: it was free (SET NX PX),
+   * or this same token already held it (re-entrant; the TTL is renewed). A job
+   * re-run after its worker died presents the same token and so is not
+   * locked out by its own dead attempt for a whole TTL.
+   */
   tryAcquire(gameId: string, token: string, ttlMs: number): Promise<boolean>;
   /** Compare-and-delete: releases only if `token` still holds it; true if released. */
   release(gameId: string, token: string): Promise<boolean>;

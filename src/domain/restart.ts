@@ -19,6 +19,8 @@ export interface RestartInput {
   gameId: string;
   opSource: OpSource;
   sourceRef: string;
+  /** See StartInput.leaseToken. */
+  leaseToken?: string;
 }
 
 export interface PatchInput extends RestartInput {

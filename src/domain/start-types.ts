@@ -20,6 +20,12 @@ export interface StartInput {
   opSource: OpSource;
   /** Opaque per-source reference: stream entry id, job id + attempt, request id. */
   sourceRef: string;
+  /**
+   * The lease token: a job passes one that is the same for all its attempts,
+   * so a re-run after a crash holds the lease its dead attempt took.
+   * Absent: a fresh random token.
+   */
+  leaseToken?: string;
 }
 
 /** Per-call hooks from the entry point (the job turns pull progress into job progress). */

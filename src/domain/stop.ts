@@ -19,6 +19,8 @@ export interface StopInput {
   gameId: string;
   opSource: OpSource;
   sourceRef: string;
+  /** See StartInput.leaseToken. */
+  leaseToken?: string;
 }
 
 export async function stopRuntime(deps: LifecycleDeps, input: StopInput, hooks: StartHooks = {}): Promise<LifecycleResult> {

@@ -40,22 +40,24 @@ export function createLifecycleProcessor(kind: LifecycleKind, deps: LifecycleDep
     const payload = parsed.data;
     const imageRef = 'imageRef' in payload && typeof payload.imageRef === 'string' ? payload.imageRef : '';
     const sourceRef = payload.sourceRef ? `${payload.sourceRef} ${sourceRefOf(job)}` : sourceRefOf(job);
+    // The same for every attempt of this job: a re-run holds the lease its dead attempt took.
+    const leaseToken = `job:${kind}:${job.id ?? ''}:${job.timestamp}`;
     const progress = throttledProgress(job);
     const stepHooks = { ...hooks, onPullProgress: progress.report };
     let result: LifecycleResult;
     try {
       switch (kind) {
         case 'start':
-          result = await startRuntime(deps, { gameId: payload.gameId, imageRef, opSource: payload.opSource, sourceRef }, stepHooks);
+          result = await startRuntime(deps, { gameId: payload.gameId, imageRef, opSource: payload.opSource, sourceRef, leaseToken }, stepHooks);
           break;
         case 'stop':
-          result = await stopRuntime(deps, { gameId: payload.gameId, opSource: payload.opSource, sourceRef }, stepHooks);
+          result = await stopRuntime(deps, { gameId: payload.gameId, opSource: payload.opSource, sourceRef, leaseToken }, stepHooks);
           break;
         case 'restart':
-          result = await restartRuntime(deps, { gameId: payload.gameId, opSource: payload.opSource, sourceRef }, stepHooks);
+          result = await restartRuntime(deps, { gameId: payload.gameId, opSource: payload.opSource, sourceRef, leaseToken }, stepHooks);
           break;
         case 'patch':
-          result = await patchRuntime(deps, { gameId: payload.gameId, imageRef, opSource: payload.opSource, sourceRef }, stepHooks);
+          result = await patchRuntime(deps, { gameId: payload.gameId, imageRef, opSource: payload.opSource, sourceRef, leaseToken }, stepHooks);
           break;
       }
     } finally {

@@ -12,7 +12,7 @@ export class InMemoryGameLeases implements GameLeases {
     if (this.failAcquire) return Promise.reject(this.failAcquire);
     const nowMs = this.clock.now().getTime();
     const current = this.held.get(gameId);
-    if (current && current.expiresAtMs > nowMs) return Promise.resolve(false);
+    if (current && current.expiresAtMs > nowMs && current.token !== token) return Promise.resolve(false);
     this.held.set(gameId, { token, expiresAtMs: nowMs + ttlMs });
     return Promise.resolve(true);
   }

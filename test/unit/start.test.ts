@@ -252,6 +252,18 @@ describe('start: lease', () => {
     expect(w.logger.lines.some((l) => l.message === 'release game lease' && l.fields.err === 'redis gone')).toBe(true);
   });
 
+  it('a re-run of the same job takes over the lease its dead attempt still holds', async () => {
+    const w = world();
+    // The first attempt died after taking the lease: it is held until its TTL.
+    await w.leases.tryAcquire('g-100', 'job:start:g-100:1764072000000', 60_000);
+    const rerun = await startRuntime(w.deps, input({ leaseToken: 'job:start:g-100:1764072000000' }));
+    expect(rerun.outcome).toBe('success');
+    expect(w.leases.held.size).toBe(0);
+    // Any other token is still refused while a lease is held.
+    await w.leases.tryAcquire('g-100', 'job:start:g-100:1764072000000', 60_000);
+    expect(await startRuntime(w.deps, input({ leaseToken: 'job:start:g-100:other' }))).toEqual(failure('conflict', LEASE_BUSY_MESSAGE, true));
+  });
+
   it('runStartUnderHeldLease takes no lease of its own', async () => {
     const w = world();
     await w.leases.tryAcquire('g-100', 'orchestrator', 60_000);

@@ -1,6 +1,13 @@
 import type { Redis } from 'ioredis';
 import type { GameLeases } from '../../domain/ports.js';
 
+/** Takes a free lease, or renews one this token already holds. */
+const ACQUIRE = `local v = redis.call('get', KEYS[1])
+if v == ARGV[1] then redis.call('pexpire', KEYS[1], ARGV[2]) return 1 end
+if v then return 0 end
+redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1`;
+
 /** Deletes the key only while it still holds the caller's token. */
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
@@ -12,7 +19,7 @@ export class RedisGameLeases implements GameLeases {
   }
 
   async tryAcquire(gameId: string, token: string, ttlMs: number): Promise<boolean> {
-    return (await this.opts.redis.set(this.prefix + gameId, token, 'PX', ttlMs, 'NX')) === 'OK';
+    return (await this.opts.redis.eval(ACQUIRE, 1, this.prefix + gameId, token, ttlMs)) === 1;
   }
 
   async release(gameId: string, token: string): Promise<boolean> {
