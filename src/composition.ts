@@ -5,6 +5,8 @@
  * handed down.
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { serve } from '@hono/node-server';
 import type { Job } from 'bullmq';
 import { Queue, QueueEvents, Worker } from 'bullmq';
@@ -31,6 +33,7 @@ import { createApp } from './http/app.js';
 import { mountBullBoard } from './http/bull-board.js';
 import { createEnqueuer } from './jobs/enqueue.js';
 import { startIntake } from './jobs/intake.js';
+import type { StepHook } from './jobs/lifecycle-jobs.js';
 import { createLifecycleProcessor, lifecycleWorkerOptions } from './jobs/lifecycle-jobs.js';
 import { QUEUE_NAMES } from './jobs/queues.js';
 import type { QueueName } from './jobs/queues.js';
@@ -40,6 +43,24 @@ export type Role = 'web' | 'worker' | 'intake' | 'all';
 
 export interface RunningSystem {
   stop(): Promise<void>;
+}
+
+/**
+ * Test-only: with RTMANAGER_TEST_CRASH_AT set, the worker SIGKILLs itself at
+ * the named step of the named game's start, once (a marker file remembers),
+ * so a test can prove that every step is crash-consistent. Off by default.
+ */
+function crashHook(config: Config): StepHook | undefined {
+  const dir = config.testCrashMarkerDir;
+  if (Object.keys(config.testCrashAt).length === 0 || !dir) return undefined;
+  return (job, step) => {
+    const gameId = (job.data as { gameId?: string }).gameId ?? '';
+    if (config.testCrashAt[gameId] !== step) return;
+    const marker = path.join(dir, `${gameId}.${step}`);
+    if (existsSync(marker)) return;
+    writeFileSync(marker, String(Date.now()));
+    process.kill(process.pid, 'SIGKILL');
+  };
 }
 
 export async function startSystem(config: Config, role: Role, logger: Logger): Promise<RunningSystem> {
@@ -111,8 +132,8 @@ export async function startSystem(config: Config, role: Role, logger: Logger): P
 
   if (runs('worker')) {
     const workers: Worker[] = [];
-    const workerOpts = { connection: bullConnection, prefix: config.queuePrefix, concurrency: config.jobs.concurrency, ...lifecycleWorkerOptions };
-    workers.push(new Worker('start-runtime', createStartProcessor(deps), workerOpts));
+    const workerOpts = { connection: bullConnection, prefix: config.queuePrefix, concurrency: config.jobs.concurrency, ...lifecycleWorkerOptions(config.jobs.lockMs) };
+    workers.push(new Worker('start-runtime', createStartProcessor(deps, crashHook(config)), workerOpts));
     workers.push(new Worker('stop-runtime', createLifecycleProcessor('stop', deps), workerOpts));
     workers.push(new Worker('restart-runtime', createLifecycleProcessor('restart', deps), workerOpts));
     workers.push(new Worker('patch-runtime', createLifecycleProcessor('patch', deps), workerOpts));

@@ -40,7 +40,10 @@ export interface Config {
   streams: { startJobs: string; healthEvents: string; notificationIntents: string };
   reconcileIntervalMs: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-  jobs: { attempts: number; backoffMs: number; concurrency: number };
+  jobs: { attempts: number; backoffMs: number; concurrency: number; lockMs: number };
+  /** Test-only: `game:step,…` — the worker SIGKILLs itself at that step, once per game (markers in crashMarkerDir). */
+  testCrashAt: Record<string, string>;
+  testCrashMarkerDir: string | undefined;
   intake: { claimIdleMs: number };
   shutdownGraceMs: number;
   queuePrefix: string;
@@ -135,6 +138,9 @@ const VARIABLES = {
   RTMANAGER_JOB_ATTEMPTS: [int(1, 100), '5'],
   RTMANAGER_JOB_BACKOFF_MS: [int(10, 600_000), '1000'],
   RTMANAGER_WORKER_CONCURRENCY: [int(1, 1_000), '20'],
+  RTMANAGER_JOB_LOCK_MS: [int(1_000, 600_000), '10000'],
+  RTMANAGER_TEST_CRASH_AT: [z.string().refine((v) => v.split(',').every((p) => /^[^:,]+:[a-z_]+$/.test(p.trim())), { error: 'must be game:step pairs separated by commas' }), undefined],
+  RTMANAGER_TEST_CRASH_MARKER_DIR: [absolutePath, undefined],
   RTMANAGER_INTAKE_CLAIM_IDLE_MS: [int(100, 3_600_000), '30000'],
   RTMANAGER_SHUTDOWN_GRACE_MS: [int(0, 600_000), '25000'],
   RTMANAGER_QUEUE_PREFIX: [z.string().refine((v) => /^[A-Za-z0-9_-]+$/.test(v), { error: (issue) => `must be letters, digits, - or _ ${got(issue.input)}` }), 'bull'],
@@ -209,7 +215,9 @@ export function loadConfig(env: Env = process.env): ConfigResult {
       },
       reconcileIntervalMs: p.RTMANAGER_RECONCILE_INTERVAL_MS!,
       logLevel: p.RTMANAGER_LOG_LEVEL!,
-      jobs: { attempts: p.RTMANAGER_JOB_ATTEMPTS!, backoffMs: p.RTMANAGER_JOB_BACKOFF_MS!, concurrency: p.RTMANAGER_WORKER_CONCURRENCY! },
+      jobs: { attempts: p.RTMANAGER_JOB_ATTEMPTS!, backoffMs: p.RTMANAGER_JOB_BACKOFF_MS!, concurrency: p.RTMANAGER_WORKER_CONCURRENCY!, lockMs: p.RTMANAGER_JOB_LOCK_MS! },
+      testCrashAt: Object.fromEntries((p.RTMANAGER_TEST_CRASH_AT ?? '').split(',').filter((x) => x.includes(':')).map((x) => x.trim().split(':') as [string, string])),
+      testCrashMarkerDir: p.RTMANAGER_TEST_CRASH_MARKER_DIR,
       intake: { claimIdleMs: p.RTMANAGER_INTAKE_CLAIM_IDLE_MS! },
       shutdownGraceMs: p.RTMANAGER_SHUTDOWN_GRACE_MS!,
       queuePrefix: p.RTMANAGER_QUEUE_PREFIX!,

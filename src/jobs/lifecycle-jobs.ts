@@ -19,11 +19,12 @@ import { settle } from './result-table.js';
  * stalledInterval (≈ 15 s); a second stall does not fail it for good — the
  * pipeline converges on a re-run, so running it again is safe.
  */
-export const lifecycleWorkerOptions: Pick<WorkerOptions, 'lockDuration' | 'stalledInterval' | 'maxStalledCount'> = {
-  lockDuration: 10_000,
-  stalledInterval: 5_000,
-  maxStalledCount: 3,
-};
+export function lifecycleWorkerOptions(lockMs = 10_000): Pick<WorkerOptions, 'lockDuration' | 'stalledInterval' | 'maxStalledCount'> {
+  return { lockDuration: lockMs, stalledInterval: Math.max(500, Math.floor(lockMs / 2)), maxStalledCount: 3 };
+}
+
+/** Test-only hook, called at every named step with the job that runs it. */
+export type StepHook = (job: Job, step: string) => void | Promise<void>;
 
 /** Pull progress becomes job progress at most this often. */
 const PROGRESS_EVERY_MS = 500;
@@ -33,7 +34,7 @@ export function sourceRefOf(job: Job): string {
   return `job:${job.id ?? '?'}#${job.attemptsMade + 1}`;
 }
 
-export function createLifecycleProcessor(kind: LifecycleKind, deps: LifecycleDeps, hooks: { onStep?: (step: string) => void | Promise<void> } = {}) {
+export function createLifecycleProcessor(kind: LifecycleKind, deps: LifecycleDeps, stepHook?: StepHook) {
   return async (job: Job): Promise<ResultJson> => {
     const parsed = PAYLOAD_SCHEMAS[kind].safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`invalid ${kind} payload: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
@@ -43,7 +44,7 @@ export function createLifecycleProcessor(kind: LifecycleKind, deps: LifecycleDep
     // The same for every attempt of this job: a re-run holds the lease its dead attempt took.
     const leaseToken = `job:${kind}:${job.id ?? ''}:${job.timestamp}`;
     const progress = throttledProgress(job);
-    const stepHooks = { ...hooks, onPullProgress: progress.report };
+    const stepHooks = { onPullProgress: progress.report, ...(stepHook ? { onStep: (step: string) => stepHook(job, step) } : {}) };
     let result: LifecycleResult;
     try {
       switch (kind) {

@@ -1,7 +1,8 @@
 import type { LifecycleDeps } from '../domain/operation.js';
+import type { StepHook } from './lifecycle-jobs.js';
 import { createLifecycleProcessor } from './lifecycle-jobs.js';
 
 /** The `start-runtime` processor. */
-export function createStartProcessor(deps: LifecycleDeps, hooks: { onStep?: (step: string) => void | Promise<void> } = {}) {
-  return createLifecycleProcessor('start', deps, hooks);
+export function createStartProcessor(deps: LifecycleDeps, stepHook?: StepHook) {
+  return createLifecycleProcessor('start', deps, stepHook);
 }

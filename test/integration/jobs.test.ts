@@ -20,7 +20,7 @@ async function harness() {
   const connection = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
   const queue = new Queue('start-runtime', { connection, prefix });
   const events = new QueueEvents('start-runtime', { connection: new Redis(testRedisUrl(), { maxRetriesPerRequest: null }), prefix });
-  const worker = new Worker('start-runtime', createStartProcessor(w.deps), { connection: new Redis(testRedisUrl(), { maxRetriesPerRequest: null }), prefix, ...lifecycleWorkerOptions });
+  const worker = new Worker('start-runtime', createStartProcessor(w.deps), { connection: new Redis(testRedisUrl(), { maxRetriesPerRequest: null }), prefix, ...lifecycleWorkerOptions() });
   await events.waitUntilReady();
   cleanups.push(async () => {
     await worker.close();

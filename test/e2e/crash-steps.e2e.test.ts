@@ -1,0 +1,132 @@
+/**
+ * Crash-consistent start (issue 5): a worker process SIGKILLed at each named
+ * step of the start pipeline — once per step, one game per step — and
+ * restarted. Afterwards every game has exactly one container, a running
+ * record naming that container, an audit trail, and no lease left behind.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Queue } from 'bullmq';
+import Dockerode from 'dockerode';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { START_STEPS } from '../../src/domain/start.js';
+import { PostgresOperationLog } from '../../src/infra/db/postgres-operation-log.js';
+import { PostgresRuntimeRecordStore } from '../../src/infra/db/postgres-runtime-record-store.js';
+import { createEnqueuer } from '../../src/jobs/enqueue.js';
+import type { QueueName } from '../../src/jobs/queues.js';
+import { QUEUE_NAMES } from '../../src/jobs/queues.js';
+import { RecordingLogger } from '../fakes/support.js';
+import type { TestDatabase } from '../support/db.js';
+import { createTestDatabase } from '../support/db.js';
+import { TEST_LABEL, testRedisUrl } from '../support/services.js';
+
+const run = randomUUID().slice(0, 6);
+const STEPS = START_STEPS.filter((s) => s !== 'validate_input');
+const gameOf = (step: string) => `c${run}-${step.replace(/_/g, '-')}`.slice(0, 52);
+
+const docker = new Dockerode({ socketPath: '/var/run/docker.sock' });
+let database: TestDatabase;
+let redis: Redis;
+let tmp: string;
+let network: Dockerode.Network;
+let env: NodeJS.ProcessEnv;
+let output = '';
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  redis = new Redis(testRedisUrl());
+  tmp = await mkdtemp(path.join(os.tmpdir(), `rtm-crash-${run}-`));
+  network = await docker.createNetwork({ Name: `rtm-crash-${run}`, Driver: 'bridge', Labels: { ...TEST_LABEL } });
+  env = {
+    PATH: process.env.PATH,
+    RTMANAGER_DATABASE_URL: database.url,
+    RTMANAGER_REDIS_URL: testRedisUrl(),
+    RTMANAGER_QUEUE_PREFIX: `crash${run}`,
+    RTMANAGER_START_JOBS_STREAM: `crash${run}:start_jobs`,
+    RTMANAGER_HEALTH_EVENTS_STREAM: `crash${run}:health`,
+    RTMANAGER_NOTIFICATION_INTENTS_STREAM: `crash${run}:intents`,
+    RTMANAGER_DOCKER_NETWORK: `rtm-crash-${run}`,
+    RTMANAGER_GAME_STATE_ROOT: path.join(tmp, 'state'),
+    RTMANAGER_AUTH_DISABLED: 'true',
+    RTMANAGER_LOG_LEVEL: 'warn',
+    RTMANAGER_RECONCILE_INTERVAL_MS: '3600000',
+    RTMANAGER_WORKER_CONCURRENCY: '1',
+    RTMANAGER_JOB_LOCK_MS: '2000',
+    RTMANAGER_JOB_BACKOFF_MS: '200',
+    RTMANAGER_TEST_CRASH_AT: STEPS.map((s) => `${gameOf(s)}:${s}`).join(','),
+    RTMANAGER_TEST_CRASH_MARKER_DIR: tmp,
+  };
+});
+
+afterAll(async () => {
+  const containers = await docker.listContainers({ all: true, filters: { name: [`galaxy-game-c${run}-`] } });
+  await Promise.all(containers.map((c) => docker.getContainer(c.Id).remove({ force: true })));
+  await network.remove().catch(() => undefined);
+  const keys = await redis.keys(`crash${run}*`);
+  if (keys.length) await redis.del(...keys);
+  redis.disconnect();
+  await database.close();
+  await rm(tmp, { recursive: true, force: true });
+});
+
+function spawnWorker(): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'worker'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  return child;
+}
+
+describe('a worker killed at every step of start', () => {
+  it('converges: one container per game, a true record, an audit trail, no lease left', { timeout: 240_000 }, async () => {
+    const connection = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
+    const queues = Object.fromEntries(QUEUE_NAMES.map((n) => [n, new Queue(n, { connection, prefix: `crash${run}` })])) as Record<QueueName, Queue>;
+    const enqueuer = createEnqueuer({ queues, redis, logger: new RecordingLogger(), attempts: 5, backoffMs: 200 });
+    for (const step of STEPS) {
+      await enqueuer.enqueue('start', { gameId: gameOf(step), imageRef: 'galaxy-test-engine:labelled', opSource: 'gm_rest', sourceRef: `crash-${step}` });
+    }
+
+    const deadline = Date.now() + 200_000;
+    let crashes = 0;
+    let worker = spawnWorker();
+    try {
+      for (;;) {
+        const counts = await queues['start-runtime'].getJobCounts('completed', 'failed');
+        if (counts.completed! + counts.failed! === STEPS.length) break;
+        if (Date.now() > deadline) throw new Error(`not done in time: ${JSON.stringify(counts)}\n${output.slice(-3000)}`);
+        if (worker.exitCode !== null || worker.signalCode !== null) {
+          expect(worker.signalCode).toBe('SIGKILL');
+          crashes += 1;
+          worker = spawnWorker();
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } finally {
+      worker.kill('SIGTERM');
+      await new Promise((r) => (worker.exitCode !== null || worker.signalCode !== null ? r(null) : worker.once('exit', r)));
+    }
+
+    // Every step was crashed at once: its marker exists.
+    expect((await readdir(tmp)).filter((f) => f.startsWith(`c${run}`)).sort()).toEqual(STEPS.map((s) => `${gameOf(s)}.${s}`).sort());
+    expect(crashes).toBe(STEPS.length);
+    expect(await queues['start-runtime'].getJobCounts('failed')).toEqual({ failed: 0 });
+
+    const records = new PostgresRuntimeRecordStore(database.db);
+    const operations = new PostgresOperationLog(database.db);
+    for (const step of STEPS) {
+      const gameId = gameOf(step);
+      const containers = await docker.listContainers({ all: true, filters: { label: [`com.galaxy.game_id=${gameId}`] } });
+      expect(containers.map((c) => [c.Names[0], c.State]), step).toEqual([[`/galaxy-game-${gameId}`, 'running']]);
+      const record = await records.get(gameId);
+      expect(record, step).toMatchObject({ status: 'running', currentContainerId: containers[0]!.Id });
+      const audit = await operations.listByGame(gameId, 20);
+      expect(audit.some((e) => e.opKind === 'start' && e.outcome === 'success' && e.containerId === containers[0]!.Id), step).toBe(true);
+      expect(await redis.exists(`rtmanager:lease:${gameId}`), step).toBe(0);
+    }
+    for (const q of Object.values(queues)) await q.close();
+    connection.disconnect();
+  });
+});
