@@ -120,6 +120,8 @@ case "$ACTION" in
     else
       redis_up "$TEST_REDIS_PORT" no
       pg_up
+      # The dashboard test drives Debian's Chromium through playwright-core.
+      need_pkg chromium chromium
     fi
     write_env
     ;;
