@@ -51,11 +51,13 @@ wait_for() { # wait_for <name> <log> <command...>
 
 redis_up() { # redis_up <port> <aof yes|no>
   local port=$1 aof=$2 dir=$VAR/redis-$1
+  # With AOF, fsync every write: a start answered 202 must survive a Redis crash.
+  local fsync=everysec; [ "$aof" = yes ] && fsync=always
   if redis-cli -p "$port" ping 2>/dev/null | grep -q PONG; then say "redis :$port already answers"; return; fi
   need_pkg redis-server redis-server
   # Debian's package starts a system instance on 6379; ours is private.
   mkdir -p "$dir"
-  redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --save '' --appendonly "$aof" \
+  redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --save '' --appendonly "$aof" --appendfsync "$fsync" \
     --daemonize yes --pidfile "$dir/redis.pid" --logfile "$VAR/log/redis-$port.log" \
     || die "redis on :$port did not start (log: $VAR/log/redis-$port.log)"
   wait_for "redis :$port" "$VAR/log/redis-$port.log" redis-cli -p "$port" ping
