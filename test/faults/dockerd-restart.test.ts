@@ -1,0 +1,45 @@
+/** dockerd restarted under a running worker: the worker and the events follower recover without a process restart. */
+import { execFileSync } from 'node:child_process';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { FaultSystem } from './support.js';
+import { docker, faultSystem, until } from './support.js';
+
+let system: FaultSystem | undefined;
+afterAll(async () => {
+  await system?.cleanup();
+});
+
+async function restartDockerd(): Promise<void> {
+  execFileSync('pkill', ['-TERM', '-x', 'dockerd']);
+  await until(() => docker.ping().then(() => 'up', () => 'down'), (v) => v === 'down', 30_000, 'dockerd down');
+  execFileSync('bash', ['scripts/services.sh', 'up'], { stdio: 'ignore' });
+  await until(() => docker.ping().then(() => 'up', () => 'down'), (v) => v === 'up', 60_000, 'dockerd back');
+}
+
+describe('dockerd restart', () => {
+  it('marks what the restart killed and keeps starting games, without a process restart', { timeout: 300_000 }, async () => {
+    system = await faultSystem();
+    const s = system;
+    s.start('all');
+    await s.waitReady();
+    const before = s.gameId('before');
+    expect((await s.post(`/runtimes/${before}/start?wait=30`, { image_ref: 'galaxy-test-engine:labelled' })).status).toBe(200);
+
+    await restartDockerd();
+
+    // The follower reconnected and reconciled: the container the restart stopped is on record.
+    const record = await until(() => s.records.get(before), (r) => r?.status === 'exited' || r?.status === 'removed', 60_000, 'record corrected');
+    expect(['exited', 'removed']).toContain(record?.status);
+    const events = await s.redis.xrange(`${s.run}:health`, '-', '+');
+    expect(events.some(([, f]) => f.includes(before) && (f.includes('container_exited') || f.includes('container_disappeared')))).toBe(true);
+
+    // The same worker process starts games again.
+    const after = s.gameId('after');
+    const res = await s.post(`/runtimes/${after}/start?wait=60`, { image_ref: 'galaxy-test-engine:labelled' });
+    expect(res.status).toBe(200);
+    expect(await s.records.get(after)).toMatchObject({ status: 'running' });
+    // And restarts the one the daemon restart stopped, replacing its stale container.
+    expect((await s.post(`/runtimes/${before}/start?wait=60`, { image_ref: 'galaxy-test-engine:labelled' })).status).toBe(200);
+    expect((await s.containersOf(before)).map((c) => c.State)).toEqual(['running']);
+  });
+});

@@ -1,0 +1,165 @@
+/**
+ * Fault-injection harness: the real processes (`src/main.ts <role>`) with an
+ * environment of their own, and handles to kill them, restart them, and take
+ * their services away. The faults project runs alone (it restarts shared
+ * services), one file at a time.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import Dockerode from 'dockerode';
+import { Redis } from 'ioredis';
+import { PostgresOperationLog } from '../../src/infra/db/postgres-operation-log.js';
+import { PostgresRuntimeRecordStore } from '../../src/infra/db/postgres-runtime-record-store.js';
+import type { TestDatabase } from '../support/db.js';
+import { createTestDatabase } from '../support/db.js';
+import { TEST_LABEL, testRedisUrl } from '../support/services.js';
+
+export type Role = 'web' | 'worker' | 'intake' | 'all';
+export const docker = new Dockerode({ socketPath: '/var/run/docker.sock' });
+
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+export async function until<T>(probe: () => Promise<T> | T, accept: (v: T) => boolean, ms: number, what: string): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (accept(value)) return value;
+    if (Date.now() > deadline) throw new Error(`${what}: not reached in ${ms} ms (last: ${JSON.stringify(value)?.slice(0, 500)})`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A Redis of the test's own, with AOF fsync always, that the test may kill and restart. */
+export async function privateRedis() {
+  const port = await freePort();
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'rtm-fault-redis-'));
+  const start = () =>
+    execFileSync('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--daemonize', 'yes', '--pidfile', `${dir}/redis.pid`, '--logfile', `${dir}/redis.log`]);
+  start();
+  const url = `redis://127.0.0.1:${port}`;
+  await until(() => execFileSync('redis-cli', ['-p', String(port), 'ping']).toString().trim(), (v) => v === 'PONG', 10_000, 'private redis up');
+  return {
+    url,
+    /** SIGKILL: no graceful save; only what the AOF fsynced survives. */
+    crash: () => {
+      const pid = execFileSync('cat', [`${dir}/redis.pid`]).toString().trim();
+      execFileSync('kill', ['-9', pid]);
+    },
+    start: async () => {
+      start();
+      await until(() => { try { return execFileSync('redis-cli', ['-p', String(port), 'ping']).toString().trim(); } catch { return 'down'; } }, (v) => v === 'PONG', 10_000, 'private redis back');
+    },
+    stop: async () => {
+      try { execFileSync('redis-cli', ['-p', String(port), 'shutdown', 'nosave']); } catch { /* already down */ }
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function faultSystem(opts: { redisUrl?: string; env?: Record<string, string> } = {}) {
+  const run = `f${randomUUID().slice(0, 6)}`;
+  const database: TestDatabase = await createTestDatabase();
+  const tmp = await mkdtemp(path.join(os.tmpdir(), `rtm-${run}-`));
+  const networkName = `rtm-${run}`;
+  const network = await docker.createNetwork({ Name: networkName, Driver: 'bridge', Labels: { ...TEST_LABEL } });
+  const port = await freePort();
+  const token = `fault-token-${randomUUID()}`;
+  const redisUrl = opts.redisUrl ?? testRedisUrl();
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    RTMANAGER_DATABASE_URL: database.url,
+    RTMANAGER_REDIS_URL: redisUrl,
+    RTMANAGER_HTTP_PORT: String(port),
+    RTMANAGER_API_TOKEN: token,
+    RTMANAGER_ADMIN_USER: 'admin',
+    RTMANAGER_ADMIN_PASSWORD: 'admin',
+    RTMANAGER_QUEUE_PREFIX: run,
+    RTMANAGER_START_JOBS_STREAM: `${run}:start_jobs`,
+    RTMANAGER_HEALTH_EVENTS_STREAM: `${run}:health`,
+    RTMANAGER_NOTIFICATION_INTENTS_STREAM: `${run}:intents`,
+    RTMANAGER_DOCKER_NETWORK: networkName,
+    RTMANAGER_GAME_STATE_ROOT: path.join(tmp, 'state'),
+    RTMANAGER_LOG_LEVEL: 'warn',
+    RTMANAGER_RECONCILE_INTERVAL_MS: '3600000',
+    RTMANAGER_JOB_LOCK_MS: '2000',
+    RTMANAGER_JOB_ATTEMPTS: '20',
+    RTMANAGER_JOB_BACKOFF_MS: '500',
+    RTMANAGER_WORKER_CONCURRENCY: '10',
+    ...opts.env,
+  };
+  const children = new Map<Role, ChildProcess>();
+  let output = '';
+  const base = `http://127.0.0.1:${port}`;
+
+  function start(role: Role): ChildProcess {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', role], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-20_000)));
+    child.stderr?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-20_000)));
+    children.set(role, child);
+    return child;
+  }
+
+  async function kill(role: Role, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const child = children.get(role);
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill(signal);
+    await exited;
+  }
+
+  const records = new PostgresRuntimeRecordStore(database.db);
+  const operations = new PostgresOperationLog(database.db);
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
+
+  return {
+    run,
+    base,
+    token,
+    env,
+    database,
+    records,
+    operations,
+    redis,
+    networkName,
+    output: () => output,
+    start,
+    kill,
+    gameId: (name: string) => `${run}-${name}`,
+    async waitReady(ms = 60_000) {
+      await until(() => fetch(`${base}/healthz`).then((r) => r.status, () => 0), (s) => s === 200, ms, `web ready\n${output}`);
+    },
+    post(pathname: string, body?: unknown) {
+      return fetch(`${base}/api/v1/internal${pathname}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    },
+    async containersOf(prefixOrId: string) {
+      return docker.listContainers({ all: true, filters: { name: [`galaxy-game-${prefixOrId}`] } });
+    },
+    async cleanup() {
+      for (const role of children.keys()) await kill(role, 'SIGKILL');
+      const left = await docker.listContainers({ all: true, filters: { name: [`galaxy-game-${run}-`] } });
+      await Promise.all(left.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+      await network.remove().catch(() => undefined);
+      const keys = await redis.keys(`${run}*`).catch(() => [] as string[]);
+      if (keys.length) await redis.del(...keys).catch(() => undefined);
+      redis.disconnect();
+      await database.close();
+      await rm(tmp, { recursive: true, force: true });
+    },
+  };
+}
+
+export type FaultSystem = Awaited<ReturnType<typeof faultSystem>>;
