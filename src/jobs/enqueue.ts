@@ -4,7 +4,7 @@
  * BullMQ ignores an add whose id exists in any state, and "check → remove →
  * add" from several callers at once removes each other's fresh jobs
  * (stack-facts: 875 adds reported, 591 ran). So the whole decision runs
- * under a short per-game enqueue mutex in Redis:
+ * under a short per-game, per-queue enqueue mutex in Redis:
  *
  *   pending job (waiting, active, delayed, …)  → join it, or 409 on another image
  *   finished job (completed, failed)           → remove it, add the new one
@@ -12,7 +12,13 @@
  *
  * Only enqueuers take the mutex; the worker never removes jobs, and retention
  * only trims finished ones, so nothing else can remove a job we just added.
- * Every caller therefore learns which job carries its request.
+ * Every caller therefore learns which job carries its request: the job id,
+ * and the source ref of the request that created that job (`carrier`).
+ *
+ * The mutex has a TTL so a dead enqueuer cannot wedge a game. A holder that
+ * has been slow for half the TTL gives up before it removes or adds anything
+ * (the caller gets an error, i.e. a 503, and may retry: a retry joins), so an
+ * expired mutex never lets two callers mutate the same job id at once.
  */
 import { randomBytes } from 'node:crypto';
 import type { Job, Queue } from 'bullmq';
@@ -22,11 +28,19 @@ import type { LifecycleKind, LifecyclePayload, QueueName } from './queues.js';
 import { QUEUE_OF } from './queues.js';
 
 export type EnqueueOutcome =
-  | { kind: 'enqueued' | 'joined'; jobId: string; state: string }
+  | {
+      kind: 'enqueued' | 'joined';
+      jobId: string;
+      /** The job's BullMQ state when the request was attached to it. */
+      state: string;
+      /** Source ref of the request that created the job carrying this one. */
+      carrier: string;
+    }
   | { kind: 'conflict'; jobId: string; pendingImageRef: string };
 
 export interface EnqueuerDeps {
   queues: Record<QueueName, Queue>;
+  /** For the mutex; give it a connection that fails fast (no endless retries) so a Redis outage is a quick 503. */
   redis: Redis;
   logger: Logger;
   attempts: number;
@@ -35,6 +49,8 @@ export interface EnqueuerDeps {
   mutexPrefix?: string;
   /** How long a caller waits for another caller's enqueue of the same game. */
   mutexWaitMs?: number;
+  /** TTL of a mutex: how long a crashed holder can block its game. */
+  mutexTtlMs?: number;
 }
 
 export interface Enqueuer {
@@ -42,8 +58,12 @@ export interface Enqueuer {
   enqueueReconcile(): Promise<void>;
 }
 
+/** Thrown when the per-game mutex could not be had or was held too long: nothing was added; retrying is safe. */
+export class EnqueueBusyError extends Error {
+  override readonly name = 'EnqueueBusyError';
+}
+
 const PENDING_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'paused']);
-const MUTEX_TTL_MS = 5_000;
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
 /** Finished jobs stay a day (or the newest N) for Bull Board; the poll API falls back to Postgres after. */
@@ -52,17 +72,25 @@ export const RETENTION = { removeOnComplete: { age: 86_400, count: 1_000 }, remo
 export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
   const mutexPrefix = deps.mutexPrefix ?? 'rtmanager:enqueue:';
   const mutexWaitMs = deps.mutexWaitMs ?? 5_000;
+  const mutexTtlMs = deps.mutexTtlMs ?? 5_000;
 
-  async function withMutex<T>(key: string, body: () => Promise<T>): Promise<T> {
+  /** Runs `body` holding the mutex; `body` calls `stillHeld()` before each write. */
+  async function withMutex<T>(key: string, body: (stillHeld: () => void) => Promise<T>): Promise<T> {
     const token = randomBytes(16).toString('base64url');
     const deadline = Date.now() + mutexWaitMs;
     for (let delay = 2; ; delay = Math.min(delay * 2, 50)) {
-      if ((await deps.redis.set(key, token, 'PX', MUTEX_TTL_MS, 'NX')) === 'OK') break;
-      if (Date.now() > deadline) throw new Error(`enqueue of ${key} is busy; try again`);
+      if ((await deps.redis.set(key, token, 'PX', mutexTtlMs, 'NX')) === 'OK') break;
+      if (Date.now() > deadline) throw new EnqueueBusyError(`enqueue of ${key} stayed busy for ${mutexWaitMs} ms; try again`);
+      // Jitter: callers that met at the same moment do not retry in lockstep.
       await new Promise((r) => setTimeout(r, delay / 2 + Math.random() * delay));
     }
+    const acquiredAt = Date.now();
+    const stillHeld = () => {
+      // Half the TTL is the margin for the clock skew and the write itself.
+      if (Date.now() - acquiredAt > mutexTtlMs / 2) throw new EnqueueBusyError(`enqueue of ${key} took over ${mutexTtlMs / 2} ms; nothing was changed, try again`);
+    };
     try {
-      return await body();
+      return await body(stillHeld);
     } finally {
       await deps.redis.eval(RELEASE, 1, key, token).catch((error: unknown) => deps.logger.warn({ key, err: String(error) }, 'enqueue mutex release failed'));
     }
@@ -72,28 +100,29 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
     async enqueue(kind, payload) {
       const queue = deps.queues[QUEUE_OF[kind]];
       const jobId = payload.gameId;
-      return withMutex(`${mutexPrefix}${kind}:${jobId}`, async () => {
+      return withMutex(`${mutexPrefix}${kind}:${jobId}`, async (stillHeld) => {
         const existing = (await queue.getJob(jobId)) as Job<LifecyclePayload> | undefined;
         if (existing) {
           const state = await existing.getState();
           if (PENDING_STATES.has(state)) {
-            const pendingImage = 'imageRef' in existing.data ? existing.data.imageRef : undefined;
-            const askedImage = 'imageRef' in payload ? payload.imageRef : undefined;
-            if (pendingImage !== askedImage) return { kind: 'conflict', jobId, pendingImageRef: pendingImage ?? '' };
-            return { kind: 'joined', jobId, state };
+            const pendingImage = imageOf(existing.data);
+            if (pendingImage !== imageOf(payload)) return { kind: 'conflict', jobId, pendingImageRef: pendingImage ?? '' };
+            return { kind: 'joined', jobId, state, carrier: existing.data.sourceRef };
           }
-          // Finished (or gone between the two reads): free the id for the new request.
+          // Finished (or in no list at all): free the id for the new request.
+          stillHeld();
           await existing.remove().catch((error: unknown) => {
-            if (!/could not be found|Missing key/i.test(String(error))) throw error;
+            if (!/could not be found|Missing key|does not exist/i.test(String(error))) throw error;
           });
         }
+        stillHeld();
         await queue.add(kind, payload, {
           jobId,
           attempts: deps.attempts,
           backoff: { type: 'exponential', delay: deps.backoffMs },
           ...RETENTION,
         });
-        return { kind: 'enqueued', jobId, state: 'waiting' };
+        return { kind: 'enqueued', jobId, state: 'waiting', carrier: payload.sourceRef };
       });
     },
 
@@ -101,4 +130,9 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
       await deps.queues.reconcile.add('reconcile', {}, { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } });
     },
   };
+}
+
+/** Stop and restart carry no image: two of them are the same request. */
+function imageOf(payload: LifecyclePayload): string | undefined {
+  return 'imageRef' in payload ? payload.imageRef : undefined;
 }

@@ -4,7 +4,7 @@ import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EnqueueOutcome } from '../../src/jobs/enqueue.js';
-import { createEnqueuer } from '../../src/jobs/enqueue.js';
+import { createEnqueuer, EnqueueBusyError } from '../../src/jobs/enqueue.js';
 import type { QueueName, StartPayload } from '../../src/jobs/queues.js';
 import { QUEUE_NAMES } from '../../src/jobs/queues.js';
 import { RecordingLogger } from '../fakes/support.js';
@@ -15,12 +15,39 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-function harness() {
+function harness(over: { mutexTtlMs?: number; slowFirstRead?: number } = {}) {
   const prefix = `test-${randomUUID().slice(0, 8)}`;
   const connection = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
   const redis = new Redis(testRedisUrl());
   const queues = Object.fromEntries(QUEUE_NAMES.map((n) => [n, new Queue(n, { connection, prefix })])) as Record<QueueName, Queue>;
-  const enqueuer = createEnqueuer({ queues, redis, logger: new RecordingLogger(), attempts: 1, backoffMs: 10, mutexPrefix: `${prefix}:enqueue:` });
+  let slow = over.slowFirstRead ?? 0;
+  // Optionally the first read of a job answers late, with what it saw when it was asked: a stalled enqueuer.
+  const seen = over.slowFirstRead
+    ? ({
+        ...queues,
+        'start-runtime': new Proxy(queues['start-runtime'], {
+          get(target, key, receiver) {
+            if (key !== 'getJob') return Reflect.get(target, key, receiver) as unknown;
+            return async (id: string) => {
+              const job = await target.getJob(id);
+              const delay = slow;
+              slow = 0;
+              await new Promise((r) => setTimeout(r, delay));
+              return job;
+            };
+          },
+        }),
+      } as Record<QueueName, Queue>)
+    : queues;
+  const enqueuer = createEnqueuer({
+    queues: seen,
+    redis,
+    logger: new RecordingLogger(),
+    attempts: 1,
+    backoffMs: 10,
+    mutexPrefix: `${prefix}:enqueue:`,
+    ...(over.mutexTtlMs ? { mutexTtlMs: over.mutexTtlMs } : {}),
+  });
   cleanups.push(async () => {
     for (const q of Object.values(queues)) {
       await q.obliterate({ force: true }).catch(() => undefined);
@@ -44,9 +71,9 @@ function worker(h: ReturnType<typeof harness>, processor: (job: Job<StartPayload
 describe('enqueue keyed by game id', () => {
   it('joins a pending start with the same image and refuses another image', async () => {
     const h = harness();
-    const first = await h.enqueuer.enqueue('start', h.payload('g-1'));
-    expect(first).toEqual({ kind: 'enqueued', jobId: 'g-1', state: 'waiting' });
-    expect(await h.enqueuer.enqueue('start', h.payload('g-1'))).toEqual({ kind: 'joined', jobId: 'g-1', state: 'waiting' });
+    const first = await h.enqueuer.enqueue('start', h.payload('g-1', 'img:1', 'first'));
+    expect(first).toEqual({ kind: 'enqueued', jobId: 'g-1', state: 'waiting', carrier: 'first' });
+    expect(await h.enqueuer.enqueue('start', h.payload('g-1', 'img:1', 'second'))).toEqual({ kind: 'joined', jobId: 'g-1', state: 'waiting', carrier: 'first' });
     expect(await h.enqueuer.enqueue('start', h.payload('g-1', 'img:2'))).toEqual({ kind: 'conflict', jobId: 'g-1', pendingImageRef: 'img:1' });
     expect(await h.queues['start-runtime'].getJobCounts('waiting')).toEqual({ waiting: 1 });
   });
@@ -69,9 +96,11 @@ describe('enqueue keyed by game id', () => {
     expect(outcomes.filter((o) => o.kind === 'enqueued')).toHaveLength(1);
     expect(outcomes.filter((o) => o.kind === 'joined')).toHaveLength(19);
     expect(new Set(outcomes.map((o) => o.jobId))).toEqual(new Set(['g-3']));
+    const creator = outcomes.find((o) => o.kind === 'enqueued');
+    expect(new Set(outcomes.map((o) => (o.kind === 'conflict' ? null : o.carrier)))).toEqual(new Set([creator?.kind === 'enqueued' ? creator.carrier : 'none']));
   });
 
-  it('loses no request: 4 concurrent callers × 150 rounds against a fast worker', async () => {
+  it('loses no request: 4 concurrent callers × 200 rounds against a fast worker', async () => {
     const h = harness();
     // Which request each run carried: its sourceRef.
     const ran = new Set<string>();
@@ -84,7 +113,7 @@ describe('enqueue keyed by game id', () => {
     const told: Array<{ sourceRef: string; outcome: EnqueueOutcome; at: number }> = [];
     await Promise.all(
       Array.from({ length: 4 }, async (_, caller) => {
-        for (let round = 0; round < 150; round++) {
+        for (let round = 0; round < 200; round++) {
           const sourceRef = `c${caller}-r${round}`;
           const outcome = await h.enqueuer.enqueue('start', h.payload('g-4', 'img:1', sourceRef));
           told.push({ sourceRef, outcome, at: Date.now() });
@@ -98,20 +127,44 @@ describe('enqueue keyed by game id', () => {
     expect(enqueued.length).toBeGreaterThan(20);
     expect(told.length - enqueued.length).toBeGreaterThan(20);
     console.log(`enqueue race: ${enqueued.length} enqueued and ran, ${told.length - enqueued.length} joined a pending job`);
-    // Every request that became a job ran; every other one joined a job that was pending at that moment.
+    // Every request that became a job ran, and only those ran.
     for (const ref of enqueued) expect(ran.has(ref), `enqueued ${ref} never ran`).toBe(true);
     expect(ran.size).toBe(enqueued.length);
-    expect(told.every((t) => t.outcome.kind === 'enqueued' || t.outcome.kind === 'joined')).toBe(true);
-    expect(told.filter((t) => t.outcome.kind === 'joined').length + enqueued.length).toBe(600);
+    // Every other request was told which job carries it, and that job ran.
+    for (const { sourceRef, outcome } of told) {
+      if (outcome.kind === 'conflict') throw new Error(`${sourceRef}: unexpected conflict`);
+      expect(ran.has(outcome.carrier), `${sourceRef} rode on ${outcome.carrier}, which never ran`).toBe(true);
+    }
+    expect(told.filter((t) => t.outcome.kind === 'joined').length + enqueued.length).toBe(800);
   });
 
-  it('stop and restart requests join a pending one of their kind; kinds do not collide', async () => {
+  it('an enqueuer stalled past half the mutex TTL changes nothing and says so; the caller who took over wins', async () => {
+    const h = harness({ mutexTtlMs: 200, slowFirstRead: 400 });
+    const stalled = h.enqueuer.enqueue('start', h.payload('g-7', 'img:1', 'stalled'));
+    await new Promise((r) => setTimeout(r, 20));
+    // Its mutex expires after 200 ms; this caller then finds no job and adds one.
+    const overtaking = await h.enqueuer.enqueue('start', h.payload('g-7', 'img:1', 'overtaking'));
+    expect(overtaking).toEqual({ kind: 'enqueued', jobId: 'g-7', state: 'waiting', carrier: 'overtaking' });
+    // Without the guard the stalled caller would "add" into the existing id, BullMQ would
+    // ignore it silently, and the caller would believe its request was enqueued.
+    await expect(stalled).rejects.toBeInstanceOf(EnqueueBusyError);
+    const job = await h.queues['start-runtime'].getJob('g-7');
+    expect(job?.data.sourceRef).toBe('overtaking');
+    // Retrying is safe: it joins.
+    expect(await h.enqueuer.enqueue('start', h.payload('g-7', 'img:1', 'stalled'))).toMatchObject({ kind: 'joined', carrier: 'overtaking' });
+  });
+
+  it('patch compares images; stop and restart requests join a pending one of their kind; kinds do not collide', async () => {
     const h = harness();
     const stop = { gameId: 'g-5', opSource: 'gm_rest' as const, sourceRef: 'x' };
     expect(await h.enqueuer.enqueue('stop', stop)).toMatchObject({ kind: 'enqueued', jobId: 'g-5' });
     expect(await h.enqueuer.enqueue('stop', stop)).toMatchObject({ kind: 'joined' });
     expect(await h.enqueuer.enqueue('restart', stop)).toMatchObject({ kind: 'enqueued' });
     expect(await h.enqueuer.enqueue('start', h.payload('g-5'))).toMatchObject({ kind: 'enqueued' });
+    const patch = { gameId: 'g-5', imageRef: 'img:2', opSource: 'admin_rest' as const, sourceRef: 'p' };
+    expect(await h.enqueuer.enqueue('patch', patch)).toMatchObject({ kind: 'enqueued' });
+    expect(await h.enqueuer.enqueue('patch', { ...patch, sourceRef: 'p2' })).toMatchObject({ kind: 'joined', carrier: 'p' });
+    expect(await h.enqueuer.enqueue('patch', { ...patch, imageRef: 'img:3' })).toEqual({ kind: 'conflict', jobId: 'g-5', pendingImageRef: 'img:2' });
   });
 
   it('fails loudly, never silently, when Redis is unreachable', async () => {
