@@ -16,8 +16,9 @@ import type { ResultJson } from '../jobs/json.js';
 import { operationToJson, recordToJson } from '../jobs/json.js';
 import type { LifecycleKind, QueueName } from '../jobs/queues.js';
 import { QUEUE_OF } from '../jobs/queues.js';
-import { resultFromFailure } from '../jobs/result-table.js';
-import { buildOpenApi, renderDocs } from './openapi.js';
+import { resultFromFailure, resultOfJob } from '../jobs/result-table.js';
+import { renderDocs } from './docs-page.js';
+import { buildOpenApi } from './openapi.js';
 import type { HttpErrorCode } from './schemas.js';
 import { emptyBody, gameIdParam, listQuery, operationsQuery, startBody, waitQuery } from './schemas.js';
 
@@ -32,25 +33,37 @@ export interface AppDeps {
   metricsText: () => Promise<string>;
   auth: { disabled: boolean; apiToken: string; adminUser: string; adminPassword: string };
   bodyLimitBytes: number;
+  /** How long a request waits for the queue before answering 503 [8000]. */
+  enqueueTimeoutMs?: number;
   logger: Logger;
   bullBoard?: (app: Hono<Env>) => void;
 }
 
 type Env = { Variables: { requestId: string } };
 
-/** THE table: what happened → HTTP status. */
-const STATUS = {
-  enqueued: 202,
-  joined: 202,
-  finished: 200,
-  found: 200,
-  invalid: 400,
-  unauthorized: 401,
-  not_found: 404,
-  conflict: 409,
-  payload_too_large: 413,
-  unavailable: 503,
-} as const;
+/**
+ * THE table: what happened → HTTP status, and for errors the `error.code`.
+ * Contract codes where one fits (400 start_config_invalid, 409 conflict, 503
+ * service_unavailable); HTTP-only codes otherwise.
+ */
+export const ANSWERS = {
+  enqueued: { status: 202 },
+  joined: { status: 202 },
+  finished: { status: 200 },
+  found: { status: 200 },
+  invalid: { status: 400, code: 'start_config_invalid' },
+  unauthorized: { status: 401, code: 'unauthorized' },
+  not_found: { status: 404, code: 'not_found' },
+  conflict: { status: 409, code: 'conflict' },
+  payload_too_large: { status: 413, code: 'payload_too_large' },
+  unavailable: { status: 503, code: 'service_unavailable' },
+} as const satisfies Record<string, { status: number; code?: HttpErrorCode }>;
+
+const FAILURES = ['invalid', 'unauthorized', 'not_found', 'conflict', 'payload_too_large', 'unavailable'] as const;
+type Failure = (typeof FAILURES)[number];
+
+/** After this the request answers 503: nothing or one job was added, and a retry joins it. */
+const ENQUEUE_TIMEOUT_MS = 8_000;
 
 const API = '/api/v1/internal';
 
@@ -71,22 +84,24 @@ export function createApp(deps: AppDeps): Hono<Env> {
   });
 
   app.onError((error, c) => {
-    // Middleware (basic auth, body limit) answers through HTTPException: keep its status.
-    if (error instanceof HTTPException) return error.getResponse();
+    // Middleware (basic auth) answers through HTTPException: keep its status and
+    // headers (WWW-Authenticate), but in our error shape.
+    if (error instanceof HTTPException) return httpExceptionToJson(error);
     deps.logger.error({ request_id: c.get('requestId'), err: error.message }, 'http handler failed');
-    return fail(c, 'unavailable', 'service_unavailable', error.message);
+    return fail(c, 'unavailable', error.message);
   });
-  app.notFound((c) => fail(c, 'not_found', 'not_found', `no route ${c.req.method} ${c.req.path}`));
+  app.notFound((c) => fail(c, 'not_found', `no route ${c.req.method} ${c.req.path}`));
 
-  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/healthz', (c) => c.json({ status: 'ok' }, ANSWERS.found.status));
 
   app.get('/readyz', async (c) => {
     const names = ['redis', 'postgres', 'docker'] as const;
     const results = await Promise.all(names.map((name) => withTimeout(deps.readiness[name](), 2_000).then(() => 'ok', (e: unknown) => (e instanceof Error ? e.message : String(e)))));
     const checks = Object.fromEntries(names.map((name, i) => [name, results[i]!]));
     const failing = names.filter((_, i) => results[i] !== 'ok');
-    if (failing.length === 0) return c.json({ status: 'ready', checks });
-    return c.json({ status: 'not_ready', checks, error: { code: 'service_unavailable', message: `${failing.join(', ')} not ready: ${failing.map((n) => checks[n]).join('; ')}` } }, 503);
+    if (failing.length === 0) return c.json({ status: 'ready', checks }, ANSWERS.found.status);
+    const { status, code } = ANSWERS.unavailable;
+    return c.json({ status: 'not_ready', checks, error: { code, message: `${failing.join(', ')} not ready: ${failing.map((n) => checks[n]).join('; ')}` } }, status);
   });
 
   app.get('/metrics', async (c) => c.text(await deps.metricsText(), 200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' }));
@@ -98,13 +113,13 @@ export function createApp(deps: AppDeps): Hono<Env> {
   app.use(`${API}/*`, async (c, next) => {
     if (!deps.auth.disabled && !bearerMatches(c.req.header('authorization'), deps.auth.apiToken)) {
       c.header('WWW-Authenticate', 'Bearer');
-      return fail(c, 'unauthorized', 'unauthorized', 'a valid bearer token is required');
+      return fail(c, 'unauthorized', 'a valid bearer token is required');
     }
     await next();
   });
   app.use(
     `${API}/*`,
-    bodyLimit({ maxSize: deps.bodyLimitBytes, onError: (c: Context) => fail(c, 'payload_too_large', 'payload_too_large', `request body over ${deps.bodyLimitBytes} bytes`) }),
+    bodyLimit({ maxSize: deps.bodyLimitBytes, onError: (c: Context) => fail(c, 'payload_too_large', `request body over ${deps.bodyLimitBytes} bytes`) }),
   );
 
   for (const kind of ['start', 'stop', 'restart', 'patch'] as const) {
@@ -126,28 +141,28 @@ export function createApp(deps: AppDeps): Hono<Env> {
       };
       let outcome: EnqueueOutcome;
       try {
-        outcome = await deps.enqueuer.enqueue(kind, payload);
+        outcome = await withTimeout(deps.enqueuer.enqueue(kind, payload), deps.enqueueTimeoutMs ?? ENQUEUE_TIMEOUT_MS);
       } catch (error) {
-        return fail(c, 'unavailable', 'service_unavailable', `queue unavailable: ${error instanceof Error ? error.message : String(error)}`);
+        return fail(c, 'unavailable', `queue unavailable: ${error instanceof Error ? error.message : String(error)}; retrying is safe (a pending job is joined)`);
       }
       if (outcome.kind === 'conflict') {
-        return fail(c, 'conflict', 'conflict', `a ${kind} with image_ref ${JSON.stringify(outcome.pendingImageRef)} is already pending for game ${gameId.data}`);
+        return fail(c, 'conflict', `a ${kind} with image_ref ${JSON.stringify(outcome.pendingImageRef)} is already pending for game ${gameId.data}`);
       }
       const pollUrl = `${API}/runtimes/${gameId.data}/${kind}`;
       const accepted = { job_id: outcome.jobId, game_id: gameId.data, state: outcome.state, poll_url: pollUrl };
       if (query.data.wait) {
         const result = await waitForResult(deps, kind, outcome.jobId, query.data.wait * 1000);
-        if (result) return c.json({ ...accepted, state: result.outcome === 'success' ? 'completed' : 'failed', result }, STATUS.finished);
+        if (result) return c.json({ ...accepted, state: result.outcome === 'success' ? 'completed' : 'failed', result }, ANSWERS.finished.status);
       }
-      return c.json(accepted, STATUS[outcome.kind]);
+      return c.json(accepted, ANSWERS[outcome.kind].status);
     });
 
     app.get(`${API}/runtimes/:game_id/${kind}`, async (c) => {
       const gameId = gameIdParam.safeParse(c.req.param('game_id'));
       if (!gameId.success) return invalid(c, 'game_id', gameId.error);
       const poll = await pollJob(deps, kind, gameId.data);
-      if (!poll) return fail(c, 'not_found', 'not_found', `no ${kind} job for game ${gameId.data}`);
-      return c.json(poll, STATUS.found);
+      if (!poll) return fail(c, 'not_found', `no ${kind} job for game ${gameId.data}`);
+      return c.json(poll, ANSWERS.found.status);
     });
   }
 
@@ -155,15 +170,15 @@ export function createApp(deps: AppDeps): Hono<Env> {
     const gameId = gameIdParam.safeParse(c.req.param('game_id'));
     if (!gameId.success) return invalid(c, 'game_id', gameId.error);
     const record = await deps.records.get(gameId.data);
-    if (!record) return fail(c, 'not_found', 'not_found', `no runtime record for game ${gameId.data}`);
-    return c.json(recordToJson(record), STATUS.found);
+    if (!record) return fail(c, 'not_found', `no runtime record for game ${gameId.data}`);
+    return c.json(recordToJson(record), ANSWERS.found.status);
   });
 
   app.get(`${API}/runtimes`, async (c) => {
     const query = listQuery.safeParse(c.req.query());
     if (!query.success) return invalid(c, 'query', query.error);
     const page = await deps.records.list({ limit: query.data.limit, cursor: query.data.cursor ?? null, ...(query.data.status ? { status: query.data.status } : {}) });
-    return c.json({ records: page.records.map(recordToJson), next_cursor: page.nextCursor }, STATUS.found);
+    return c.json({ records: page.records.map(recordToJson), next_cursor: page.nextCursor }, ANSWERS.found.status);
   });
 
   app.get(`${API}/runtimes/:game_id/operations`, async (c) => {
@@ -172,21 +187,30 @@ export function createApp(deps: AppDeps): Hono<Env> {
     const query = operationsQuery.safeParse(c.req.query());
     if (!query.success) return invalid(c, 'query', query.error);
     const entries = await deps.operations.listByGame(gameId.data, query.data.limit);
-    return c.json({ operations: entries.map(operationToJson) }, STATUS.found);
+    return c.json({ operations: entries.map(operationToJson) }, ANSWERS.found.status);
   });
 
   deps.bullBoard?.(app);
   return app;
 }
 
-function fail(c: { json: Context['json'] }, status: keyof typeof STATUS, code: HttpErrorCode, message: string) {
-  return c.json({ error: { code, message } }, STATUS[status]);
+function fail(c: { json: Context['json'] }, what: Failure, message: string) {
+  const { status, code } = ANSWERS[what];
+  return c.json({ error: { code, message } }, status);
+}
+
+function httpExceptionToJson(error: HTTPException): Response {
+  const headers = new Headers(error.getResponse().headers);
+  headers.set('content-type', 'application/json');
+  const { code } = ANSWERS[FAILURES.find((f) => ANSWERS[f].status === error.status) ?? 'unavailable'];
+  const message = error.status === 401 ? 'valid credentials are required' : error.message || `http ${error.status}`;
+  return new Response(JSON.stringify({ error: { code, message } }), { status: error.status, headers });
 }
 
 /** 400 naming each field and why. */
 function invalid(c: Context, where: string, error: z.ZodError) {
   const fields = error.issues.map((i) => `${i.path.length ? i.path.join('.') : where}: ${i.message}`);
-  return fail(c, 'invalid', 'start_config_invalid', fields.join('; '));
+  return fail(c, 'invalid', fields.join('; '));
 }
 
 async function readBody(c: Context, schema: typeof startBody | typeof emptyBody): Promise<{ ok: true; value: unknown } | { ok: false; response: Response }> {
@@ -196,7 +220,7 @@ async function readBody(c: Context, schema: typeof startBody | typeof emptyBody)
     try {
       raw = JSON.parse(text);
     } catch {
-      return { ok: false, response: fail(c, 'invalid', 'start_config_invalid', 'body: must be a JSON object') };
+      return { ok: false, response: fail(c, 'invalid', 'body: must be a JSON object') };
     }
   }
   const parsed = schema.safeParse(raw);
@@ -216,6 +240,7 @@ function bearerMatches(header: string | undefined, token: string): boolean {
   return timingSafeEqual(given, expected) && match !== null && token !== '';
 }
 
+/** The Result if the job finishes within `ms`; null if it does not (or cannot be watched). */
 async function waitForResult(deps: AppDeps, kind: LifecycleKind, jobId: string, ms: number): Promise<ResultJson | null> {
   const queue = deps.queues[QUEUE_OF[kind]];
   const events = deps.queueEvents[QUEUE_OF[kind]];
@@ -224,7 +249,10 @@ async function waitForResult(deps: AppDeps, kind: LifecycleKind, jobId: string, 
   try {
     return (await job.waitUntilFinished(events, ms)) as ResultJson;
   } catch (error) {
-    return resultFromFailure(error instanceof Error ? error.message : String(error));
+    const reason = error instanceof Error ? error.message : String(error);
+    // BullMQ rejects with the failed reason, or with this when time ran out.
+    if (/timed out before finishing/.test(reason)) return null;
+    return resultOfJob({ state: 'failed', returnvalue: undefined, failedReason: reason });
   }
 }
 
@@ -233,8 +261,18 @@ async function pollJob(deps: AppDeps, kind: LifecycleKind, gameId: string) {
   const job = (await deps.queues[QUEUE_OF[kind]].getJob(gameId)) as Job | undefined;
   if (job) {
     const state = await job.getState();
-    const result = state === 'completed' ? (job.returnvalue as ResultJson) : resultFromFailure(job.failedReason);
-    return { job_id: job.id ?? gameId, state, attempts: job.attemptsMade, progress: job.progress, ...(result ? { result } : {}), source: 'queue' as const };
+    const result = resultOfJob({ state, returnvalue: job.returnvalue, failedReason: job.failedReason });
+    // A pending job that already failed an attempt: say why it is retrying.
+    const lastFailure = !result && job.attemptsMade > 0 ? resultFromFailure(job.failedReason) : null;
+    return {
+      job_id: job.id ?? gameId,
+      state,
+      attempts: job.attemptsMade,
+      progress: job.progress,
+      ...(result ? { result } : {}),
+      ...(lastFailure ? { last_failure: lastFailure } : {}),
+      source: 'queue' as const,
+    };
   }
   const [entry] = await deps.operations.listByGame(gameId, 1, kind);
   if (!entry) return null;

@@ -1,7 +1,7 @@
 /**
  * OpenAPI 3.1, generated from the same zod schemas the handlers parse with
- * (JSON Schema 2020-12 is OpenAPI 3.1's dialect), and a server-rendered page
- * for `/docs`: no CDN is reachable from where this runs.
+ * (JSON Schema 2020-12 is OpenAPI 3.1's dialect). `/docs` renders it
+ * (docs-page.ts).
  */
 import { z } from 'zod';
 import {
@@ -21,9 +21,37 @@ import {
 
 type Json = Record<string, unknown>;
 
+/**
+ * Named schemas (zod `.meta({ id })`), shared by every operation. zod puts
+ * them in each schema's own `$defs` with `#/$defs/…` refs, but in an OpenAPI
+ * document such a ref resolves against the document root: they are moved to
+ * `components.schemas` and the refs rewritten.
+ */
+const components: Record<string, unknown> = {};
+
+function hoistDefs(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(hoistDefs);
+  if (value === null || typeof value !== 'object') return value;
+  const out: Json = {};
+  for (const [key, inner] of Object.entries(value as Json)) {
+    if (key === '$defs') {
+      for (const [id, def] of Object.entries(inner as Json)) {
+        const hoisted = hoistDefs(def);
+        if (id in components && JSON.stringify(components[id]) !== JSON.stringify(hoisted)) throw new Error(`two different schemas are named ${id}`);
+        components[id] = hoisted;
+      }
+    } else if (key === '$ref' && typeof inner === 'string') {
+      out[key] = inner.replace(/^#\/\$defs\//, '#/components/schemas/');
+    } else {
+      out[key] = hoistDefs(inner);
+    }
+  }
+  return out;
+}
+
 const schema = (s: z.ZodType, io: 'input' | 'output' = 'output'): Json => {
   const { $schema: _drop, ...rest } = z.toJSONSchema(s, { io, unrepresentable: 'any' }) as Json;
-  return rest;
+  return hoistDefs(rest) as Json;
 };
 
 const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: schema(errorJson) } } });
@@ -51,7 +79,8 @@ function lifecyclePaths(kind: 'start' | 'stop' | 'restart' | 'patch'): Json {
       responses: {
         '202': json('accepted: the job that carries this request (a pending job with the same request is joined)', enqueueResponse),
         '200': json('with ?wait=N: the job finished in time; the body carries its result', enqueueResponse),
-        '409': errorResponse(`a ${kind} with another image is already pending (code conflict)`),
+        // Two pending stops (or restarts) are the same request: only an image can clash.
+        ...(kind === 'start' || kind === 'patch' ? { '409': errorResponse(`a ${kind} with another image is already pending (code conflict)`) } : {}),
         '413': errorResponse('body too large'),
         ...COMMON_ERRORS,
       },
@@ -67,6 +96,7 @@ function lifecyclePaths(kind: 'start' | 'stop' | 'restart' | 'patch'): Json {
 }
 
 export function buildOpenApi(): Json {
+  const paths = buildPaths();
   return {
     openapi: '3.1.0',
     info: {
@@ -75,10 +105,16 @@ export function buildOpenApi(): Json {
       description: 'Owns the lifecycle of one Docker container per game. Lifecycle calls enqueue a job keyed by game id; poll it for the Result.',
     },
     components: {
+      schemas: { ...components },
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, basic: { type: 'http', scheme: 'basic' } },
     },
     security: [{ bearer: [] }],
-    paths: {
+    paths,
+  };
+}
+
+function buildPaths(): Json {
+  return {
       '/api/v1/internal/runtimes/{game_id}/start': lifecyclePaths('start'),
       '/api/v1/internal/runtimes/{game_id}/stop': lifecyclePaths('stop'),
       '/api/v1/internal/runtimes/{game_id}/restart': lifecyclePaths('restart'),
@@ -112,31 +148,5 @@ export function buildOpenApi(): Json {
       '/openapi.json': { get: { operationId: 'openapi', summary: 'This document', security: [], tags: ['ops'], responses: { '200': { description: 'OpenAPI 3.1' } } } },
       '/docs': { get: { operationId: 'docs', summary: 'This document as a page', security: [], tags: ['ops'], responses: { '200': { description: 'HTML' } } } },
       '/admin/queues': { get: { operationId: 'bullBoard', summary: 'Bull Board dashboard', security: [{ basic: [] }], tags: ['ops'], responses: { '200': { description: 'HTML' }, '401': { description: 'basic auth required' } } } },
-    },
   };
-}
-
-const escape = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
-
-export function renderDocs(doc: Json): string {
-  const paths = doc.paths as Record<string, Record<string, Json>>;
-  const sections = Object.entries(paths)
-    .map(([path, methods]) =>
-      Object.entries(methods)
-        .map(([method, op]) => {
-          const responses = Object.entries((op.responses ?? {}) as Record<string, Json>)
-            .map(([code, r]) => `<li><code>${escape(code)}</code> ${escape(typeof r.description === 'string' ? r.description : '')}</li>`)
-            .join('');
-          const body = (op.requestBody as Json | undefined)?.content as Record<string, { schema: Json }> | undefined;
-          const bodySchema = body ? `<details><summary>request body</summary><pre>${escape(JSON.stringify(body['application/json']?.schema, null, 2))}</pre></details>` : '';
-          return `<section><h3><span class="m">${method.toUpperCase()}</span> <code>${escape(path)}</code></h3><p>${escape(typeof op.summary === 'string' ? op.summary : '')}</p>${bodySchema}<ul>${responses}</ul></section>`;
-        })
-        .join(''),
-    )
-    .join('');
-  const info = doc.info as Json;
-  return `<!doctype html><html><head><meta charset="utf-8"><title>${escape(String(info.title))} API</title>
-<style>body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 1em}section{border-top:1px solid #ddd;padding:.5em 0}.m{background:#234;color:#fff;padding:2px 6px;border-radius:3px;font-size:.8em}pre{background:#f6f6f6;padding:.5em;overflow:auto}</style>
-</head><body><h1>${escape(String(info.title))} <small>${escape(String(info.version))}</small></h1><p>${escape(String(info.description))}</p>
-<p>Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI ${escape(String(doc.openapi))}).</p>${sections}</body></html>`;
 }

@@ -8,7 +8,8 @@ import { ERROR_CODES } from '../domain/errors.js';
 import { RUNTIME_STATUSES } from '../domain/model.js';
 import { gameIdSchema, imageRefSchema } from '../jobs/queues.js';
 
-export const gameIdParam = gameIdSchema.meta({ description: `game id, ${GAME_ID_PATTERN_SOURCE}`, example: 'g-1042' });
+// The pattern is checked in a refinement (for its message), so the document is told it here.
+export const gameIdParam = gameIdSchema.meta({ description: 'game id (not all digits: it is also the BullMQ job id)', pattern: GAME_ID_PATTERN_SOURCE, example: 'g-1042' });
 
 export const startBody = z
   .object({
@@ -75,8 +76,9 @@ export const pollResponse = z
     state: z.string(),
     attempts: z.number().int().nullable(),
     progress: z.unknown(),
-    result: resultJson.optional(),
-    source: z.enum(['queue', 'operation_log']),
+    result: resultJson.optional().meta({ description: 'present once the job finished (completed or failed)' }),
+    last_failure: resultJson.optional().meta({ description: 'a job still pending after a failed attempt: why that attempt failed (it will be retried)' }),
+    source: z.enum(['queue', 'operation_log']).meta({ description: 'the queue, or the operation log once BullMQ has trimmed the job' }),
   })
   .meta({ id: 'JobPoll' });
 

@@ -28,7 +28,27 @@ export function settle(result: LifecycleResult): ResultJson {
   }
 }
 
-/** The Result a failed job carried, or null when its reason is not one of ours (a crash, a stall). */
+/**
+ * The Result a finished job shows its poller. A failed job whose reason is
+ * not one of our Results (a payload that did not parse, stalled too often, a
+ * processor crash) still answers with one, so a poller never sees a failed
+ * job without a code. Pending jobs have no Result yet: null.
+ */
+export function resultOfJob(job: { state: string; returnvalue: unknown; failedReason: string | undefined }): ResultJson | null {
+  if (job.state === 'completed') return job.returnvalue as ResultJson;
+  if (job.state !== 'failed') return null;
+  return (
+    resultFromFailure(job.failedReason) ?? {
+      outcome: 'failure',
+      error_code: /^invalid \w+ payload/.test(job.failedReason ?? '') ? 'start_config_invalid' : 'internal_error',
+      error_message: job.failedReason ?? 'the job failed without a reason',
+      record: null,
+      retryable: false,
+    }
+  );
+}
+
+/** The Result a failed job (or a failed attempt) carried, or null when its reason is not one of ours. */
 export function resultFromFailure(failedReason: string | undefined): ResultJson | null {
   if (!failedReason?.startsWith('{')) return null;
   try {

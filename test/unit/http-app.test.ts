@@ -1,9 +1,10 @@
 import type { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import type { RuntimeRecord } from '../../src/domain/model.js';
-import { createApp } from '../../src/http/app.js';
+import { ANSWERS, createApp } from '../../src/http/app.js';
 import type { AppDeps } from '../../src/http/app.js';
 import type { EnqueueOutcome, Enqueuer } from '../../src/jobs/enqueue.js';
+import type { ResultJson } from '../../src/jobs/json.js';
 import type { LifecycleKind, LifecyclePayload, QueueName } from '../../src/jobs/queues.js';
 import { QUEUE_NAMES } from '../../src/jobs/queues.js';
 import { InMemoryOperationLog } from '../fakes/in-memory-operation-log.js';
@@ -15,9 +16,10 @@ const TOKEN = 'a-test-token-of-32-characters-xx';
 /** An enqueuer that records calls and answers what the test says. */
 class StubEnqueuer implements Enqueuer {
   readonly calls: Array<{ kind: LifecycleKind; payload: LifecyclePayload }> = [];
-  answer: EnqueueOutcome | Error = { kind: 'enqueued', jobId: 'g-1', state: 'waiting' };
+  answer: EnqueueOutcome | Error | 'hang' = { kind: 'enqueued', jobId: 'g-1', state: 'waiting', carrier: 'r' };
   enqueue(kind: LifecycleKind, payload: LifecyclePayload): Promise<EnqueueOutcome> {
     this.calls.push({ kind, payload });
+    if (this.answer === 'hang') return new Promise(() => undefined);
     return this.answer instanceof Error ? Promise.reject(this.answer) : Promise.resolve(this.answer);
   }
   enqueueReconcile(): Promise<void> {
@@ -82,7 +84,7 @@ describe('POST start', () => {
 
   it('answers 202 for a joined job and 409 for another image pending', async () => {
     const s = setup();
-    s.enqueuer.answer = { kind: 'joined', jobId: 'g-1', state: 'active' };
+    s.enqueuer.answer = { kind: 'joined', jobId: 'g-1', state: 'active', carrier: 'r' };
     expect((await s.call('POST', START, { image_ref: 'x:1' })).status).toBe(202);
     s.enqueuer.answer = { kind: 'conflict', jobId: 'g-1', pendingImageRef: 'x:0' };
     const res = await s.call('POST', START, { image_ref: 'x:1' });
@@ -249,23 +251,88 @@ describe('health', () => {
   });
 });
 
-describe('OpenAPI', () => {
-  it('is an OpenAPI 3.1 document with every route of contract §5', async () => {
-    const doc = (await (await setup().app.request('/openapi.json')).json()) as { openapi: string; paths: Record<string, Record<string, unknown>> };
-    expect(doc.openapi).toBe('3.1.0');
-    for (const kind of ['start', 'stop', 'restart', 'patch']) {
-      expect(Object.keys(doc.paths[`/api/v1/internal/runtimes/{game_id}/${kind}`] ?? {}).sort()).toEqual(['get', 'post']);
-    }
-    for (const path of ['/api/v1/internal/runtimes/{game_id}', '/api/v1/internal/runtimes', '/api/v1/internal/runtimes/{game_id}/operations', '/healthz', '/readyz', '/metrics', '/openapi.json', '/docs', '/admin/queues']) {
-      expect(doc.paths[path], path).toBeDefined();
-    }
-    const start = doc.paths['/api/v1/internal/runtimes/{game_id}/start'] as { post: { requestBody: { content: { 'application/json': { schema: { required: string[]; properties: Record<string, unknown> } } } } } };
-    expect(start.post.requestBody.content['application/json'].schema.required).toEqual(['image_ref']);
+/** A job as the poll reads it from BullMQ. */
+function queuesHolding(job: { state: string; attemptsMade: number; progress?: unknown; returnvalue?: unknown; failedReason?: string }): Record<QueueName, Queue> {
+  const stored = { id: 'g-1', progress: 0, returnvalue: null, ...job, getState: () => Promise.resolve(job.state) };
+  return Object.fromEntries(QUEUE_NAMES.map((n) => [n, { getJob: (id: string) => Promise.resolve(id === 'g-1' && n === 'start-runtime' ? stored : undefined) } as unknown as Queue])) as Record<QueueName, Queue>;
+}
+
+describe('poll of a job in the queue', () => {
+  const success: ResultJson = { outcome: 'success', error_code: null, error_message: '', record: null, retryable: false };
+  const retryable: ResultJson = { outcome: 'failure', error_code: 'service_unavailable', error_message: 'acquire game lease: ECONNREFUSED', record: null, retryable: true };
+  const permanent: ResultJson = { outcome: 'failure', error_code: 'image_pull_failed', error_message: 'pull x:1: not found', record: null, retryable: false };
+
+  it.each([
+    ['waiting, never tried', { state: 'waiting', attemptsMade: 0 }, {}],
+    ['active, pulling', { state: 'active', attemptsMade: 0, progress: { pull: { status: 'Downloading' } } }, {}],
+    ['completed', { state: 'completed', attemptsMade: 1, returnvalue: success }, { result: success }],
+    ['failed with its Result', { state: 'failed', attemptsMade: 1, failedReason: JSON.stringify(permanent) }, { result: permanent }],
+    ['retrying after a failed attempt', { state: 'delayed', attemptsMade: 2, failedReason: JSON.stringify(retryable) }, { last_failure: retryable }],
+    [
+      'failed by stalling too often',
+      { state: 'failed', attemptsMade: 1, failedReason: 'job stalled more than allowable limit' },
+      { result: { outcome: 'failure', error_code: 'internal_error', error_message: 'job stalled more than allowable limit', record: null, retryable: false } },
+    ],
+    [
+      'failed on a payload that did not parse',
+      { state: 'failed', attemptsMade: 1, failedReason: 'invalid start payload: imageRef: image_ref must not be empty' },
+      { result: { outcome: 'failure', error_code: 'start_config_invalid', error_message: 'invalid start payload: imageRef: image_ref must not be empty', record: null, retryable: false } },
+    ],
+  ] as Array<[string, Parameters<typeof queuesHolding>[0], Record<string, unknown>]>)('%s', async (_name, job, extra) => {
+    const s = setup({ queues: queuesHolding(job) });
+    const res = await s.call('GET', START);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ job_id: 'g-1', state: job.state, attempts: job.attemptsMade, progress: job.progress ?? 0, source: 'queue', ...extra });
+  });
+});
+
+describe('the one status table', () => {
+  // Each entry of ANSWERS, provoked through the app: the table is the only place a status comes from.
+  const scenarios: Array<[keyof typeof ANSWERS, (s: ReturnType<typeof setup>) => Response | Promise<Response>]> = [
+    ['enqueued', (s) => s.call('POST', START, { image_ref: 'x:1' })],
+    [
+      'joined',
+      (s) => {
+        s.enqueuer.answer = { kind: 'joined', jobId: 'g-1', state: 'active', carrier: 'other' };
+        return s.call('POST', START, { image_ref: 'x:1' });
+      },
+    ],
+    ['found', (s) => s.call('GET', '/api/v1/internal/runtimes?limit=1')],
+    ['invalid', (s) => s.call('POST', '/api/v1/internal/runtimes/bad.id/start', { image_ref: 'x:1' })],
+    ['unauthorized', (s) => s.app.request(START, { method: 'POST', body: '{"image_ref":"x:1"}' })],
+    ['not_found', (s) => s.call('GET', '/api/v1/internal/nothing-here')],
+    [
+      'conflict',
+      (s) => {
+        s.enqueuer.answer = { kind: 'conflict', jobId: 'g-1', pendingImageRef: 'x:0' };
+        return s.call('POST', START, { image_ref: 'x:1' });
+      },
+    ],
+    ['payload_too_large', (s) => s.call('POST', START, { image_ref: 'x'.repeat(4096) })],
+    [
+      'unavailable',
+      (s) => {
+        s.enqueuer.answer = 'hang';
+        return s.call('POST', START, { image_ref: 'x:1' });
+      },
+    ],
+  ];
+
+  it.each(scenarios)('%s', async (what, provoke) => {
+    const s = setup({ enqueueTimeoutMs: 50 });
+    const res = await provoke(s);
+    const answer: { status: number; code?: string } = ANSWERS[what];
+    expect(res.status).toBe(answer.status);
+    if (answer.code) expect(((await res.json()) as { error: { code: string } }).error.code).toBe(answer.code);
   });
 
-  it('renders /docs as HTML listing the routes', async () => {
-    const html = await (await setup().app.request('/docs')).text();
-    expect(html).toContain('<code>/api/v1/internal/runtimes/{game_id}/start</code>');
-    expect(html).not.toContain('<script');
+  it('covers every entry (finished is the ?wait path, covered on real Redis)', () => {
+    expect(new Set([...scenarios.map(([what]) => what), 'finished'])).toEqual(new Set(Object.keys(ANSWERS)));
+  });
+
+  it('an enqueue that hangs answers 503 saying a retry is safe to make', async () => {
+    const s = setup({ enqueueTimeoutMs: 50 });
+    s.enqueuer.answer = 'hang';
+    expect(await (await s.call('POST', START, { image_ref: 'x:1' })).json()).toEqual({ error: { code: 'service_unavailable', message: 'queue unavailable: no answer within 50 ms; retrying is safe (a pending job is joined)' } });
   });
 });
