@@ -1,0 +1,249 @@
+/**
+ * The HTTP API on a real Redis and real BullMQ queues: the domain behind the
+ * worker runs on in-memory fakes (the Docker path is proven elsewhere), so
+ * what is tested here is the route → enqueue → job → poll round trip.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
+import type { Job } from 'bullmq';
+import { Queue, QueueEvents, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AppDeps } from '../../src/http/app.js';
+import { createApp } from '../../src/http/app.js';
+import { mountBullBoard } from '../../src/http/bull-board.js';
+import { createRedis } from '../../src/infra/redis/connection.js';
+import { createEnqueuer } from '../../src/jobs/enqueue.js';
+import type { QueueName } from '../../src/jobs/queues.js';
+import { QUEUE_NAMES } from '../../src/jobs/queues.js';
+import { createStartProcessor } from '../../src/jobs/start-job.js';
+import { RecordingLogger } from '../fakes/support.js';
+import { IMAGE, OTHER_IMAGE, world } from '../fakes/world.js';
+import { testRedisUrl } from '../support/services.js';
+
+const TOKEN = 'integration-token-0123456789abcdef';
+const ADMIN = { user: 'ops', password: 'board-pw' };
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+interface Options {
+  redisUrl?: string;
+  attempts?: number;
+  backoffMs?: number;
+}
+
+function harness(options: Options = {}) {
+  const url = options.redisUrl ?? testRedisUrl();
+  const prefix = `test-${randomUUID().slice(0, 8)}`;
+  const w = world();
+  // The same connection roles as the composition root.
+  const bull = createRedis(url, 'bullmq');
+  const commands = createRedis(url, 'command');
+  const failFast = createRedis(url, 'failfast');
+  for (const r of [bull, commands, failFast]) r.on('error', () => undefined);
+  const queues = Object.fromEntries(QUEUE_NAMES.map((n) => [n, new Queue(n, { connection: bull, prefix })])) as Record<QueueName, Queue>;
+  for (const q of Object.values(queues)) q.on('error', () => undefined);
+  const queueEvents: AppDeps['queueEvents'] = {};
+  const enqueuer = createEnqueuer({ queues, redis: commands, logger: new RecordingLogger(), attempts: options.attempts ?? 3, backoffMs: options.backoffMs ?? 20, mutexPrefix: `${prefix}:enqueue:` });
+  const workers: Worker[] = [];
+  const deps: AppDeps = {
+    enqueuer,
+    queues,
+    queueEvents,
+    records: w.records,
+    operations: w.operations,
+    readiness: {
+      redis: async () => {
+        await failFast.ping();
+      },
+      postgres: () => Promise.resolve(),
+      docker: () => Promise.resolve(),
+    },
+    metricsText: () => Promise.resolve(''),
+    auth: { disabled: false, apiToken: TOKEN, adminUser: ADMIN.user, adminPassword: ADMIN.password },
+    bodyLimitBytes: 4096,
+    logger: new RecordingLogger(),
+    bullBoard: (app) => mountBullBoard(app, Object.values(queues), { disabled: false, adminUser: ADMIN.user, adminPassword: ADMIN.password }),
+  };
+  const app = createApp(deps);
+  cleanups.push(async () => {
+    for (const worker of workers) await worker.close();
+    for (const events of Object.values(queueEvents)) await events.close();
+    if (!options.redisUrl) for (const q of Object.values(queues)) await q.obliterate({ force: true });
+    for (const q of Object.values(queues)) await q.close();
+    for (const r of [bull, commands, failFast]) r.disconnect();
+  });
+
+  return {
+    w,
+    queues,
+    app,
+    async watchStarts() {
+      const events = new QueueEvents('start-runtime', { connection: new Redis(url, { maxRetriesPerRequest: null }), prefix });
+      await events.waitUntilReady();
+      queueEvents['start-runtime'] = events;
+    },
+    runWorker() {
+      workers.push(new Worker('start-runtime', createStartProcessor(w.deps), { connection: new Redis(url, { maxRetriesPerRequest: null }), prefix }));
+    },
+    call(method: string, path: string, body?: unknown) {
+      return app.request(path, {
+        method,
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    },
+  };
+}
+
+const start = (gameId: string) => `/api/v1/internal/runtimes/${gameId}/start`;
+
+describe('HTTP API on real Redis', () => {
+  it('POST start answers 202 with job id = game id; a same-image retry joins; another image is 409', async () => {
+    const h = harness();
+    const first = await h.call('POST', start('web-1'), { image_ref: IMAGE });
+    expect(first.status).toBe(202);
+    expect(await first.json()).toEqual({ job_id: 'web-1', game_id: 'web-1', state: 'waiting', poll_url: start('web-1') });
+
+    const again = await h.call('POST', start('web-1'), { image_ref: IMAGE });
+    expect(again.status).toBe(202);
+    expect(await again.json()).toMatchObject({ job_id: 'web-1', state: 'waiting' });
+
+    const other = await h.call('POST', start('web-1'), { image_ref: OTHER_IMAGE });
+    expect(other.status).toBe(409);
+    expect(await other.json()).toEqual({ error: { code: 'conflict', message: `a start with image_ref ${JSON.stringify(IMAGE)} is already pending for game web-1` } });
+
+    const poll = await h.call('GET', start('web-1'));
+    expect(poll.status).toBe(200);
+    expect(await poll.json()).toEqual({ job_id: 'web-1', state: 'waiting', attempts: 0, progress: 0, source: 'queue' });
+    expect(await h.queues['start-runtime'].getJobCounts('waiting')).toEqual({ waiting: 1 });
+  });
+
+  it('?wait answers 200 with the Result once the job ran; the poll shows it; the record is served', async () => {
+    const h = harness();
+    await h.watchStarts();
+    h.runWorker();
+    const res = await h.call('POST', `${start('web-2')}?wait=10`, { image_ref: IMAGE });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { state: string; result: { outcome: string; record: { game_id: string; status: string } } };
+    expect(body).toMatchObject({ job_id: 'web-2', game_id: 'web-2', state: 'completed', result: { outcome: 'success', error_code: null, record: { game_id: 'web-2', status: 'running', current_image_ref: IMAGE } } });
+
+    const poll = (await (await h.call('GET', start('web-2'))).json()) as Record<string, unknown>;
+    expect(poll).toMatchObject({ job_id: 'web-2', state: 'completed', attempts: 1, source: 'queue', result: body.result });
+    expect(await (await h.call('GET', '/api/v1/internal/runtimes/web-2')).json()).toEqual(body.result.record);
+
+    // A finished start does not block the next one: a new job under the same id.
+    const next = await h.call('POST', `${start('web-2')}?wait=10`, { image_ref: IMAGE });
+    expect(await next.json()).toMatchObject({ state: 'completed', result: { outcome: 'success', error_code: 'replay_no_op' } });
+    const ops = (await (await h.call('GET', '/api/v1/internal/runtimes/web-2/operations')).json()) as { operations: Array<{ error_code: string }> };
+    expect(ops.operations.map((o) => o.error_code)).toEqual(['replay_no_op', '']);
+  });
+
+  it('a permanent failure is pollable with its code; ?wait that runs out answers 202', async () => {
+    const h = harness();
+    await h.watchStarts();
+    h.w.docker.networks.clear();
+    // No worker yet: the wait runs out.
+    const pending = await h.call('POST', `${start('web-3')}?wait=1`, { image_ref: IMAGE });
+    expect(pending.status).toBe(202);
+    h.runWorker();
+    const failed = await h.call('POST', `${start('web-3')}?wait=10`, { image_ref: IMAGE });
+    expect(failed.status).toBe(200);
+    expect(await failed.json()).toMatchObject({ state: 'failed', result: { outcome: 'failure', error_code: 'start_config_invalid', record: null } });
+    expect(await (await h.call('GET', start('web-3'))).json()).toMatchObject({
+      state: 'failed',
+      attempts: 1,
+      result: { outcome: 'failure', error_code: 'start_config_invalid', error_message: 'docker network "galaxy-engines" is missing' },
+    });
+  });
+
+  it('a retrying job shows why its last attempt failed; no result until it finishes', async () => {
+    const h = harness({ attempts: 3, backoffMs: 60_000 });
+    h.w.records.failGet = new Error('db restarting');
+    h.runWorker();
+    await h.call('POST', start('web-4'), { image_ref: IMAGE });
+    await until(async () => (await h.queues['start-runtime'].getJob('web-4'))?.attemptsMade === 1);
+    const poll = (await (await h.call('GET', start('web-4'))).json()) as Record<string, unknown>;
+    expect(poll).toMatchObject({ state: 'delayed', attempts: 1, last_failure: { outcome: 'failure', error_code: 'internal_error', retryable: true } });
+    expect(poll).not.toHaveProperty('result');
+  });
+
+  it('once the job is gone the poll answers from the operation log and the record', async () => {
+    const h = harness();
+    await h.watchStarts();
+    h.runWorker();
+    await h.call('POST', `${start('web-5')}?wait=10`, { image_ref: IMAGE });
+    await ((await h.queues['start-runtime'].getJob('web-5')) as Job).remove();
+    const poll = await h.call('GET', start('web-5'));
+    expect(poll.status).toBe(200);
+    expect(await poll.json()).toMatchObject({ job_id: 'web-5', state: 'completed', source: 'operation_log', result: { outcome: 'success', record: { game_id: 'web-5', status: 'running' } } });
+    expect((await h.call('GET', start('web-never'))).status).toBe(404);
+  });
+
+  it('503 at once, naming the queue, when Redis does not answer', async () => {
+    const h = harness({ redisUrl: `redis://127.0.0.1:${await closedPort()}` });
+    const began = Date.now();
+    const res = await h.call('POST', start('web-6'), { image_ref: IMAGE });
+    expect(res.status).toBe(503);
+    expect(await res.json()).toMatchObject({ error: { code: 'service_unavailable', message: expect.stringMatching(/^queue unavailable: /) } });
+    expect(Date.now() - began).toBeLessThan(5_000);
+    const ready = await h.app.request('/readyz');
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toMatchObject({ status: 'not_ready', checks: { postgres: 'ok', docker: 'ok' }, error: { message: expect.stringMatching(/^redis not ready/) } });
+  });
+});
+
+describe('Bull Board', () => {
+  const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
+
+  it('serves the page and its API with credentials, listing every queue', async () => {
+    const h = harness();
+    await h.call('POST', start('board-1'), { image_ref: IMAGE });
+    for (const path of ['/admin/queues', '/admin/queues/']) {
+      const page = await h.app.request(path, { headers: basic(ADMIN.user, ADMIN.password) });
+      expect(page.status, path).toBe(200);
+      expect(await page.text()).toContain('<div id="root"');
+    }
+    const api = await h.app.request('/admin/queues/api/queues?page=1&jobsPerPage=10', { headers: basic(ADMIN.user, ADMIN.password) });
+    expect(api.status).toBe(200);
+    const body = (await api.json()) as { queues: Array<{ name: string; counts: Record<string, number> }> };
+    expect(body.queues.map((q) => q.name).sort()).toEqual([...QUEUE_NAMES].sort());
+    expect(body.queues.find((q) => q.name === 'start-runtime')?.counts).toMatchObject({ waiting: 1 });
+  });
+
+  it.each([
+    ['/admin/queues', {}],
+    ['/admin/queues/', {}],
+    ['/admin/queues/api/queues', {}],
+    ['/admin/queues/api/queues', { authorization: `Basic ${Buffer.from('ops:wrong').toString('base64')}` }],
+    ['/admin/queues', { authorization: `Bearer ${TOKEN}` }],
+  ] as Array<[string, Record<string, string>]>)('401 at %s with %j', async (path, headers) => {
+    const h = harness();
+    const res = await h.app.request(path, { headers });
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toMatch(/^Basic realm="rtmanager"/);
+    expect(await res.json()).toEqual({ error: { code: 'unauthorized', message: 'valid credentials are required' } });
+  });
+});
+
+/** A port nothing listens on: bound once by us, then released. */
+async function closedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+async function until(check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
