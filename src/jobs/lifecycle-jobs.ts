@@ -68,17 +68,40 @@ export function createLifecycleProcessor(kind: LifecycleKind, deps: LifecycleDep
   };
 }
 
+/**
+ * At most one progress write per PROGRESS_EVERY_MS, and the latest report
+ * always lands (a trailing write), so a finished pull does not keep showing
+ * its first layer. Writes are chained, not dropped: the processor awaits
+ * `flush()` before it returns.
+ */
 function throttledProgress(job: Job) {
-  let last = 0;
-  let pending: Promise<void> = Promise.resolve();
+  let lastWriteAt = 0;
+  let latest: PullProgress | null = null;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let writes: Promise<void> = Promise.resolve();
+  const write = () => {
+    timer = undefined;
+    if (!latest) return;
+    const progress = latest;
+    latest = null;
+    lastWriteAt = Date.now();
+    // Best effort: progress is for people watching, a lost write changes nothing.
+    writes = writes.then(() => job.updateProgress({ pull: progress })).catch(() => undefined);
+  };
   return {
-    report: (p: PullProgress): void => {
-      const now = Date.now();
-      if (now - last < PROGRESS_EVERY_MS) return;
-      last = now;
-      // Chained, not dropped: the processor awaits the chain before it returns.
-      pending = pending.then(() => job.updateProgress({ pull: p })).catch(() => undefined);
+    report: (progress: PullProgress): void => {
+      latest = progress;
+      if (timer) return;
+      const wait = PROGRESS_EVERY_MS - (Date.now() - lastWriteAt);
+      if (wait <= 0) write();
+      else timer = setTimeout(write, wait);
     },
-    flush: () => pending,
+    flush: (): Promise<void> => {
+      if (timer) {
+        clearTimeout(timer);
+        write();
+      }
+      return writes;
+    },
   };
 }

@@ -1,8 +1,15 @@
+/**
+ * The start-runtime processor on real BullMQ workers, around the domain on
+ * in-memory fakes: the Result as return value or failure, retries, progress,
+ * and surviving the death of the worker that ran it. (The real Docker path:
+ * test/e2e and test/faults.)
+ */
 import { randomUUID } from 'node:crypto';
 import type { Job } from 'bullmq';
 import { Queue, QueueEvents, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { StepHook } from '../../src/jobs/lifecycle-jobs.js';
 import { lifecycleWorkerOptions } from '../../src/jobs/lifecycle-jobs.js';
 import { resultFromFailure } from '../../src/jobs/result-table.js';
 import { createStartProcessor } from '../../src/jobs/start-job.js';
@@ -14,24 +21,36 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function harness() {
+/** `worker: false` leaves the queue without a worker until the test starts one. */
+async function harness(options: { worker?: boolean } = {}) {
   const w = world();
   const prefix = `test-${randomUUID().slice(0, 8)}`;
   const connection = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
   const queue = new Queue('start-runtime', { connection, prefix });
   const events = new QueueEvents('start-runtime', { connection: new Redis(testRedisUrl(), { maxRetriesPerRequest: null }), prefix });
-  const worker = new Worker('start-runtime', createStartProcessor(w.deps), { connection: new Redis(testRedisUrl(), { maxRetriesPerRequest: null }), prefix, ...lifecycleWorkerOptions() });
   await events.waitUntilReady();
+  const workers: Worker[] = [];
   cleanups.push(async () => {
-    await worker.close();
+    for (const worker of workers) await worker.close(true);
     await events.close();
     await queue.obliterate({ force: true });
     await queue.close();
     connection.disconnect();
   });
+  /** A 1 s lock: a dead worker's job is noticed in about 2 s. */
+  const worker = (stepHook?: StepHook): Worker => {
+    const started = new Worker('start-runtime', createStartProcessor(w.deps, stepHook), {
+      connection: new Redis(testRedisUrl(), { maxRetriesPerRequest: null }),
+      prefix,
+      ...lifecycleWorkerOptions(1_000),
+    });
+    workers.push(started);
+    return started;
+  };
+  if (options.worker !== false) worker();
   const add = (gameId: string, imageRef = IMAGE, attempts = 3) =>
     queue.add('start', { gameId, imageRef, opSource: 'gm_rest', sourceRef: 'http:req-1' }, { jobId: gameId, attempts, backoff: { type: 'fixed', delay: 20 } });
-  return { w, queue, events, add };
+  return { w, queue, events, worker, add };
 }
 
 describe('start-runtime jobs on a real worker', () => {
@@ -88,4 +107,61 @@ describe('start-runtime jobs on a real worker', () => {
     await expect(job.waitUntilFinished(h.events, 10_000)).rejects.toThrow(/invalid start payload/);
     expect(((await h.queue.getJob('bad-payload')) as Job).attemptsMade).toBe(1);
   });
+
+  it('turns pull progress into job progress, ending on the latest report', async () => {
+    const h = await harness();
+    // Not local, but pullable: the pull reports progress.
+    h.w.docker.images.delete(IMAGE);
+    h.w.docker.registry.set(IMAGE, {});
+    const seen: unknown[] = [];
+    h.events.on('progress', ({ jobId, data }) => {
+      if (jobId === 'g-pull') seen.push(data);
+    });
+    const job = await h.add('g-pull');
+    expect(await job.waitUntilFinished(h.events, 10_000)).toMatchObject({ outcome: 'success' });
+    const stored = (await h.queue.getJob('g-pull')) as Job;
+    // Both reports came within one throttle window: the first is written at once, the last when the job ends.
+    expect(stored.progress).toEqual({ pull: { status: 'Download complete', id: 'layer1', current: 1, total: 1 } });
+    await until(() => seen.length === 2);
+    expect(seen[0]).toEqual({ pull: { status: `Pulling from ${IMAGE}` } });
+  });
+
+  it('a job whose worker died, twice, runs again and completes: one container, one audit row', async () => {
+    const h = await harness({ worker: false });
+    const reached: string[] = [];
+    // A worker that dies just before it runs the container: it hangs there until it is closed without a goodbye.
+    const diesAtRun: StepHook = (job, step) => {
+      if (step !== 'run_container') return;
+      reached.push(`${job.id ?? ''}:${step}`);
+      return new Promise(() => undefined);
+    };
+    const first = h.worker(diesAtRun);
+    const job = await h.add('g-stall');
+    await until(() => reached.length === 1);
+    await first.close(true);
+
+    // The lock expires; a new worker notices the stall and takes the job (and dies too).
+    const second = h.worker(diesAtRun);
+    await until(() => reached.length === 2, 10_000);
+    await second.close(true);
+
+    h.worker();
+    const value = await job.waitUntilFinished(h.events, 15_000);
+    expect(value).toMatchObject({ outcome: 'success', error_code: null, record: { game_id: 'g-stall', status: 'running' } });
+    const stored = (await h.queue.getJob('g-stall')) as Job;
+    // Stalls are not attempts, and two of them did not fail the job for good.
+    expect(stored.stalledCounter).toBe(2);
+    expect(stored.attemptsMade).toBe(1);
+    expect(h.w.docker.containers.size).toBe(1);
+    // The dead runs held the game's lease; the re-run presented the same token instead of waiting out the TTL.
+    expect(h.w.operations.entries.map((e) => [e.outcome, e.errorCode])).toEqual([['success', '']]);
+  });
 });
+
+async function until(check: () => boolean | Promise<boolean>, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
