@@ -52,7 +52,7 @@ describe('stop, restart, patch on real Docker', () => {
     const gameId = w.gameId('restart');
     const before = (await start(w, gameId)).record!;
     const after = await restartRuntime(w.deps, { gameId, ...who });
-    expect(after).toMatchObject({ outcome: 'success', record: { status: 'running', engineEndpoint: before.engineEndpoint, statePath: before.statePath, currentImageRef: LABELLED } });
+    expect(after, JSON.stringify({ after, log: w.logger.lines.filter((l) => l.level !== 'debug').slice(-8) })).toMatchObject({ outcome: 'success', record: { status: 'running', engineEndpoint: before.engineEndpoint, statePath: before.statePath, currentImageRef: LABELLED } });
     expect(after.record?.currentContainerId).not.toBe(before.currentContainerId);
     const containers = await w.containersOf(gameId);
     expect(containers.map((c) => [c.Id, c.Names[0], c.State])).toEqual([[after.record?.currentContainerId, `/galaxy-game-${gameId}`, 'running']]);

@@ -17,7 +17,7 @@ function app() {
   const enqueuer: Enqueuer = {
     enqueue: (_kind, payload): Promise<EnqueueOutcome> => {
       calls.push(payload);
-      return Promise.resolve({ kind: 'enqueued', jobId: payload.gameId, state: 'waiting' });
+      return Promise.resolve({ kind: 'enqueued', jobId: payload.gameId, state: 'waiting', carrier: payload.sourceRef });
     },
     enqueueReconcile: () => Promise.resolve(),
   };
