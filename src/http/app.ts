@@ -33,7 +33,7 @@ export interface AppDeps {
   metricsText: () => Promise<string>;
   auth: { disabled: boolean; apiToken: string; adminUser: string; adminPassword: string };
   bodyLimitBytes: number;
-  /** How long a request waits for the queue before answering 503 [8000]. */
+  /** How long a request waits for the queue (enqueue or poll) before answering 503 [8000]. */
   enqueueTimeoutMs?: number;
   logger: Logger;
   bullBoard?: (app: Hono<Env>) => void;
@@ -160,7 +160,8 @@ export function createApp(deps: AppDeps): Hono<Env> {
     app.get(`${API}/runtimes/:game_id/${kind}`, async (c) => {
       const gameId = gameIdParam.safeParse(c.req.param('game_id'));
       if (!gameId.success) return invalid(c, 'game_id', gameId.error);
-      const poll = await pollJob(deps, kind, gameId.data);
+      // BullMQ's connection retries forever while Redis is down: bound the wait (→ 503).
+      const poll = await withTimeout(pollJob(deps, kind, gameId.data), deps.enqueueTimeoutMs ?? ENQUEUE_TIMEOUT_MS);
       if (!poll) return fail(c, 'not_found', `no ${kind} job for game ${gameId.data}`);
       return c.json(poll, ANSWERS.found.status);
     });

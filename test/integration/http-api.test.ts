@@ -30,6 +30,7 @@ afterEach(async () => {
 
 interface Options {
   redisUrl?: string;
+  queueTimeoutMs?: number;
   attempts?: number;
   backoffMs?: number;
 }
@@ -64,6 +65,7 @@ function harness(options: Options = {}) {
     metricsText: () => Promise.resolve(''),
     auth: { disabled: false, apiToken: TOKEN, adminUser: ADMIN.user, adminPassword: ADMIN.password },
     bodyLimitBytes: 4096,
+    ...(options.queueTimeoutMs ? { enqueueTimeoutMs: options.queueTimeoutMs } : {}),
     logger: new RecordingLogger(),
     bullBoard: (app) => mountBullBoard(app, Object.values(queues), { disabled: false, adminUser: ADMIN.user, adminPassword: ADMIN.password }),
   };
@@ -183,12 +185,16 @@ describe('HTTP API on real Redis', () => {
   });
 
   it('503 at once, naming the queue, when Redis does not answer', async () => {
-    const h = harness({ redisUrl: `redis://127.0.0.1:${await closedPort()}` });
+    const h = harness({ redisUrl: `redis://127.0.0.1:${await closedPort()}`, queueTimeoutMs: 1_500 });
     const began = Date.now();
     const res = await h.call('POST', start('web-6'), { image_ref: IMAGE });
     expect(res.status).toBe(503);
     expect(await res.json()).toMatchObject({ error: { code: 'service_unavailable', message: expect.stringMatching(/^queue unavailable: /) } });
     expect(Date.now() - began).toBeLessThan(5_000);
+    // A poll reads through BullMQ's connection, which would wait for Redis forever.
+    const poll = await h.call('GET', start('web-6'));
+    expect(poll.status).toBe(503);
+    expect(await poll.json()).toMatchObject({ error: { code: 'service_unavailable', message: 'no answer within 1500 ms' } });
     const ready = await h.app.request('/readyz');
     expect(ready.status).toBe(503);
     expect(await ready.json()).toMatchObject({ status: 'not_ready', checks: { postgres: 'ok', docker: 'ok' }, error: { message: expect.stringMatching(/^redis not ready/) } });
