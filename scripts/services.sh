@@ -92,10 +92,18 @@ docker_up() {
   if command -v docker >/dev/null && docker_answers >/dev/null 2>&1; then say "docker engine already answers"; return; fi
   need_pkg dockerd docker.io
   command -v docker >/dev/null || need_pkg docker docker.io
+  # A dockerd that is starting or shutting down (its socket already gone while
+  # it stops containers) must be waited out: a second one refuses to start.
+  local deadline=$((SECONDS + WAIT_SECONDS))
+  while pgrep -x dockerd >/dev/null && ! docker_answers >/dev/null 2>&1; do
+    [ $SECONDS -lt $deadline ] || die "a dockerd process runs but does not answer (log: $VAR/log/dockerd.log)"
+    sleep 0.5
+  done
+  if docker_answers >/dev/null 2>&1; then say "docker engine answers"; return; fi
   # A dockerd killed without cleanup leaves its pid file, and a new one refuses to start.
   if [ -f /var/run/docker.pid ] && ! kill -0 "$(cat /var/run/docker.pid)" 2>/dev/null; then rm -f /var/run/docker.pid; fi
   say "starting dockerd (log: $VAR/log/dockerd.log)"
-  nohup dockerd >"$VAR/log/dockerd.log" 2>&1 &
+  nohup dockerd >>"$VAR/log/dockerd.log" 2>&1 &
   wait_for "docker engine" "$VAR/log/dockerd.log" docker_answers
   say "docker engine $(docker_answers) up"
 }

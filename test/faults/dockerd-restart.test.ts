@@ -11,7 +11,8 @@ afterAll(async () => {
 
 async function restartDockerd(): Promise<void> {
   execFileSync('pkill', ['-TERM', '-x', 'dockerd']);
-  await until(() => docker.ping().then(() => 'up', () => 'down'), (v) => v === 'down', 30_000, 'dockerd down');
+  // Its socket goes first; the process lives on while it stops containers.
+  await until(() => { try { execFileSync('pgrep', ['-x', 'dockerd']); return 'running'; } catch { return 'gone'; } }, (v) => v === 'gone', 60_000, 'dockerd exited');
   execFileSync('bash', ['scripts/services.sh', 'up'], { stdio: 'ignore' });
   await until(() => docker.ping().then(() => 'up', () => 'down'), (v) => v === 'up', 60_000, 'dockerd back');
 }
