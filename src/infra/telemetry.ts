@@ -1,6 +1,11 @@
 /**
  * Metrics of contract §9 through the OpenTelemetry API, serialised as
  * Prometheus text for `/metrics` (no exporter HTTP server of its own).
+ *
+ * Names are given in full (`…_total`, `…_seconds`) and without an OTel unit:
+ * the serializer then appends nothing, so the text carries the contract's
+ * names exactly. Scope and target info are left out so each series has
+ * exactly the contract's labels.
  */
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
@@ -21,11 +26,21 @@ export interface MetricsTelemetry extends Telemetry {
   setQueueDepthSource(source: () => Promise<QueueDepth[]>): void;
 }
 
-export function createTelemetry(): MetricsTelemetry {
+export interface TelemetryOptions {
+  /**
+   * How long a scrape waits for the queue depths [1000]. BullMQ's connection
+   * retries forever while Redis is down; past this the scrape answers with
+   * the last depths it read instead of hanging.
+   */
+  queueDepthTimeoutMs?: number;
+}
+
+export function createTelemetry(options: TelemetryOptions = {}): MetricsTelemetry {
+  const queueDepthTimeoutMs = options.queueDepthTimeoutMs ?? 1_000;
   const exporter = new PrometheusExporter({ preventServerStart: true });
   const provider = new MeterProvider({ readers: [exporter] });
   const meter = provider.getMeter('rtmanager');
-  const serializer = new PrometheusSerializer();
+  const serializer = new PrometheusSerializer(undefined, false, undefined, true, true);
 
   const startOutcomes = meter.createCounter('rtmanager_start_outcomes_total', { description: 'start operations by outcome, error code and op source' });
   const leaseLatency = meter.createHistogram('rtmanager_lease_acquire_latency_seconds', {
@@ -41,10 +56,26 @@ export function createTelemetry(): MetricsTelemetry {
 
   let depthSource: (() => Promise<QueueDepth[]>) | null = null;
   let lastDepths: QueueDepth[] = [];
+  // One read at a time: scrapes during an outage share it rather than pile up.
+  let inFlight: Promise<void> | null = null;
   const queueJobs = meter.createObservableGauge('rtmanager_queue_jobs', { description: 'BullMQ jobs per queue and state' });
   queueJobs.addCallback((result) => {
     for (const row of lastDepths) result.observe(row.count, { queue: row.queue, state: row.state });
   });
+
+  async function refreshDepths(source: () => Promise<QueueDepth[]>): Promise<void> {
+    inFlight ??= source()
+      .then((rows) => {
+        lastDepths = rows;
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        inFlight = null;
+      });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([inFlight, new Promise<void>((resolve) => (timer = setTimeout(resolve, queueDepthTimeoutMs)))]);
+    clearTimeout(timer);
+  }
 
   return {
     recordStartOutcome: (outcome, errorCode, opSource) => startOutcomes.add(1, { outcome, error_code: errorCode, op_source: opSource }),
@@ -57,7 +88,7 @@ export function createTelemetry(): MetricsTelemetry {
     },
     async metricsText() {
       // Observable callbacks are synchronous: read the queues first.
-      if (depthSource) lastDepths = await depthSource().catch(() => lastDepths);
+      if (depthSource) await refreshDepths(depthSource);
       const { resourceMetrics } = await exporter.collect();
       return serializer.serialize(resourceMetrics);
     },

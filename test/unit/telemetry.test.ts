@@ -1,25 +1,47 @@
 import { describe, expect, it } from 'vitest';
 import { createTelemetry } from '../../src/infra/telemetry.js';
 
+/** The sample lines of one metric family, without HELP/TYPE. */
+const samples = (text: string, name: string): string[] => text.split('\n').filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `));
+
 describe('telemetry as Prometheus text', () => {
-  it('exports every metric of contract §9 under its exact name and labels', async () => {
+  it('exports every metric of contract §9 under its exact name, type and labels', async () => {
     const t = createTelemetry();
     t.recordStartOutcome('failure', 'image_pull_failed', 'lobby_stream');
     t.recordStartOutcome('failure', 'image_pull_failed', 'lobby_stream');
+    t.recordStartOutcome('success', 'replay_no_op', 'gm_rest');
     t.recordLeaseAcquireLatency(0.002);
     t.recordDockerOp('run', 0.8);
     t.recordHealthEvent('container_started');
     t.recordNotificationIntent('runtime.image_pull_failed');
     t.setQueueDepthSource(() => Promise.resolve([{ queue: 'start-runtime', state: 'waiting', count: 7 }]));
     const text = await t.metricsText();
-    expect(text).toMatch(/^rtmanager_start_outcomes_total\{outcome="failure",error_code="image_pull_failed",op_source="lobby_stream"[^}]*\} 2$/m);
-    expect(text).toMatch(/^rtmanager_lease_acquire_latency_seconds_bucket\{[^}]*le="0.0025"\} 1$/m);
-    expect(text).toMatch(/^rtmanager_lease_acquire_latency_seconds_bucket\{[^}]*le="0.001"\} 0$/m);
-    expect(text).toMatch(/^rtmanager_docker_op_latency_seconds_count\{op="run"[^}]*\} 1$/m);
-    expect(text).toMatch(/^rtmanager_health_events_total\{event_type="container_started"[^}]*\} 1$/m);
-    expect(text).toMatch(/^rtmanager_notification_intents_total\{notification_type="runtime.image_pull_failed"[^}]*\} 1$/m);
-    expect(text).toMatch(/^rtmanager_queue_jobs\{queue="start-runtime",state="waiting"[^}]*\} 7$/m);
-    expect(text).not.toMatch(/_total_total/);
+
+    const types = text.split('\n').filter((line) => line.startsWith('# TYPE ')).sort();
+    expect(types).toEqual([
+      '# TYPE rtmanager_docker_op_latency_seconds histogram',
+      '# TYPE rtmanager_health_events_total counter',
+      '# TYPE rtmanager_lease_acquire_latency_seconds histogram',
+      '# TYPE rtmanager_notification_intents_total counter',
+      '# TYPE rtmanager_queue_jobs gauge',
+      '# TYPE rtmanager_start_outcomes_total counter',
+    ]);
+    expect(samples(text, 'rtmanager_start_outcomes_total').sort()).toEqual([
+      'rtmanager_start_outcomes_total{outcome="failure",error_code="image_pull_failed",op_source="lobby_stream"} 2',
+      'rtmanager_start_outcomes_total{outcome="success",error_code="replay_no_op",op_source="gm_rest"} 1',
+    ]);
+    expect(samples(text, 'rtmanager_health_events_total')).toEqual(['rtmanager_health_events_total{event_type="container_started"} 1']);
+    expect(samples(text, 'rtmanager_notification_intents_total')).toEqual(['rtmanager_notification_intents_total{notification_type="runtime.image_pull_failed"} 1']);
+    expect(samples(text, 'rtmanager_queue_jobs')).toEqual(['rtmanager_queue_jobs{queue="start-runtime",state="waiting"} 7']);
+
+    expect(text).toContain('rtmanager_lease_acquire_latency_seconds_count 1\n');
+    expect(text).toContain('rtmanager_lease_acquire_latency_seconds_bucket{le="0.001"} 0\n');
+    expect(text).toContain('rtmanager_lease_acquire_latency_seconds_bucket{le="0.0025"} 1\n');
+    expect(text).toContain('rtmanager_lease_acquire_latency_seconds_bucket{le="+Inf"} 1\n');
+    expect(text).toContain('rtmanager_docker_op_latency_seconds_count{op="run"} 1\n');
+    expect(text).toContain('rtmanager_docker_op_latency_seconds_sum{op="run"} 0.8\n');
+    expect(text).toContain('rtmanager_docker_op_latency_seconds_bucket{op="run",le="0.5"} 0\n');
+    expect(text).toContain('rtmanager_docker_op_latency_seconds_bucket{op="run",le="1"} 1\n');
   });
 
   it('keeps the last queue depths when the source fails', async () => {
@@ -27,6 +49,30 @@ describe('telemetry as Prometheus text', () => {
     t.setQueueDepthSource(() => Promise.resolve([{ queue: 'q', state: 'active', count: 2 }]));
     await t.metricsText();
     t.setQueueDepthSource(() => Promise.reject(new Error('redis down')));
-    expect(await t.metricsText()).toMatch(/^rtmanager_queue_jobs\{queue="q",state="active"[^}]*\} 2$/m);
+    expect(samples(await t.metricsText(), 'rtmanager_queue_jobs')).toEqual(['rtmanager_queue_jobs{queue="q",state="active"} 2']);
+  });
+
+  it('answers a scrape in bounded time while the source hangs, sharing one pending read', async () => {
+    const t = createTelemetry({ queueDepthTimeoutMs: 50 });
+    t.setQueueDepthSource(() => Promise.resolve([{ queue: 'q', state: 'waiting', count: 1 }]));
+    await t.metricsText();
+    let reads = 0;
+    let answer: (rows: Array<{ queue: string; state: string; count: number }>) => void = () => undefined;
+    t.setQueueDepthSource(() => {
+      reads += 1;
+      return new Promise((resolve) => (answer = resolve));
+    });
+    const began = Date.now();
+    const [first, second] = await Promise.all([t.metricsText(), t.metricsText()]);
+    expect(Date.now() - began).toBeLessThan(1_000);
+    expect(samples(first, 'rtmanager_queue_jobs')).toEqual(['rtmanager_queue_jobs{queue="q",state="waiting"} 1']);
+    expect(second).toBe(first);
+    await t.metricsText();
+    expect(reads).toBe(1);
+    // Once the slow read lands, the next scrape shows it.
+    answer([{ queue: 'q', state: 'waiting', count: 9 }]);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    t.setQueueDepthSource(() => new Promise(() => undefined));
+    expect(samples(await t.metricsText(), 'rtmanager_queue_jobs')).toEqual(['rtmanager_queue_jobs{queue="q",state="waiting"} 9']);
   });
 });
