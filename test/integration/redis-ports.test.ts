@@ -1,4 +1,3 @@
-import { testRedisUrl } from '../support/services.js';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
@@ -9,26 +8,36 @@ import { RedisGameLeases } from '../../src/infra/redis/game-leases.js';
 import { RedisHealthEvents } from '../../src/infra/redis/health-events.js';
 import { RedisNotifications } from '../../src/infra/redis/notifications.js';
 import { describeGameLeasesContract } from '../contracts/game-leases.contract.js';
-import { describeHealthEventsContract, describeNotificationsContract } from '../contracts/streams.contract.js';
+import { describeHealthEventsContract } from '../contracts/health-events.contract.js';
+import { describeNotificationsContract } from '../contracts/notifications.contract.js';
 import { createTestDatabase } from '../support/db.js';
+import { testRedisUrl } from '../support/services.js';
 
 const REDIS_URL = testRedisUrl();
 
+/** XRANGE's flat `[k1, v1, k2, v2…]` as an object, refusing a field twice. */
 function fieldsOf(flat: string[]): Record<string, string> {
   const out: Record<string, string> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i]!] = flat[i + 1]!;
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    expect(out).not.toHaveProperty(flat[i]!);
+    out[flat[i]!] = flat[i + 1]!;
+  }
   return out;
+}
+
+async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
+  const keys = await redis.keys(pattern);
+  if (keys.length) await redis.del(...keys);
 }
 
 describeGameLeasesContract('redis', () => {
   const redis = new Redis(REDIS_URL);
-  const prefix = `test:${randomUUID()}:lease:`;
+  const prefix = `test:${randomUUID()}:`;
   return Promise.resolve({
     port: new RedisGameLeases({ redis, prefix }),
     elapse: (ms) => new Promise((r) => setTimeout(r, ms)),
     cleanup: async () => {
-      const keys = await redis.keys(`${prefix}*`);
-      if (keys.length) await redis.del(...keys);
+      await deleteKeys(redis, `${prefix}*`);
       redis.disconnect();
     },
   });
@@ -45,6 +54,8 @@ describeHealthEventsContract('redis stream + postgres snapshot', async () => {
       const entries = await redis.xrange(stream, '-', '+');
       const events = entries.map(([, flat]): HealthEvent => {
         const f = fieldsOf(flat);
+        expect(Object.keys(f).sort()).toEqual(['container_id', 'details', 'event_type', 'game_id', 'occurred_at_ms']);
+        expect(f.occurred_at_ms).toMatch(/^\d+$/);
         return {
           gameId: f.game_id!,
           containerId: f.container_id!,
@@ -55,7 +66,7 @@ describeHealthEventsContract('redis stream + postgres snapshot', async () => {
       });
       // The snapshot holds the newest event of each game.
       const last = events.at(-1);
-      if (last) expect(await snapshots.get(last.gameId)).toMatchObject({ eventType: last.eventType, containerId: last.containerId, details: last.details });
+      if (last) expect(await snapshots.get(last.gameId)).toEqual(last);
       return events;
     },
     cleanup: async () => {
@@ -75,6 +86,7 @@ describeNotificationsContract('redis stream', () => {
       (await redis.xrange(stream, '-', '+')).map(([, flat]): NotificationIntent => {
         const f = fieldsOf(flat);
         expect(Object.keys(f).sort()).toEqual(['audience', 'idempotency_key', 'notification_type', 'occurred_at_ms', 'payload']);
+        expect(f.occurred_at_ms).toMatch(/^\d+$/);
         return {
           notificationType: f.notification_type as NotificationType,
           idempotencyKey: f.idempotency_key!,
@@ -90,13 +102,99 @@ describeNotificationsContract('redis stream', () => {
   });
 });
 
+describe('redis adapters beyond the port contracts', () => {
+  it('a lease is the key {prefix}lease:{game_id} holding the token, with a millisecond TTL', async () => {
+    const redis = new Redis(REDIS_URL);
+    const prefix = `test:${randomUUID()}:`;
+    try {
+      const leases = new RedisGameLeases({ redis, prefix });
+      expect(await leases.tryAcquire('g-1', 'tok', 5_000)).toBe(true);
+      expect(await redis.get(`${prefix}lease:g-1`)).toBe('tok');
+      const pttl = await redis.pttl(`${prefix}lease:g-1`);
+      expect(pttl).toBeGreaterThan(4_000);
+      expect(pttl).toBeLessThanOrEqual(5_000);
+      expect(new RedisGameLeases({ redis }).key('g-1')).toBe('rtmanager:lease:g-1');
+    } finally {
+      await deleteKeys(redis, `${prefix}*`);
+      redis.disconnect();
+    }
+  });
+
+  it('streams are trimmed near their bound, not left to grow', async () => {
+    const redis = new Redis(REDIS_URL);
+    const health = `test:${randomUUID()}:health`;
+    const intents = `test:${randomUUID()}:intents`;
+    const monitor = await redis.duplicate().monitor();
+    const seen: string[] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (args[0]?.toLowerCase() === 'xadd') seen.push(args.slice(1, 5).join(' '));
+    });
+    try {
+      const snapshots = { upsert: () => Promise.resolve() };
+      const occurredAt = new Date();
+      await new RedisHealthEvents({ redis, stream: health, snapshots }).publish({ gameId: 'g', containerId: 'c', eventType: 'container_oom', occurredAt, details: {} });
+      await new RedisNotifications({ redis, stream: intents }).publish({
+        notificationType: 'runtime.container_start_failed',
+        idempotencyKey: `runtime.container_start_failed.g.${occurredAt.getTime()}`,
+        audience: 'admin',
+        occurredAt,
+        payload: { game_id: 'g', image_ref: 'i:1', error_code: 'container_start_failed', error_message: 'm', attempted_at_ms: occurredAt.getTime() },
+      });
+      await expect.poll(() => seen.length).toBe(2);
+      expect(seen).toEqual([`${health} MAXLEN ~ 100000`, `${intents} MAXLEN ~ 100000`]);
+    } finally {
+      monitor.disconnect();
+      await redis.del(health, intents);
+      redis.disconnect();
+    }
+  });
+
+  it('a failing snapshot write fails the publish, after the event is on the stream', async () => {
+    const redis = new Redis(REDIS_URL);
+    const stream = `test:${randomUUID()}:health`;
+    try {
+      const snapshots = { upsert: () => Promise.reject(new Error('postgres down')) };
+      const port = new RedisHealthEvents({ redis, stream, snapshots });
+      await expect(port.publish({ gameId: 'g', containerId: 'c', eventType: 'container_exited', occurredAt: new Date(), details: {} })).rejects.toThrow('postgres down');
+      expect(await redis.xlen(stream)).toBe(1);
+    } finally {
+      await redis.del(stream);
+      redis.disconnect();
+    }
+  });
+});
+
 describe('redis connections', () => {
+  it('gives BullMQ and blocking readers no per-request retry limit, and the HTTP path no offline queue', () => {
+    const opts = { lazyConnect: true };
+    const made = (['bullmq', 'blocking', 'command', 'failfast'] as const).map((role) => createRedis(REDIS_URL, role, opts));
+    try {
+      expect(made.map((r) => [r.options.connectionName, r.options.maxRetriesPerRequest, r.options.enableOfflineQueue])).toEqual([
+        ['rtmanager-bullmq', null, true],
+        ['rtmanager-blocking', null, true],
+        ['rtmanager-command', 3, true],
+        ['rtmanager-failfast', 0, false],
+      ]);
+    } finally {
+      for (const r of made) r.disconnect();
+    }
+  });
+
   it('the fail-fast connection rejects at once while Redis is unreachable', async () => {
     const redis = createRedis('redis://127.0.0.1:1', 'failfast');
     redis.on('error', () => undefined);
     const began = Date.now();
     await expect(redisPing(redis, 2_000)).rejects.toThrow();
-    expect(Date.now() - began).toBeLessThan(2_500);
+    expect(Date.now() - began).toBeLessThan(1_000);
+    redis.disconnect();
+  });
+
+  it('redisPing gives up after its timeout on a connection that queues commands', async () => {
+    const redis = createRedis('redis://127.0.0.1:1', 'command');
+    redis.on('error', () => undefined);
+    const began = Date.now();
+    await expect(redisPing(redis, 300)).rejects.toThrow('redis did not answer within 300 ms');
+    expect(Date.now() - began).toBeLessThan(1_500);
     redis.disconnect();
   });
 

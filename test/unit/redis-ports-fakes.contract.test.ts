@@ -1,5 +1,6 @@
 import { describeGameLeasesContract } from '../contracts/game-leases.contract.js';
-import { describeHealthEventsContract, describeNotificationsContract } from '../contracts/streams.contract.js';
+import { describeHealthEventsContract } from '../contracts/health-events.contract.js';
+import { describeNotificationsContract } from '../contracts/notifications.contract.js';
 import { InMemoryGameLeases } from '../fakes/in-memory-game-leases.js';
 import { RecordingHealthEvents } from '../fakes/recording-health-events.js';
 import { RecordingNotifications } from '../fakes/recording-notifications.js';

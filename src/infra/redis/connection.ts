@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 
 /**
  * - `bullmq`: BullMQ requires `maxRetriesPerRequest: null` (it blocks).
@@ -9,16 +9,16 @@ import { Redis } from 'ioredis';
  */
 export type RedisRole = 'bullmq' | 'blocking' | 'command' | 'failfast';
 
-export function createRedis(url: string, role: RedisRole): Redis {
-  switch (role) {
-    case 'bullmq':
-    case 'blocking':
-      return new Redis(url, { maxRetriesPerRequest: null, connectionName: `rtmanager-${role}` });
-    case 'command':
-      return new Redis(url, { maxRetriesPerRequest: 3, connectionName: 'rtmanager-command' });
-    case 'failfast':
-      return new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, connectTimeout: 1_000, connectionName: 'rtmanager-failfast' });
-  }
+const ROLE_OPTIONS: Record<RedisRole, RedisOptions> = {
+  bullmq: { maxRetriesPerRequest: null },
+  blocking: { maxRetriesPerRequest: null },
+  command: { maxRetriesPerRequest: 3 },
+  failfast: { enableOfflineQueue: false, maxRetriesPerRequest: 0, connectTimeout: 1_000 },
+};
+
+/** `opts` come last: a caller (or a test) may override what its role sets. */
+export function createRedis(url: string, role: RedisRole, opts: RedisOptions = {}): Redis {
+  return new Redis(url, { connectionName: `rtmanager-${role}`, ...ROLE_OPTIONS[role], ...opts });
 }
 
 export async function redisPing(redis: Redis, timeoutMs: number): Promise<void> {

@@ -2,12 +2,16 @@ import type { Redis } from 'ioredis';
 import type { HealthEvent } from '../../domain/model.js';
 import type { HealthEvents } from '../../domain/ports.js';
 
-/** Bounds the stream's memory; consumers read far behind this. */
+/** Bounds the stream's memory should its consumers stop reading (`~`: trimmed cheaply, by whole nodes). */
 const MAXLEN = 100_000;
 
 /** `runtime:health_events` (contract §6) plus the `health_snapshots` row. */
 export class RedisHealthEvents implements HealthEvents {
-  constructor(private readonly opts: { redis: Redis; stream: string; snapshots: { upsert(event: HealthEvent): Promise<void> } }) {}
+  constructor(private readonly opts: { redis: Redis; stream: string; snapshots: { upsert(event: HealthEvent): Promise<void> } }) {
+    if (!opts.redis) throw new Error('RedisHealthEvents: redis is required');
+    if (!opts.stream) throw new Error('RedisHealthEvents: stream is required');
+    if (!opts.snapshots) throw new Error('RedisHealthEvents: snapshots is required');
+  }
 
   async publish(event: HealthEvent): Promise<void> {
     await this.opts.redis.xadd(
@@ -27,6 +31,7 @@ export class RedisHealthEvents implements HealthEvents {
       'details',
       JSON.stringify(event.details),
     );
+    // Stream first: the snapshot never shows an event the stream lacks.
     await this.opts.snapshots.upsert(event);
   }
 }
