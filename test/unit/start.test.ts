@@ -418,12 +418,12 @@ describe('start: state directory, run, record', () => {
     expect(w.docker.containers.size).toBe(0);
   });
 
-  it('removes the container when the record cannot be written, and names it in the audit', async () => {
+  it('removes the container when the record cannot be written, names it in the audit, and is retryable', async () => {
     const w = world();
     w.records.failUpsert = new Error('connection refused');
     const result = await startRuntime(w.deps, input());
-    expect(result).toEqual(failure('container_start_failed', 'upsert runtime record: connection refused', false));
-    expectFailureSideEffects(w, result, 'runtime.container_start_failed');
+    expect(result).toEqual(failure('internal_error', 'upsert runtime record: connection refused', true));
+    expectFailureSideEffects(w, result, null);
     expect(w.docker.containers.size).toBe(0);
     expect(w.operations.entries[0]?.containerId).toMatch(/^fake/);
     expect(w.docker.calls.filter((c) => c === 'remove')).toHaveLength(1);
@@ -434,7 +434,7 @@ describe('start: state directory, run, record', () => {
     w.records.failUpsert = new Error('connection refused');
     w.docker.failRemove = new Error('daemon busy');
     const result = await startRuntime(w.deps, input());
-    expect(result).toEqual(failure('container_start_failed', 'upsert runtime record: connection refused', false));
+    expect(result).toEqual(failure('internal_error', 'upsert runtime record: connection refused', true));
     expect(w.logger.lines.some((l) => l.level === 'error' && l.message === 'rollback container after upsert failure')).toBe(true);
   });
 });
