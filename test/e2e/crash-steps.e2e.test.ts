@@ -90,6 +90,7 @@ describe('a worker killed at every step of start', () => {
     }
 
     const deadline = Date.now() + 200_000;
+    const began = Date.now();
     let crashes = 0;
     let worker = spawnWorker();
     try {
@@ -112,6 +113,7 @@ describe('a worker killed at every step of start', () => {
     // Every step was crashed at once: its marker exists.
     expect((await readdir(tmp)).filter((f) => f.startsWith(`c${run}`)).sort()).toEqual(STEPS.map((s) => `${gameOf(s)}.${s}`).sort());
     expect(crashes).toBe(STEPS.length);
+    console.log(`worker SIGKILLed ${crashes} times (one per step); all ${STEPS.length} starts done in ${Date.now() - began} ms, ≈ ${Math.round((Date.now() - began) / crashes)} ms per kill → restart → stalled job picked up (job lock 2 s; 10 s by default)`);
     expect(await queues['start-runtime'].getJobCounts('failed')).toEqual({ failed: 0 });
 
     const records = new PostgresRuntimeRecordStore(database.db);

@@ -164,6 +164,6 @@ describe('engine events on real Docker', () => {
     expect(latency).toBeLessThan(2_000);
     expect(events.find((e) => e.event_type === 'container_exited')).toMatchObject({ game_id: gameId, container_id: record.currentContainerId });
     expect(await w.records.get(gameId)).toMatchObject({ status: 'exited' });
-    w.logger.info({ latency_ms: latency }, 'kill → health event');
+    console.log(`docker kill → container_exited on the health stream and the record: ${latency} ms`);
   });
 });
