@@ -3,11 +3,14 @@
  * A bad value stops boot with exit code 1 and one line per bad variable,
  * naming it and saying why — an operator fixes all of them in one go.
  *
- * Ours in addition (README "Configuration"): RTMANAGER_AUTH_DISABLED,
- * RTMANAGER_PGLITE_DIR, RTMANAGER_JOB_ATTEMPTS, RTMANAGER_JOB_BACKOFF_MS,
- * RTMANAGER_WORKER_CONCURRENCY, RTMANAGER_INTAKE_CLAIM_IDLE_MS,
- * RTMANAGER_SHUTDOWN_GRACE_MS, RTMANAGER_QUEUE_PREFIX,
- * RTMANAGER_HTTP_BODY_LIMIT_BYTES, RTMANAGER_STOP_TIMEOUT_SECONDS.
+ * Ours in addition, not the contract's (README "Configuration"):
+ * RTMANAGER_AUTH_DISABLED [false], RTMANAGER_PGLITE_DIR [var/pglite],
+ * RTMANAGER_JOB_ATTEMPTS [5], RTMANAGER_JOB_BACKOFF_MS [1000],
+ * RTMANAGER_WORKER_CONCURRENCY [20], RTMANAGER_JOB_LOCK_MS [10000],
+ * RTMANAGER_INTAKE_CLAIM_IDLE_MS [30000], RTMANAGER_SHUTDOWN_GRACE_MS [25000],
+ * RTMANAGER_QUEUE_PREFIX [bull], RTMANAGER_HTTP_BODY_LIMIT_BYTES [65536],
+ * RTMANAGER_STOP_TIMEOUT_SECONDS [10]; test-only: RTMANAGER_TEST_CRASH_AT,
+ * RTMANAGER_TEST_CRASH_MARKER_DIR.
  */
 import path from 'node:path';
 import { z } from 'zod';
@@ -53,6 +56,9 @@ type Env = Record<string, string | undefined>;
 
 const got = (value: unknown): string => `(got ${JSON.stringify(value)})`;
 
+/** A URL's password never reaches stderr (and from there the logs). */
+const gotUrl = (value: unknown): string => got(typeof value === 'string' ? value.replace(/^([^:/]*:\/\/[^:/@]*:).*@/, '$1***@') : value);
+
 const int = (min: number, max: number) =>
   z.string().refine((v) => /^\d+$/.test(v.trim()) && Number(v) >= min && Number(v) <= max, {
     error: (issue) => `must be an integer between ${min} and ${max} ${got(issue.input)}`,
@@ -75,10 +81,10 @@ const url = (protocols: string[]) =>
         return false;
       }
     },
-    { error: (issue) => `must be a ${protocols.map((p) => p.replace(':', '')).join(' or ')} URL ${got(issue.input)}` },
+    { error: (issue) => `must be a ${protocols.map((p) => p.replace(':', '')).join(' or ')} URL ${gotUrl(issue.input)}` },
   );
 
-const nonEmpty = z.string().refine((v) => v.trim() !== '', { error: 'must not be empty' });
+const nonEmpty = z.string().refine((v) => v.trim() !== '', { error: (issue) => `must not be blank ${got(issue.input)}` });
 
 const dockerSize = z.string().refine((v) => (parseDockerSize(v) ?? 0) > 0, {
   error: (issue) => `must be a Docker size such as 512m or 1g ${got(issue.input)}`,
@@ -139,12 +145,15 @@ const VARIABLES = {
   RTMANAGER_JOB_BACKOFF_MS: [int(10, 600_000), '1000'],
   RTMANAGER_WORKER_CONCURRENCY: [int(1, 1_000), '20'],
   RTMANAGER_JOB_LOCK_MS: [int(1_000, 600_000), '10000'],
-  RTMANAGER_TEST_CRASH_AT: [z.string().refine((v) => v.split(',').every((p) => /^[^:,]+:[a-z_]+$/.test(p.trim())), { error: 'must be game:step pairs separated by commas' }), undefined],
+  RTMANAGER_TEST_CRASH_AT: [z.string().refine((v) => v.split(',').every((p) => /^[^:,]+:[a-z_]+$/.test(p.trim())), { error: (issue) => `must be game:step pairs separated by commas ${got(issue.input)}` }), undefined],
   RTMANAGER_TEST_CRASH_MARKER_DIR: [absolutePath, undefined],
   RTMANAGER_INTAKE_CLAIM_IDLE_MS: [int(100, 3_600_000), '30000'],
   RTMANAGER_SHUTDOWN_GRACE_MS: [int(0, 600_000), '25000'],
   RTMANAGER_QUEUE_PREFIX: [z.string().refine((v) => /^[A-Za-z0-9_-]+$/.test(v), { error: (issue) => `must be letters, digits, - or _ ${got(issue.input)}` }), 'bull'],
 } as const satisfies Record<string, readonly [z.ZodType<unknown, string>, string | undefined]>;
+
+/** Every variable this module reads (besides DOCKER_HOST, the fallback of RTMANAGER_DOCKER_HOST). */
+export const CONFIG_VARIABLES = Object.keys(VARIABLES) as ReadonlyArray<keyof typeof VARIABLES>;
 
 type Parsed = { [K in keyof typeof VARIABLES]: z.output<(typeof VARIABLES)[K][0]> | undefined };
 

@@ -1,7 +1,9 @@
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
+import { CONFIG_VARIABLES, loadConfig } from '../../src/config.js';
 
 const AUTH = { RTMANAGER_API_TOKEN: 't'.repeat(32), RTMANAGER_ADMIN_USER: 'admin', RTMANAGER_ADMIN_PASSWORD: 'secret' };
+const CREDENTIALS = Object.keys(AUTH);
 
 function ok(env: Record<string, string>) {
   const result = loadConfig(env);
@@ -9,30 +11,45 @@ function ok(env: Record<string, string>) {
   return result.config;
 }
 
-describe('config defaults (contract §2)', () => {
+describe('config defaults (contract §2 and ours)', () => {
   it('fills every default', () => {
-    const c = ok(AUTH);
-    expect(c.redisUrl).toBe('redis://127.0.0.1:6379');
-    expect(c.databaseUrl).toBeUndefined();
-    expect(c.http).toEqual({ host: '127.0.0.1', port: 8090, bodyLimitBytes: 65536 });
-    expect(c.docker).toEqual({ host: 'unix:///var/run/docker.sock', network: 'galaxy-engines', logDriver: 'json-file', logOpts: 'max-size=10m,max-file=3', pullPolicy: 'if_not_present' });
-    expect(c.container).toMatchObject({
-      defaultCpuQuota: 1,
-      defaultMemory: '512m',
-      defaultPidsLimit: 256,
-      engineStateMountPath: '/var/lib/galaxy/engine',
-      engineStateEnvName: 'GALAXY_ENGINE_STATE_DIR',
-      enginePort: 8080,
-      gameStateDirMode: 0o750,
-      gameStateOwnerUid: process.getuid!(),
-      gameStateOwnerGid: process.getgid!(),
+    expect(ok(AUTH)).toEqual({
+      redisUrl: 'redis://127.0.0.1:6379',
+      databaseUrl: undefined,
+      pgliteDir: path.resolve('var/pglite'),
+      http: { host: '127.0.0.1', port: 8090, bodyLimitBytes: 65536 },
+      auth: { disabled: false, apiToken: 't'.repeat(32), adminUser: 'admin', adminPassword: 'secret' },
+      docker: { host: 'unix:///var/run/docker.sock', network: 'galaxy-engines', logDriver: 'json-file', logOpts: 'max-size=10m,max-file=3', pullPolicy: 'if_not_present' },
+      container: {
+        defaultCpuQuota: 1,
+        defaultMemory: '512m',
+        defaultPidsLimit: 256,
+        engineStateMountPath: '/var/lib/galaxy/engine',
+        engineStateEnvName: 'GALAXY_ENGINE_STATE_DIR',
+        enginePort: 8080,
+        gameStateRoot: path.join(process.cwd(), 'var/game-state'),
+        gameStateDirMode: 0o750,
+        gameStateOwnerUid: process.getuid!(),
+        gameStateOwnerGid: process.getgid!(),
+        stopTimeoutSeconds: 10,
+      },
+      leaseTtlMs: 60000,
+      lobbyBaseUrl: undefined,
+      streams: { startJobs: 'runtime:start_jobs', healthEvents: 'runtime:health_events', notificationIntents: 'notification:intents' },
+      reconcileIntervalMs: 30000,
+      logLevel: 'info',
+      jobs: { attempts: 5, backoffMs: 1000, concurrency: 20, lockMs: 10000 },
+      testCrashAt: {},
+      testCrashMarkerDir: undefined,
+      intake: { claimIdleMs: 30000 },
+      shutdownGraceMs: 25000,
+      queuePrefix: 'bull',
     });
-    expect(c.container.gameStateRoot).toBe(`${process.cwd()}/var/game-state`);
-    expect(c.leaseTtlMs).toBe(60000);
-    expect(c.lobbyBaseUrl).toBeUndefined();
-    expect(c.streams).toEqual({ startJobs: 'runtime:start_jobs', healthEvents: 'runtime:health_events', notificationIntents: 'notification:intents' });
-    expect(c.reconcileIntervalMs).toBe(30000);
-    expect(c.logLevel).toBe('info');
+  });
+
+  it('treats an empty value as unset', () => {
+    const c = ok({ ...AUTH, RTMANAGER_HTTP_PORT: '', RTMANAGER_DATABASE_URL: '', RTMANAGER_LOG_LEVEL: '' });
+    expect([c.http.port, c.databaseUrl, c.logLevel]).toEqual([8090, undefined, 'info']);
   });
 
   it('takes DOCKER_HOST when RTMANAGER_DOCKER_HOST is unset, and prefers the latter', () => {
@@ -45,52 +62,158 @@ describe('config defaults (contract §2)', () => {
       ...AUTH,
       RTMANAGER_REDIS_URL: 'redis://r:1',
       RTMANAGER_DATABASE_URL: 'postgres://u@h:5/db',
+      RTMANAGER_PGLITE_DIR: '/data/pglite',
+      RTMANAGER_HTTP_HOST: '0.0.0.0',
       RTMANAGER_HTTP_PORT: '9000',
+      RTMANAGER_HTTP_BODY_LIMIT_BYTES: '2048',
+      RTMANAGER_DOCKER_HOST: 'tcp://docker:2376',
+      RTMANAGER_DOCKER_NETWORK: 'engines',
+      RTMANAGER_DOCKER_LOG_DRIVER: 'local',
+      RTMANAGER_DOCKER_LOG_OPTS: 'max-size=1m',
       RTMANAGER_DOCKER_PULL_POLICY: 'never',
       RTMANAGER_CONTAINER_DEFAULT_CPU_QUOTA: '0.25',
       RTMANAGER_CONTAINER_DEFAULT_MEMORY: '1g',
+      RTMANAGER_CONTAINER_DEFAULT_PIDS_LIMIT: '64',
+      RTMANAGER_ENGINE_STATE_MOUNT_PATH: '/state',
+      RTMANAGER_ENGINE_STATE_ENV_NAME: 'STATE_DIR',
+      RTMANAGER_ENGINE_PORT: '9090',
+      RTMANAGER_GAME_STATE_ROOT: '/srv/games',
       RTMANAGER_GAME_STATE_DIR_MODE: '0700',
       RTMANAGER_GAME_STATE_OWNER_UID: '1000',
+      RTMANAGER_GAME_STATE_OWNER_GID: '1001',
+      RTMANAGER_GAME_LEASE_TTL_MS: '5000',
+      RTMANAGER_STOP_TIMEOUT_SECONDS: '3',
       RTMANAGER_LOBBY_BASE_URL: 'http://lobby:8080',
+      RTMANAGER_START_JOBS_STREAM: 's1',
+      RTMANAGER_HEALTH_EVENTS_STREAM: 's2',
+      RTMANAGER_NOTIFICATION_INTENTS_STREAM: 's3',
+      RTMANAGER_RECONCILE_INTERVAL_MS: '60000',
       RTMANAGER_LOG_LEVEL: 'debug',
+      RTMANAGER_JOB_ATTEMPTS: '2',
+      RTMANAGER_JOB_BACKOFF_MS: '50',
+      RTMANAGER_WORKER_CONCURRENCY: '4',
+      RTMANAGER_JOB_LOCK_MS: '2000',
+      RTMANAGER_TEST_CRASH_AT: 'g1:run_container, g2:pull_image',
+      RTMANAGER_TEST_CRASH_MARKER_DIR: '/tmp/markers',
+      RTMANAGER_INTAKE_CLAIM_IDLE_MS: '500',
+      RTMANAGER_SHUTDOWN_GRACE_MS: '0',
+      RTMANAGER_QUEUE_PREFIX: 'rtm-test',
     });
-    expect([c.redisUrl, c.databaseUrl, c.http.port, c.docker.pullPolicy, c.container.defaultCpuQuota, c.container.defaultMemory, c.container.gameStateDirMode, c.container.gameStateOwnerUid, c.lobbyBaseUrl, c.logLevel]).toEqual([
-      'redis://r:1', 'postgres://u@h:5/db', 9000, 'never', 0.25, '1g', 0o700, 1000, 'http://lobby:8080', 'debug',
-    ]);
+    expect(c).toEqual({
+      redisUrl: 'redis://r:1',
+      databaseUrl: 'postgres://u@h:5/db',
+      pgliteDir: '/data/pglite',
+      http: { host: '0.0.0.0', port: 9000, bodyLimitBytes: 2048 },
+      auth: { disabled: false, apiToken: 't'.repeat(32), adminUser: 'admin', adminPassword: 'secret' },
+      docker: { host: 'tcp://docker:2376', network: 'engines', logDriver: 'local', logOpts: 'max-size=1m', pullPolicy: 'never' },
+      container: {
+        defaultCpuQuota: 0.25,
+        defaultMemory: '1g',
+        defaultPidsLimit: 64,
+        engineStateMountPath: '/state',
+        engineStateEnvName: 'STATE_DIR',
+        enginePort: 9090,
+        gameStateRoot: '/srv/games',
+        gameStateDirMode: 0o700,
+        gameStateOwnerUid: 1000,
+        gameStateOwnerGid: 1001,
+        stopTimeoutSeconds: 3,
+      },
+      leaseTtlMs: 5000,
+      lobbyBaseUrl: 'http://lobby:8080',
+      streams: { startJobs: 's1', healthEvents: 's2', notificationIntents: 's3' },
+      reconcileIntervalMs: 60000,
+      logLevel: 'debug',
+      jobs: { attempts: 2, backoffMs: 50, concurrency: 4, lockMs: 2000 },
+      testCrashAt: { g1: 'run_container', g2: 'pull_image' },
+      testCrashMarkerDir: '/tmp/markers',
+      intake: { claimIdleMs: 500 },
+      shutdownGraceMs: 0,
+      queuePrefix: 'rtm-test',
+    });
   });
 
   it('needs no credentials when auth is disabled', () => {
-    expect(ok({ RTMANAGER_AUTH_DISABLED: 'true' }).auth.disabled).toBe(true);
+    expect(ok({ RTMANAGER_AUTH_DISABLED: 'true' }).auth).toEqual({ disabled: true, apiToken: '', adminUser: '', adminPassword: '' });
   });
 });
 
+/** One bad value per variable, and the exact line it must produce. */
+const INVALID: Array<[string, string, string]> = [
+  ['RTMANAGER_REDIS_URL', 'http://x', 'must be a redis or rediss URL (got "http://x")'],
+  ['RTMANAGER_REDIS_URL', 'not a url', 'must be a redis or rediss URL (got "not a url")'],
+  ['RTMANAGER_DATABASE_URL', 'mysql://x', 'must be a postgres or postgresql URL (got "mysql://x")'],
+  ['RTMANAGER_DATABASE_URL', 'mysql://app:hunter2@db/x', 'must be a postgres or postgresql URL (got "mysql://app:***@db/x")'],
+  ['RTMANAGER_PGLITE_DIR', '  ', 'must not be blank (got "  ")'],
+  ['RTMANAGER_HTTP_HOST', ' ', 'must not be blank (got " ")'],
+  ['RTMANAGER_HTTP_PORT', 'abc', 'must be an integer between 1 and 65535 (got "abc")'],
+  ['RTMANAGER_HTTP_PORT', '70000', 'must be an integer between 1 and 65535 (got "70000")'],
+  ['RTMANAGER_HTTP_PORT', '0', 'must be an integer between 1 and 65535 (got "0")'],
+  ['RTMANAGER_HTTP_BODY_LIMIT_BYTES', '10', 'must be an integer between 1024 and 16777216 (got "10")'],
+  ['RTMANAGER_AUTH_DISABLED', 'yes', 'must be "true" or "false" (got "yes")'],
+  ['RTMANAGER_DOCKER_HOST', 'ssh://x', 'must be unix:///path or tcp://host:port (got "ssh://x")'],
+  ['RTMANAGER_DOCKER_NETWORK', ' ', 'must not be blank (got " ")'],
+  ['RTMANAGER_DOCKER_LOG_DRIVER', ' ', 'must not be blank (got " ")'],
+  ['RTMANAGER_DOCKER_LOG_OPTS', 'max-size', 'must be k=v pairs separated by commas (got "max-size")'],
+  ['RTMANAGER_DOCKER_LOG_OPTS', 'max-size=1m,,x=1', 'must be k=v pairs separated by commas (got "max-size=1m,,x=1")'],
+  ['RTMANAGER_DOCKER_PULL_POLICY', 'sometimes', 'must be always, if_not_present or never (got "sometimes")'],
+  ['RTMANAGER_CONTAINER_DEFAULT_CPU_QUOTA', '0', 'must be a positive decimal number (got "0")'],
+  ['RTMANAGER_CONTAINER_DEFAULT_CPU_QUOTA', 'one', 'must be a positive decimal number (got "one")'],
+  ['RTMANAGER_CONTAINER_DEFAULT_MEMORY', 'lots', 'must be a Docker size such as 512m or 1g (got "lots")'],
+  ['RTMANAGER_CONTAINER_DEFAULT_MEMORY', '0m', 'must be a Docker size such as 512m or 1g (got "0m")'],
+  ['RTMANAGER_CONTAINER_DEFAULT_PIDS_LIMIT', '-1', 'must be an integer between 1 and 4194304 (got "-1")'],
+  ['RTMANAGER_ENGINE_STATE_MOUNT_PATH', 'relative/path', 'must be an absolute path (got "relative/path")'],
+  ['RTMANAGER_ENGINE_STATE_ENV_NAME', '1BAD', 'must be an environment variable name (got "1BAD")'],
+  ['RTMANAGER_ENGINE_PORT', '65536', 'must be an integer between 1 and 65535 (got "65536")'],
+  ['RTMANAGER_GAME_STATE_ROOT', ' ', 'must not be blank (got " ")'],
+  ['RTMANAGER_GAME_STATE_DIR_MODE', '999', 'must be an octal file mode such as 0750 (got "999")'],
+  ['RTMANAGER_GAME_STATE_DIR_MODE', 'rwx', 'must be an octal file mode such as 0750 (got "rwx")'],
+  ['RTMANAGER_GAME_STATE_OWNER_UID', 'root', 'must be an integer between 0 and 4294967294 (got "root")'],
+  ['RTMANAGER_GAME_STATE_OWNER_GID', '-5', 'must be an integer between 0 and 4294967294 (got "-5")'],
+  ['RTMANAGER_GAME_LEASE_TTL_MS', '10', 'must be an integer between 1000 and 3600000 (got "10")'],
+  ['RTMANAGER_STOP_TIMEOUT_SECONDS', '601', 'must be an integer between 0 and 600 (got "601")'],
+  ['RTMANAGER_LOBBY_BASE_URL', 'lobby', 'must be a http or https URL (got "lobby")'],
+  ['RTMANAGER_START_JOBS_STREAM', ' ', 'must not be blank (got " ")'],
+  ['RTMANAGER_HEALTH_EVENTS_STREAM', ' ', 'must not be blank (got " ")'],
+  ['RTMANAGER_NOTIFICATION_INTENTS_STREAM', ' ', 'must not be blank (got " ")'],
+  ['RTMANAGER_RECONCILE_INTERVAL_MS', '1.5', 'must be an integer between 1000 and 86400000 (got "1.5")'],
+  ['RTMANAGER_LOG_LEVEL', 'loud', 'must be a pino level (fatal, error, warn, info, debug, trace, silent) (got "loud")'],
+  ['RTMANAGER_JOB_ATTEMPTS', '0', 'must be an integer between 1 and 100 (got "0")'],
+  ['RTMANAGER_JOB_BACKOFF_MS', '1', 'must be an integer between 10 and 600000 (got "1")'],
+  ['RTMANAGER_WORKER_CONCURRENCY', '1001', 'must be an integer between 1 and 1000 (got "1001")'],
+  ['RTMANAGER_JOB_LOCK_MS', '999', 'must be an integer between 1000 and 600000 (got "999")'],
+  ['RTMANAGER_TEST_CRASH_AT', 'g1', 'must be game:step pairs separated by commas (got "g1")'],
+  ['RTMANAGER_TEST_CRASH_MARKER_DIR', 'markers', 'must be an absolute path (got "markers")'],
+  ['RTMANAGER_INTAKE_CLAIM_IDLE_MS', '99', 'must be an integer between 100 and 3600000 (got "99")'],
+  ['RTMANAGER_SHUTDOWN_GRACE_MS', 'soon', 'must be an integer between 0 and 600000 (got "soon")'],
+  ['RTMANAGER_QUEUE_PREFIX', 'bull:x', 'must be letters, digits, - or _ (got "bull:x")'],
+];
+
 describe('config errors: one line per bad variable, naming it and why', () => {
-  it.each([
-    ['RTMANAGER_REDIS_URL', 'http://x', 'must be a redis or rediss URL (got "http://x")'],
-    ['RTMANAGER_DATABASE_URL', 'mysql://x', 'must be a postgres or postgresql URL'],
-    ['RTMANAGER_HTTP_PORT', 'abc', 'must be an integer between 1 and 65535 (got "abc")'],
-    ['RTMANAGER_HTTP_PORT', '70000', 'must be an integer between 1 and 65535'],
-    ['RTMANAGER_DOCKER_PULL_POLICY', 'sometimes', 'must be always, if_not_present or never'],
-    ['RTMANAGER_CONTAINER_DEFAULT_CPU_QUOTA', '0', 'must be a positive decimal number'],
-    ['RTMANAGER_CONTAINER_DEFAULT_MEMORY', 'lots', 'must be a Docker size'],
-    ['RTMANAGER_CONTAINER_DEFAULT_PIDS_LIMIT', '-1', 'must be an integer'],
-    ['RTMANAGER_DOCKER_LOG_OPTS', 'max-size', 'must be k=v pairs'],
-    ['RTMANAGER_GAME_STATE_DIR_MODE', '999', 'must be an octal file mode'],
-    ['RTMANAGER_ENGINE_STATE_MOUNT_PATH', 'relative/path', 'must be an absolute path'],
-    ['RTMANAGER_ENGINE_STATE_ENV_NAME', '1BAD', 'must be an environment variable name'],
-    ['RTMANAGER_DOCKER_HOST', 'ssh://x', 'must be unix:///path or tcp://host:port'],
-    ['RTMANAGER_LOBBY_BASE_URL', 'lobby', 'must be a http or https URL'],
-    ['RTMANAGER_LOG_LEVEL', 'loud', 'must be a pino level'],
-    ['RTMANAGER_AUTH_DISABLED', 'yes', 'must be "true" or "false"'],
-    ['RTMANAGER_GAME_LEASE_TTL_MS', '10', 'must be an integer between 1000'],
-  ])('%s=%j', (name, value, why) => {
-    const result = loadConfig({ ...AUTH, [name]: value });
-    expect(result.ok).toBe(false);
-    if (!result.ok) {
-      expect(result.errors).toHaveLength(1);
-      expect(result.errors[0]).toBe(`${name}: ${result.errors[0]!.slice(name.length + 2)}`);
-      expect(result.errors[0]).toContain(why);
-    }
+  it.each(INVALID)('%s=%j', (name, value, why) => {
+    expect(loadConfig({ ...AUTH, [name]: value })).toEqual({ ok: false, errors: [`${name}: ${why}`] });
+  });
+
+  it('has a bad-value case for every variable (credentials: their own cases below)', () => {
+    const covered = new Set([...INVALID.map(([name]) => name), ...CREDENTIALS]);
+    expect([...CONFIG_VARIABLES].filter((name) => !covered.has(name))).toEqual([]);
+  });
+
+  it('requires every credential unless auth is disabled', () => {
+    expect(loadConfig({})).toEqual({
+      ok: false,
+      errors: [
+        'RTMANAGER_API_TOKEN: required unless RTMANAGER_AUTH_DISABLED=true',
+        'RTMANAGER_ADMIN_USER: required unless RTMANAGER_AUTH_DISABLED=true',
+        'RTMANAGER_ADMIN_PASSWORD: required unless RTMANAGER_AUTH_DISABLED=true',
+      ],
+    });
+    expect(loadConfig({ ...AUTH, RTMANAGER_ADMIN_PASSWORD: '   ' })).toEqual({ ok: false, errors: ['RTMANAGER_ADMIN_PASSWORD: required unless RTMANAGER_AUTH_DISABLED=true'] });
+    expect(loadConfig({ ...AUTH, RTMANAGER_AUTH_DISABLED: 'false' }).ok).toBe(true);
+  });
+
+  it('refuses a short API token without echoing it', () => {
+    expect(loadConfig({ ...AUTH, RTMANAGER_API_TOKEN: 'short' })).toEqual({ ok: false, errors: ['RTMANAGER_API_TOKEN: must be at least 16 characters'] });
   });
 
   it('reports every bad variable at once', () => {
@@ -107,19 +230,18 @@ describe('config errors: one line per bad variable, naming it and why', () => {
     }
   });
 
-  it('refuses a short API token', () => {
-    const result = loadConfig({ ...AUTH, RTMANAGER_API_TOKEN: 'short' });
-    expect(result).toEqual({ ok: false, errors: ['RTMANAGER_API_TOKEN: must be at least 16 characters'] });
-  });
-
   it('exits 1 from a real boot with one line per variable', async () => {
     const { spawnSync } = await import('node:child_process');
     const run = spawnSync('npx', ['tsx', 'src/main.ts', 'web'], {
-      env: { PATH: process.env.PATH, RTMANAGER_HTTP_PORT: 'nope', RTMANAGER_AUTH_DISABLED: 'true' },
+      env: { PATH: process.env.PATH, RTMANAGER_HTTP_PORT: 'nope', RTMANAGER_DOCKER_PULL_POLICY: 'often', RTMANAGER_AUTH_DISABLED: 'true' },
       encoding: 'utf8',
       timeout: 30_000,
     });
     expect(run.status).toBe(1);
-    expect(run.stderr).toContain('RTMANAGER_HTTP_PORT: must be an integer between 1 and 65535 (got "nope")');
+    const lines = run.stderr.split('\n').filter((line) => line.includes('RTMANAGER_'));
+    expect(lines.map((line) => line.trim())).toEqual([
+      'RTMANAGER_HTTP_PORT: must be an integer between 1 and 65535 (got "nope")',
+      'RTMANAGER_DOCKER_PULL_POLICY: must be always, if_not_present or never (got "often")',
+    ]);
   });
 });
