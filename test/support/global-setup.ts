@@ -21,16 +21,22 @@ async function check(name: string, probe: () => Promise<unknown>): Promise<void>
   }
 }
 
-async function sweep(): Promise<string[]> {
+/**
+ * Removes test-labelled containers and networks created since this run began:
+ * a concurrent run on the same daemon (another engineer's) keeps its own.
+ */
+async function sweep(since: number): Promise<string[]> {
   const label = Object.entries(TEST_LABEL).map(([k, v]) => `${k}=${v}`);
-  const containers = await docker.listContainers({ all: true, filters: { label } });
+  const sinceSeconds = Math.floor(since / 1000) - 1;
+  const containers = (await docker.listContainers({ all: true, filters: { label } })).filter((c) => c.Created >= sinceSeconds);
   await Promise.all(containers.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
-  const networks = await docker.listNetworks({ filters: { label } });
+  const networks = (await docker.listNetworks({ filters: { label } })).filter((n) => Date.parse(n.Created) >= since - 1000);
   await Promise.all(networks.map((n) => docker.getNetwork(n.Id).remove().catch(() => undefined)));
   return [...containers.map((c) => c.Names[0] ?? c.Id), ...networks.map((n) => `network ${n.Name}`)];
 }
 
 export default async function setup(): Promise<() => Promise<void>> {
+  const startedAt = Date.now();
   await check('Redis', async () => {
     const redis = new Redis(testRedisUrl(), { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 3_000 });
     try {
@@ -57,7 +63,7 @@ export default async function setup(): Promise<() => Promise<void>> {
   if (missing.length) execFileSync('bash', ['scripts/build-test-images.sh'], { stdio: 'inherit' });
 
   return async () => {
-    const left = await sweep();
+    const left = await sweep(startedAt);
     if (left.length) console.warn(`global teardown removed test leftovers: ${left.join(', ')}`);
   };
 }
