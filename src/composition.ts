@@ -112,6 +112,7 @@ export async function startSystem(config: Config, role: Role, logger: Logger): P
       enginePort: config.container.enginePort,
       leaseTtlMs: config.leaseTtlMs,
       stopTimeoutSeconds: config.container.stopTimeoutSeconds,
+      extraLabels: config.container.extraLabels,
     },
   };
 
@@ -144,7 +145,7 @@ export async function startSystem(config: Config, role: Role, logger: Logger): P
     await queues.reconcile.upsertJobScheduler('reconcile-every', { every: config.reconcileIntervalMs }, { name: 'reconcile', data: {} });
     const events = followEngineEvents({
       docker: dockerFromHost(config.docker.host),
-      labels: { 'com.galaxy.owner': 'rtmanager' },
+      labels: { ...config.container.extraLabels, 'com.galaxy.owner': 'rtmanager' },
       onEvent: async (event) => {
         await reconcileOnEvent(deps, event.labels['com.galaxy.game_id'] ?? '', wait);
       },

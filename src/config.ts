@@ -37,6 +37,8 @@ export interface Config {
     gameStateOwnerUid: number;
     gameStateOwnerGid: number;
     stopTimeoutSeconds: number;
+    /** On every engine container; the reconciler and events follower look only at containers carrying them. */
+    extraLabels: Record<string, string>;
   };
   leaseTtlMs: number;
   lobbyBaseUrl: string | undefined;
@@ -144,6 +146,7 @@ const VARIABLES = {
   RTMANAGER_JOB_ATTEMPTS: [int(1, 100), '5'],
   RTMANAGER_JOB_BACKOFF_MS: [int(10, 600_000), '1000'],
   RTMANAGER_WORKER_CONCURRENCY: [int(1, 1_000), '20'],
+  RTMANAGER_CONTAINER_EXTRA_LABELS: [logOpts, ''],
   RTMANAGER_JOB_LOCK_MS: [int(1_000, 600_000), '10000'],
   RTMANAGER_TEST_CRASH_AT: [z.string().refine((v) => v.split(',').every((p) => /^[^:,]+:[a-z_]+$/.test(p.trim())), { error: (issue) => `must be game:step pairs separated by commas ${got(issue.input)}` }), undefined],
   RTMANAGER_TEST_CRASH_MARKER_DIR: [absolutePath, undefined],
@@ -214,6 +217,9 @@ export function loadConfig(env: Env = process.env): ConfigResult {
         gameStateOwnerUid: p.RTMANAGER_GAME_STATE_OWNER_UID ?? process.getuid?.() ?? 0,
         gameStateOwnerGid: p.RTMANAGER_GAME_STATE_OWNER_GID ?? process.getgid?.() ?? 0,
         stopTimeoutSeconds: p.RTMANAGER_STOP_TIMEOUT_SECONDS!,
+        extraLabels: Object.fromEntries(
+          (p.RTMANAGER_CONTAINER_EXTRA_LABELS ?? '').split(',').map((x) => x.trim()).filter((x) => x.includes('=')).map((x) => [x.slice(0, x.indexOf('=')), x.slice(x.indexOf('=') + 1)]),
+        ),
       },
       leaseTtlMs: p.RTMANAGER_GAME_LEASE_TTL_MS!,
       lobbyBaseUrl: p.RTMANAGER_LOBBY_BASE_URL,

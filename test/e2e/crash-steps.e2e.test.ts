@@ -59,6 +59,7 @@ beforeAll(async () => {
     RTMANAGER_JOB_BACKOFF_MS: '200',
     RTMANAGER_TEST_CRASH_AT: STEPS.map((s) => `${gameOf(s)}:${s}`).join(','),
     RTMANAGER_TEST_CRASH_MARKER_DIR: tmp,
+    RTMANAGER_CONTAINER_EXTRA_LABELS: `com.galaxy.test=1,com.galaxy.test_run=crash${run}`,
   };
 });
 

@@ -43,6 +43,7 @@ beforeAll(async () => {
       RTMANAGER_ADMIN_USER: auth.user,
       RTMANAGER_ADMIN_PASSWORD: auth.password,
       RTMANAGER_LOG_LEVEL: 'warn',
+      RTMANAGER_CONTAINER_EXTRA_LABELS: 'com.galaxy.test=1',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -95,6 +95,8 @@ export async function faultSystem(opts: { redisUrl?: string; env?: Record<string
     RTMANAGER_JOB_ATTEMPTS: '20',
     RTMANAGER_JOB_BACKOFF_MS: '500',
     RTMANAGER_WORKER_CONCURRENCY: '10',
+    // Marked for the leak check, and blind to every other run's containers.
+    RTMANAGER_CONTAINER_EXTRA_LABELS: `com.galaxy.test=1,com.galaxy.test_run=${run}`,
     ...opts.env,
   };
   const children = new Map<Role, ChildProcess>();

@@ -1,0 +1,225 @@
+/**
+ * `npm run bench`: the system measured side by side with raw dockerode in one
+ * run, on real Redis, Postgres and Docker. Prints a table and writes
+ * bench/results/latest.json with exactly the keys the issue names. Sizes can
+ * be lowered for a quick look (BENCH_LATENCY_GAMES, BENCH_BURST, …); the
+ * defaults are the issue's. Cleans up every container it made.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import autocannon from 'autocannon';
+import type Dockerode from 'dockerode';
+import type { LifecycleDeps } from '../src/domain/operation.js';
+import { reconcileAll } from '../src/domain/reconcile.js';
+import { PostgresHealthSnapshots } from '../src/infra/db/postgres-health-snapshots.js';
+import { DockerodeEngine } from '../src/infra/docker/docker-engine.js';
+import { FsStateDirectories } from '../src/infra/fs/state-directories.js';
+import { RedisGameLeases } from '../src/infra/redis/game-leases.js';
+import { RedisHealthEvents } from '../src/infra/redis/health-events.js';
+import { RedisNotifications } from '../src/infra/redis/notifications.js';
+import type { FaultSystem } from '../test/faults/support.js';
+import { docker, faultSystem, until } from '../test/faults/support.js';
+import { RecordingLogger, RecordingTelemetry } from '../test/fakes/support.js';
+
+const IMAGE = 'galaxy-test-engine:labelled';
+const N = {
+  latency: Number(process.env.BENCH_LATENCY_GAMES ?? 20),
+  burst: Number(process.env.BENCH_BURST ?? 100),
+  stormGames: Number(process.env.BENCH_STORM_GAMES ?? 100),
+  stormRequests: Number(process.env.BENCH_STORM_REQUESTS ?? 2000),
+  enqueueSeconds: Number(process.env.BENCH_ENQUEUE_SECONDS ?? 10),
+};
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+/** The raw baseline: what the manager does to Docker, without the manager. */
+async function rawStart(network: string, name: string): Promise<Dockerode.Container> {
+  const container = await docker.createContainer({
+    name,
+    Hostname: name,
+    Image: IMAGE,
+    Labels: { 'com.galaxy.test': '1', 'com.galaxy.bench': 'raw' },
+    Env: ['GALAXY_ENGINE_STATE_DIR=/var/lib/galaxy/engine', 'STORAGE_PATH=/var/lib/galaxy/engine'],
+    HostConfig: { NetworkMode: network, NanoCpus: 500_000_000, Memory: 64 * 1024 * 1024, PidsLimit: 64, LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } } },
+    NetworkingConfig: { EndpointsConfig: { [network]: {} } },
+  });
+  await container.start();
+  return container;
+}
+
+async function removeRaw(): Promise<void> {
+  const raw = await docker.listContainers({ all: true, filters: { label: ['com.galaxy.bench=raw'] } });
+  await Promise.all(raw.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+}
+
+async function systemStart(s: FaultSystem, gameId: string): Promise<number> {
+  const res = await s.post(`/runtimes/${gameId}/start`, { image_ref: IMAGE });
+  await res.body?.cancel();
+  return res.status;
+}
+
+async function waitRunning(s: FaultSystem, gameIds: string[], ms: number): Promise<void> {
+  await until(
+    async () => (await Promise.all(gameIds.map((g) => s.records.get(g)))).filter((r) => r?.status === 'running').length,
+    (running) => running === gameIds.length,
+    ms,
+    'records running',
+  );
+}
+
+async function rssMb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return kb / 1024;
+}
+
+async function main(): Promise<void> {
+  const results: Record<string, number> = {};
+  const began = Date.now();
+  const system = await faultSystem({ env: { RTMANAGER_WORKER_CONCURRENCY: '100', RTMANAGER_JOB_LOCK_MS: '30000' } });
+  const webOnly = await faultSystem();
+  const cleanup = async () => {
+    await removeRaw();
+    await system.cleanup();
+    await webOnly.cleanup();
+  };
+  process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
+  try {
+    system.start('all');
+    await system.waitReady();
+
+    // 1. Start latency, alternately raw and through the system.
+    const raw: number[] = [];
+    const sys: number[] = [];
+    for (let i = 0; i < N.latency; i++) {
+      let t = performance.now();
+      const c = await rawStart(system.networkName, `bench-raw-${system.run}-${i}`);
+      raw.push(performance.now() - t);
+      await c.remove({ force: true });
+      const gameId = system.gameId(`lat${i}`);
+      t = performance.now();
+      if ((await systemStart(system, gameId)) !== 202) throw new Error('start refused');
+      await until(() => system.records.get(gameId), (r) => r?.status === 'running', 60_000, gameId);
+      sys.push(performance.now() - t);
+    }
+    results.start_latency_ratio = +(median(sys) / median(raw)).toFixed(3);
+    console.log(`latency: raw median ${median(raw).toFixed(0)} ms, system median ${median(sys).toFixed(0)} ms`);
+
+    // 2. Burst: N at once, raw then system.
+    let t = performance.now();
+    await Promise.all(Array.from({ length: N.burst }, (_, i) => rawStart(system.networkName, `bench-burst-${system.run}-${i}`)));
+    const rawBurstMs = performance.now() - t;
+    await removeRaw();
+    const burstGames = Array.from({ length: N.burst }, (_, i) => system.gameId(`burst${i}`));
+    t = performance.now();
+    await Promise.all(burstGames.map((g) => systemStart(system, g)));
+    await waitRunning(system, burstGames, 600_000);
+    const sysBurstMs = performance.now() - t;
+    results.burst_throughput_ratio = +(rawBurstMs / sysBurstMs).toFixed(3);
+    console.log(`burst: raw ${rawBurstMs.toFixed(0)} ms, system ${sysBurstMs.toFixed(0)} ms for ${N.burst}`);
+
+    // 3. Storm: many requests for few games, over HTTP and the stream at once.
+    const stormGames = Array.from({ length: N.stormGames }, (_, i) => system.gameId(`storm${i}`));
+    let errors = 0;
+    let next = 0;
+    const stream = `${system.run}:start_jobs`;
+    await Promise.all(
+      Array.from({ length: 64 }, async () => {
+        while (next < N.stormRequests) {
+          const i = next++;
+          const gameId = stormGames[i % stormGames.length]!;
+          if (i % 2 === 0) {
+            const status = await systemStart(system, gameId).catch(() => 0);
+            if (status !== 202 && status !== 200) errors += 1;
+          } else {
+            await system.redis.xadd(stream, '*', 'game_id', gameId, 'image_ref', IMAGE, 'request_id', `storm-${i}`);
+          }
+        }
+      }),
+    );
+    await waitRunning(system, stormGames, 600_000).catch(() => undefined);
+    const stormRecords = await Promise.all(stormGames.map((g) => system.records.get(g)));
+    errors += stormRecords.filter((r) => r?.status !== 'running').length;
+    const stormContainers = (await Promise.all(stormGames.map((g) => docker.listContainers({ all: true, filters: { label: [`com.galaxy.game_id=${g}`] } })))).flat();
+    results.storm_games = stormGames.length;
+    results.storm_containers = stormContainers.length;
+    results.storm_errors = errors;
+
+    // 4. One reconciler pass over the burst's and the storm's containers.
+    const engine = new DockerodeEngine({ docker });
+    const deps: LifecycleDeps = {
+      records: system.records,
+      operations: system.operations,
+      docker: engine,
+      leases: new RedisGameLeases({ redis: system.redis, prefix: `${system.run}:bench:` }),
+      healthEvents: new RedisHealthEvents({ redis: system.redis, stream: `${system.run}:bench-health`, snapshots: new PostgresHealthSnapshots(system.database.db) }),
+      notifications: new RedisNotifications({ redis: system.redis, stream: `${system.run}:bench-intents` }),
+      stateDirs: new FsStateDirectories({ root: '/tmp', mode: 0o750, uid: 0, gid: 0 }),
+      telemetry: new RecordingTelemetry(),
+      logger: new RecordingLogger(),
+      clock: { now: () => new Date() },
+      newToken: () => randomBytes(16).toString('base64url'),
+      settings: {
+        network: system.networkName, pullPolicy: 'never', logDriver: 'json-file', logOpts: '', defaultCpuQuota: 1, defaultMemory: '512m', defaultPidsLimit: 256,
+        engineStateMountPath: '/var/lib/galaxy/engine', engineStateEnvName: 'GALAXY_ENGINE_STATE_DIR', enginePort: 8080, leaseTtlMs: 60_000, stopTimeoutSeconds: 10,
+      },
+    };
+    t = performance.now();
+    const summary = await reconcileAll(deps);
+    results.reconcile_ms_200 = Math.round(performance.now() - t);
+    console.log(`reconcile: ${JSON.stringify(summary)}`);
+
+    // 5. Enqueue load on a web process with no worker: no container per request.
+    webOnly.start('web');
+    await webOnly.waitReady();
+    let maxRss = 0;
+    const sampler = setInterval(() => {
+      void (async () => {
+        for (const pid of await childPids()) maxRss = Math.max(maxRss, await rssMb(pid));
+      })();
+    }, 100);
+    let n = 0;
+    const prefix = `e${randomUUID().slice(0, 6)}`;
+    const load = await autocannon({
+      url: webOnly.base,
+      connections: 32,
+      duration: N.enqueueSeconds,
+      requests: [
+        {
+          method: 'POST',
+          setupRequest: (req) => ({ ...req, path: `/api/v1/internal/runtimes/${prefix}-${n++}/start`, headers: { ...req.headers, authorization: `Bearer ${webOnly.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ image_ref: IMAGE }) }),
+        },
+      ],
+    });
+    clearInterval(sampler);
+    results.enqueue_rps = Math.round(load.requests.average);
+    results.enqueue_p99_ms = load.latency.p99;
+    results.rss_mb_max = Math.round(maxRss);
+    console.log(`enqueue: ${load.requests.total} requests, ${load.non2xx} non-2xx, ${load.errors} errors`);
+  } finally {
+    await cleanup();
+  }
+
+  const ordered = ['start_latency_ratio', 'burst_throughput_ratio', 'enqueue_rps', 'enqueue_p99_ms', 'storm_games', 'storm_containers', 'storm_errors', 'reconcile_ms_200', 'rss_mb_max'];
+  const latest = Object.fromEntries(ordered.map((k) => [k, results[k] ?? null]));
+  await mkdir('bench/results', { recursive: true });
+  await writeFile('bench/results/latest.json', `${JSON.stringify(latest, null, 2)}\n`);
+  const goals: Record<string, string> = {
+    start_latency_ratio: '≤ 1.10', burst_throughput_ratio: '≥ 0.90', enqueue_rps: '≥ 5000', enqueue_p99_ms: '≤ 10',
+    storm_games: '', storm_containers: '= storm_games', storm_errors: '0', reconcile_ms_200: '≤ 1000', rss_mb_max: '≤ 150',
+  };
+  console.log('\nmetric                   value      goal');
+  for (const k of ordered) console.log(`${k.padEnd(24)} ${String(latest[k]).padEnd(10)} ${goals[k]}`);
+  console.log(`\nbench took ${Math.round((Date.now() - began) / 1000)} s; written to bench/results/latest.json`);
+}
+
+/** The system's processes: children of this one. */
+async function childPids(): Promise<number[]> {
+  const children = await readFile(`/proc/${process.pid}/task/${process.pid}/children`, 'utf8').catch(() => '');
+  return children.trim().split(/\s+/).filter(Boolean).map(Number);
+}
+
+await main();
