@@ -19,6 +19,10 @@ echo "test: typecheck"; npm run --silent typecheck
 echo "test: vitest (unit + integration)"
 npx vitest run --project unit --project integration
 
+# Alone, after the rest: these kill and restart Redis, Postgres and dockerd.
+echo "test: vitest (faults)"
+npx vitest run --project faults
+
 left=$(docker ps -aq --filter label=com.galaxy.test=1 | wc -l)
 if [ "$left" != 0 ]; then
   echo "test: FAILED: $left test container(s) left behind:" >&2
