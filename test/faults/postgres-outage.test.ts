@@ -1,5 +1,7 @@
 /** Postgres stopped for 30 s while starts run: no orphan container afterwards; retried starts succeed once it is back. */
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Queue } from 'bullmq';
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -22,6 +24,15 @@ async function dataDirectory(): Promise<string> {
   }
 }
 
+/** Starts the very cluster that was stopped, with the options it ran with (pg_ctl keeps them in postmaster.opts). */
+function startCluster(dir: string): void {
+  const opts = readFileSync(path.join(dir, 'postmaster.opts'), 'utf8').trim();
+  const args = [...opts.matchAll(/"([^"]*)"/g)].map((m) => m[1]!);
+  const withoutDataDir = args.filter((a, i) => a !== '-D' && args[i - 1] !== '-D');
+  const quoted = withoutDataDir.map((a) => `'${a}'`).join(' ');
+  execFileSync('su', ['postgres', '-s', '/bin/sh', '-c', `/usr/lib/postgresql/15/bin/pg_ctl -D '${dir}' -l '${dir}/server.log' -w -o "${quoted}" start`], { stdio: 'ignore' });
+}
+
 const pgCtl = (dir: string, action: string) =>
   execFileSync('su', ['postgres', '-s', '/bin/sh', '-c', `/usr/lib/postgresql/15/bin/pg_ctl -D '${dir}' -m fast -w ${action}`], { stdio: 'ignore' });
 
@@ -40,8 +51,7 @@ describe('Postgres outage', () => {
     try {
       await new Promise((r) => setTimeout(r, Number(process.env.RTM_FAULT_PG_DOWN_MS ?? 30_000)));
     } finally {
-      // The cluster was started by pg_ctl with its options in postmaster.opts: `restart` is not possible once stopped.
-      execFileSync('bash', ['scripts/services.sh', 'up'], { stdio: 'ignore' });
+      startCluster(dir);
     }
     console.log(`postgres was down ${Math.round((Date.now() - stoppedAt) / 1000)} s`);
 
