@@ -22,7 +22,7 @@ import { QUEUE_NAMES } from '../../src/jobs/queues.js';
 import { RecordingLogger } from '../fakes/support.js';
 import type { TestDatabase } from '../support/db.js';
 import { createTestDatabase } from '../support/db.js';
-import { TEST_LABEL, testRedisUrl } from '../support/services.js';
+import { TEST_LABEL, removeContainers, testRedisUrl } from '../support/services.js';
 
 const run = randomUUID().slice(0, 6);
 const STEPS = START_STEPS.filter((s) => s !== 'validate_input');
@@ -65,7 +65,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   const containers = await docker.listContainers({ all: true, filters: { name: [`galaxy-game-c${run}-`] } });
-  await Promise.all(containers.map((c) => docker.getContainer(c.Id).remove({ force: true })));
+  await removeContainers(docker, containers.map((c) => c.Id));
   await network.remove().catch(() => undefined);
   const keys = await redis.keys(`crash${run}*`);
   if (keys.length) await redis.del(...keys);

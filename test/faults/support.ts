@@ -16,7 +16,7 @@ import { PostgresOperationLog } from '../../src/infra/db/postgres-operation-log.
 import { PostgresRuntimeRecordStore } from '../../src/infra/db/postgres-runtime-record-store.js';
 import type { TestDatabase } from '../support/db.js';
 import { createTestDatabase } from '../support/db.js';
-import { TEST_LABEL, testRedisUrl } from '../support/services.js';
+import { TEST_LABEL, removeContainers, testRedisUrl } from '../support/services.js';
 
 export type Role = 'web' | 'worker' | 'intake' | 'all';
 export const docker = new Dockerode({ socketPath: '/var/run/docker.sock' });
@@ -153,7 +153,7 @@ export async function faultSystem(opts: { redisUrl?: string; env?: Record<string
     async cleanup() {
       for (const role of children.keys()) await kill(role, 'SIGKILL');
       const left = await docker.listContainers({ all: true, filters: { name: [`galaxy-game-${run}-`] } });
-      await Promise.all(left.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+      await removeContainers(docker, left.map((c) => c.Id));
       await network.remove().catch(() => undefined);
       const keys = await redis.keys(`${run}*`).catch(() => [] as string[]);
       if (keys.length) await redis.del(...keys).catch(() => undefined);

@@ -4,9 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { DockerodeEngine } from '../../src/infra/docker/docker-engine.js';
 import { RecordingTelemetry } from '../fakes/support.js';
 import { describeDockerEngineContract } from '../contracts/docker-engine.contract.js';
+import { TEST_LABEL, removeContainers } from '../support/services.js';
 
 const docker = new Dockerode({ socketPath: '/var/run/docker.sock' });
-const TEST_LABEL = { 'com.galaxy.test': '1' };
 
 async function testNetwork(): Promise<{ name: string; remove(): Promise<void> }> {
   const name = `rtm-test-${randomUUID().slice(0, 8)}`;
@@ -16,7 +16,7 @@ async function testNetwork(): Promise<{ name: string; remove(): Promise<void> }>
 
 async function removeByLabel(labels: Record<string, string>): Promise<void> {
   const list = await docker.listContainers({ all: true, filters: { label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) } });
-  await Promise.all(list.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+  await removeContainers(docker, list.map((c) => c.Id));
 }
 
 describeDockerEngineContract('dockerode', async () => {

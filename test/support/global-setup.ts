@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import Dockerode from 'dockerode';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
-import { TEST_LABEL, testPgUrl, testRedisUrl } from './services.js';
+import { TEST_LABEL, removeContainers, testPgUrl, testRedisUrl } from './services.js';
 
 const docker = new Dockerode({ socketPath: '/var/run/docker.sock' });
 const IMAGES = ['labelled', 'labelled-v2', 'plain', 'badlabels', 'exits', 'hog'].map((t) => `galaxy-test-engine:${t}`);
@@ -29,7 +29,7 @@ async function sweep(since: number): Promise<string[]> {
   const label = Object.entries(TEST_LABEL).map(([k, v]) => `${k}=${v}`);
   const sinceSeconds = Math.floor(since / 1000) - 1;
   const containers = (await docker.listContainers({ all: true, filters: { label } })).filter((c) => c.Created >= sinceSeconds);
-  await Promise.all(containers.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+  await removeContainers(docker, containers.map((c) => c.Id));
   const networks = (await docker.listNetworks({ filters: { label } })).filter((n) => Date.parse(n.Created) >= since - 1000);
   await Promise.all(networks.map((n) => docker.getNetwork(n.Id).remove().catch(() => undefined)));
   return [...containers.map((c) => c.Names[0] ?? c.Id), ...networks.map((n) => `network ${n.Name}`)];

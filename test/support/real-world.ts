@@ -3,7 +3,7 @@
  * filesystem — with names unique to one test: its own database, key prefix,
  * streams, network and state root. `cleanup()` removes all of it.
  */
-import { testRedisUrl } from './services.js';
+import { removeContainers, testRedisUrl } from './services.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -87,7 +87,7 @@ export async function realWorld(opts: { network?: string | null } = {}) {
 
   async function cleanup(): Promise<void> {
     const ours = await docker.listContainers({ all: true, filters: { name: [`galaxy-game-t${run}-`] } });
-    await Promise.all(ours.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+    await removeContainers(docker, ours.map((c) => c.Id));
     await network?.remove().catch(() => undefined);
     const keys = await redis.keys(`test:${run}:*`);
     if (keys.length) await redis.del(...keys);

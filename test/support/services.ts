@@ -1,3 +1,5 @@
+import type Dockerode from 'dockerode';
+
 /** Where the test services are (scripts/services.sh writes var/services.env with these). */
 export function testRedisUrl(): string {
   return process.env.RTM_TEST_REDIS_URL ?? 'redis://127.0.0.1:16379';
@@ -9,3 +11,35 @@ export function testPgUrl(): string {
 
 /** Every container and network a test creates carries this, so a sweep finds leftovers. */
 export const TEST_LABEL = { 'com.galaxy.test': '1' } as const;
+
+/**
+ * Force-removes containers a few at a time, retrying what the daemon refused
+ * (a removal racing the container's own exit can fail once), and throws naming
+ * what is still there: a teardown that swallows a failed removal is how a
+ * suite that looks green leaves containers behind.
+ */
+export async function removeContainers(docker: Dockerode, ids: readonly string[], attempts = 4): Promise<void> {
+  let pending = [...ids];
+  let lastErrors: string[] = [];
+  for (let attempt = 1; attempt <= attempts && pending.length > 0; attempt++) {
+    const failed: string[] = [];
+    lastErrors = [];
+    for (let i = 0; i < pending.length; i += 8) {
+      await Promise.all(
+        pending.slice(i, i + 8).map(async (id) => {
+          try {
+            await docker.getContainer(id).remove({ force: true });
+          } catch (error) {
+            const status = (error as { statusCode?: number }).statusCode;
+            if (status === 404) return; // already gone: that is the goal
+            failed.push(id);
+            lastErrors.push(`${id.slice(0, 12)}: ${error instanceof Error ? error.message : String(error)}`);
+          }
+        }),
+      );
+    }
+    pending = failed;
+    if (pending.length > 0 && attempt < attempts) await new Promise((r) => setTimeout(r, 500 * attempt));
+  }
+  if (pending.length > 0) throw new Error(`could not remove ${pending.length} container(s): ${lastErrors.slice(0, 5).join('; ')}`);
+}
