@@ -6,7 +6,6 @@ import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Job, Queue, QueueEvents } from 'bullmq';
 import type { Context } from 'hono';
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { z } from 'zod';
 import type { OpSource } from '../domain/model.js';
@@ -18,6 +17,7 @@ import type { LifecycleKind, QueueName } from '../jobs/queues.js';
 import { QUEUE_OF } from '../jobs/queues.js';
 import { resultFromFailure, resultOfJob } from '../jobs/result-table.js';
 import { renderDocs } from './docs-page.js';
+import { readBodyText } from './body.js';
 import { buildOpenApi } from './openapi.js';
 import type { HttpErrorCode } from './schemas.js';
 import { emptyBody, gameIdParam, listQuery, operationsQuery, startBody, waitQuery } from './schemas.js';
@@ -110,17 +110,14 @@ export function createApp(deps: AppDeps): Hono<Env> {
   app.get('/openapi.json', (c) => c.json(openApi));
   app.get('/docs', (c) => c.html(renderDocs(openApi)));
 
+  const bearerMatches = bearerMatcher(deps.auth.apiToken);
   app.use(`${API}/*`, async (c, next) => {
-    if (!deps.auth.disabled && !bearerMatches(c.req.header('authorization'), deps.auth.apiToken)) {
+    if (!deps.auth.disabled && !bearerMatches(c.req.header('authorization'))) {
       c.header('WWW-Authenticate', 'Bearer');
       return fail(c, 'unauthorized', 'a valid bearer token is required');
     }
     await next();
   });
-  app.use(
-    `${API}/*`,
-    bodyLimit({ maxSize: deps.bodyLimitBytes, onError: (c: Context) => fail(c, 'payload_too_large', `request body over ${deps.bodyLimitBytes} bytes`) }),
-  );
 
   for (const kind of ['start', 'stop', 'restart', 'patch'] as const) {
     app.post(`${API}/runtimes/:game_id/${kind}`, async (c) => {
@@ -128,7 +125,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
       if (!gameId.success) return invalid(c, 'game_id', gameId.error);
       const query = waitQuery.safeParse(c.req.query());
       if (!query.success) return invalid(c, 'query', query.error);
-      const body = await readBody(c, kind === 'start' || kind === 'patch' ? startBody : emptyBody);
+      const body = await readBody(c, kind === 'start' || kind === 'patch' ? startBody : emptyBody, deps.bodyLimitBytes);
       if (!body.ok) return body.response;
       const parsed = body.value as { image_ref?: string; source_ref?: string };
 
@@ -214,8 +211,10 @@ function invalid(c: Context, where: string, error: z.ZodError) {
   return fail(c, 'invalid', fields.join('; '));
 }
 
-async function readBody(c: Context, schema: typeof startBody | typeof emptyBody): Promise<{ ok: true; value: unknown } | { ok: false; response: Response }> {
-  const text = await c.req.text();
+async function readBody(c: Context, schema: typeof startBody | typeof emptyBody, limit: number): Promise<{ ok: true; value: unknown } | { ok: false; response: Response }> {
+  const body = await readBodyText(c, limit);
+  if (!body.ok) return { ok: false, response: fail(c, 'payload_too_large', `request body over ${limit} bytes`) };
+  const text = body.text;
   let raw: unknown = {};
   if (text.trim() !== '') {
     try {
@@ -233,12 +232,15 @@ function opSourceOf(c: Context): OpSource {
   return c.req.header('x-op-source') === 'admin_rest' ? 'admin_rest' : 'gm_rest';
 }
 
-/** Constant time: both sides hashed to equal length before comparing. */
-function bearerMatches(header: string | undefined, token: string): boolean {
-  const match = /^Bearer (.+)$/i.exec(header ?? '');
-  const given = createHash('sha256').update(match?.[1] ?? '').digest();
-  const expected = createHash('sha256').update(token).digest();
-  return timingSafeEqual(given, expected) && match !== null && token !== '';
+const sha256 = (s: string) => createHash('sha256').update(s).digest();
+
+/** Constant time: both sides hashed to equal length before comparing; the token's hash is taken once. */
+function bearerMatcher(token: string): (header: string | undefined) => boolean {
+  const expected = sha256(token);
+  return (header) => {
+    const match = /^Bearer (.+)$/i.exec(header ?? '');
+    return timingSafeEqual(sha256(match?.[1] ?? ''), expected) && match !== null && token !== '';
+  };
 }
 
 /** The Result if the job finishes within `ms`; null if it does not (or cannot be watched). */

@@ -4,7 +4,10 @@
  * what is tested here is the route → enqueue → job → poll round trip.
  */
 import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
+import { serve } from '@hono/node-server';
 import type { Job } from 'bullmq';
 import { Queue, QueueEvents, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -35,13 +38,15 @@ interface Options {
   backoffMs?: number;
 }
 
+type Harness = ReturnType<typeof harness>;
+
 function harness(options: Options = {}) {
   const url = options.redisUrl ?? testRedisUrl();
   const prefix = `test-${randomUUID().slice(0, 8)}`;
   const w = world();
   // The same connection roles as the composition root.
   const bull = createRedis(url, 'bullmq');
-  const commands = createRedis(url, 'command');
+  const commands = createRedis(url, 'enqueue');
   const failFast = createRedis(url, 'failfast');
   for (const r of [bull, commands, failFast]) r.on('error', () => undefined);
   const queues = Object.fromEntries(QUEUE_NAMES.map((n) => [n, new Queue(n, { connection: bull, prefix })])) as Record<QueueName, Queue>;
@@ -198,6 +203,57 @@ describe('HTTP API on real Redis', () => {
     const ready = await h.app.request('/readyz');
     expect(ready.status).toBe(503);
     expect(await ready.json()).toMatchObject({ status: 'not_ready', checks: { postgres: 'ok', docker: 'ok' }, error: { message: expect.stringMatching(/^redis not ready/) } });
+  });
+});
+
+describe('HTTP API on @hono/node-server (bodies read from the socket)', () => {
+  async function served(h: Harness): Promise<{ port: number; close: () => Promise<void> }> {
+    const server = serve({ fetch: h.app.fetch, hostname: '127.0.0.1', port: 0 });
+    await new Promise<void>((r) => server.once('listening', () => r()));
+    const port = (server.address() as AddressInfo).port;
+    return { port, close: () => new Promise<void>((r) => server.close(() => r())) };
+  }
+
+  /** A raw request, so the test controls framing (declared length or chunked). */
+  function post(port: number, path: string, chunks: string[], headers: Record<string, string>): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port, path, method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...headers } }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      // The server may answer 413 and close before the whole body is sent.
+      req.on('error', (e: NodeJS.ErrnoException) => (e.code === 'EPIPE' || e.code === 'ECONNRESET' ? undefined : reject(e)));
+      for (const c of chunks) req.write(c);
+      req.end();
+    });
+  }
+
+  it('202 for a body in chunks, 413 for a declared or a chunked body over the limit, 400 for bad JSON', async () => {
+    const h = harness();
+    const s = await served(h);
+    try {
+      const good = JSON.stringify({ image_ref: IMAGE });
+      const chunked = await post(s.port, '/api/v1/internal/runtimes/body-1/start', [good.slice(0, 5), good.slice(5)], { 'transfer-encoding': 'chunked' });
+      expect(chunked).toMatchObject({ status: 202 });
+      expect(JSON.parse(chunked.body)).toMatchObject({ job_id: 'body-1' });
+
+      const big = JSON.stringify({ image_ref: 'x'.repeat(5000) });
+      const declared = await post(s.port, '/api/v1/internal/runtimes/body-2/start', [big], { 'content-length': String(Buffer.byteLength(big)) });
+      expect(declared.status).toBe(413);
+      expect(JSON.parse(declared.body)).toMatchObject({ error: { code: 'payload_too_large' } });
+      const streamed = await post(s.port, '/api/v1/internal/runtimes/body-3/start', [big.slice(0, 3000), big.slice(3000)], { 'transfer-encoding': 'chunked' });
+      expect(streamed.status).toBe(413);
+
+      const bad = await post(s.port, '/api/v1/internal/runtimes/body-4/start', ['{"image_ref":'], {});
+      expect(bad.status).toBe(400);
+      expect(JSON.parse(bad.body)).toMatchObject({ error: { code: 'start_config_invalid' } });
+      // Nothing was enqueued for the refused bodies.
+      for (const id of ['body-2', 'body-3', 'body-4']) expect(await h.queues['start-runtime'].getJob(id)).toBeUndefined();
+    } finally {
+      await s.close();
+    }
   });
 });
 
