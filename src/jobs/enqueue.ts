@@ -20,7 +20,7 @@
  * (the caller gets an error, i.e. a 503, and may retry: a retry joins), so an
  * expired mutex never lets two callers mutate the same job id at once.
  */
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../domain/ports.js';
@@ -64,6 +64,12 @@ export class EnqueueBusyError extends Error {
 }
 
 const PENDING_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'paused']);
+type MutexRedis = {
+  rtmAcquireMutex(key: string, jobKey: string, token: string, ttlMs: number): Promise<number>;
+  rtmReleaseMutex(key: string, token: string): Promise<number>;
+};
+/** -1: held by another; else whether the job's hash exists (0/1), read after the SET, under the mutex. */
+const ACQUIRE = `if redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return redis.call('exists', KEYS[2]) else return -1 end`;
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
 /** Finished jobs stay a day (or the newest N) for Bull Board; the poll API falls back to Postgres after. */
@@ -73,13 +79,27 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
   const mutexPrefix = deps.mutexPrefix ?? 'rtmanager:enqueue:';
   const mutexWaitMs = deps.mutexWaitMs ?? 5_000;
   const mutexTtlMs = deps.mutexTtlMs ?? 5_000;
+  // By EVALSHA (ioredis loads each script once), not the script text per call.
+  if (typeof (deps.redis as Partial<MutexRedis>).rtmAcquireMutex !== 'function') {
+    deps.redis.defineCommand('rtmAcquireMutex', { numberOfKeys: 2, lua: ACQUIRE });
+    deps.redis.defineCommand('rtmReleaseMutex', { numberOfKeys: 1, lua: RELEASE });
+  }
+  const mutexRedis = deps.redis as unknown as MutexRedis;
 
-  /** Runs `body` holding the mutex; `body` calls `stillHeld()` before each write. */
-  async function withMutex<T>(key: string, body: (stillHeld: () => void) => Promise<T>): Promise<T> {
-    const token = randomBytes(16).toString('base64url');
+  /**
+   * Runs `body` holding the mutex; `body` calls `stillHeld()` before each
+   * write. The acquiring SET and an EXISTS of the job's hash are one script,
+   * one round trip, so `body` learns whether the job id is free without a read of
+   * its own: the common case (a fresh game id) is then one add.
+   */
+  async function withMutex<T>(key: string, jobKey: string, body: (stillHeld: () => void, jobMayExist: boolean) => Promise<T>): Promise<T> {
+    // randomUUID draws from a buffered pool; randomBytes cost a syscall per request.
+    const token = randomUUID();
     const deadline = Date.now() + mutexWaitMs;
+    let acquired: number;
     for (let delay = 2; ; delay = Math.min(delay * 2, 50)) {
-      if ((await deps.redis.set(key, token, 'PX', mutexTtlMs, 'NX')) === 'OK') break;
+      acquired = await mutexRedis.rtmAcquireMutex(key, jobKey, token, mutexTtlMs);
+      if (acquired >= 0) break;
       if (Date.now() > deadline) throw new EnqueueBusyError(`enqueue of ${key} stayed busy for ${mutexWaitMs} ms; try again`);
       // Jitter: callers that met at the same moment do not retry in lockstep.
       await new Promise((r) => setTimeout(r, delay / 2 + Math.random() * delay));
@@ -90,27 +110,30 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
       if (Date.now() - acquiredAt > mutexTtlMs / 2) throw new EnqueueBusyError(`enqueue of ${key} took over ${mutexTtlMs / 2} ms; nothing was changed, try again`);
     };
     try {
-      return await body(stillHeld);
+      return await body(stillHeld, acquired === 1);
     } finally {
-      await deps.redis.eval(RELEASE, 1, key, token).catch((error: unknown) => deps.logger.warn({ key, err: String(error) }, 'enqueue mutex release failed'));
+      await release(key, token).catch((error: unknown) => deps.logger.warn({ key, err: String(error) }, 'enqueue mutex release failed'));
     }
   }
+
+  const release = (key: string, token: string) => mutexRedis.rtmReleaseMutex(key, token);
 
   return {
     async enqueue(kind, payload) {
       const queue = deps.queues[QUEUE_OF[kind]];
       const jobId = payload.gameId;
-      return withMutex(`${mutexPrefix}${kind}:${jobId}`, async (stillHeld) => {
-        const existing = (await queue.getJob(jobId)) as Job<LifecyclePayload> | undefined;
+      return withMutex(`${mutexPrefix}${kind}:${jobId}`, queue.toKey(jobId), async (stillHeld, jobMayExist) => {
+        const existing = jobMayExist ? ((await queue.getJob(jobId)) as Job<LifecyclePayload> | undefined) : undefined;
         if (existing) {
           const state = await existing.getState();
+          // What was read is only true while the mutex is: a stale read must not decide either.
+          stillHeld();
           if (PENDING_STATES.has(state)) {
             const pendingImage = imageOf(existing.data);
             if (pendingImage !== imageOf(payload)) return { kind: 'conflict', jobId, pendingImageRef: pendingImage ?? '' };
             return { kind: 'joined', jobId, state, carrier: existing.data.sourceRef };
           }
           // Finished (or in no list at all): free the id for the new request.
-          stillHeld();
           await existing.remove().catch((error: unknown) => {
             if (!/could not be found|Missing key|does not exist/i.test(String(error))) throw error;
           });

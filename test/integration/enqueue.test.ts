@@ -140,9 +140,14 @@ describe('enqueue keyed by game id', () => {
 
   it('an enqueuer stalled past half the mutex TTL changes nothing and says so; the caller who took over wins', async () => {
     const h = harness({ mutexTtlMs: 200, slowFirstRead: 400 });
+    // A finished job holds the id, so an enqueue must read it (and here stalls) before it may write.
+    const w = worker(h, () => Promise.resolve('done'));
+    await h.enqueuer.enqueue('start', h.payload('g-7', 'img:1', 'first'));
+    await until(async () => (await h.queues['start-runtime'].getJobState('g-7')) === 'completed', 5_000);
+    await w.close();
     const stalled = h.enqueuer.enqueue('start', h.payload('g-7', 'img:1', 'stalled'));
     await new Promise((r) => setTimeout(r, 20));
-    // Its mutex expires after 200 ms; this caller then finds no job and adds one.
+    // Its mutex expires after 200 ms; this caller then frees the finished id and adds its job.
     const overtaking = await h.enqueuer.enqueue('start', h.payload('g-7', 'img:1', 'overtaking'));
     expect(overtaking).toEqual({ kind: 'enqueued', jobId: 'g-7', state: 'waiting', carrier: 'overtaking' });
     // Without the guard the stalled caller would "add" into the existing id, BullMQ would
