@@ -20,8 +20,7 @@ import { migrateDatabase } from './infra/db/migrate.js';
 import { PostgresHealthSnapshots } from './infra/db/postgres-health-snapshots.js';
 import { PostgresOperationLog } from './infra/db/postgres-operation-log.js';
 import { PostgresRuntimeRecordStore } from './infra/db/postgres-runtime-record-store.js';
-import { DockerodeEngine, dockerFromHost } from './infra/docker/docker-engine.js';
-import { followEngineEvents } from './infra/docker/events-follower.js';
+import { LazyDockerEngine } from './infra/docker/lazy-engine.js';
 import { FsStateDirectories } from './infra/fs/state-directories.js';
 import { HttpLobbyDiagnostics } from './infra/lobby.js';
 import { createRedis, redisPing } from './infra/redis/connection.js';
@@ -76,7 +75,7 @@ export async function startSystem(config: Config, role: Role, logger: Logger): P
   const bullConnection = createRedis(config.redisUrl, 'bullmq');
   closers.push(() => commands.quit(), () => bullConnection.quit());
 
-  const docker = new DockerodeEngine({ docker: dockerFromHost(config.docker.host), telemetry });
+  const docker = new LazyDockerEngine({ host: config.docker.host, telemetry });
   const records = new PostgresRuntimeRecordStore(database.db);
   const operations = new PostgresOperationLog(database.db);
   const snapshots = new PostgresHealthSnapshots(database.db);
@@ -128,7 +127,11 @@ export async function startSystem(config: Config, role: Role, logger: Logger): P
     return rows;
   });
 
-  const enqueuer = createEnqueuer({ queues, redis: commands, logger, attempts: config.jobs.attempts, backoffMs: config.jobs.backoffMs });
+  // The mutex connection carries no BullMQ scripts: ioredis copies every defined
+  // script into each pipeline it builds, and BullMQ defines dozens.
+  const enqueueConnection = createRedis(config.redisUrl, 'enqueue');
+  closers.push(() => enqueueConnection.quit());
+  const enqueuer = createEnqueuer({ queues, redis: enqueueConnection, logger, attempts: config.jobs.attempts, backoffMs: config.jobs.backoffMs });
   const wait = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
   if (runs('worker')) {
@@ -143,6 +146,8 @@ export async function startSystem(config: Config, role: Role, logger: Logger): P
     );
     // Idempotent across processes: one scheduler, one run per period.
     await queues.reconcile.upsertJobScheduler('reconcile-every', { every: config.reconcileIntervalMs }, { name: 'reconcile', data: {} });
+    // Only the worker drives Docker: it alone loads dockerode (see LazyDockerEngine).
+    const [{ followEngineEvents }, { dockerFromHost }] = await Promise.all([import('./infra/docker/events-follower.js'), import('./infra/docker/docker-engine.js'), docker.load()]);
     const events = followEngineEvents({
       docker: dockerFromHost(config.docker.host),
       labels: { ...config.container.extraLabels, 'com.galaxy.owner': 'rtmanager' },

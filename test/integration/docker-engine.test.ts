@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import Dockerode from 'dockerode';
 import { describe, expect, it } from 'vitest';
+import type { DockerEngine } from '../../src/domain/ports.js';
 import { DockerodeEngine } from '../../src/infra/docker/docker-engine.js';
+import { LazyDockerEngine, pingDaemon } from '../../src/infra/docker/lazy-engine.js';
 import { RecordingTelemetry } from '../fakes/support.js';
 import { describeDockerEngineContract } from '../contracts/docker-engine.contract.js';
 import { TEST_LABEL, removeContainers } from '../support/services.js';
@@ -19,12 +21,12 @@ async function removeByLabel(labels: Record<string, string>): Promise<void> {
   await removeContainers(docker, list.map((c) => c.Id));
 }
 
-describeDockerEngineContract('dockerode', async () => {
+async function subject(port: DockerEngine) {
   const network = await testNetwork();
   const run = randomUUID().slice(0, 8);
   const extraLabels = { ...TEST_LABEL, 'com.galaxy.test_run': run };
   return {
-    port: new DockerodeEngine({ docker }),
+    port,
     localImage: 'galaxy-test-engine:labelled',
     remoteImage: 'registry.invalid/galaxy/engine:1',
     network: network.name,
@@ -35,6 +37,18 @@ describeDockerEngineContract('dockerode', async () => {
       await network.remove();
     },
   };
+}
+
+describeDockerEngineContract('dockerode', () => subject(new DockerodeEngine({ docker })));
+// What the composition root wires: dockerode loaded on first use, ping over a bare socket request.
+describeDockerEngineContract('lazy dockerode', () => subject(new LazyDockerEngine({ host: 'unix:///var/run/docker.sock' })));
+
+describe('pingDaemon', () => {
+  it('is false, not an error, for a socket nobody serves and a closed TCP port', async () => {
+    expect(await pingDaemon('unix:///var/run/docker.sock', 2_000)).toBe(true);
+    expect(await pingDaemon('unix:///tmp/no-such-docker.sock', 2_000)).toBe(false);
+    expect(await pingDaemon('tcp://127.0.0.1:1', 2_000)).toBe(false);
+  });
 });
 
 describe('DockerodeEngine on the real daemon', () => {

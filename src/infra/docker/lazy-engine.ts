@@ -1,0 +1,86 @@
+/**
+ * The DockerEngine port, loading dockerode only when a role first drives
+ * Docker. dockerode's import tree (gRPC, protobuf, ssh2) costs a process
+ * about 30 MB of resident memory; the web role only ever asks "does the
+ * daemon answer?" for /readyz, which a GET /_ping on the socket answers.
+ */
+import http from 'node:http';
+import type { PullPolicy } from '../../domain/model.js';
+import type { ContainerInfo, DockerEngine, PullProgress, RunResult, RunSpec, Telemetry } from '../../domain/ports.js';
+import type { DockerodeEngine } from './docker-engine.js';
+
+export class LazyDockerEngine implements DockerEngine {
+  private engine: Promise<DockerodeEngine> | undefined;
+
+  constructor(private readonly opts: { host: string; telemetry?: Telemetry; pingTimeoutMs?: number }) {}
+
+  /** The dockerode adapter; loaded once, on first use. */
+  load(): Promise<DockerodeEngine> {
+    this.engine ??= import('./docker-engine.js').then(({ DockerodeEngine, dockerFromHost }) =>
+      new DockerodeEngine({ docker: dockerFromHost(this.opts.host), ...(this.opts.telemetry ? { telemetry: this.opts.telemetry } : {}) }),
+    );
+    return this.engine;
+  }
+
+  async ping(): Promise<boolean> {
+    const began = performance.now();
+    try {
+      return await pingDaemon(this.opts.host, this.opts.pingTimeoutMs ?? 2_000);
+    } finally {
+      this.opts.telemetry?.recordDockerOp('ping', (performance.now() - began) / 1000);
+    }
+  }
+
+  async networkExists(name: string): Promise<boolean> {
+    return (await this.load()).networkExists(name);
+  }
+
+  async pullImage(ref: string, policy: PullPolicy, onProgress?: (progress: PullProgress) => void): Promise<void> {
+    return (await this.load()).pullImage(ref, policy, onProgress);
+  }
+
+  async inspectImage(ref: string): Promise<{ labels: Record<string, string> }> {
+    return (await this.load()).inspectImage(ref);
+  }
+
+  async run(spec: RunSpec): Promise<RunResult> {
+    return (await this.load()).run(spec);
+  }
+
+  async inspectContainer(nameOrId: string): Promise<ContainerInfo | null> {
+    return (await this.load()).inspectContainer(nameOrId);
+  }
+
+  async stop(containerId: string, timeoutSeconds: number): Promise<void> {
+    return (await this.load()).stop(containerId, timeoutSeconds);
+  }
+
+  async remove(containerId: string): Promise<void> {
+    return (await this.load()).remove(containerId);
+  }
+
+  async listContainers(labels: Record<string, string>): Promise<ContainerInfo[]> {
+    return (await this.load()).listContainers(labels);
+  }
+}
+
+/** GET /_ping on `unix://path` or `tcp://host:port`: true on "OK", false on anything else, never throws. */
+export function pingDaemon(host: string, timeoutMs: number): Promise<boolean> {
+  const target = host.startsWith('unix://')
+    ? { socketPath: host.slice('unix://'.length) }
+    : (() => {
+        const url = new URL(host.replace(/^tcp:/, 'http:'));
+        return { host: url.hostname, port: Number(url.port || 2375) };
+      })();
+  return new Promise((resolve) => {
+    const req = http.get({ ...target, path: '/_ping', timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve(res.statusCode === 200 && body.trim() === 'OK'));
+      res.on('error', () => resolve(false));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', () => resolve(false));
+  });
+}
