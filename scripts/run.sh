@@ -12,6 +12,9 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
   touch node_modules
 fi
 
+echo "run: npm run build"
+npm run --silent build
+
 bash scripts/services.sh up --mode run
 set -a; . var/services.env; set +a
 
@@ -46,4 +49,4 @@ cat <<INFO
           -d '{"image_ref":"galaxy-demo-engine:latest"}' "http://$HOST:$PORT/api/v1/internal/runtimes/demo-1/start?wait=30"
 
 INFO
-exec npx tsx src/main.ts all
+exec node dist/main.js all

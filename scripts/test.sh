@@ -27,6 +27,7 @@ bash scripts/build-test-images.sh
 
 echo "test: lint"; npm run --silent lint
 echo "test: typecheck"; npm run --silent typecheck
+echo "test: build"; npm run --silent build
 echo "test: vitest (unit + integration)"
 npx vitest run --project unit --project integration
 

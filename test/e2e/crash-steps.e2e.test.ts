@@ -75,7 +75,8 @@ afterAll(async () => {
 });
 
 function spawnWorker(): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'worker'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // The compiled build, as the Procfile runs it (the global setup keeps it current).
+  const child = spawn(process.execPath, ['dist/main.js', 'worker'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   return child;

@@ -66,7 +66,13 @@ export async function privateRedis() {
   };
 }
 
-export async function faultSystem(opts: { redisUrl?: string; env?: Record<string, string> } = {}) {
+/**
+ * The processes run the compiled build (dist/, what the Procfile runs; the
+ * global setup builds it), not tsx: the figures and failures are production's.
+ */
+const MAIN = ['dist/main.js'];
+
+export async function faultSystem(opts: { redisUrl?: string; env?: Record<string, string>; nodeArgs?: string[] } = {}) {
   const run = `f${randomUUID().slice(0, 6)}`;
   const database: TestDatabase = await createTestDatabase();
   const tmp = await mkdtemp(path.join(os.tmpdir(), `rtm-${run}-`));
@@ -104,7 +110,7 @@ export async function faultSystem(opts: { redisUrl?: string; env?: Record<string
   const base = `http://127.0.0.1:${port}`;
 
   function start(role: Role): ChildProcess {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', role], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...MAIN, role], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-20_000)));
     child.stderr?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-20_000)));
     children.set(role, child);

@@ -4,6 +4,8 @@
  * must exist. After them: sweep whatever a crashed test left behind.
  */
 import { execFileSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
 import Dockerode from 'dockerode';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
@@ -35,6 +37,14 @@ async function sweep(since: number): Promise<string[]> {
   return [...containers.map((c) => c.Names[0] ?? c.Id), ...networks.map((n) => `network ${n.Name}`)];
 }
 
+/** dist/main.js older than any source file (or missing). */
+function buildIsStale(): boolean {
+  const built = statSync('dist/main.js', { throwIfNoEntry: false })?.mtimeMs ?? 0;
+  const newest = (dir: string): number =>
+    Math.max(0, ...readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newest(path.join(dir, e.name)) : statSync(path.join(dir, e.name)).mtimeMs)));
+  return built < Math.max(newest('src'), statSync('tsconfig.build.json').mtimeMs, statSync('tsconfig.json').mtimeMs);
+}
+
 export default async function setup(): Promise<() => Promise<void>> {
   const startedAt = Date.now();
   await check('Redis', async () => {
@@ -61,6 +71,8 @@ export default async function setup(): Promise<() => Promise<void>> {
     if (!(await docker.getImage(image).inspect().then(() => true, () => false))) missing.push(image);
   }
   if (missing.length) execFileSync('bash', ['scripts/build-test-images.sh'], { stdio: 'inherit' });
+  // Spawned processes run the compiled build, as the Procfile does: keep it current.
+  if (buildIsStale()) execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
 
   return async () => {
     const left = await sweep(startedAt);
