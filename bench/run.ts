@@ -5,9 +5,8 @@
  * be lowered for a quick look (BENCH_LATENCY_GAMES, BENCH_BURST, …); the
  * defaults are the issue's. Cleans up every container it made.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import autocannon from 'autocannon';
+import { randomBytes } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
 import type Dockerode from 'dockerode';
 import type { LifecycleDeps } from '../src/domain/operation.js';
 import { reconcileAll } from '../src/domain/reconcile.js';
@@ -20,6 +19,7 @@ import { RedisNotifications } from '../src/infra/redis/notifications.js';
 import type { FaultSystem } from '../test/faults/support.js';
 import { docker, faultSystem, until } from '../test/faults/support.js';
 import { RecordingLogger, RecordingTelemetry } from '../test/fakes/support.js';
+import { enqueueLoad, ensureWrk } from './enqueue-load.js';
 
 const IMAGE = 'galaxy-test-engine:labelled';
 const N = {
@@ -28,7 +28,10 @@ const N = {
   stormGames: Number(process.env.BENCH_STORM_GAMES ?? 100),
   stormRequests: Number(process.env.BENCH_STORM_REQUESTS ?? 2000),
   enqueueSeconds: Number(process.env.BENCH_ENQUEUE_SECONDS ?? 10),
+  enqueueConnections: Number(process.env.BENCH_ENQUEUE_CONNECTIONS ?? 16),
 };
+/** V8 heap caps for the second, memory-bounded enqueue run. */
+const CAPPED_HEAP = ['--max-semi-space-size=16', '--max-old-space-size=96'];
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -70,21 +73,18 @@ async function waitRunning(s: FaultSystem, gameIds: string[], ms: number): Promi
   );
 }
 
-async function rssMb(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return kb / 1024;
-}
-
 async function main(): Promise<void> {
   const results: Record<string, number> = {};
   const began = Date.now();
+  await ensureWrk();
   const system = await faultSystem({ env: { RTMANAGER_WORKER_CONCURRENCY: '100', RTMANAGER_JOB_LOCK_MS: '30000' } });
   const webOnly = await faultSystem();
+  const webCapped = await faultSystem({ nodeArgs: CAPPED_HEAP });
   const cleanup = async () => {
     await removeRaw();
     await system.cleanup();
     await webOnly.cleanup();
+    await webCapped.cleanup();
   };
   process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
   try {
@@ -180,30 +180,19 @@ async function main(): Promise<void> {
     // 5. Enqueue load on a web process with no worker: no container per request.
     webOnly.start('web');
     await webOnly.waitReady();
-    let maxRss = 0;
-    const sampler = setInterval(() => {
-      void (async () => {
-        for (const pid of await childPids()) maxRss = Math.max(maxRss, await rssMb(pid));
-      })();
-    }, 100);
-    let n = 0;
-    const prefix = `e${randomUUID().slice(0, 6)}`;
-    const load = await autocannon({
-      url: webOnly.base,
-      connections: 32,
-      duration: N.enqueueSeconds,
-      requests: [
-        {
-          method: 'POST',
-          setupRequest: (req) => ({ ...req, path: `/api/v1/internal/runtimes/${prefix}-${n++}/start`, headers: { ...req.headers, authorization: `Bearer ${webOnly.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ image_ref: IMAGE }) }),
-        },
-      ],
-    });
-    clearInterval(sampler);
-    results.enqueue_rps = Math.round(load.requests.average);
-    results.enqueue_p99_ms = load.latency.p99;
-    results.rss_mb_max = Math.round(maxRss);
-    console.log(`enqueue: ${load.requests.total} requests, ${load.non2xx} non-2xx, ${load.errors} errors`);
+    await enqueueLoad(webOnly, 2, N.enqueueConnections); // warm-up: JIT, pools
+    const load = await enqueueLoad(webOnly, N.enqueueSeconds, N.enqueueConnections);
+    results.enqueue_rps = load.rps;
+    results.enqueue_p99_ms = load.p99Ms;
+    results.rss_mb_max = load.rssMbMax;
+    console.log(`enqueue (${load.tool}, ${N.enqueueConnections} connections, ${N.enqueueSeconds} s): ${load.total} requests, p50 ${load.p50Ms} ms, ${load.non2xx} non-2xx, ${load.errors} errors`);
+    // The same load on a web process with a capped V8 heap: the memory/latency trade, measured, not shipped.
+    await webOnly.kill('web', 'SIGTERM');
+    webCapped.start('web');
+    await webCapped.waitReady();
+    await enqueueLoad(webCapped, 2, N.enqueueConnections);
+    const capped = await enqueueLoad(webCapped, N.enqueueSeconds, N.enqueueConnections);
+    console.log(`enqueue with ${CAPPED_HEAP.join(' ')}: ${capped.rps} req/s, p99 ${capped.p99Ms} ms, rss max ${capped.rssMbMax} MB`);
   } finally {
     await cleanup();
   }
@@ -219,12 +208,6 @@ async function main(): Promise<void> {
   console.log('\nmetric                   value      goal');
   for (const k of ordered) console.log(`${k.padEnd(24)} ${String(latest[k]).padEnd(10)} ${goals[k]}`);
   console.log(`\nbench took ${Math.round((Date.now() - began) / 1000)} s; written to bench/results/latest.json`);
-}
-
-/** The system's processes: children of this one. */
-async function childPids(): Promise<number[]> {
-  const children = await readFile(`/proc/${process.pid}/task/${process.pid}/children`, 'utf8').catch(() => '');
-  return children.trim().split(/\s+/).filter(Boolean).map(Number);
 }
 
 await main();
