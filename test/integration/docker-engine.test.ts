@@ -104,3 +104,30 @@ describe('DockerodeEngine on the real daemon', () => {
     await expect(engine.networkExists('x')).rejects.toThrow(/ENOENT|connect/);
   });
 });
+
+describe('DockerodeEngine image inspections', () => {
+  const inspections = (t: RecordingTelemetry) => t.dockerOps.filter((o) => o.op === 'image_inspect').length;
+
+  it('a burst of starts asks the daemon about an image once while the answer is fresh', async () => {
+    const telemetry = new RecordingTelemetry();
+    const engine = new DockerodeEngine({ docker, telemetry, imageCacheMs: 300 });
+    const asks = Array.from({ length: 20 }, async () => {
+      await engine.pullImage('galaxy-test-engine:labelled', 'if_not_present');
+      return engine.inspectImage('galaxy-test-engine:labelled');
+    });
+    const answers = await Promise.all(asks);
+    expect(new Set(answers.map((a) => a.labels['com.galaxy.cpu_quota'])).size).toBe(1);
+    expect(inspections(telemetry)).toBe(1);
+    await new Promise((r) => setTimeout(r, 350));
+    await engine.inspectImage('galaxy-test-engine:labelled');
+    expect(inspections(telemetry)).toBe(2);
+  });
+
+  it('a missing image is asked about again, never remembered', async () => {
+    const telemetry = new RecordingTelemetry();
+    const engine = new DockerodeEngine({ docker, telemetry });
+    await expect(engine.inspectImage('galaxy-test-engine:no-such-tag')).rejects.toThrow();
+    await expect(engine.inspectImage('galaxy-test-engine:no-such-tag')).rejects.toThrow();
+    expect(inspections(telemetry)).toBe(2);
+  });
+});

@@ -22,10 +22,19 @@ export function dockerFromHost(host: string): Dockerode {
 export class DockerodeEngine implements DockerEngine {
   private readonly docker: Dockerode;
   private readonly telemetry: Telemetry | undefined;
+  /**
+   * Image inspections, kept briefly: a start asks twice (is it local? its
+   * labels?) and a burst of starts asks for the same image hundreds of times,
+   * each a round trip the daemon serialises with the creates. A pull forgets
+   * the image; only found images are kept, so a missing one is asked again.
+   */
+  private readonly images = new Map<string, { at: number; info: Promise<Dockerode.ImageInspectInfo> }>();
+  private readonly imageTtlMs: number;
 
-  constructor(opts: { docker: Dockerode; telemetry?: Telemetry }) {
+  constructor(opts: { docker: Dockerode; telemetry?: Telemetry; imageCacheMs?: number }) {
     this.docker = opts.docker;
     this.telemetry = opts.telemetry;
+    this.imageTtlMs = opts.imageCacheMs ?? 2_000;
   }
 
   async ping(): Promise<boolean> {
@@ -50,6 +59,7 @@ export class DockerodeEngine implements DockerEngine {
   async pullImage(ref: string, policy: PullPolicy, onProgress?: (progress: PullProgress) => void): Promise<void> {
     if (policy === 'never') return;
     if (policy === 'if_not_present' && (await this.imageIsLocal(ref))) return;
+    this.images.delete(ref);
     await this.timed('pull', async () => {
       let stream: NodeJS.ReadableStream;
       try {
@@ -83,7 +93,7 @@ export class DockerodeEngine implements DockerEngine {
 
   async inspectImage(ref: string): Promise<{ labels: Record<string, string> }> {
     try {
-      const info = await this.timed('image_inspect', () => this.docker.getImage(ref).inspect());
+      const info = await this.inspectImageCached(ref);
       return { labels: info.Config?.Labels ?? {} };
     } catch (error) {
       throw daemonError(error);
@@ -206,9 +216,23 @@ export class DockerodeEngine implements DockerEngine {
     return out;
   }
 
+  private inspectImageCached(ref: string): Promise<Dockerode.ImageInspectInfo> {
+    const now = Date.now();
+    const hit = this.images.get(ref);
+    if (hit && now - hit.at < this.imageTtlMs) return hit.info;
+    // Concurrent askers share one request; a failure is not kept.
+    const info = this.timed('image_inspect', () => this.docker.getImage(ref).inspect());
+    this.images.set(ref, { at: now, info });
+    info.catch(() => {
+      if (this.images.get(ref)?.info === info) this.images.delete(ref);
+    });
+    if (this.images.size > 256) this.images.delete(this.images.keys().next().value!);
+    return info;
+  }
+
   private async imageIsLocal(ref: string): Promise<boolean> {
     try {
-      await this.timed('image_inspect', () => this.docker.getImage(ref).inspect());
+      await this.inspectImageCached(ref);
       return true;
     } catch (error) {
       if (statusOf(error) === 404) return false;
