@@ -8,7 +8,9 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import type Dockerode from 'dockerode';
+import { and, count, eq, inArray } from 'drizzle-orm';
 import type { LifecycleDeps } from '../src/domain/operation.js';
+import { runtimeRecords } from '../src/infra/db/schema.js';
 import { reconcileAll } from '../src/domain/reconcile.js';
 import { PostgresHealthSnapshots } from '../src/infra/db/postgres-health-snapshots.js';
 import { DockerodeEngine } from '../src/infra/docker/docker-engine.js';
@@ -17,7 +19,7 @@ import { RedisGameLeases } from '../src/infra/redis/game-leases.js';
 import { RedisHealthEvents } from '../src/infra/redis/health-events.js';
 import { RedisNotifications } from '../src/infra/redis/notifications.js';
 import type { FaultSystem } from '../test/faults/support.js';
-import { docker, faultSystem, until } from '../test/faults/support.js';
+import { docker, faultSystem } from '../test/faults/support.js';
 import { RecordingLogger, RecordingTelemetry } from '../test/fakes/support.js';
 import { enqueueLoad, ensureWrk } from './enqueue-load.js';
 
@@ -64,13 +66,18 @@ async function systemStart(s: FaultSystem, gameId: string): Promise<number> {
   return res.status;
 }
 
+/** One count query per poll: a get per game would put hundreds of queries a second beside the starts it times. */
 async function waitRunning(s: FaultSystem, gameIds: string[], ms: number): Promise<void> {
-  await until(
-    async () => (await Promise.all(gameIds.map((g) => s.records.get(g)))).filter((r) => r?.status === 'running').length,
-    (running) => running === gameIds.length,
-    ms,
-    'records running',
-  );
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const [row] = await s.database.db
+      .select({ running: count() })
+      .from(runtimeRecords)
+      .where(and(inArray(runtimeRecords.gameId, gameIds), eq(runtimeRecords.status, 'running')));
+    if (row?.running === gameIds.length) return;
+    if (Date.now() > deadline) throw new Error(`records running: ${row?.running ?? 0} of ${gameIds.length} in ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 async function main(): Promise<void> {
@@ -178,6 +185,8 @@ async function main(): Promise<void> {
     console.log(`reconcile: ${JSON.stringify(summary)}`);
 
     // 5. Enqueue load on a web process with no worker: no container per request.
+    // The system under the earlier parts stops first: its idle process would share the 2 cores.
+    await system.kill('all', 'SIGTERM');
     webOnly.start('web');
     await webOnly.waitReady();
     await enqueueLoad(webOnly, 2, N.enqueueConnections); // warm-up: JIT, pools
