@@ -52,7 +52,7 @@ beforeAll(async () => {
     RTMANAGER_DOCKER_NETWORK: `rtm-crash-${run}`,
     RTMANAGER_GAME_STATE_ROOT: path.join(tmp, 'state'),
     RTMANAGER_AUTH_DISABLED: 'true',
-    RTMANAGER_LOG_LEVEL: 'warn',
+    RTMANAGER_LOG_LEVEL: 'info',
     RTMANAGER_RECONCILE_INTERVAL_MS: '3600000',
     RTMANAGER_WORKER_CONCURRENCY: '1',
     RTMANAGER_JOB_LOCK_MS: '2000',
@@ -123,10 +123,12 @@ describe('a worker killed at every step of start', () => {
     for (const step of STEPS) {
       const gameId = gameOf(step);
       const containers = await docker.listContainers({ all: true, filters: { label: [`com.galaxy.game_id=${gameId}`] } });
-      expect(containers.map((c) => [c.Names[0], c.State]), step).toEqual([[`/galaxy-game-${gameId}`, 'running']]);
       const record = await records.get(gameId);
-      expect(record, step).toMatchObject({ status: 'running', currentContainerId: containers[0]!.Id });
       const audit = await operations.listByGame(gameId, 20);
+      // When it fails, say what happened to this game: its record, its audit trail, the workers' last words.
+      const story = `${step}\nrecord: ${JSON.stringify(record)}\naudit: ${JSON.stringify(audit.map((e) => [e.opKind, e.outcome, e.errorCode, e.errorMessage, e.containerId.slice(0, 12)]))}\n${output.slice(-4000)}`;
+      expect(containers.map((c) => [c.Names[0], c.State]), story).toEqual([[`/galaxy-game-${gameId}`, 'running']]);
+      expect(record, step).toMatchObject({ status: 'running', currentContainerId: containers[0]!.Id });
       expect(audit.some((e) => e.opKind === 'start' && e.outcome === 'success' && e.containerId === containers[0]!.Id), step).toBe(true);
       expect(await redis.exists(`rtmanager:lease:${gameId}`), step).toBe(0);
     }
