@@ -7,6 +7,7 @@ import type { FaultSystem } from '../faults/support.js';
 import { docker, faultSystem, until } from '../faults/support.js';
 
 const IMAGE = 'galaxy-test-engine:labelled';
+const OTHER = 'galaxy-test-engine:labelled-v2';
 let s: FaultSystem;
 
 beforeAll(async () => {
@@ -57,6 +58,39 @@ describe('the Procfile processes', () => {
     expect(await s.containersOf(gameId)).toHaveLength(1);
     const starts = (await s.operations.listByGame(gameId, 50, 'start')).filter((e) => e.outcome === 'success' && e.errorCode === '');
     expect(starts).toHaveLength(1);
+  });
+
+  it('a start with another image while one is pending is answered 409; the pending one runs', { timeout: 60_000 }, async () => {
+    const gameId = s.gameId('two-images');
+    // Back to back: a start takes hundreds of milliseconds, so the second finds the first pending.
+    const first = await s.post(`/runtimes/${gameId}/start`, { image_ref: IMAGE });
+    const second = await s.post(`/runtimes/${gameId}/start`, { image_ref: OTHER });
+    expect(first.status).toBe(202);
+    expect(second.status).toBe(409);
+    expect(await second.json()).toMatchObject({ error: { code: 'conflict' } });
+    const record = await until(() => s.records.get(gameId), (r) => r?.status === 'running', 30_000, 'record running');
+    expect(record?.currentImageRef).toBe(IMAGE);
+  });
+
+  it('stop, restart and patch through the API, each waited for', { timeout: 120_000 }, async () => {
+    const gameId = s.gameId('lifecycle');
+    const call = async (kind: string, body?: unknown) => {
+      const res = await s.post(`/runtimes/${gameId}/${kind}?wait=45`, body);
+      const json = (await res.json()) as { result?: { outcome: string; record: { status: string; current_image_ref: string; current_container_id: string } | null } };
+      expect(res.status, `${kind}: ${JSON.stringify(json)}`).toBe(200);
+      expect(json.result?.outcome, kind).toBe('success');
+      return json.result!.record!;
+    };
+    const started = await call('start', { image_ref: IMAGE });
+    expect((await call('stop')).status).toBe('stopped');
+    expect(await s.containersOf(gameId)).toEqual([]);
+    const restarted = await call('restart');
+    expect(restarted).toMatchObject({ status: 'running', current_image_ref: IMAGE });
+    expect(restarted.current_container_id).not.toBe(started.current_container_id);
+    const patched = await call('patch', { image_ref: OTHER });
+    expect(patched).toMatchObject({ status: 'running', current_image_ref: OTHER });
+    const containers = (await s.containersOf(gameId)).filter((c) => c.Names[0] === `/galaxy-game-${gameId}`);
+    expect(containers.map((c) => [c.Image, c.State])).toEqual([[OTHER, 'running']]);
   });
 
   it('refuses a call without the token', async () => {
