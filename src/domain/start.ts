@@ -123,6 +123,13 @@ async function runStartSteps(op: Operation): Promise<LifecycleResult> {
     });
   }
 
+  const name = containerName(op.gameId);
+  // Read ahead, under the lease: what a previous attempt left under our name is
+  // asked now, beside the network, image and directory checks, and judged in
+  // its own step below. A read only; on the common path it saves the start a
+  // round trip to the daemon.
+  const leftBehind = settled(deps.docker.inspectContainer(name));
+
   await step(op, 'check_network');
   try {
     if (!(await deps.docker.networkExists(settings.network))) {
@@ -171,15 +178,17 @@ async function runStartSteps(op: Operation): Promise<LifecycleResult> {
     });
   }
 
-  const name = containerName(op.gameId);
-
   // A job runs at least once: a worker that died after `run` left a container
   // with our name. Adopt it when it is what was asked for, replace it when it
   // is ours but stale, and never touch one we do not own.
   await step(op, 'converge_container');
   let adopted: RunResult | null = null;
+  const ahead = await leftBehind;
+  if (!ahead.ok) {
+    return recordFailure(op, { step: 'converge_container', code: 'service_unavailable', message: `inspect existing container: ${errorMessage(ahead.error)}` });
+  }
   try {
-    const found = await deps.docker.inspectContainer(name);
+    const found = ahead.value;
     if (found) {
       if (!isOwnedBy(found.labels, op.gameId)) {
         return recordFailure(op, {
@@ -198,7 +207,7 @@ async function runStartSteps(op: Operation): Promise<LifecycleResult> {
       }
     }
   } catch (error) {
-    return recordFailure(op, { step: 'converge_container', code: 'service_unavailable', message: `inspect existing container: ${errorMessage(error)}` });
+    return recordFailure(op, { step: 'converge_container', code: 'service_unavailable', message: `replace stale container: ${errorMessage(error)}` });
   }
 
   await step(op, 'run_container');
@@ -305,4 +314,12 @@ async function rollbackContainer(op: Operation, containerId: string): Promise<vo
     // The reconciler adopts or disposes of what a failed rollback leaves.
     op.log.error({ step: 'upsert_record', container_id: containerId, err: errorMessage(error) }, 'rollback container after upsert failure');
   }
+}
+
+/** A promise that never rejects (so reading ahead never leaves an unhandled rejection), carrying its outcome. */
+function settled<T>(promise: Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
+  return promise.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
 }

@@ -21,6 +21,7 @@ export class FakeDockerEngine implements DockerEngine {
   daemonDown = false;
   failRun: Error | null = null;
   failRemove: Error | null = null;
+  failInspectContainer: Error | null = null;
   private nextId = 1;
 
   constructor(private readonly clock: Clock = { now: () => new Date() }) {}
@@ -90,6 +91,7 @@ export class FakeDockerEngine implements DockerEngine {
 
   inspectContainer(nameOrId: string): Promise<ContainerInfo | null> {
     return this.call('inspectContainer', () => {
+      if (this.failInspectContainer) throw this.failInspectContainer;
       const found = this.findByNameOrId(nameOrId);
       return found ? structuredClone(found.info) : null;
     });

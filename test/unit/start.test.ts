@@ -360,7 +360,8 @@ describe('start: image, network, pull, inspect', () => {
     const result = await startRuntime(w.deps, input());
     expect(result).toEqual(failure('start_config_invalid', 'docker network "galaxy-engines" is missing', false));
     expectFailureSideEffects(w, result, 'runtime.start_config_invalid');
-    expect(w.docker.calls).toEqual(['networkExists']);
+    // Only reads: the network check, and the read-ahead of a container left under our name.
+    expect([...w.docker.calls].sort()).toEqual(['inspectContainer', 'networkExists']);
   });
 
   it('answers service_unavailable (retryable) when the daemon does not answer', async () => {
@@ -481,6 +482,34 @@ describe('start: converging on a container a crashed attempt left', () => {
     expect(w.docker.containers.has(stale)).toBe(false);
     expect(w.docker.containers.size).toBe(1);
     expect(result.record?.currentContainerId).not.toBe(stale);
+  });
+
+  it('answers service_unavailable when what a previous attempt left cannot be read; nothing is run', async () => {
+    const w = world();
+    w.docker.failInspectContainer = new Error('connect ENOENT /var/run/docker.sock');
+    const result = await startRuntime(w.deps, input());
+    expect(result).toEqual(failure('service_unavailable', 'inspect existing container: connect ENOENT /var/run/docker.sock', true));
+    expectFailureSideEffects(w, result, null);
+    expect(w.docker.calls).not.toContain('run');
+  });
+
+  it('answers service_unavailable when a stale container cannot be removed; nothing is run', async () => {
+    const w = world();
+    w.docker.addContainer({
+      name: 'galaxy-game-g-100',
+      image: IMAGE,
+      labels: { 'com.galaxy.owner': 'rtmanager', 'com.galaxy.game_id': 'g-100', 'com.galaxy.engine_image_ref': IMAGE },
+      state: 'exited',
+      running: false,
+      exitCode: 1,
+      oomKilled: false,
+      startedAt: new Date(),
+      finishedAt: null,
+    });
+    w.docker.failRemove = new Error('removal of container is already in progress');
+    const result = await startRuntime(w.deps, input());
+    expect(result).toEqual(failure('service_unavailable', 'replace stale container: removal of container is already in progress', true));
+    expect(w.docker.calls).not.toContain('run');
   });
 
   it('never touches a container with our name that we do not own', async () => {
