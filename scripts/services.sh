@@ -137,7 +137,8 @@ case "$ACTION" in
     ;;
   down)
     for port in "$TEST_REDIS_PORT" "$RUN_REDIS_PORT"; do
-      [ -f "$VAR/redis-$port/redis.pid" ] && redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
+      # Our private ports: whatever answers there is ours, even started from another checkout.
+      redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
     done
     [ -f "$PG_DATA/postmaster.pid" ] && su postgres -s /bin/sh -c "$PG_BIN/pg_ctl -D '$PG_DATA' -m fast stop" >/dev/null 2>&1 || true
     if [ "${2:-}" = "--all" ]; then pkill -x dockerd || true; fi
