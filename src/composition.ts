@@ -147,7 +147,7 @@ export async function startSystem(config: Config, role: Role, logger: Logger): P
     // Idempotent across processes: one scheduler, one run per period.
     await queues.reconcile.upsertJobScheduler('reconcile-every', { every: config.reconcileIntervalMs }, { name: 'reconcile', data: {} });
     // Only the worker drives Docker: it alone loads dockerode (see LazyDockerEngine).
-    const [{ followEngineEvents }, { dockerFromHost }] = await Promise.all([import('./infra/docker/events-follower.js'), import('./infra/docker/docker-engine.js'), docker.load()]);
+    const [{ followEngineEvents }, { dockerFromHost }] = await Promise.all([import('./infra/docker/events-follower.js'), import('./infra/docker/docker-engine.js')]);
     const events = followEngineEvents({
       docker: dockerFromHost(config.docker.host),
       labels: { ...config.container.extraLabels, 'com.galaxy.owner': 'rtmanager' },

@@ -112,11 +112,9 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
     try {
       return await body(stillHeld, acquired === 1);
     } finally {
-      await release(key, token).catch((error: unknown) => deps.logger.warn({ key, err: String(error) }, 'enqueue mutex release failed'));
+      await mutexRedis.rtmReleaseMutex(key, token).catch((error: unknown) => deps.logger.warn({ key, err: String(error) }, 'enqueue mutex release failed'));
     }
   }
-
-  const release = (key: string, token: string) => mutexRedis.rtmReleaseMutex(key, token);
 
   return {
     async enqueue(kind, payload) {

@@ -441,19 +441,23 @@ describe('start: state directory, run, record', () => {
 });
 
 describe('start: converging on a container a crashed attempt left', () => {
-  it('adopts our running container with the requested image: no second container', async () => {
-    const w = world();
-    const id = w.docker.addContainer({
+  /** A container of ours under the game's name, as a crashed attempt leaves it. */
+  const ours = (w: ReturnType<typeof world>, image: string, running: boolean, startedAt = new Date()) =>
+    w.docker.addContainer({
       name: 'galaxy-game-g-100',
-      image: IMAGE,
-      labels: { 'com.galaxy.owner': 'rtmanager', 'com.galaxy.game_id': 'g-100', 'com.galaxy.engine_image_ref': IMAGE },
-      state: 'running',
-      running: true,
-      exitCode: null,
+      image,
+      labels: { 'com.galaxy.owner': 'rtmanager', 'com.galaxy.game_id': 'g-100', 'com.galaxy.engine_image_ref': image },
+      state: running ? 'running' : 'exited',
+      running,
+      exitCode: running ? null : 1,
       oomKilled: false,
-      startedAt: new Date('2026-11-25T11:00:00Z'),
+      startedAt,
       finishedAt: null,
     });
+
+  it('adopts our running container with the requested image: no second container', async () => {
+    const w = world();
+    const id = ours(w, IMAGE, true, new Date('2026-11-25T11:00:00Z'));
     const result = await startRuntime(w.deps, input());
     expect(result.outcome).toBe('success');
     expect(result.record).toMatchObject({ currentContainerId: id, startedAt: new Date('2026-11-25T11:00:00Z') });
@@ -464,19 +468,9 @@ describe('start: converging on a container a crashed attempt left', () => {
   it.each([
     ['exited', false, IMAGE],
     ['running', true, OTHER_IMAGE],
-  ])('replaces our stale container (%s, image %s)', async (state, running, image) => {
+  ])('replaces our stale container (%s, image %s)', async (_state, running, image) => {
     const w = world();
-    const stale = w.docker.addContainer({
-      name: 'galaxy-game-g-100',
-      image,
-      labels: { 'com.galaxy.owner': 'rtmanager', 'com.galaxy.game_id': 'g-100', 'com.galaxy.engine_image_ref': image },
-      state,
-      running,
-      exitCode: running ? null : 1,
-      oomKilled: false,
-      startedAt: new Date(),
-      finishedAt: null,
-    });
+    const stale = ours(w, image, running);
     const result = await startRuntime(w.deps, input());
     expect(result.outcome).toBe('success');
     expect(w.docker.containers.has(stale)).toBe(false);
@@ -495,17 +489,7 @@ describe('start: converging on a container a crashed attempt left', () => {
 
   it('answers service_unavailable when a stale container cannot be removed; nothing is run', async () => {
     const w = world();
-    w.docker.addContainer({
-      name: 'galaxy-game-g-100',
-      image: IMAGE,
-      labels: { 'com.galaxy.owner': 'rtmanager', 'com.galaxy.game_id': 'g-100', 'com.galaxy.engine_image_ref': IMAGE },
-      state: 'exited',
-      running: false,
-      exitCode: 1,
-      oomKilled: false,
-      startedAt: new Date(),
-      finishedAt: null,
-    });
+    ours(w, IMAGE, false);
     w.docker.failRemove = new Error('removal of container is already in progress');
     const result = await startRuntime(w.deps, input());
     expect(result).toEqual(failure('service_unavailable', 'replace stale container: removal of container is already in progress', true));

@@ -5,6 +5,7 @@
  */
 import Dockerode from 'dockerode';
 import type { PullPolicy } from '../../domain/model.js';
+import { dockerTarget } from './host.js';
 import type { ContainerInfo, DockerEngine, PullProgress, RunResult, RunSpec, Telemetry } from '../../domain/ports.js';
 
 interface DockerodeError extends Error {
@@ -14,9 +15,8 @@ interface DockerodeError extends Error {
 
 /** `unix:///var/run/docker.sock` or `tcp://host:port` → a client. */
 export function dockerFromHost(host: string): Dockerode {
-  if (host.startsWith('unix://')) return new Dockerode({ socketPath: host.slice('unix://'.length) });
-  const url = new URL(host.replace(/^tcp:/, 'http:'));
-  return new Dockerode({ host: url.hostname, port: Number(url.port || 2375), protocol: 'http' });
+  const target = dockerTarget(host);
+  return new Dockerode('socketPath' in target ? target : { ...target, protocol: 'http' });
 }
 
 export class DockerodeEngine implements DockerEngine {

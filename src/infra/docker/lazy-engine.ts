@@ -8,6 +8,7 @@ import http from 'node:http';
 import type { PullPolicy } from '../../domain/model.js';
 import type { ContainerInfo, DockerEngine, PullProgress, RunResult, RunSpec, Telemetry } from '../../domain/ports.js';
 import type { DockerodeEngine } from './docker-engine.js';
+import { dockerTarget } from './host.js';
 
 export class LazyDockerEngine implements DockerEngine {
   private engine: Promise<DockerodeEngine> | undefined;
@@ -15,7 +16,7 @@ export class LazyDockerEngine implements DockerEngine {
   constructor(private readonly opts: { host: string; telemetry?: Telemetry; pingTimeoutMs?: number }) {}
 
   /** The dockerode adapter; loaded once, on first use. */
-  load(): Promise<DockerodeEngine> {
+  private load(): Promise<DockerodeEngine> {
     this.engine ??= import('./docker-engine.js').then(({ DockerodeEngine, dockerFromHost }) =>
       new DockerodeEngine({ docker: dockerFromHost(this.opts.host), ...(this.opts.telemetry ? { telemetry: this.opts.telemetry } : {}) }),
     );
@@ -66,14 +67,8 @@ export class LazyDockerEngine implements DockerEngine {
 
 /** GET /_ping on `unix://path` or `tcp://host:port`: true on "OK", false on anything else, never throws. */
 export function pingDaemon(host: string, timeoutMs: number): Promise<boolean> {
-  const target = host.startsWith('unix://')
-    ? { socketPath: host.slice('unix://'.length) }
-    : (() => {
-        const url = new URL(host.replace(/^tcp:/, 'http:'));
-        return { host: url.hostname, port: Number(url.port || 2375) };
-      })();
   return new Promise((resolve) => {
-    const req = http.get({ ...target, path: '/_ping', timeout: timeoutMs }, (res) => {
+    const req = http.get({ ...dockerTarget(host), path: '/_ping', timeout: timeoutMs }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));
