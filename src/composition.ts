@@ -75,7 +75,11 @@ export async function startSystem(config: Config, role: Role, logger: Logger): P
   const bullConnection = createRedis(config.redisUrl, 'bullmq');
   closers.push(() => commands.quit(), () => bullConnection.quit());
 
-  const docker = new LazyDockerEngine({ host: config.docker.host, telemetry });
+  const docker = new LazyDockerEngine({
+    host: config.docker.host,
+    telemetry,
+    deadlines: { callMs: config.docker.timeoutMs, pullMs: config.docker.pullTimeoutMs, pullIdleMs: config.docker.pullInactivityMs },
+  });
   const records = new PostgresRuntimeRecordStore(database.db);
   const operations = new PostgresOperationLog(database.db);
   const snapshots = new PostgresHealthSnapshots(database.db);
@@ -136,7 +140,7 @@ export async function startSystem(config: Config, role: Role, logger: Logger): P
 
   if (runs('worker')) {
     const workers: Worker[] = [];
-    const workerOpts = { connection: bullConnection, prefix: config.queuePrefix, concurrency: config.jobs.concurrency, ...lifecycleWorkerOptions(config.jobs.lockMs) };
+    const workerOpts = { connection: bullConnection, prefix: config.queuePrefix, concurrency: config.jobs.concurrency, ...lifecycleWorkerOptions(config.jobs.lockMs, config.jobs.maxStalls) };
     workers.push(new Worker('start-runtime', createStartProcessor(deps, crashHook(config)), workerOpts));
     workers.push(new Worker('stop-runtime', createLifecycleProcessor('stop', deps), workerOpts));
     workers.push(new Worker('restart-runtime', createLifecycleProcessor('restart', deps), workerOpts));

@@ -7,6 +7,7 @@
  * RTMANAGER_AUTH_DISABLED [false], RTMANAGER_PGLITE_DIR [var/pglite],
  * RTMANAGER_JOB_ATTEMPTS [5], RTMANAGER_JOB_BACKOFF_MS [1000],
  * RTMANAGER_WORKER_CONCURRENCY [20], RTMANAGER_JOB_LOCK_MS [10000],
+ * RTMANAGER_JOB_MAX_STALLS [20],
  * RTMANAGER_INTAKE_CLAIM_IDLE_MS [30000], RTMANAGER_SHUTDOWN_GRACE_MS [25000],
  * RTMANAGER_QUEUE_PREFIX [bull], RTMANAGER_HTTP_BODY_LIMIT_BYTES [65536],
  * RTMANAGER_STOP_TIMEOUT_SECONDS [10]; test-only: RTMANAGER_TEST_CRASH_AT,
@@ -24,7 +25,17 @@ export interface Config {
   pgliteDir: string;
   http: { host: string; port: number; bodyLimitBytes: number };
   auth: { disabled: boolean; apiToken: string; adminUser: string; adminPassword: string };
-  docker: { host: string; network: string; logDriver: string; logOpts: string; pullPolicy: PullPolicy };
+  docker: {
+    host: string;
+    network: string;
+    logDriver: string;
+    logOpts: string;
+    pullPolicy: PullPolicy;
+    /** Deadlines (contract §10): every call but a pull; a whole pull; a silent pull. */
+    timeoutMs: number;
+    pullTimeoutMs: number;
+    pullInactivityMs: number;
+  };
   container: {
     defaultCpuQuota: number;
     defaultMemory: string;
@@ -45,7 +56,7 @@ export interface Config {
   streams: { startJobs: string; healthEvents: string; notificationIntents: string };
   reconcileIntervalMs: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-  jobs: { attempts: number; backoffMs: number; concurrency: number; lockMs: number };
+  jobs: { attempts: number; backoffMs: number; concurrency: number; lockMs: number; maxStalls: number };
   /** Test-only: `game:step,…` — the worker SIGKILLs itself at that step, once per game (markers in crashMarkerDir). */
   testCrashAt: Record<string, string>;
   testCrashMarkerDir: string | undefined;
@@ -125,6 +136,9 @@ const VARIABLES = {
   RTMANAGER_DOCKER_LOG_DRIVER: [nonEmpty, 'json-file'],
   RTMANAGER_DOCKER_LOG_OPTS: [logOpts, 'max-size=10m,max-file=3'],
   RTMANAGER_DOCKER_PULL_POLICY: [z.enum(['always', 'if_not_present', 'never'], { error: (issue) => `must be always, if_not_present or never ${got(issue.input)}` }), 'if_not_present'],
+  RTMANAGER_DOCKER_TIMEOUT_MS: [int(100, 3_600_000), '30000'],
+  RTMANAGER_PULL_TIMEOUT_MS: [int(1_000, 86_400_000), '900000'],
+  RTMANAGER_PULL_INACTIVITY_MS: [int(1_000, 86_400_000), '120000'],
   RTMANAGER_CONTAINER_DEFAULT_CPU_QUOTA: [positiveDecimal, '1.0'],
   RTMANAGER_CONTAINER_DEFAULT_MEMORY: [dockerSize, '512m'],
   RTMANAGER_CONTAINER_DEFAULT_PIDS_LIMIT: [int(1, 4_194_304), '256'],
@@ -148,6 +162,7 @@ const VARIABLES = {
   RTMANAGER_WORKER_CONCURRENCY: [int(1, 1_000), '20'],
   RTMANAGER_CONTAINER_EXTRA_LABELS: [logOpts, ''],
   RTMANAGER_JOB_LOCK_MS: [int(1_000, 600_000), '10000'],
+  RTMANAGER_JOB_MAX_STALLS: [int(1, 1_000), '20'],
   RTMANAGER_TEST_CRASH_AT: [z.string().refine((v) => v.split(',').every((p) => /^[^:,]+:[a-z_]+$/.test(p.trim())), { error: (issue) => `must be game:step pairs separated by commas ${got(issue.input)}` }), undefined],
   RTMANAGER_TEST_CRASH_MARKER_DIR: [absolutePath, undefined],
   RTMANAGER_INTAKE_CLAIM_IDLE_MS: [int(100, 3_600_000), '30000'],
@@ -204,6 +219,9 @@ export function loadConfig(env: Env = process.env): ConfigResult {
         logDriver: p.RTMANAGER_DOCKER_LOG_DRIVER!,
         logOpts: p.RTMANAGER_DOCKER_LOG_OPTS!,
         pullPolicy: p.RTMANAGER_DOCKER_PULL_POLICY!,
+        timeoutMs: p.RTMANAGER_DOCKER_TIMEOUT_MS!,
+        pullTimeoutMs: p.RTMANAGER_PULL_TIMEOUT_MS!,
+        pullInactivityMs: p.RTMANAGER_PULL_INACTIVITY_MS!,
       },
       container: {
         defaultCpuQuota: p.RTMANAGER_CONTAINER_DEFAULT_CPU_QUOTA!,
@@ -230,7 +248,7 @@ export function loadConfig(env: Env = process.env): ConfigResult {
       },
       reconcileIntervalMs: p.RTMANAGER_RECONCILE_INTERVAL_MS!,
       logLevel: p.RTMANAGER_LOG_LEVEL!,
-      jobs: { attempts: p.RTMANAGER_JOB_ATTEMPTS!, backoffMs: p.RTMANAGER_JOB_BACKOFF_MS!, concurrency: p.RTMANAGER_WORKER_CONCURRENCY!, lockMs: p.RTMANAGER_JOB_LOCK_MS! },
+      jobs: { attempts: p.RTMANAGER_JOB_ATTEMPTS!, backoffMs: p.RTMANAGER_JOB_BACKOFF_MS!, concurrency: p.RTMANAGER_WORKER_CONCURRENCY!, lockMs: p.RTMANAGER_JOB_LOCK_MS!, maxStalls: p.RTMANAGER_JOB_MAX_STALLS! },
       testCrashAt: Object.fromEntries((p.RTMANAGER_TEST_CRASH_AT ?? '').split(',').filter((x) => x.includes(':')).map((x) => x.trim().split(':') as [string, string])),
       testCrashMarkerDir: p.RTMANAGER_TEST_CRASH_MARKER_DIR,
       intake: { claimIdleMs: p.RTMANAGER_INTAKE_CLAIM_IDLE_MS! },

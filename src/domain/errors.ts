@@ -26,3 +26,26 @@ export function isRetryableFailure(code: FailureCode, leaseBusy = false): boolea
   if (code === 'service_unavailable' || code === 'internal_error') return true;
   return code === 'conflict' && leaseBusy;
 }
+
+const DOCKER_DEADLINE = 'docker_deadline_exceeded';
+
+/**
+ * A Docker call that outlived its deadline (RTMANAGER_DOCKER_TIMEOUT_MS).
+ * The daemon may still finish it, so it is no verdict on the request: the
+ * operation fails `service_unavailable` (retryable) whatever the step's own
+ * code for a refusal would be, and the re-run converges on what the daemon
+ * did. Pulls have deadlines of their own and fail `image_pull_failed`.
+ * Known by its code, not its class, like every failure that crosses a layer.
+ */
+export class DockerDeadlineExceeded extends Error {
+  readonly code = DOCKER_DEADLINE;
+
+  constructor(op: string, ms: number) {
+    super(`docker ${op} did not answer within ${ms} ms`);
+    this.name = 'DockerDeadlineExceeded';
+  }
+}
+
+export function isDockerDeadline(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === DOCKER_DEADLINE;
+}

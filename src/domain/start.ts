@@ -10,6 +10,7 @@
  * changes the Result — the runtime record is the source of truth.
  */
 import { engineEnv, engineLabels, isOwnedBy, parseLogOpts, resolveLimits } from './container-spec.js';
+import { isDockerDeadline } from './errors.js';
 import { gameIdProblem } from './game-id.js';
 import { parseImageRef } from './image-ref.js';
 import type { RuntimeRecord } from './model.js';
@@ -148,7 +149,7 @@ async function runStartSteps(op: Operation): Promise<LifecycleResult> {
   try {
     await deps.docker.pullImage(op.imageRef, settings.pullPolicy, op.hooks.onPullProgress);
   } catch (error) {
-    return recordFailure(op, { step: 'pull_image', code: 'image_pull_failed', message: errorMessage(error), notify: 'runtime.image_pull_failed' });
+    return recordFailure(op, dockerFailure('pull_image', error, { code: 'image_pull_failed', message: errorMessage(error), notify: 'runtime.image_pull_failed' }));
   }
 
   await step(op, 'inspect_image');
@@ -156,12 +157,10 @@ async function runStartSteps(op: Operation): Promise<LifecycleResult> {
   try {
     imageLabels = (await deps.docker.inspectImage(op.imageRef)).labels;
   } catch (error) {
-    return recordFailure(op, {
-      step: 'inspect_image',
-      code: 'image_pull_failed',
-      message: `inspect image: ${errorMessage(error)}`,
-      notify: 'runtime.image_pull_failed',
-    });
+    return recordFailure(
+      op,
+      dockerFailure('inspect_image', error, { code: 'image_pull_failed', message: `inspect image: ${errorMessage(error)}`, notify: 'runtime.image_pull_failed' }),
+    );
   }
   const limits = resolveLimits(imageLabels, settings);
 
@@ -231,12 +230,10 @@ async function runStartSteps(op: Operation): Promise<LifecycleResult> {
         pidsLimit: limits.pidsLimit,
       });
     } catch (error) {
-      return recordFailure(op, {
-        step: 'run_container',
-        code: 'container_start_failed',
-        message: errorMessage(error),
-        notify: 'runtime.container_start_failed',
-      });
+      return recordFailure(
+        op,
+        dockerFailure('run_container', error, { code: 'container_start_failed', message: errorMessage(error), notify: 'runtime.container_start_failed' }),
+      );
     }
   }
 
@@ -280,6 +277,16 @@ async function runStartSteps(op: Operation): Promise<LifecycleResult> {
     details: { image_ref: op.imageRef },
   });
   return result;
+}
+
+/**
+ * A daemon's refusal is the step's own failure; a call past its deadline is
+ * not a refusal (the daemon may yet do it), so it is a retryable
+ * service_unavailable with no admin notification, and the re-run converges.
+ */
+function dockerFailure(step: string, error: unknown, refusal: Omit<Failure, 'step'>): Failure {
+  if (isDockerDeadline(error)) return { step, code: 'service_unavailable', message: `${step}: ${errorMessage(error)}` };
+  return { step, ...refusal };
 }
 
 /** Stricter than the reference: the game id must match contract §3. */

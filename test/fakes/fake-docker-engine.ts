@@ -20,6 +20,8 @@ export class FakeDockerEngine implements DockerEngine {
   readonly calls: string[] = [];
   daemonDown = false;
   failRun: Error | null = null;
+  failPull: Error | null = null;
+  failInspectImage: Error | null = null;
   failRemove: Error | null = null;
   failInspectContainer: Error | null = null;
   private nextId = 1;
@@ -42,6 +44,7 @@ export class FakeDockerEngine implements DockerEngine {
 
   pullImage(ref: string, policy: PullPolicy, onProgress?: (progress: PullProgress) => void): Promise<void> {
     return this.call('pullImage', () => {
+      if (this.failPull) throw this.failPull;
       if (policy === 'never') return;
       if (policy === 'if_not_present' && this.images.has(ref)) return;
       const remote = this.registry.get(ref);
@@ -54,6 +57,7 @@ export class FakeDockerEngine implements DockerEngine {
 
   inspectImage(ref: string): Promise<{ labels: Record<string, string> }> {
     return this.call('inspectImage', () => {
+      if (this.failInspectImage) throw this.failInspectImage;
       const labels = this.images.get(ref);
       if (!labels) throw new Error(`No such image: ${ref}`);
       return { labels: { ...labels } };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LEASE_BUSY_MESSAGE } from '../../src/domain/errors.js';
+import { DockerDeadlineExceeded, LEASE_BUSY_MESSAGE } from '../../src/domain/errors.js';
 import type { RuntimeRecord } from '../../src/domain/model.js';
 import type { StartInput, StartResult } from '../../src/domain/start.js';
 import { runStartUnderHeldLease, START_STEPS, startRuntime } from '../../src/domain/start.js';
@@ -417,6 +417,30 @@ describe('start: state directory, run, record', () => {
     expect(result).toEqual(failure('container_start_failed', 'OCI runtime create failed', false));
     expectFailureSideEffects(w, result, 'runtime.container_start_failed');
     expect(w.docker.containers.size).toBe(0);
+  });
+
+  it('a Docker call past its deadline is retryable service_unavailable at every step, with no admin notification', async () => {
+    const deadline = new DockerDeadlineExceeded('create', 30_000);
+    for (const inject of [
+      (w: World) => (w.docker.failRun = deadline),
+      (w: World) => (w.docker.failInspectImage = deadline),
+      (w: World) => (w.docker.failPull = deadline),
+    ]) {
+      const w = world();
+      inject(w);
+      const result = await startRuntime(w.deps, input());
+      expect(result).toEqual(failure('service_unavailable', /^(run_container|inspect_image|pull_image): docker create did not answer within 30000 ms$/, true));
+      expectFailureSideEffects(w, result, null);
+      expect(w.docker.containers.size).toBe(0);
+    }
+  });
+
+  it('a pull past its own deadline is image_pull_failed saying which deadline', async () => {
+    const w = world();
+    w.docker.failPull = new Error('image pull of x timed out after 900000 ms (RTMANAGER_PULL_TIMEOUT_MS)');
+    const result = await startRuntime(w.deps, input());
+    expect(result).toEqual(failure('image_pull_failed', 'image pull of x timed out after 900000 ms (RTMANAGER_PULL_TIMEOUT_MS)', false));
+    expectFailureSideEffects(w, result, 'runtime.image_pull_failed');
   });
 
   it('removes the container when the record cannot be written, names it in the audit, and is retryable', async () => {

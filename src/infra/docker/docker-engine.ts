@@ -1,9 +1,20 @@
 /**
  * The DockerEngine port on dockerode. Every call is timed into
- * `rtmanager_docker_op_latency_seconds{op}`. Errors carry the daemon's own
- * message (`json.message`), which becomes the operator-facing error_message.
+ * `rtmanager_docker_op_latency_seconds{op}` and has a deadline. Errors carry
+ * the daemon's own message (`json.message`), which becomes the
+ * operator-facing error_message.
+ *
+ * Why deadlines, and why they abort: docker-modem settles a request only on
+ * the response's `end` or the request's `error`. A response cut off after its
+ * headers (the socket closed mid-body) emits neither on Node 20 — only
+ * `aborted` and `close`, which it does not listen to — so the promise never
+ * settles, and with no socket timeout a silent daemon holds it forever. One
+ * such call wedges a worker slot for good. So every call races its deadline
+ * and, where dockerode takes an AbortSignal, the deadline also destroys the
+ * request's socket; a call past it throws DockerDeadlineExceeded.
  */
 import Dockerode from 'dockerode';
+import { DockerDeadlineExceeded, isDockerDeadline } from '../../domain/errors.js';
 import type { PullPolicy } from '../../domain/model.js';
 import { dockerTarget } from './host.js';
 import type { ContainerInfo, DockerEngine, PullProgress, RunResult, RunSpec, Telemetry } from '../../domain/ports.js';
@@ -19,9 +30,23 @@ export function dockerFromHost(host: string): Dockerode {
   return new Dockerode('socketPath' in target ? target : { ...target, protocol: 'http' });
 }
 
+/** Contract §10: RTMANAGER_DOCKER_TIMEOUT_MS, RTMANAGER_PULL_TIMEOUT_MS, RTMANAGER_PULL_INACTIVITY_MS. */
+export interface DockerDeadlines {
+  /** Every call but a pull. */
+  callMs: number;
+  /** A whole pull. */
+  pullMs: number;
+  /** A pull that reports nothing for this long is abandoned. */
+  pullIdleMs: number;
+}
+
+export const DEFAULT_DOCKER_DEADLINES: DockerDeadlines = { callMs: 30_000, pullMs: 900_000, pullIdleMs: 120_000 };
+
 export class DockerodeEngine implements DockerEngine {
   private readonly docker: Dockerode;
   private readonly telemetry: Telemetry | undefined;
+  private readonly deadlines: DockerDeadlines;
+  private readonly now: () => number;
   /**
    * Image inspections, kept briefly: a start asks twice (is it local? its
    * labels?) and a burst of starts asks for the same image hundreds of times,
@@ -31,15 +56,17 @@ export class DockerodeEngine implements DockerEngine {
   private readonly images = new Map<string, { at: number; info: Promise<Dockerode.ImageInspectInfo> }>();
   private readonly imageTtlMs: number;
 
-  constructor(opts: { docker: Dockerode; telemetry?: Telemetry; imageCacheMs?: number }) {
+  constructor(opts: { docker: Dockerode; telemetry?: Telemetry; imageCacheMs?: number; deadlines?: Partial<DockerDeadlines>; now?: () => number }) {
     this.docker = opts.docker;
     this.telemetry = opts.telemetry;
     this.imageTtlMs = opts.imageCacheMs ?? 2_000;
+    this.deadlines = { ...DEFAULT_DOCKER_DEADLINES, ...opts.deadlines };
+    this.now = opts.now ?? Date.now;
   }
 
   async ping(): Promise<boolean> {
     try {
-      await this.timed('ping', () => this.docker.ping());
+      await this.call('ping', (abortSignal) => this.get('/_ping', {}, abortSignal));
       return true;
     } catch {
       return false;
@@ -48,7 +75,7 @@ export class DockerodeEngine implements DockerEngine {
 
   async networkExists(name: string): Promise<boolean> {
     try {
-      await this.timed('network_inspect', () => this.docker.getNetwork(name).inspect());
+      await this.call('network_inspect', (abortSignal) => this.get(`/networks/${encodeURIComponent(name)}`, { 404: 'no such network' }, abortSignal));
       return true;
     } catch (error) {
       if (statusOf(error) === 404) return false;
@@ -60,34 +87,61 @@ export class DockerodeEngine implements DockerEngine {
     if (policy === 'never') return;
     if (policy === 'if_not_present' && (await this.imageIsLocal(ref))) return;
     this.images.delete(ref);
-    await this.timed('pull', async () => {
-      let stream: NodeJS.ReadableStream;
-      try {
-        stream = await this.docker.pull(ref);
-      } catch (error) {
-        throw daemonError(error);
-      }
-      // The engine reports most pull failures inside the stream, not as an
-      // HTTP status: an `error` event ends the pull.
-      await new Promise<void>((resolve, reject) => {
-        this.docker.modem.followProgress(
-          stream,
-          (error: Error | null, events: Array<{ error?: string; errorDetail?: { message?: string } }>) => {
-            const failed = events.find((e) => e.error ?? e.errorDetail);
-            if (error) reject(daemonError(error));
-            else if (failed) reject(new Error(failed.errorDetail?.message ?? failed.error ?? 'pull failed'));
-            else resolve();
-          },
-          (event: { status?: string; id?: string; progressDetail?: { current?: number; total?: number } }) => {
-            onProgress?.({
-              status: event.status ?? '',
-              ...(event.id ? { id: event.id } : {}),
-              ...(event.progressDetail?.current !== undefined ? { current: event.progressDetail.current } : {}),
-              ...(event.progressDetail?.total !== undefined ? { total: event.progressDetail.total } : {}),
-            });
-          },
-        );
-      });
+    await this.timed('pull', () => this.pullWithDeadlines(ref, onProgress));
+  }
+
+  /**
+   * Nomad's image_pull_timeout semantics: a deadline on the whole pull, and a
+   * shorter one on silence (no progress event). Either aborts the request,
+   * so the daemon stops downloading for us; the message says which fired.
+   */
+  private pullWithDeadlines(ref: string, onProgress?: (progress: PullProgress) => void): Promise<void> {
+    const { pullMs, pullIdleMs } = this.deadlines;
+    const controller = new AbortController();
+    return new Promise<void>((resolve, reject) => {
+      let idle: ReturnType<typeof setTimeout> | undefined;
+      const settle = (error?: Error) => {
+        clearTimeout(whole);
+        clearTimeout(idle);
+        if (error) {
+          controller.abort(error);
+          reject(error);
+        } else {
+          resolve();
+        }
+      };
+      const whole = setTimeout(() => settle(new Error(`image pull of ${ref} timed out after ${pullMs} ms (RTMANAGER_PULL_TIMEOUT_MS)`)), pullMs);
+      const progressed = () => {
+        clearTimeout(idle);
+        idle = setTimeout(() => settle(new Error(`image pull of ${ref} made no progress for ${pullIdleMs} ms (RTMANAGER_PULL_INACTIVITY_MS)`)), pullIdleMs);
+      };
+      progressed();
+      this.docker.pull(ref, { abortSignal: controller.signal }).then(
+        (stream: NodeJS.ReadableStream) => {
+          if (controller.signal.aborted) return;
+          // The engine reports most pull failures inside the stream, not as an
+          // HTTP status: an `error` event ends the pull.
+          this.docker.modem.followProgress(
+            stream,
+            (error: Error | null, events: Array<{ error?: string; errorDetail?: { message?: string } }>) => {
+              const failed = events.find((e) => e.error ?? e.errorDetail);
+              if (error) settle(daemonError(error));
+              else if (failed) settle(new Error(failed.errorDetail?.message ?? failed.error ?? 'pull failed'));
+              else settle();
+            },
+            (event: { status?: string; id?: string; progressDetail?: { current?: number; total?: number } }) => {
+              progressed();
+              onProgress?.({
+                status: event.status ?? '',
+                ...(event.id ? { id: event.id } : {}),
+                ...(event.progressDetail?.current !== undefined ? { current: event.progressDetail.current } : {}),
+                ...(event.progressDetail?.total !== undefined ? { total: event.progressDetail.total } : {}),
+              });
+            },
+          );
+        },
+        (error: unknown) => settle(daemonError(error)),
+      );
     });
   }
 
@@ -103,8 +157,9 @@ export class DockerodeEngine implements DockerEngine {
   async run(spec: RunSpec): Promise<RunResult> {
     let container: Dockerode.Container;
     try {
-      container = await this.timed('create', () =>
+      container = await this.call('create', (abortSignal) =>
         this.docker.createContainer({
+          abortSignal,
           name: spec.name,
           Hostname: spec.hostname,
           Image: spec.image,
@@ -125,11 +180,12 @@ export class DockerodeEngine implements DockerEngine {
       throw daemonError(error);
     }
     try {
-      await this.timed('start', () => container.start());
-      const info = await this.timed('inspect', () => container.inspect());
+      await this.call('start', (abortSignal) => container.start({ abortSignal }));
+      const info = await this.call('inspect', (abortSignal) => container.inspect({ abortSignal }));
       return { containerId: container.id, startedAt: parseDockerTime(info.State.StartedAt) ?? new Date() };
     } catch (error) {
-      // Created but not started: nobody would own it. Remove it before failing.
+      // Created but not started (or not known to be): nobody would own it.
+      // Remove it before failing; a re-run creates it afresh.
       await this.remove(container.id).catch(() => undefined);
       throw daemonError(error);
     }
@@ -137,7 +193,7 @@ export class DockerodeEngine implements DockerEngine {
 
   async inspectContainer(nameOrId: string): Promise<ContainerInfo | null> {
     try {
-      const info = await this.timed('inspect', () => this.docker.getContainer(nameOrId).inspect());
+      const info = await this.call('inspect', (abortSignal) => this.docker.getContainer(nameOrId).inspect({ abortSignal }));
       return {
         id: info.Id,
         name: info.Name.replace(/^\//, ''),
@@ -158,7 +214,8 @@ export class DockerodeEngine implements DockerEngine {
 
   async stop(containerId: string, timeoutSeconds: number): Promise<void> {
     try {
-      await this.timed('stop', () => this.docker.getContainer(containerId).stop({ t: timeoutSeconds }));
+      // The daemon itself waits up to timeoutSeconds before it kills: the deadline starts after that.
+      await this.call('stop', (abortSignal) => this.docker.getContainer(containerId).stop({ t: timeoutSeconds, abortSignal }), timeoutSeconds * 1000);
     } catch (error) {
       // 304: already stopped; 404: already gone. Both are what stop wants.
       if (statusOf(error) === 304 || statusOf(error) === 404) return;
@@ -168,7 +225,7 @@ export class DockerodeEngine implements DockerEngine {
 
   async remove(containerId: string): Promise<void> {
     try {
-      await this.timed('remove', () => this.docker.getContainer(containerId).remove({ force: true, v: true }));
+      await this.call('remove', (abortSignal) => this.docker.getContainer(containerId).remove({ force: true, v: true, abortSignal }));
     } catch (error) {
       const status = statusOf(error);
       // 404: gone; 409 "removal already in progress": someone else is doing it.
@@ -185,8 +242,8 @@ export class DockerodeEngine implements DockerEngine {
   async listContainers(labels: Record<string, string>): Promise<ContainerInfo[]> {
     let list: Dockerode.ContainerInfo[];
     try {
-      list = await this.timed('list', () =>
-        this.docker.listContainers({ all: true, filters: { label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) } }),
+      list = await this.call('list', (abortSignal) =>
+        this.docker.listContainers({ all: true, filters: { label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) }, abortSignal }),
       );
     } catch (error) {
       throw daemonError(error);
@@ -217,11 +274,11 @@ export class DockerodeEngine implements DockerEngine {
   }
 
   private inspectImageCached(ref: string): Promise<Dockerode.ImageInspectInfo> {
-    const now = Date.now();
+    const now = this.now();
     const hit = this.images.get(ref);
     if (hit && now - hit.at < this.imageTtlMs) return hit.info;
     // Concurrent askers share one request; a failure is not kept.
-    const info = this.timed('image_inspect', () => this.docker.getImage(ref).inspect());
+    const info = this.call('image_inspect', (abortSignal) => this.get<Dockerode.ImageInspectInfo>(`/images/${ref}/json`, { 404: 'no such image' }, abortSignal));
     this.images.set(ref, { at: now, info });
     info.catch(() => {
       if (this.images.get(ref)?.info === info) this.images.delete(ref);
@@ -238,6 +295,39 @@ export class DockerodeEngine implements DockerEngine {
       if (statusOf(error) === 404) return false;
       throw daemonError(error);
     }
+  }
+
+  /**
+   * One Docker call under its deadline: the call gets an AbortSignal that
+   * fires at the deadline (destroying its socket), and the caller gets
+   * DockerDeadlineExceeded then even if the client never settles the call.
+   * `graceMs` extends the deadline by time the daemon is asked to spend.
+   */
+  private call<T>(op: string, fn: (signal: AbortSignal) => Promise<T>, graceMs = 0): Promise<T> {
+    const ms = this.deadlines.callMs + graceMs;
+    const controller = new AbortController();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const error = new DockerDeadlineExceeded(op, ms);
+        controller.abort(error);
+        reject(error);
+      }, ms);
+    });
+    return this.timed(op, () => Promise.race([fn(controller.signal), deadline]).finally(() => clearTimeout(timer)));
+  }
+
+  /**
+   * A GET dockerode offers without an AbortSignal (image and network
+   * inspection), dialled the way dockerode does it, but abortable.
+   */
+  private get<T>(path: string, statusCodes: Record<number, string>, abortSignal: AbortSignal): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.docker.modem.dial(
+        { path, method: 'GET', options: {}, abortSignal, statusCodes: { 200: true, 500: 'server error', ...statusCodes } },
+        (error, data) => (error ? reject(error) : resolve(data as T)),
+      );
+    });
   }
 
   private async timed<T>(op: string, call: () => Promise<T>): Promise<T> {
@@ -261,6 +351,7 @@ function messageOf(error: unknown): string {
 
 /** The daemon's words, not dockerode's "(HTTP code 404) no such image - …" wrapper. */
 function daemonError(error: unknown): Error {
+  if (isDockerDeadline(error)) return error as Error;
   const message = messageOf(error).trim();
   const wrapped = new Error(message);
   const status = statusOf(error);

@@ -7,18 +7,22 @@
 import http from 'node:http';
 import type { PullPolicy } from '../../domain/model.js';
 import type { ContainerInfo, DockerEngine, PullProgress, RunResult, RunSpec, Telemetry } from '../../domain/ports.js';
-import type { DockerodeEngine } from './docker-engine.js';
+import type { DockerDeadlines, DockerodeEngine } from './docker-engine.js';
 import { dockerTarget } from './host.js';
 
 export class LazyDockerEngine implements DockerEngine {
   private engine: Promise<DockerodeEngine> | undefined;
 
-  constructor(private readonly opts: { host: string; telemetry?: Telemetry; pingTimeoutMs?: number }) {}
+  constructor(private readonly opts: { host: string; telemetry?: Telemetry; pingTimeoutMs?: number; deadlines?: Partial<DockerDeadlines> }) {}
 
   /** The dockerode adapter; loaded once, on first use. */
   private load(): Promise<DockerodeEngine> {
     this.engine ??= import('./docker-engine.js').then(({ DockerodeEngine, dockerFromHost }) =>
-      new DockerodeEngine({ docker: dockerFromHost(this.opts.host), ...(this.opts.telemetry ? { telemetry: this.opts.telemetry } : {}) }),
+      new DockerodeEngine({
+        docker: dockerFromHost(this.opts.host),
+        ...(this.opts.telemetry ? { telemetry: this.opts.telemetry } : {}),
+        ...(this.opts.deadlines ? { deadlines: this.opts.deadlines } : {}),
+      }),
     );
     return this.engine;
   }
