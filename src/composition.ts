@@ -5,8 +5,6 @@
  * handed down.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { serve } from '@hono/node-server';
 import type { Job } from 'bullmq';
 import { Queue, QueueEvents, Worker } from 'bullmq';
@@ -44,25 +42,12 @@ export interface RunningSystem {
   stop(): Promise<void>;
 }
 
-/**
- * Test-only: with RTMANAGER_TEST_CRASH_AT set, the worker SIGKILLs itself at
- * the named step of the named game's start, once (a marker file remembers),
- * so a test can prove that every step is crash-consistent. Off by default.
- */
-function crashHook(config: Config): StepHook | undefined {
-  const dir = config.testCrashMarkerDir;
-  if (Object.keys(config.testCrashAt).length === 0 || !dir) return undefined;
-  return (job, step) => {
-    const gameId = (job.data as { gameId?: string }).gameId ?? '';
-    if (config.testCrashAt[gameId] !== step) return;
-    const marker = path.join(dir, `${gameId}.${step}`);
-    if (existsSync(marker)) return;
-    writeFileSync(marker, String(Date.now()));
-    process.kill(process.pid, 'SIGKILL');
-  };
+export interface SystemOptions {
+  /** Test-only: called at every named step of every job (the crash-consistency test kills the worker there). */
+  stepHook?: StepHook;
 }
 
-export async function startSystem(config: Config, role: Role, logger: Logger): Promise<RunningSystem> {
+export async function startSystem(config: Config, role: Role, logger: Logger, options: SystemOptions = {}): Promise<RunningSystem> {
   const closers: Array<() => Promise<unknown>> = [];
   const runs = (r: Exclude<Role, 'all'>): boolean => role === 'all' || role === r;
 
@@ -137,7 +122,7 @@ export async function startSystem(config: Config, role: Role, logger: Logger): P
   if (runs('worker')) {
     const workers: Worker[] = [];
     const workerOpts = { connection: bullConnection, prefix: config.queuePrefix, concurrency: config.jobs.concurrency, ...lifecycleWorkerOptions(config.jobs.lockMs) };
-    workers.push(new Worker('start-runtime', createStartProcessor(deps, crashHook(config)), workerOpts));
+    workers.push(new Worker('start-runtime', createStartProcessor(deps, options.stepHook), workerOpts));
     workers.push(new Worker('stop-runtime', createLifecycleProcessor('stop', deps), workerOpts));
     workers.push(new Worker('restart-runtime', createLifecycleProcessor('restart', deps), workerOpts));
     workers.push(new Worker('patch-runtime', createLifecycleProcessor('patch', deps), workerOpts));
@@ -230,4 +215,26 @@ export async function startSystem(config: Config, role: Role, logger: Logger): P
       clearTimeout(grace);
     },
   };
+}
+
+/**
+ * SIGTERM/SIGINT stop taking work, let active jobs finish within the grace
+ * period, close connections and exit 0 (1 if closing failed).
+ */
+export function stopOnSignals(system: RunningSystem, logger: Logger): void {
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    system
+      .stop()
+      .then(() => process.exit(0))
+      .catch((error: unknown) => {
+        logger.error({ err: error instanceof Error ? error.message : String(error) }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
 }
