@@ -13,7 +13,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
-import { startSystem, stopOnSignals } from '../../dist/composition.js';
+import { startSystem, stopOnSignals } from '../../dist/composition/index.js';
 import { bootConfigOrExit } from '../../dist/config.js';
 import { isKeyValueList, parseKeyValues } from '../../dist/domain/key-values.js';
 import { createLogger } from '../../dist/infra/logger.js';
