@@ -1,14 +1,13 @@
 /**
  * Process entry: `tsx src/main.ts web|worker|intake|all`. Boot fails fast on
- * bad configuration (exit 1, one line per variable); SIGTERM/SIGINT stop
- * taking work, let active jobs finish within the grace period, close
- * connections and exit 0.
+ * bad configuration (exit 1, one line per variable); SIGTERM/SIGINT stop it
+ * gracefully (see stopOnSignals).
  */
+import type { Role } from './composition/index.js';
 import { bootConfigOrExit } from './config.js';
 import { createLogger } from './infra/logger.js';
 
-const ROLES = ['web', 'worker', 'intake', 'all'] as const;
-type Role = (typeof ROLES)[number];
+const ROLES = ['web', 'worker', 'intake', 'all'] as const satisfies readonly Role[];
 
 const arg = process.argv[2] ?? 'all';
 if (!(ROLES as readonly string[]).includes(arg)) {
@@ -22,23 +21,8 @@ const logger = createLogger(config.logLevel);
 try {
   // Imported after the configuration is known good: a bad variable fails
   // boot in milliseconds, before any client library is even loaded.
-  const { startSystem } = await import('./composition.js');
-  const system = await startSystem(config, role, logger);
-  let stopping = false;
-  const shutdown = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    system
-      .stop()
-      .then(() => process.exit(0))
-      .catch((error: unknown) => {
-        logger.error({ err: error instanceof Error ? error.message : String(error) }, 'shutdown failed');
-        process.exit(1);
-      });
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  const { startSystem, stopOnSignals } = await import('./composition/index.js');
+  stopOnSignals(await startSystem(config, role, logger), logger);
 } catch (error) {
   logger.error({ err: error instanceof Error ? (error.stack ?? error.message) : String(error) }, 'boot failed');
   process.exit(1);

@@ -59,21 +59,6 @@ export function resolveLimits(labels: Record<string, string>, defaults: LimitDef
   return { cpuQuota, nanoCpus: Math.round(cpuQuota * 1e9), memory, memoryBytes, pidsLimit };
 }
 
-/**
- * `key=value,key2=value2` → map, as the reference's parseLogOpts: entries
- * without `=` or with an empty key are skipped; the value may contain `=`.
- */
-export function parseLogOpts(raw: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const part of raw.split(',')) {
-    const entry = part.trim();
-    const index = entry.indexOf('=');
-    if (index <= 0) continue;
-    out[entry.slice(0, index)] = entry.slice(index + 1);
-  }
-  return out;
-}
-
 export function engineEnv(mountPath: string, primaryName: string): Record<string, string> {
   return { [primaryName]: mountPath, [ENGINE_STATE_BACK_COMPAT_ENV_NAME]: mountPath };
 }

@@ -9,10 +9,11 @@
  * events and notifications are best effort: their failure is logged and never
  * changes the Result — the runtime record is the source of truth.
  */
-import { engineEnv, engineLabels, isOwnedBy, parseLogOpts, resolveLimits } from './container-spec.js';
+import { engineEnv, engineLabels, isOwnedBy, resolveLimits } from './container-spec.js';
 import { isDockerDeadline } from './errors.js';
 import { gameIdProblem } from './game-id.js';
 import { parseImageRef } from './image-ref.js';
+import { parseKeyValues } from './key-values.js';
 import type { RuntimeRecord } from './model.js';
 import { containerName, engineEndpoint, isOpSource, LABEL_ENGINE_IMAGE_REF } from './model.js';
 import type { Failure, LifecycleResult, Operation } from './operation.js';
@@ -224,7 +225,7 @@ async function runStartSteps(op: Operation): Promise<LifecycleResult> {
         labels: { ...settings.extraLabels, ...engineLabels(op.gameId, op.imageRef, op.startedAt) },
         bindMounts: [{ hostPath: statePath, mountPath: settings.engineStateMountPath, readOnly: false }],
         logDriver: settings.logDriver,
-        logOpts: parseLogOpts(settings.logOpts),
+        logOpts: parseKeyValues(settings.logOpts),
         nanoCpus: limits.nanoCpus,
         memoryBytes: limits.memoryBytes,
         pidsLimit: limits.pidsLimit,

@@ -75,8 +75,8 @@ afterAll(async () => {
 });
 
 function spawnWorker(): ChildProcess {
-  // The compiled build, as the Procfile runs it (the global setup keeps it current).
-  const child = spawn(process.execPath, ['dist/main.js', 'worker'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // The compiled build's worker (the global setup keeps it current), with the test's crash hook.
+  const child = spawn(process.execPath, ['test/support/crash-worker.mjs'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   return child;

@@ -1,3 +1,4 @@
+import { lifecycleSettings } from '../../src/composition/settings.js';
 import type { StartDeps } from '../../src/domain/start.js';
 import { FakeDockerEngine } from '../fakes/fake-docker-engine.js';
 import { InMemoryGameLeases } from '../fakes/in-memory-game-leases.js';
@@ -6,6 +7,7 @@ import { InMemoryRuntimeRecordStore } from '../fakes/in-memory-runtime-record-st
 import { RecordingHealthEvents } from '../fakes/recording-health-events.js';
 import { RecordingNotifications } from '../fakes/recording-notifications.js';
 import { FakeStateDirectories, ManualClock, RecordingLogger, RecordingTelemetry } from '../fakes/support.js';
+import { testConfig } from '../support/test-config.js';
 
 /** A whole domain world in memory: every port faked, settings as configured by default. */
 export const IMAGE = 'registry.galaxy.test/engines/galaxy:1.4.2';
@@ -38,20 +40,7 @@ export function world() {
     logger,
     clock,
     newToken: () => `token-${++tokens}`,
-    settings: {
-      network: NETWORK,
-      pullPolicy: 'if_not_present',
-      logDriver: 'json-file',
-      logOpts: 'max-size=10m,max-file=3',
-      defaultCpuQuota: 1,
-      defaultMemory: '512m',
-      defaultPidsLimit: 256,
-      engineStateMountPath: '/var/lib/galaxy/engine',
-      engineStateEnvName: 'GALAXY_ENGINE_STATE_DIR',
-      enginePort: 8080,
-      leaseTtlMs: 60_000,
-      stopTimeoutSeconds: 10,
-    },
+    settings: lifecycleSettings(testConfig({ RTMANAGER_DOCKER_NETWORK: NETWORK })),
   };
   return { deps, clock, docker, records, operations, leases, healthEvents, notifications, stateDirs, telemetry, logger };
 }

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Dockerode from 'dockerode';
 import { Redis } from 'ioredis';
+import { lifecycleSettings } from '../../src/composition/settings.js';
 import type { LifecycleDeps } from '../../src/domain/operation.js';
 import { PostgresHealthSnapshots } from '../../src/infra/db/postgres-health-snapshots.js';
 import { PostgresOperationLog } from '../../src/infra/db/postgres-operation-log.js';
@@ -21,6 +22,7 @@ import { RedisHealthEvents } from '../../src/infra/redis/health-events.js';
 import { RedisNotifications } from '../../src/infra/redis/notifications.js';
 import { RecordingLogger, RecordingTelemetry } from '../fakes/support.js';
 import { createTestDatabase } from './db.js';
+import { testConfig } from './test-config.js';
 
 export const TEST_LABEL = { 'com.galaxy.test': '1' } as const;
 
@@ -53,21 +55,13 @@ export async function realWorld(opts: { network?: string | null } = {}) {
     logger,
     clock: { now: () => new Date() },
     newToken: () => randomBytes(32).toString('base64url'),
-    settings: {
-      network: networkName,
-      pullPolicy: 'if_not_present',
-      logDriver: 'json-file',
-      logOpts: 'max-size=10m,max-file=3',
-      defaultCpuQuota: 1,
-      defaultMemory: '512m',
-      defaultPidsLimit: 256,
-      engineStateMountPath: '/var/lib/galaxy/engine',
-      engineStateEnvName: 'GALAXY_ENGINE_STATE_DIR',
-      enginePort: 8080,
-      leaseTtlMs: 60_000,
-      stopTimeoutSeconds: 1,
-      extraLabels: { ...TEST_LABEL, 'com.galaxy.test_run': run },
-    },
+    settings: lifecycleSettings(
+      testConfig({
+        RTMANAGER_DOCKER_NETWORK: networkName,
+        RTMANAGER_STOP_TIMEOUT_SECONDS: '1',
+        RTMANAGER_CONTAINER_EXTRA_LABELS: Object.entries({ ...TEST_LABEL, 'com.galaxy.test_run': run }).map(([k, v]) => `${k}=${v}`).join(','),
+      }),
+    ),
   };
 
   /** Game ids of this test: unique, so container names never collide across files. */

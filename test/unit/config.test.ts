@@ -19,7 +19,16 @@ describe('config defaults (contract §2 and ours)', () => {
       pgliteDir: path.resolve('var/pglite'),
       http: { host: '127.0.0.1', port: 8090, bodyLimitBytes: 65536 },
       auth: { disabled: false, apiToken: 't'.repeat(32), adminUser: 'admin', adminPassword: 'secret' },
-      docker: { host: 'unix:///var/run/docker.sock', network: 'galaxy-engines', logDriver: 'json-file', logOpts: 'max-size=10m,max-file=3', pullPolicy: 'if_not_present', timeoutMs: 30000, pullTimeoutMs: 900000, pullInactivityMs: 120000 },
+      docker: {
+        host: 'unix:///var/run/docker.sock',
+        network: 'galaxy-engines',
+        logDriver: 'json-file',
+        logOpts: 'max-size=10m,max-file=3',
+        pullPolicy: 'if_not_present',
+        timeoutMs: 30000,
+        pullTimeoutMs: 900000,
+        pullInactivityMs: 120000,
+      },
       container: {
         defaultCpuQuota: 1,
         defaultMemory: '512m',
@@ -35,13 +44,12 @@ describe('config defaults (contract §2 and ours)', () => {
         extraLabels: {},
       },
       leaseTtlMs: 60000,
+      leaseWaitMs: 600000,
       lobbyBaseUrl: undefined,
       streams: { startJobs: 'runtime:start_jobs', healthEvents: 'runtime:health_events', notificationIntents: 'notification:intents' },
       reconcileIntervalMs: 30000,
       logLevel: 'info',
       jobs: { attempts: 5, backoffMs: 1000, concurrency: 20, lockMs: 10000, maxStalls: 20 },
-      testCrashAt: {},
-      testCrashMarkerDir: undefined,
       intake: { claimIdleMs: 30000 },
       shutdownGraceMs: 25000,
       queuePrefix: 'bull',
@@ -56,6 +64,8 @@ describe('config defaults (contract §2 and ours)', () => {
   it('takes DOCKER_HOST when RTMANAGER_DOCKER_HOST is unset, and prefers the latter', () => {
     expect(ok({ ...AUTH, DOCKER_HOST: 'tcp://127.0.0.1:2375' }).docker.host).toBe('tcp://127.0.0.1:2375');
     expect(ok({ ...AUTH, DOCKER_HOST: 'tcp://a:1', RTMANAGER_DOCKER_HOST: 'unix:///run/d.sock' }).docker.host).toBe('unix:///run/d.sock');
+    // Only the fallback in use is judged: someone else's DOCKER_HOST does not stop our boot.
+    expect(ok({ ...AUTH, DOCKER_HOST: 'ssh://me@box', RTMANAGER_DOCKER_HOST: 'unix:///run/d.sock' }).docker.host).toBe('unix:///run/d.sock');
   });
 
   it('reads every variable it is given', () => {
@@ -74,7 +84,7 @@ describe('config defaults (contract §2 and ours)', () => {
       RTMANAGER_DOCKER_PULL_POLICY: 'never',
       RTMANAGER_DOCKER_TIMEOUT_MS: '5000',
       RTMANAGER_PULL_TIMEOUT_MS: '60000',
-      RTMANAGER_PULL_INACTIVITY_MS: '10000',
+      RTMANAGER_PULL_INACTIVITY_MS: '7000',
       RTMANAGER_CONTAINER_DEFAULT_CPU_QUOTA: '0.25',
       RTMANAGER_CONTAINER_DEFAULT_MEMORY: '1g',
       RTMANAGER_CONTAINER_DEFAULT_PIDS_LIMIT: '64',
@@ -86,6 +96,7 @@ describe('config defaults (contract §2 and ours)', () => {
       RTMANAGER_GAME_STATE_OWNER_UID: '1000',
       RTMANAGER_GAME_STATE_OWNER_GID: '1001',
       RTMANAGER_GAME_LEASE_TTL_MS: '5000',
+      RTMANAGER_LEASE_WAIT_MS: '20000',
       RTMANAGER_STOP_TIMEOUT_SECONDS: '3',
       RTMANAGER_CONTAINER_EXTRA_LABELS: 'com.galaxy.fleet=eu-1, team=games',
       RTMANAGER_LOBBY_BASE_URL: 'http://lobby:8080',
@@ -99,8 +110,6 @@ describe('config defaults (contract §2 and ours)', () => {
       RTMANAGER_WORKER_CONCURRENCY: '4',
       RTMANAGER_JOB_LOCK_MS: '2000',
       RTMANAGER_JOB_MAX_STALLS: '3',
-      RTMANAGER_TEST_CRASH_AT: 'g1:run_container, g2:pull_image',
-      RTMANAGER_TEST_CRASH_MARKER_DIR: '/tmp/markers',
       RTMANAGER_INTAKE_CLAIM_IDLE_MS: '500',
       RTMANAGER_SHUTDOWN_GRACE_MS: '0',
       RTMANAGER_QUEUE_PREFIX: 'rtm-test',
@@ -111,7 +120,7 @@ describe('config defaults (contract §2 and ours)', () => {
       pgliteDir: '/data/pglite',
       http: { host: '0.0.0.0', port: 9000, bodyLimitBytes: 2048 },
       auth: { disabled: false, apiToken: 't'.repeat(32), adminUser: 'admin', adminPassword: 'secret' },
-      docker: { host: 'tcp://docker:2376', network: 'engines', logDriver: 'local', logOpts: 'max-size=1m', pullPolicy: 'never', timeoutMs: 5000, pullTimeoutMs: 60000, pullInactivityMs: 10000 },
+      docker: { host: 'tcp://docker:2376', network: 'engines', logDriver: 'local', logOpts: 'max-size=1m', pullPolicy: 'never', timeoutMs: 5000, pullTimeoutMs: 60000, pullInactivityMs: 7000 },
       container: {
         defaultCpuQuota: 0.25,
         defaultMemory: '1g',
@@ -127,13 +136,12 @@ describe('config defaults (contract §2 and ours)', () => {
         extraLabels: { 'com.galaxy.fleet': 'eu-1', team: 'games' },
       },
       leaseTtlMs: 5000,
+      leaseWaitMs: 20000,
       lobbyBaseUrl: 'http://lobby:8080',
       streams: { startJobs: 's1', healthEvents: 's2', notificationIntents: 's3' },
       reconcileIntervalMs: 60000,
       logLevel: 'debug',
       jobs: { attempts: 2, backoffMs: 50, concurrency: 4, lockMs: 2000, maxStalls: 3 },
-      testCrashAt: { g1: 'run_container', g2: 'pull_image' },
-      testCrashMarkerDir: '/tmp/markers',
       intake: { claimIdleMs: 500 },
       shutdownGraceMs: 0,
       queuePrefix: 'rtm-test',
@@ -159,14 +167,17 @@ const INVALID: Array<[string, string, string]> = [
   ['RTMANAGER_HTTP_BODY_LIMIT_BYTES', '10', 'must be an integer between 1024 and 16777216 (got "10")'],
   ['RTMANAGER_AUTH_DISABLED', 'yes', 'must be "true" or "false" (got "yes")'],
   ['RTMANAGER_DOCKER_HOST', 'ssh://x', 'must be unix:///path or tcp://host:port (got "ssh://x")'],
+  ['RTMANAGER_DOCKER_HOST', 'npipe:////./pipe/docker_engine', 'must be unix:///path or tcp://host:port; npipe:// is Windows-only (got "npipe:////./pipe/docker_engine")'],
+  ['DOCKER_HOST', 'npipe:////./pipe/docker_engine', 'must be unix:///path or tcp://host:port; npipe:// is Windows-only (got "npipe:////./pipe/docker_engine")'],
   ['RTMANAGER_DOCKER_NETWORK', ' ', 'must not be blank (got " ")'],
   ['RTMANAGER_DOCKER_LOG_DRIVER', ' ', 'must not be blank (got " ")'],
   ['RTMANAGER_DOCKER_LOG_OPTS', 'max-size', 'must be k=v pairs separated by commas (got "max-size")'],
   ['RTMANAGER_DOCKER_LOG_OPTS', 'max-size=1m,,x=1', 'must be k=v pairs separated by commas (got "max-size=1m,,x=1")'],
   ['RTMANAGER_DOCKER_PULL_POLICY', 'sometimes', 'must be always, if_not_present or never (got "sometimes")'],
-  ['RTMANAGER_DOCKER_TIMEOUT_MS', '99', 'must be an integer between 100 and 3600000 (got "99")'],
-  ['RTMANAGER_PULL_TIMEOUT_MS', '1m', 'must be an integer between 1000 and 86400000 (got "1m")'],
-  ['RTMANAGER_PULL_INACTIVITY_MS', '0', 'must be an integer between 1000 and 86400000 (got "0")'],
+  ['RTMANAGER_DOCKER_TIMEOUT_MS', '0', 'must be an integer between 1 and 86400000 (got "0")'],
+  ['RTMANAGER_DOCKER_TIMEOUT_MS', '30s', 'must be an integer between 1 and 86400000 (got "30s")'],
+  ['RTMANAGER_PULL_TIMEOUT_MS', '-1', 'must be an integer between 1 and 86400000 (got "-1")'],
+  ['RTMANAGER_PULL_INACTIVITY_MS', '1.5', 'must be an integer between 1 and 86400000 (got "1.5")'],
   ['RTMANAGER_CONTAINER_DEFAULT_CPU_QUOTA', '0', 'must be a positive decimal number (got "0")'],
   ['RTMANAGER_CONTAINER_DEFAULT_CPU_QUOTA', 'one', 'must be a positive decimal number (got "one")'],
   ['RTMANAGER_CONTAINER_DEFAULT_MEMORY', 'lots', 'must be a Docker size such as 512m or 1g (got "lots")'],
@@ -181,6 +192,7 @@ const INVALID: Array<[string, string, string]> = [
   ['RTMANAGER_GAME_STATE_OWNER_UID', 'root', 'must be an integer between 0 and 4294967294 (got "root")'],
   ['RTMANAGER_GAME_STATE_OWNER_GID', '-5', 'must be an integer between 0 and 4294967294 (got "-5")'],
   ['RTMANAGER_GAME_LEASE_TTL_MS', '10', 'must be an integer between 1000 and 3600000 (got "10")'],
+  ['RTMANAGER_LEASE_WAIT_MS', '86400001', 'must be an integer between 1 and 86400000 (got "86400001")'],
   ['RTMANAGER_STOP_TIMEOUT_SECONDS', '601', 'must be an integer between 0 and 600 (got "601")'],
   ['RTMANAGER_LOBBY_BASE_URL', 'lobby', 'must be a http or https URL (got "lobby")'],
   ['RTMANAGER_START_JOBS_STREAM', ' ', 'must not be blank (got " ")'],
@@ -194,8 +206,6 @@ const INVALID: Array<[string, string, string]> = [
   ['RTMANAGER_CONTAINER_EXTRA_LABELS', 'fleet', 'must be k=v pairs separated by commas (got "fleet")'],
   ['RTMANAGER_JOB_LOCK_MS', '999', 'must be an integer between 1000 and 600000 (got "999")'],
   ['RTMANAGER_JOB_MAX_STALLS', '0', 'must be an integer between 1 and 1000 (got "0")'],
-  ['RTMANAGER_TEST_CRASH_AT', 'g1', 'must be game:step pairs separated by commas (got "g1")'],
-  ['RTMANAGER_TEST_CRASH_MARKER_DIR', 'markers', 'must be an absolute path (got "markers")'],
   ['RTMANAGER_INTAKE_CLAIM_IDLE_MS', '99', 'must be an integer between 100 and 3600000 (got "99")'],
   ['RTMANAGER_SHUTDOWN_GRACE_MS', 'soon', 'must be an integer between 0 and 600000 (got "soon")'],
   ['RTMANAGER_QUEUE_PREFIX', 'bull:x', 'must be letters, digits, - or _ (got "bull:x")'],
@@ -240,6 +250,18 @@ describe('config errors: one line per bad variable, naming it and why', () => {
         'RTMANAGER_ADMIN_PASSWORD',
       ]);
     }
+  });
+
+  it('reports the credentials beside a bad RTMANAGER_AUTH_DISABLED (only "true" disables them)', () => {
+    expect(loadConfig({ RTMANAGER_AUTH_DISABLED: 'True' })).toEqual({
+      ok: false,
+      errors: [
+        'RTMANAGER_AUTH_DISABLED: must be "true" or "false" (got "True")',
+        'RTMANAGER_API_TOKEN: required unless RTMANAGER_AUTH_DISABLED=true',
+        'RTMANAGER_ADMIN_USER: required unless RTMANAGER_AUTH_DISABLED=true',
+        'RTMANAGER_ADMIN_PASSWORD: required unless RTMANAGER_AUTH_DISABLED=true',
+      ],
+    });
   });
 
   it('exits 1 from a real boot with one line per variable', async () => {

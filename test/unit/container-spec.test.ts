@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { engineEnv, engineLabels, isOwnedBy, parseLogOpts, resolveLimits } from '../../src/domain/container-spec.js';
+import { engineEnv, engineLabels, isOwnedBy, resolveLimits } from '../../src/domain/container-spec.js';
 import { failureIntent, idempotencyKey } from '../../src/domain/notification-intents.js';
 
 const defaults = { defaultCpuQuota: 1, defaultMemory: '512m', defaultPidsLimit: 256 };
@@ -33,21 +33,6 @@ describe('resolveLimits: image labels with configured fallbacks', () => {
 
   it('refuses a default memory that is not a Docker size (config would have caught it)', () => {
     expect(() => resolveLimits({}, { ...defaults, defaultMemory: 'lots' })).toThrow(/not a Docker size/);
-  });
-});
-
-describe('parseLogOpts', () => {
-  it.each([
-    ['max-size=10m,max-file=3', { 'max-size': '10m', 'max-file': '3' }],
-    ['', {}],
-    ['   ', {}],
-    [' a=1 , b=2 ', { a: '1', b: '2' }],
-    ['novalue,=x,k=', { k: '' }],
-    ['labels=a=b', { labels: 'a=b' }],
-    ['k=1,k=2', { k: '2' }],
-    [',,,', {}],
-  ])('%j', (raw, expected) => {
-    expect(parseLogOpts(raw)).toEqual(expected);
   });
 });
 

@@ -7,4 +7,9 @@ describe('dockerTarget', () => {
     expect(dockerTarget('tcp://10.0.0.5:2376')).toEqual({ host: '10.0.0.5', port: 2376 });
     expect(dockerTarget('tcp://docker.internal')).toEqual({ host: 'docker.internal', port: 2375 });
   });
+
+  it('refuses any other scheme rather than read it as TCP', () => {
+    expect(() => dockerTarget('npipe:////./pipe/docker_engine')).toThrow('unsupported Docker host "npipe:////./pipe/docker_engine"');
+    expect(() => dockerTarget('ssh://me@box')).toThrow(/unsupported Docker host/);
+  });
 });

@@ -1,0 +1,76 @@
+/**
+ * The composition root: builds the shared infrastructure from the
+ * configuration and starts the roles a process runs. No DI framework, no
+ * globals: everything is built here and handed down.
+ */
+import type { Config } from '../config.js';
+import type { Logger } from '../domain/ports.js';
+import type { StepHook } from '../jobs/lifecycle-jobs.js';
+import type { Closer } from './infrastructure.js';
+import { openInfrastructure } from './infrastructure.js';
+import { startIntakeRole } from './intake.js';
+import { startWebRole } from './web.js';
+import { startWorkerRole } from './worker.js';
+
+export type Role = 'web' | 'worker' | 'intake' | 'all';
+
+export interface SystemOptions {
+  /** Test-only: called at every named step of every lifecycle job (the crash-consistency test kills the worker there). */
+  stepHook?: StepHook;
+}
+
+export interface RunningSystem {
+  stop(): Promise<void>;
+}
+
+export async function startSystem(config: Config, role: Role, logger: Logger, options: SystemOptions = {}): Promise<RunningSystem> {
+  const runs = (r: Exclude<Role, 'all'>): boolean => role === 'all' || role === r;
+  const infra = await openInfrastructure(config, logger);
+  // Closed in reverse: first what takes work in (web, intake), then the
+  // worker's active jobs, then what every role shares.
+  const roles: Closer[][] = [];
+  if (runs('worker')) roles.unshift(await startWorkerRole(infra, options.stepHook));
+  if (runs('intake')) roles.unshift(startIntakeRole(infra));
+  if (runs('web')) roles.unshift(startWebRole(infra));
+  const closers = [...roles.flat(), ...infra.closers];
+  return { stop: () => closeAll(closers, config.shutdownGraceMs, logger) };
+}
+
+/** Each closer in turn, a failure logged and passed; past the grace period the process exits 1. */
+async function closeAll(closers: Closer[], graceMs: number, logger: Logger): Promise<void> {
+  const grace = setTimeout(() => {
+    logger.error({ grace_ms: graceMs }, 'shutdown grace exceeded; exiting');
+    process.exit(1);
+  }, graceMs);
+  grace.unref();
+  for (const close of closers) {
+    try {
+      await close();
+    } catch (error) {
+      logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'close failed');
+    }
+  }
+  clearTimeout(grace);
+}
+
+/**
+ * SIGTERM/SIGINT stop taking work, let active jobs finish within the grace
+ * period, close connections and exit 0 (1 if closing failed).
+ */
+export function stopOnSignals(system: RunningSystem, logger: Logger): void {
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    system
+      .stop()
+      .then(() => process.exit(0))
+      .catch((error: unknown) => {
+        logger.error({ err: error instanceof Error ? error.message : String(error) }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}

@@ -1,0 +1,109 @@
+/**
+ * What every role shares: the database (migrated), the Redis connections,
+ * telemetry, the adapters wired into the domain's LifecycleDeps, the queues
+ * and the enqueuer. The roles (worker.ts, intake.ts, web.ts) build on it.
+ */
+import { randomBytes } from 'node:crypto';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.js';
+import type { LifecycleDeps } from '../domain/operation.js';
+import type { Logger } from '../domain/ports.js';
+import type { DatabaseHandle } from '../infra/db/client.js';
+import { openDatabase } from '../infra/db/client.js';
+import { migrateDatabase } from '../infra/db/migrate.js';
+import { PostgresHealthSnapshots } from '../infra/db/postgres-health-snapshots.js';
+import { PostgresOperationLog } from '../infra/db/postgres-operation-log.js';
+import { PostgresRuntimeRecordStore } from '../infra/db/postgres-runtime-record-store.js';
+import { LazyDockerEngine } from '../infra/docker/lazy-engine.js';
+import { FsStateDirectories } from '../infra/fs/state-directories.js';
+import { HttpLobbyDiagnostics } from '../infra/lobby.js';
+import { createRedis } from '../infra/redis/connection.js';
+import { RedisGameLeases } from '../infra/redis/game-leases.js';
+import { RedisHealthEvents } from '../infra/redis/health-events.js';
+import { RedisNotifications } from '../infra/redis/notifications.js';
+import type { MetricsTelemetry } from '../infra/telemetry.js';
+import { createTelemetry } from '../infra/telemetry.js';
+import type { Enqueuer } from '../jobs/enqueue.js';
+import { createEnqueuer } from '../jobs/enqueue.js';
+import type { QueueName } from '../jobs/queues.js';
+import { QUEUE_NAMES } from '../jobs/queues.js';
+import { lifecycleSettings } from './settings.js';
+
+/** Releases one thing a role or the infrastructure opened. */
+export type Closer = () => Promise<unknown>;
+
+export interface Infrastructure {
+  config: Config;
+  logger: Logger;
+  telemetry: MetricsTelemetry;
+  database: DatabaseHandle;
+  /** Plain commands: leases, streams. */
+  commands: Redis;
+  /** Shared by BullMQ's queues and workers. */
+  bullConnection: Redis;
+  docker: LazyDockerEngine;
+  deps: LifecycleDeps;
+  queues: Record<QueueName, Queue>;
+  enqueuer: Enqueuer;
+  /** Closed after the roles, in this order. */
+  closers: Closer[];
+}
+
+export async function openInfrastructure(config: Config, logger: Logger): Promise<Infrastructure> {
+  const closers: Closer[] = [];
+  const telemetry = createTelemetry();
+  const database = await openDatabase(config.databaseUrl, { dataDir: config.pgliteDir });
+  closers.push(() => database.close());
+  await migrateDatabase(database);
+
+  const commands = createRedis(config.redisUrl, 'command');
+  const bullConnection = createRedis(config.redisUrl, 'bullmq');
+  closers.push(() => commands.quit(), () => bullConnection.quit());
+
+  const docker = new LazyDockerEngine({
+    host: config.docker.host,
+    telemetry,
+    deadlines: { callMs: config.docker.timeoutMs, pullMs: config.docker.pullTimeoutMs, pullIdleMs: config.docker.pullInactivityMs },
+  });
+  const deps: LifecycleDeps = {
+    records: new PostgresRuntimeRecordStore(database.db),
+    operations: new PostgresOperationLog(database.db),
+    docker,
+    leases: new RedisGameLeases({ redis: commands }),
+    healthEvents: new RedisHealthEvents({ redis: commands, stream: config.streams.healthEvents, snapshots: new PostgresHealthSnapshots(database.db) }),
+    notifications: new RedisNotifications({ redis: commands, stream: config.streams.notificationIntents }),
+    stateDirs: new FsStateDirectories({
+      root: config.container.gameStateRoot,
+      mode: config.container.gameStateDirMode,
+      uid: config.container.gameStateOwnerUid,
+      gid: config.container.gameStateOwnerGid,
+    }),
+    ...(config.lobbyBaseUrl ? { lobby: new HttpLobbyDiagnostics(config.lobbyBaseUrl) } : {}),
+    telemetry,
+    logger,
+    clock: { now: () => new Date() },
+    newToken: () => randomBytes(32).toString('base64url'),
+    settings: lifecycleSettings(config),
+  };
+
+  const queueOpts = { connection: bullConnection, prefix: config.queuePrefix };
+  const queues = Object.fromEntries(QUEUE_NAMES.map((name) => [name, new Queue(name, queueOpts)])) as Record<QueueName, Queue>;
+  closers.push(...Object.values(queues).map((q) => () => q.close()));
+  telemetry.setQueueDepthSource(async () => {
+    const rows: Array<{ queue: string; state: string; count: number }> = [];
+    for (const [name, queue] of Object.entries(queues)) {
+      const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized');
+      for (const [state, count] of Object.entries(counts)) rows.push({ queue: name, state, count });
+    }
+    return rows;
+  });
+
+  // The mutex connection carries no BullMQ scripts: ioredis copies every defined
+  // script into each pipeline it builds, and BullMQ defines dozens.
+  const enqueueConnection = createRedis(config.redisUrl, 'enqueue');
+  closers.push(() => enqueueConnection.quit());
+  const enqueuer = createEnqueuer({ queues, redis: enqueueConnection, logger, attempts: config.jobs.attempts, backoffMs: config.jobs.backoffMs });
+
+  return { config, logger, telemetry, database, commands, bullConnection, docker, deps, queues, enqueuer, closers };
+}

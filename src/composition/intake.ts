@@ -1,0 +1,24 @@
+/**
+ * The intake role: the stream adapter that turns `runtime:start_jobs`
+ * entries into `start-runtime` jobs, and records the ones it must refuse.
+ */
+import { rejectStart } from '../domain/start.js';
+import { createRedis } from '../infra/redis/connection.js';
+import { startIntake } from '../jobs/intake.js';
+import type { Closer, Infrastructure } from './infrastructure.js';
+
+export function startIntakeRole(infra: Infrastructure): Closer[] {
+  const { config, deps, enqueuer, logger } = infra;
+  const intake = startIntake({
+    blocking: createRedis(config.redisUrl, 'blocking'),
+    commands: infra.commands,
+    stream: config.streams.startJobs,
+    claimIdleMs: config.intake.claimIdleMs,
+    enqueue: (request) => enqueuer.enqueue('start', request),
+    reject: async (request, _code, message) => {
+      await rejectStart(deps, request, message);
+    },
+    logger,
+  });
+  return [() => intake.stop()];
+}

@@ -1,0 +1,25 @@
+import type { Config } from '../config.js';
+import type { StartSettings } from '../domain/start-types.js';
+
+/**
+ * The domain's settings, from configuration. The composition root and both
+ * test worlds (in memory and real) build theirs here, so the defaults live
+ * only in the config schema.
+ */
+export function lifecycleSettings(config: Config): StartSettings {
+  return {
+    network: config.docker.network,
+    pullPolicy: config.docker.pullPolicy,
+    logDriver: config.docker.logDriver,
+    logOpts: config.docker.logOpts,
+    defaultCpuQuota: config.container.defaultCpuQuota,
+    defaultMemory: config.container.defaultMemory,
+    defaultPidsLimit: config.container.defaultPidsLimit,
+    engineStateMountPath: config.container.engineStateMountPath,
+    engineStateEnvName: config.container.engineStateEnvName,
+    enginePort: config.container.enginePort,
+    leaseTtlMs: config.leaseTtlMs,
+    stopTimeoutSeconds: config.container.stopTimeoutSeconds,
+    extraLabels: config.container.extraLabels,
+  };
+}
