@@ -12,13 +12,15 @@ fi
 
 bash scripts/services.sh up --mode test
 set -a; . var/services.env; set +a
+# Every test container carries com.galaxy.test=<this session>: sweeps judge only their own.
+export RTM_TEST_SESSION="s$(date +%s)$$"
 
 # The leak check judges this run only: containers of an earlier run that was
 # killed with its machine (left "Dead" mid-removal, or still running) are not
 # this run's leak, and a concurrent run on the same daemon keeps its own.
 run_started=$(date +%s)
 # Dead test containers are owned by nobody: a removal the daemon never finished.
-stale_dead=$(docker ps -aq --filter label=com.galaxy.test=1 --filter status=dead)
+stale_dead=$(docker ps -aq --filter label=com.galaxy.test --filter status=dead)
 if [ -n "$stale_dead" ]; then
   echo "test: removing $(echo "$stale_dead" | wc -l) dead test container(s) an earlier, killed run left"
   echo "$stale_dead" | xargs -r docker rm -f >/dev/null 2>&1 || true
@@ -36,11 +38,11 @@ echo "test: vitest (faults)"
 npx vitest run --project faults
 
 ours=()
-for id in $(docker ps -aq --filter label=com.galaxy.test=1); do
+for id in $(docker ps -aq --filter "label=com.galaxy.test=$RTM_TEST_SESSION"); do
   created=$(docker inspect -f '{{.Created}}' "$id" 2>/dev/null) || continue
   [ "$(date -d "$created" +%s)" -ge "$((run_started - 1))" ] && ours+=("$id")
 done
-older=$(docker ps -aq --filter label=com.galaxy.test=1 | wc -l)
+older=$(docker ps -aq --filter label=com.galaxy.test | wc -l)
 if [ "${#ours[@]}" != 0 ]; then
   echo "test: FAILED: ${#ours[@]} test container(s) this run left behind:" >&2
   docker inspect -f '{{.Name}} {{.State.Status}} {{.State.Error}}' "${ours[@]}" | head -20 >&2

@@ -22,7 +22,7 @@ import { QUEUE_NAMES } from '../../src/jobs/queues.js';
 import { RecordingLogger } from '../fakes/support.js';
 import type { TestDatabase } from '../support/db.js';
 import { createTestDatabase } from '../support/db.js';
-import { TEST_LABEL, removeContainers, testRedisUrl } from '../support/services.js';
+import { TEST_LABEL, removeContainers, testLabelsEnv, testRedisUrl } from '../support/services.js';
 
 const run = randomUUID().slice(0, 6);
 const STEPS = START_STEPS.filter((s) => s !== 'validate_input');
@@ -59,7 +59,7 @@ beforeAll(async () => {
     RTMANAGER_JOB_BACKOFF_MS: '200',
     RTMANAGER_TEST_CRASH_AT: STEPS.map((s) => `${gameOf(s)}:${s}`).join(','),
     RTMANAGER_TEST_CRASH_MARKER_DIR: tmp,
-    RTMANAGER_CONTAINER_EXTRA_LABELS: `com.galaxy.test=1,com.galaxy.test_run=crash${run}`,
+    RTMANAGER_CONTAINER_EXTRA_LABELS: testLabelsEnv({ 'com.galaxy.test_run': `crash${run}` }),
   };
 });
 

@@ -10,7 +10,7 @@ import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestDatabase } from '../support/db.js';
 import { createTestDatabase } from '../support/db.js';
-import { testRedisUrl } from '../support/services.js';
+import { testLabelsEnv, testRedisUrl } from '../support/services.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 let database: TestDatabase;
@@ -43,7 +43,7 @@ beforeAll(async () => {
       RTMANAGER_ADMIN_USER: auth.user,
       RTMANAGER_ADMIN_PASSWORD: auth.password,
       RTMANAGER_LOG_LEVEL: 'warn',
-      RTMANAGER_CONTAINER_EXTRA_LABELS: 'com.galaxy.test=1',
+      RTMANAGER_CONTAINER_EXTRA_LABELS: testLabelsEnv(),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -16,7 +16,7 @@ import { PostgresOperationLog } from '../../src/infra/db/postgres-operation-log.
 import { PostgresRuntimeRecordStore } from '../../src/infra/db/postgres-runtime-record-store.js';
 import type { TestDatabase } from '../support/db.js';
 import { createTestDatabase } from '../support/db.js';
-import { TEST_LABEL, removeContainers, testRedisUrl } from '../support/services.js';
+import { TEST_LABEL, removeContainers, testLabelsEnv, testRedisUrl } from '../support/services.js';
 
 export type Role = 'web' | 'worker' | 'intake' | 'all';
 export const docker = new Dockerode({ socketPath: '/var/run/docker.sock' });
@@ -102,7 +102,7 @@ export async function faultSystem(opts: { redisUrl?: string; env?: Record<string
     RTMANAGER_JOB_BACKOFF_MS: '500',
     RTMANAGER_WORKER_CONCURRENCY: '10',
     // Marked for the leak check, and blind to every other run's containers.
-    RTMANAGER_CONTAINER_EXTRA_LABELS: `com.galaxy.test=1,com.galaxy.test_run=${run}`,
+    RTMANAGER_CONTAINER_EXTRA_LABELS: testLabelsEnv({ 'com.galaxy.test_run': run }),
     ...opts.env,
   };
   const children = new Map<Role, ChildProcess>();

@@ -4,12 +4,13 @@
  * must exist. After them: sweep whatever a crashed test left behind.
  */
 import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import Dockerode from 'dockerode';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
-import { TEST_LABEL, removeContainers, testPgUrl, testRedisUrl } from './services.js';
+import { removeContainers, testPgUrl, testRedisUrl, testSession } from './services.js';
 
 const docker = new Dockerode({ socketPath: '/var/run/docker.sock' });
 const IMAGES = ['labelled', 'labelled-v2', 'plain', 'badlabels', 'exits', 'hog'].map((t) => `galaxy-test-engine:${t}`);
@@ -24,11 +25,12 @@ async function check(name: string, probe: () => Promise<unknown>): Promise<void>
 }
 
 /**
- * Removes test-labelled containers and networks created since this run began:
- * a concurrent run on the same daemon (another engineer's) keeps its own.
+ * Removes this session's containers and networks created since this run
+ * began: a concurrent run on the same daemon (another engineer's) carries
+ * another session in its label and keeps its own.
  */
 async function sweep(since: number): Promise<string[]> {
-  const label = Object.entries(TEST_LABEL).map(([k, v]) => `${k}=${v}`);
+  const label = [`com.galaxy.test=${testSession()}`];
   const sinceSeconds = Math.floor(since / 1000) - 1;
   const containers = (await docker.listContainers({ all: true, filters: { label } })).filter((c) => c.Created >= sinceSeconds);
   await removeContainers(docker, containers.map((c) => c.Id));
@@ -47,6 +49,8 @@ function buildIsStale(): boolean {
 
 export default async function setup(): Promise<() => Promise<void>> {
   const startedAt = Date.now();
+  // Before any test file runs, so workers and the processes they spawn inherit it.
+  process.env.RTM_TEST_SESSION ??= `s${randomUUID().slice(0, 8)}`;
   await check('Redis', async () => {
     const redis = new Redis(testRedisUrl(), { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 3_000 });
     try {

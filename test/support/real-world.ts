@@ -22,9 +22,10 @@ import { RedisHealthEvents } from '../../src/infra/redis/health-events.js';
 import { RedisNotifications } from '../../src/infra/redis/notifications.js';
 import { RecordingLogger, RecordingTelemetry } from '../fakes/support.js';
 import { createTestDatabase } from './db.js';
+import { TEST_LABEL, testLabelsEnv } from './services.js';
 import { testConfig } from './test-config.js';
 
-export const TEST_LABEL = { 'com.galaxy.test': '1' } as const;
+export { TEST_LABEL };
 
 export async function realWorld(opts: { network?: string | null } = {}) {
   const run = randomUUID().slice(0, 8);
@@ -59,7 +60,7 @@ export async function realWorld(opts: { network?: string | null } = {}) {
       testConfig({
         RTMANAGER_DOCKER_NETWORK: networkName,
         RTMANAGER_STOP_TIMEOUT_SECONDS: '1',
-        RTMANAGER_CONTAINER_EXTRA_LABELS: Object.entries({ ...TEST_LABEL, 'com.galaxy.test_run': run }).map(([k, v]) => `${k}=${v}`).join(','),
+        RTMANAGER_CONTAINER_EXTRA_LABELS: testLabelsEnv({ 'com.galaxy.test_run': run }),
       }),
     ),
   };

@@ -9,8 +9,23 @@ export function testPgUrl(): string {
   return process.env.RTM_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:15432/postgres';
 }
 
+/**
+ * The test session: one per test command (scripts/test.sh exports it; the
+ * global setup makes one for a bare vitest run). Sweeps and leak checks judge
+ * only their own session, so two engineers' runs on one daemon never remove
+ * each other's containers.
+ */
+export function testSession(): string {
+  return process.env.RTM_TEST_SESSION ?? 'adhoc';
+}
+
 /** Every container and network a test creates carries this, so a sweep finds leftovers. */
-export const TEST_LABEL = { 'com.galaxy.test': '1' } as const;
+export const TEST_LABEL = { 'com.galaxy.test': testSession() } as const;
+
+/** TEST_LABEL and more, as RTMANAGER_CONTAINER_EXTRA_LABELS takes them. */
+export function testLabelsEnv(more: Record<string, string> = {}): string {
+  return Object.entries({ ...TEST_LABEL, ...more }).map(([k, v]) => `${k}=${v}`).join(',');
+}
 
 /**
  * Force-removes containers a few at a time, retrying what the daemon refused
