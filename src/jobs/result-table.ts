@@ -29,10 +29,19 @@ export function settle(result: LifecycleResult): ResultJson {
 }
 
 /**
+ * A job whose payload does not parse fails for good with `start_config_invalid`:
+ * settled like any other Result, so its poller reads the code from the failed
+ * reason rather than guessing it from the message.
+ */
+export function payloadRejected(errorMessage: string): LifecycleResult {
+  return { outcome: 'failure', errorCode: 'start_config_invalid', errorMessage, record: null, retryable: false };
+}
+
+/**
  * The Result a finished job shows its poller. A failed job whose reason is
- * not one of our Results (a payload that did not parse, stalled too often, a
- * processor crash) still answers with one, so a poller never sees a failed
- * job without a code. Pending jobs have no Result yet: null.
+ * not one of our Results (stalled too often, a processor crash) still
+ * answers with one, so a poller never sees a failed job without a code.
+ * Pending jobs have no Result yet: null.
  */
 export function resultOfJob(job: { state: string; returnvalue: unknown; failedReason: string | undefined }): ResultJson | null {
   if (job.state === 'completed') return job.returnvalue as ResultJson;
@@ -40,7 +49,7 @@ export function resultOfJob(job: { state: string; returnvalue: unknown; failedRe
   return (
     resultFromFailure(job.failedReason) ?? {
       outcome: 'failure',
-      error_code: /^invalid \w+ payload/.test(job.failedReason ?? '') ? 'start_config_invalid' : 'internal_error',
+      error_code: 'internal_error',
       error_message: job.failedReason ?? 'the job failed without a reason',
       record: null,
       retryable: false,
@@ -58,3 +67,4 @@ export function resultFromFailure(failedReason: string | undefined): ResultJson 
     return null;
   }
 }
+

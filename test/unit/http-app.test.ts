@@ -1,10 +1,12 @@
-import type { Queue } from 'bullmq';
+import type { Job, Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import type { RuntimeRecord } from '../../src/domain/model.js';
+import type { LifecycleDeps } from '../../src/domain/operation.js';
 import { ANSWERS, createApp } from '../../src/http/app.js';
 import type { AppDeps } from '../../src/http/app.js';
 import type { EnqueueOutcome, Enqueuer } from '../../src/jobs/enqueue.js';
 import type { ResultJson } from '../../src/jobs/json.js';
+import { createLifecycleProcessor } from '../../src/jobs/lifecycle-jobs.js';
 import type { LifecycleKind, LifecyclePayload, QueueName } from '../../src/jobs/queues.js';
 import { QUEUE_NAMES } from '../../src/jobs/queues.js';
 import { InMemoryOperationLog } from '../fakes/in-memory-operation-log.js';
@@ -257,6 +259,12 @@ function queuesHolding(job: { state: string; attemptsMade: number; progress?: un
   return Object.fromEntries(QUEUE_NAMES.map((n) => [n, { getJob: (id: string) => Promise.resolve(id === 'g-1' && n === 'start-runtime' ? stored : undefined) } as unknown as Queue])) as Record<QueueName, Queue>;
 }
 
+/** What the start processor fails a job with when its payload does not parse (it fails before it touches a dependency). */
+const unparsedPayloadReason = await createLifecycleProcessor('start', {} as LifecycleDeps)({ data: { gameId: 'g-1', imageRef: '', opSource: 'gm_rest', sourceRef: 'r' } } as Job).then(
+  () => 'resolved',
+  (error: Error) => error.message,
+);
+
 describe('poll of a job in the queue', () => {
   const success: ResultJson = { outcome: 'success', error_code: null, error_message: '', record: null, retryable: false };
   const retryable: ResultJson = { outcome: 'failure', error_code: 'service_unavailable', error_message: 'acquire game lease: ECONNREFUSED', record: null, retryable: true };
@@ -275,7 +283,7 @@ describe('poll of a job in the queue', () => {
     ],
     [
       'failed on a payload that did not parse',
-      { state: 'failed', attemptsMade: 1, failedReason: 'invalid start payload: imageRef: image_ref must not be empty' },
+      { state: 'failed', attemptsMade: 1, failedReason: unparsedPayloadReason },
       { result: { outcome: 'failure', error_code: 'start_config_invalid', error_message: 'invalid start payload: imageRef: image_ref must not be empty', record: null, retryable: false } },
     ],
   ] as Array<[string, Parameters<typeof queuesHolding>[0], Record<string, unknown>]>)('%s', async (_name, job, extra) => {
