@@ -32,6 +32,7 @@ import { createApp } from './http/app.js';
 import { mountBullBoard } from './http/bull-board.js';
 import { createEnqueuer } from './jobs/enqueue.js';
 import { startIntake } from './jobs/intake.js';
+import { createJobStatus } from './jobs/job-status.js';
 import type { StepHook } from './jobs/lifecycle-jobs.js';
 import { createLifecycleProcessor, lifecycleWorkerOptions } from './jobs/lifecycle-jobs.js';
 import { QUEUE_NAMES } from './jobs/queues.js';
@@ -191,8 +192,7 @@ export async function startSystem(config: Config, role: Role, logger: Logger): P
     closers.push(() => failFast.quit());
     const app = createApp({
       enqueuer,
-      queues,
-      queueEvents,
+      jobs: createJobStatus({ queues, queueEvents, records, operations }),
       records,
       operations,
       readiness: {

@@ -3,7 +3,6 @@
  * read, and map the outcome to a status through one table (`STATUS`).
  */
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
-import type { Job, Queue, QueueEvents } from 'bullmq';
 import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
@@ -11,11 +10,8 @@ import type { z } from 'zod';
 import type { OpSource } from '../domain/model.js';
 import type { Logger, OperationLog, RuntimeRecordStore } from '../domain/ports.js';
 import type { EnqueueOutcome, Enqueuer } from '../jobs/enqueue.js';
-import type { ResultJson } from '../jobs/json.js';
+import type { JobStatus } from '../jobs/job-status.js';
 import { operationToJson, recordToJson } from '../jobs/json.js';
-import type { LifecycleKind, QueueName } from '../jobs/queues.js';
-import { QUEUE_OF } from '../jobs/queues.js';
-import { resultFromFailure, resultOfJob } from '../jobs/result-table.js';
 import { renderDocs } from './docs-page.js';
 import { readBodyText } from './body.js';
 import { buildOpenApi } from './openapi.js';
@@ -24,9 +20,8 @@ import { emptyBody, gameIdParam, listQuery, operationsQuery, startBody, waitQuer
 
 export interface AppDeps {
   enqueuer: Enqueuer;
-  queues: Record<QueueName, Queue>;
-  /** QueueEvents per lifecycle queue, for `?wait=`. */
-  queueEvents: Partial<Record<QueueName, QueueEvents>>;
+  /** Where a lifecycle job stands, and its Result (src/jobs/job-status.ts). */
+  jobs: JobStatus;
   records: RuntimeRecordStore;
   operations: OperationLog;
   readiness: Record<'redis' | 'postgres' | 'docker', () => Promise<void>>;
@@ -148,7 +143,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
       const pollUrl = `${API}/runtimes/${gameId.data}/${kind}`;
       const accepted = { job_id: outcome.jobId, game_id: gameId.data, state: outcome.state, poll_url: pollUrl };
       if (query.data.wait) {
-        const result = await waitForResult(deps, kind, outcome.jobId, query.data.wait * 1000);
+        const result = await deps.jobs.waitFor(kind, outcome.jobId, query.data.wait * 1000);
         if (result) return c.json({ ...accepted, state: result.outcome === 'success' ? 'completed' : 'failed', result }, ANSWERS.finished.status);
       }
       return c.json(accepted, ANSWERS[outcome.kind].status);
@@ -158,7 +153,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
       const gameId = gameIdParam.safeParse(c.req.param('game_id'));
       if (!gameId.success) return invalid(c, 'game_id', gameId.error);
       // BullMQ's connection retries forever while Redis is down: bound the wait (→ 503).
-      const poll = await withTimeout(pollJob(deps, kind, gameId.data), deps.enqueueTimeoutMs ?? ENQUEUE_TIMEOUT_MS);
+      const poll = await withTimeout(deps.jobs.poll(kind, gameId.data), deps.enqueueTimeoutMs ?? ENQUEUE_TIMEOUT_MS);
       if (!poll) return fail(c, 'not_found', `no ${kind} job for game ${gameId.data}`);
       return c.json(poll, ANSWERS.found.status);
     });
@@ -241,53 +236,6 @@ function bearerMatcher(token: string): (header: string | undefined) => boolean {
     const match = /^Bearer (.+)$/i.exec(header ?? '');
     return timingSafeEqual(sha256(match?.[1] ?? ''), expected) && match !== null && token !== '';
   };
-}
-
-/** The Result if the job finishes within `ms`; null if it does not (or cannot be watched). */
-async function waitForResult(deps: AppDeps, kind: LifecycleKind, jobId: string, ms: number): Promise<ResultJson | null> {
-  const queue = deps.queues[QUEUE_OF[kind]];
-  const events = deps.queueEvents[QUEUE_OF[kind]];
-  const job = (await queue.getJob(jobId)) as Job | undefined;
-  if (!job || !events) return null;
-  try {
-    return (await job.waitUntilFinished(events, ms)) as ResultJson;
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    // BullMQ rejects with the failed reason, or with this when time ran out.
-    if (/timed out before finishing/.test(reason)) return null;
-    return resultOfJob({ state: 'failed', returnvalue: undefined, failedReason: reason });
-  }
-}
-
-/** The latest job of this kind for the game; from the audit log once the job is gone. */
-async function pollJob(deps: AppDeps, kind: LifecycleKind, gameId: string) {
-  const job = (await deps.queues[QUEUE_OF[kind]].getJob(gameId)) as Job | undefined;
-  if (job) {
-    const state = await job.getState();
-    const result = resultOfJob({ state, returnvalue: job.returnvalue, failedReason: job.failedReason });
-    // A pending job that already failed an attempt: say why it is retrying.
-    const lastFailure = !result && job.attemptsMade > 0 ? resultFromFailure(job.failedReason) : null;
-    return {
-      job_id: job.id ?? gameId,
-      state,
-      attempts: job.attemptsMade,
-      progress: job.progress,
-      ...(result ? { result } : {}),
-      ...(lastFailure ? { last_failure: lastFailure } : {}),
-      source: 'queue' as const,
-    };
-  }
-  const [entry] = await deps.operations.listByGame(gameId, 1, kind);
-  if (!entry) return null;
-  const record = await deps.records.get(gameId);
-  const result: ResultJson = {
-    outcome: entry.outcome,
-    error_code: entry.errorCode === '' ? null : (entry.errorCode),
-    error_message: entry.errorMessage,
-    record: entry.outcome === 'success' && record ? recordToJson(record) : null,
-    retryable: false,
-  };
-  return { job_id: gameId, state: entry.outcome === 'success' ? 'completed' : 'failed', attempts: null, progress: null, result, source: 'operation_log' as const };
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

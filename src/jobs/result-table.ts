@@ -4,9 +4,10 @@
  * answer with the same structured Result whether the job completed or failed.
  */
 import { UnrecoverableError } from 'bullmq';
+import type { RuntimeRecord, StoredOperationEntry } from '../domain/model.js';
 import type { LifecycleResult } from '../domain/operation.js';
 import type { ResultJson } from './json.js';
-import { resultToJson } from './json.js';
+import { recordToJson, resultToJson } from './json.js';
 
 export type JobFate = 'complete' | 'retry' | 'fail';
 
@@ -68,3 +69,16 @@ export function resultFromFailure(failedReason: string | undefined): ResultJson 
   }
 }
 
+/**
+ * The Result of a job BullMQ no longer keeps, rebuilt from its audit row.
+ * The row holds no record: a success shows the game's record as it is now.
+ */
+export function resultOfOperation(entry: StoredOperationEntry, record: RuntimeRecord | null): ResultJson {
+  return {
+    outcome: entry.outcome,
+    error_code: entry.errorCode === '' ? null : entry.errorCode,
+    error_message: entry.errorMessage,
+    record: entry.outcome === 'success' && record ? recordToJson(record) : null,
+    retryable: false,
+  };
+}

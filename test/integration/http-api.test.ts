@@ -15,7 +15,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mountBullBoard } from '../../src/http/bull-board.js';
 import { createRedis } from '../../src/infra/redis/connection.js';
 import { createEnqueuer } from '../../src/jobs/enqueue.js';
-import type { AppDeps } from '../../src/http/app.js';
+import type { JobStatusDeps } from '../../src/jobs/job-status.js';
 import type { QueueName } from '../../src/jobs/queues.js';
 import { QUEUE_NAMES } from '../../src/jobs/queues.js';
 import { createStartProcessor } from '../../src/jobs/start-job.js';
@@ -49,7 +49,7 @@ function harness(options: Options = {}) {
   for (const r of [bull, commands, failFast]) r.on('error', () => undefined);
   const queues = Object.fromEntries(QUEUE_NAMES.map((n) => [n, new Queue(n, { connection: bull, prefix })])) as Record<QueueName, Queue>;
   for (const q of Object.values(queues)) q.on('error', () => undefined);
-  const queueEvents: AppDeps['queueEvents'] = {};
+  const queueEvents: JobStatusDeps['queueEvents'] = {};
   const enqueuer = createEnqueuer({ queues, redis: commands, logger: new RecordingLogger(), attempts: options.attempts ?? 3, backoffMs: options.backoffMs ?? 20, mutexPrefix: `${prefix}:enqueue:` });
   const workers: Worker[] = [];
   const { app, call } = testApp({

@@ -8,6 +8,8 @@ import type { Queue } from 'bullmq';
 import type { AppDeps } from '../../src/http/app.js';
 import { createApp } from '../../src/http/app.js';
 import type { EnqueueOutcome, Enqueuer } from '../../src/jobs/enqueue.js';
+import type { JobStatusDeps } from '../../src/jobs/job-status.js';
+import { createJobStatus } from '../../src/jobs/job-status.js';
 import type { LifecycleKind, LifecyclePayload, QueueName } from '../../src/jobs/queues.js';
 import { QUEUE_NAMES } from '../../src/jobs/queues.js';
 import { InMemoryOperationLog } from '../fakes/in-memory-operation-log.js';
@@ -31,12 +33,19 @@ export class StubEnqueuer implements Enqueuer {
   }
 }
 
-/** Fake queues for the poll; unless a test says otherwise none holds a job, so polls fall back to the operation log. */
+/** Fake queues for the job read model; unless a test says otherwise none holds a job, so polls fall back to the operation log. */
 export function queuesHolding(jobs: Partial<Record<QueueName, Record<string, object>>> = {}): Record<QueueName, Queue> {
   return Object.fromEntries(QUEUE_NAMES.map((n) => [n, { getJob: (id: string) => Promise.resolve(jobs[n]?.[id]) } as unknown as Queue])) as Record<QueueName, Queue>;
 }
 
-export function testApp(over: Partial<AppDeps> = {}) {
+export interface TestAppOptions extends Partial<AppDeps> {
+  /** The queues the job read model reads, and their events for `?wait=` (none by default: a wait answers 202). */
+  queues?: JobStatusDeps['queues'];
+  queueEvents?: JobStatusDeps['queueEvents'];
+}
+
+export function testApp(options: TestAppOptions = {}) {
+  const { queues = queuesHolding(), queueEvents = {}, ...over } = options;
   const enqueuer = new StubEnqueuer();
   const records = over.records ?? new InMemoryRuntimeRecordStore();
   const operations = over.operations ?? new InMemoryOperationLog();
@@ -44,9 +53,7 @@ export function testApp(over: Partial<AppDeps> = {}) {
   const down = { redis: false, postgres: false, docker: false };
   const deps: AppDeps = {
     enqueuer,
-    queues: queuesHolding(),
-    // No events by default: a ?wait= answers 202.
-    queueEvents: {},
+    jobs: createJobStatus({ queues, queueEvents, records, operations }),
     records,
     operations,
     readiness: {
