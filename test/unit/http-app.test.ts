@@ -2,7 +2,7 @@ import type { Job } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import type { RuntimeRecord } from '../../src/domain/model.js';
 import type { LifecycleDeps } from '../../src/domain/operation.js';
-import { ANSWERS } from '../../src/http/app.js';
+import { ANSWERS } from '../../src/http/answers.js';
 import type { ResultJson } from '../../src/jobs/json.js';
 import { createLifecycleProcessor } from '../../src/jobs/lifecycle-jobs.js';
 import { queuesHolding, TEST_TOKEN, testApp } from '../support/test-app.js';
