@@ -1,5 +1,6 @@
 // Lint rules that matter here: no floating promises (a lost rejection is a
-// lost start), and the domain stays pure — checked by the tool, not by hope.
+// lost start), and the layers keep their direction (the domain pure, BullMQ
+// behind src/jobs) — checked by the tool, not by hope.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -38,6 +39,20 @@ export default tseslint.config(
     // outside the TypeScript project, so the type-aware rules have nothing to read.
     files: ['**/*.mjs'],
     extends: [tseslint.configs.disableTypeChecked],
+  },
+  {
+    // The HTTP layer reads jobs through src/jobs (job-status.ts): BullMQ stays behind it.
+    files: ['src/http/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['bullmq', 'bullmq/*'], message: 'src/http reads and enqueues jobs through src/jobs, never through bullmq.' }] }],
+    },
+  },
+  {
+    // Jobs run without a web server: nothing in src/jobs may depend on the HTTP layer.
+    files: ['src/jobs/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/http/**', '**/http'], message: 'src/jobs may not import from src/http.' }] }],
+    },
   },
   {
     files: ['test/**/*.ts', 'bench/**/*.ts'],

@@ -7,6 +7,7 @@ import { QueueEvents } from 'bullmq';
 import { createApp } from '../http/app.js';
 import { mountBullBoard } from '../http/bull-board.js';
 import { createRedis, redisPing } from '../infra/redis/connection.js';
+import { createJobStatus } from '../jobs/job-status.js';
 import type { QueueName } from '../jobs/queues.js';
 import { QUEUE_OF } from '../jobs/queues.js';
 import type { Closer, Infrastructure } from './infrastructure.js';
@@ -21,8 +22,7 @@ export function startWebRole(infra: Infrastructure): Closer[] {
   const failFast = createRedis(config.redisUrl, 'failfast');
   const app = createApp({
     enqueuer: infra.enqueuer,
-    queues,
-    queueEvents,
+    jobs: createJobStatus({ queues, queueEvents, records: deps.records, operations: deps.operations }),
     records: deps.records,
     operations: deps.operations,
     readiness: {

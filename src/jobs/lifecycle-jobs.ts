@@ -3,7 +3,6 @@
  * result table. Nothing else happens here.
  */
 import type { Job, WorkerOptions } from 'bullmq';
-import { UnrecoverableError } from 'bullmq';
 import type { LifecycleDeps, LifecycleResult } from '../domain/operation.js';
 import type { PullProgress } from '../domain/ports.js';
 import { patchRuntime, restartRuntime } from '../domain/restart.js';
@@ -12,7 +11,7 @@ import { stopRuntime } from '../domain/stop.js';
 import type { ResultJson } from './json.js';
 import type { LifecycleKind } from './queues.js';
 import { PAYLOAD_SCHEMAS } from './queues.js';
-import { settle } from './result-table.js';
+import { payloadRejected, settle } from './result-table.js';
 
 /**
  * A dead worker's job is picked up again within about lockDuration +
@@ -42,7 +41,7 @@ export function sourceRefOf(job: Job): string {
 export function createLifecycleProcessor(kind: LifecycleKind, deps: LifecycleDeps, stepHook?: StepHook) {
   return async (job: Job): Promise<ResultJson> => {
     const parsed = PAYLOAD_SCHEMAS[kind].safeParse(job.data);
-    if (!parsed.success) throw new UnrecoverableError(`invalid ${kind} payload: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    if (!parsed.success) return settle(payloadRejected(`invalid ${kind} payload: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`));
     const payload = parsed.data;
     const imageRef = 'imageRef' in payload && typeof payload.imageRef === 'string' ? payload.imageRef : '';
     const sourceRef = payload.sourceRef ? `${payload.sourceRef} ${sourceRefOf(job)}` : sourceRefOf(job);

@@ -4,9 +4,10 @@
  * answer with the same structured Result whether the job completed or failed.
  */
 import { UnrecoverableError } from 'bullmq';
+import type { RuntimeRecord, StoredOperationEntry } from '../domain/model.js';
 import type { LifecycleResult } from '../domain/operation.js';
 import type { ResultJson } from './json.js';
-import { resultToJson } from './json.js';
+import { recordToJson, resultToJson } from './json.js';
 
 export type JobFate = 'complete' | 'retry' | 'fail';
 
@@ -29,10 +30,19 @@ export function settle(result: LifecycleResult): ResultJson {
 }
 
 /**
+ * A job whose payload does not parse fails for good with `start_config_invalid`:
+ * settled like any other Result, so its poller reads the code from the failed
+ * reason rather than guessing it from the message.
+ */
+export function payloadRejected(errorMessage: string): LifecycleResult {
+  return { outcome: 'failure', errorCode: 'start_config_invalid', errorMessage, record: null, retryable: false };
+}
+
+/**
  * The Result a finished job shows its poller. A failed job whose reason is
- * not one of our Results (a payload that did not parse, stalled too often, a
- * processor crash) still answers with one, so a poller never sees a failed
- * job without a code. Pending jobs have no Result yet: null.
+ * not one of our Results (stalled too often, a processor crash) still
+ * answers with one, so a poller never sees a failed job without a code.
+ * Pending jobs have no Result yet: null.
  */
 export function resultOfJob(job: { state: string; returnvalue: unknown; failedReason: string | undefined }): ResultJson | null {
   if (job.state === 'completed') return job.returnvalue as ResultJson;
@@ -40,7 +50,7 @@ export function resultOfJob(job: { state: string; returnvalue: unknown; failedRe
   return (
     resultFromFailure(job.failedReason) ?? {
       outcome: 'failure',
-      error_code: /^invalid \w+ payload/.test(job.failedReason ?? '') ? 'start_config_invalid' : 'internal_error',
+      error_code: 'internal_error',
       error_message: job.failedReason ?? 'the job failed without a reason',
       record: null,
       retryable: false,
@@ -57,4 +67,18 @@ export function resultFromFailure(failedReason: string | undefined): ResultJson 
   } catch {
     return null;
   }
+}
+
+/**
+ * The Result of a job BullMQ no longer keeps, rebuilt from its audit row.
+ * The row holds no record: a success shows the game's record as it is now.
+ */
+export function resultOfOperation(entry: StoredOperationEntry, record: RuntimeRecord | null): ResultJson {
+  return {
+    outcome: entry.outcome,
+    error_code: entry.errorCode === '' ? null : entry.errorCode,
+    error_message: entry.errorMessage,
+    record: entry.outcome === 'success' && record ? recordToJson(record) : null,
+    retryable: false,
+  };
 }

@@ -12,20 +12,18 @@ import type { Job } from 'bullmq';
 import { Queue, QueueEvents, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AppDeps } from '../../src/http/app.js';
-import { createApp } from '../../src/http/app.js';
 import { mountBullBoard } from '../../src/http/bull-board.js';
 import { createRedis } from '../../src/infra/redis/connection.js';
 import { createEnqueuer } from '../../src/jobs/enqueue.js';
+import type { JobStatusDeps } from '../../src/jobs/job-status.js';
 import type { QueueName } from '../../src/jobs/queues.js';
 import { QUEUE_NAMES } from '../../src/jobs/queues.js';
 import { createStartProcessor } from '../../src/jobs/start-job.js';
 import { RecordingLogger } from '../fakes/support.js';
 import { IMAGE, OTHER_IMAGE, world } from '../fakes/world.js';
 import { testRedisUrl } from '../support/services.js';
+import { TEST_ADMIN as ADMIN, TEST_TOKEN as TOKEN, testApp } from '../support/test-app.js';
 
-const TOKEN = 'integration-token-0123456789abcdef';
-const ADMIN = { user: 'ops', password: 'board-pw' };
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -51,10 +49,10 @@ function harness(options: Options = {}) {
   for (const r of [bull, commands, failFast]) r.on('error', () => undefined);
   const queues = Object.fromEntries(QUEUE_NAMES.map((n) => [n, new Queue(n, { connection: bull, prefix })])) as Record<QueueName, Queue>;
   for (const q of Object.values(queues)) q.on('error', () => undefined);
-  const queueEvents: AppDeps['queueEvents'] = {};
+  const queueEvents: JobStatusDeps['queueEvents'] = {};
   const enqueuer = createEnqueuer({ queues, redis: commands, logger: new RecordingLogger(), attempts: options.attempts ?? 3, backoffMs: options.backoffMs ?? 20, mutexPrefix: `${prefix}:enqueue:` });
   const workers: Worker[] = [];
-  const deps: AppDeps = {
+  const { app, call } = testApp({
     enqueuer,
     queues,
     queueEvents,
@@ -67,14 +65,10 @@ function harness(options: Options = {}) {
       postgres: () => Promise.resolve(),
       docker: () => Promise.resolve(),
     },
-    metricsText: () => Promise.resolve(''),
-    auth: { disabled: false, apiToken: TOKEN, adminUser: ADMIN.user, adminPassword: ADMIN.password },
     bodyLimitBytes: 4096,
     ...(options.queueTimeoutMs ? { enqueueTimeoutMs: options.queueTimeoutMs } : {}),
-    logger: new RecordingLogger(),
     bullBoard: (app) => mountBullBoard(app, Object.values(queues), { disabled: false, adminUser: ADMIN.user, adminPassword: ADMIN.password }),
-  };
-  const app = createApp(deps);
+  });
   cleanups.push(async () => {
     for (const worker of workers) await worker.close();
     for (const events of Object.values(queueEvents)) await events.close();
@@ -95,13 +89,7 @@ function harness(options: Options = {}) {
     runWorker() {
       workers.push(new Worker('start-runtime', createStartProcessor(w.deps), { connection: new Redis(url, { maxRetriesPerRequest: null }), prefix }));
     },
-    call(method: string, path: string, body?: unknown) {
-      return app.request(path, {
-        method,
-        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-    },
+    call,
   };
 }
 
@@ -279,7 +267,7 @@ describe('Bull Board', () => {
     ['/admin/queues', {}],
     ['/admin/queues/', {}],
     ['/admin/queues/api/queues', {}],
-    ['/admin/queues/api/queues', { authorization: `Basic ${Buffer.from('ops:wrong').toString('base64')}` }],
+    ['/admin/queues/api/queues', { authorization: `Basic ${Buffer.from(`${ADMIN.user}:wrong`).toString('base64')}` }],
     ['/admin/queues', { authorization: `Bearer ${TOKEN}` }],
   ] as Array<[string, Record<string, string>]>)('401 at %s with %j', async (path, headers) => {
     const h = harness();

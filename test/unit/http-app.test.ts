@@ -1,71 +1,17 @@
-import type { Queue } from 'bullmq';
+import type { Job } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import type { RuntimeRecord } from '../../src/domain/model.js';
-import { ANSWERS, createApp } from '../../src/http/app.js';
-import type { AppDeps } from '../../src/http/app.js';
-import type { EnqueueOutcome, Enqueuer } from '../../src/jobs/enqueue.js';
+import type { LifecycleDeps } from '../../src/domain/operation.js';
+import { ANSWERS } from '../../src/http/answers.js';
 import type { ResultJson } from '../../src/jobs/json.js';
-import type { LifecycleKind, LifecyclePayload, QueueName } from '../../src/jobs/queues.js';
-import { QUEUE_NAMES } from '../../src/jobs/queues.js';
-import { InMemoryOperationLog } from '../fakes/in-memory-operation-log.js';
-import { InMemoryRuntimeRecordStore } from '../fakes/in-memory-runtime-record-store.js';
-import { RecordingLogger } from '../fakes/support.js';
-
-const TOKEN = 'a-test-token-of-32-characters-xx';
-
-/** An enqueuer that records calls and answers what the test says. */
-class StubEnqueuer implements Enqueuer {
-  readonly calls: Array<{ kind: LifecycleKind; payload: LifecyclePayload }> = [];
-  answer: EnqueueOutcome | Error | 'hang' = { kind: 'enqueued', jobId: 'g-1', state: 'waiting', carrier: 'r' };
-  enqueue(kind: LifecycleKind, payload: LifecyclePayload): Promise<EnqueueOutcome> {
-    this.calls.push({ kind, payload });
-    if (this.answer === 'hang') return new Promise(() => undefined);
-    return this.answer instanceof Error ? Promise.reject(this.answer) : Promise.resolve(this.answer);
-  }
-  enqueueReconcile(): Promise<void> {
-    return Promise.resolve();
-  }
-}
-
-function setup(over: Partial<AppDeps> = {}) {
-  const enqueuer = new StubEnqueuer();
-  const records = new InMemoryRuntimeRecordStore();
-  const operations = new InMemoryOperationLog();
-  // No job is ever in these queues: polls fall back to the operation log.
-  const queues = Object.fromEntries(QUEUE_NAMES.map((n) => [n, { getJob: () => Promise.resolve(undefined) } as unknown as Queue])) as Record<QueueName, Queue>;
-  const down = { redis: false, postgres: false, docker: false };
-  const deps: AppDeps = {
-    enqueuer,
-    queues,
-    queueEvents: {},
-    records,
-    operations,
-    readiness: {
-      redis: () => (down.redis ? Promise.reject(new Error('ECONNREFUSED')) : Promise.resolve()),
-      postgres: () => (down.postgres ? Promise.reject(new Error('connection refused')) : Promise.resolve()),
-      docker: () => (down.docker ? Promise.reject(new Error('no socket')) : Promise.resolve()),
-    },
-    metricsText: () => Promise.resolve('rtmanager_start_outcomes_total 1\n'),
-    auth: { disabled: false, apiToken: TOKEN, adminUser: 'admin', adminPassword: 'pw' },
-    bodyLimitBytes: 1024,
-    logger: new RecordingLogger(),
-    ...over,
-  };
-  const app = createApp(deps);
-  const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
-    app.request(path, {
-      method,
-      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...headers },
-      ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-    });
-  return { app, call, enqueuer, records, operations, down };
-}
+import { createLifecycleProcessor } from '../../src/jobs/lifecycle-jobs.js';
+import { queuesHolding, TEST_TOKEN, testApp } from '../support/test-app.js';
 
 const START = '/api/v1/internal/runtimes/g-1/start';
 
 describe('POST start', () => {
   it('enqueues and answers 202 with the job that carries the request', async () => {
-    const s = setup();
+    const s = testApp();
     const res = await s.call('POST', START, { image_ref: 'galaxy/engine:1', source_ref: 'lobby-42' });
     expect(res.status).toBe(202);
     expect(await res.json()).toEqual({ job_id: 'g-1', game_id: 'g-1', state: 'waiting', poll_url: START });
@@ -76,14 +22,14 @@ describe('POST start', () => {
   });
 
   it('marks operator calls with X-Op-Source: admin_rest and echoes a given request id', async () => {
-    const s = setup();
+    const s = testApp();
     const res = await s.call('POST', START, { image_ref: 'x:1' }, { 'x-op-source': 'admin_rest', 'x-request-id': 'req-7' });
     expect(res.headers.get('x-request-id')).toBe('req-7');
     expect(s.enqueuer.calls[0]?.payload).toMatchObject({ opSource: 'admin_rest', sourceRef: 'http:req-7', requestId: 'req-7' });
   });
 
   it('answers 202 for a joined job and 409 for another image pending', async () => {
-    const s = setup();
+    const s = testApp();
     s.enqueuer.answer = { kind: 'joined', jobId: 'g-1', state: 'active', carrier: 'r' };
     expect((await s.call('POST', START, { image_ref: 'x:1' })).status).toBe(202);
     s.enqueuer.answer = { kind: 'conflict', jobId: 'g-1', pendingImageRef: 'x:0' };
@@ -93,7 +39,7 @@ describe('POST start', () => {
   });
 
   it('answers 503 when the queue is unreachable', async () => {
-    const s = setup();
+    const s = testApp();
     s.enqueuer.answer = new Error('Connection is closed.');
     const res = await s.call('POST', START, { image_ref: 'x:1' });
     expect(res.status).toBe(503);
@@ -113,7 +59,7 @@ describe('POST start', () => {
     [`${START}?wait=61`, { image_ref: 'x:1' }, /^wait: /],
     [`${START}?wait=soon`, { image_ref: 'x:1' }, /^wait: /],
   ])('400 naming the field: %s %j', async (path, body, message) => {
-    const s = setup();
+    const s = testApp();
     const res = await s.call('POST', path, body);
     expect(res.status).toBe(400);
     const json = (await res.json()) as { error: { code: string; message: string } };
@@ -123,7 +69,7 @@ describe('POST start', () => {
   });
 
   it('413 for a body over the limit', async () => {
-    const s = setup();
+    const s = testApp();
     const res = await s.call('POST', START, { image_ref: 'x'.repeat(2048) });
     expect(res.status).toBe(413);
     expect(await res.json()).toMatchObject({ error: { code: 'payload_too_large' } });
@@ -131,7 +77,7 @@ describe('POST start', () => {
   });
 
   it('stop, restart and patch enqueue on their own kinds', async () => {
-    const s = setup();
+    const s = testApp();
     expect((await s.call('POST', '/api/v1/internal/runtimes/g-1/stop')).status).toBe(202);
     expect((await s.call('POST', '/api/v1/internal/runtimes/g-1/restart', {})).status).toBe(202);
     expect((await s.call('POST', '/api/v1/internal/runtimes/g-1/patch', { image_ref: 'x:2' })).status).toBe(202);
@@ -144,11 +90,11 @@ describe('auth', () => {
   it.each([
     [{}, 'no header'],
     [{ authorization: 'Bearer wrong-token' }, 'wrong token'],
-    [{ authorization: `Basic ${TOKEN}` }, 'wrong scheme'],
-    [{ authorization: `Bearer ${TOKEN}x` }, 'token plus a character'],
+    [{ authorization: `Basic ${TEST_TOKEN}` }, 'wrong scheme'],
+    [{ authorization: `Bearer ${TEST_TOKEN}x` }, 'token plus a character'],
     [{ authorization: 'Bearer ' }, 'empty token'],
   ] as Array<[Record<string, string>, string]>)('401 with %j (%s)', async (headers, _why) => {
-    const s = setup();
+    const s = testApp();
     const res = await s.app.request(START, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: '{"image_ref":"x:1"}' });
     expect(res.status).toBe(401);
     expect(res.headers.get('www-authenticate')).toBe('Bearer');
@@ -157,14 +103,14 @@ describe('auth', () => {
   });
 
   it('leaves health, metrics and the OpenAPI document open', async () => {
-    const s = setup();
+    const s = testApp();
     for (const path of ['/healthz', '/readyz', '/metrics', '/openapi.json', '/docs']) {
       expect((await s.app.request(path)).status, path).toBe(200);
     }
   });
 
   it('needs no token when auth is disabled', async () => {
-    const s = setup({ auth: { disabled: true, apiToken: '', adminUser: '', adminPassword: '' } });
+    const s = testApp({ auth: { disabled: true, apiToken: '', adminUser: '', adminPassword: '' } });
     expect((await s.app.request(START, { method: 'POST', body: '{"image_ref":"x:1"}' })).status).toBe(202);
   });
 });
@@ -185,7 +131,7 @@ describe('reads', () => {
   };
 
   it('GET a record in contract JSON, 404 when absent', async () => {
-    const s = setup();
+    const s = testApp();
     await s.records.upsert(record);
     const res = await s.call('GET', '/api/v1/internal/runtimes/g-1');
     expect(await res.json()).toEqual({
@@ -205,7 +151,7 @@ describe('reads', () => {
   });
 
   it('lists records by status with a cursor', async () => {
-    const s = setup();
+    const s = testApp();
     for (const id of ['g-1', 'g-2', 'g-3']) await s.records.upsert({ ...record, gameId: id });
     await s.records.upsert({ ...record, gameId: 'g-4', status: 'stopped' });
     const first = (await (await s.call('GET', '/api/v1/internal/runtimes?status=running&limit=2')).json()) as { records: Array<{ game_id: string }>; next_cursor: string };
@@ -216,7 +162,7 @@ describe('reads', () => {
   });
 
   it('polls a start from the operation log once the job is gone', async () => {
-    const s = setup();
+    const s = testApp();
     await s.records.upsert(record);
     await s.operations.append({ gameId: 'g-1', opKind: 'start', opSource: 'gm_rest', sourceRef: 'r', imageRef: 'x:1', containerId: 'c1', outcome: 'success', errorCode: '', errorMessage: '', startedAt: new Date(), finishedAt: new Date() });
     const res = await s.call('GET', START);
@@ -226,7 +172,7 @@ describe('reads', () => {
   });
 
   it('lists operations newest first', async () => {
-    const s = setup();
+    const s = testApp();
     for (const code of ['', 'replay_no_op']) {
       await s.operations.append({ gameId: 'g-1', opKind: 'start', opSource: 'gm_rest', sourceRef: 'r', imageRef: 'x:1', containerId: 'c1', outcome: 'success', errorCode: code, errorMessage: '', startedAt: new Date(), finishedAt: new Date() });
     }
@@ -237,7 +183,7 @@ describe('reads', () => {
 
 describe('health', () => {
   it('readyz names the dependency that does not answer', async () => {
-    const s = setup();
+    const s = testApp();
     s.down.postgres = true;
     const res = await s.app.request('/readyz');
     expect(res.status).toBe(503);
@@ -245,17 +191,22 @@ describe('health', () => {
   });
 
   it('serves Prometheus text', async () => {
-    const res = await setup().app.request('/metrics');
+    const res = await testApp().app.request('/metrics');
     expect(res.headers.get('content-type')).toContain('text/plain; version=0.0.4');
     expect(await res.text()).toContain('rtmanager_start_outcomes_total');
   });
 });
 
 /** A job as the poll reads it from BullMQ. */
-function queuesHolding(job: { state: string; attemptsMade: number; progress?: unknown; returnvalue?: unknown; failedReason?: string }): Record<QueueName, Queue> {
-  const stored = { id: 'g-1', progress: 0, returnvalue: null, ...job, getState: () => Promise.resolve(job.state) };
-  return Object.fromEntries(QUEUE_NAMES.map((n) => [n, { getJob: (id: string) => Promise.resolve(id === 'g-1' && n === 'start-runtime' ? stored : undefined) } as unknown as Queue])) as Record<QueueName, Queue>;
+function startJob(job: { state: string; attemptsMade: number; progress?: unknown; returnvalue?: unknown; failedReason?: string }) {
+  return queuesHolding({ 'start-runtime': { 'g-1': { id: 'g-1', progress: 0, returnvalue: null, ...job, getState: () => Promise.resolve(job.state) } } });
 }
+
+/** What the start processor fails a job with when its payload does not parse (it fails before it touches a dependency). */
+const unparsedPayloadReason = await createLifecycleProcessor('start', {} as LifecycleDeps)({ data: { gameId: 'g-1', imageRef: '', opSource: 'gm_rest', sourceRef: 'r' } } as Job).then(
+  () => 'resolved',
+  (error: Error) => error.message,
+);
 
 describe('poll of a job in the queue', () => {
   const success: ResultJson = { outcome: 'success', error_code: null, error_message: '', record: null, retryable: false };
@@ -275,11 +226,11 @@ describe('poll of a job in the queue', () => {
     ],
     [
       'failed on a payload that did not parse',
-      { state: 'failed', attemptsMade: 1, failedReason: 'invalid start payload: imageRef: image_ref must not be empty' },
+      { state: 'failed', attemptsMade: 1, failedReason: unparsedPayloadReason },
       { result: { outcome: 'failure', error_code: 'start_config_invalid', error_message: 'invalid start payload: imageRef: image_ref must not be empty', record: null, retryable: false } },
     ],
-  ] as Array<[string, Parameters<typeof queuesHolding>[0], Record<string, unknown>]>)('%s', async (_name, job, extra) => {
-    const s = setup({ queues: queuesHolding(job) });
+  ] as Array<[string, Parameters<typeof startJob>[0], Record<string, unknown>]>)('%s', async (_name, job, extra) => {
+    const s = testApp({ queues: startJob(job) });
     const res = await s.call('GET', START);
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ job_id: 'g-1', state: job.state, attempts: job.attemptsMade, progress: job.progress ?? 0, source: 'queue', ...extra });
@@ -288,7 +239,7 @@ describe('poll of a job in the queue', () => {
 
 describe('the one status table', () => {
   // Each entry of ANSWERS, provoked through the app: the table is the only place a status comes from.
-  const scenarios: Array<[keyof typeof ANSWERS, (s: ReturnType<typeof setup>) => Response | Promise<Response>]> = [
+  const scenarios: Array<[keyof typeof ANSWERS, (s: ReturnType<typeof testApp>) => Response | Promise<Response>]> = [
     ['enqueued', (s) => s.call('POST', START, { image_ref: 'x:1' })],
     [
       'joined',
@@ -319,7 +270,7 @@ describe('the one status table', () => {
   ];
 
   it.each(scenarios)('%s', async (what, provoke) => {
-    const s = setup({ enqueueTimeoutMs: 50 });
+    const s = testApp({ enqueueTimeoutMs: 50 });
     const res = await provoke(s);
     const answer: { status: number; code?: string } = ANSWERS[what];
     expect(res.status).toBe(answer.status);
@@ -331,7 +282,7 @@ describe('the one status table', () => {
   });
 
   it('an enqueue that hangs answers 503 saying a retry is safe to make', async () => {
-    const s = setup({ enqueueTimeoutMs: 50 });
+    const s = testApp({ enqueueTimeoutMs: 50 });
     s.enqueuer.answer = 'hang';
     expect(await (await s.call('POST', START, { image_ref: 'x:1' })).json()).toEqual({ error: { code: 'service_unavailable', message: 'queue unavailable: no answer within 50 ms; retrying is safe (a pending job is joined)' } });
   });

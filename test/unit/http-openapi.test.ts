@@ -1,30 +1,10 @@
-import type { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
-import { createApp } from '../../src/http/app.js';
-import type { QueueName } from '../../src/jobs/queues.js';
-import { QUEUE_NAMES } from '../../src/jobs/queues.js';
-import { InMemoryOperationLog } from '../fakes/in-memory-operation-log.js';
-import { InMemoryRuntimeRecordStore } from '../fakes/in-memory-runtime-record-store.js';
-import { RecordingLogger } from '../fakes/support.js';
+import { testApp } from '../support/test-app.js';
 
 type Json = Record<string, unknown>;
 type Doc = { openapi: string; info: Json; paths: Record<string, Record<string, Json>>; components: { schemas: Record<string, Json> } };
 
-function app() {
-  const unused = () => Promise.reject(new Error('not used here'));
-  return createApp({
-    enqueuer: { enqueue: unused, enqueueReconcile: unused },
-    queues: Object.fromEntries(QUEUE_NAMES.map((n) => [n, {} as Queue])) as Record<QueueName, Queue>,
-    queueEvents: {},
-    records: new InMemoryRuntimeRecordStore(),
-    operations: new InMemoryOperationLog(),
-    readiness: { redis: () => Promise.resolve(), postgres: () => Promise.resolve(), docker: () => Promise.resolve() },
-    metricsText: () => Promise.resolve(''),
-    auth: { disabled: false, apiToken: 't', adminUser: 'a', adminPassword: 'b' },
-    bodyLimitBytes: 1024,
-    logger: new RecordingLogger(),
-  });
-}
+const app = () => testApp().app;
 
 async function documentOf(hono: ReturnType<typeof app>): Promise<Doc> {
   return (await (await hono.request('/openapi.json')).json()) as Doc;

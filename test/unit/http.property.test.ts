@@ -1,40 +1,11 @@
-import type { Queue } from 'bullmq';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isValidGameId } from '../../src/domain/game-id.js';
-import { createApp } from '../../src/http/app.js';
-import type { EnqueueOutcome, Enqueuer } from '../../src/jobs/enqueue.js';
-import type { LifecyclePayload, QueueName } from '../../src/jobs/queues.js';
-import { QUEUE_NAMES } from '../../src/jobs/queues.js';
-import { InMemoryOperationLog } from '../fakes/in-memory-operation-log.js';
-import { InMemoryRuntimeRecordStore } from '../fakes/in-memory-runtime-record-store.js';
-import { RecordingLogger } from '../fakes/support.js';
-
-const TOKEN = 'a-test-token-of-32-characters-xx';
+import { TEST_TOKEN, testApp } from '../support/test-app.js';
 
 function app() {
-  const calls: LifecyclePayload[] = [];
-  const enqueuer: Enqueuer = {
-    enqueue: (_kind, payload): Promise<EnqueueOutcome> => {
-      calls.push(payload);
-      return Promise.resolve({ kind: 'enqueued', jobId: payload.gameId, state: 'waiting', carrier: payload.sourceRef });
-    },
-    enqueueReconcile: () => Promise.resolve(),
-  };
-  const queues = Object.fromEntries(QUEUE_NAMES.map((n) => [n, { getJob: () => Promise.resolve(undefined) } as unknown as Queue])) as Record<QueueName, Queue>;
-  const hono = createApp({
-    enqueuer,
-    queues,
-    queueEvents: {},
-    records: new InMemoryRuntimeRecordStore(),
-    operations: new InMemoryOperationLog(),
-    readiness: { redis: () => Promise.resolve(), postgres: () => Promise.resolve(), docker: () => Promise.resolve() },
-    metricsText: () => Promise.resolve(''),
-    auth: { disabled: false, apiToken: TOKEN, adminUser: 'a', adminPassword: 'b' },
-    bodyLimitBytes: 4096,
-    logger: new RecordingLogger(),
-  });
-  return { hono, calls };
+  const s = testApp({ bodyLimitBytes: 4096 });
+  return { hono: s.app, calls: s.enqueuer.calls };
 }
 
 const jsonish = fc.oneof(
@@ -59,7 +30,7 @@ describe('HTTP under arbitrary input', () => {
           const query = wait === undefined ? '' : `?wait=${encodeURIComponent(wait)}`;
           const res = await hono.request(`/api/v1/internal/runtimes/${encodeURIComponent(gameId)}/${kind}${query}`, {
             method: 'POST',
-            headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...(opSource !== undefined ? { 'x-op-source': opSource } : {}) },
+            headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json', ...(opSource !== undefined ? { 'x-op-source': opSource } : {}) },
             body: typeof body === 'string' ? body : JSON.stringify(body),
           });
           expect([202, 400, 404, 413]).toContain(res.status);
@@ -70,8 +41,8 @@ describe('HTTP under arbitrary input', () => {
             expect(calls).toEqual([]);
           } else {
             expect(calls).toHaveLength(1);
-            expect(isValidGameId(calls[0]!.gameId)).toBe(true);
-            expect(['admin_rest', 'gm_rest']).toContain(calls[0]!.opSource);
+            expect(isValidGameId(calls[0]!.payload.gameId)).toBe(true);
+            expect(['admin_rest', 'gm_rest']).toContain(calls[0]!.payload.opSource);
           }
         },
       ),
@@ -83,7 +54,7 @@ describe('HTTP under arbitrary input', () => {
     const { hono, calls } = app();
     await fc.assert(
       fc.asyncProperty(fc.string(), async (header) => {
-        fc.pre(header.trim().toLowerCase() !== `bearer ${TOKEN}`.toLowerCase());
+        fc.pre(header.trim().toLowerCase() !== `bearer ${TEST_TOKEN}`.toLowerCase());
         let res: Response;
         try {
           res = await hono.request('/api/v1/internal/runtimes/g-1/start', { method: 'POST', headers: { authorization: header }, body: '{"image_ref":"x:1"}' });

@@ -1,0 +1,63 @@
+/**
+ * THE table from what happened to an HTTP status (and, for errors, the
+ * `error.code`), and the one way an error answer is written: every route
+ * module answers through here, so a status has one source.
+ */
+import type { Context } from 'hono';
+import type { HTTPException } from 'hono/http-exception';
+import type { z } from 'zod';
+import type { HttpErrorCode } from './schemas.js';
+
+/**
+ * Contract codes where one fits (400 start_config_invalid, 409 conflict, 503
+ * service_unavailable); HTTP-only codes otherwise.
+ */
+export const ANSWERS = {
+  enqueued: { status: 202 },
+  joined: { status: 202 },
+  finished: { status: 200 },
+  found: { status: 200 },
+  invalid: { status: 400, code: 'start_config_invalid' },
+  unauthorized: { status: 401, code: 'unauthorized' },
+  not_found: { status: 404, code: 'not_found' },
+  conflict: { status: 409, code: 'conflict' },
+  payload_too_large: { status: 413, code: 'payload_too_large' },
+  unavailable: { status: 503, code: 'service_unavailable' },
+} as const satisfies Record<string, { status: number; code?: HttpErrorCode }>;
+
+const FAILURES = ['invalid', 'unauthorized', 'not_found', 'conflict', 'payload_too_large', 'unavailable'] as const;
+type Failure = (typeof FAILURES)[number];
+
+export function fail(c: { json: Context['json'] }, what: Failure, message: string) {
+  const { status, code } = ANSWERS[what];
+  return c.json({ error: { code, message } }, status);
+}
+
+/** 400 naming each field and why. */
+export function invalid(c: Context, where: string, error: z.ZodError) {
+  const fields = error.issues.map((i) => `${i.path.length ? i.path.join('.') : where}: ${i.message}`);
+  return fail(c, 'invalid', fields.join('; '));
+}
+
+/**
+ * Middleware (basic auth) answers through HTTPException: keep its status and
+ * headers (WWW-Authenticate), but in our error shape.
+ */
+export function httpExceptionToJson(error: HTTPException): Response {
+  const headers = new Headers(error.getResponse().headers);
+  headers.set('content-type', 'application/json');
+  const { code } = ANSWERS[FAILURES.find((f) => ANSWERS[f].status === error.status) ?? 'unavailable'];
+  const message = error.status === 401 ? 'valid credentials are required' : error.message || `http ${error.status}`;
+  return new Response(JSON.stringify({ error: { code, message } }), { status: error.status, headers });
+}
+
+/** Rejects with "no answer within N ms" (the 503's message) when `promise` takes longer. */
+export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}

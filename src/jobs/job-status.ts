@@ -1,0 +1,79 @@
+/**
+ * The read model of lifecycle jobs: where a game's job stands and, once it
+ * finished, its Result — from BullMQ while it keeps the job, rebuilt from the
+ * operation log once retention has trimmed it. The HTTP layer reads jobs only
+ * through this, so BullMQ stays behind src/jobs.
+ */
+import type { Job, Queue, QueueEvents } from 'bullmq';
+import type { OperationLog, RuntimeRecordStore } from '../domain/ports.js';
+import type { ResultJson } from './json.js';
+import type { LifecycleKind, QueueName } from './queues.js';
+import { QUEUE_OF } from './queues.js';
+import { resultFromFailure, resultOfJob, resultOfOperation } from './result-table.js';
+
+/** A poll's answer, in the contract's JSON (`pollResponse` in src/http/schemas.ts). */
+export interface JobPoll {
+  job_id: string;
+  state: string;
+  attempts: number | null;
+  progress: unknown;
+  result?: ResultJson;
+  last_failure?: ResultJson;
+  source: 'queue' | 'operation_log';
+}
+
+export interface JobStatus {
+  /** The game's latest job of this kind; null when neither the queue nor the operation log knows one. */
+  poll(kind: LifecycleKind, gameId: string): Promise<JobPoll | null>;
+  /** The job's Result if it finishes within `ms`; null if it does not (or cannot be watched). */
+  waitFor(kind: LifecycleKind, jobId: string, ms: number): Promise<ResultJson | null>;
+}
+
+export interface JobStatusDeps {
+  queues: Record<QueueName, Queue>;
+  /** Per lifecycle queue, for `waitFor`; read at each call, so a watcher added later is used. */
+  queueEvents: Partial<Record<QueueName, QueueEvents>>;
+  records: RuntimeRecordStore;
+  operations: OperationLog;
+}
+
+export function createJobStatus(deps: JobStatusDeps): JobStatus {
+  return {
+    async poll(kind, gameId) {
+      const job = (await deps.queues[QUEUE_OF[kind]].getJob(gameId)) as Job | undefined;
+      if (job) {
+        const state = await job.getState();
+        const result = resultOfJob({ state, returnvalue: job.returnvalue, failedReason: job.failedReason });
+        // A pending job that already failed an attempt: say why it is retrying.
+        const lastFailure = !result && job.attemptsMade > 0 ? resultFromFailure(job.failedReason) : null;
+        return {
+          job_id: job.id ?? gameId,
+          state,
+          attempts: job.attemptsMade,
+          progress: job.progress,
+          ...(result ? { result } : {}),
+          ...(lastFailure ? { last_failure: lastFailure } : {}),
+          source: 'queue',
+        };
+      }
+      const [entry] = await deps.operations.listByGame(gameId, 1, kind);
+      if (!entry) return null;
+      const result = resultOfOperation(entry, await deps.records.get(gameId));
+      return { job_id: gameId, state: entry.outcome === 'success' ? 'completed' : 'failed', attempts: null, progress: null, result, source: 'operation_log' };
+    },
+
+    async waitFor(kind, jobId, ms) {
+      const job = (await deps.queues[QUEUE_OF[kind]].getJob(jobId)) as Job | undefined;
+      const events = deps.queueEvents[QUEUE_OF[kind]];
+      if (!job || !events) return null;
+      try {
+        return (await job.waitUntilFinished(events, ms)) as ResultJson;
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        // BullMQ rejects with the job's failed reason, or with this text when time ran out.
+        if (/timed out before finishing/.test(reason)) return null;
+        return resultOfJob({ state: 'failed', returnvalue: undefined, failedReason: reason });
+      }
+    },
+  };
+}
