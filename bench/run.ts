@@ -22,7 +22,7 @@ import { RedisNotifications } from '../src/infra/redis/notifications.js';
 import type { FaultSystem } from '../test/faults/support.js';
 import { docker, faultSystem } from '../test/faults/support.js';
 import { RecordingLogger, RecordingTelemetry } from '../test/fakes/support.js';
-import { enqueueLoad, ensureWrk } from './enqueue-load.js';
+import { enqueueLoad, enqueueRatios, ensureWrk, floorLoad } from './enqueue-load.js';
 
 const IMAGE = 'galaxy-test-engine:labelled';
 const N = {
@@ -216,8 +216,12 @@ async function main(): Promise<void> {
     results.enqueue_p99_ms = load.p99Ms;
     results.rss_mb_max = load.rssMbMax;
     console.log(`enqueue (${load.tool}, ${N.enqueueConnections} connections, ${N.enqueueSeconds} s): ${load.total} requests, p50 ${load.p50Ms} ms, ${load.non2xx} non-2xx, ${load.errors} errors`);
-    // The same load on a web process with a capped V8 heap: the memory/latency trade, measured, not shipped.
     await webOnly.kill('web', 'SIGTERM');
+    // The same load at the floor (a bare handler: read the body, one SET on the same Redis): the ratios travel between runs.
+    const floor = await floorLoad(webOnly, N.enqueueSeconds, N.enqueueConnections);
+    Object.assign(results, enqueueRatios(load, floor));
+    console.log(`enqueue floor (${floor.tool}, same load): ${floor.rps} req/s, p50 ${floor.p50Ms} ms, p99 ${floor.p99Ms} ms, ${floor.non2xx} non-2xx, ${floor.errors} errors`);
+    // The same load on a web process with a capped V8 heap: the memory/latency trade, measured, not shipped.
     webCapped.start('web');
     await webCapped.waitReady();
     await enqueueLoad(webCapped, 2, N.enqueueConnections);
@@ -227,12 +231,13 @@ async function main(): Promise<void> {
     await cleanup();
   }
 
-  const ordered = ['start_latency_ratio', 'burst_throughput_ratio', 'enqueue_rps', 'enqueue_p99_ms', 'storm_games', 'storm_containers', 'storm_errors', 'reconcile_ms_200', 'rss_mb_max'];
+  const ordered = ['start_latency_ratio', 'burst_throughput_ratio', 'enqueue_rps', 'enqueue_p99_ms', 'enqueue_floor_rps', 'enqueue_ratio', 'enqueue_p99_ratio', 'storm_games', 'storm_containers', 'storm_errors', 'reconcile_ms_200', 'rss_mb_max'];
   const latest = Object.fromEntries(ordered.map((k) => [k, results[k] ?? null]));
   await mkdir('bench/results', { recursive: true });
   await writeFile('bench/results/latest.json', `${JSON.stringify(latest, null, 2)}\n`);
   const goals: Record<string, string> = {
     start_latency_ratio: '≤ 1.10', burst_throughput_ratio: '≥ 0.90', enqueue_rps: '≥ 5000', enqueue_p99_ms: '≤ 10',
+    enqueue_floor_rps: '(the floor, this run)', enqueue_ratio: '≥ 0.50', enqueue_p99_ratio: '≤ 2.0',
     storm_games: '', storm_containers: '= storm_games', storm_errors: '0', reconcile_ms_200: '≤ 1000', rss_mb_max: '≤ 150',
   };
   console.log('\nmetric                   value      goal');

@@ -2,9 +2,9 @@
  * The Procfile roles as separate processes (web, worker, intake) on real
  * Redis, Postgres and Docker, driven from outside as a platform service would.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { FaultSystem } from '../faults/support.js';
-import { docker, faultSystem, until } from '../faults/support.js';
+import { docker, faultSystem } from '../faults/support.js';
 
 const IMAGE = 'galaxy-test-engine:labelled';
 const OTHER = 'galaxy-test-engine:labelled-v2';
@@ -23,6 +23,23 @@ afterAll(async () => {
 });
 
 const get = (path: string) => fetch(`${s.base}/api/v1/internal${path}`, { headers: { authorization: `Bearer ${s.token}` } });
+const SLOW = { timeout: 30_000, interval: 100 };
+
+/** The start job's poll, once it says completed. */
+const startCompleted = (gameId: string) =>
+  vi.waitFor(async () => {
+    const poll = (await (await get(`/runtimes/${gameId}/start`)).json()) as { state: string };
+    expect(poll.state).toBe('completed');
+    return poll;
+  }, SLOW);
+
+/** The game's record, once it says running. */
+const recordRunning = (gameId: string) =>
+  vi.waitFor(async () => {
+    const record = await s.records.get(gameId);
+    expect(record?.status).toBe('running');
+    return record!;
+  }, SLOW);
 
 describe('the Procfile processes', () => {
   it('POST start → 202, poll until the record is running, and the engine answers HTTP', { timeout: 60_000 }, async () => {
@@ -30,7 +47,7 @@ describe('the Procfile processes', () => {
     const res = await s.post(`/runtimes/${gameId}/start`, { image_ref: IMAGE });
     expect(res.status).toBe(202);
     expect(await res.json()).toMatchObject({ job_id: gameId, game_id: gameId, poll_url: `/api/v1/internal/runtimes/${gameId}/start` });
-    const poll = await until(async () => (await get(`/runtimes/${gameId}/start`)).json() as Promise<{ state: string }>, (p) => p.state === 'completed', 30_000, 'job completed');
+    const poll = await startCompleted(gameId);
     expect(poll).toMatchObject({ state: 'completed', result: { outcome: 'success', record: { status: 'running' } } });
     const record = (await (await get(`/runtimes/${gameId}`)).json()) as { status: string; current_container_id: string };
     expect(record.status).toBe('running');
@@ -42,9 +59,9 @@ describe('the Procfile processes', () => {
   it('an XADD to the start stream produces a running container', { timeout: 60_000 }, async () => {
     const gameId = s.gameId('xadd');
     await s.redis.xadd(`${s.run}:start_jobs`, '*', 'game_id', gameId, 'image_ref', IMAGE, 'request_id', 'lobby-1');
-    const record = await until(() => s.records.get(gameId), (r) => r?.status === 'running', 30_000, 'record running');
+    const record = await recordRunning(gameId);
     const [audit] = await s.operations.listByGame(gameId, 1, 'start');
-    expect(audit).toMatchObject({ opSource: 'lobby_stream', outcome: 'success', containerId: record!.currentContainerId });
+    expect(audit).toMatchObject({ opSource: 'lobby_stream', outcome: 'success', containerId: record.currentContainerId });
     expect((await s.containersOf(gameId)).map((c) => c.State)).toEqual(['running']);
   });
 
@@ -53,8 +70,8 @@ describe('the Procfile processes', () => {
     const answers = await Promise.all(Array.from({ length: 20 }, () => s.post(`/runtimes/${gameId}/start`, { image_ref: IMAGE }).then(async (r) => ({ status: r.status, body: (await r.json()) as { job_id: string } }))));
     // A request that lands after the job finished is a new job that replays: still 202 and the same id.
     expect(answers.every((a) => a.status === 202 && a.body.job_id === gameId)).toBe(true);
-    await until(() => s.records.get(gameId), (r) => r?.status === 'running', 30_000, 'record running');
-    await until(async () => (await (await get(`/runtimes/${gameId}/start`)).json()) as { state: string }, (p) => p.state === 'completed', 30_000, 'settled');
+    await recordRunning(gameId);
+    await startCompleted(gameId);
     expect(await s.containersOf(gameId)).toHaveLength(1);
     const starts = (await s.operations.listByGame(gameId, 50, 'start')).filter((e) => e.outcome === 'success' && e.errorCode === '');
     expect(starts).toHaveLength(1);
@@ -68,8 +85,8 @@ describe('the Procfile processes', () => {
     expect(first.status).toBe(202);
     expect(second.status).toBe(409);
     expect(await second.json()).toMatchObject({ error: { code: 'conflict' } });
-    const record = await until(() => s.records.get(gameId), (r) => r?.status === 'running', 30_000, 'record running');
-    expect(record?.currentImageRef).toBe(IMAGE);
+    const record = await recordRunning(gameId);
+    expect(record.currentImageRef).toBe(IMAGE);
   });
 
   it('stop, restart and patch through the API, each waited for', { timeout: 120_000 }, async () => {

@@ -22,6 +22,7 @@ export class FakeDockerEngine implements DockerEngine {
   failRun: Error | null = null;
   failPull: Error | null = null;
   failInspectImage: Error | null = null;
+  failStop: Error | null = null;
   failRemove: Error | null = null;
   failInspectContainer: Error | null = null;
   private nextId = 1;
@@ -103,6 +104,7 @@ export class FakeDockerEngine implements DockerEngine {
 
   stop(containerId: string, _timeoutSeconds: number): Promise<void> {
     return this.call('stop', () => {
+      if (this.failStop) throw this.failStop;
       const found = this.findByNameOrId(containerId);
       if (!found || !found.info.running) return;
       this.markExited(found.info.id, 143, false);

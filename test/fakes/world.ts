@@ -47,3 +47,19 @@ export function world() {
 
 export type World = ReturnType<typeof world>;
 
+
+/** A container of ours under the game's name, as the daemon reports it (override any field). */
+export function ownContainer(gameId: string, over: Partial<Parameters<World['docker']['addContainer']>[0]> = {}) {
+  return {
+    name: `galaxy-game-${gameId}`,
+    image: IMAGE,
+    labels: { 'com.galaxy.owner': 'rtmanager', 'com.galaxy.game_id': gameId, 'com.galaxy.engine_image_ref': IMAGE },
+    state: 'running',
+    running: true,
+    exitCode: null,
+    oomKilled: false,
+    startedAt: new Date('2026-11-25T10:00:00Z'),
+    finishedAt: null,
+    ...over,
+  };
+}

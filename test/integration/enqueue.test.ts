@@ -15,14 +15,24 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-function harness(over: { mutexTtlMs?: number; slowFirstRead?: number } = {}) {
+/** A promise the test settles by hand (Promise.withResolvers is Node 22+). */
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve: () => void = () => undefined;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+function harness(over: { mutexTtlMs?: number; holdFirstRead?: boolean } = {}) {
   const prefix = `test-${randomUUID().slice(0, 8)}`;
   const connection = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
   const redis = new Redis(testRedisUrl());
   const queues = Object.fromEntries(QUEUE_NAMES.map((n) => [n, new Queue(n, { connection, prefix })])) as Record<QueueName, Queue>;
-  let slow = over.slowFirstRead ?? 0;
-  // Optionally the first read of a job answers late, with what it saw when it was asked: a stalled enqueuer.
-  const seen = over.slowFirstRead
+  // Optionally the first read of a job is held, under the mutex, until the test lets it answer
+  // with what it saw when it was asked: a stalled enqueuer whose stall the test ends, not a timer.
+  const firstRead = deferred();
+  const letFirstReadAnswer = deferred();
+  let held = over.holdFirstRead ?? false;
+  const seen = held
     ? ({
         ...queues,
         'start-runtime': new Proxy(queues['start-runtime'], {
@@ -30,9 +40,11 @@ function harness(over: { mutexTtlMs?: number; slowFirstRead?: number } = {}) {
             if (key !== 'getJob') return Reflect.get(target, key, receiver) as unknown;
             return async (id: string) => {
               const job = await target.getJob(id);
-              const delay = slow;
-              slow = 0;
-              await new Promise((r) => setTimeout(r, delay));
+              if (held) {
+                held = false;
+                firstRead.resolve();
+                await letFirstReadAnswer.promise;
+              }
               return job;
             };
           },
@@ -59,7 +71,7 @@ function harness(over: { mutexTtlMs?: number; slowFirstRead?: number } = {}) {
     connection.disconnect();
   });
   const payload = (gameId: string, imageRef = 'img:1', sourceRef: string = randomUUID()): StartPayload => ({ gameId, imageRef, opSource: 'gm_rest', sourceRef });
-  return { prefix, connection, queues, enqueuer, payload };
+  return { prefix, connection, queues, enqueuer, payload, firstRead: firstRead.promise, letFirstReadAnswer: () => letFirstReadAnswer.resolve() };
 }
 
 function worker(h: ReturnType<typeof harness>, processor: (job: Job<StartPayload>) => Promise<unknown>, concurrency = 4): Worker {
@@ -83,10 +95,10 @@ describe('enqueue keyed by game id', () => {
     let runs = 0;
     const w = worker(h, () => Promise.resolve(++runs));
     await h.enqueuer.enqueue('start', h.payload('g-2'));
-    await until(() => runs === 1);
-    await until(async () => (await h.queues['start-runtime'].getJob('g-2'))?.finishedOn !== undefined);
+    await expect.poll(() => runs, { timeout: 15_000 }).toBe(1);
+    await expect.poll(async () => (await h.queues['start-runtime'].getJob('g-2'))?.finishedOn, { timeout: 15_000 }).toBeDefined();
     expect(await h.enqueuer.enqueue('start', h.payload('g-2', 'img:other'))).toMatchObject({ kind: 'enqueued', jobId: 'g-2' });
-    await until(() => runs === 2);
+    await expect.poll(() => runs, { timeout: 15_000 }).toBe(2);
     await w.close();
   });
 
@@ -120,8 +132,7 @@ describe('enqueue keyed by game id', () => {
         }
       }),
     );
-    await until(async () => (await h.queues['start-runtime'].getJobCounts('waiting', 'active')).waiting === 0);
-    await until(async () => (await h.queues['start-runtime'].getJobCounts('active')).active === 0);
+    await expect.poll(() => h.queues['start-runtime'].getJobCounts('waiting', 'active'), { timeout: 15_000 }).toEqual({ waiting: 0, active: 0 });
     const enqueued = told.filter((t) => t.outcome.kind === 'enqueued').map((t) => t.sourceRef);
     // Both paths must have been exercised, or the test proves nothing.
     expect(enqueued.length).toBeGreaterThan(20);
@@ -139,17 +150,20 @@ describe('enqueue keyed by game id', () => {
   });
 
   it('an enqueuer stalled past half the mutex TTL changes nothing and says so; the caller who took over wins', async () => {
-    const h = harness({ mutexTtlMs: 200, slowFirstRead: 400 });
+    const h = harness({ mutexTtlMs: 200, holdFirstRead: true });
     // A finished job holds the id, so an enqueue must read it (and here stalls) before it may write.
     const w = worker(h, () => Promise.resolve('done'));
     await h.enqueuer.enqueue('start', h.payload('g-7', 'img:1', 'first'));
-    await until(async () => (await h.queues['start-runtime'].getJobState('g-7')) === 'completed', 5_000);
+    await expect.poll(() => h.queues['start-runtime'].getJobState('g-7'), { timeout: 5_000 }).toBe('completed');
     await w.close();
     const stalled = h.enqueuer.enqueue('start', h.payload('g-7', 'img:1', 'stalled'));
-    await new Promise((r) => setTimeout(r, 20));
-    // Its mutex expires after 200 ms; this caller then frees the finished id and adds its job.
+    // It holds the mutex and is stuck in its read: only now does the other caller come.
+    await h.firstRead;
+    // The stalled caller's mutex expires after 200 ms; this caller then frees the finished id and adds its job.
     const overtaking = await h.enqueuer.enqueue('start', h.payload('g-7', 'img:1', 'overtaking'));
     expect(overtaking).toEqual({ kind: 'enqueued', jobId: 'g-7', state: 'waiting', carrier: 'overtaking' });
+    // The stalled read answers only after the overtaking caller has written: it saw the finished job.
+    h.letFirstReadAnswer();
     // Without the guard the stalled caller would "add" into the existing id, BullMQ would
     // ignore it silently, and the caller would believe its request was enqueued.
     await expect(stalled).rejects.toBeInstanceOf(EnqueueBusyError);
@@ -185,11 +199,3 @@ describe('enqueue keyed by game id', () => {
     connection.disconnect();
   });
 });
-
-async function until(check: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

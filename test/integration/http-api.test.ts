@@ -159,7 +159,7 @@ describe('HTTP API on real Redis', () => {
     h.w.records.failGet = new Error('db restarting');
     h.runWorker();
     await h.call('POST', start('web-4'), { image_ref: IMAGE });
-    await until(async () => (await h.queues['start-runtime'].getJob('web-4'))?.attemptsMade === 1);
+    await expect.poll(async () => (await h.queues['start-runtime'].getJob('web-4'))?.attemptsMade, { timeout: 10_000 }).toBe(1);
     const poll = (await (await h.call('GET', start('web-4'))).json()) as Record<string, unknown>;
     expect(poll).toMatchObject({ state: 'delayed', attempts: 1, last_failure: { outcome: 'failure', error_code: 'internal_error', retryable: true } });
     expect(poll).not.toHaveProperty('result');
@@ -288,12 +288,4 @@ async function closedPort(): Promise<number> {
       server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
     });
   });
-}
-
-async function until(check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }

@@ -53,14 +53,6 @@ function harness(over: Partial<IntakeDeps> = {}) {
   return { stream, deps, enqueued, rejected, commands, start };
 }
 
-async function eventually(check: () => boolean | Promise<boolean>, ms = 5_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 async function pending(redis: Redis, stream: string): Promise<number> {
   const summary = (await redis.xpending(stream, INTAKE_GROUP)) as [number, ...unknown[]];
   return summary[0];
@@ -71,16 +63,16 @@ describe('stream intake', () => {
     const h = harness();
     await h.start().ready;
     const id = await h.commands.xadd(h.stream, '*', 'game_id', 'g-1', 'image_ref', 'galaxy/engine:1', 'request_id', 'r-9');
-    await eventually(() => h.enqueued.length === 1);
+    await expect.poll(() => h.enqueued.length, { timeout: 5_000 }).toBe(1);
     expect(h.enqueued[0]).toEqual({ gameId: 'g-1', imageRef: 'galaxy/engine:1', opSource: 'lobby_stream', sourceRef: id, requestId: 'r-9' });
-    await eventually(async () => (await pending(h.commands, h.stream)) === 0);
+    await expect.poll(() => pending(h.commands, h.stream), { timeout: 5_000 }).toBe(0);
   });
 
   it('consumes entries written before the group existed', async () => {
     const h = harness();
     await h.commands.xadd(h.stream, '*', 'game_id', 'g-early', 'image_ref', 'galaxy/engine:1');
     await h.start().ready;
-    await eventually(() => h.enqueued.length === 1);
+    await expect.poll(() => h.enqueued.length, { timeout: 5_000 }).toBe(1);
     expect(h.enqueued[0]?.gameId).toBe('g-early');
   });
 
@@ -94,19 +86,19 @@ describe('stream intake', () => {
     await h.start().ready;
     await h.commands.xadd(h.stream, '*', ...fields);
     await h.commands.xadd(h.stream, '*', 'game_id', 'g-after', 'image_ref', 'x:1');
-    await eventually(() => h.rejected.length === 1 && h.enqueued.length === 1);
+    await expect.poll(() => [h.rejected.length, h.enqueued.length], { timeout: 5_000 }).toEqual([1, 1]);
     expect(h.rejected[0]).toMatchObject({ code: 'start_config_invalid', message: null });
     expect(h.enqueued[0]?.gameId).toBe('g-after');
-    await eventually(async () => (await pending(h.commands, h.stream)) === 0);
+    await expect.poll(() => pending(h.commands, h.stream), { timeout: 5_000 }).toBe(0);
   });
 
   it('records a conflict with a pending start of another image and acknowledges it', async () => {
     const h = harness({ enqueue: () => Promise.resolve({ kind: 'conflict', pendingImageRef: 'x:0' }) });
     await h.start().ready;
     await h.commands.xadd(h.stream, '*', 'game_id', 'g-3', 'image_ref', 'x:1');
-    await eventually(() => h.rejected.length === 1);
+    await expect.poll(() => h.rejected.length, { timeout: 5_000 }).toBe(1);
     expect(h.rejected[0]).toMatchObject({ code: 'conflict', message: expect.stringContaining('"x:0"') });
-    await eventually(async () => (await pending(h.commands, h.stream)) === 0);
+    await expect.poll(() => pending(h.commands, h.stream), { timeout: 5_000 }).toBe(0);
   });
 
   it('leaves an entry pending while the queue is unreachable, and a later claim enqueues it', async () => {
@@ -122,10 +114,10 @@ describe('stream intake', () => {
     });
     await h.start().ready;
     await h.commands.xadd(h.stream, '*', 'game_id', 'g-4', 'image_ref', 'x:1');
-    await eventually(async () => (await pending(h.commands, h.stream)) === 1);
+    await expect.poll(() => pending(h.commands, h.stream), { timeout: 5_000 }).toBe(1);
     down = false;
-    await eventually(() => enqueued.length === 1, 10_000);
-    await eventually(async () => (await pending(h.commands, h.stream)) === 0);
+    await expect.poll(() => enqueued.length, { timeout: 10_000 }).toBe(1);
+    await expect.poll(() => pending(h.commands, h.stream), { timeout: 5_000 }).toBe(0);
   });
 
   it("claims a dead consumer's pending entries", async () => {
@@ -136,9 +128,9 @@ describe('stream intake', () => {
     await h.commands.xreadgroup('GROUP', INTAKE_GROUP, 'dead-consumer', 'COUNT', 10, 'STREAMS', h.stream, '>');
     expect(await pending(h.commands, h.stream)).toBe(1);
     await h.start().ready;
-    await eventually(() => h.enqueued.length === 1, 10_000);
+    await expect.poll(() => h.enqueued.length, { timeout: 10_000 }).toBe(1);
     expect(h.enqueued[0]?.gameId).toBe('g-5');
-    await eventually(async () => (await pending(h.commands, h.stream)) === 0);
+    await expect.poll(() => pending(h.commands, h.stream), { timeout: 5_000 }).toBe(0);
   });
 
   it('stops promptly even while blocked on the stream', async () => {

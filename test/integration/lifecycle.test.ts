@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { reconcileAll, reconcileOnEvent } from '../../src/domain/reconcile.js';
 import { patchRuntime, restartRuntime } from '../../src/domain/restart.js';
 import { startRuntime } from '../../src/domain/start.js';
@@ -24,16 +24,6 @@ afterEach(async () => {
 
 const who = { opSource: 'admin_rest' as const, sourceRef: 'it' };
 const start = (w: RealWorld, gameId: string, imageRef = LABELLED) => startRuntime(w.deps, { gameId, imageRef, ...who });
-
-async function eventually<T>(probe: () => Promise<T>, accept: (value: T) => boolean, ms = 10_000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (accept(value)) return value;
-    if (Date.now() > until) throw new Error(`condition not met in ${ms} ms: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('stop, restart, patch on real Docker', () => {
   it('stop removes the container, records stopped and keeps the state directory', async () => {
@@ -101,7 +91,7 @@ describe('reconciler on real Docker', () => {
     const w = await world();
     const gameId = w.gameId('exits');
     await start(w, gameId, 'galaxy-test-engine:exits');
-    await eventually(() => w.containersOf(gameId), (list) => list[0]?.State === 'exited');
+    await expect.poll(async () => (await w.containersOf(gameId)).map((c) => c.State), { timeout: 10_000 }).toEqual(['exited']);
     expect(await reconcileAll(w.deps)).toMatchObject({ exited: 1 });
     expect(await w.records.get(gameId)).toMatchObject({ status: 'exited' });
     const event = (await w.streamEntries(w.streams.health)).at(-1)!;
@@ -113,7 +103,7 @@ describe('reconciler on real Docker', () => {
     const w = await world();
     const gameId = w.gameId('oom');
     await start(w, gameId, 'galaxy-test-engine:hog');
-    await eventually(() => w.containersOf(gameId), (list) => list[0]?.State === 'exited');
+    await expect.poll(async () => (await w.containersOf(gameId)).map((c) => c.State), { timeout: 10_000 }).toEqual(['exited']);
     expect(await reconcileAll(w.deps)).toMatchObject({ oom: 1 });
     const event = (await w.streamEntries(w.streams.health)).at(-1)!;
     expect(event.event_type).toBe('container_oom');
@@ -155,10 +145,13 @@ describe('engine events on real Docker', () => {
     const record = (await start(w, gameId)).record!;
     const killedAt = Date.now();
     await w.docker.getContainer(record.currentContainerId!).kill();
-    const events = await eventually(
-      () => w.streamEntries(w.streams.health),
-      (list) => list.some((e) => e.event_type === 'container_exited'),
-      2_000,
+    const events = await vi.waitFor(
+      async () => {
+        const list = await w.streamEntries(w.streams.health);
+        expect(list.map((e) => e.event_type)).toContain('container_exited');
+        return list;
+      },
+      { timeout: 2_000, interval: 20 },
     );
     const latency = Date.now() - killedAt;
     expect(latency).toBeLessThan(2_000);

@@ -122,7 +122,7 @@ describe('start-runtime jobs on a real worker', () => {
     const stored = (await h.queue.getJob('g-pull')) as Job;
     // Both reports came within one throttle window: the first is written at once, the last when the job ends.
     expect(stored.progress).toEqual({ pull: { status: 'Download complete', id: 'layer1', current: 1, total: 1 } });
-    await until(() => seen.length === 2);
+    await expect.poll(() => seen.length, { timeout: 5_000 }).toBe(2);
     expect(seen[0]).toEqual({ pull: { status: `Pulling from ${IMAGE}` } });
   });
 
@@ -137,12 +137,12 @@ describe('start-runtime jobs on a real worker', () => {
     };
     const first = h.worker(diesAtRun);
     const job = await h.add('g-stall');
-    await until(() => reached.length === 1);
+    await expect.poll(() => reached, { timeout: 5_000 }).toEqual(['g-stall:run_container']);
     await first.close(true);
 
     // The lock expires; a new worker notices the stall and takes the job (and dies too).
     const second = h.worker(diesAtRun);
-    await until(() => reached.length === 2, 10_000);
+    await expect.poll(() => reached, { timeout: 10_000 }).toEqual(['g-stall:run_container', 'g-stall:run_container']);
     await second.close(true);
 
     h.worker();
@@ -157,11 +157,3 @@ describe('start-runtime jobs on a real worker', () => {
     expect(h.w.operations.entries.map((e) => [e.outcome, e.errorCode])).toEqual([['success', '']]);
   });
 });
-
-async function until(check: () => boolean | Promise<boolean>, ms = 5_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { reconcileAll, reconcileGame } from '../../src/domain/reconcile.js';
 import { startRuntime } from '../../src/domain/start.js';
-import { IMAGE, world } from '../fakes/world.js';
+import { IMAGE, ownContainer, world } from '../fakes/world.js';
 import type { World } from '../fakes/world.js';
 
 async function started(w: World, gameId: string) {
@@ -9,25 +9,11 @@ async function started(w: World, gameId: string) {
   return result.record!;
 }
 
-function ours(gameId: string, over: Partial<Parameters<World['docker']['addContainer']>[0]> = {}) {
-  return {
-    name: `galaxy-game-${gameId}`,
-    image: IMAGE,
-    labels: { 'com.galaxy.owner': 'rtmanager', 'com.galaxy.game_id': gameId, 'com.galaxy.engine_image_ref': IMAGE },
-    state: 'running',
-    running: true,
-    exitCode: null,
-    oomKilled: false,
-    startedAt: new Date('2026-11-25T10:00:00Z'),
-    finishedAt: null,
-    ...over,
-  };
-}
 
 describe('reconcile', () => {
   it('adopts a running container of ours that has no record', async () => {
     const w = world();
-    const id = w.docker.addContainer(ours('g-orphan'));
+    const id = w.docker.addContainer(ownContainer('g-orphan'));
     const summary = await reconcileAll(w.deps);
     expect(summary).toMatchObject({ containers: 1, adopted: 1, unchanged: 0 });
     expect(await w.records.get('g-orphan')).toMatchObject({
@@ -66,7 +52,7 @@ describe('reconcile', () => {
   it('leaves a true record and a foreign container alone', async () => {
     const w = world();
     await started(w, 'g-fine');
-    const foreign = w.docker.addContainer({ ...ours('g-x'), labels: { 'com.galaxy.game_id': 'g-x' } });
+    const foreign = w.docker.addContainer({ ...ownContainer('g-x'), labels: { 'com.galaxy.game_id': 'g-x' } });
     const events = w.healthEvents.published.length;
     expect(await reconcileAll(w.deps)).toMatchObject({ containers: 1, unchanged: 1, adopted: 0 });
     expect(w.docker.containers.has(foreign)).toBe(true);
@@ -76,7 +62,7 @@ describe('reconcile', () => {
 
   it('skips a game whose lease another operation holds', async () => {
     const w = world();
-    w.docker.addContainer(ours('g-busy'));
+    w.docker.addContainer(ownContainer('g-busy'));
     await w.leases.tryAcquire('g-busy', 'someone', 60_000);
     expect(await reconcileAll(w.deps)).toMatchObject({ skipped_busy: 1, adopted: 0 });
     expect(await w.records.get('g-busy')).toBeNull();
@@ -85,7 +71,7 @@ describe('reconcile', () => {
   it('re-adopts after a restart of the record store left the record pointing at an old container', async () => {
     const w = world();
     const record = await started(w, 'g-moved');
-    const newer = w.docker.addContainer(ours('g-moved', { name: 'galaxy-game-g-moved-2' }));
+    const newer = w.docker.addContainer(ownContainer('g-moved', { name: 'galaxy-game-g-moved-2' }));
     await w.docker.remove(record.currentContainerId!);
     // Only `galaxy-game-{id}` speaks for a game: the renamed one is ignored.
     expect(await reconcileGame(w.deps, 'g-moved', null)).toBe('disappeared');

@@ -3,6 +3,7 @@ import { DockerDeadlineExceeded, LEASE_BUSY_MESSAGE } from '../../src/domain/err
 import type { RuntimeRecord } from '../../src/domain/model.js';
 import type { StartInput, StartResult } from '../../src/domain/start.js';
 import { runStartUnderHeldLease, START_STEPS, startRuntime } from '../../src/domain/start.js';
+import { failure } from '../fakes/results.js';
 import type { World } from '../fakes/world.js';
 import { IMAGE, NETWORK, OTHER_IMAGE, world } from '../fakes/world.js';
 
@@ -13,16 +14,6 @@ const input = (over: Partial<StartInput> = {}): StartInput => ({
   sourceRef: 'req-1',
   ...over,
 });
-
-function failure(errorCode: string, errorMessage: string | RegExp, retryable: boolean) {
-  return {
-    outcome: 'failure',
-    errorCode,
-    errorMessage: typeof errorMessage === 'string' ? errorMessage : expect.stringMatching(errorMessage),
-    record: null,
-    retryable,
-  };
-}
 
 function runningRecord(over: Partial<RuntimeRecord> = {}): RuntimeRecord {
   return {

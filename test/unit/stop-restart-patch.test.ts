@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { LEASE_BUSY_MESSAGE } from '../../src/domain/errors.js';
+import type { RuntimeRecord } from '../../src/domain/model.js';
 import { patchRuntime, restartRuntime } from '../../src/domain/restart.js';
 import { startRuntime } from '../../src/domain/start.js';
-import { stopRuntime } from '../../src/domain/stop.js';
-import { IMAGE, OTHER_IMAGE, world } from '../fakes/world.js';
+import { STOP_STEPS, stopRuntime } from '../../src/domain/stop.js';
+import { failure } from '../fakes/results.js';
+import { IMAGE, OTHER_IMAGE, ownContainer, world } from '../fakes/world.js';
 import type { World } from '../fakes/world.js';
 
 const who = { opSource: 'admin_rest' as const, sourceRef: 'op-1' };
@@ -13,73 +16,261 @@ async function started(w: World, gameId = 'g-1') {
   return result.record!;
 }
 
+const success = (record: RuntimeRecord | null, errorCode: null | 'replay_no_op' = null) => ({ outcome: 'success', errorCode, errorMessage: '', record, retryable: false });
+
+/** The record a stop leaves: the same game, stopped, no container, both times the stop's. */
+const stoppedFrom = (before: RuntimeRecord): RuntimeRecord => ({ ...before, status: 'stopped', currentContainerId: null, stoppedAt: expect.any(Date) as Date, lastOpAt: expect.any(Date) as Date });
+
+/** [op_kind, outcome, error_code] of every audit row, oldest first. */
+const audit = (w: World) => w.operations.entries.map((e) => [e.opKind, e.outcome, e.errorCode]);
+
+/** A container of ours under the game's name that no record names: what a crashed attempt leaves. */
+const leftByCrash = (w: World) => w.docker.addContainer(ownContainer('g-1'));
+
 describe('stop', () => {
   it('stops and removes the container, records stopped, keeps the state directory and announces it', async () => {
     const w = world();
     const before = await started(w);
     const result = await stopRuntime(w.deps, { gameId: 'g-1', ...who });
-    expect(result).toEqual({
-      outcome: 'success',
-      errorCode: null,
-      errorMessage: '',
-      retryable: false,
-      record: { ...before, status: 'stopped', currentContainerId: null, stoppedAt: expect.any(Date), lastOpAt: expect.any(Date) },
-    });
+    expect(result).toEqual(success(stoppedFrom(before)));
+    expect(result.record?.stoppedAt).toEqual(result.record?.lastOpAt);
     expect(w.docker.containers.size).toBe(0);
     expect(await w.records.get('g-1')).toEqual(result.record);
-    expect(result.record?.statePath).toBe(before.statePath);
-    expect(w.healthEvents.published.at(-1)).toMatchObject({
+    expect(w.healthEvents.published.at(-1)).toEqual({
+      gameId: 'g-1',
       eventType: 'container_exited',
       containerId: before.currentContainerId,
+      occurredAt: result.record?.stoppedAt,
       details: { reason: 'stop_requested', exit_code: 143 },
     });
-    expect(w.operations.entries.at(-1)).toMatchObject({ opKind: 'stop', outcome: 'success', imageRef: IMAGE, opSource: 'admin_rest' });
+    expect(w.telemetry.healthEvents).toEqual(['container_started', 'container_exited']);
+    expect(w.operations.entries.at(-1)).toEqual({
+      id: 2,
+      gameId: 'g-1',
+      opKind: 'stop',
+      opSource: 'admin_rest',
+      sourceRef: 'op-1',
+      imageRef: IMAGE,
+      containerId: '',
+      outcome: 'success',
+      errorCode: '',
+      errorMessage: '',
+      startedAt: expect.any(Date),
+      finishedAt: expect.any(Date),
+    });
+    // A stop is not a start: the start counter saw only the boot.
+    expect(w.telemetry.startOutcomes).toEqual([{ outcome: 'success', errorCode: '', opSource: 'gm_rest' }]);
     expect(w.leases.held.size).toBe(0);
+    expect(w.leases.releases).toEqual([
+      { gameId: 'g-1', token: 'token-1' },
+      { gameId: 'g-1', token: 'token-2' },
+    ]);
   });
 
-  it('stopping a game that is not running is an idempotent success', async () => {
+  it('logs each of its steps by name', async () => {
     const w = world();
     await started(w);
     await stopRuntime(w.deps, { gameId: 'g-1', ...who });
-    const again = await stopRuntime(w.deps, { gameId: 'g-1', ...who });
-    expect(again).toMatchObject({ outcome: 'success', errorCode: 'replay_no_op', record: { status: 'stopped' } });
-    const unknown = await stopRuntime(w.deps, { gameId: 'never-started', ...who });
-    expect(unknown).toEqual({ outcome: 'success', errorCode: 'replay_no_op', errorMessage: '', record: null, retryable: false });
+    const steps = w.logger.lines.filter((l) => l.message === 'stop step').map((l) => l.fields.step);
+    expect(steps).toEqual(STOP_STEPS.filter((s) => s !== 'validate_input'));
+    expect(w.logger.lines.find((l) => l.message === 'runtime stopped')).toMatchObject({ level: 'info', fields: { op_kind: 'stop', game_id: 'g-1', step: 'publish_success' } });
   });
 
-  it('removes a leftover container of ours even when the record says stopped', async () => {
+  it('of a game with no record and no container: replay_no_op, nothing written but the audit row', async () => {
+    const w = world();
+    const result = await stopRuntime(w.deps, { gameId: 'never-started', ...who });
+    expect(result).toEqual(success(null, 'replay_no_op'));
+    expect(w.docker.calls).toEqual(['inspectContainer']);
+    expect(w.records.records.size).toBe(0);
+    expect(w.healthEvents.published).toEqual([]);
+    expect(w.operations.entries).toEqual([expect.objectContaining({ gameId: 'never-started', opKind: 'stop', imageRef: '', outcome: 'success', errorCode: 'replay_no_op' })]);
+    expect(w.leases.held.size).toBe(0);
+  });
+
+  it('of a record already stopped, with no container: replay_no_op with the record as it was', async () => {
+    const w = world();
+    await started(w);
+    const first = await stopRuntime(w.deps, { gameId: 'g-1', ...who });
+    const events = w.healthEvents.published.length;
+    const calls = w.docker.calls.length;
+    const again = await stopRuntime(w.deps, { gameId: 'g-1', ...who });
+    expect(again).toEqual(success(first.record, 'replay_no_op'));
+    expect(await w.records.get('g-1')).toEqual(first.record);
+    // Only the lookup by name: the stopped record names no container.
+    expect(w.docker.calls.slice(calls)).toEqual(['inspectContainer']);
+    expect(w.healthEvents.published).toHaveLength(events);
+    expect(audit(w)).toEqual([
+      ['start', 'success', ''],
+      ['stop', 'success', ''],
+      ['stop', 'success', 'replay_no_op'],
+    ]);
+  });
+
+  it('removes a leftover container of ours even when the record says stopped, and announces it', async () => {
     const w = world();
     const record = await started(w);
-    await w.records.upsert({ ...record, status: 'stopped', currentContainerId: null });
+    const stale = { ...record, status: 'stopped' as const, currentContainerId: null };
+    await w.records.upsert(stale);
     const result = await stopRuntime(w.deps, { gameId: 'g-1', ...who });
-    expect(result).toMatchObject({ outcome: 'success', errorCode: null });
+    expect(result).toEqual(success(stoppedFrom(stale)));
     expect(w.docker.containers.size).toBe(0);
+    expect(w.healthEvents.published.at(-1)).toMatchObject({ eventType: 'container_exited', containerId: record.currentContainerId, details: { reason: 'stop_requested' } });
+  });
+
+  it('removes a container a crashed start left before it wrote any record, and writes none', async () => {
+    const w = world();
+    leftByCrash(w);
+    const result = await stopRuntime(w.deps, { gameId: 'g-1', ...who });
+    expect(result).toEqual(success(null));
+    expect(w.docker.containers.size).toBe(0);
+    expect(w.records.records.size).toBe(0);
+    expect(audit(w)).toEqual([['stop', 'success', '']]);
+  });
+
+  it('finds the container by name when the one the record names is gone', async () => {
+    const w = world();
+    const before = await started(w);
+    await w.docker.remove(before.currentContainerId!);
+    const orphan = leftByCrash(w);
+    const result = await stopRuntime(w.deps, { gameId: 'g-1', ...who });
+    expect(result).toEqual(success(stoppedFrom(before)));
+    expect(w.docker.containers.has(orphan)).toBe(false);
+    expect(w.healthEvents.published.at(-1)).toMatchObject({ eventType: 'container_exited', containerId: orphan });
+  });
+
+  it('records stopped a running record whose container vanished, without a stop call or an event', async () => {
+    const w = world();
+    const before = await started(w);
+    await w.docker.remove(before.currentContainerId!);
+    const calls = w.docker.calls.length;
+    const result = await stopRuntime(w.deps, { gameId: 'g-1', ...who });
+    expect(result).toEqual(success(stoppedFrom(before)));
+    expect(await w.records.get('g-1')).toEqual(result.record);
+    expect(w.docker.calls.slice(calls)).toEqual(['inspectContainer', 'inspectContainer']);
+    expect(w.healthEvents.published.map((e) => e.eventType)).toEqual(['container_started']);
   });
 
   it('never stops a foreign container that squats our name', async () => {
     const w = world();
     w.docker.addContainer({ name: 'galaxy-game-g-1', image: 'x', labels: {}, state: 'running', running: true, exitCode: null, oomKilled: false, startedAt: null, finishedAt: null });
     const result = await stopRuntime(w.deps, { gameId: 'g-1', ...who });
-    expect(result).toMatchObject({ outcome: 'success', errorCode: 'replay_no_op' });
+    expect(result).toEqual(success(null, 'replay_no_op'));
     expect(w.docker.containers.size).toBe(1);
     expect(w.docker.calls).not.toContain('stop');
   });
 
-  it('answers service_unavailable (retryable) when the daemon fails, and internal_error when the store does', async () => {
+  it('answers service_unavailable (retryable) when the daemon cannot be asked for the container', async () => {
     const w = world();
     await started(w);
     w.docker.daemonDown = true;
-    expect(await stopRuntime(w.deps, { gameId: 'g-1', ...who })).toMatchObject({ outcome: 'failure', errorCode: 'service_unavailable', retryable: true, errorMessage: /^find_container: / });
-    w.docker.daemonDown = false;
-    w.records.failGet = new Error('db down');
-    expect(await stopRuntime(w.deps, { gameId: 'g-1', ...who })).toEqual({ outcome: 'failure', errorCode: 'internal_error', errorMessage: 'load_record: db down', record: null, retryable: true });
+    const result = await stopRuntime(w.deps, { gameId: 'g-1', ...who });
+    expect(result).toEqual(failure('service_unavailable', 'find_container: connect ENOENT /var/run/docker.sock', true));
+    expect(w.operations.entries.at(-1)).toMatchObject({ opKind: 'stop', outcome: 'failure', errorCode: 'service_unavailable', errorMessage: result.errorMessage, containerId: '' });
+    expect((await w.records.get('g-1'))?.status).toBe('running');
+    expect(w.leases.held.size).toBe(0);
   });
 
-  it('refuses a bad game id and a held lease', async () => {
+  it('answers service_unavailable naming the container when Docker fails to stop it; the record still says running', async () => {
     const w = world();
-    expect(await stopRuntime(w.deps, { gameId: '../x', ...who })).toMatchObject({ outcome: 'failure', errorCode: 'start_config_invalid', retryable: false });
+    const before = await started(w);
+    w.docker.failStop = new Error('cannot stop container: permission denied');
+    const result = await stopRuntime(w.deps, { gameId: 'g-1', ...who });
+    expect(result).toEqual(failure('service_unavailable', 'stop_container: cannot stop container: permission denied', true));
+    expect(w.operations.entries.at(-1)).toMatchObject({ opKind: 'stop', outcome: 'failure', errorCode: 'service_unavailable', containerId: before.currentContainerId });
+    expect(w.docker.containers.get(before.currentContainerId!)?.info.running).toBe(true);
+    expect(w.docker.calls).not.toContain('remove');
+    expect(await w.records.get('g-1')).toEqual(before);
+    expect(w.healthEvents.published.map((e) => e.eventType)).toEqual(['container_started']);
+    expect(w.notifications.published).toEqual([]);
+    expect(w.leases.held.size).toBe(0);
+  });
+
+  it('answers service_unavailable when the stopped container cannot be removed', async () => {
+    const w = world();
+    const before = await started(w);
+    w.docker.failRemove = new Error('removal of container is already in progress');
+    const result = await stopRuntime(w.deps, { gameId: 'g-1', ...who });
+    expect(result).toEqual(failure('service_unavailable', 'remove_container: removal of container is already in progress', true));
+    expect(w.docker.containers.get(before.currentContainerId!)?.info.state).toBe('exited');
+    expect(await w.records.get('g-1')).toEqual(before);
+  });
+
+  it('answers internal_error (retryable) when the record cannot be read', async () => {
+    const w = world();
+    await started(w);
+    w.records.failGet = new Error('db down');
+    expect(await stopRuntime(w.deps, { gameId: 'g-1', ...who })).toEqual(failure('internal_error', 'load_record: db down', true));
+    expect(w.docker.calls.filter((c) => c === 'stop')).toEqual([]);
+  });
+
+  it('answers internal_error (retryable) when the record cannot be written, and a retry converges', async () => {
+    const w = world();
+    const before = await started(w);
+    w.records.failUpsert = new Error('connection refused');
+    const result = await stopRuntime(w.deps, { gameId: 'g-1', ...who });
+    expect(result).toEqual(failure('internal_error', 'upsert_record: upsert runtime record: connection refused', true));
+    expect(w.operations.entries.at(-1)).toMatchObject({ opKind: 'stop', outcome: 'failure', errorCode: 'internal_error', containerId: before.currentContainerId });
+    // The container is already gone; the record still names it, and no event claims the stop.
+    expect(w.docker.containers.size).toBe(0);
+    expect(await w.records.get('g-1')).toEqual(before);
+    expect(w.healthEvents.published.map((e) => e.eventType)).toEqual(['container_started']);
+    expect(w.leases.held.size).toBe(0);
+
+    w.records.failUpsert = null;
+    const retry = await stopRuntime(w.deps, { gameId: 'g-1', ...who });
+    expect(retry).toEqual(success(stoppedFrom(before)));
+    expect(await w.records.get('g-1')).toEqual(retry.record);
+  });
+
+  it('keeps its success when the health event cannot be published, and logs it', async () => {
+    const w = world();
+    const before = await started(w);
+    w.healthEvents.fail = new Error('stream down');
+    const result = await stopRuntime(w.deps, { gameId: 'g-1', ...who });
+    expect(result).toEqual(success(stoppedFrom(before)));
+    expect(w.logger.lines.filter((l) => l.level === 'error').map((l) => [l.message, l.fields.err])).toEqual([['publish health event', 'stream down']]);
+    expect(w.telemetry.healthEvents).toEqual(['container_started']);
+  });
+
+  it('refuses a bad game id and an unknown op source before the lease, auditing a stop', async () => {
+    const w = world();
+    expect(await stopRuntime(w.deps, { gameId: '../x', ...who })).toEqual(failure('start_config_invalid', /must match/, false));
+    expect(await stopRuntime(w.deps, { gameId: 'g-1', opSource: 'cron' as never, sourceRef: 'op-1' })).toEqual(failure('start_config_invalid', 'op source "cron" is unsupported', false));
+    expect(audit(w)).toEqual([
+      ['stop', 'failure', 'start_config_invalid'],
+      ['stop', 'failure', 'start_config_invalid'],
+    ]);
+    expect(w.docker.calls).toEqual([]);
+    expect(w.leases.releases).toEqual([]);
+    expect(w.notifications.published).toEqual([]);
+  });
+
+  it('answers a retryable conflict while the lease is held, and service_unavailable when Redis fails', async () => {
+    const w = world();
+    const before = await started(w);
     await w.leases.tryAcquire('g-1', 'other', 60_000);
-    expect(await stopRuntime(w.deps, { gameId: 'g-1', ...who })).toMatchObject({ outcome: 'failure', errorCode: 'conflict', retryable: true });
+    expect(await stopRuntime(w.deps, { gameId: 'g-1', ...who })).toEqual(failure('conflict', LEASE_BUSY_MESSAGE, true));
+    expect(w.leases.held.get('g-1')?.token).toBe('other');
+    w.leases.held.clear();
+    w.leases.failAcquire = new Error('ECONNREFUSED 127.0.0.1:6379');
+    expect(await stopRuntime(w.deps, { gameId: 'g-1', ...who })).toEqual(failure('service_unavailable', 'acquire game lease: ECONNREFUSED 127.0.0.1:6379', true));
+    expect(w.docker.containers.get(before.currentContainerId!)?.info.running).toBe(true);
+    expect(audit(w).slice(1)).toEqual([
+      ['stop', 'failure', 'conflict'],
+      ['stop', 'failure', 'service_unavailable'],
+    ]);
+  });
+
+  it('a step that throws ends in internal_error naming the step, and the lease is released', async () => {
+    const w = world();
+    await started(w);
+    const result = await stopRuntime(w.deps, { gameId: 'g-1', ...who }, {
+      onStep: (name) => {
+        if (name === 'upsert_record') throw new Error('boom');
+      },
+    });
+    expect(result).toEqual(failure('internal_error', 'upsert_record: boom', true));
+    expect(w.leases.held.size).toBe(0);
   });
 });
 
@@ -88,67 +279,197 @@ describe('restart', () => {
     const w = world();
     const before = await started(w);
     const result = await restartRuntime(w.deps, { gameId: 'g-1', ...who });
-    expect(result).toMatchObject({ outcome: 'success', errorCode: null, record: { status: 'running', currentImageRef: IMAGE } });
-    const after = result.record!;
+    const after = (await w.records.get('g-1'))!;
+    expect(result).toEqual(success(after));
+    expect(after).toEqual({ ...before, currentContainerId: expect.any(String), startedAt: expect.any(Date), lastOpAt: expect.any(Date) });
     expect(after.currentContainerId).not.toBe(before.currentContainerId);
-    expect(after.engineEndpoint).toBe(before.engineEndpoint);
-    expect(after.statePath).toBe(before.statePath);
-    expect(after.createdAt).toEqual(before.createdAt);
     expect(w.docker.containers.size).toBe(1);
     const [container] = await w.docker.listContainers({});
-    expect(container?.name).toBe('galaxy-game-g-1');
-    expect(w.operations.entries.map((e) => e.opKind)).toEqual(['start', 'start', 'restart']);
-    expect(w.leases.releases).toHaveLength(2);
+    expect(container).toMatchObject({ id: after.currentContainerId, name: 'galaxy-game-g-1', image: IMAGE, running: true });
+    expect(audit(w)).toEqual([
+      ['start', 'success', ''],
+      ['start', 'success', ''],
+      ['restart', 'success', ''],
+    ]);
+    expect(w.operations.entries.at(-1)).toMatchObject({ opSource: 'admin_rest', sourceRef: 'op-1', imageRef: IMAGE, containerId: after.currentContainerId });
+    expect(w.healthEvents.published.map((e) => [e.eventType, e.containerId, e.details.reason])).toEqual([
+      ['container_started', before.currentContainerId, undefined],
+      ['container_exited', before.currentContainerId, 'restart_requested'],
+      ['container_started', after.currentContainerId, undefined],
+    ]);
+    // One lease for the stop and the start: the inner start takes none.
+    expect(w.leases.releases).toEqual([
+      { gameId: 'g-1', token: 'token-1' },
+      { gameId: 'g-1', token: 'token-2' },
+    ]);
+  });
+
+  it('starts a stopped game again on the image its record names', async () => {
+    const w = world();
+    await started(w);
+    const stopped = (await stopRuntime(w.deps, { gameId: 'g-1', ...who })).record!;
+    const result = await restartRuntime(w.deps, { gameId: 'g-1', ...who });
+    expect(result).toEqual(success({ ...stopped, status: 'running', currentContainerId: expect.any(String), startedAt: expect.any(Date), lastOpAt: expect.any(Date), stoppedAt: null }));
+    expect(w.docker.containers.size).toBe(1);
+    expect(audit(w).slice(2)).toEqual([
+      ['start', 'success', ''],
+      ['restart', 'success', ''],
+    ]);
   });
 
   it('fails clearly when there is nothing to restart', async () => {
     const w = world();
-    expect(await restartRuntime(w.deps, { gameId: 'g-9', ...who })).toEqual({
-      outcome: 'failure',
-      errorCode: 'start_config_invalid',
-      errorMessage: 'game "g-9" has no runtime to restart',
-      record: null,
-      retryable: false,
-    });
+    expect(await restartRuntime(w.deps, { gameId: 'g-9', ...who })).toEqual(failure('start_config_invalid', 'game "g-9" has no runtime to restart', false));
+    expect(audit(w)).toEqual([['restart', 'failure', 'start_config_invalid']]);
+    expect(w.leases.held.size).toBe(0);
   });
 
-  it('passes the inner start failure through', async () => {
+  it('passes the inner stop failure through: the old container keeps running and nothing is started', async () => {
+    const w = world();
+    const before = await started(w);
+    w.docker.failStop = new Error('cannot stop container: permission denied');
+    const result = await restartRuntime(w.deps, { gameId: 'g-1', ...who });
+    expect(result).toEqual(failure('service_unavailable', 'stop_container: cannot stop container: permission denied', true));
+    expect(audit(w)).toEqual([
+      ['start', 'success', ''],
+      ['restart', 'failure', 'service_unavailable'],
+    ]);
+    expect(w.operations.entries.at(-1)).toMatchObject({ imageRef: IMAGE, containerId: before.currentContainerId });
+    expect(w.docker.calls.filter((c) => c === 'run')).toHaveLength(1);
+    expect(await w.records.get('g-1')).toEqual(before);
+    expect(w.leases.held.size).toBe(0);
+  });
+
+  it('passes an inner stop record-write failure through as retryable internal_error', async () => {
+    const w = world();
+    await started(w);
+    w.records.failUpsert = new Error('connection refused');
+    expect(await restartRuntime(w.deps, { gameId: 'g-1', ...who })).toEqual(failure('internal_error', 'upsert_record: upsert runtime record: connection refused', true));
+    expect(w.docker.calls.filter((c) => c === 'run')).toHaveLength(1);
+    expect(audit(w).at(-1)).toEqual(['restart', 'failure', 'internal_error']);
+  });
+
+  it('passes the inner start failure through, leaving the game stopped, with both audit rows and one notification', async () => {
     const w = world();
     await started(w);
     w.docker.failRun = new Error('no space left on device');
-    expect(await restartRuntime(w.deps, { gameId: 'g-1', ...who })).toEqual({
-      outcome: 'failure',
-      errorCode: 'container_start_failed',
-      errorMessage: 'no space left on device',
-      record: null,
-      retryable: false,
-    });
+    const result = await restartRuntime(w.deps, { gameId: 'g-1', ...who });
+    expect(result).toEqual(failure('container_start_failed', 'no space left on device', false));
     expect((await w.records.get('g-1'))?.status).toBe('stopped');
+    expect(w.docker.containers.size).toBe(0);
+    expect(audit(w)).toEqual([
+      ['start', 'success', ''],
+      ['start', 'failure', 'container_start_failed'],
+      ['restart', 'failure', 'container_start_failed'],
+    ]);
+    expect(w.notifications.published.map((n) => n.notificationType)).toEqual(['runtime.container_start_failed']);
+    expect(w.telemetry.startOutcomes.at(-1)).toEqual({ outcome: 'failure', errorCode: 'container_start_failed', opSource: 'admin_rest' });
+    expect(w.leases.held.size).toBe(0);
+  });
+
+  it('passes a retryable inner start failure through as retryable, the new container rolled back', async () => {
+    const w = world();
+    await started(w);
+    const result = await restartRuntime(w.deps, { gameId: 'g-1', ...who }, {
+      // The stop's record write succeeds; the inner start's fails.
+      onStep: (name) => {
+        if (name === 'run_container') w.records.failUpsert = new Error('connection refused');
+      },
+    });
+    expect(result).toEqual(failure('internal_error', 'upsert runtime record: connection refused', true));
+    expect(w.docker.containers.size).toBe(0);
+    expect((await w.records.get('g-1'))?.status).toBe('stopped');
+    expect(audit(w).slice(1)).toEqual([
+      ['start', 'failure', 'internal_error'],
+      ['restart', 'failure', 'internal_error'],
+    ]);
+  });
+
+  it('refuses a bad game id, and answers a retryable conflict while the lease is held, touching nothing', async () => {
+    const w = world();
+    expect(await restartRuntime(w.deps, { gameId: '../x', ...who })).toEqual(failure('start_config_invalid', /must match/, false));
+    const before = await started(w);
+    await w.leases.tryAcquire('g-1', 'other', 60_000);
+    const calls = w.docker.calls.length;
+    expect(await restartRuntime(w.deps, { gameId: 'g-1', ...who })).toEqual(failure('conflict', LEASE_BUSY_MESSAGE, true));
+    expect(w.docker.calls.length).toBe(calls);
+    expect(await w.records.get('g-1')).toEqual(before);
+    expect(w.notifications.published).toEqual([]);
   });
 });
 
 describe('patch', () => {
-  it('moves the game onto a new validated image', async () => {
+  it('moves the game onto a new validated image, keeping its endpoint and state directory', async () => {
     const w = world();
-    await started(w);
+    const before = await started(w);
     w.docker.images.set(OTHER_IMAGE, {});
     const result = await patchRuntime(w.deps, { gameId: 'g-1', imageRef: OTHER_IMAGE, ...who });
-    expect(result).toMatchObject({ outcome: 'success', record: { status: 'running', currentImageRef: OTHER_IMAGE } });
+    const after = (await w.records.get('g-1'))!;
+    expect(result).toEqual(success(after));
+    expect(after).toEqual({ ...before, currentImageRef: OTHER_IMAGE, currentContainerId: expect.any(String), startedAt: expect.any(Date), lastOpAt: expect.any(Date) });
     const [container] = await w.docker.listContainers({});
     expect(container?.labels['com.galaxy.engine_image_ref']).toBe(OTHER_IMAGE);
-    expect(w.operations.entries.at(-1)).toMatchObject({ opKind: 'patch', imageRef: OTHER_IMAGE, outcome: 'success' });
+    expect(w.docker.containers.size).toBe(1);
+    expect(w.operations.entries.slice(1).map((e) => [e.opKind, e.outcome, e.imageRef])).toEqual([
+      ['start', 'success', OTHER_IMAGE],
+      ['patch', 'success', OTHER_IMAGE],
+    ]);
+    expect(w.healthEvents.published.at(1)).toMatchObject({ eventType: 'container_exited', details: { reason: 'patch_requested' } });
   });
 
-  it('refuses a malformed image before touching anything', async () => {
+  it('refuses a malformed image before the lease and Docker, with a notification', async () => {
+    const w = world();
+    const before = await started(w);
+    const calls = w.docker.calls.length;
+    const result = await patchRuntime(w.deps, { gameId: 'g-1', imageRef: 'Bad Image', ...who });
+    expect(result).toEqual(failure('start_config_invalid', /^invalid image_ref: /, false));
+    expect(w.docker.calls.length).toBe(calls);
+    expect(w.leases.releases).toHaveLength(1);
+    expect(await w.records.get('g-1')).toEqual(before);
+    expect(audit(w).at(-1)).toEqual(['patch', 'failure', 'start_config_invalid']);
+    expect(w.notifications.published).toEqual([
+      expect.objectContaining({ notificationType: 'runtime.start_config_invalid', payload: expect.objectContaining({ game_id: 'g-1', image_ref: 'Bad Image', error_code: 'start_config_invalid' }) as unknown }),
+    ]);
+  });
+
+  it('answers a retryable conflict while the lease is held: the game keeps running its image', async () => {
+    const w = world();
+    const before = await started(w);
+    w.docker.images.set(OTHER_IMAGE, {});
+    await w.leases.tryAcquire('g-1', 'other', 60_000);
+    const calls = w.docker.calls.length;
+    const result = await patchRuntime(w.deps, { gameId: 'g-1', imageRef: OTHER_IMAGE, ...who });
+    expect(result).toEqual(failure('conflict', LEASE_BUSY_MESSAGE, true));
+    expect(w.docker.calls.length).toBe(calls);
+    expect(await w.records.get('g-1')).toEqual(before);
+    expect(w.leases.held.get('g-1')?.token).toBe('other');
+    expect(audit(w).at(-1)).toEqual(['patch', 'failure', 'conflict']);
+    expect(w.notifications.published).toEqual([]);
+  });
+
+  it('passes the inner start failure through: an image that cannot be had leaves the game stopped', async () => {
     const w = world();
     await started(w);
-    const calls = w.docker.calls.length;
-    expect(await patchRuntime(w.deps, { gameId: 'g-1', imageRef: 'Bad Image', ...who })).toMatchObject({
-      outcome: 'failure',
-      errorCode: 'start_config_invalid',
-      errorMessage: /^invalid image_ref: /,
-    });
-    expect(w.docker.calls.length).toBe(calls);
-    expect((await w.records.get('g-1'))?.status).toBe('running');
+    const result = await patchRuntime(w.deps, { gameId: 'g-1', imageRef: OTHER_IMAGE, ...who });
+    expect(result).toEqual(failure('image_pull_failed', /^pull access denied for /, false));
+    expect((await w.records.get('g-1'))?.status).toBe('stopped');
+    expect(w.docker.containers.size).toBe(0);
+    expect(w.operations.entries.slice(1).map((e) => [e.opKind, e.errorCode, e.imageRef])).toEqual([
+      ['start', 'image_pull_failed', OTHER_IMAGE],
+      ['patch', 'image_pull_failed', OTHER_IMAGE],
+    ]);
+    expect(w.notifications.published.map((n) => n.notificationType)).toEqual(['runtime.image_pull_failed']);
+    expect(w.leases.held.size).toBe(0);
+  });
+
+  it('passes the inner stop failure through: the old image keeps running', async () => {
+    const w = world();
+    const before = await started(w);
+    w.docker.images.set(OTHER_IMAGE, {});
+    w.docker.daemonDown = true;
+    const result = await patchRuntime(w.deps, { gameId: 'g-1', imageRef: OTHER_IMAGE, ...who });
+    expect(result).toEqual(failure('service_unavailable', 'find_container: connect ENOENT /var/run/docker.sock', true));
+    expect(await w.records.get('g-1')).toEqual(before);
+    expect(w.operations.entries.at(-1)).toMatchObject({ opKind: 'patch', imageRef: OTHER_IMAGE, errorCode: 'service_unavailable' });
   });
 });

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createTelemetry } from '../../src/infra/telemetry.js';
 
 /** The sample lines of one metric family, without HELP/TYPE. */
@@ -52,27 +52,41 @@ describe('telemetry as Prometheus text', () => {
     expect(samples(await t.metricsText(), 'rtmanager_queue_jobs')).toEqual(['rtmanager_queue_jobs{queue="q",state="active"} 2']);
   });
 
-  it('answers a scrape in bounded time while the source hangs, sharing one pending read', async () => {
-    const t = createTelemetry({ queueDepthTimeoutMs: 50 });
-    t.setQueueDepthSource(() => Promise.resolve([{ queue: 'q', state: 'waiting', count: 1 }]));
-    await t.metricsText();
-    let reads = 0;
-    let answer: (rows: Array<{ queue: string; state: string; count: number }>) => void = () => undefined;
-    t.setQueueDepthSource(() => {
-      reads += 1;
-      return new Promise((resolve) => (answer = resolve));
-    });
-    const began = Date.now();
-    const [first, second] = await Promise.all([t.metricsText(), t.metricsText()]);
-    expect(Date.now() - began).toBeLessThan(1_000);
-    expect(samples(first, 'rtmanager_queue_jobs')).toEqual(['rtmanager_queue_jobs{queue="q",state="waiting"} 1']);
-    expect(second).toBe(first);
-    await t.metricsText();
-    expect(reads).toBe(1);
-    // Once the slow read lands, the next scrape shows it.
-    answer([{ queue: 'q', state: 'waiting', count: 9 }]);
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    t.setQueueDepthSource(() => new Promise(() => undefined));
-    expect(samples(await t.metricsText(), 'rtmanager_queue_jobs')).toEqual(['rtmanager_queue_jobs{queue="q",state="waiting"} 9']);
+  it('answers a scrape at its own timeout while the source hangs, sharing one pending read', async () => {
+    // Time moves only when the test says: the scrapes can end by the code's own timer alone.
+    vi.useFakeTimers();
+    try {
+      const t = createTelemetry({ queueDepthTimeoutMs: 50 });
+      t.setQueueDepthSource(() => Promise.resolve([{ queue: 'q', state: 'waiting', count: 1 }]));
+      await t.metricsText();
+      let reads = 0;
+      let answer: (rows: Array<{ queue: string; state: string; count: number }>) => void = () => undefined;
+      t.setQueueDepthSource(() => {
+        reads += 1;
+        return new Promise((resolve) => (answer = resolve));
+      });
+      let settled = false;
+      const scrapes = Promise.all([t.metricsText(), t.metricsText()]).finally(() => (settled = true));
+      await vi.advanceTimersByTimeAsync(49);
+      expect(settled).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(settled).toBe(true);
+      const [first, second] = await scrapes;
+      expect(samples(first, 'rtmanager_queue_jobs')).toEqual(['rtmanager_queue_jobs{queue="q",state="waiting"} 1']);
+      expect(second).toBe(first);
+      const third = t.metricsText();
+      await vi.advanceTimersByTimeAsync(50);
+      await third;
+      expect(reads).toBe(1);
+      // Once the slow read lands, the next scrape shows it.
+      answer([{ queue: 'q', state: 'waiting', count: 9 }]);
+      await vi.advanceTimersByTimeAsync(0);
+      t.setQueueDepthSource(() => new Promise(() => undefined));
+      const next = t.metricsText();
+      await vi.advanceTimersByTimeAsync(50);
+      expect(samples(await next, 'rtmanager_queue_jobs')).toEqual(['rtmanager_queue_jobs{queue="q",state="waiting"} 9']);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
