@@ -10,7 +10,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import type Dockerode from 'dockerode';
 import type { Redis } from 'ioredis';
 import { and, count, eq, inArray } from 'drizzle-orm';
-import type { LifecycleDeps } from '../src/domain/operation.js';
+import type { LifecycleDeps } from '../src/domain/lifecycle.js';
 import { runtimeRecords } from '../src/infra/db/schema.js';
 import { reconcileAll } from '../src/domain/reconcile.js';
 import { PostgresHealthSnapshots } from '../src/infra/db/postgres-health-snapshots.js';

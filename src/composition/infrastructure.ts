@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
-import type { LifecycleDeps } from '../domain/operation.js';
+import type { LifecycleDeps } from '../domain/lifecycle.js';
 import type { Logger } from '../domain/ports.js';
 import type { DatabaseHandle } from '../infra/db/client.js';
 import { openDatabase } from '../infra/db/client.js';

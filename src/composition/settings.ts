@@ -1,12 +1,12 @@
 import type { Config } from '../config.js';
-import type { StartSettings } from '../domain/start-types.js';
+import type { LifecycleSettings } from '../domain/lifecycle.js';
 
 /**
  * The domain's settings, from configuration. The composition root and both
  * test worlds (in memory and real) build theirs here, so the defaults live
  * only in the config schema.
  */
-export function lifecycleSettings(config: Config): StartSettings {
+export function lifecycleSettings(config: Config): LifecycleSettings {
   return {
     network: config.docker.network,
     pullPolicy: config.docker.pullPolicy,

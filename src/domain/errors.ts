@@ -27,6 +27,11 @@ export function isRetryableFailure(code: FailureCode, leaseBusy = false): boolea
   return code === 'conflict' && leaseBusy;
 }
 
+/** The message of anything thrown: an Error's own, anything else as a string. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 const DOCKER_DEADLINE = 'docker_deadline_exceeded';
 
 /**

@@ -1,54 +1,46 @@
 /**
- * What every lifecycle operation shares: its context, the audit row, the
- * best-effort side effects, the lease, and the Result it ends in. A lifecycle
- * file (start.ts, stop.ts, …) reads as its own list of steps on top of this.
+ * What every lifecycle operation shares: its context, the steps that wrap
+ * its work, the lease, the audit row, the best-effort side effects, and the
+ * Result it ends in. A lifecycle file (start.ts, stop.ts, …) reads as its own
+ * list of steps on top of this.
  */
+import { errorMessage, isDockerDeadline, isRetryableFailure, LEASE_BUSY_MESSAGE } from './errors.js';
 import type { FailureCode } from './errors.js';
-import { isRetryableFailure, LEASE_BUSY_MESSAGE } from './errors.js';
+import type { Failure, LifecycleDeps, LifecycleHooks, LifecycleResult, StepName } from './lifecycle.js';
 import type { HealthEventType, NotificationType, OpKind, OpSource, RuntimeRecord } from './model.js';
 import { failureIntent } from './notification-intents.js';
 import type { Logger } from './ports.js';
-import type { StartDeps, StartHooks } from './start-types.js';
-
-export type LifecycleDeps = StartDeps;
-
-export type LifecycleResult =
-  | { outcome: 'success'; errorCode: null | 'replay_no_op'; errorMessage: ''; record: RuntimeRecord | null; retryable: false }
-  | { outcome: 'failure'; errorCode: FailureCode; errorMessage: string; record: null; retryable: boolean };
+import { withTimeout } from './timeout.js';
 
 /** Bounds cleanup calls (lease release, rollback), which run even after a throw. */
 export const CLEANUP_TIMEOUT_MS = 5_000;
 
-export interface Failure {
-  step: string;
-  code: FailureCode;
-  message: string;
-  containerId?: string;
-  notify?: NotificationType;
-  leaseBusy?: boolean;
-}
-
 export interface Operation {
-  deps: LifecycleDeps;
-  kind: OpKind;
-  gameId: string;
-  imageRef: string;
-  opSource: OpSource;
-  sourceRef: string;
+  readonly deps: LifecycleDeps;
+  readonly kind: OpKind;
+  readonly gameId: string;
+  /** What the audit row names; '' until known (a stop learns it from the record). */
+  readonly imageRef: string;
+  readonly opSource: OpSource;
+  readonly sourceRef: string;
   /** Null: a fresh random token per acquisition. */
-  leaseToken: string | null;
-  hooks: StartHooks;
-  startedAt: Date;
-  log: Logger;
-  /** The step under way: names an unexpected throw. */
-  currentStep: string;
+  readonly leaseToken: string | null;
+  readonly hooks: LifecycleHooks;
+  readonly startedAt: Date;
+  readonly log: Logger;
+  /**
+   * The step under way: names an unexpected throw. Shared by the views of
+   * one operation (see `withImage`), so whichever view runs a step, the
+   * operation knows where it is.
+   */
+  readonly progress: { step: StepName };
 }
 
 export function beginOperation(
   deps: LifecycleDeps,
   kind: OpKind,
   args: { gameId: string; imageRef: string; opSource: OpSource; sourceRef: string; leaseToken?: string },
-  hooks: StartHooks,
+  hooks: LifecycleHooks,
 ): Operation {
   const log = deps.logger.child({ op_kind: kind, game_id: args.gameId, op_source: args.opSource, source_ref: args.sourceRef });
   return {
@@ -62,23 +54,89 @@ export function beginOperation(
     hooks,
     startedAt: deps.clock.now(),
     log,
-    currentStep: 'validate_input',
+    progress: { step: 'validate_input' },
   };
 }
 
-/** Marks a named step: it shows in the debug log and lets tests stop there. */
-export async function step(op: Operation, name: string): Promise<void> {
-  op.currentStep = name;
+/** The same operation, now known to concern `imageRef` (its audit row will say so). */
+export function withImage(op: Operation, imageRef: string): Operation {
+  return { ...op, imageRef };
+}
+
+/** The same operation under another audit kind (the reconciler adopting what it observed). */
+export function asKind(op: Operation, kind: OpKind): Operation {
+  return { ...op, kind };
+}
+
+/** Enters a named step that has no work of its own to wrap: it shows in the debug log and lets tests stop there. */
+export async function step(op: Operation, name: StepName): Promise<void> {
+  op.progress.step = name;
   op.log.debug({ step: name }, `${op.kind} step`);
   await op.hooks.onStep?.(name);
 }
 
+/** How a step's throw becomes its Failure. */
+export interface OnThrow {
+  code: FailureCode;
+  /** Put before the thrown message: `load runtime record: connection refused`. */
+  context?: string;
+  notify?: NotificationType;
+  containerId?: string;
+}
+
+export type StepOutcome<T> = { ok: true; value: T } | { ok: false; failure: Failure };
+
 /**
- * Holds the game's lease around `body`. A busy lease is a retryable
- * conflict; a Redis failure is service_unavailable. The lease is released by
- * its holder only, even when `body` throws.
+ * One named step: enters it, runs its work, and turns a throw into the
+ * step's Failure (a value, recorded by the caller). A Docker call past its
+ * deadline is no refusal — the daemon may yet do what was asked — so it is a
+ * retryable service_unavailable with no admin notification, whatever the
+ * step's own code; the re-run converges on what the daemon did.
  */
-export async function underLease(op: Operation, body: () => Promise<LifecycleResult>): Promise<LifecycleResult> {
+export async function runStep<T>(op: Operation, name: StepName, work: () => Promise<T>, onThrow: OnThrow): Promise<StepOutcome<T>> {
+  await step(op, name);
+  return attempt(op, work, onThrow);
+}
+
+/** More work inside the step under way (a second call the step makes), its throw turned into that step's Failure. */
+export async function attempt<T>(op: Operation, work: () => Promise<T>, onThrow: OnThrow): Promise<StepOutcome<T>> {
+  const name = op.progress.step;
+  try {
+    return { ok: true, value: await work() };
+  } catch (error) {
+    const message = errorMessage(error);
+    if (isDockerDeadline(error)) {
+      return { ok: false, failure: { step: name, code: 'service_unavailable', message: `${name}: ${message}`, ...containerOf(onThrow) } };
+    }
+    return {
+      ok: false,
+      failure: {
+        step: name,
+        code: onThrow.code,
+        message: onThrow.context ? `${onThrow.context}: ${message}` : message,
+        ...(onThrow.notify ? { notify: onThrow.notify } : {}),
+        ...containerOf(onThrow),
+      },
+    };
+  }
+}
+
+function containerOf(onThrow: OnThrow): { containerId?: string } {
+  return onThrow.containerId ? { containerId: onThrow.containerId } : {};
+}
+
+/** What a lease that could not be had turns into, for each kind of caller. */
+export interface LeaseRefused<T> {
+  busy(): Promise<T>;
+  unavailable(error: unknown): Promise<T>;
+}
+
+/**
+ * Runs `body` holding the game's lease, released by its holder only, even
+ * when `body` throws. The caller says what a busy lease or a Redis failure
+ * means to it: a lifecycle records a failure, the reconciler skips the game.
+ */
+export async function holdingLease<T>(op: Operation, body: () => Promise<T>, refused: LeaseRefused<T>): Promise<T> {
   const { deps } = op;
   await step(op, 'acquire_lease');
   const token = op.leaseToken ?? deps.newToken();
@@ -87,18 +145,27 @@ export async function underLease(op: Operation, body: () => Promise<LifecycleRes
   try {
     acquired = await deps.leases.tryAcquire(op.gameId, token, deps.settings.leaseTtlMs);
   } catch (error) {
-    return recordFailure(op, { step: 'acquire_lease', code: 'service_unavailable', message: `acquire game lease: ${errorMessage(error)}` });
+    return refused.unavailable(error);
   } finally {
     deps.telemetry.recordLeaseAcquireLatency((deps.clock.now().getTime() - leaseStartedAt.getTime()) / 1000);
   }
-  if (!acquired) {
-    return recordFailure(op, { step: 'acquire_lease', code: 'conflict', message: LEASE_BUSY_MESSAGE, leaseBusy: true });
-  }
+  if (!acquired) return refused.busy();
   try {
-    return await guarded(op, body);
+    return await body();
   } finally {
     await releaseLease(op, token);
   }
+}
+
+/**
+ * A lifecycle under the game's lease: a busy lease is a retryable conflict,
+ * a Redis failure service_unavailable, and every outcome a recorded Result.
+ */
+export function underLease(op: Operation, body: () => Promise<LifecycleResult>): Promise<LifecycleResult> {
+  return holdingLease(op, () => guarded(op, body), {
+    busy: () => recordFailure(op, { step: 'acquire_lease', code: 'conflict', message: LEASE_BUSY_MESSAGE, leaseBusy: true }),
+    unavailable: (error) => recordFailure(op, { step: 'acquire_lease', code: 'service_unavailable', message: `acquire game lease: ${errorMessage(error)}` }),
+  });
 }
 
 /** A step that throws where no branch expects it still ends in a Result. */
@@ -106,7 +173,8 @@ export async function guarded(op: Operation, body: () => Promise<LifecycleResult
   try {
     return await body();
   } catch (error) {
-    return recordFailure(op, { step: op.currentStep, code: 'internal_error', message: `${op.currentStep}: ${errorMessage(error)}` });
+    const step = op.progress.step;
+    return recordFailure(op, { step, code: 'internal_error', message: `${step}: ${errorMessage(error)}` });
   }
 }
 
@@ -148,7 +216,7 @@ export async function recordSuccess(
   const errorCode = args.replay ? 'replay_no_op' : null;
   await bestEffortAppend(op, { containerId: args.containerId, outcome: 'success', errorCode: errorCode ?? '', errorMessage: '' });
   if (op.kind === 'start') op.deps.telemetry.recordStartOutcome('success', errorCode ?? '', op.opSource);
-  op.log.info({ step: op.currentStep, container_id: args.containerId, image_ref: op.imageRef }, args.message);
+  op.log.info({ step: op.progress.step, container_id: args.containerId, image_ref: op.imageRef }, args.message);
   return { outcome: 'success', errorCode, errorMessage: '', record: args.record, retryable: false };
 }
 
@@ -197,18 +265,6 @@ export async function bestEffortHealthEvent(
     await op.deps.healthEvents.publish({ gameId: op.gameId, ...event });
     op.deps.telemetry.recordHealthEvent(event.eventType);
   } catch (error) {
-    op.log.error({ step: op.currentStep, container_id: event.containerId, err: errorMessage(error) }, 'publish health event');
+    op.log.error({ step: op.progress.step, container_id: event.containerId, err: errorMessage(error) }, 'publish health event');
   }
-}
-
-export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -6,19 +6,15 @@
  * another operation is skipped this pass (the operation will leave it true).
  * Only containers labelled `com.galaxy.owner=rtmanager` are ever looked at.
  */
+import { isOwnedBy } from './container-spec.js';
+import { errorMessage } from './errors.js';
 import { gameIdProblem } from './game-id.js';
+import type { LifecycleDeps } from './lifecycle.js';
 import type { HealthEventType, RuntimeRecord } from './model.js';
-import {
-  containerName,
-  engineEndpoint,
-  LABEL_ENGINE_IMAGE_REF,
-  LABEL_GAME_ID,
-  LABEL_OWNER,
-  LABEL_OWNER_VALUE,
-} from './model.js';
-import type { LifecycleDeps, Operation } from './operation.js';
-import { beginOperation, bestEffortAppend, bestEffortHealthEvent, errorMessage } from './operation.js';
-import type { ContainerInfo } from './ports.js';
+import { containerName, engineEndpoint, LABEL_ENGINE_IMAGE_REF, LABEL_GAME_ID, LABEL_OWNER, LABEL_OWNER_VALUE } from './model.js';
+import type { Operation } from './operation.js';
+import { asKind, beginOperation, bestEffortAppend, bestEffortHealthEvent, holdingLease, step, withImage } from './operation.js';
+import type { ContainerInfo, RuntimeRecordPage } from './ports.js';
 
 export type ReconcileAction = 'adopted' | 'disappeared' | 'exited' | 'oom' | 'unchanged' | 'skipped_busy' | 'failed';
 
@@ -83,28 +79,33 @@ export async function reconcileAll(deps: LifecycleDeps): Promise<ReconcileSummar
  */
 export async function reconcileGame(deps: LifecycleDeps, gameId: string, seen: ContainerInfo | null): Promise<ReconcileAction> {
   const op = beginOperation(deps, 'reconcile_observe', { gameId, imageRef: seen?.labels[LABEL_ENGINE_IMAGE_REF] ?? '', opSource: 'reconciler', sourceRef: 'reconcile' }, {});
-  const token = deps.newToken();
-  try {
-    if (!(await deps.leases.tryAcquire(gameId, token, deps.settings.leaseTtlMs))) return 'skipped_busy';
-  } catch (error) {
-    op.log.warn({ err: errorMessage(error) }, 'reconcile: lease unavailable');
-    return 'failed';
-  }
-  try {
-    return await reconcileUnderLease(op, seen);
-  } catch (error) {
-    op.log.error({ err: errorMessage(error) }, 'reconcile game failed');
-    return 'failed';
-  } finally {
-    await deps.leases.release(gameId, token).catch((error: unknown) => op.log.warn({ err: errorMessage(error) }, 'release game lease'));
-  }
+  // A busy game is skipped, not waited for: the operation holding it leaves it true.
+  return holdingLease<ReconcileAction>(
+    op,
+    async () => {
+      try {
+        return await reconcileUnderLease(op, seen);
+      } catch (error) {
+        op.log.error({ err: errorMessage(error) }, 'reconcile game failed');
+        return 'failed';
+      }
+    },
+    {
+      busy: () => Promise.resolve('skipped_busy'),
+      unavailable: (error) => {
+        op.log.warn({ err: errorMessage(error) }, 'reconcile: lease unavailable');
+        return Promise.resolve('failed');
+      },
+    },
+  );
 }
 
 async function reconcileUnderLease(op: Operation, seen: ContainerInfo | null): Promise<ReconcileAction> {
   const { deps, gameId } = op;
+  await step(op, 'observe');
   const record = await deps.records.get(gameId);
   const current = await deps.docker.inspectContainer(seen?.id ?? containerName(gameId));
-  const container = current && current.labels[LABEL_OWNER] === LABEL_OWNER_VALUE && current.labels[LABEL_GAME_ID] === gameId ? current : null;
+  const container = current && isOwnedBy(current.labels, gameId) ? current : null;
 
   if (container?.running) {
     if (record?.status === 'running' && record.currentContainerId === container.id) return 'unchanged';
@@ -124,10 +125,9 @@ async function reconcileUnderLease(op: Operation, seen: ContainerInfo | null): P
   return container.oomKilled ? 'oom' : 'exited';
 }
 
-async function adopt(op: Operation, record: RuntimeRecord | null, container: ContainerInfo): Promise<void> {
+async function adopt(observing: Operation, record: RuntimeRecord | null, container: ContainerInfo): Promise<void> {
+  const op = asKind(withImage(observing, container.labels[LABEL_ENGINE_IMAGE_REF] ?? container.image), 'reconcile_adopt');
   const { deps, gameId } = op;
-  op.kind = 'reconcile_adopt';
-  op.imageRef = container.labels[LABEL_ENGINE_IMAGE_REF] ?? container.image;
   const now = deps.clock.now();
   const statePath = record?.statePath ?? (await deps.stateDirs.prepare(gameId));
   const adopted: RuntimeRecord = {
@@ -150,16 +150,16 @@ async function adopt(op: Operation, record: RuntimeRecord | null, container: Con
 }
 
 async function markRecord(
-  op: Operation,
+  observing: Operation,
   record: RuntimeRecord,
   status: 'removed' | 'exited',
   eventType: HealthEventType,
   containerId: string,
   details: Record<string, unknown>,
 ): Promise<void> {
+  const op = withImage(observing, record.currentImageRef ?? '');
   const { deps } = op;
   const now = deps.clock.now();
-  op.imageRef = record.currentImageRef ?? '';
   await deps.records.upsert({ ...record, status, stoppedAt: now, lastOpAt: now });
   await bestEffortAppend(op, { containerId, outcome: 'success', errorCode: '', errorMessage: `${eventType}` });
   await bestEffortHealthEvent(op, { containerId, eventType, occurredAt: now, details });
@@ -170,7 +170,7 @@ async function allRunningRecords(deps: LifecycleDeps): Promise<RuntimeRecord[]> 
   const out: RuntimeRecord[] = [];
   let cursor: string | null = null;
   do {
-    const page = await deps.records.list({ status: 'running', limit: PAGE, cursor });
+    const page: RuntimeRecordPage = await deps.records.list({ status: 'running', limit: PAGE, cursor });
     out.push(...page.records);
     cursor = page.nextCursor;
   } while (cursor);

@@ -5,52 +5,43 @@
  * The inner start writes its own `start` audit row, as the reference's Run
  * does; the outer operation writes the `restart` / `patch` row.
  */
-import { gameIdProblem } from './game-id.js';
 import { parseImageRef } from './image-ref.js';
-import type { OpSource } from './model.js';
-import { isOpSource } from './model.js';
-import type { LifecycleDeps, LifecycleResult, Operation } from './operation.js';
-import { beginOperation, recordFailure, recordSuccess, step, underLease } from './operation.js';
+import type { LifecycleDeps, LifecycleHooks, LifecycleRequest, LifecycleResult } from './lifecycle.js';
+import type { Operation } from './operation.js';
+import { beginOperation, recordFailure, recordSuccess, step, underLease, withImage } from './operation.js';
 import { runStartUnderHeldLease } from './start.js';
-import type { StartHooks } from './start-types.js';
-import { stopUnderHeldLease } from './stop.js';
+import { requestProblem, stopUnderHeldLease } from './stop.js';
 
-export interface RestartInput {
-  gameId: string;
-  opSource: OpSource;
-  sourceRef: string;
-  /** See StartInput.leaseToken. */
-  leaseToken?: string;
-}
+export type RestartInput = LifecycleRequest;
 
 export interface PatchInput extends RestartInput {
   imageRef: string;
 }
 
-export async function restartRuntime(deps: LifecycleDeps, input: RestartInput, hooks: StartHooks = {}): Promise<LifecycleResult> {
+export async function restartRuntime(deps: LifecycleDeps, input: RestartInput, hooks: LifecycleHooks = {}): Promise<LifecycleResult> {
   const op = beginOperation(deps, 'restart', { ...input, imageRef: '' }, hooks);
-  const problem = inputProblem(input);
+  const problem = requestProblem(input);
   if (problem) return recordFailure(op, { step: 'validate_input', code: 'start_config_invalid', message: problem });
   return underLease(op, () => recreate(op, null));
 }
 
-export async function patchRuntime(deps: LifecycleDeps, input: PatchInput, hooks: StartHooks = {}): Promise<LifecycleResult> {
+export async function patchRuntime(deps: LifecycleDeps, input: PatchInput, hooks: LifecycleHooks = {}): Promise<LifecycleResult> {
   const op = beginOperation(deps, 'patch', input, hooks);
   const parsed = parseImageRef(input.imageRef);
-  const problem = inputProblem(input) ?? (parsed.ok ? null : `invalid image_ref: ${parsed.reason}`);
+  const problem = requestProblem(input) ?? (parsed.ok ? null : `invalid image_ref: ${parsed.reason}`);
   if (problem) return recordFailure(op, { step: 'validate_input', code: 'start_config_invalid', message: problem, notify: 'runtime.start_config_invalid' });
   return underLease(op, () => recreate(op, input.imageRef));
 }
 
-async function recreate(op: Operation, newImageRef: string | null): Promise<LifecycleResult> {
-  const stopped = await stopUnderHeldLease(op);
+async function recreate(given: Operation, newImageRef: string | null): Promise<LifecycleResult> {
+  const stopped = await stopUnderHeldLease(given);
   if (!stopped.ok) return stopped.result;
 
   const imageRef = newImageRef ?? stopped.record?.currentImageRef ?? null;
   if (!imageRef) {
-    return recordFailure(op, { step: 'load_record', code: 'start_config_invalid', message: `game ${JSON.stringify(op.gameId)} has no runtime to ${op.kind}` });
+    return recordFailure(stopped.op, { step: 'load_record', code: 'start_config_invalid', message: `game ${JSON.stringify(given.gameId)} has no runtime to ${given.kind}` });
   }
-  op.imageRef = imageRef;
+  const op = withImage(stopped.op, imageRef);
 
   await step(op, 'start');
   const started = await runStartUnderHeldLease(op.deps, { gameId: op.gameId, imageRef, opSource: op.opSource, sourceRef: op.sourceRef }, op.hooks);
@@ -59,8 +50,4 @@ async function recreate(op: Operation, newImageRef: string | null): Promise<Life
   }
   await step(op, 'publish_success');
   return recordSuccess(op, { record: started.record, containerId: started.record?.currentContainerId ?? '', replay: false, message: `runtime ${op.kind}ed` });
-}
-
-function inputProblem(input: RestartInput): string | null {
-  return gameIdProblem(input.gameId) ?? (isOpSource(input.opSource) ? null : `op source ${JSON.stringify(input.opSource)} is unsupported`);
 }

@@ -10,29 +10,34 @@
  * changes the Result — the runtime record is the source of truth.
  */
 import { engineEnv, engineLabels, isOwnedBy, resolveLimits } from './container-spec.js';
-import { isDockerDeadline } from './errors.js';
+import { errorMessage } from './errors.js';
 import { gameIdProblem } from './game-id.js';
 import { parseImageRef } from './image-ref.js';
 import { parseKeyValues } from './key-values.js';
+import type { Failure, LifecycleDeps, LifecycleHooks, LifecycleRequest, LifecycleResult, StepName } from './lifecycle.js';
 import type { RuntimeRecord } from './model.js';
 import { containerName, engineEndpoint, isOpSource, LABEL_ENGINE_IMAGE_REF } from './model.js';
-import type { Failure, LifecycleResult, Operation } from './operation.js';
+import type { Operation } from './operation.js';
 import {
+  attempt,
   beginOperation,
   bestEffortHealthEvent,
   CLEANUP_TIMEOUT_MS,
-  errorMessage,
   guarded,
   recordFailure,
   recordSuccess,
+  runStep,
   step,
   underLease,
-  withTimeout,
 } from './operation.js';
 import type { RunResult } from './ports.js';
-import type { StartDeps, StartHooks, StartInput, StartResult } from './start-types.js';
+import { withTimeout } from './timeout.js';
 
-export type { StartDeps, StartHooks, StartInput, StartResult } from './start-types.js';
+export interface StartInput extends LifecycleRequest {
+  imageRef: string;
+}
+
+export type StartResult = LifecycleResult;
 
 /** The named steps, in order: they travel into logs (`step`) and test hooks. */
 export const START_STEPS = [
@@ -49,13 +54,13 @@ export const START_STEPS = [
   'run_container',
   'upsert_record',
   'publish_success',
-] as const;
+] as const satisfies readonly StepName[];
 
 /** Bounds the lobby lookup: a diagnostic must never hold a start up for long. */
 const LOBBY_TIMEOUT_MS = 1_000;
 
 /** Start a game's runtime under its lease: the entry for jobs and handlers. */
-export async function startRuntime(deps: StartDeps, input: StartInput, hooks: StartHooks = {}): Promise<StartResult> {
+export async function startRuntime(deps: LifecycleDeps, input: StartInput, hooks: LifecycleHooks = {}): Promise<StartResult> {
   const op = beginOperation(deps, 'start', input, hooks);
   const invalid = validateInput(input);
   if (invalid) return recordFailure(op, invalid);
@@ -66,7 +71,7 @@ export async function startRuntime(deps: StartDeps, input: StartInput, hooks: St
  * Start without taking the lease: for orchestrators (restart, patch) that
  * already hold the game's lease around a stop and a start.
  */
-export async function runStartUnderHeldLease(deps: StartDeps, input: StartInput, hooks: StartHooks = {}): Promise<StartResult> {
+export async function runStartUnderHeldLease(deps: LifecycleDeps, input: StartInput, hooks: LifecycleHooks = {}): Promise<StartResult> {
   const op = beginOperation(deps, 'start', input, hooks);
   const invalid = validateInput(input);
   if (invalid) return recordFailure(op, invalid);
@@ -78,7 +83,7 @@ export async function runStartUnderHeldLease(deps: StartDeps, input: StartInput,
  * invalid, or conflicts with a pending start): the same audit row,
  * notification and counters as a start that failed at that step.
  */
-export async function rejectStart(deps: StartDeps, input: StartInput, conflictMessage: string | null): Promise<StartResult> {
+export async function rejectStart(deps: LifecycleDeps, input: StartInput, conflictMessage: string | null): Promise<StartResult> {
   const op = beginOperation(deps, 'start', input, {});
   const invalid = validateInput(input);
   if (invalid) return recordFailure(op, invalid);
@@ -93,13 +98,9 @@ async function runStartSteps(op: Operation): Promise<LifecycleResult> {
   const { deps } = op;
   const { settings } = deps;
 
-  await step(op, 'load_record');
-  let existing: RuntimeRecord | null;
-  try {
-    existing = await deps.records.get(op.gameId);
-  } catch (error) {
-    return recordFailure(op, { step: 'load_record', code: 'internal_error', message: `load runtime record: ${errorMessage(error)}` });
-  }
+  const loaded = await runStep(op, 'load_record', () => deps.records.get(op.gameId), { code: 'internal_error', context: 'load runtime record' });
+  if (!loaded.ok) return recordFailure(op, loaded.failure);
+  const existing = loaded.value;
   if (existing?.status === 'running') {
     if (existing.currentImageRef === op.imageRef) {
       return recordSuccess(op, { record: existing, containerId: existing.currentContainerId ?? '', replay: true, message: 'runtime start replay no-op' });
@@ -129,94 +130,79 @@ async function runStartSteps(op: Operation): Promise<LifecycleResult> {
   // Read ahead, under the lease: what a previous attempt left under our name is
   // asked now, beside the network, image and directory checks, and judged in
   // its own step below. A read only; on the common path it saves the start a
-  // round trip to the daemon.
-  const leftBehind = settled(deps.docker.inspectContainer(name));
+  // round trip to the daemon. Handled here so that an early rejection is not
+  // reported as unhandled before its step awaits it.
+  const leftBehind = deps.docker.inspectContainer(name);
+  leftBehind.catch(() => undefined);
 
-  await step(op, 'check_network');
-  try {
-    if (!(await deps.docker.networkExists(settings.network))) {
-      return recordFailure(op, {
-        step: 'check_network',
-        code: 'start_config_invalid',
-        message: `docker network ${JSON.stringify(settings.network)} is missing`,
-        notify: 'runtime.start_config_invalid',
-      });
-    }
-  } catch (error) {
-    return recordFailure(op, { step: 'check_network', code: 'service_unavailable', message: `ensure docker network: ${errorMessage(error)}` });
-  }
-
-  await step(op, 'pull_image');
-  try {
-    await deps.docker.pullImage(op.imageRef, settings.pullPolicy, op.hooks.onPullProgress);
-  } catch (error) {
-    return recordFailure(op, dockerFailure('pull_image', error, { code: 'image_pull_failed', message: errorMessage(error), notify: 'runtime.image_pull_failed' }));
-  }
-
-  await step(op, 'inspect_image');
-  let imageLabels: Record<string, string>;
-  try {
-    imageLabels = (await deps.docker.inspectImage(op.imageRef)).labels;
-  } catch (error) {
-    return recordFailure(
-      op,
-      dockerFailure('inspect_image', error, { code: 'image_pull_failed', message: `inspect image: ${errorMessage(error)}`, notify: 'runtime.image_pull_failed' }),
-    );
-  }
-  const limits = resolveLimits(imageLabels, settings);
-
-  await step(op, 'prepare_state_dir');
-  let statePath: string;
-  try {
-    statePath = await deps.stateDirs.prepare(op.gameId);
-  } catch (error) {
+  const network = await runStep(op, 'check_network', () => deps.docker.networkExists(settings.network), {
+    code: 'service_unavailable',
+    context: 'ensure docker network',
+  });
+  if (!network.ok) return recordFailure(op, network.failure);
+  if (!network.value) {
     return recordFailure(op, {
-      step: 'prepare_state_dir',
+      step: 'check_network',
       code: 'start_config_invalid',
-      message: `prepare state directory: ${errorMessage(error)}`,
+      message: `docker network ${JSON.stringify(settings.network)} is missing`,
       notify: 'runtime.start_config_invalid',
     });
   }
 
+  const pulled = await runStep(op, 'pull_image', () => deps.docker.pullImage(op.imageRef, settings.pullPolicy, op.hooks.onPullProgress), {
+    code: 'image_pull_failed',
+    notify: 'runtime.image_pull_failed',
+  });
+  if (!pulled.ok) return recordFailure(op, pulled.failure);
+
+  const image = await runStep(op, 'inspect_image', () => deps.docker.inspectImage(op.imageRef), {
+    code: 'image_pull_failed',
+    context: 'inspect image',
+    notify: 'runtime.image_pull_failed',
+  });
+  if (!image.ok) return recordFailure(op, image.failure);
+  const limits = resolveLimits(image.value.labels, settings);
+
+  const stateDir = await runStep(op, 'prepare_state_dir', () => deps.stateDirs.prepare(op.gameId), {
+    code: 'start_config_invalid',
+    context: 'prepare state directory',
+    notify: 'runtime.start_config_invalid',
+  });
+  if (!stateDir.ok) return recordFailure(op, stateDir.failure);
+  const statePath = stateDir.value;
+
   // A job runs at least once: a worker that died after `run` left a container
   // with our name. Adopt it when it is what was asked for, replace it when it
   // is ours but stale, and never touch one we do not own.
-  await step(op, 'converge_container');
+  const found = await runStep(op, 'converge_container', () => leftBehind, { code: 'service_unavailable', context: 'inspect existing container' });
+  if (!found.ok) return recordFailure(op, found.failure);
   let adopted: RunResult | null = null;
-  const ahead = await leftBehind;
-  if (!ahead.ok) {
-    return recordFailure(op, { step: 'converge_container', code: 'service_unavailable', message: `inspect existing container: ${errorMessage(ahead.error)}` });
-  }
-  try {
-    const found = ahead.value;
-    if (found) {
-      if (!isOwnedBy(found.labels, op.gameId)) {
-        return recordFailure(op, {
-          step: 'converge_container',
-          code: 'container_start_failed',
-          message: `container name ${JSON.stringify(name)} is taken by a container rtmanager does not own`,
-          notify: 'runtime.container_start_failed',
-        });
-      }
-      if (found.running && found.labels[LABEL_ENGINE_IMAGE_REF] === op.imageRef) {
-        adopted = { containerId: found.id, startedAt: found.startedAt ?? deps.clock.now() };
-        op.log.info({ step: 'converge_container', container_id: found.id }, 'adopting the container a previous attempt started');
-      } else {
-        op.log.info({ step: 'converge_container', container_id: found.id, container_state: found.state }, 'replacing a stale container of this game');
-        await deps.docker.remove(found.id);
-      }
+  const previous = found.value;
+  if (previous) {
+    if (!isOwnedBy(previous.labels, op.gameId)) {
+      return recordFailure(op, {
+        step: 'converge_container',
+        code: 'container_start_failed',
+        message: `container name ${JSON.stringify(name)} is taken by a container rtmanager does not own`,
+        notify: 'runtime.container_start_failed',
+      });
     }
-  } catch (error) {
-    return recordFailure(op, { step: 'converge_container', code: 'service_unavailable', message: `replace stale container: ${errorMessage(error)}` });
+    if (previous.running && previous.labels[LABEL_ENGINE_IMAGE_REF] === op.imageRef) {
+      adopted = { containerId: previous.id, startedAt: previous.startedAt ?? deps.clock.now() };
+      op.log.info({ step: 'converge_container', container_id: previous.id }, 'adopting the container a previous attempt started');
+    } else {
+      op.log.info({ step: 'converge_container', container_id: previous.id, container_state: previous.state }, 'replacing a stale container of this game');
+      const replaced = await attempt(op, () => deps.docker.remove(previous.id), { code: 'service_unavailable', context: 'replace stale container' });
+      if (!replaced.ok) return recordFailure(op, replaced.failure);
+    }
   }
 
-  await step(op, 'run_container');
-  let run: RunResult;
-  if (adopted) {
-    run = adopted;
-  } else {
-    try {
-      run = await deps.docker.run({
+  const ran = await runStep(
+    op,
+    'run_container',
+    async () =>
+      adopted ??
+      deps.docker.run({
         name,
         hostname: name,
         image: op.imageRef,
@@ -229,16 +215,12 @@ async function runStartSteps(op: Operation): Promise<LifecycleResult> {
         nanoCpus: limits.nanoCpus,
         memoryBytes: limits.memoryBytes,
         pidsLimit: limits.pidsLimit,
-      });
-    } catch (error) {
-      return recordFailure(
-        op,
-        dockerFailure('run_container', error, { code: 'container_start_failed', message: errorMessage(error), notify: 'runtime.container_start_failed' }),
-      );
-    }
-  }
+      }),
+    { code: 'container_start_failed', notify: 'runtime.container_start_failed' },
+  );
+  if (!ran.ok) return recordFailure(op, ran.failure);
+  const run = ran.value;
 
-  await step(op, 'upsert_record');
   const record: RuntimeRecord = {
     gameId: op.gameId,
     status: 'running',
@@ -252,21 +234,19 @@ async function runStartSteps(op: Operation): Promise<LifecycleResult> {
     lastOpAt: run.startedAt,
     createdAt: existing?.createdAt ?? op.startedAt,
   };
-  try {
-    await deps.records.upsert(record);
-  } catch (error) {
+  // Departure from the reference, which answers container_start_failed (never
+  // retried): the container is rolled back, so a retry is safe, and a database
+  // that blinked must not lose an accepted start. internal_error is retryable
+  // (contract §4); a database that stays down still ends the job after its
+  // attempts, with this code.
+  const written = await runStep(op, 'upsert_record', () => deps.records.upsert(record), {
+    code: 'internal_error',
+    context: 'upsert runtime record',
+    containerId: run.containerId,
+  });
+  if (!written.ok) {
     await rollbackContainer(op, run.containerId);
-    // Departure from the reference, which answers container_start_failed
-    // (never retried): the container is rolled back, so a retry is safe, and a
-    // database that blinked must not lose an accepted start. internal_error is
-    // retryable (contract §4); a database that stays down still ends the job
-    // after its attempts, with this code.
-    return recordFailure(op, {
-      step: 'upsert_record',
-      code: 'internal_error',
-      message: `upsert runtime record: ${errorMessage(error)}`,
-      containerId: run.containerId,
-    });
+    return recordFailure(op, written.failure);
   }
 
   await step(op, 'publish_success');
@@ -278,16 +258,6 @@ async function runStartSteps(op: Operation): Promise<LifecycleResult> {
     details: { image_ref: op.imageRef },
   });
   return result;
-}
-
-/**
- * A daemon's refusal is the step's own failure; a call past its deadline is
- * not a refusal (the daemon may yet do it), so it is a retryable
- * service_unavailable with no admin notification, and the re-run converges.
- */
-function dockerFailure(step: string, error: unknown, refusal: Omit<Failure, 'step'>): Failure {
-  if (isDockerDeadline(error)) return { step, code: 'service_unavailable', message: `${step}: ${errorMessage(error)}` };
-  return { step, ...refusal };
 }
 
 /** Stricter than the reference: the game id must match contract §3. */
@@ -322,12 +292,4 @@ async function rollbackContainer(op: Operation, containerId: string): Promise<vo
     // The reconciler adopts or disposes of what a failed rollback leaves.
     op.log.error({ step: 'upsert_record', container_id: containerId, err: errorMessage(error) }, 'rollback container after upsert failure');
   }
-}
-
-/** A promise that never rejects (so reading ahead never leaves an unhandled rejection), carrying its outcome. */
-function settled<T>(promise: Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
-  return promise.then(
-    (value) => ({ ok: true as const, value }),
-    (error: unknown) => ({ ok: false as const, error }),
-  );
 }

@@ -4,91 +4,104 @@
  * finds the game's data where it left it. Stopping a game that is not running
  * is an idempotent success (`replay_no_op`).
  */
-import { gameIdProblem } from './game-id.js';
 import { isOwnedBy } from './container-spec.js';
-import type { OpSource, RuntimeRecord } from './model.js';
-import type { ContainerInfo } from './ports.js';
+import { gameIdProblem } from './game-id.js';
+import type { Failure, LifecycleDeps, LifecycleHooks, LifecycleRequest, LifecycleResult, StepName } from './lifecycle.js';
+import type { RuntimeRecord } from './model.js';
 import { containerName, isOpSource } from './model.js';
-import type { LifecycleDeps, LifecycleResult, Operation } from './operation.js';
-import { beginOperation, bestEffortHealthEvent, errorMessage, recordFailure, recordSuccess, step, underLease } from './operation.js';
-import type { StartHooks } from './start-types.js';
+import type { Operation } from './operation.js';
+import { beginOperation, bestEffortHealthEvent, recordFailure, recordSuccess, runStep, step, underLease, withImage } from './operation.js';
 
-export const STOP_STEPS = ['validate_input', 'acquire_lease', 'load_record', 'find_container', 'stop_container', 'remove_container', 'upsert_record', 'publish_success'] as const;
+export const STOP_STEPS = [
+  'validate_input',
+  'acquire_lease',
+  'load_record',
+  'find_container',
+  'stop_container',
+  'remove_container',
+  'upsert_record',
+  'publish_success',
+] as const satisfies readonly StepName[];
 
-export interface StopInput {
-  gameId: string;
-  opSource: OpSource;
-  sourceRef: string;
-  /** See StartInput.leaseToken. */
-  leaseToken?: string;
-}
+export type StopInput = LifecycleRequest;
 
-export async function stopRuntime(deps: LifecycleDeps, input: StopInput, hooks: StartHooks = {}): Promise<LifecycleResult> {
+export async function stopRuntime(deps: LifecycleDeps, input: StopInput, hooks: LifecycleHooks = {}): Promise<LifecycleResult> {
   const op = beginOperation(deps, 'stop', { ...input, imageRef: '' }, hooks);
-  const problem = gameIdProblem(input.gameId) ?? (isOpSource(input.opSource) ? null : `op source ${JSON.stringify(input.opSource)} is unsupported`);
+  const problem = requestProblem(input);
   if (problem) return recordFailure(op, { step: 'validate_input', code: 'start_config_invalid', message: problem });
   return underLease(op, () => runStopSteps(op));
 }
+
+/** Contract §3 for what every lifecycle request carries. */
+export function requestProblem(input: LifecycleRequest): string | null {
+  return gameIdProblem(input.gameId) ?? (isOpSource(input.opSource) ? null : `op source ${JSON.stringify(input.opSource)} is unsupported`);
+}
+
+/** What a stop under a held lease ends in; `op` names the image the record said the game ran. */
+export type Stopped = { ok: true; op: Operation; record: RuntimeRecord | null; changed: boolean } | { ok: false; result: LifecycleResult };
 
 /**
  * The stop steps for a caller that already holds the lease (restart, patch).
  * Docker, not the record, says whether something runs: a crash may have left
  * a container the record does not name, so the game's container is looked up
- * by id and by name, and only one we own is touched.
+ * by id and by name, and only one we own is touched. Each failure message
+ * starts with its step's name.
  */
-export async function stopUnderHeldLease(
-  op: Operation,
-): Promise<{ ok: true; record: RuntimeRecord | null; changed: boolean } | { ok: false; result: LifecycleResult }> {
-  const { deps } = op;
-  const fail = async (code: 'internal_error' | 'service_unavailable', message: string, containerId = '') => ({
-    ok: false as const,
-    result: await recordFailure(op, { step: op.currentStep, code, message: `${op.currentStep}: ${message}`, containerId }),
-  });
+export async function stopUnderHeldLease(given: Operation): Promise<Stopped> {
+  const { deps } = given;
+  const failed = async (failure: Failure, op: Operation = given): Promise<Stopped> => ({ ok: false, result: await recordFailure(op, failure) });
 
-  await step(op, 'load_record');
-  let record: RuntimeRecord | null;
-  try {
-    record = await deps.records.get(op.gameId);
-  } catch (error) {
-    return fail('internal_error', errorMessage(error));
-  }
-  if (op.imageRef === '' && record?.currentImageRef) op.imageRef = record.currentImageRef;
+  const loaded = await runStep(given, 'load_record', () => deps.records.get(given.gameId), { code: 'internal_error', context: 'load_record' });
+  if (!loaded.ok) return failed(loaded.failure);
+  const record = loaded.value;
+  const op = given.imageRef === '' && record?.currentImageRef ? withImage(given, record.currentImageRef) : given;
 
-  await step(op, 'find_container');
-  let container: ContainerInfo | null;
-  try {
-    const byId = record?.currentContainerId ? await deps.docker.inspectContainer(record.currentContainerId) : null;
-    const candidate = byId ?? (await deps.docker.inspectContainer(containerName(op.gameId)));
-    container = candidate && isOwnedBy(candidate.labels, op.gameId) ? candidate : null;
-  } catch (error) {
-    return fail('service_unavailable', errorMessage(error));
-  }
+  const found = await runStep(
+    op,
+    'find_container',
+    async () => {
+      const byId = record?.currentContainerId ? await deps.docker.inspectContainer(record.currentContainerId) : null;
+      const candidate = byId ?? (await deps.docker.inspectContainer(containerName(op.gameId)));
+      return candidate && isOwnedBy(candidate.labels, op.gameId) ? candidate : null;
+    },
+    { code: 'service_unavailable', context: 'find_container' },
+  );
+  if (!found.ok) return failed(found.failure, op);
+  const container = found.value;
 
   let exitCode: number | null = null;
   if (container) {
-    try {
-      await step(op, 'stop_container');
-      await deps.docker.stop(container.id, deps.settings.stopTimeoutSeconds);
-      exitCode = (await deps.docker.inspectContainer(container.id))?.exitCode ?? null;
-      await step(op, 'remove_container');
-      await deps.docker.remove(container.id);
-    } catch (error) {
-      return fail('service_unavailable', errorMessage(error), container.id);
-    }
+    const stopped = await runStep(
+      op,
+      'stop_container',
+      async () => {
+        await deps.docker.stop(container.id, deps.settings.stopTimeoutSeconds);
+        return (await deps.docker.inspectContainer(container.id))?.exitCode ?? null;
+      },
+      { code: 'service_unavailable', context: 'stop_container', containerId: container.id },
+    );
+    if (!stopped.ok) return failed(stopped.failure, op);
+    exitCode = stopped.value;
+    const removed = await runStep(op, 'remove_container', () => deps.docker.remove(container.id), {
+      code: 'service_unavailable',
+      context: 'remove_container',
+      containerId: container.id,
+    });
+    if (!removed.ok) return failed(removed.failure, op);
   }
 
   if (!record || (record.status !== 'running' && !container)) {
-    return { ok: true, record, changed: container !== null };
+    return { ok: true, op, record, changed: container !== null };
   }
 
-  await step(op, 'upsert_record');
   const now = deps.clock.now();
-  const stopped: RuntimeRecord = { ...record, status: 'stopped', currentContainerId: null, stoppedAt: now, lastOpAt: now };
-  try {
-    await deps.records.upsert(stopped);
-  } catch (error) {
-    return fail('internal_error', `upsert runtime record: ${errorMessage(error)}`, container?.id ?? '');
-  }
+  const stoppedRecord: RuntimeRecord = { ...record, status: 'stopped', currentContainerId: null, stoppedAt: now, lastOpAt: now };
+  const written = await runStep(op, 'upsert_record', () => deps.records.upsert(stoppedRecord), {
+    code: 'internal_error',
+    context: 'upsert_record: upsert runtime record',
+    containerId: container?.id ?? '',
+  });
+  if (!written.ok) return failed(written.failure, op);
   if (container) {
     await bestEffortHealthEvent(op, {
       containerId: container.id,
@@ -97,12 +110,13 @@ export async function stopUnderHeldLease(
       details: { reason: `${op.kind}_requested`, exit_code: exitCode },
     });
   }
-  return { ok: true, record: stopped, changed: true };
+  return { ok: true, op, record: stoppedRecord, changed: true };
 }
 
-async function runStopSteps(op: Operation): Promise<LifecycleResult> {
-  const stopped = await stopUnderHeldLease(op);
+async function runStopSteps(given: Operation): Promise<LifecycleResult> {
+  const stopped = await stopUnderHeldLease(given);
   if (!stopped.ok) return stopped.result;
+  const { op } = stopped;
   await step(op, 'publish_success');
   return recordSuccess(op, {
     record: stopped.record,

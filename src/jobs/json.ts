@@ -1,5 +1,5 @@
 /** The contract's snake_case JSON for records and results (times ISO-8601 UTC). */
-import type { LifecycleResult } from '../domain/operation.js';
+import type { LifecycleResult } from '../domain/lifecycle.js';
 import type { RuntimeRecord, StoredOperationEntry } from '../domain/model.js';
 
 export interface RecordJson {

@@ -3,7 +3,7 @@
  * result table. Nothing else happens here.
  */
 import type { Job, WorkerOptions } from 'bullmq';
-import type { LifecycleDeps, LifecycleResult } from '../domain/operation.js';
+import type { LifecycleDeps, LifecycleResult } from '../domain/lifecycle.js';
 import type { PullProgress } from '../domain/ports.js';
 import { patchRuntime, restartRuntime } from '../domain/restart.js';
 import { startRuntime } from '../domain/start.js';

@@ -5,7 +5,7 @@
  */
 import { UnrecoverableError } from 'bullmq';
 import type { RuntimeRecord, StoredOperationEntry } from '../domain/model.js';
-import type { LifecycleResult } from '../domain/operation.js';
+import type { LifecycleResult } from '../domain/lifecycle.js';
 import type { ResultJson } from './json.js';
 import { recordToJson, resultToJson } from './json.js';
 

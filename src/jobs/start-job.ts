@@ -1,4 +1,4 @@
-import type { LifecycleDeps } from '../domain/operation.js';
+import type { LifecycleDeps } from '../domain/lifecycle.js';
 import type { StepHook } from './lifecycle-jobs.js';
 import { createLifecycleProcessor } from './lifecycle-jobs.js';
 

@@ -1,5 +1,5 @@
 import { lifecycleSettings } from '../../src/composition/settings.js';
-import type { StartDeps } from '../../src/domain/start.js';
+import type { LifecycleDeps } from '../../src/domain/lifecycle.js';
 import { FakeDockerEngine } from '../fakes/fake-docker-engine.js';
 import { InMemoryGameLeases } from '../fakes/in-memory-game-leases.js';
 import { InMemoryOperationLog } from '../fakes/in-memory-operation-log.js';
@@ -28,7 +28,7 @@ export function world() {
   const telemetry = new RecordingTelemetry();
   const logger = new RecordingLogger();
   let tokens = 0;
-  const deps: StartDeps = {
+  const deps: LifecycleDeps = {
     records,
     operations,
     docker,

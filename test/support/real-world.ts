@@ -11,7 +11,7 @@ import path from 'node:path';
 import Dockerode from 'dockerode';
 import { Redis } from 'ioredis';
 import { lifecycleSettings } from '../../src/composition/settings.js';
-import type { LifecycleDeps } from '../../src/domain/operation.js';
+import type { LifecycleDeps } from '../../src/domain/lifecycle.js';
 import { PostgresHealthSnapshots } from '../../src/infra/db/postgres-health-snapshots.js';
 import { PostgresOperationLog } from '../../src/infra/db/postgres-operation-log.js';
 import { PostgresRuntimeRecordStore } from '../../src/infra/db/postgres-runtime-record-store.js';

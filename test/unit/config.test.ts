@@ -264,7 +264,7 @@ describe('config errors: one line per bad variable, naming it and why', () => {
     });
   });
 
-  it('exits 1 from a real boot with one line per variable', async () => {
+  it('exits 1 from a real boot with one line per variable', { timeout: 30_000 }, async () => {
     const { spawnSync } = await import('node:child_process');
     const run = spawnSync('npx', ['tsx', 'src/main.ts', 'web'], {
       env: { PATH: process.env.PATH, RTMANAGER_HTTP_PORT: 'nope', RTMANAGER_DOCKER_PULL_POLICY: 'often', RTMANAGER_AUTH_DISABLED: 'true' },

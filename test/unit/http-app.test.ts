@@ -1,7 +1,7 @@
 import type { Job } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import type { RuntimeRecord } from '../../src/domain/model.js';
-import type { LifecycleDeps } from '../../src/domain/operation.js';
+import type { LifecycleDeps } from '../../src/domain/lifecycle.js';
 import { ANSWERS } from '../../src/http/answers.js';
 import type { ResultJson } from '../../src/jobs/json.js';
 import { createLifecycleProcessor } from '../../src/jobs/lifecycle-jobs.js';

@@ -1,0 +1,122 @@
+/**
+ * What every lifecycle (start, stop, restart, patch, reconcile) is given and
+ * what it ends in: its dependencies, settings and hooks, the names of its
+ * steps, and the Result. Types only, so the lifecycle files and the
+ * operation machinery (operation.ts) can share them without a cycle.
+ */
+import type { FailureCode } from './errors.js';
+import type { NotificationType, OpSource, PullPolicy, RuntimeRecord } from './model.js';
+import type {
+  Clock,
+  DockerEngine,
+  GameLeases,
+  HealthEvents,
+  LobbyDiagnostics,
+  Logger,
+  Notifications,
+  OperationLog,
+  PullProgress,
+  RuntimeRecordStore,
+  StateDirectories,
+  Telemetry,
+} from './ports.js';
+
+/**
+ * Every step name any lifecycle uses: it travels into logs (`step`), the
+ * audit message of an unexpected throw, and test hooks.
+ */
+export const STEP_NAMES = [
+  'validate_input',
+  'enqueue',
+  'acquire_lease',
+  'load_record',
+  'lobby_diagnostic',
+  'validate_image_ref',
+  'check_network',
+  'pull_image',
+  'inspect_image',
+  'prepare_state_dir',
+  'converge_container',
+  'run_container',
+  'find_container',
+  'stop_container',
+  'remove_container',
+  'upsert_record',
+  'start',
+  'publish_success',
+  'observe',
+] as const;
+export type StepName = (typeof STEP_NAMES)[number];
+
+/** Every lifecycle ends in one of these; a start's success always carries its record. */
+export type LifecycleResult =
+  | { outcome: 'success'; errorCode: null | 'replay_no_op'; errorMessage: ''; record: RuntimeRecord | null; retryable: false }
+  | { outcome: 'failure'; errorCode: FailureCode; errorMessage: string; record: null; retryable: boolean };
+
+/** A failed step, before it becomes a Result (audit row, notification, counters). */
+export interface Failure {
+  step: StepName;
+  code: FailureCode;
+  message: string;
+  containerId?: string;
+  notify?: NotificationType;
+  leaseBusy?: boolean;
+}
+
+/** What an entry point knows about the request, shared by every lifecycle's input. */
+export interface LifecycleRequest {
+  gameId: string;
+  opSource: OpSource;
+  /** Opaque per-source reference: stream entry id, job id + attempt, request id. */
+  sourceRef: string;
+  /**
+   * The lease token: a job passes one that is the same for all its attempts,
+   * so a re-run after a crash holds the lease its dead attempt took.
+   * Absent: a fresh random token.
+   */
+  leaseToken?: string;
+}
+
+/** Per-call hooks from the entry point (the job turns pull progress into job progress). */
+export interface LifecycleHooks {
+  onPullProgress?: (progress: PullProgress) => void;
+  /** Test-only: lets the crash-consistency test kill the worker at a named step. */
+  onStep?: (step: StepName) => void | Promise<void>;
+}
+
+export interface LifecycleSettings {
+  network: string;
+  pullPolicy: PullPolicy;
+  logDriver: string;
+  /** Raw `k=v,k2=v2`. */
+  logOpts: string;
+  defaultCpuQuota: number;
+  /** Docker size string, e.g. `512m`. */
+  defaultMemory: string;
+  defaultPidsLimit: number;
+  engineStateMountPath: string;
+  engineStateEnvName: string;
+  enginePort: number;
+  leaseTtlMs: number;
+  /** SIGTERM grace before the engine kills a stopping container. */
+  stopTimeoutSeconds: number;
+  /** Labels added to every engine container (tests mark theirs for sweeping); ours win on a clash. */
+  extraLabels?: Record<string, string>;
+}
+
+export interface LifecycleDeps {
+  records: RuntimeRecordStore;
+  operations: OperationLog;
+  docker: DockerEngine;
+  leases: GameLeases;
+  healthEvents: HealthEvents;
+  notifications: Notifications;
+  stateDirs: StateDirectories;
+  /** Optional: without it there is no lobby diagnostic. */
+  lobby?: LobbyDiagnostics;
+  telemetry: Telemetry;
+  logger: Logger;
+  clock: Clock;
+  newToken: () => string;
+  settings: LifecycleSettings;
+}
