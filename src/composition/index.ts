@@ -11,6 +11,7 @@ import { openInfrastructure } from './infrastructure.js';
 import { startIntakeRole } from './intake.js';
 import { startWebRole } from './web.js';
 import { startWorkerRole } from './worker.js';
+import { errorMessage } from '../domain/errors.js';
 
 export type Role = 'web' | 'worker' | 'intake' | 'all';
 
@@ -47,7 +48,7 @@ async function closeAll(closers: Closer[], graceMs: number, logger: Logger): Pro
     try {
       await close();
     } catch (error) {
-      logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'close failed');
+      logger.warn({ err: errorMessage(error) }, 'close failed');
     }
   }
   clearTimeout(grace);
@@ -67,7 +68,7 @@ export function stopOnSignals(system: RunningSystem, logger: Logger): void {
       .stop()
       .then(() => process.exit(0))
       .catch((error: unknown) => {
-        logger.error({ err: error instanceof Error ? error.message : String(error) }, 'shutdown failed');
+        logger.error({ err: errorMessage(error) }, 'shutdown failed');
         process.exit(1);
       });
   };

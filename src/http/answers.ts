@@ -7,6 +7,7 @@ import type { Context } from 'hono';
 import type { HTTPException } from 'hono/http-exception';
 import type { z } from 'zod';
 import type { HttpErrorCode } from './schemas.js';
+import { withTimeout } from '../domain/timeout.js';
 
 /**
  * Contract codes where one fits (400 start_config_invalid, 409 conflict, 503
@@ -52,12 +53,6 @@ export function httpExceptionToJson(error: HTTPException): Response {
 }
 
 /** Rejects with "no answer within N ms" (the 503's message) when `promise` takes longer. */
-export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
+export function answerWithin<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return withTimeout(promise, ms, `no answer within ${ms} ms`);
 }

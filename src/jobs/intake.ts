@@ -12,6 +12,7 @@ import { gameIdProblem } from '../domain/game-id.js';
 import type { OpSource } from '../domain/model.js';
 import { isOpSource } from '../domain/model.js';
 import type { Logger } from '../domain/ports.js';
+import { errorMessage } from '../domain/errors.js';
 
 export const INTAKE_GROUP = 'rtmanager';
 
@@ -73,7 +74,7 @@ export function startIntake(deps: IntakeDeps): Intake {
         for (const [, entries] of reply ?? []) await handleAll(entries);
       } catch (error) {
         if (stopping) break;
-        log.error({ err: error instanceof Error ? error.message : String(error) }, 'intake read failed; retrying');
+        log.error({ err: errorMessage(error) }, 'intake read failed; retrying');
         await sleep(1_000);
       }
     }
@@ -100,7 +101,7 @@ export function startIntake(deps: IntakeDeps): Intake {
         await handle(id, fields);
         await deps.commands.xack(deps.stream, INTAKE_GROUP, id);
       } catch (error) {
-        log.error({ entry_id: id, err: error instanceof Error ? error.message : String(error) }, 'entry not enqueued; left pending');
+        log.error({ entry_id: id, err: errorMessage(error) }, 'entry not enqueued; left pending');
       }
     }
   }

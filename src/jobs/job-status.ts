@@ -10,6 +10,7 @@ import type { ResultJson } from './json.js';
 import type { LifecycleKind, QueueName } from './queues.js';
 import { QUEUE_OF } from './queues.js';
 import { resultFromFailure, resultOfJob, resultOfOperation } from './result-table.js';
+import { errorMessage } from '../domain/errors.js';
 
 /** A poll's answer, in the contract's JSON (`pollResponse` in src/http/schemas.ts). */
 export interface JobPoll {
@@ -69,7 +70,7 @@ export function createJobStatus(deps: JobStatusDeps): JobStatus {
       try {
         return (await job.waitUntilFinished(events, ms)) as ResultJson;
       } catch (error) {
-        const reason = error instanceof Error ? error.message : String(error);
+        const reason = errorMessage(error);
         // BullMQ rejects with the job's failed reason, or with this text when time ran out.
         if (/timed out before finishing/.test(reason)) return null;
         return resultOfJob({ state: 'failed', returnvalue: undefined, failedReason: reason });

@@ -9,9 +9,10 @@ import { Hono } from 'hono';
 import type { OpSource } from '../../domain/model.js';
 import type { EnqueueOutcome } from '../../jobs/enqueue.js';
 import type { AppDeps, Env } from '../app.js';
-import { ANSWERS, fail, invalid, withTimeout } from '../answers.js';
+import { ANSWERS, fail, invalid, answerWithin } from '../answers.js';
 import { readBodyText } from '../body.js';
 import { emptyBody, gameIdParam, startBody, waitQuery } from '../schemas.js';
+import { errorMessage } from '../../domain/errors.js';
 
 /** After this the request answers 503: nothing or one job was added, and a retry joins it. */
 const ENQUEUE_TIMEOUT_MS = 8_000;
@@ -40,9 +41,9 @@ export function lifecycleRoutes(deps: Pick<AppDeps, 'enqueuer' | 'jobs' | 'bodyL
       };
       let outcome: EnqueueOutcome;
       try {
-        outcome = await withTimeout(deps.enqueuer.enqueue(kind, payload), queueTimeoutMs);
+        outcome = await answerWithin(deps.enqueuer.enqueue(kind, payload), queueTimeoutMs);
       } catch (error) {
-        return fail(c, 'unavailable', `queue unavailable: ${error instanceof Error ? error.message : String(error)}; retrying is safe (a pending job is joined)`);
+        return fail(c, 'unavailable', `queue unavailable: ${errorMessage(error)}; retrying is safe (a pending job is joined)`);
       }
       if (outcome.kind === 'conflict') {
         return fail(c, 'conflict', `a ${kind} with image_ref ${JSON.stringify(outcome.pendingImageRef)} is already pending for game ${gameId.data}`);
@@ -60,7 +61,7 @@ export function lifecycleRoutes(deps: Pick<AppDeps, 'enqueuer' | 'jobs' | 'bodyL
       const gameId = gameIdParam.safeParse(c.req.param('game_id'));
       if (!gameId.success) return invalid(c, 'game_id', gameId.error);
       // BullMQ's connection retries forever while Redis is down: bound the wait (→ 503).
-      const poll = await withTimeout(deps.jobs.poll(kind, gameId.data), queueTimeoutMs);
+      const poll = await answerWithin(deps.jobs.poll(kind, gameId.data), queueTimeoutMs);
       if (!poll) return fail(c, 'not_found', `no ${kind} job for game ${gameId.data}`);
       return c.json(poll, ANSWERS.found.status);
     });

@@ -1,9 +1,10 @@
 /** What operators and probes read without a token: health, readiness, metrics and the API's own description. */
 import { Hono } from 'hono';
 import type { AppDeps, Env } from '../app.js';
-import { ANSWERS, withTimeout } from '../answers.js';
+import { ANSWERS, answerWithin } from '../answers.js';
 import { renderDocs } from '../docs-page.js';
 import { buildOpenApi } from '../openapi.js';
+import { errorMessage } from '../../domain/errors.js';
 
 /** A dependency slower than this is reported as not ready. */
 const READINESS_TIMEOUT_MS = 2_000;
@@ -15,7 +16,7 @@ export function opsRoutes(deps: Pick<AppDeps, 'readiness' | 'metricsText'>): Hon
 
   app.get('/readyz', async (c) => {
     const names = ['redis', 'postgres', 'docker'] as const;
-    const results = await Promise.all(names.map((name) => withTimeout(deps.readiness[name](), READINESS_TIMEOUT_MS).then(() => 'ok', (e: unknown) => (e instanceof Error ? e.message : String(e)))));
+    const results = await Promise.all(names.map((name) => answerWithin(deps.readiness[name](), READINESS_TIMEOUT_MS).then(() => 'ok', errorMessage)));
     const checks = Object.fromEntries(names.map((name, i) => [name, results[i]!]));
     const failing = names.filter((_, i) => results[i] !== 'ok');
     if (failing.length === 0) return c.json({ status: 'ready', checks }, ANSWERS.found.status);

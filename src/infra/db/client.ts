@@ -12,6 +12,7 @@ import { drizzle as drizzlePglite, type PgliteDatabase } from 'drizzle-orm/pglit
 import { drizzle as drizzlePostgres, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import { schema, type Schema } from './schema.js';
+import { withTimeout } from '../../domain/timeout.js';
 
 export type Database = PgDatabase<PgQueryResultHKT, Schema>;
 
@@ -60,7 +61,7 @@ function openPostgres(url: string, maxConnections: number): Promise<PostgresHand
     kind: 'postgres',
     db,
     client,
-    ping: (timeoutMs = DEFAULT_PING_TIMEOUT_MS) => withTimeout(client`select 1`.execute(), timeoutMs, 'postgres ping'),
+    ping: (timeoutMs = DEFAULT_PING_TIMEOUT_MS) => pingWithin(client`select 1`.execute(), timeoutMs, 'postgres ping'),
     close: () => client.end({ timeout: 5 }),
   });
 }
@@ -85,7 +86,7 @@ async function openPglite(dataDir: string, loadDataDir: Blob | undefined): Promi
     kind: 'pglite',
     db,
     client,
-    ping: (timeoutMs = DEFAULT_PING_TIMEOUT_MS) => withTimeout(client.query('select 1'), timeoutMs, 'pglite ping'),
+    ping: (timeoutMs = DEFAULT_PING_TIMEOUT_MS) => pingWithin(client.query('select 1'), timeoutMs, 'pglite ping'),
     close: async () => {
       try {
         await client.close();
@@ -158,14 +159,6 @@ export function splitSocketHost(url: string): { url: string; socketPath: string 
   return { url: cleaned.toString(), socketPath: `${host.replace(/\/+$/, '')}/.s.PGSQL.${port}` };
 }
 
-async function withTimeout(work: Promise<unknown>, timeoutMs: number, what: string): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${timeoutMs} ms`)), timeoutMs);
-  });
-  try {
-    await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+async function pingWithin(work: Promise<unknown>, timeoutMs: number, what: string): Promise<void> {
+  await withTimeout(work, timeoutMs, `${what} timed out after ${timeoutMs} ms`);
 }

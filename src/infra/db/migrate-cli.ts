@@ -5,6 +5,7 @@
  */
 import { DEFAULT_PGLITE_DIR, openDatabase } from './client.js';
 import { migrateDatabase } from './migrate.js';
+import { errorMessage } from '../../domain/errors.js';
 
 async function main(): Promise<void> {
   const url = process.env.RTMANAGER_DATABASE_URL || undefined;
@@ -21,7 +22,7 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (error: unknown) => {
-    process.stderr.write(`db:migrate failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`db:migrate failed: ${errorMessage(error)}\n`);
     process.exit(1);
   },
 );

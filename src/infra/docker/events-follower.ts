@@ -7,6 +7,7 @@
  */
 import type Dockerode from 'dockerode';
 import type { Logger } from '../../domain/ports.js';
+import { errorMessage } from '../../domain/errors.js';
 
 export interface EngineEvent {
   action: string;
@@ -77,7 +78,7 @@ export function followEngineEvents(opts: FollowOptions): EventsFollower {
         await consume(stream);
       } catch (error) {
         if (stopping) break;
-        log.warn({ err: error instanceof Error ? error.message : String(error), retry_in_ms: backoff }, 'docker events unavailable');
+        log.warn({ err: errorMessage(error), retry_in_ms: backoff }, 'docker events unavailable');
       }
       if (stopping) break;
       await new Promise<void>((resolve) => {

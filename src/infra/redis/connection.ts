@@ -1,4 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import { withTimeout } from '../../domain/timeout.js';
 
 /**
  * - `bullmq`: BullMQ requires `maxRetriesPerRequest: null` (it blocks).
@@ -27,15 +28,5 @@ export function createRedis(url: string, role: RedisRole, opts: RedisOptions = {
 }
 
 export async function redisPing(redis: Redis, timeoutMs: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    await Promise.race([
-      redis.ping(),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`redis did not answer within ${timeoutMs} ms`)), timeoutMs);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+  await withTimeout(redis.ping(), timeoutMs, `redis did not answer within ${timeoutMs} ms`);
 }

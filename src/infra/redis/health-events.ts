@@ -1,9 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { HealthEvent } from '../../domain/model.js';
 import type { HealthEvents } from '../../domain/ports.js';
-
-/** Bounds the stream's memory should its consumers stop reading (`~`: trimmed cheaply, by whole nodes). */
-const MAXLEN = 100_000;
+import { publishToStream } from './stream-publisher.js';
 
 /** `runtime:health_events` (contract §6) plus the `health_snapshots` row. */
 export class RedisHealthEvents implements HealthEvents {
@@ -14,23 +12,13 @@ export class RedisHealthEvents implements HealthEvents {
   }
 
   async publish(event: HealthEvent): Promise<void> {
-    await this.opts.redis.xadd(
-      this.opts.stream,
-      'MAXLEN',
-      '~',
-      MAXLEN,
-      '*',
-      'game_id',
-      event.gameId,
-      'container_id',
-      event.containerId,
-      'event_type',
-      event.eventType,
-      'occurred_at_ms',
-      String(event.occurredAt.getTime()),
-      'details',
-      JSON.stringify(event.details),
-    );
+    await publishToStream(this.opts.redis, this.opts.stream, [
+      ['game_id', event.gameId],
+      ['container_id', event.containerId],
+      ['event_type', event.eventType],
+      ['occurred_at_ms', String(event.occurredAt.getTime())],
+      ['details', JSON.stringify(event.details)],
+    ]);
     // Stream first: the snapshot never shows an event the stream lacks.
     await this.opts.snapshots.upsert(event);
   }

@@ -1,9 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { NotificationIntent } from '../../domain/model.js';
 import type { Notifications } from '../../domain/ports.js';
-
-/** Bounds the stream's memory should the Notification Service stop reading. */
-const MAXLEN = 100_000;
+import { publishToStream } from './stream-publisher.js';
 
 /** `notification:intents` (contract §6): admin-only failure intents. */
 export class RedisNotifications implements Notifications {
@@ -13,22 +11,12 @@ export class RedisNotifications implements Notifications {
   }
 
   async publish(intent: NotificationIntent): Promise<void> {
-    await this.opts.redis.xadd(
-      this.opts.stream,
-      'MAXLEN',
-      '~',
-      MAXLEN,
-      '*',
-      'notification_type',
-      intent.notificationType,
-      'idempotency_key',
-      intent.idempotencyKey,
-      'audience',
-      intent.audience,
-      'occurred_at_ms',
-      String(intent.occurredAt.getTime()),
-      'payload',
-      JSON.stringify(intent.payload),
-    );
+    await publishToStream(this.opts.redis, this.opts.stream, [
+      ['notification_type', intent.notificationType],
+      ['idempotency_key', intent.idempotencyKey],
+      ['audience', intent.audience],
+      ['occurred_at_ms', String(intent.occurredAt.getTime())],
+      ['payload', JSON.stringify(intent.payload)],
+    ]);
   }
 }
