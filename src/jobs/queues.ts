@@ -41,20 +41,9 @@ export type StartPayload = z.infer<typeof startPayloadSchema>;
 export type StopPayload = z.infer<typeof stopPayloadSchema>;
 export type LifecyclePayload = StartPayload | StopPayload;
 
-/** The reconciler's job (scheduled or on demand) carries nothing: it looks at every game. */
-export const reconcilePayloadSchema = z.object({});
-
 export const PAYLOAD_SCHEMAS = {
   start: startPayloadSchema,
   stop: stopPayloadSchema,
   restart: restartPayloadSchema,
   patch: patchPayloadSchema,
 } as const;
-
-export const QUEUE_PAYLOAD_SCHEMAS = {
-  'start-runtime': startPayloadSchema,
-  'stop-runtime': stopPayloadSchema,
-  'restart-runtime': restartPayloadSchema,
-  'patch-runtime': patchPayloadSchema,
-  reconcile: reconcilePayloadSchema,
-} as const satisfies Record<QueueName, z.ZodType>;
