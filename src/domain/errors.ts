@@ -27,6 +27,15 @@ export function isRetryableFailure(code: FailureCode, leaseBusy = false): boolea
   return code === 'conflict' && leaseBusy;
 }
 
+/**
+ * The Result of an operation that found its game's lease held by another:
+ * the jobs layer waits and asks again instead of spending an attempt.
+ * Recognised by code, flag and message together, since a `conflict` on image is permanent.
+ */
+export function isLeaseBusy(result: { outcome: string; errorCode: string | null; errorMessage: string; retryable: boolean }): boolean {
+  return result.outcome === 'failure' && result.errorCode === 'conflict' && result.retryable && result.errorMessage === LEASE_BUSY_MESSAGE;
+}
+
 const DOCKER_DEADLINE = 'docker_deadline_exceeded';
 
 /**
