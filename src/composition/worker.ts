@@ -6,6 +6,7 @@
 import { Worker } from 'bullmq';
 import { LABEL_GAME_ID, LABEL_OWNER, LABEL_OWNER_VALUE } from '../domain/model.js';
 import { reconcileAll, reconcileOnEvent } from '../domain/reconcile.js';
+import { createGameOrder, leaveOrderWhenFinished } from '../jobs/game-order.js';
 import type { StepHook } from '../jobs/lifecycle-jobs.js';
 import { createLifecycleProcessor, lifecycleWorkerOptions } from '../jobs/lifecycle-jobs.js';
 import type { LifecycleKind, LifecycleQueue } from '../jobs/queues.js';
@@ -17,10 +18,15 @@ export async function startWorkerRole(infra: Infrastructure, stepHook?: StepHook
   const { config, deps, logger, queues, enqueuer } = infra;
   const workerOpts = { connection: infra.bullConnection, prefix: config.queuePrefix, concurrency: config.jobs.concurrency, ...lifecycleWorkerOptions(config.jobs.lockMs, config.jobs.maxStalls) };
   const lifecycles = Object.entries(QUEUE_OF) as Array<[LifecycleKind, LifecycleQueue]>;
-  const workers = [
-    ...lifecycles.map(([kind, queue]) => new Worker(queue, createLifecycleProcessor(kind, deps, stepHook), workerOpts)),
-    new Worker('reconcile', async () => reconcileAll(deps), { ...workerOpts, concurrency: 1 }),
-  ];
+  // The enqueuer's mutex prefix is its default here too: the order's lookers read those mutexes.
+  const order = createGameOrder({ redis: infra.commands, bullPrefix: config.queuePrefix });
+  const waits = { order, leaseWaitMs: config.leaseWaitMs };
+  const lifecycleWorkers = lifecycles.map(([kind, queue]) => {
+    const worker = new Worker(queue, createLifecycleProcessor(kind, deps, stepHook, waits), workerOpts);
+    leaveOrderWhenFinished(worker, queue, order, logger);
+    return worker;
+  });
+  const workers = [...lifecycleWorkers, new Worker('reconcile', async () => reconcileAll(deps), { ...workerOpts, concurrency: 1 })];
   // Idempotent across processes: one scheduler, one run per period.
   await queues.reconcile.upsertJobScheduler('reconcile-every', { every: config.reconcileIntervalMs }, { name: 'reconcile', data: {} });
 

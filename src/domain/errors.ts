@@ -32,6 +32,15 @@ export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/**
+ * The Result of an operation that found its game's lease held by another:
+ * the jobs layer waits and asks again instead of spending an attempt.
+ * Recognised by code, flag and message together, since a `conflict` on image is permanent.
+ */
+export function isLeaseBusy(result: { outcome: string; errorCode: string | null; errorMessage: string; retryable: boolean }): boolean {
+  return result.outcome === 'failure' && result.errorCode === 'conflict' && result.retryable && result.errorMessage === LEASE_BUSY_MESSAGE;
+}
+
 const DOCKER_DEADLINE = 'docker_deadline_exceeded';
 
 /**

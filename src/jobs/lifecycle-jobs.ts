@@ -3,14 +3,17 @@
  * result table. Nothing else happens here.
  */
 import type { Job, WorkerOptions } from 'bullmq';
+import { isLeaseBusy } from '../domain/errors.js';
 import type { LifecycleDeps, LifecycleResult } from '../domain/lifecycle.js';
 import type { PullProgress } from '../domain/ports.js';
 import { patchRuntime, restartRuntime } from '../domain/restart.js';
 import { startRuntime } from '../domain/start.js';
 import { stopRuntime } from '../domain/stop.js';
+import type { GameOrder } from './game-order.js';
+import { GAME_BUSY, waitOrFail } from './job-wait.js';
 import type { ResultJson } from './json.js';
 import type { LifecycleKind } from './queues.js';
-import { PAYLOAD_SCHEMAS } from './queues.js';
+import { PAYLOAD_SCHEMAS, QUEUE_OF } from './queues.js';
 import { payloadRejected, settle } from './result-table.js';
 
 /**
@@ -38,11 +41,23 @@ export function sourceRefOf(job: Job): string {
   return `job:${job.id ?? '?'}#${job.attemptsMade + 1}`;
 }
 
-export function createLifecycleProcessor(kind: LifecycleKind, deps: LifecycleDeps, stepHook?: StepHook) {
-  return async (job: Job): Promise<ResultJson> => {
+/**
+ * How a job waits for its game (job-wait.ts): for its turn in the game's
+ * order, and while the game's lease is busy, up to `leaseWaitMs` in all.
+ * Without it (the bare processor some tests drive) a busy lease is a
+ * retryable failure and there is no order.
+ */
+export interface GameWaits {
+  order?: GameOrder;
+  leaseWaitMs: number;
+}
+
+export function createLifecycleProcessor(kind: LifecycleKind, deps: LifecycleDeps, stepHook?: StepHook, waits?: GameWaits) {
+  return async (job: Job, token?: string): Promise<ResultJson> => {
     const parsed = PAYLOAD_SCHEMAS[kind].safeParse(job.data);
     if (!parsed.success) return settle(payloadRejected(`invalid ${kind} payload: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`));
     const payload = parsed.data;
+    if (waits?.order && !(await waits.order.isTurn(QUEUE_OF[kind], job))) return waitOrFail(job, token, GAME_BUSY, waits.leaseWaitMs);
     const imageRef = 'imageRef' in payload && typeof payload.imageRef === 'string' ? payload.imageRef : '';
     const sourceRef = payload.sourceRef ? `${payload.sourceRef} ${sourceRefOf(job)}` : sourceRefOf(job);
     // The same for every attempt of this job: a re-run holds the lease its dead attempt took.
@@ -68,6 +83,7 @@ export function createLifecycleProcessor(kind: LifecycleKind, deps: LifecycleDep
     } finally {
       await progress.flush();
     }
+    if (waits && isLeaseBusy(result)) return waitOrFail(job, token, result, waits.leaseWaitMs);
     return settle(result);
   };
 }

@@ -29,6 +29,11 @@ export function settle(result: LifecycleResult): ResultJson {
   }
 }
 
+/** Fails the job without a retry whatever the Result says: its waiting is over (job-wait.ts). */
+export function failForGood(result: LifecycleResult): never {
+  throw new UnrecoverableError(JSON.stringify(resultToJson(result)));
+}
+
 /**
  * A job whose payload does not parse fails for good with `start_config_invalid`:
  * settled like any other Result, so its poller reads the code from the failed

@@ -9,6 +9,7 @@ import type { QueueName, StartPayload } from '../../src/jobs/queues.js';
 import { QUEUE_NAMES } from '../../src/jobs/queues.js';
 import { RecordingLogger } from '../fakes/support.js';
 import { testRedisUrl } from '../support/services.js';
+import { testQueues } from '../support/test-queues.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -23,10 +24,7 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
 }
 
 function harness(over: { mutexTtlMs?: number; holdFirstRead?: boolean } = {}) {
-  const prefix = `test-${randomUUID().slice(0, 8)}`;
-  const connection = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
-  const redis = new Redis(testRedisUrl());
-  const queues = Object.fromEntries(QUEUE_NAMES.map((n) => [n, new Queue(n, { connection, prefix })])) as Record<QueueName, Queue>;
+  const { prefix, connection, redis, queues, close } = testQueues();
   // Optionally the first read of a job is held, under the mutex, until the test lets it answer
   // with what it saw when it was asked: a stalled enqueuer whose stall the test ends, not a timer.
   const firstRead = deferred();
@@ -60,16 +58,7 @@ function harness(over: { mutexTtlMs?: number; holdFirstRead?: boolean } = {}) {
     mutexPrefix: `${prefix}:enqueue:`,
     ...(over.mutexTtlMs ? { mutexTtlMs: over.mutexTtlMs } : {}),
   });
-  cleanups.push(async () => {
-    for (const q of Object.values(queues)) {
-      await q.obliterate({ force: true }).catch(() => undefined);
-      await q.close();
-    }
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length) await redis.del(...keys);
-    redis.disconnect();
-    connection.disconnect();
-  });
+  cleanups.push(close);
   const payload = (gameId: string, imageRef = 'img:1', sourceRef: string = randomUUID()): StartPayload => ({ gameId, imageRef, opSource: 'gm_rest', sourceRef });
   return { prefix, connection, queues, enqueuer, payload, firstRead: firstRead.promise, letFirstReadAnswer: () => letFirstReadAnswer.resolve() };
 }

@@ -1,0 +1,190 @@
+/**
+ * Contract §10 on real Redis, Postgres and Docker: operations on one game take
+ * effect in the order they were accepted, across the four queues, and a busy
+ * game is waited for without spending attempts, up to the wait limit.
+ * A start is made slow by holding it at `run_container` until the test lets go.
+ */
+import type { Job } from 'bullmq';
+import { Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { LEASE_BUSY_MESSAGE } from '../../src/domain/errors.js';
+import { createEnqueuer } from '../../src/jobs/enqueue.js';
+import { createGameOrder, leaveOrderWhenFinished, orderKeys } from '../../src/jobs/game-order.js';
+import type { StepHook } from '../../src/jobs/lifecycle-jobs.js';
+import { createLifecycleProcessor, lifecycleWorkerOptions } from '../../src/jobs/lifecycle-jobs.js';
+import type { LifecycleKind } from '../../src/jobs/queues.js';
+import { QUEUE_OF } from '../../src/jobs/queues.js';
+import { resultFromFailure } from '../../src/jobs/result-table.js';
+import { RecordingLogger } from '../fakes/support.js';
+import type { RealWorld } from '../support/real-world.js';
+import { realWorld } from '../support/real-world.js';
+import { testRedisUrl } from '../support/services.js';
+import { testQueues } from '../support/test-queues.js';
+
+const IMAGE = 'galaxy-test-engine:labelled';
+const IMAGE_V2 = 'galaxy-test-engine:labelled-v2';
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** Holds the first `run_container` of each game the test names until it calls `release(game)`. */
+function holdAtRun() {
+  const held = new Map<string, { reached: boolean; release: () => void; gate: Promise<void> }>();
+  const hold = (gameId: string) => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    held.set(gameId, { reached: false, release, gate });
+  };
+  const hook: StepHook = async (job, step) => {
+    const entry = held.get(job.id ?? '');
+    if (step !== 'run_container' || !entry || entry.reached) return;
+    entry.reached = true;
+    await entry.gate;
+  };
+  return { hold, hook, reached: (gameId: string) => held.get(gameId)?.reached ?? false, release: (gameId: string) => held.get(gameId)?.release() };
+}
+
+interface Options {
+  concurrency?: number;
+  attempts?: number;
+  backoffMs?: number;
+  leaseWaitMs?: number;
+  stepHook?: StepHook;
+}
+
+/** The enqueuer and one worker per lifecycle queue, wired as the worker role wires them, on a real world. */
+async function system(opts: Options = {}) {
+  const w: RealWorld = await realWorld();
+  const { prefix, redis, queues, close } = testQueues();
+  const mutexPrefix = `${prefix}:enqueue:`;
+  const logger = new RecordingLogger();
+  const enqueuer = createEnqueuer({ queues, redis, logger, attempts: opts.attempts ?? 5, backoffMs: opts.backoffMs ?? 1_000, mutexPrefix });
+  const order = createGameOrder({ redis, bullPrefix: prefix, mutexPrefix });
+  const workers: Worker[] = [];
+  cleanups.push(async () => {
+    for (const worker of workers) await worker.close(true);
+    await close();
+    await w.cleanup();
+  });
+  const startWorkers = () => {
+    for (const kind of Object.keys(QUEUE_OF) as LifecycleKind[]) {
+      const processor = createLifecycleProcessor(kind, w.deps, opts.stepHook, { order, leaseWaitMs: opts.leaseWaitMs ?? 600_000 });
+      const worker = new Worker(QUEUE_OF[kind], processor, {
+        connection: new Redis(testRedisUrl(), { maxRetriesPerRequest: null }),
+        prefix,
+        concurrency: opts.concurrency ?? 4,
+        ...lifecycleWorkerOptions(2_000),
+      });
+      leaveOrderWhenFinished(worker, QUEUE_OF[kind], order, logger);
+      workers.push(worker);
+    }
+  };
+  const who = (sourceRef: string) => ({ opSource: 'admin_rest' as const, sourceRef });
+  const job = async (kind: LifecycleKind, gameId: string) => (await queues[QUEUE_OF[kind]].getJob(gameId)) as Job;
+  const stateOf = async (kind: LifecycleKind, gameId: string) => (await job(kind, gameId))?.getState();
+  /** op_kind of the game's audit rows, oldest first. */
+  const audit = async (gameId: string) => (await w.operations.listByGame(gameId, 50)).reverse().map((e) => `${e.opKind}:${e.outcome}`);
+  return { w, prefix, redis, queues, enqueuer, startWorkers, who, job, stateOf, audit };
+}
+
+describe('one order per game', () => {
+  it('a stop accepted after a start runs after it, even while the start waits behind another game (concurrency 1)', async () => {
+    const holds = holdAtRun();
+    const s = await system({ concurrency: 1, stepHook: holds.hook });
+    const [slow, game] = [s.w.gameId('slow'), s.w.gameId('ordered')];
+    holds.hold(slow);
+    s.startWorkers();
+    await s.enqueuer.enqueue('start', { gameId: slow, imageRef: IMAGE, ...s.who('slow') });
+    await expect.poll(() => holds.reached(slow), { timeout: 30_000 }).toBe(true);
+    // The only start slot is taken: this start waits in its queue, and the stop worker is free.
+    expect(await s.enqueuer.enqueue('start', { gameId: game, imageRef: IMAGE, ...s.who('start') })).toMatchObject({ kind: 'enqueued' });
+    expect(await s.enqueuer.enqueue('stop', { gameId: game, ...s.who('stop') })).toMatchObject({ kind: 'enqueued' });
+    // The stop was picked up and put itself off: its start has not run.
+    await expect.poll(() => s.stateOf('stop', game), { timeout: 10_000 }).toBe('delayed');
+    expect(await s.stateOf('start', game)).toBe('waiting');
+    expect(await s.audit(game)).toEqual([]);
+
+    holds.release(slow);
+    await expect.poll(() => s.stateOf('stop', game), { timeout: 60_000 }).toBe('completed');
+    expect(await s.stateOf('start', game)).toBe('completed');
+    expect(await s.audit(game)).toEqual(['start:success', 'stop:success']);
+    expect(await s.w.records.get(game)).toMatchObject({ status: 'stopped' });
+    expect(await s.w.containersOf(game)).toEqual([]);
+    expect((await s.job('stop', game)).attemptsMade).toBe(1);
+    // Every place was given back.
+    expect(await s.redis.zcard(orderKeys(s.prefix).ofGame(game))).toBe(0);
+  });
+
+  it('a patch behind a long start succeeds, having spent no attempt waiting (2 attempts, 50 ms backoff used to fail it at once)', async () => {
+    const holds = holdAtRun();
+    const s = await system({ attempts: 2, backoffMs: 50, stepHook: holds.hook });
+    const game = s.w.gameId('patched');
+    holds.hold(game);
+    s.startWorkers();
+    await s.enqueuer.enqueue('start', { gameId: game, imageRef: IMAGE, ...s.who('start') });
+    await expect.poll(() => holds.reached(game), { timeout: 30_000 }).toBe(true);
+    await s.enqueuer.enqueue('patch', { gameId: game, imageRef: IMAGE_V2, ...s.who('patch') });
+    // Held long enough for many looks, where two backed-off attempts took ~100 ms.
+    await expect
+      .poll(async () => {
+        const since = (await s.job('patch', game)).data.waitingSince as number | undefined;
+        return since !== undefined && Date.now() - since > 2_000;
+      }, { timeout: 30_000, interval: 200 })
+      .toBe(true);
+    expect(await s.stateOf('patch', game)).toBe('delayed');
+    expect((await s.job('patch', game)).attemptsMade).toBe(0);
+
+    holds.release(game);
+    await expect.poll(() => s.stateOf('patch', game), { timeout: 60_000 }).toBe('completed');
+    expect((await s.job('patch', game)).attemptsMade).toBe(1);
+    expect((await s.job('patch', game)).returnvalue).toMatchObject({ outcome: 'success', record: { current_image_ref: IMAGE_V2 } });
+    // The patch's inner start writes its own row before the patch row.
+    expect(await s.audit(game)).toEqual(['start:success', 'start:success', 'patch:success']);
+  });
+
+  it('a head whose job an operator removed does not wedge the game', async () => {
+    const s = await system();
+    const game = s.w.gameId('unwedged');
+    await s.enqueuer.enqueue('start', { gameId: game, imageRef: IMAGE, ...s.who('start') });
+    await s.queues['start-runtime'].remove(game);
+    await s.enqueuer.enqueue('stop', { gameId: game, ...s.who('stop') });
+    s.startWorkers();
+    await expect.poll(() => s.stateOf('stop', game), { timeout: 30_000 }).toBe('completed');
+    expect((await s.job('stop', game)).returnvalue).toMatchObject({ outcome: 'success', error_code: 'replay_no_op' });
+    expect(await s.redis.zcard(orderKeys(s.prefix).ofGame(game))).toBe(0);
+  });
+});
+
+describe('a busy lease is waited for', () => {
+  it('without spending attempts, and the job runs once the lease is free', async () => {
+    const s = await system({ attempts: 2, backoffMs: 50 });
+    const game = s.w.gameId('leased');
+    expect(await s.w.deps.leases.tryAcquire(game, 'held-elsewhere', 60_000)).toBe(true);
+    s.startWorkers();
+    await s.enqueuer.enqueue('stop', { gameId: game, ...s.who('stop') });
+    await expect.poll(async () => (await s.audit(game)).length, { timeout: 10_000 }).toBeGreaterThanOrEqual(3);
+    expect(await s.stateOf('stop', game)).toBe('delayed');
+    expect((await s.job('stop', game)).attemptsMade).toBe(0);
+    await s.w.deps.leases.release(game, 'held-elsewhere');
+    await expect.poll(() => s.stateOf('stop', game), { timeout: 10_000 }).toBe('completed');
+    expect((await s.job('stop', game)).attemptsMade).toBe(1);
+    expect((await s.audit(game)).at(-1)).toBe('stop:success');
+  });
+
+  it('up to the wait limit, then fails for good with conflict', async () => {
+    const s = await system({ leaseWaitMs: 400 });
+    const game = s.w.gameId('toolong');
+    await s.w.deps.leases.tryAcquire(game, 'held-elsewhere', 60_000);
+    s.startWorkers();
+    await s.enqueuer.enqueue('stop', { gameId: game, ...s.who('stop') });
+    await expect.poll(() => s.stateOf('stop', game), { timeout: 10_000 }).toBe('failed');
+    const failed = await s.job('stop', game);
+    expect(resultFromFailure(failed.failedReason)).toEqual({ outcome: 'failure', error_code: 'conflict', error_message: LEASE_BUSY_MESSAGE, record: null, retryable: true });
+    // Failed for good on its first attempt: waiting spent none, and a retry would only wait again.
+    expect(failed.attemptsMade).toBe(1);
+    expect(failed.finishedOn! - (failed.data.waitingSince as number)).toBeGreaterThanOrEqual(400);
+    expect(await s.redis.zcard(orderKeys(s.prefix).ofGame(game))).toBe(0);
+  });
+});
