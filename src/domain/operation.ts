@@ -37,6 +37,8 @@ export interface Operation {
   sourceRef: string;
   /** Null: a fresh random token per acquisition. */
   leaseToken: string | null;
+  /** The fencing number of the lease this operation holds (0 until it takes one): every record write carries it. */
+  fence: number;
   hooks: StartHooks;
   startedAt: Date;
   log: Logger;
@@ -59,6 +61,7 @@ export function beginOperation(
     opSource: args.opSource,
     sourceRef: args.sourceRef,
     leaseToken: args.leaseToken ?? null,
+    fence: 0,
     hooks,
     startedAt: deps.clock.now(),
     log,
@@ -83,17 +86,18 @@ export async function underLease(op: Operation, body: () => Promise<LifecycleRes
   await step(op, 'acquire_lease');
   const token = op.leaseToken ?? deps.newToken();
   const leaseStartedAt = deps.clock.now();
-  let acquired: boolean;
+  let fence: number | null;
   try {
-    acquired = await deps.leases.tryAcquire(op.gameId, token, deps.settings.leaseTtlMs);
+    fence = await deps.leases.tryAcquire(op.gameId, token, deps.settings.leaseTtlMs);
   } catch (error) {
     return recordFailure(op, { step: 'acquire_lease', code: 'service_unavailable', message: `acquire game lease: ${errorMessage(error)}` });
   } finally {
     deps.telemetry.recordLeaseAcquireLatency((deps.clock.now().getTime() - leaseStartedAt.getTime()) / 1000);
   }
-  if (!acquired) {
+  if (fence === null) {
     return recordFailure(op, { step: 'acquire_lease', code: 'conflict', message: LEASE_BUSY_MESSAGE, leaseBusy: true });
   }
+  op.fence = fence;
   try {
     return await guarded(op, body);
   } finally {

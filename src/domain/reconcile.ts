@@ -85,7 +85,9 @@ export async function reconcileGame(deps: LifecycleDeps, gameId: string, seen: C
   const op = beginOperation(deps, 'reconcile_observe', { gameId, imageRef: seen?.labels[LABEL_ENGINE_IMAGE_REF] ?? '', opSource: 'reconciler', sourceRef: 'reconcile' }, {});
   const token = deps.newToken();
   try {
-    if (!(await deps.leases.tryAcquire(gameId, token, deps.settings.leaseTtlMs))) return 'skipped_busy';
+    const fence = await deps.leases.tryAcquire(gameId, token, deps.settings.leaseTtlMs);
+    if (fence === null) return 'skipped_busy';
+    op.fence = fence;
   } catch (error) {
     op.log.warn({ err: errorMessage(error) }, 'reconcile: lease unavailable');
     return 'failed';

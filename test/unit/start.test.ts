@@ -243,16 +243,17 @@ describe('start: lease', () => {
     expect(w.logger.lines.some((l) => l.message === 'release game lease' && l.fields.err === 'redis gone')).toBe(true);
   });
 
-  it('a re-run of the same job takes over the lease its dead attempt still holds', async () => {
+  it('is refused while any lease is held, its own token included: leases are not re-entrant', async () => {
     const w = world();
-    // The first attempt died after taking the lease: it is held until its TTL.
+    // A first attempt died after taking the lease: it is held until its TTL, even against the same token.
     await w.leases.tryAcquire('g-100', 'job:start:g-100:1764072000000', 60_000);
     const rerun = await startRuntime(w.deps, input({ leaseToken: 'job:start:g-100:1764072000000' }));
-    expect(rerun.outcome).toBe('success');
-    expect(w.leases.held.size).toBe(0);
-    // Any other token is still refused while a lease is held.
-    await w.leases.tryAcquire('g-100', 'job:start:g-100:1764072000000', 60_000);
-    expect(await startRuntime(w.deps, input({ leaseToken: 'job:start:g-100:other' }))).toEqual(failure('conflict', LEASE_BUSY_MESSAGE, true));
+    expect(rerun).toEqual(failure('conflict', LEASE_BUSY_MESSAGE, true));
+    expect(w.docker.calls).toEqual([]);
+    expect(w.leases.held.get('g-100')?.token).toBe('job:start:g-100:1764072000000');
+    // Once the dead attempt's TTL has passed, the game is free again.
+    w.clock.advance(60_000);
+    expect((await startRuntime(w.deps, input({ leaseToken: 'job:start:g-100:1764072000000' }))).outcome).toBe('success');
   });
 
   it('runStartUnderHeldLease takes no lease of its own', async () => {
