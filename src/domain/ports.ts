@@ -26,7 +26,13 @@ export interface RuntimeRecordPage {
 
 export interface RuntimeRecordStore {
   get(gameId: string): Promise<RuntimeRecord | null>;
-  upsert(record: RuntimeRecord): Promise<void>;
+  /**
+   * Writes the record carrying `fence`, the fencing number of the lease the
+   * writer holds (stored as `lease_fence`). False, and nothing written, when
+   * the stored row carries a higher fence: a newer operation owns the game.
+   * An equal fence writes (one operation writes its row more than once).
+   */
+  upsert(record: RuntimeRecord, fence: number): Promise<boolean>;
   /** Ordered by game id; `cursor` is the previous page's `nextCursor`. */
   list(query: { status?: RuntimeStatus; limit: number; cursor?: string | null }): Promise<RuntimeRecordPage>;
 }

@@ -53,9 +53,10 @@ async function recreate(op: Operation, newImageRef: string | null): Promise<Life
   op.imageRef = imageRef;
 
   await step(op, 'start');
-  const started = await runStartUnderHeldLease(op.deps, { gameId: op.gameId, imageRef, opSource: op.opSource, sourceRef: op.sourceRef }, op.hooks);
+  const started = await runStartUnderHeldLease(op.deps, { gameId: op.gameId, imageRef, opSource: op.opSource, sourceRef: op.sourceRef, fence: op.fence }, op.hooks);
   if (started.outcome === 'failure') {
-    return recordFailure(op, { step: 'start', code: started.errorCode, message: started.errorMessage });
+    // A retryable conflict (the lease lost under the inner start) stays retryable.
+    return recordFailure(op, { step: 'start', code: started.errorCode, message: started.errorMessage, leaseBusy: started.retryable });
   }
   await step(op, 'publish_success');
   return recordSuccess(op, { record: started.record, containerId: started.record?.currentContainerId ?? '', replay: false, message: `runtime ${op.kind}ed` });

@@ -10,7 +10,7 @@
  * changes the Result — the runtime record is the source of truth.
  */
 import { engineEnv, engineLabels, isOwnedBy, resolveLimits } from './container-spec.js';
-import { isDockerDeadline } from './errors.js';
+import { isDockerDeadline, LEASE_LOST_MESSAGE } from './errors.js';
 import { gameIdProblem } from './game-id.js';
 import { parseImageRef } from './image-ref.js';
 import { parseKeyValues } from './key-values.js';
@@ -64,10 +64,12 @@ export async function startRuntime(deps: StartDeps, input: StartInput, hooks: St
 
 /**
  * Start without taking the lease: for orchestrators (restart, patch) that
- * already hold the game's lease around a stop and a start.
+ * already hold the game's lease around a stop and a start; `fence` is that
+ * lease's, so the record is written as theirs.
  */
-export async function runStartUnderHeldLease(deps: StartDeps, input: StartInput, hooks: StartHooks = {}): Promise<StartResult> {
+export async function runStartUnderHeldLease(deps: StartDeps, input: StartInput & { fence: number }, hooks: StartHooks = {}): Promise<StartResult> {
   const op = beginOperation(deps, 'start', input, hooks);
+  op.fence = input.fence;
   const invalid = validateInput(input);
   if (invalid) return recordFailure(op, invalid);
   return guarded(op, () => runStartSteps(op));
@@ -252,8 +254,9 @@ async function runStartSteps(op: Operation): Promise<LifecycleResult> {
     lastOpAt: run.startedAt,
     createdAt: existing?.createdAt ?? op.startedAt,
   };
+  let written: boolean;
   try {
-    await deps.records.upsert(record);
+    written = await deps.records.upsert(record, op.fence);
   } catch (error) {
     await rollbackContainer(op, run.containerId);
     // Departure from the reference, which answers container_start_failed
@@ -267,6 +270,12 @@ async function runStartSteps(op: Operation): Promise<LifecycleResult> {
       message: `upsert runtime record: ${errorMessage(error)}`,
       containerId: run.containerId,
     });
+  }
+  if (!written) {
+    // A newer operation owns the game: what this attempt created must go, but
+    // an adopted container was not ours to create and may be the newer one's.
+    if (!adopted) await rollbackContainer(op, run.containerId);
+    return recordFailure(op, { step: 'upsert_record', code: 'conflict', message: LEASE_LOST_MESSAGE, leaseBusy: true, containerId: run.containerId });
   }
 
   await step(op, 'publish_success');

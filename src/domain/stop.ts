@@ -4,6 +4,7 @@
  * finds the game's data where it left it. Stopping a game that is not running
  * is an idempotent success (`replay_no_op`).
  */
+import { LEASE_LOST_MESSAGE } from './errors.js';
 import { gameIdProblem } from './game-id.js';
 import { isOwnedBy } from './container-spec.js';
 import type { OpSource, RuntimeRecord } from './model.js';
@@ -84,10 +85,15 @@ export async function stopUnderHeldLease(
   await step(op, 'upsert_record');
   const now = deps.clock.now();
   const stopped: RuntimeRecord = { ...record, status: 'stopped', currentContainerId: null, stoppedAt: now, lastOpAt: now };
+  let written: boolean;
   try {
-    await deps.records.upsert(stopped);
+    written = await deps.records.upsert(stopped, op.fence);
   } catch (error) {
     return fail('internal_error', `upsert runtime record: ${errorMessage(error)}`, container?.id ?? '');
+  }
+  if (!written) {
+    const failure = { step: 'upsert_record', code: 'conflict', message: LEASE_LOST_MESSAGE, leaseBusy: true, containerId: container?.id ?? '' } as const;
+    return { ok: false, result: await recordFailure(op, failure) };
   }
   if (container) {
     await bestEffortHealthEvent(op, {

@@ -137,7 +137,7 @@ describe('start: fresh success', () => {
   it('keeps created_at of an existing, no longer running record', async () => {
     const w = world();
     const created = new Date('2025-06-01T00:00:00Z');
-    await w.records.upsert(runningRecord({ status: 'stopped', createdAt: created, currentContainerId: null }));
+    await w.records.upsert(runningRecord({ status: 'stopped', createdAt: created, currentContainerId: null }), 0);
     const result = await startRuntime(w.deps, input());
     expect(result.outcome).toBe('success');
     expect(result.record?.createdAt).toEqual(created);
@@ -256,18 +256,20 @@ describe('start: lease', () => {
     expect((await startRuntime(w.deps, input({ leaseToken: 'job:start:g-100:1764072000000' }))).outcome).toBe('success');
   });
 
-  it('runStartUnderHeldLease takes no lease of its own', async () => {
+  it('runStartUnderHeldLease takes no lease of its own, and writes with the fence of the one held', async () => {
     const w = world();
-    await w.leases.tryAcquire('g-100', 'orchestrator', 60_000);
-    const result = await runStartUnderHeldLease(w.deps, input());
+    const fence = (await w.leases.tryAcquire('g-100', 'orchestrator', 60_000))!;
+    const result = await runStartUnderHeldLease(w.deps, { ...input(), fence });
     expect(result.outcome).toBe('success');
     expect(w.leases.held.get('g-100')?.token).toBe('orchestrator');
     expect(w.leases.releases).toEqual([]);
+    expect(w.leases.fences.get('g-100')).toBe(fence);
+    expect(w.records.fences.get('g-100')).toBe(fence);
   });
 
   it('runStartUnderHeldLease still validates input', async () => {
     const w = world();
-    const result = await runStartUnderHeldLease(w.deps, input({ gameId: '../x' }));
+    const result = await runStartUnderHeldLease(w.deps, { ...input({ gameId: '../x' }), fence: 1 });
     expect(result).toEqual(failure('start_config_invalid', /must match/, false));
   });
 });
@@ -285,7 +287,7 @@ describe('start: load record', () => {
   it('replays a running game with the same image: success, replay_no_op, no Docker call', async () => {
     const w = world();
     const existing = runningRecord();
-    await w.records.upsert(existing);
+    await w.records.upsert(existing, 0);
     const result = await startRuntime(w.deps, input());
     expect(result).toEqual({ outcome: 'success', errorCode: 'replay_no_op', errorMessage: '', record: existing, retryable: false });
     expect(w.docker.calls).toEqual([]);
@@ -300,7 +302,7 @@ describe('start: load record', () => {
 
   it('refuses, not retryable, a running game with another image', async () => {
     const w = world();
-    await w.records.upsert(runningRecord({ currentImageRef: OTHER_IMAGE }));
+    await w.records.upsert(runningRecord({ currentImageRef: OTHER_IMAGE }), 0);
     const result = await startRuntime(w.deps, input());
     expect(result).toEqual(failure('conflict', `runtime already running with image_ref "${OTHER_IMAGE}"`, false));
     expectFailureSideEffects(w, result, null);
@@ -559,7 +561,7 @@ describe('start: best-effort side effects never change the Result', () => {
 
   it('replay survives a failing audit log', async () => {
     const w = world();
-    await w.records.upsert(runningRecord());
+    await w.records.upsert(runningRecord(), 0);
     w.operations.failAppend = new Error('audit down');
     const result = await startRuntime(w.deps, input());
     expect(result).toMatchObject({ outcome: 'success', errorCode: 'replay_no_op' });
