@@ -8,7 +8,7 @@ import { LABEL_GAME_ID, LABEL_OWNER, LABEL_OWNER_VALUE } from '../domain/model.j
 import { reconcileAll, reconcileOnEvent } from '../domain/reconcile.js';
 import { createGameOrder, leaveOrderWhenFinished } from '../jobs/game-order.js';
 import type { StepHook } from '../jobs/lifecycle-jobs.js';
-import { createLifecycleProcessor, lifecycleWorkerOptions } from '../jobs/lifecycle-jobs.js';
+import { createLifecycleProcessor, lifecycleWorkerOptions, lockLostCancels } from '../jobs/lifecycle-jobs.js';
 import type { LifecycleKind, LifecycleQueue } from '../jobs/queues.js';
 import { QUEUE_OF } from '../jobs/queues.js';
 import type { Closer, Infrastructure } from './infrastructure.js';
@@ -24,6 +24,7 @@ export async function startWorkerRole(infra: Infrastructure, stepHook?: StepHook
   const lifecycleWorkers = lifecycles.map(([kind, queue]) => {
     const worker = new Worker(queue, createLifecycleProcessor(kind, deps, stepHook, waits), workerOpts);
     leaveOrderWhenFinished(worker, queue, order, logger);
+    lockLostCancels(worker);
     return worker;
   });
   const workers = [...lifecycleWorkers, new Worker('reconcile', async () => reconcileAll(deps), { ...workerOpts, concurrency: 1 })];

@@ -16,6 +16,8 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 export type FailureCode = Exclude<ErrorCode, 'replay_no_op'>;
 
 export const LEASE_BUSY_MESSAGE = 'another lifecycle operation is in progress for this game';
+/** A record write refused for its fence (contract §10): retryable, as a busy lease is. */
+export const LEASE_LOST_MESSAGE = 'lease lost: a newer operation owns this game';
 
 /**
  * Contract §4: retryable are `service_unavailable`, `internal_error` and the

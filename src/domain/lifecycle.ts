@@ -69,12 +69,6 @@ export interface LifecycleRequest {
   opSource: OpSource;
   /** Opaque per-source reference: stream entry id, job id + attempt, request id. */
   sourceRef: string;
-  /**
-   * The lease token: a job passes one that is the same for all its attempts,
-   * so a re-run after a crash holds the lease its dead attempt took.
-   * Absent: a fresh random token.
-   */
-  leaseToken?: string;
 }
 
 /** Per-call hooks from the entry point (the job turns pull progress into job progress). */
@@ -82,6 +76,14 @@ export interface LifecycleHooks {
   onPullProgress?: (progress: PullProgress) => void;
   /** Test-only: lets the crash-consistency test kill the worker at a named step. */
   onStep?: (step: StepName) => void | Promise<void>;
+  /** Aborted when the job running the operation lost its lock (another worker may run it): stop at the next step. */
+  signal?: AbortSignal;
+  /**
+   * The caller waits and asks again when the game is busy (the jobs layer
+   * does): a busy lease then ends in its Result without an audit row or a
+   * counted outcome, which would otherwise be written at every look.
+   */
+  waitsWhenBusy?: boolean;
 }
 
 export interface LifecycleSettings {

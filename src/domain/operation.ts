@@ -4,7 +4,7 @@
  * Result it ends in. A lifecycle file (start.ts, stop.ts, …) reads as its own
  * list of steps on top of this.
  */
-import { errorMessage, isDockerDeadline, isRetryableFailure, LEASE_BUSY_MESSAGE } from './errors.js';
+import { errorMessage, isDockerDeadline, isRetryableFailure, LEASE_BUSY_MESSAGE, LEASE_LOST_MESSAGE } from './errors.js';
 import type { FailureCode } from './errors.js';
 import type { Failure, LifecycleDeps, LifecycleHooks, LifecycleResult, StepName } from './lifecycle.js';
 import type { HealthEventType, NotificationType, OpKind, OpSource, RuntimeRecord } from './model.js';
@@ -15,6 +15,37 @@ import { withTimeout } from './timeout.js';
 /** Bounds cleanup calls (lease release, rollback), which run even after a throw. */
 export const CLEANUP_TIMEOUT_MS = 5_000;
 
+/**
+ * The game's lease as its holder knows it. Renewed every third of its TTL
+ * while the operation works; `validUntil` is how long the last confirmed
+ * renewal (or the acquisition) keeps it for certain, measured from when that
+ * request was sent, so a holder whose process stalled past it knows, when it
+ * wakes, that it may no longer hold the lease — without asking Redis.
+ */
+export interface HeldLease {
+  readonly token: string;
+  /** Strictly increasing per game across holders: carried by every record write. */
+  readonly fence: number;
+  validUntil: number;
+  /** Why the lease is known lost (a renewal refused), or null. */
+  lost: string | null;
+  /** What this operation created that nobody has adopted yet: undone if the lease is lost. */
+  readonly undo: Map<string, () => Promise<void>>;
+}
+
+/** Shared by an operation, its views, and the inner operations it runs (restart's stop and start). */
+export interface LeaseSlot {
+  held: HeldLease | null;
+}
+
+/** Thrown at a step boundary once the lease is lost: the operation makes no further change. */
+export class LeaseLost extends Error {
+  constructor(reason: string) {
+    super(`${LEASE_LOST_MESSAGE} (${reason})`);
+    this.name = 'LeaseLost';
+  }
+}
+
 export interface Operation {
   readonly deps: LifecycleDeps;
   readonly kind: OpKind;
@@ -23,8 +54,7 @@ export interface Operation {
   readonly imageRef: string;
   readonly opSource: OpSource;
   readonly sourceRef: string;
-  /** Null: a fresh random token per acquisition. */
-  readonly leaseToken: string | null;
+  readonly lease: LeaseSlot;
   readonly hooks: LifecycleHooks;
   readonly startedAt: Date;
   readonly log: Logger;
@@ -39,8 +69,9 @@ export interface Operation {
 export function beginOperation(
   deps: LifecycleDeps,
   kind: OpKind,
-  args: { gameId: string; imageRef: string; opSource: OpSource; sourceRef: string; leaseToken?: string },
+  args: { gameId: string; imageRef: string; opSource: OpSource; sourceRef: string },
   hooks: LifecycleHooks,
+  lease: LeaseSlot = { held: null },
 ): Operation {
   const log = deps.logger.child({ op_kind: kind, game_id: args.gameId, op_source: args.opSource, source_ref: args.sourceRef });
   return {
@@ -50,7 +81,7 @@ export function beginOperation(
     imageRef: args.imageRef,
     opSource: args.opSource,
     sourceRef: args.sourceRef,
-    leaseToken: args.leaseToken ?? null,
+    lease,
     hooks,
     startedAt: deps.clock.now(),
     log,
@@ -68,9 +99,14 @@ export function asKind(op: Operation, kind: OpKind): Operation {
   return { ...op, kind };
 }
 
-/** Enters a named step that has no work of its own to wrap: it shows in the debug log and lets tests stop there. */
+/**
+ * Enters a named step that has no work of its own to wrap: it shows in the
+ * debug log and lets tests stop there. A step is where an operation that lost
+ * its lease stops: before any further change to Docker or the record.
+ */
 export async function step(op: Operation, name: StepName): Promise<void> {
   op.progress.step = name;
+  assertLeaseHeld(op);
   op.log.debug({ step: name }, `${op.kind} step`);
   await op.hooks.onStep?.(name);
 }
@@ -138,23 +174,87 @@ export interface LeaseRefused<T> {
  */
 export async function holdingLease<T>(op: Operation, body: () => Promise<T>, refused: LeaseRefused<T>): Promise<T> {
   const { deps } = op;
+  const ttlMs = deps.settings.leaseTtlMs;
   await step(op, 'acquire_lease');
-  const token = op.leaseToken ?? deps.newToken();
-  const leaseStartedAt = deps.clock.now();
-  let acquired: boolean;
+  // A fresh token per acquisition: an attempt's lease is never mistaken for another's.
+  const token = deps.newToken();
+  const askedAt = deps.clock.now().getTime();
+  let fence: number | null;
   try {
-    acquired = await deps.leases.tryAcquire(op.gameId, token, deps.settings.leaseTtlMs);
+    fence = await deps.leases.tryAcquire(op.gameId, token, ttlMs);
   } catch (error) {
     return refused.unavailable(error);
   } finally {
-    deps.telemetry.recordLeaseAcquireLatency((deps.clock.now().getTime() - leaseStartedAt.getTime()) / 1000);
+    deps.telemetry.recordLeaseAcquireLatency((deps.clock.now().getTime() - askedAt) / 1000);
   }
-  if (!acquired) return refused.busy();
+  if (fence === null) return refused.busy();
+  const held: HeldLease = { token, fence, validUntil: askedAt + ttlMs, lost: null, undo: new Map() };
+  op.lease.held = held;
+  const renewer = setInterval(() => void renewLease(op, held, ttlMs), Math.max(1, Math.floor(ttlMs / 3)));
   try {
     return await body();
   } finally {
+    clearInterval(renewer);
+    op.lease.held = null;
     await releaseLease(op, token);
   }
+}
+
+async function renewLease(op: Operation, held: HeldLease, ttlMs: number): Promise<void> {
+  if (held.lost) return;
+  const sentAt = op.deps.clock.now().getTime();
+  try {
+    if (await op.deps.leases.renew(op.gameId, held.token, ttlMs)) held.validUntil = Math.max(held.validUntil, sentAt + ttlMs);
+    else held.lost = 'its renewal was refused: it expired or another holder took it';
+  } catch (error) {
+    // Redis blinked: the next renewal may get through; validUntil bounds how long we trust the lease meanwhile.
+    op.log.warn({ err: errorMessage(error) }, 'renew game lease');
+  }
+}
+
+/** Throws LeaseLost when the lease is known lost, may have expired, or the job that runs the operation lost its own lock. */
+function assertLeaseHeld(op: Operation): void {
+  const held = op.lease.held;
+  if (!held) return;
+  if (held.lost) throw new LeaseLost(held.lost);
+  if (op.hooks.signal?.aborted) throw new LeaseLost(`the job lost its lock: ${String(op.hooks.signal.reason)}`);
+  const now = op.deps.clock.now().getTime();
+  if (now >= held.validUntil) throw new LeaseLost(`no renewal confirmed for ${now - held.validUntil + op.deps.settings.leaseTtlMs} ms`);
+}
+
+/** The fence of the lease this operation holds (0 outside a lease: a write that any holder's may overrule). */
+export function fenceOf(op: Operation): number {
+  return op.lease.held?.fence ?? 0;
+}
+
+/** Registers how to undo something this operation created, should its lease be lost before anyone adopts it. */
+export function createdUntilAdopted(op: Operation, key: string, undo: () => Promise<void>): void {
+  op.lease.held?.undo.set(key, undo);
+}
+
+/** What was registered under `key` is now owned by the record: nothing to undo. */
+export function adopted(op: Operation, key: string): void {
+  op.lease.held?.undo.delete(key);
+}
+
+/**
+ * The lease is lost (or, with no reason given, a write was refused for its fence): undo what this
+ * operation created that nobody adopted, then end with a retryable conflict.
+ * Nothing else is changed.
+ */
+export async function endLeaseLost(op: Operation, reason: string, containerId = ''): Promise<LifecycleResult> {
+  const undo = [...(op.lease.held?.undo.values() ?? [])];
+  op.lease.held?.undo.clear();
+  for (const action of undo) {
+    try {
+      await withTimeout(action(), CLEANUP_TIMEOUT_MS);
+    } catch (error) {
+      // The reconciler adopts or disposes of what is left.
+      op.log.error({ err: errorMessage(error) }, 'undo after lease lost');
+    }
+  }
+  const message = reason === '' || reason.startsWith(LEASE_LOST_MESSAGE) ? reason || LEASE_LOST_MESSAGE : `${LEASE_LOST_MESSAGE} (${reason})`;
+  return recordFailure(op, { step: op.progress.step, code: 'conflict', message, leaseBusy: true, containerId });
 }
 
 /**
@@ -163,16 +263,22 @@ export async function holdingLease<T>(op: Operation, body: () => Promise<T>, ref
  */
 export function underLease(op: Operation, body: () => Promise<LifecycleResult>): Promise<LifecycleResult> {
   return holdingLease(op, () => guarded(op, body), {
-    busy: () => recordFailure(op, { step: 'acquire_lease', code: 'conflict', message: LEASE_BUSY_MESSAGE, leaseBusy: true }),
+    busy: () => {
+      const busy: Failure = { step: 'acquire_lease', code: 'conflict', message: LEASE_BUSY_MESSAGE, leaseBusy: true };
+      if (!op.hooks.waitsWhenBusy) return recordFailure(op, busy);
+      op.log.debug({ step: 'acquire_lease' }, 'game busy; the caller waits');
+      return Promise.resolve({ outcome: 'failure', errorCode: busy.code, errorMessage: busy.message, record: null, retryable: true });
+    },
     unavailable: (error) => recordFailure(op, { step: 'acquire_lease', code: 'service_unavailable', message: `acquire game lease: ${errorMessage(error)}` }),
   });
 }
 
-/** A step that throws where no branch expects it still ends in a Result. */
+/** A step that throws where no branch expects it still ends in a Result; a lost lease ends as one. */
 export async function guarded(op: Operation, body: () => Promise<LifecycleResult>): Promise<LifecycleResult> {
   try {
     return await body();
   } catch (error) {
+    if (error instanceof LeaseLost) return endLeaseLost(op, error.message);
     const step = op.progress.step;
     return recordFailure(op, { step, code: 'internal_error', message: `${step}: ${errorMessage(error)}` });
   }

@@ -26,7 +26,13 @@ export interface RuntimeRecordPage {
 
 export interface RuntimeRecordStore {
   get(gameId: string): Promise<RuntimeRecord | null>;
-  upsert(record: RuntimeRecord): Promise<void>;
+  /**
+   * Writes the record carrying `fence`, the fencing number of the lease the
+   * writer holds (stored as `lease_fence`). False, and nothing written, when
+   * the stored row carries a higher fence: a newer operation owns the game.
+   * An equal fence writes (one operation writes its row more than once).
+   */
+  upsert(record: RuntimeRecord, fence: number): Promise<boolean>;
   /** Ordered by game id; `cursor` is the previous page's `nextCursor`. */
   list(query: { status?: RuntimeStatus; limit: number; cursor?: string | null }): Promise<RuntimeRecordPage>;
 }
@@ -39,12 +45,15 @@ export interface OperationLog {
 
 export interface GameLeases {
   /**
-   * True when this token now holds the game's lease: it was free (SET NX PX),
-   * or this same token already held it (re-entrant; the TTL is renewed). A job
-   * re-run after its worker died presents the same token and so is not
-   * locked out by its own dead attempt for a whole TTL.
+   * Takes the game's lease when it is free (SET NX PX) and answers its
+   * fencing number: strictly increasing per game across every holder, so a
+   * write carrying it can be refused once a newer holder has written. Null
+   * when the lease is held, by another token or by this same one: there is no
+   * re-entrancy, every attempt of an operation presents a fresh token.
    */
-  tryAcquire(gameId: string, token: string, ttlMs: number): Promise<boolean>;
+  tryAcquire(gameId: string, token: string, ttlMs: number): Promise<number | null>;
+  /** Extends the TTL while `token` still holds the lease; false when it does not (expired, released, taken by another). */
+  renew(gameId: string, token: string, ttlMs: number): Promise<boolean>;
   /** Compare-and-delete: releases only if `token` still holds it; true if released. */
   release(gameId: string, token: string): Promise<boolean>;
 }

@@ -13,7 +13,7 @@ import type { LifecycleDeps } from './lifecycle.js';
 import type { HealthEventType, RuntimeRecord } from './model.js';
 import { containerName, engineEndpoint, LABEL_ENGINE_IMAGE_REF, LABEL_GAME_ID, LABEL_OWNER, LABEL_OWNER_VALUE } from './model.js';
 import type { Operation } from './operation.js';
-import { asKind, beginOperation, bestEffortAppend, bestEffortHealthEvent, holdingLease, step, withImage } from './operation.js';
+import { asKind, beginOperation, bestEffortAppend, bestEffortHealthEvent, fenceOf, holdingLease, step, withImage } from './operation.js';
 import type { ContainerInfo, RuntimeRecordPage } from './ports.js';
 
 export type ReconcileAction = 'adopted' | 'disappeared' | 'exited' | 'oom' | 'unchanged' | 'skipped_busy' | 'failed';
@@ -109,23 +109,30 @@ async function reconcileUnderLease(op: Operation, seen: ContainerInfo | null): P
 
   if (container?.running) {
     if (record?.status === 'running' && record.currentContainerId === container.id) return 'unchanged';
-    await adopt(op, record, container);
-    return 'adopted';
+    return (await adopt(op, record, container)) ? 'adopted' : refusedWrite(op);
   }
 
   if (record?.status !== 'running') return 'unchanged';
 
   if (!container || container.id !== record.currentContainerId) {
-    await markRecord(op, record, 'removed', 'container_disappeared', record.currentContainerId ?? '', { last_container_id: record.currentContainerId });
-    return 'disappeared';
+    const marked = await markRecord(op, record, 'removed', 'container_disappeared', record.currentContainerId ?? '', { last_container_id: record.currentContainerId });
+    return marked ? 'disappeared' : refusedWrite(op);
   }
 
   const eventType: HealthEventType = container.oomKilled ? 'container_oom' : 'container_exited';
-  await markRecord(op, record, 'exited', eventType, container.id, { exit_code: container.exitCode, oom_killed: container.oomKilled, state: container.state });
+  const marked = await markRecord(op, record, 'exited', eventType, container.id, { exit_code: container.exitCode, oom_killed: container.oomKilled, state: container.state });
+  if (!marked) return refusedWrite(op);
   return container.oomKilled ? 'oom' : 'exited';
 }
 
-async function adopt(observing: Operation, record: RuntimeRecord | null, container: ContainerInfo): Promise<void> {
+/** The record write was refused for its fence: a newer operation owns the game and leaves it true, as for a busy lease. */
+function refusedWrite(op: Operation): ReconcileAction {
+  op.log.warn({}, 'reconcile: lease lost, a newer operation owns this game');
+  return 'skipped_busy';
+}
+
+/** False when the record write was refused for its fence; then nothing is audited or published. */
+async function adopt(observing: Operation, record: RuntimeRecord | null, container: ContainerInfo): Promise<boolean> {
   const op = asKind(withImage(observing, container.labels[LABEL_ENGINE_IMAGE_REF] ?? container.image), 'reconcile_adopt');
   const { deps, gameId } = op;
   const now = deps.clock.now();
@@ -143,10 +150,11 @@ async function adopt(observing: Operation, record: RuntimeRecord | null, contain
     lastOpAt: now,
     createdAt: record?.createdAt ?? now,
   };
-  await deps.records.upsert(adopted);
+  if (!(await deps.records.upsert(adopted, fenceOf(op)))) return false;
   await bestEffortAppend(op, { containerId: container.id, outcome: 'success', errorCode: '', errorMessage: '' });
   await bestEffortHealthEvent(op, { containerId: container.id, eventType: 'container_adopted', occurredAt: now, details: { image_ref: op.imageRef, previous_status: record?.status ?? null } });
   op.log.info({ container_id: container.id }, 'reconcile: adopted a running container');
+  return true;
 }
 
 async function markRecord(
@@ -156,14 +164,15 @@ async function markRecord(
   eventType: HealthEventType,
   containerId: string,
   details: Record<string, unknown>,
-): Promise<void> {
+): Promise<boolean> {
   const op = withImage(observing, record.currentImageRef ?? '');
   const { deps } = op;
   const now = deps.clock.now();
-  await deps.records.upsert({ ...record, status, stoppedAt: now, lastOpAt: now });
+  if (!(await deps.records.upsert({ ...record, status, stoppedAt: now, lastOpAt: now }, fenceOf(op)))) return false;
   await bestEffortAppend(op, { containerId, outcome: 'success', errorCode: '', errorMessage: `${eventType}` });
   await bestEffortHealthEvent(op, { containerId, eventType, occurredAt: now, details });
   op.log.info({ container_id: containerId, status, event_type: eventType }, 'reconcile: record corrected');
+  return true;
 }
 
 async function allRunningRecords(deps: LifecycleDeps): Promise<RuntimeRecord[]> {

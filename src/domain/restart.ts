@@ -44,9 +44,10 @@ async function recreate(given: Operation, newImageRef: string | null): Promise<L
   const op = withImage(stopped.op, imageRef);
 
   await step(op, 'start');
-  const started = await runStartUnderHeldLease(op.deps, { gameId: op.gameId, imageRef, opSource: op.opSource, sourceRef: op.sourceRef }, op.hooks);
+  const started = await runStartUnderHeldLease(op, imageRef);
   if (started.outcome === 'failure') {
-    return recordFailure(op, { step: 'start', code: started.errorCode, message: started.errorMessage });
+    // A retryable conflict (the lease lost under the inner start) stays retryable.
+    return recordFailure(op, { step: 'start', code: started.errorCode, message: started.errorMessage, leaseBusy: started.retryable });
   }
   await step(op, 'publish_success');
   return recordSuccess(op, { record: started.record, containerId: started.record?.currentContainerId ?? '', replay: false, message: `runtime ${op.kind}ed` });

@@ -19,8 +19,12 @@ import type { RuntimeRecord } from './model.js';
 import { containerName, engineEndpoint, isOpSource, LABEL_ENGINE_IMAGE_REF } from './model.js';
 import type { Operation } from './operation.js';
 import {
+  adopted,
   attempt,
   beginOperation,
+  createdUntilAdopted,
+  endLeaseLost,
+  fenceOf,
   bestEffortHealthEvent,
   CLEANUP_TIMEOUT_MS,
   guarded,
@@ -71,8 +75,10 @@ export async function startRuntime(deps: LifecycleDeps, input: StartInput, hooks
  * Start without taking the lease: for orchestrators (restart, patch) that
  * already hold the game's lease around a stop and a start.
  */
-export async function runStartUnderHeldLease(deps: LifecycleDeps, input: StartInput, hooks: LifecycleHooks = {}): Promise<StartResult> {
-  const op = beginOperation(deps, 'start', input, hooks);
+export async function runStartUnderHeldLease(parent: Operation, imageRef: string): Promise<StartResult> {
+  const input: StartInput = { gameId: parent.gameId, imageRef, opSource: parent.opSource, sourceRef: parent.sourceRef };
+  // The same lease, fence and undo list as the orchestrator that holds it.
+  const op = beginOperation(parent.deps, 'start', input, parent.hooks, parent.lease);
   const invalid = validateInput(input);
   if (invalid) return recordFailure(op, invalid);
   return guarded(op, () => runStartSteps(op));
@@ -176,7 +182,7 @@ async function runStartSteps(op: Operation): Promise<LifecycleResult> {
   // is ours but stale, and never touch one we do not own.
   const found = await runStep(op, 'converge_container', () => leftBehind, { code: 'service_unavailable', context: 'inspect existing container' });
   if (!found.ok) return recordFailure(op, found.failure);
-  let adopted: RunResult | null = null;
+  let adoptedLeftover: RunResult | null = null;
   const previous = found.value;
   if (previous) {
     if (!isOwnedBy(previous.labels, op.gameId)) {
@@ -188,7 +194,7 @@ async function runStartSteps(op: Operation): Promise<LifecycleResult> {
       });
     }
     if (previous.running && previous.labels[LABEL_ENGINE_IMAGE_REF] === op.imageRef) {
-      adopted = { containerId: previous.id, startedAt: previous.startedAt ?? deps.clock.now() };
+      adoptedLeftover = { containerId: previous.id, startedAt: previous.startedAt ?? deps.clock.now() };
       op.log.info({ step: 'converge_container', container_id: previous.id }, 'adopting the container a previous attempt started');
     } else {
       op.log.info({ step: 'converge_container', container_id: previous.id, container_state: previous.state }, 'replacing a stale container of this game');
@@ -201,7 +207,7 @@ async function runStartSteps(op: Operation): Promise<LifecycleResult> {
     op,
     'run_container',
     async () =>
-      adopted ??
+      adoptedLeftover ??
       deps.docker.run({
         name,
         hostname: name,
@@ -220,6 +226,8 @@ async function runStartSteps(op: Operation): Promise<LifecycleResult> {
   );
   if (!ran.ok) return recordFailure(op, ran.failure);
   const run = ran.value;
+  // Ours until the record names it: should the lease be lost first, it goes.
+  if (!adoptedLeftover) createdUntilAdopted(op, run.containerId, () => removeUnlessRecorded(op, run.containerId));
 
   const record: RuntimeRecord = {
     gameId: op.gameId,
@@ -239,15 +247,19 @@ async function runStartSteps(op: Operation): Promise<LifecycleResult> {
   // that blinked must not lose an accepted start. internal_error is retryable
   // (contract §4); a database that stays down still ends the job after its
   // attempts, with this code.
-  const written = await runStep(op, 'upsert_record', () => deps.records.upsert(record), {
+  const written = await runStep(op, 'upsert_record', () => deps.records.upsert(record, fenceOf(op)), {
     code: 'internal_error',
     context: 'upsert runtime record',
     containerId: run.containerId,
   });
   if (!written.ok) {
+    adopted(op, run.containerId);
     await rollbackContainer(op, run.containerId);
     return recordFailure(op, written.failure);
   }
+  // Refused for its fence: a newer holder owns the game. What we made and it did not adopt goes.
+  if (!written.value) return endLeaseLost(op, '', run.containerId);
+  adopted(op, run.containerId);
 
   await step(op, 'publish_success');
   const result = await recordSuccess(op, { record, containerId: run.containerId, replay: false, message: 'runtime started' });
@@ -282,6 +294,16 @@ async function fetchLobbyDiagnostic(op: Operation): Promise<void> {
   } catch (error) {
     op.log.debug({ step: 'lobby_diagnostic', err: errorMessage(error) }, 'lobby diagnostic fetch failed');
   }
+}
+
+/**
+ * After a lost lease: the container this attempt made goes, unless the record
+ * already names it (the newer holder adopted it; it is theirs now).
+ */
+async function removeUnlessRecorded(op: Operation, containerId: string): Promise<void> {
+  const record = await op.deps.records.get(op.gameId);
+  if (record?.currentContainerId === containerId) return;
+  await op.deps.docker.remove(containerId);
 }
 
 /** The record could not be written: the container must not outlive the attempt. */

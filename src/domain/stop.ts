@@ -10,7 +10,7 @@ import type { Failure, LifecycleDeps, LifecycleHooks, LifecycleRequest, Lifecycl
 import type { RuntimeRecord } from './model.js';
 import { containerName, isOpSource } from './model.js';
 import type { Operation } from './operation.js';
-import { beginOperation, bestEffortHealthEvent, recordFailure, recordSuccess, runStep, step, underLease, withImage } from './operation.js';
+import { beginOperation, bestEffortHealthEvent, endLeaseLost, fenceOf, recordFailure, recordSuccess, runStep, step, underLease, withImage } from './operation.js';
 
 export const STOP_STEPS = [
   'validate_input',
@@ -96,12 +96,13 @@ export async function stopUnderHeldLease(given: Operation): Promise<Stopped> {
 
   const now = deps.clock.now();
   const stoppedRecord: RuntimeRecord = { ...record, status: 'stopped', currentContainerId: null, stoppedAt: now, lastOpAt: now };
-  const written = await runStep(op, 'upsert_record', () => deps.records.upsert(stoppedRecord), {
+  const written = await runStep(op, 'upsert_record', () => deps.records.upsert(stoppedRecord, fenceOf(op)), {
     code: 'internal_error',
     context: 'upsert_record: upsert runtime record',
     containerId: container?.id ?? '',
   });
   if (!written.ok) return failed(written.failure, op);
+  if (!written.value) return { ok: false, result: await endLeaseLost(op, '', container?.id ?? '') };
   if (container) {
     await bestEffortHealthEvent(op, {
       containerId: container.id,

@@ -2,9 +2,9 @@
  * Job processors: parse with zod, call the domain, settle through the one
  * result table. Nothing else happens here.
  */
-import type { Job, WorkerOptions } from 'bullmq';
+import type { Job, Worker, WorkerOptions } from 'bullmq';
 import { isLeaseBusy } from '../domain/errors.js';
-import type { LifecycleDeps, LifecycleResult } from '../domain/lifecycle.js';
+import type { LifecycleDeps, LifecycleHooks, LifecycleResult } from '../domain/lifecycle.js';
 import type { PullProgress } from '../domain/ports.js';
 import { patchRuntime, restartRuntime } from '../domain/restart.js';
 import { startRuntime } from '../domain/start.js';
@@ -30,6 +30,17 @@ export function lifecycleWorkerOptions(lockMs = 10_000, maxStalls = 20): Pick<Wo
   return { lockDuration: lockMs, stalledInterval: Math.max(500, Math.floor(lockMs / 2)), maxStalledCount: maxStalls };
 }
 
+/**
+ * A worker whose lock on a job could not be renewed (its event loop stalled,
+ * its Redis link blinked) may see the job run again elsewhere: the attempt
+ * here is told through its AbortSignal and stops at its next step.
+ */
+export function lockLostCancels(worker: Worker): void {
+  worker.on('lockRenewalFailed', (jobIds: string[]) => {
+    for (const jobId of jobIds) worker.cancelJob(jobId, 'job lock lost');
+  });
+}
+
 /** Test-only hook, called at every named step with the job that runs it. */
 export type StepHook = (job: Job, step: string) => void | Promise<void>;
 
@@ -53,31 +64,35 @@ export interface GameWaits {
 }
 
 export function createLifecycleProcessor(kind: LifecycleKind, deps: LifecycleDeps, stepHook?: StepHook, waits?: GameWaits) {
-  return async (job: Job, token?: string): Promise<ResultJson> => {
+  // Three parameters: BullMQ then hands each job an AbortSignal (see lockLostCancels).
+  return async (job: Job, token?: string, signal?: AbortSignal): Promise<ResultJson> => {
     const parsed = PAYLOAD_SCHEMAS[kind].safeParse(job.data);
     if (!parsed.success) return settle(payloadRejected(`invalid ${kind} payload: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`));
     const payload = parsed.data;
     if (waits?.order && !(await waits.order.isTurn(QUEUE_OF[kind], job))) return waitOrFail(job, token, GAME_BUSY, waits.leaseWaitMs);
     const imageRef = 'imageRef' in payload && typeof payload.imageRef === 'string' ? payload.imageRef : '';
     const sourceRef = payload.sourceRef ? `${payload.sourceRef} ${sourceRefOf(job)}` : sourceRefOf(job);
-    // The same for every attempt of this job: a re-run holds the lease its dead attempt took.
-    const leaseToken = `job:${kind}:${job.id ?? ''}:${job.timestamp}`;
     const progress = throttledProgress(job);
-    const stepHooks = { onPullProgress: progress.report, ...(stepHook ? { onStep: (step: string) => stepHook(job, step) } : {}) };
+    const stepHooks: LifecycleHooks = {
+      onPullProgress: progress.report,
+      ...(stepHook ? { onStep: (step: string) => stepHook(job, step) } : {}),
+      ...(signal ? { signal } : {}),
+      ...(waits ? { waitsWhenBusy: true } : {}),
+    };
     let result: LifecycleResult;
     try {
       switch (kind) {
         case 'start':
-          result = await startRuntime(deps, { gameId: payload.gameId, imageRef, opSource: payload.opSource, sourceRef, leaseToken }, stepHooks);
+          result = await startRuntime(deps, { gameId: payload.gameId, imageRef, opSource: payload.opSource, sourceRef }, stepHooks);
           break;
         case 'stop':
-          result = await stopRuntime(deps, { gameId: payload.gameId, opSource: payload.opSource, sourceRef, leaseToken }, stepHooks);
+          result = await stopRuntime(deps, { gameId: payload.gameId, opSource: payload.opSource, sourceRef }, stepHooks);
           break;
         case 'restart':
-          result = await restartRuntime(deps, { gameId: payload.gameId, opSource: payload.opSource, sourceRef, leaseToken }, stepHooks);
+          result = await restartRuntime(deps, { gameId: payload.gameId, opSource: payload.opSource, sourceRef }, stepHooks);
           break;
         case 'patch':
-          result = await patchRuntime(deps, { gameId: payload.gameId, imageRef, opSource: payload.opSource, sourceRef, leaseToken }, stepHooks);
+          result = await patchRuntime(deps, { gameId: payload.gameId, imageRef, opSource: payload.opSource, sourceRef }, stepHooks);
           break;
       }
     } finally {

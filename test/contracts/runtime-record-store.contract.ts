@@ -63,7 +63,7 @@ export function describeRuntimeRecordStoreContract(name: string, make: () => Pro
     it('round-trips every field: Dates to the millisecond, strings as given', () =>
       withSubject(async (port) => {
         const record = sampleRecord('g-full', { stoppedAt: new Date(T0 + 999), status: 'exited' });
-        await port.upsert(record);
+        await port.upsert(record, 1);
         const read = await port.get('g-full');
         expect(read).toEqual(record);
         expect(read?.startedAt).toBeInstanceOf(Date);
@@ -82,13 +82,13 @@ export function describeRuntimeRecordStoreContract(name: string, make: () => Pro
           startedAt: null,
           stoppedAt: null,
         });
-        await port.upsert(record);
+        await port.upsert(record, 1);
         expect(await port.get('g-nulls')).toEqual(record);
       }));
 
     it('replaces the whole record on a second upsert, nulls included', () =>
       withSubject(async (port) => {
-        await port.upsert(sampleRecord('g-replace'));
+        await port.upsert(sampleRecord('g-replace'), 1);
         const replacement = sampleRecord('g-replace', {
           status: 'stopped',
           currentContainerId: null,
@@ -97,15 +97,59 @@ export function describeRuntimeRecordStoreContract(name: string, make: () => Pro
           lastOpAt: new Date(T0 + 5000),
           createdAt: new Date(T0 - 1000),
         });
-        await port.upsert(replacement);
+        await port.upsert(replacement, 1);
         expect(await port.get('g-replace')).toEqual(replacement);
         expect((await port.list({ limit: 10 })).records).toEqual([replacement]);
+      }));
+
+    it('a first write of a game is written, whatever its fence', () =>
+      withSubject(async (port) => {
+        expect(await port.upsert(sampleRecord('g-zero'), 0)).toBe(true);
+        expect(await port.upsert(sampleRecord('g-one'), 1)).toBe(true);
+        expect((await port.list({ limit: 10 })).records.map((r) => r.gameId)).toEqual(['g-one', 'g-zero']);
+      }));
+
+    it('refuses a write carrying a lower fence than the stored one, leaving the row unchanged', () =>
+      withSubject(async (port) => {
+        const newer = sampleRecord('g-fenced', { status: 'stopped', currentContainerId: null });
+        expect(await port.upsert(newer, 5)).toBe(true);
+        const stale = sampleRecord('g-fenced', { currentContainerId: 'cid-stale', lastOpAt: new Date(T0 + 9000) });
+        expect(await port.upsert(stale, 4)).toBe(false);
+        expect(await port.get('g-fenced')).toEqual(newer);
+        expect((await port.list({ limit: 10 })).records).toEqual([newer]);
+        expect((await port.list({ status: 'running', limit: 10 })).records).toEqual([]);
+      }));
+
+    it('writes with an equal or a higher fence, and the higher one then fences the equal one out', () =>
+      withSubject(async (port) => {
+        expect(await port.upsert(sampleRecord('g-fenced'), 5)).toBe(true);
+        const again = sampleRecord('g-fenced', { status: 'exited' });
+        expect(await port.upsert(again, 5)).toBe(true);
+        expect(await port.get('g-fenced')).toEqual(again);
+        const higher = sampleRecord('g-fenced', { status: 'stopped', currentContainerId: null });
+        expect(await port.upsert(higher, 6)).toBe(true);
+        expect(await port.get('g-fenced')).toEqual(higher);
+        expect(await port.upsert(again, 5)).toBe(false);
+        expect(await port.get('g-fenced')).toEqual(higher);
+      }));
+
+    it('compares fences the size Redis hands out (unix_ms * 1000) exactly', () =>
+      withSubject(async (port) => {
+        const fence = 1_795_614_446_371_001;
+        const stored = sampleRecord('g-big');
+        expect(await port.upsert(stored, fence)).toBe(true);
+        expect(await port.upsert(sampleRecord('g-big', { status: 'exited' }), fence - 1)).toBe(false);
+        expect(await port.get('g-big')).toEqual(stored);
+        expect(await port.upsert(sampleRecord('g-big', { status: 'exited' }), fence + 1)).toBe(true);
+        expect((await port.get('g-big'))?.status).toBe('exited');
+        // Another game's fence is no concern of this one.
+        expect(await port.upsert(sampleRecord('g-small'), 1)).toBe(true);
       }));
 
     it('hands out copies: changing a returned or upserted object changes nothing stored', () =>
       withSubject(async (port) => {
         const record = sampleRecord('g-copy');
-        await port.upsert(record);
+        await port.upsert(record, 1);
         record.status = 'stopped';
         const read = await port.get('g-copy');
         expect(read?.status).toBe('running');
@@ -121,7 +165,7 @@ export function describeRuntimeRecordStoreContract(name: string, make: () => Pro
     it('orders by game id byte-wise (digits < upper < lower; "-" < "_"), whatever the locale', () =>
       withSubject(async (port) => {
         const ids = ['b', 'a_b', 'B-1', 'a0', 'A', 'aB', 'a-b', 'Z9', '0z'];
-        for (const id of ids) await port.upsert(sampleRecord(id));
+        for (const id of ids) await port.upsert(sampleRecord(id), 1);
         const page = await port.list({ limit: 100 });
         expect(page.records.map((r) => r.gameId)).toEqual(['0z', 'A', 'B-1', 'Z9', 'a-b', 'a0', 'aB', 'a_b', 'b']);
         expect(page.nextCursor).toBeNull();
@@ -130,7 +174,7 @@ export function describeRuntimeRecordStoreContract(name: string, make: () => Pro
     it('pages with the cursor, every record exactly once, last page without a cursor', () =>
       withSubject(async (port) => {
         const ids = ['g-01', 'g-02', 'g-03', 'g-04', 'g-05'];
-        for (const id of [...ids].reverse()) await port.upsert(sampleRecord(id));
+        for (const id of [...ids].reverse()) await port.upsert(sampleRecord(id), 1);
         expect(await listAll(port, { limit: 2 })).toEqual({
           ids: [['g-01', 'g-02'], ['g-03', 'g-04'], ['g-05']],
           cursors: ['g-02', 'g-04', null],
@@ -139,7 +183,7 @@ export function describeRuntimeRecordStoreContract(name: string, make: () => Pro
 
     it('gives no cursor when the last page is exactly full', () =>
       withSubject(async (port) => {
-        for (const id of ['g-1', 'g-2', 'g-3', 'g-4']) await port.upsert(sampleRecord(id));
+        for (const id of ['g-1', 'g-2', 'g-3', 'g-4']) await port.upsert(sampleRecord(id), 1);
         expect(await listAll(port, { limit: 2 })).toEqual({
           ids: [['g-1', 'g-2'], ['g-3', 'g-4']],
           cursors: ['g-2', null],
@@ -156,7 +200,7 @@ export function describeRuntimeRecordStoreContract(name: string, make: () => Pro
           'g-5': 'running',
           'g-6': 'removed',
         };
-        for (const [id, status] of Object.entries(statuses)) await port.upsert(sampleRecord(id, { status }));
+        for (const [id, status] of Object.entries(statuses)) await port.upsert(sampleRecord(id, { status }), 1);
         expect(await listAll(port, { status: 'running', limit: 2 })).toEqual({
           ids: [['g-1', 'g-3'], ['g-5']],
           cursors: ['g-3', null],
@@ -168,7 +212,7 @@ export function describeRuntimeRecordStoreContract(name: string, make: () => Pro
 
     it('continues after a cursor that names no stored game', () =>
       withSubject(async (port) => {
-        for (const id of ['g-a', 'g-c', 'g-e']) await port.upsert(sampleRecord(id));
+        for (const id of ['g-a', 'g-c', 'g-e']) await port.upsert(sampleRecord(id), 1);
         const page = await port.list({ limit: 10, cursor: 'g-b' });
         expect(page.records.map((r) => r.gameId)).toEqual(['g-c', 'g-e']);
         expect(page.nextCursor).toBeNull();
@@ -176,8 +220,8 @@ export function describeRuntimeRecordStoreContract(name: string, make: () => Pro
 
     it('sees a status change in the filtered listing', () =>
       withSubject(async (port) => {
-        await port.upsert(sampleRecord('g-flip', { status: 'running' }));
-        await port.upsert(sampleRecord('g-flip', { status: 'stopped' }));
+        await port.upsert(sampleRecord('g-flip', { status: 'running' }), 1);
+        await port.upsert(sampleRecord('g-flip', { status: 'stopped' }), 1);
         expect((await port.list({ status: 'running', limit: 10 })).records).toEqual([]);
         expect((await port.list({ status: 'stopped', limit: 10 })).records.map((r) => r.gameId)).toEqual(['g-flip']);
       }));

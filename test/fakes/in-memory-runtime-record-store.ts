@@ -3,6 +3,8 @@ import type { RuntimeRecordPage, RuntimeRecordStore } from '../../src/domain/por
 
 export class InMemoryRuntimeRecordStore implements RuntimeRecordStore {
   readonly records = new Map<string, RuntimeRecord>();
+  /** The fence each stored record was written with (`lease_fence`). */
+  readonly fences = new Map<string, number>();
   /** Set to make the next calls throw, as a database that is down would. */
   failGet: Error | null = null;
   failUpsert: Error | null = null;
@@ -13,10 +15,12 @@ export class InMemoryRuntimeRecordStore implements RuntimeRecordStore {
     return Promise.resolve(found ? structuredClone(found) : null);
   }
 
-  upsert(record: RuntimeRecord): Promise<void> {
+  upsert(record: RuntimeRecord, fence: number): Promise<boolean> {
     if (this.failUpsert) return Promise.reject(this.failUpsert);
+    if ((this.fences.get(record.gameId) ?? 0) > fence) return Promise.resolve(false);
     this.records.set(record.gameId, structuredClone(record));
-    return Promise.resolve();
+    this.fences.set(record.gameId, fence);
+    return Promise.resolve(true);
   }
 
   list(query: { status?: RuntimeStatus; limit: number; cursor?: string | null }): Promise<RuntimeRecordPage> {

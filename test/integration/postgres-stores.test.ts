@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { HealthEvent } from '../../src/domain/model.js';
 import type { Database } from '../../src/infra/db/client.js';
-import { healthSnapshots } from '../../src/infra/db/schema.js';
+import { healthSnapshots, runtimeRecords } from '../../src/infra/db/schema.js';
 import { PostgresHealthSnapshots } from '../../src/infra/db/postgres-health-snapshots.js';
 import { PostgresOperationLog } from '../../src/infra/db/postgres-operation-log.js';
 import { PostgresRuntimeRecordStore } from '../../src/infra/db/postgres-runtime-record-store.js';
@@ -92,10 +92,18 @@ for (const name of Object.keys(backends) as Array<keyof typeof backends>) {
   });
 
   describe(`schema guards on ${name}`, () => {
+    it('keeps the fence of the writer in lease_fence, a bigint', async () => {
+      const db = await emptied(name);
+      const store = new PostgresRuntimeRecordStore(db);
+      await store.upsert(sampleRecord('g-fence'), 2 ** 53 - 1);
+      await store.upsert(sampleRecord('g-fence'), 2 ** 52);
+      const stored = await db.select({ fence: runtimeRecords.leaseFence, type: sql<string>`pg_typeof(${runtimeRecords.leaseFence})::text` }).from(runtimeRecords);
+      expect(stored).toEqual([{ fence: 2 ** 53 - 1, type: 'bigint' }]);
+    });
     it('refuses a status outside the four of the contract', async () => {
       const store = new PostgresRuntimeRecordStore(await emptied(name));
       const bad = { ...sampleRecord('g-bad'), status: 'paused' } as unknown as Parameters<typeof store.upsert>[0];
-      await expect(store.upsert(bad)).rejects.toThrow();
+      await expect(store.upsert(bad, 1)).rejects.toThrow();
       expect(await store.get('g-bad')).toBeNull();
     });
   });
@@ -110,7 +118,7 @@ describe('a cluster whose default collation is linguistic (ICU en)', () => {
       const linguistic = await icu.handle.client<Array<{ s: string }>>`select s from unnest(array['a_b', 'a-b', 'B-1', 'a0']) as s order by s`;
       // Guards the test itself: under this locale plain text really does sort differently.
       expect(linguistic.map((r) => r.s)).not.toEqual(['B-1', 'a-b', 'a0', 'a_b']);
-      for (const id of ['a_b', 'a-b', 'B-1', 'a0']) await store.upsert(sampleRecord(id));
+      for (const id of ['a_b', 'a-b', 'B-1', 'a0']) await store.upsert(sampleRecord(id), 1);
       const first = await store.list({ limit: 2 });
       expect(first.records.map((r) => r.gameId)).toEqual(['B-1', 'a-b']);
       const second = await store.list({ limit: 2, cursor: first.nextCursor });

@@ -102,23 +102,68 @@ describeNotificationsContract('redis stream', () => {
   });
 });
 
+/** A RedisGameLeases under a prefix of its own, whose keys are deleted afterwards. */
+async function withLeases(body: (leases: RedisGameLeases, redis: Redis, prefix: string) => Promise<void>): Promise<void> {
+  const redis = new Redis(REDIS_URL);
+  const prefix = `test:${randomUUID()}:`;
+  try {
+    await body(new RedisGameLeases({ redis, prefix }), redis, prefix);
+  } finally {
+    await deleteKeys(redis, `${prefix}*`);
+    redis.disconnect();
+  }
+}
+
 describe('redis adapters beyond the port contracts', () => {
-  it('a lease is the key {prefix}lease:{game_id} holding the token, with a millisecond TTL', async () => {
-    const redis = new Redis(REDIS_URL);
-    const prefix = `test:${randomUUID()}:`;
-    try {
-      const leases = new RedisGameLeases({ redis, prefix });
-      expect(await leases.tryAcquire('g-1', 'tok', 5_000)).toBe(true);
+  it('a lease is the key {prefix}lease:{game_id} holding the token, with a millisecond TTL', () =>
+    withLeases(async (leases, redis, prefix) => {
+      expect(await leases.tryAcquire('g-1', 'tok', 5_000)).toEqual(expect.any(Number));
       expect(await redis.get(`${prefix}lease:g-1`)).toBe('tok');
       const pttl = await redis.pttl(`${prefix}lease:g-1`);
       expect(pttl).toBeGreaterThan(4_000);
       expect(pttl).toBeLessThanOrEqual(5_000);
+      expect(await leases.renew('g-1', 'tok', 20_000)).toBe(true);
+      expect(await redis.pttl(`${prefix}lease:g-1`)).toBeGreaterThan(19_000);
       expect(new RedisGameLeases({ redis }).key('g-1')).toBe('rtmanager:lease:g-1');
-    } finally {
-      await deleteKeys(redis, `${prefix}*`);
-      redis.disconnect();
-    }
-  });
+    }));
+
+  it('fences come from {prefix}fence:{game_id}, a counter with no TTL started from the Redis clock as unix_ms * 1000', () =>
+    withLeases(async (leases, redis, prefix) => {
+      const [seconds] = await redis.time();
+      const fence = await leases.tryAcquire('g-1', 'tok', 5_000);
+      expect(await redis.get(`${prefix}fence:g-1`)).toBe(String(fence));
+      expect(await redis.pttl(`${prefix}fence:g-1`)).toBe(-1);
+      // unix_ms * 1000 + 1: within a few seconds of Redis's clock, and exact in a JavaScript number.
+      expect(fence! / 1e6).toBeGreaterThanOrEqual(Number(seconds));
+      expect(fence! / 1e6).toBeLessThan(Number(seconds) + 5);
+      expect(Number.isSafeInteger(fence)).toBe(true);
+      // A refused acquisition spends no fence.
+      expect(await leases.tryAcquire('g-1', 'other', 5_000)).toBeNull();
+      expect(await redis.get(`${prefix}fence:g-1`)).toBe(String(fence));
+      expect(new RedisGameLeases({ redis }).fenceKey('g-1')).toBe('rtmanager:fence:g-1');
+    }));
+
+  it('a fence counter Redis lost (a restart without AOF) starts again above every fence handed out', () =>
+    withLeases(async (leases, redis, prefix) => {
+      const earlier: number[] = [];
+      for (const token of ['a', 'b', 'c', 'd', 'e']) {
+        earlier.push((await leases.tryAcquire('g-1', token, 5_000))!);
+        await leases.release('g-1', token);
+      }
+      // The guarantee holds for fewer than 1,000 acquisitions per millisecond;
+      // a real restart takes far longer than these few milliseconds.
+      await new Promise((r) => setTimeout(r, 5));
+      await redis.del(`${prefix}fence:g-1`, `${prefix}lease:g-1`);
+      const after = await leases.tryAcquire('g-1', 'f', 5_000);
+      expect(after).toBeGreaterThan(Math.max(...earlier));
+    }));
+
+  it('refuses a fence of 2^53 or more and leaves the lease free', () =>
+    withLeases(async (leases, redis, prefix) => {
+      await redis.set(`${prefix}fence:g-1`, String(2 ** 53 - 1));
+      await expect(leases.tryAcquire('g-1', 'a', 5_000)).rejects.toThrow(/reached 2\^53/);
+      expect(await redis.exists(`${prefix}lease:g-1`)).toBe(0);
+    }));
 
   it('streams are trimmed near their bound, not left to grow', async () => {
     const redis = new Redis(REDIS_URL);

@@ -132,7 +132,7 @@ describe('reads', () => {
 
   it('GET a record in contract JSON, 404 when absent', async () => {
     const s = testApp();
-    await s.records.upsert(record);
+    await s.records.upsert(record, 0);
     const res = await s.call('GET', '/api/v1/internal/runtimes/g-1');
     expect(await res.json()).toEqual({
       game_id: 'g-1',
@@ -152,8 +152,8 @@ describe('reads', () => {
 
   it('lists records by status with a cursor', async () => {
     const s = testApp();
-    for (const id of ['g-1', 'g-2', 'g-3']) await s.records.upsert({ ...record, gameId: id });
-    await s.records.upsert({ ...record, gameId: 'g-4', status: 'stopped' });
+    for (const id of ['g-1', 'g-2', 'g-3']) await s.records.upsert({ ...record, gameId: id }, 0);
+    await s.records.upsert({ ...record, gameId: 'g-4', status: 'stopped' }, 0);
     const first = (await (await s.call('GET', '/api/v1/internal/runtimes?status=running&limit=2')).json()) as { records: Array<{ game_id: string }>; next_cursor: string };
     expect(first.records.map((r) => r.game_id)).toEqual(['g-1', 'g-2']);
     const second = (await (await s.call('GET', `/api/v1/internal/runtimes?status=running&limit=2&cursor=${first.next_cursor}`)).json()) as { records: Array<{ game_id: string }>; next_cursor: null };
@@ -163,7 +163,7 @@ describe('reads', () => {
 
   it('polls a start from the operation log once the job is gone', async () => {
     const s = testApp();
-    await s.records.upsert(record);
+    await s.records.upsert(record, 0);
     await s.operations.append({ gameId: 'g-1', opKind: 'start', opSource: 'gm_rest', sourceRef: 'r', imageRef: 'x:1', containerId: 'c1', outcome: 'success', errorCode: '', errorMessage: '', startedAt: new Date(), finishedAt: new Date() });
     const res = await s.call('GET', START);
     expect(res.status).toBe(200);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DockerDeadlineExceeded, LEASE_BUSY_MESSAGE } from '../../src/domain/errors.js';
 import type { RuntimeRecord } from '../../src/domain/model.js';
 import type { StartInput, StartResult } from '../../src/domain/start.js';
+import { beginOperation } from '../../src/domain/operation.js';
 import { runStartUnderHeldLease, START_STEPS, startRuntime } from '../../src/domain/start.js';
 import { failure } from '../fakes/results.js';
 import type { World } from '../fakes/world.js';
@@ -137,7 +138,7 @@ describe('start: fresh success', () => {
   it('keeps created_at of an existing, no longer running record', async () => {
     const w = world();
     const created = new Date('2025-06-01T00:00:00Z');
-    await w.records.upsert(runningRecord({ status: 'stopped', createdAt: created, currentContainerId: null }));
+    await w.records.upsert(runningRecord({ status: 'stopped', createdAt: created, currentContainerId: null }), 0);
     const result = await startRuntime(w.deps, input());
     expect(result.outcome).toBe('success');
     expect(result.record?.createdAt).toEqual(created);
@@ -243,33 +244,41 @@ describe('start: lease', () => {
     expect(w.logger.lines.some((l) => l.message === 'release game lease' && l.fields.err === 'redis gone')).toBe(true);
   });
 
-  it('a re-run of the same job takes over the lease its dead attempt still holds', async () => {
+  it('is refused while a dead attempt still holds the lease, and free once its TTL has passed', async () => {
     const w = world();
-    // The first attempt died after taking the lease: it is held until its TTL.
-    await w.leases.tryAcquire('g-100', 'job:start:g-100:1764072000000', 60_000);
-    const rerun = await startRuntime(w.deps, input({ leaseToken: 'job:start:g-100:1764072000000' }));
-    expect(rerun.outcome).toBe('success');
-    expect(w.leases.held.size).toBe(0);
-    // Any other token is still refused while a lease is held.
-    await w.leases.tryAcquire('g-100', 'job:start:g-100:1764072000000', 60_000);
-    expect(await startRuntime(w.deps, input({ leaseToken: 'job:start:g-100:other' }))).toEqual(failure('conflict', LEASE_BUSY_MESSAGE, true));
+    // A first attempt died after taking the lease: nobody renews it, so it lasts one TTL.
+    await w.leases.tryAcquire('g-100', 'dead-attempt', 60_000);
+    const rerun = await startRuntime(w.deps, input());
+    expect(rerun).toEqual(failure('conflict', LEASE_BUSY_MESSAGE, true));
+    expect(w.docker.calls).toEqual([]);
+    expect(w.leases.held.get('g-100')?.token).toBe('dead-attempt');
+    w.clock.advance(60_000);
+    expect((await startRuntime(w.deps, input())).outcome).toBe('success');
   });
 
-  it('runStartUnderHeldLease takes no lease of its own', async () => {
+  it('runStartUnderHeldLease takes no lease of its own, and writes with the fence of the one held', async () => {
     const w = world();
-    await w.leases.tryAcquire('g-100', 'orchestrator', 60_000);
-    const result = await runStartUnderHeldLease(w.deps, input());
+    const fence = (await w.leases.tryAcquire('g-100', 'orchestrator', 60_000))!;
+    const result = await runStartUnderHeldLease(orchestrator(w, 'g-100', fence), IMAGE);
     expect(result.outcome).toBe('success');
     expect(w.leases.held.get('g-100')?.token).toBe('orchestrator');
     expect(w.leases.releases).toEqual([]);
+    expect(w.leases.fences.get('g-100')).toBe(fence);
+    expect(w.records.fences.get('g-100')).toBe(fence);
   });
 
   it('runStartUnderHeldLease still validates input', async () => {
     const w = world();
-    const result = await runStartUnderHeldLease(w.deps, input({ gameId: '../x' }));
+    const result = await runStartUnderHeldLease(orchestrator(w, '../x', 1), IMAGE);
     expect(result).toEqual(failure('start_config_invalid', /must match/, false));
   });
 });
+
+/** An operation holding the game's lease, as restart and patch are when they run a start. */
+function orchestrator(w: World, gameId: string, fence: number) {
+  const held = { token: 'orchestrator', fence, validUntil: Number.POSITIVE_INFINITY, lost: null, undo: new Map() };
+  return beginOperation(w.deps, 'restart', { gameId, imageRef: '', opSource: 'gm_rest', sourceRef: 'req-1' }, {}, { held });
+}
 
 describe('start: load record', () => {
   it('answers internal_error (retryable) when the record store fails', async () => {
@@ -284,7 +293,7 @@ describe('start: load record', () => {
   it('replays a running game with the same image: success, replay_no_op, no Docker call', async () => {
     const w = world();
     const existing = runningRecord();
-    await w.records.upsert(existing);
+    await w.records.upsert(existing, 0);
     const result = await startRuntime(w.deps, input());
     expect(result).toEqual({ outcome: 'success', errorCode: 'replay_no_op', errorMessage: '', record: existing, retryable: false });
     expect(w.docker.calls).toEqual([]);
@@ -299,7 +308,7 @@ describe('start: load record', () => {
 
   it('refuses, not retryable, a running game with another image', async () => {
     const w = world();
-    await w.records.upsert(runningRecord({ currentImageRef: OTHER_IMAGE }));
+    await w.records.upsert(runningRecord({ currentImageRef: OTHER_IMAGE }), 0);
     const result = await startRuntime(w.deps, input());
     expect(result).toEqual(failure('conflict', `runtime already running with image_ref "${OTHER_IMAGE}"`, false));
     expectFailureSideEffects(w, result, null);
@@ -558,7 +567,7 @@ describe('start: best-effort side effects never change the Result', () => {
 
   it('replay survives a failing audit log', async () => {
     const w = world();
-    await w.records.upsert(runningRecord());
+    await w.records.upsert(runningRecord(), 0);
     w.operations.failAppend = new Error('audit down');
     const result = await startRuntime(w.deps, input());
     expect(result).toMatchObject({ outcome: 'success', errorCode: 'replay_no_op' });

@@ -110,7 +110,7 @@ describe('stop', () => {
     const w = world();
     const record = await started(w);
     const stale = { ...record, status: 'stopped' as const, currentContainerId: null };
-    await w.records.upsert(stale);
+    await w.records.upsert(stale, 0);
     const result = await stopRuntime(w.deps, { gameId: 'g-1', ...who });
     expect(result).toEqual(success(stoppedFrom(stale)));
     expect(w.docker.containers.size).toBe(0);

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gt, sql, type SQL } from 'drizzle-orm';
 import type { RuntimeRecord, RuntimeStatus } from '../../domain/model.js';
 import type { RuntimeRecordPage, RuntimeRecordStore } from '../../domain/ports.js';
 import type { Database } from './client.js';
@@ -16,11 +16,25 @@ export class PostgresRuntimeRecordStore implements RuntimeRecordStore {
     return rows[0] ? toRecord(rows[0]) : null;
   }
 
-  /** The record as given replaces the stored one whole, `created_at` included: the domain owns every field. */
-  async upsert(record: RuntimeRecord): Promise<void> {
-    const row = toRow(record);
+  /**
+   * The record as given replaces the stored one whole, `created_at` included:
+   * the domain owns every field. Fenced (contract §10): the update happens only
+   * when the stored `lease_fence` is not above ours, in the same statement, so
+   * no check-then-write race; the row RETURNING gives back says whether it did.
+   */
+  async upsert(record: RuntimeRecord, fence: number): Promise<boolean> {
+    const row = toRow(record, fence);
     const { gameId: _key, ...changes } = row;
-    await this.db.insert(runtimeRecords).values(row).onConflictDoUpdate({ target: runtimeRecords.gameId, set: changes });
+    const written = await this.db
+      .insert(runtimeRecords)
+      .values(row)
+      .onConflictDoUpdate({
+        target: runtimeRecords.gameId,
+        set: changes,
+        setWhere: sql`${runtimeRecords.leaseFence} <= excluded.lease_fence`,
+      })
+      .returning({ gameId: runtimeRecords.gameId });
+    return written.length === 1;
   }
 
   /** Keyset paging on the primary key (game_id collates "C"), served by the (status, game_id) index when filtered. */
@@ -41,7 +55,7 @@ export class PostgresRuntimeRecordStore implements RuntimeRecordStore {
   }
 }
 
-function toRow(record: RuntimeRecord): Row {
+function toRow(record: RuntimeRecord, fence: number): Row {
   return {
     gameId: record.gameId,
     status: record.status,
@@ -54,9 +68,11 @@ function toRow(record: RuntimeRecord): Row {
     stoppedAt: record.stoppedAt,
     lastOpAt: record.lastOpAt,
     createdAt: record.createdAt,
+    leaseFence: fence,
   };
 }
 
+/** The fence stays in the table: no reader needs it. */
 function toRecord(row: Row): RuntimeRecord {
   return {
     gameId: row.gameId,

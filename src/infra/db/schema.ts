@@ -31,6 +31,8 @@ export const runtimeRecords = pgTable(
     stoppedAt: timestamptz('stopped_at'),
     lastOpAt: timestamptz('last_op_at').notNull(),
     createdAt: timestamptz('created_at').notNull(),
+    /** The fencing number of the operation that wrote the row (contract §10); a lower one may not overwrite it. */
+    leaseFence: bigint('lease_fence', { mode: 'number' }).notNull().default(0),
   },
   (t) => [
     index('runtime_records_status_game_id_idx').on(t.status, t.gameId),

@@ -1,0 +1,1 @@
+ALTER TABLE "runtime_records" ADD COLUMN "lease_fence" bigint DEFAULT 0 NOT NULL;
