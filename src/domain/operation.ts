@@ -202,6 +202,11 @@ export async function holdingLease<T>(op: Operation, body: () => Promise<T>, ref
 
 async function renewLease(op: Operation, held: HeldLease, ttlMs: number): Promise<void> {
   if (held.lost) return;
+  // A job that lost its lock runs elsewhere now: an attempt stuck inside a step must not keep the game from it.
+  if (op.hooks.signal?.aborted) {
+    held.lost = `the job lost its lock: ${String(op.hooks.signal.reason)}`;
+    return;
+  }
   const sentAt = op.deps.clock.now().getTime();
   try {
     if (await op.deps.leases.renew(op.gameId, held.token, ttlMs)) held.validUntil = Math.max(held.validUntil, sentAt + ttlMs);

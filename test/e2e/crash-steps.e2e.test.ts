@@ -56,6 +56,8 @@ beforeAll(async () => {
     RTMANAGER_RECONCILE_INTERVAL_MS: '3600000',
     RTMANAGER_WORKER_CONCURRENCY: '1',
     RTMANAGER_JOB_LOCK_MS: '2000',
+    // Renewed every second while its holder lives: a killed worker's game is free again within 3 s.
+    RTMANAGER_GAME_LEASE_TTL_MS: '3000',
     RTMANAGER_JOB_BACKOFF_MS: '200',
     RTMANAGER_TEST_CRASH_AT: STEPS.map((s) => `${gameOf(s)}:${s}`).join(','),
     RTMANAGER_TEST_CRASH_MARKER_DIR: tmp,

@@ -98,6 +98,8 @@ export async function faultSystem(opts: { redisUrl?: string; env?: Record<string
     RTMANAGER_LOG_LEVEL: 'warn',
     RTMANAGER_RECONCILE_INTERVAL_MS: '3600000',
     RTMANAGER_JOB_LOCK_MS: '2000',
+    // Renewed every second while its holder lives: a killed worker's games are free again within 3 s.
+    RTMANAGER_GAME_LEASE_TTL_MS: '3000',
     RTMANAGER_JOB_ATTEMPTS: '20',
     RTMANAGER_JOB_BACKOFF_MS: '500',
     RTMANAGER_WORKER_CONCURRENCY: '10',

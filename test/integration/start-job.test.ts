@@ -139,11 +139,14 @@ describe('start-runtime jobs on a real worker', () => {
     const job = await h.add('g-stall');
     await expect.poll(() => reached, { timeout: 5_000 }).toEqual(['g-stall:run_container']);
     await first.close(true);
+    // A dead attempt renews nothing: its lease lapses after one TTL (on the world's clock).
+    h.w.clock.advance(h.w.deps.settings.leaseTtlMs);
 
     // The lock expires; a new worker notices the stall and takes the job (and dies too).
     const second = h.worker(diesAtRun);
     await expect.poll(() => reached, { timeout: 10_000 }).toEqual(['g-stall:run_container', 'g-stall:run_container']);
     await second.close(true);
+    h.w.clock.advance(h.w.deps.settings.leaseTtlMs);
 
     h.worker();
     const value = await job.waitUntilFinished(h.events, 15_000);
@@ -153,7 +156,9 @@ describe('start-runtime jobs on a real worker', () => {
     expect(stored.stalledCounter).toBe(2);
     expect(stored.attemptsMade).toBe(1);
     expect(h.w.docker.containers.size).toBe(1);
-    // The dead runs held the game's lease; the re-run presented the same token instead of waiting out the TTL.
+    // Each run took the lease with a token of its own and a larger fence; the last one wrote the record.
     expect(h.w.operations.entries.map((e) => [e.outcome, e.errorCode])).toEqual([['success', '']]);
+    expect(h.w.leases.fences.get('g-stall')).toBe(3);
+    expect(h.w.records.fences.get('g-stall')).toBe(3);
   });
 });
