@@ -108,7 +108,11 @@ export async function step(op: Operation, name: StepName): Promise<void> {
   op.progress.step = name;
   assertLeaseHeld(op);
   op.log.debug({ step: name }, `${op.kind} step`);
-  await op.hooks.onStep?.(name);
+  if (op.hooks.onStep) {
+    await op.hooks.onStep(name);
+    // A hook may have held the step up (the freeze tests stop the process here): look again.
+    assertLeaseHeld(op);
+  }
 }
 
 /** How a step's throw becomes its Failure. */
@@ -219,10 +223,10 @@ async function renewLease(op: Operation, held: HeldLease, ttlMs: number): Promis
 
 /** Throws LeaseLost when the lease is known lost, may have expired, or the job that runs the operation lost its own lock. */
 function assertLeaseHeld(op: Operation): void {
+  if (op.hooks.signal?.aborted) throw new LeaseLost(`the job lost its lock: ${String(op.hooks.signal.reason)}`);
   const held = op.lease.held;
   if (!held) return;
   if (held.lost) throw new LeaseLost(held.lost);
-  if (op.hooks.signal?.aborted) throw new LeaseLost(`the job lost its lock: ${String(op.hooks.signal.reason)}`);
   const now = op.deps.clock.now().getTime();
   if (now >= held.validUntil) throw new LeaseLost(`no renewal confirmed for ${now - held.validUntil + op.deps.settings.leaseTtlMs} ms`);
 }
@@ -267,7 +271,8 @@ export async function endLeaseLost(op: Operation, reason: string, containerId = 
  * a Redis failure service_unavailable, and every outcome a recorded Result.
  */
 export function underLease(op: Operation, body: () => Promise<LifecycleResult>): Promise<LifecycleResult> {
-  return holdingLease(op, () => guarded(op, body), {
+  // guarded() twice: around the body, and around the acquisition, whose step may find the job already lost.
+  return guarded(op, () => holdingLease(op, () => guarded(op, body), {
     busy: () => {
       const busy: Failure = { step: 'acquire_lease', code: 'conflict', message: LEASE_BUSY_MESSAGE, leaseBusy: true };
       if (!op.hooks.waitsWhenBusy) return recordFailure(op, busy);
@@ -275,7 +280,7 @@ export function underLease(op: Operation, body: () => Promise<LifecycleResult>):
       return Promise.resolve({ outcome: 'failure', errorCode: busy.code, errorMessage: busy.message, record: null, retryable: true });
     },
     unavailable: (error) => recordFailure(op, { step: 'acquire_lease', code: 'service_unavailable', message: `acquire game lease: ${errorMessage(error)}` }),
-  });
+  }));
 }
 
 /** A step that throws where no branch expects it still ends in a Result; a lost lease ends as one. */

@@ -1,8 +1,9 @@
 /**
- * Test-only worker for the crash-consistency test (test/e2e/crash-steps):
- * SIGKILLs itself at the named step of the named game's start, once per
- * game and step (a marker file remembers), so a test can prove that every
- * step is crash-consistent. Production code and configuration know nothing
+ * Test-only worker for the crash-consistency tests (test/e2e/crash-steps,
+ * test/faults/worker-freeze): SIGKILLs (or, with
+ * RTMANAGER_TEST_CRASH_SIGNAL=SIGSTOP, freezes) itself at the named step of
+ * the named game's start, once per game and step (a marker file remembers),
+ * so a test can prove that every step is crash-consistent. Production code and configuration know nothing
  * of it: it hands its hook to startSystem.
  *
  * Plain ESM on the compiled build, as the Procfile runs the real worker:
@@ -25,6 +26,7 @@ if (crashAt.trim() === '' || !isKeyValueList(crashAt, ':') || !path.isAbsolute(m
   process.exit(1);
 }
 const stepOf = parseKeyValues(crashAt, ':');
+const signal = process.env.RTMANAGER_TEST_CRASH_SIGNAL ?? 'SIGKILL';
 
 /** @type {import('../../src/jobs/lifecycle-jobs.js').StepHook} */
 const stepHook = (job, step) => {
@@ -33,7 +35,7 @@ const stepHook = (job, step) => {
   const marker = path.join(markerDir, `${gameId}.${step}`);
   if (existsSync(marker)) return;
   writeFileSync(marker, String(Date.now()));
-  process.kill(process.pid, 'SIGKILL');
+  process.kill(process.pid, signal);
 };
 
 const config = bootConfigOrExit(process.env);

@@ -21,7 +21,17 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-/** Runs `act` when the start reaches `at` (after that step's own lease check). */
+/** Runs `act` right after the daemon made the container: between run_container and the record write. */
+function afterRun(w: World, act: () => void | Promise<void>): void {
+  const run = w.docker.run.bind(w.docker);
+  w.docker.run = async (spec) => {
+    const made = await run(spec);
+    await act();
+    return made;
+  };
+}
+
+/** Runs `act` when the start reaches `at` (the step's lease is checked again after it). */
 function startWith(w: World, at: StepName, act: () => void | Promise<void>, signal?: AbortSignal) {
   return startRuntime(w.deps, { gameId: 'g-1', imageRef: IMAGE, ...who }, { onStep: (s) => (s === at ? act() : undefined), ...(signal ? { signal } : {}) });
 }
@@ -46,11 +56,12 @@ describe('renewal', () => {
   it('a renewal refused stops the start at its next step and removes the container it made', async () => {
     vi.useFakeTimers();
     const w = world();
-    const result = await startWith(w, 'run_container', async () => {
+    afterRun(w, async () => {
       // Another holder took the game (our lease lapsed meanwhile, say): the next renewal is refused.
       w.leases.held.set('g-1', { token: 'newer', expiresAtMs: Number.MAX_SAFE_INTEGER });
       await vi.advanceTimersByTimeAsync(TTL / 3);
     });
+    const result = await startRuntime(w.deps, { gameId: 'g-1', imageRef: IMAGE, ...who });
     expect(result).toEqual(lost(/its renewal was refused: it expired or another holder took it/));
     // The container was made in run_container; the record step never ran, and the container is gone.
     expect(w.docker.calls).toContain('run');
@@ -64,7 +75,8 @@ describe('renewal', () => {
 describe('a lease that may have expired', () => {
   it('a holder that stalled past its TTL with no renewal confirmed stops at its next step and undoes its container', async () => {
     const w = world();
-    const result = await startWith(w, 'run_container', () => w.clock.advance(TTL + 1));
+    afterRun(w, () => w.clock.advance(TTL + 1));
+    const result = await startRuntime(w.deps, { gameId: 'g-1', imageRef: IMAGE, ...who });
     expect(result).toEqual(lost(/no renewal confirmed for \d+ ms/));
     expect(w.docker.containers.size).toBe(0);
     expect(await w.records.get('g-1')).toBeNull();
@@ -109,7 +121,26 @@ function recordNaming(w: World, containerId: string) {
   };
 }
 
+describe('a step held up by its hook', () => {
+  it('is looked at again when the hook returns: a holder frozen there changes nothing', async () => {
+    const w = world();
+    const result = await startWith(w, 'run_container', () => w.clock.advance(TTL + 1));
+    expect(result).toEqual(lost(/no renewal confirmed for \d+ ms/));
+    expect(w.docker.calls).not.toContain('run');
+  });
+});
+
 describe('the job lost its lock', () => {
+  it('before the lease was taken: a lease-lost Result, no lease taken, nothing touched', async () => {
+    const w = world();
+    const lock = new AbortController();
+    lock.abort('job lock lost');
+    const result = await startRuntime(w.deps, { gameId: 'g-1', imageRef: IMAGE, ...who }, { signal: lock.signal });
+    expect(result).toEqual(lost(/the job lost its lock: job lock lost/));
+    expect(w.leases.fences.size).toBe(0);
+    expect(w.docker.calls).toEqual([]);
+  });
+
   it('stops at the next step: nothing is created', async () => {
     const w = world();
     const lock = new AbortController();
