@@ -78,7 +78,9 @@ describe('a worker frozen at each step of start', () => {
 
         // A second worker takes the job over once the job lock (2 s) and the lease (3 s) have lapsed.
         const rescuer = spawnWorker(crash);
-        const record = await until(() => s.records.get(gameId), (r) => r?.status === 'running', 60_000, `${step}: taken over\n${s.output()}`);
+        // Taken over: the rescuer's audit row (the frozen worker writes none while frozen), and a running record.
+        await until(async () => (await s.operations.listByGame(gameId, 20)).length, (n) => n >= 1, 60_000, `${step}: taken over\n${s.output()}`);
+        const record = await until(() => s.records.get(gameId), (r) => r?.status === 'running', 60_000, `${step}: running\n${s.output()}`);
 
         frozen.kill('SIGCONT');
         // Two audit rows of start: the rescuer's and the thawed attempt's.
