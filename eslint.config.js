@@ -27,8 +27,28 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['**/infra/**', '**/infra', '**/jobs/**', '**/jobs', '**/http/**', '**/http'], message: 'src/domain is pure: it may not import from src/infra, src/jobs or src/http.' },
-            { group: ['dockerode', 'ioredis', 'bullmq', 'hono', 'hono/*', '@hono/*', 'postgres', 'drizzle-orm', 'drizzle-orm/*', 'pino', 'node:fs', 'node:fs/*', 'fs'], message: 'src/domain talks to the world only through its ports.' },
+            {
+              group: ['**/infra/**', '**/infra', '**/jobs/**', '**/jobs', '**/http/**', '**/http'],
+              message: 'src/domain is pure: it may not import from src/infra, src/jobs or src/http.',
+            },
+            {
+              group: [
+                'dockerode',
+                'ioredis',
+                'bullmq',
+                'hono',
+                'hono/*',
+                '@hono/*',
+                'postgres',
+                'drizzle-orm',
+                'drizzle-orm/*',
+                'pino',
+                'node:fs',
+                'node:fs/*',
+                'fs',
+              ],
+              message: 'src/domain talks to the world only through its ports.',
+            },
           ],
         },
       ],
@@ -44,7 +64,10 @@ export default tseslint.config(
     // The HTTP layer reads jobs through src/jobs (job-status.ts): BullMQ stays behind it.
     files: ['src/http/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['bullmq', 'bullmq/*'], message: 'src/http reads and enqueues jobs through src/jobs, never through bullmq.' }] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['bullmq', 'bullmq/*'], message: 'src/http reads and enqueues jobs through src/jobs, never through bullmq.' }] },
+      ],
     },
   },
   {

@@ -43,7 +43,10 @@ export interface EnqueueLoadResult {
  * autocannon (JavaScript, in this process) would take. Used when installed.
  */
 async function hasWrk(): Promise<boolean> {
-  return promisify(execFile)('wrk', ['--version']).then(() => true, (e: { code?: unknown }) => e.code !== 'ENOENT');
+  return promisify(execFile)('wrk', ['--version']).then(
+    () => true,
+    (e: { code?: unknown }) => e.code !== 'ENOENT',
+  );
 }
 
 /** On Debian as root, installs wrk (a package) if it is missing; otherwise the load falls back to autocannon. */
@@ -81,7 +84,15 @@ async function wrkLoad(web: LoadTarget, seconds: number, connections: number): P
     const line = /WRK (\{.*\})/.exec(stdout)?.[1];
     if (!line) throw new Error(`wrk printed no summary:\n${stdout}`);
     const r = JSON.parse(line) as { total: number; us: number; p50: number; p99: number; non2xx: number; errors: number };
-    return { rps: Math.round(r.total / (r.us / 1e6)), p99Ms: +(r.p99 / 1000).toFixed(2), p50Ms: +(r.p50 / 1000).toFixed(2), total: r.total, non2xx: r.non2xx, errors: r.errors, tool: 'wrk' };
+    return {
+      rps: Math.round(r.total / (r.us / 1e6)),
+      p99Ms: +(r.p99 / 1000).toFixed(2),
+      p50Ms: +(r.p50 / 1000).toFixed(2),
+      total: r.total,
+      non2xx: r.non2xx,
+      errors: r.errors,
+      tool: 'wrk',
+    };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -110,9 +121,23 @@ export async function enqueueLoad(web: LoadTarget, seconds: number, connections 
       url: web.base,
       connections,
       duration: seconds,
-      requests: [{ method: 'POST', setupRequest: (req) => ({ ...req, path: `/api/v1/internal/runtimes/${prefix}-${n++}/start`, headers: { ...req.headers, ...headers }, body }) }],
+      requests: [
+        {
+          method: 'POST',
+          setupRequest: (req) => ({ ...req, path: `/api/v1/internal/runtimes/${prefix}-${n++}/start`, headers: { ...req.headers, ...headers }, body }),
+        },
+      ],
     });
-    return { rps: Math.round(load.requests.average), p99Ms: load.latency.p99, p50Ms: load.latency.p50, total: load.requests.total, non2xx: load.non2xx, errors: load.errors, rssMbMax: Math.round(maxRss), tool: 'autocannon' };
+    return {
+      rps: Math.round(load.requests.average),
+      p99Ms: load.latency.p99,
+      p50Ms: load.latency.p50,
+      total: load.requests.total,
+      non2xx: load.non2xx,
+      errors: load.errors,
+      rssMbMax: Math.round(maxRss),
+      tool: 'autocannon',
+    };
   } finally {
     clearInterval(sampler);
   }

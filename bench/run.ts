@@ -49,7 +49,13 @@ async function rawStart(network: string, name: string): Promise<Dockerode.Contai
     Image: IMAGE,
     Labels: { 'com.galaxy.test': '1', 'com.galaxy.bench': 'raw' },
     Env: ['GALAXY_ENGINE_STATE_DIR=/var/lib/galaxy/engine', 'STORAGE_PATH=/var/lib/galaxy/engine'],
-    HostConfig: { NetworkMode: network, NanoCpus: 500_000_000, Memory: 64 * 1024 * 1024, PidsLimit: 64, LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } } },
+    HostConfig: {
+      NetworkMode: network,
+      NanoCpus: 500_000_000,
+      Memory: 64 * 1024 * 1024,
+      PidsLimit: 64,
+      LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
+    },
     NetworkingConfig: { EndpointsConfig: { [network]: {} } },
   });
   await container.start();
@@ -58,7 +64,14 @@ async function rawStart(network: string, name: string): Promise<Dockerode.Contai
 
 async function removeRaw(): Promise<void> {
   const raw = await docker.listContainers({ all: true, filters: { label: ['com.galaxy.bench=raw'] } });
-  await Promise.all(raw.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+  await Promise.all(
+    raw.map((c) =>
+      docker
+        .getContainer(c.Id)
+        .remove({ force: true })
+        .catch(() => undefined),
+    ),
+  );
 }
 
 async function systemStart(s: FaultSystem, gameId: string): Promise<number> {
@@ -72,7 +85,7 @@ async function startedEvent(redis: Redis, stream: string, from: string, gameId: 
   const deadline = Date.now() + 60_000;
   let last = from;
   for (;;) {
-    const reply = (await redis.xread('BLOCK', 5_000, 'STREAMS', stream, last));
+    const reply = await redis.xread('BLOCK', 5_000, 'STREAMS', stream, last);
     for (const [, entries] of reply ?? []) {
       for (const [id, fields] of entries) {
         last = id;
@@ -176,7 +189,9 @@ async function main(): Promise<void> {
     await waitRunning(system, stormGames, 600_000).catch(() => undefined);
     const stormRecords = await Promise.all(stormGames.map((g) => system.records.get(g)));
     errors += stormRecords.filter((r) => r?.status !== 'running').length;
-    const stormContainers = (await Promise.all(stormGames.map((g) => docker.listContainers({ all: true, filters: { label: [`com.galaxy.game_id=${g}`] } })))).flat();
+    const stormContainers = (
+      await Promise.all(stormGames.map((g) => docker.listContainers({ all: true, filters: { label: [`com.galaxy.game_id=${g}`] } })))
+    ).flat();
     results.storm_games = stormGames.length;
     results.storm_containers = stormContainers.length;
     results.storm_errors = errors;
@@ -188,7 +203,11 @@ async function main(): Promise<void> {
       operations: system.operations,
       docker: engine,
       leases: new RedisGameLeases({ redis: system.redis, prefix: `${system.run}:bench:` }),
-      healthEvents: new RedisHealthEvents({ redis: system.redis, stream: `${system.run}:bench-health`, snapshots: new PostgresHealthSnapshots(system.database.db) }),
+      healthEvents: new RedisHealthEvents({
+        redis: system.redis,
+        stream: `${system.run}:bench-health`,
+        snapshots: new PostgresHealthSnapshots(system.database.db),
+      }),
       notifications: new RedisNotifications({ redis: system.redis, stream: `${system.run}:bench-intents` }),
       stateDirs: new FsStateDirectories({ root: '/tmp', mode: 0o750, uid: 0, gid: 0 }),
       telemetry: new RecordingTelemetry(),
@@ -196,8 +215,18 @@ async function main(): Promise<void> {
       clock: { now: () => new Date() },
       newToken: () => randomBytes(16).toString('base64url'),
       settings: {
-        network: system.networkName, pullPolicy: 'never', logDriver: 'json-file', logOpts: '', defaultCpuQuota: 1, defaultMemory: '512m', defaultPidsLimit: 256,
-        engineStateMountPath: '/var/lib/galaxy/engine', engineStateEnvName: 'GALAXY_ENGINE_STATE_DIR', enginePort: 8080, leaseTtlMs: 60_000, stopTimeoutSeconds: 10,
+        network: system.networkName,
+        pullPolicy: 'never',
+        logDriver: 'json-file',
+        logOpts: '',
+        defaultCpuQuota: 1,
+        defaultMemory: '512m',
+        defaultPidsLimit: 256,
+        engineStateMountPath: '/var/lib/galaxy/engine',
+        engineStateEnvName: 'GALAXY_ENGINE_STATE_DIR',
+        enginePort: 8080,
+        leaseTtlMs: 60_000,
+        stopTimeoutSeconds: 10,
       },
     };
     t = performance.now();
@@ -215,12 +244,16 @@ async function main(): Promise<void> {
     results.enqueue_rps = load.rps;
     results.enqueue_p99_ms = load.p99Ms;
     results.rss_mb_max = load.rssMbMax;
-    console.log(`enqueue (${load.tool}, ${N.enqueueConnections} connections, ${N.enqueueSeconds} s): ${load.total} requests, p50 ${load.p50Ms} ms, ${load.non2xx} non-2xx, ${load.errors} errors`);
+    console.log(
+      `enqueue (${load.tool}, ${N.enqueueConnections} connections, ${N.enqueueSeconds} s): ${load.total} requests, p50 ${load.p50Ms} ms, ${load.non2xx} non-2xx, ${load.errors} errors`,
+    );
     await webOnly.kill('web', 'SIGTERM');
     // The same load at the floor (a bare handler: read the body, one SET on the same Redis): the ratios travel between runs.
     const floor = await floorLoad(webOnly, N.enqueueSeconds, N.enqueueConnections);
     Object.assign(results, enqueueRatios(load, floor));
-    console.log(`enqueue floor (${floor.tool}, same load): ${floor.rps} req/s, p50 ${floor.p50Ms} ms, p99 ${floor.p99Ms} ms, ${floor.non2xx} non-2xx, ${floor.errors} errors`);
+    console.log(
+      `enqueue floor (${floor.tool}, same load): ${floor.rps} req/s, p50 ${floor.p50Ms} ms, p99 ${floor.p99Ms} ms, ${floor.non2xx} non-2xx, ${floor.errors} errors`,
+    );
     // The same load on a web process with a capped V8 heap: the memory/latency trade, measured, not shipped.
     webCapped.start('web');
     await webCapped.waitReady();
@@ -231,14 +264,36 @@ async function main(): Promise<void> {
     await cleanup();
   }
 
-  const ordered = ['start_latency_ratio', 'burst_throughput_ratio', 'enqueue_rps', 'enqueue_p99_ms', 'enqueue_floor_rps', 'enqueue_ratio', 'enqueue_p99_ratio', 'storm_games', 'storm_containers', 'storm_errors', 'reconcile_ms_200', 'rss_mb_max'];
+  const ordered = [
+    'start_latency_ratio',
+    'burst_throughput_ratio',
+    'enqueue_rps',
+    'enqueue_p99_ms',
+    'enqueue_floor_rps',
+    'enqueue_ratio',
+    'enqueue_p99_ratio',
+    'storm_games',
+    'storm_containers',
+    'storm_errors',
+    'reconcile_ms_200',
+    'rss_mb_max',
+  ];
   const latest = Object.fromEntries(ordered.map((k) => [k, results[k] ?? null]));
   await mkdir('bench/results', { recursive: true });
   await writeFile('bench/results/latest.json', `${JSON.stringify(latest, null, 2)}\n`);
   const goals: Record<string, string> = {
-    start_latency_ratio: '≤ 1.10', burst_throughput_ratio: '≥ 0.90', enqueue_rps: '≥ 5000', enqueue_p99_ms: '≤ 10',
-    enqueue_floor_rps: '(the floor, this run)', enqueue_ratio: '≥ 0.50', enqueue_p99_ratio: '≤ 2.0',
-    storm_games: '', storm_containers: '= storm_games', storm_errors: '0', reconcile_ms_200: '≤ 1000', rss_mb_max: '≤ 150',
+    start_latency_ratio: '≤ 1.10',
+    burst_throughput_ratio: '≥ 0.90',
+    enqueue_rps: '≥ 5000',
+    enqueue_p99_ms: '≤ 10',
+    enqueue_floor_rps: '(the floor, this run)',
+    enqueue_ratio: '≥ 0.50',
+    enqueue_p99_ratio: '≤ 2.0',
+    storm_games: '',
+    storm_containers: '= storm_games',
+    storm_errors: '0',
+    reconcile_ms_200: '≤ 1000',
+    rss_mb_max: '≤ 150',
   };
   console.log('\nmetric                   value      goal');
   for (const k of ordered) console.log(`${k.padEnd(24)} ${String(latest[k]).padEnd(10)} ${goals[k]}`);

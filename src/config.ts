@@ -23,22 +23,31 @@ const gotUrl = (value: unknown): string => got(typeof value === 'string' ? value
  * here, and the error line quotes what the operator wrote.
  */
 const int = (min: number, max: number) =>
-  z.string().refine((v) => /^\d+$/.test(v.trim()) && Number(v) >= min && Number(v) <= max, {
-    error: (issue) => `must be an integer between ${min} and ${max} ${got(issue.input)}`,
-  }).transform((v) => Number(v));
+  z
+    .string()
+    .refine((v) => /^\d+$/.test(v.trim()) && Number(v) >= min && Number(v) <= max, {
+      error: (issue) => `must be an integer between ${min} and ${max} ${got(issue.input)}`,
+    })
+    .transform((v) => Number(v));
 
 /** A duration of contract §10: positive, at most a day. */
 const ms = int(1, 86_400_000);
 
-const positiveDecimal = z.string().refine((v) => /^\d*\.?\d+$/.test(v.trim()) && Number(v) > 0, {
-  error: (issue) => `must be a positive decimal number ${got(issue.input)}`,
-}).transform((v) => Number(v));
+const positiveDecimal = z
+  .string()
+  .refine((v) => /^\d*\.?\d+$/.test(v.trim()) && Number(v) > 0, {
+    error: (issue) => `must be a positive decimal number ${got(issue.input)}`,
+  })
+  .transform((v) => Number(v));
 
 // Not z.stringbool: its failure aborts the whole parse, and the credential
 // lines below must still be reported beside a bad RTMANAGER_AUTH_DISABLED.
-const bool = z.string().refine((v) => v === 'true' || v === 'false', {
-  error: (issue) => `must be "true" or "false" ${got(issue.input)}`,
-}).transform((v) => v === 'true');
+const bool = z
+  .string()
+  .refine((v) => v === 'true' || v === 'false', {
+    error: (issue) => `must be "true" or "false" ${got(issue.input)}`,
+  })
+  .transform((v) => v === 'true');
 
 const url = (protocols: string[]) =>
   z.string().refine(
@@ -62,9 +71,12 @@ const keyValues = z.string().refine((v) => isKeyValueList(v), {
   error: (issue) => `must be k=v pairs separated by commas ${got(issue.input)}`,
 });
 
-const octalMode = z.string().refine((v) => /^0?[0-7]{3,4}$/.test(v.trim()), {
-  error: (issue) => `must be an octal file mode such as 0750 ${got(issue.input)}`,
-}).transform((v) => parseInt(v, 8));
+const octalMode = z
+  .string()
+  .refine((v) => /^0?[0-7]{3,4}$/.test(v.trim()), {
+    error: (issue) => `must be an octal file mode such as 0750 ${got(issue.input)}`,
+  })
+  .transform((v) => parseInt(v, 8));
 
 /** Named pipes are Windows-only; this service runs on Linux, so they are refused by name. */
 const dockerHost = z.string().superRefine((v, ctx) => {
@@ -128,16 +140,25 @@ const ENV = z.object({
   RTMANAGER_HEALTH_EVENTS_STREAM: withDefault(nonEmpty, 'runtime:health_events'),
   RTMANAGER_NOTIFICATION_INTENTS_STREAM: withDefault(nonEmpty, 'notification:intents'),
   RTMANAGER_RECONCILE_INTERVAL_MS: withDefault(int(1_000, 86_400_000), '30000'),
-  RTMANAGER_LOG_LEVEL: withDefault(oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'must be a pino level (fatal, error, warn, info, debug, trace, silent)'), 'info'),
+  RTMANAGER_LOG_LEVEL: withDefault(
+    oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'must be a pino level (fatal, error, warn, info, debug, trace, silent)'),
+    'info',
+  ),
   RTMANAGER_JOB_ATTEMPTS: withDefault(int(1, 100), '5'),
   RTMANAGER_JOB_BACKOFF_MS: withDefault(int(10, 600_000), '1000'),
   RTMANAGER_WORKER_CONCURRENCY: withDefault(int(1, 1_000), '20'),
-  RTMANAGER_CONTAINER_EXTRA_LABELS: withDefault(keyValues.transform((v) => parseKeyValues(v)), ''),
+  RTMANAGER_CONTAINER_EXTRA_LABELS: withDefault(
+    keyValues.transform((v) => parseKeyValues(v)),
+    '',
+  ),
   RTMANAGER_JOB_LOCK_MS: withDefault(int(1_000, 600_000), '10000'),
   RTMANAGER_JOB_MAX_STALLS: withDefault(int(1, 1_000), '20'),
   RTMANAGER_INTAKE_CLAIM_IDLE_MS: withDefault(int(100, 3_600_000), '30000'),
   RTMANAGER_SHUTDOWN_GRACE_MS: withDefault(int(0, 600_000), '25000'),
-  RTMANAGER_QUEUE_PREFIX: withDefault(z.string().refine((v) => /^[A-Za-z0-9_-]+$/.test(v), { error: (issue) => `must be letters, digits, - or _ ${got(issue.input)}` }), 'bull'),
+  RTMANAGER_QUEUE_PREFIX: withDefault(
+    z.string().refine((v) => /^[A-Za-z0-9_-]+$/.test(v), { error: (issue) => `must be letters, digits, - or _ ${got(issue.input)}` }),
+    'bull',
+  ),
 });
 
 type Variables = z.output<typeof ENV>;
@@ -198,7 +219,13 @@ function toConfig(v: Variables) {
     },
     reconcileIntervalMs: v.RTMANAGER_RECONCILE_INTERVAL_MS,
     logLevel: v.RTMANAGER_LOG_LEVEL,
-    jobs: { attempts: v.RTMANAGER_JOB_ATTEMPTS, backoffMs: v.RTMANAGER_JOB_BACKOFF_MS, concurrency: v.RTMANAGER_WORKER_CONCURRENCY, lockMs: v.RTMANAGER_JOB_LOCK_MS, maxStalls: v.RTMANAGER_JOB_MAX_STALLS },
+    jobs: {
+      attempts: v.RTMANAGER_JOB_ATTEMPTS,
+      backoffMs: v.RTMANAGER_JOB_BACKOFF_MS,
+      concurrency: v.RTMANAGER_WORKER_CONCURRENCY,
+      lockMs: v.RTMANAGER_JOB_LOCK_MS,
+      maxStalls: v.RTMANAGER_JOB_MAX_STALLS,
+    },
     intake: { claimIdleMs: v.RTMANAGER_INTAKE_CLAIM_IDLE_MS },
     shutdownGraceMs: v.RTMANAGER_SHUTDOWN_GRACE_MS,
     queuePrefix: v.RTMANAGER_QUEUE_PREFIX,
@@ -215,7 +242,8 @@ export const configSchema = z
       for (const name of CREDENTIALS) {
         if (!v[name] || v[name].trim() === '') ctx.addIssue({ code: 'custom', path: [name], message: 'required unless RTMANAGER_AUTH_DISABLED=true' });
       }
-      if (v.RTMANAGER_API_TOKEN && v.RTMANAGER_API_TOKEN.length < 16) ctx.addIssue({ code: 'custom', path: ['RTMANAGER_API_TOKEN'], message: 'must be at least 16 characters' });
+      if (v.RTMANAGER_API_TOKEN && v.RTMANAGER_API_TOKEN.length < 16)
+        ctx.addIssue({ code: 'custom', path: ['RTMANAGER_API_TOKEN'], message: 'must be at least 16 characters' });
     },
     // Credentials are reported beside the other bad variables, not after they are fixed.
     { when: () => true },

@@ -59,7 +59,10 @@ export async function openInfrastructure(config: Config, logger: Logger): Promis
 
   const commands = createRedis(config.redisUrl, 'command');
   const bullConnection = createRedis(config.redisUrl, 'bullmq');
-  closers.push(() => commands.quit(), () => bullConnection.quit());
+  closers.push(
+    () => commands.quit(),
+    () => bullConnection.quit(),
+  );
 
   const docker = new LazyDockerEngine({
     host: config.docker.host,

@@ -16,7 +16,12 @@ import type { Closer, Infrastructure } from './infrastructure.js';
 /** `stepHook`, test-only: called at every named step of every lifecycle job. */
 export async function startWorkerRole(infra: Infrastructure, stepHook?: StepHook): Promise<Closer[]> {
   const { config, deps, logger, queues, enqueuer } = infra;
-  const workerOpts = { connection: infra.bullConnection, prefix: config.queuePrefix, concurrency: config.jobs.concurrency, ...lifecycleWorkerOptions(config.jobs.lockMs, config.jobs.maxStalls) };
+  const workerOpts = {
+    connection: infra.bullConnection,
+    prefix: config.queuePrefix,
+    concurrency: config.jobs.concurrency,
+    ...lifecycleWorkerOptions(config.jobs.lockMs, config.jobs.maxStalls),
+  };
   const lifecycles = Object.entries(QUEUE_OF) as Array<[LifecycleKind, LifecycleQueue]>;
   // The enqueuer's mutex prefix is its default here too: the order's lookers read those mutexes.
   const order = createGameOrder({ redis: infra.commands, bullPrefix: config.queuePrefix });
@@ -32,7 +37,10 @@ export async function startWorkerRole(infra: Infrastructure, stepHook?: StepHook
   await queues.reconcile.upsertJobScheduler('reconcile-every', { every: config.reconcileIntervalMs }, { name: 'reconcile', data: {} });
 
   // Loaded here, not at the top: only the worker pays for dockerode (see LazyDockerEngine).
-  const [{ followEngineEvents }, { dockerFromHost }] = await Promise.all([import('../infra/docker/events-follower.js'), import('../infra/docker/docker-engine.js')]);
+  const [{ followEngineEvents }, { dockerFromHost }] = await Promise.all([
+    import('../infra/docker/events-follower.js'),
+    import('../infra/docker/docker-engine.js'),
+  ]);
   const wait = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
   const events = followEngineEvents({
     docker: dockerFromHost(config.docker.host),

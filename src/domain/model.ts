@@ -70,13 +70,7 @@ export interface StoredOperationEntry extends OperationEntry {
   id: number;
 }
 
-export const HEALTH_EVENT_TYPES = [
-  'container_started',
-  'container_exited',
-  'container_oom',
-  'container_disappeared',
-  'container_adopted',
-] as const;
+export const HEALTH_EVENT_TYPES = ['container_started', 'container_exited', 'container_oom', 'container_disappeared', 'container_adopted'] as const;
 export type HealthEventType = (typeof HEALTH_EVENT_TYPES)[number];
 
 export interface HealthEvent {
@@ -87,11 +81,7 @@ export interface HealthEvent {
   details: Record<string, unknown>;
 }
 
-export const NOTIFICATION_TYPES = [
-  'runtime.image_pull_failed',
-  'runtime.container_start_failed',
-  'runtime.start_config_invalid',
-] as const;
+export const NOTIFICATION_TYPES = ['runtime.image_pull_failed', 'runtime.container_start_failed', 'runtime.start_config_invalid'] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
 
 export interface NotificationIntent {

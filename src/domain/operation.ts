@@ -272,15 +272,17 @@ export async function endLeaseLost(op: Operation, reason: string, containerId = 
  */
 export function underLease(op: Operation, body: () => Promise<LifecycleResult>): Promise<LifecycleResult> {
   // guarded() twice: around the body, and around the acquisition, whose step may find the job already lost.
-  return guarded(op, () => holdingLease(op, () => guarded(op, body), {
-    busy: () => {
-      const busy: Failure = { step: 'acquire_lease', code: 'conflict', message: LEASE_BUSY_MESSAGE, leaseBusy: true };
-      if (!op.hooks.waitsWhenBusy) return recordFailure(op, busy);
-      op.log.debug({ step: 'acquire_lease' }, 'game busy; the caller waits');
-      return Promise.resolve({ outcome: 'failure', errorCode: busy.code, errorMessage: busy.message, record: null, retryable: true });
-    },
-    unavailable: (error) => recordFailure(op, { step: 'acquire_lease', code: 'service_unavailable', message: `acquire game lease: ${errorMessage(error)}` }),
-  }));
+  return guarded(op, () =>
+    holdingLease(op, () => guarded(op, body), {
+      busy: () => {
+        const busy: Failure = { step: 'acquire_lease', code: 'conflict', message: LEASE_BUSY_MESSAGE, leaseBusy: true };
+        if (!op.hooks.waitsWhenBusy) return recordFailure(op, busy);
+        op.log.debug({ step: 'acquire_lease' }, 'game busy; the caller waits');
+        return Promise.resolve({ outcome: 'failure', errorCode: busy.code, errorMessage: busy.message, record: null, retryable: true });
+      },
+      unavailable: (error) => recordFailure(op, { step: 'acquire_lease', code: 'service_unavailable', message: `acquire game lease: ${errorMessage(error)}` }),
+    }),
+  );
 }
 
 /** A step that throws where no branch expects it still ends in a Result; a lost lease ends as one. */
@@ -312,10 +314,7 @@ export async function recordFailure(op: Operation, failure: Failure): Promise<Li
   });
   if (failure.notify) await bestEffortNotify(op, failure.notify, failure);
   if (op.kind === 'start') op.deps.telemetry.recordStartOutcome('failure', failure.code, op.opSource);
-  op.log.warn(
-    { step: failure.step, image_ref: op.imageRef, error_code: failure.code, error_message: failure.message },
-    `runtime ${op.kind} failed`,
-  );
+  op.log.warn({ step: failure.step, image_ref: op.imageRef, error_code: failure.code, error_message: failure.message }, `runtime ${op.kind} failed`);
   return {
     outcome: 'failure',
     errorCode: failure.code,

@@ -7,16 +7,7 @@
  * expected business answers (not found, network missing, lease held) are
  * return values, never exceptions.
  */
-import type {
-  HealthEvent,
-  NotificationIntent,
-  OperationEntry,
-  OpKind,
-  PullPolicy,
-  RuntimeRecord,
-  RuntimeStatus,
-  StoredOperationEntry,
-} from './model.js';
+import type { HealthEvent, NotificationIntent, OperationEntry, OpKind, PullPolicy, RuntimeRecord, RuntimeStatus, StoredOperationEntry } from './model.js';
 
 export interface RuntimeRecordPage {
   records: RuntimeRecord[];

@@ -78,7 +78,12 @@ export async function reconcileAll(deps: LifecycleDeps): Promise<ReconcileSummar
  * is looked at again under the lease, because it may be stale by then.
  */
 export async function reconcileGame(deps: LifecycleDeps, gameId: string, seen: ContainerInfo | null): Promise<ReconcileAction> {
-  const op = beginOperation(deps, 'reconcile_observe', { gameId, imageRef: seen?.labels[LABEL_ENGINE_IMAGE_REF] ?? '', opSource: 'reconciler', sourceRef: 'reconcile' }, {});
+  const op = beginOperation(
+    deps,
+    'reconcile_observe',
+    { gameId, imageRef: seen?.labels[LABEL_ENGINE_IMAGE_REF] ?? '', opSource: 'reconciler', sourceRef: 'reconcile' },
+    {},
+  );
   // A busy game is skipped, not waited for: the operation holding it leaves it true.
   return holdingLease<ReconcileAction>(
     op,
@@ -115,12 +120,18 @@ async function reconcileUnderLease(op: Operation, seen: ContainerInfo | null): P
   if (record?.status !== 'running') return 'unchanged';
 
   if (!container || container.id !== record.currentContainerId) {
-    const marked = await markRecord(op, record, 'removed', 'container_disappeared', record.currentContainerId ?? '', { last_container_id: record.currentContainerId });
+    const marked = await markRecord(op, record, 'removed', 'container_disappeared', record.currentContainerId ?? '', {
+      last_container_id: record.currentContainerId,
+    });
     return marked ? 'disappeared' : refusedWrite(op);
   }
 
   const eventType: HealthEventType = container.oomKilled ? 'container_oom' : 'container_exited';
-  const marked = await markRecord(op, record, 'exited', eventType, container.id, { exit_code: container.exitCode, oom_killed: container.oomKilled, state: container.state });
+  const marked = await markRecord(op, record, 'exited', eventType, container.id, {
+    exit_code: container.exitCode,
+    oom_killed: container.oomKilled,
+    state: container.state,
+  });
   if (!marked) return refusedWrite(op);
   return container.oomKilled ? 'oom' : 'exited';
 }
@@ -152,7 +163,12 @@ async function adopt(observing: Operation, record: RuntimeRecord | null, contain
   };
   if (!(await deps.records.upsert(adopted, fenceOf(op)))) return false;
   await bestEffortAppend(op, { containerId: container.id, outcome: 'success', errorCode: '', errorMessage: '' });
-  await bestEffortHealthEvent(op, { containerId: container.id, eventType: 'container_adopted', occurredAt: now, details: { image_ref: op.imageRef, previous_status: record?.status ?? null } });
+  await bestEffortHealthEvent(op, {
+    containerId: container.id,
+    eventType: 'container_adopted',
+    occurredAt: now,
+    details: { image_ref: op.imageRef, previous_status: record?.status ?? null },
+  });
   op.log.info({ container_id: container.id }, 'reconcile: adopted a running container');
   return true;
 }

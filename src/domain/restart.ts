@@ -39,7 +39,11 @@ async function recreate(given: Operation, newImageRef: string | null): Promise<L
 
   const imageRef = newImageRef ?? stopped.record?.currentImageRef ?? null;
   if (!imageRef) {
-    return recordFailure(stopped.op, { step: 'load_record', code: 'start_config_invalid', message: `game ${JSON.stringify(given.gameId)} has no runtime to ${given.kind}` });
+    return recordFailure(stopped.op, {
+      step: 'load_record',
+      code: 'start_config_invalid',
+      message: `game ${JSON.stringify(given.gameId)} has no runtime to ${given.kind}`,
+    });
   }
   const op = withImage(stopped.op, imageRef);
 

@@ -287,10 +287,7 @@ async function fetchLobbyDiagnostic(op: Operation): Promise<void> {
   if (!lobby) return;
   try {
     const game = await withTimeout(lobby.getGame(op.gameId), LOBBY_TIMEOUT_MS);
-    op.log.debug(
-      { step: 'lobby_diagnostic', lobby_status: game.status, lobby_target_engine_version: game.targetEngineVersion },
-      'lobby diagnostic fetched',
-    );
+    op.log.debug({ step: 'lobby_diagnostic', lobby_status: game.status, lobby_target_engine_version: game.targetEngineVersion }, 'lobby diagnostic fetched');
   } catch (error) {
     op.log.debug({ step: 'lobby_diagnostic', err: errorMessage(error) }, 'lobby diagnostic fetch failed');
   }

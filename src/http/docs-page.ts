@@ -25,7 +25,8 @@ export function typeSummary(schema: Json | undefined): string {
   const shown = (n: unknown): n is number => typeof n === 'number' && Math.abs(n) < Number.MAX_SAFE_INTEGER;
   if (shown(schema.minimum)) parts.push(`≥ ${schema.minimum}`);
   if (shown(schema.maximum)) parts.push(`≤ ${schema.maximum}`);
-  if (shown(schema.minLength) || shown(schema.maxLength)) parts.push(`of ${shown(schema.minLength) ? schema.minLength : 0}…${shown(schema.maxLength) ? schema.maxLength : '∞'} characters`);
+  if (shown(schema.minLength) || shown(schema.maxLength))
+    parts.push(`of ${shown(schema.minLength) ? schema.minLength : 0}…${shown(schema.maxLength) ? schema.maxLength : '∞'} characters`);
   if (schema.default !== undefined) parts.push(`default <code>${escape(JSON.stringify(schema.default))}</code>`);
   return parts.join(' ');
 }
@@ -35,7 +36,10 @@ function propertiesTable(schema: Json): string {
   const required = new Set((schema.required ?? []) as string[]);
   if (Object.keys(props).length === 0) return `<p>${typeSummary(schema)}</p>`;
   const rows = Object.entries(props)
-    .map(([name, p]) => `<tr><td><code>${escape(name)}</code></td><td>${typeSummary(p)}</td><td>${required.has(name) ? 'yes' : ''}</td><td>${escape(str(p.description))}</td></tr>`)
+    .map(
+      ([name, p]) =>
+        `<tr><td><code>${escape(name)}</code></td><td>${typeSummary(p)}</td><td>${required.has(name) ? 'yes' : ''}</td><td>${escape(str(p.description))}</td></tr>`,
+    )
     .join('');
   const strict = schema.additionalProperties === false ? '<p class="note">No other fields are accepted.</p>' : '';
   return `<table><tr><th>field</th><th>type</th><th>required</th><th>meaning</th></tr>${rows}</table>${strict}`;
@@ -49,9 +53,14 @@ function bodySchema(content: unknown): Json | undefined {
 function operation(path: string, method: string, op: Json): string {
   const params = (op.parameters ?? []) as Json[];
   const paramRows = params
-    .map((p) => `<tr><td><code>${escape(str(p.name))}</code></td><td>${escape(str(p.in))}</td><td>${p.required ? 'yes' : ''}</td><td>${typeSummary(p.schema as Json)}</td><td>${escape(str((p.schema as Json | undefined)?.description))}</td></tr>`)
+    .map(
+      (p) =>
+        `<tr><td><code>${escape(str(p.name))}</code></td><td>${escape(str(p.in))}</td><td>${p.required ? 'yes' : ''}</td><td>${typeSummary(p.schema as Json)}</td><td>${escape(str((p.schema as Json | undefined)?.description))}</td></tr>`,
+    )
     .join('');
-  const paramTable = params.length ? `<h4>Parameters</h4><table><tr><th>name</th><th>in</th><th>required</th><th>type</th><th>meaning</th></tr>${paramRows}</table>` : '';
+  const paramTable = params.length
+    ? `<h4>Parameters</h4><table><tr><th>name</th><th>in</th><th>required</th><th>type</th><th>meaning</th></tr>${paramRows}</table>`
+    : '';
   const requestBody = op.requestBody as Json | undefined;
   const body = requestBody ? bodySchema(requestBody.content) : undefined;
   const bodyTable = body ? `<h4>Request body (JSON${requestBody?.required ? '' : ', optional'})</h4>${propertiesTable(body)}` : '';
@@ -73,7 +82,10 @@ export function renderDocs(doc: Json): string {
   const paths = doc.paths as Record<string, Record<string, Json>>;
   const ops = Object.entries(paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ path, method, op })));
   const toc = ops
-    .map(({ path, method, op }) => `<li><a href="#${anchor(`${method}-${path}`)}"><span class="m">${escape(method.toUpperCase())}</span> <code>${escape(path)}</code></a> ${escape(str(op.summary))}</li>`)
+    .map(
+      ({ path, method, op }) =>
+        `<li><a href="#${anchor(`${method}-${path}`)}"><span class="m">${escape(method.toUpperCase())}</span> <code>${escape(path)}</code></a> ${escape(str(op.summary))}</li>`,
+    )
     .join('');
   const schemas = Object.entries(((doc.components as Json | undefined)?.schemas ?? {}) as Record<string, Json>)
     .map(([name, schema]) => `<section id="schema-${anchor(name)}"><h3>${escape(name)}</h3>${propertiesTable(schema)}</section>`)

@@ -115,38 +115,68 @@ export function buildOpenApi(): Json {
 
 function buildPaths(): Json {
   return {
-      '/api/v1/internal/runtimes/{game_id}/start': lifecyclePaths('start'),
-      '/api/v1/internal/runtimes/{game_id}/stop': lifecyclePaths('stop'),
-      '/api/v1/internal/runtimes/{game_id}/restart': lifecyclePaths('restart'),
-      '/api/v1/internal/runtimes/{game_id}/patch': lifecyclePaths('patch'),
-      '/api/v1/internal/runtimes/{game_id}': {
-        get: { operationId: 'getRuntime', summary: "The game's runtime record", tags: ['records'], parameters: [gameIdParameter], responses: { '200': json('the record', recordJson), '404': errorResponse('no record'), ...COMMON_ERRORS } },
+    '/api/v1/internal/runtimes/{game_id}/start': lifecyclePaths('start'),
+    '/api/v1/internal/runtimes/{game_id}/stop': lifecyclePaths('stop'),
+    '/api/v1/internal/runtimes/{game_id}/restart': lifecyclePaths('restart'),
+    '/api/v1/internal/runtimes/{game_id}/patch': lifecyclePaths('patch'),
+    '/api/v1/internal/runtimes/{game_id}': {
+      get: {
+        operationId: 'getRuntime',
+        summary: "The game's runtime record",
+        tags: ['records'],
+        parameters: [gameIdParameter],
+        responses: { '200': json('the record', recordJson), '404': errorResponse('no record'), ...COMMON_ERRORS },
       },
-      '/api/v1/internal/runtimes': {
-        get: {
-          operationId: 'listRuntimes',
-          summary: 'Runtime records, by game id, paged',
-          tags: ['records'],
-          parameters: queryParameters(listQuery),
-          responses: { '200': json('a page', z.object({ records: z.array(recordJson), next_cursor: z.string().nullable() })), ...COMMON_ERRORS },
-        },
+    },
+    '/api/v1/internal/runtimes': {
+      get: {
+        operationId: 'listRuntimes',
+        summary: 'Runtime records, by game id, paged',
+        tags: ['records'],
+        parameters: queryParameters(listQuery),
+        responses: { '200': json('a page', z.object({ records: z.array(recordJson), next_cursor: z.string().nullable() })), ...COMMON_ERRORS },
       },
-      '/api/v1/internal/runtimes/{game_id}/operations': {
-        get: {
-          operationId: 'listOperations',
-          summary: "The game's operation log, newest first",
-          tags: ['records'],
-          parameters: [gameIdParameter, ...queryParameters(operationsQuery)],
-          responses: { '200': json('operations', z.object({ operations: z.array(operationJson) })), ...COMMON_ERRORS },
-        },
+    },
+    '/api/v1/internal/runtimes/{game_id}/operations': {
+      get: {
+        operationId: 'listOperations',
+        summary: "The game's operation log, newest first",
+        tags: ['records'],
+        parameters: [gameIdParameter, ...queryParameters(operationsQuery)],
+        responses: { '200': json('operations', z.object({ operations: z.array(operationJson) })), ...COMMON_ERRORS },
       },
-      '/healthz': { get: { operationId: 'healthz', summary: 'Liveness', security: [], tags: ['ops'], responses: { '200': { description: 'alive' } } } },
-      '/readyz': {
-        get: { operationId: 'readyz', summary: 'Readiness: Redis, Postgres and Docker answer', security: [], tags: ['ops'], responses: { '200': { description: 'ready' }, '503': { description: 'names the dependency that does not answer' } } },
+    },
+    '/healthz': { get: { operationId: 'healthz', summary: 'Liveness', security: [], tags: ['ops'], responses: { '200': { description: 'alive' } } } },
+    '/readyz': {
+      get: {
+        operationId: 'readyz',
+        summary: 'Readiness: Redis, Postgres and Docker answer',
+        security: [],
+        tags: ['ops'],
+        responses: { '200': { description: 'ready' }, '503': { description: 'names the dependency that does not answer' } },
       },
-      '/metrics': { get: { operationId: 'metrics', summary: 'Prometheus metrics', security: [], tags: ['ops'], responses: { '200': { description: 'Prometheus text', content: { 'text/plain': {} } } } } },
-      '/openapi.json': { get: { operationId: 'openapi', summary: 'This document', security: [], tags: ['ops'], responses: { '200': { description: 'OpenAPI 3.1' } } } },
-      '/docs': { get: { operationId: 'docs', summary: 'This document as a page', security: [], tags: ['ops'], responses: { '200': { description: 'HTML' } } } },
-      '/admin/queues': { get: { operationId: 'bullBoard', summary: 'Bull Board dashboard', security: [{ basic: [] }], tags: ['ops'], responses: { '200': { description: 'HTML' }, '401': { description: 'basic auth required' } } } },
+    },
+    '/metrics': {
+      get: {
+        operationId: 'metrics',
+        summary: 'Prometheus metrics',
+        security: [],
+        tags: ['ops'],
+        responses: { '200': { description: 'Prometheus text', content: { 'text/plain': {} } } },
+      },
+    },
+    '/openapi.json': {
+      get: { operationId: 'openapi', summary: 'This document', security: [], tags: ['ops'], responses: { '200': { description: 'OpenAPI 3.1' } } },
+    },
+    '/docs': { get: { operationId: 'docs', summary: 'This document as a page', security: [], tags: ['ops'], responses: { '200': { description: 'HTML' } } } },
+    '/admin/queues': {
+      get: {
+        operationId: 'bullBoard',
+        summary: 'Bull Board dashboard',
+        security: [{ basic: [] }],
+        tags: ['ops'],
+        responses: { '200': { description: 'HTML' }, '401': { description: 'basic auth required' } },
+      },
+    },
   };
 }

@@ -9,7 +9,11 @@ import { RUNTIME_STATUSES } from '../domain/model.js';
 import { gameIdSchema, imageRefSchema } from '../jobs/queues.js';
 
 // The pattern is checked in a refinement (for its message), so the document is told it here.
-export const gameIdParam = gameIdSchema.meta({ description: 'game id (not all digits: it is also the BullMQ job id)', pattern: GAME_ID_PATTERN_SOURCE, example: 'g-1042' });
+export const gameIdParam = gameIdSchema.meta({
+  description: 'game id (not all digits: it is also the BullMQ job id)',
+  pattern: GAME_ID_PATTERN_SOURCE,
+  example: 'g-1042',
+});
 
 export const startBody = z
   .object({
@@ -102,6 +106,4 @@ export const operationJson = z
 export const HTTP_ERROR_CODES = [...ERROR_CODES, 'unauthorized', 'not_found', 'payload_too_large'] as const;
 export type HttpErrorCode = (typeof HTTP_ERROR_CODES)[number];
 
-export const errorJson = z
-  .object({ error: z.object({ code: z.enum(HTTP_ERROR_CODES), message: z.string() }) })
-  .meta({ id: 'Error' });
+export const errorJson = z.object({ error: z.object({ code: z.enum(HTTP_ERROR_CODES), message: z.string() }) }).meta({ id: 'Error' });

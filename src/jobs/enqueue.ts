@@ -123,7 +123,8 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
     const acquiredAt = Date.now();
     const stillHeld = () => {
       // Half the TTL is the margin for the clock skew and the write itself.
-      if (Date.now() - acquiredAt > mutexTtlMs / 2) throw new EnqueueBusyError(`enqueue of ${key} took over ${mutexTtlMs / 2} ms; nothing was changed, try again`);
+      if (Date.now() - acquiredAt > mutexTtlMs / 2)
+        throw new EnqueueBusyError(`enqueue of ${key} took over ${mutexTtlMs / 2} ms; nothing was changed, try again`);
     };
     try {
       return await body(stillHeld, acquired > 0 ? acquired : null);
@@ -162,12 +163,16 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
             });
           }
           stillHeld();
-          await queue.add(kind, { ...payload, orderSeq: seq }, {
-            jobId,
-            attempts: deps.attempts,
-            backoff: { type: 'exponential', delay: deps.backoffMs },
-            ...RETENTION,
-          });
+          await queue.add(
+            kind,
+            { ...payload, orderSeq: seq },
+            {
+              jobId,
+              attempts: deps.attempts,
+              backoff: { type: 'exponential', delay: deps.backoffMs },
+              ...RETENTION,
+            },
+          );
         } catch (error) {
           // No job carries the place: give it back now rather than wait for a looker to drop it.
           await deps.redis.zrem(place.orderKey, orderMember(queueName, seq)).catch(() => undefined);

@@ -87,7 +87,8 @@ export function createGameOrder(deps: { redis: Redis; bullPrefix: string; mutexP
   const redis = deps.redis as unknown as OrderRedis;
   const gameOf = (job: Job) => job.id ?? '';
 
-  const turn = (queue: LifecycleQueue, job: Job, seq: number) => redis.rtmOrderTurn(keys.ofGame(gameOf(job)), orderMember(queue, seq), deps.bullPrefix, gameOf(job), mutexPrefix);
+  const turn = (queue: LifecycleQueue, job: Job, seq: number) =>
+    redis.rtmOrderTurn(keys.ofGame(gameOf(job)), orderMember(queue, seq), deps.bullPrefix, gameOf(job), mutexPrefix);
 
   /** The job data first, then the entry: an entry never names a seq its job does not carry, or a looker would drop it. */
   async function takePlace(queue: LifecycleQueue, job: Job): Promise<number> {
@@ -119,7 +120,9 @@ export function createGameOrder(deps: { redis: Redis; bullPrefix: string; mutexP
  */
 export function leaveOrderWhenFinished(worker: Worker, queue: LifecycleQueue, order: GameOrder, logger: Logger): void {
   const leave = (job: Job) => {
-    order.leave(queue, job).catch((error: unknown) => logger.warn({ job_id: job.id, err: String(error) }, 'order entry not removed; the next operation drops it'));
+    order
+      .leave(queue, job)
+      .catch((error: unknown) => logger.warn({ job_id: job.id, err: String(error) }, 'order entry not removed; the next operation drops it'));
   };
   worker.on('completed', leave);
   // `failed` fires for every failed attempt; only a final failure has finishedOn.

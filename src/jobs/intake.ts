@@ -68,9 +68,9 @@ export function startIntake(deps: IntakeDeps): Intake {
           lastClaimAt = Date.now();
           await claimAbandoned();
         }
-        const reply = (await deps.blocking.xreadgroup('GROUP', INTAKE_GROUP, consumer, 'COUNT', batch, 'BLOCK', blockMs, 'STREAMS', deps.stream, '>')) as
-          | Array<[string, StreamEntry[]]>
-          | null;
+        const reply = (await deps.blocking.xreadgroup('GROUP', INTAKE_GROUP, consumer, 'COUNT', batch, 'BLOCK', blockMs, 'STREAMS', deps.stream, '>')) as Array<
+          [string, StreamEntry[]]
+        > | null;
         for (const [, entries] of reply ?? []) await handleAll(entries);
       } catch (error) {
         if (stopping) break;
@@ -85,7 +85,11 @@ export function startIntake(deps: IntakeDeps): Intake {
     let cursor = '0-0';
     do {
       // Redis 7: [next cursor, entries, deleted ids].
-      const reply = (await deps.commands.xautoclaim(deps.stream, INTAKE_GROUP, consumer, deps.claimIdleMs, cursor, 'COUNT', batch)) as [string, StreamEntry[], string[]?];
+      const reply = (await deps.commands.xautoclaim(deps.stream, INTAKE_GROUP, consumer, deps.claimIdleMs, cursor, 'COUNT', batch)) as [
+        string,
+        StreamEntry[],
+        string[]?,
+      ];
       cursor = reply[0];
       const entries = reply[1].filter((entry): entry is StreamEntry => Array.isArray(entry) && Array.isArray(entry[1]));
       if (entries.length > 0) log.info({ claimed: entries.length }, 'claimed abandoned entries');

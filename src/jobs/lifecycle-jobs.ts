@@ -67,7 +67,8 @@ export function createLifecycleProcessor(kind: LifecycleKind, deps: LifecycleDep
   // Three parameters: BullMQ then hands each job an AbortSignal (see lockLostCancels).
   return async (job: Job, token?: string, signal?: AbortSignal): Promise<ResultJson> => {
     const parsed = PAYLOAD_SCHEMAS[kind].safeParse(job.data);
-    if (!parsed.success) return settle(payloadRejected(`invalid ${kind} payload: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`));
+    if (!parsed.success)
+      return settle(payloadRejected(`invalid ${kind} payload: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`));
     const payload = parsed.data;
     if (waits?.order && !(await waits.order.isTurn(QUEUE_OF[kind], job))) return waitOrFail(job, token, GAME_BUSY, waits.leaseWaitMs);
     const imageRef = 'imageRef' in payload && typeof payload.imageRef === 'string' ? payload.imageRef : '';

@@ -41,65 +41,93 @@ export function describeDockerEngineContract(name: string, make: () => Promise<D
       ...over,
     });
 
-    it('answers ping', withSubject(async ({ port }) => {
-      expect(await port.ping()).toBe(true);
-    }));
+    it(
+      'answers ping',
+      withSubject(async ({ port }) => {
+        expect(await port.ping()).toBe(true);
+      }),
+    );
 
-    it('tells an existing network from a missing one', withSubject(async (s) => {
-      expect(await s.port.networkExists(s.network)).toBe(true);
-      expect(await s.port.networkExists(`${s.prefix}-no-such-network`)).toBe(false);
-    }));
+    it(
+      'tells an existing network from a missing one',
+      withSubject(async (s) => {
+        expect(await s.port.networkExists(s.network)).toBe(true);
+        expect(await s.port.networkExists(`${s.prefix}-no-such-network`)).toBe(false);
+      }),
+    );
 
-    it('pulls per policy: never and if_not_present leave a local image alone; a remote image fails', withSubject(async (s) => {
-      await s.port.pullImage(s.localImage, 'never');
-      await s.port.pullImage(s.localImage, 'if_not_present');
-      await expect(s.port.pullImage(s.remoteImage, 'if_not_present')).rejects.toThrow();
-      await expect(s.port.pullImage(s.remoteImage, 'always')).rejects.toThrow();
-      await s.port.pullImage(s.remoteImage, 'never');
-    }));
+    it(
+      'pulls per policy: never and if_not_present leave a local image alone; a remote image fails',
+      withSubject(async (s) => {
+        await s.port.pullImage(s.localImage, 'never');
+        await s.port.pullImage(s.localImage, 'if_not_present');
+        await expect(s.port.pullImage(s.remoteImage, 'if_not_present')).rejects.toThrow();
+        await expect(s.port.pullImage(s.remoteImage, 'always')).rejects.toThrow();
+        await s.port.pullImage(s.remoteImage, 'never');
+      }),
+    );
 
-    it('reads image labels, and fails on an image that is not local', withSubject(async (s) => {
-      expect((await s.port.inspectImage(s.localImage)).labels).toMatchObject({ 'com.galaxy.cpu_quota': '0.5', 'com.galaxy.memory': '64m', 'com.galaxy.pids_limit': '64' });
-      await expect(s.port.inspectImage(s.remoteImage)).rejects.toThrow();
-    }));
+    it(
+      'reads image labels, and fails on an image that is not local',
+      withSubject(async (s) => {
+        expect((await s.port.inspectImage(s.localImage)).labels).toMatchObject({
+          'com.galaxy.cpu_quota': '0.5',
+          'com.galaxy.memory': '64m',
+          'com.galaxy.pids_limit': '64',
+        });
+        await expect(s.port.inspectImage(s.remoteImage)).rejects.toThrow();
+      }),
+    );
 
-    it('runs a container that inspect and list then show, and refuses a second with its name', withSubject(async (s) => {
-      const before = Date.now();
-      const run = await s.port.run(spec(s, 'run'));
-      expect(run.containerId).toMatch(/^[0-9a-z]{12,}$/);
-      expect(run.startedAt.getTime()).toBeGreaterThanOrEqual(before - 2_000);
-      const info = await s.port.inspectContainer(`${s.prefix}-run`);
-      expect(info).toMatchObject({ id: run.containerId, name: `${s.prefix}-run`, running: true, state: 'running', exitCode: null, oomKilled: false });
-      expect(info?.labels).toMatchObject({ 'com.galaxy.owner': 'rtmanager', 'com.galaxy.game_id': 'run' });
-      expect((await s.port.inspectContainer(run.containerId))?.name).toBe(`${s.prefix}-run`);
-      const listed = await s.port.listContainers({ 'com.galaxy.game_id': 'run', ...s.extraLabels });
-      expect(listed.map((c) => c.id)).toEqual([run.containerId]);
-      await expect(s.port.run(spec(s, 'run'))).rejects.toThrow(/already in use|Conflict/i);
-    }));
+    it(
+      'runs a container that inspect and list then show, and refuses a second with its name',
+      withSubject(async (s) => {
+        const before = Date.now();
+        const run = await s.port.run(spec(s, 'run'));
+        expect(run.containerId).toMatch(/^[0-9a-z]{12,}$/);
+        expect(run.startedAt.getTime()).toBeGreaterThanOrEqual(before - 2_000);
+        const info = await s.port.inspectContainer(`${s.prefix}-run`);
+        expect(info).toMatchObject({ id: run.containerId, name: `${s.prefix}-run`, running: true, state: 'running', exitCode: null, oomKilled: false });
+        expect(info?.labels).toMatchObject({ 'com.galaxy.owner': 'rtmanager', 'com.galaxy.game_id': 'run' });
+        expect((await s.port.inspectContainer(run.containerId))?.name).toBe(`${s.prefix}-run`);
+        const listed = await s.port.listContainers({ 'com.galaxy.game_id': 'run', ...s.extraLabels });
+        expect(listed.map((c) => c.id)).toEqual([run.containerId]);
+        await expect(s.port.run(spec(s, 'run'))).rejects.toThrow(/already in use|Conflict/i);
+      }),
+    );
 
-    it('fails to run an image that is not local, and leaves no container behind', withSubject(async (s) => {
-      await expect(s.port.run(spec(s, 'noimage', { image: s.remoteImage }))).rejects.toThrow();
-      expect(await s.port.inspectContainer(`${s.prefix}-noimage`)).toBeNull();
-    }));
+    it(
+      'fails to run an image that is not local, and leaves no container behind',
+      withSubject(async (s) => {
+        await expect(s.port.run(spec(s, 'noimage', { image: s.remoteImage }))).rejects.toThrow();
+        expect(await s.port.inspectContainer(`${s.prefix}-noimage`)).toBeNull();
+      }),
+    );
 
-    it('stops (idempotently) and removes (idempotently)', withSubject(async (s) => {
-      const run = await s.port.run(spec(s, 'stop'));
-      await s.port.stop(run.containerId, 1);
-      const stopped = await s.port.inspectContainer(run.containerId);
-      expect(stopped).toMatchObject({ running: false });
-      expect(typeof stopped?.exitCode).toBe('number');
-      await s.port.stop(run.containerId, 1);
-      const listed = await s.port.listContainers({ 'com.galaxy.game_id': 'stop', ...s.extraLabels });
-      expect(listed).toEqual([expect.objectContaining({ id: run.containerId, running: false, exitCode: stopped?.exitCode })]);
-      await s.port.remove(run.containerId);
-      expect(await s.port.inspectContainer(run.containerId)).toBeNull();
-      await s.port.remove(run.containerId);
-      await s.port.stop(run.containerId, 1);
-    }));
+    it(
+      'stops (idempotently) and removes (idempotently)',
+      withSubject(async (s) => {
+        const run = await s.port.run(spec(s, 'stop'));
+        await s.port.stop(run.containerId, 1);
+        const stopped = await s.port.inspectContainer(run.containerId);
+        expect(stopped).toMatchObject({ running: false });
+        expect(typeof stopped?.exitCode).toBe('number');
+        await s.port.stop(run.containerId, 1);
+        const listed = await s.port.listContainers({ 'com.galaxy.game_id': 'stop', ...s.extraLabels });
+        expect(listed).toEqual([expect.objectContaining({ id: run.containerId, running: false, exitCode: stopped?.exitCode })]);
+        await s.port.remove(run.containerId);
+        expect(await s.port.inspectContainer(run.containerId)).toBeNull();
+        await s.port.remove(run.containerId);
+        await s.port.stop(run.containerId, 1);
+      }),
+    );
 
-    it('answers null for a container that does not exist', withSubject(async (s) => {
-      expect(await s.port.inspectContainer(`${s.prefix}-ghost`)).toBeNull();
-      expect(await s.port.listContainers({ 'com.galaxy.game_id': `${s.prefix}-ghost` })).toEqual([]);
-    }));
+    it(
+      'answers null for a container that does not exist',
+      withSubject(async (s) => {
+        expect(await s.port.inspectContainer(`${s.prefix}-ghost`)).toBeNull();
+        expect(await s.port.listContainers({ 'com.galaxy.game_id': `${s.prefix}-ghost` })).toEqual([]);
+      }),
+    );
   });
 }

@@ -13,86 +13,113 @@ export function describeGameLeasesContract(name: string, make: () => Promise<Gam
   describe(`GameLeases contract: ${name}`, () => {
     const withSubject = subjectRunner(make);
 
-    it('grants a free lease with a fence and refuses it to another holder, per game', withSubject(async ({ port }) => {
-      const fence = await port.tryAcquire('g-1', 'a', 10_000);
-      expect(Number.isSafeInteger(fence)).toBe(true);
-      expect(fence).toBeGreaterThan(0);
-      expect(await port.tryAcquire('g-1', 'b', 10_000)).toBeNull();
-      expect(await port.tryAcquire('g-2', 'b', 10_000)).toEqual(expect.any(Number));
-    }));
+    it(
+      'grants a free lease with a fence and refuses it to another holder, per game',
+      withSubject(async ({ port }) => {
+        const fence = await port.tryAcquire('g-1', 'a', 10_000);
+        expect(Number.isSafeInteger(fence)).toBe(true);
+        expect(fence).toBeGreaterThan(0);
+        expect(await port.tryAcquire('g-1', 'b', 10_000)).toBeNull();
+        expect(await port.tryAcquire('g-2', 'b', 10_000)).toEqual(expect.any(Number));
+      }),
+    );
 
-    it('is not re-entrant: the holder asking again gets null too, and keeps its lease', withSubject(async ({ port }) => {
-      expect(await port.tryAcquire('g-1', 'a', 10_000)).toEqual(expect.any(Number));
-      expect(await port.tryAcquire('g-1', 'a', 10_000)).toBeNull();
-      expect(await port.release('g-1', 'a')).toBe(true);
-    }));
+    it(
+      'is not re-entrant: the holder asking again gets null too, and keeps its lease',
+      withSubject(async ({ port }) => {
+        expect(await port.tryAcquire('g-1', 'a', 10_000)).toEqual(expect.any(Number));
+        expect(await port.tryAcquire('g-1', 'a', 10_000)).toBeNull();
+        expect(await port.release('g-1', 'a')).toBe(true);
+      }),
+    );
 
-    it('hands out strictly increasing fences across holders: after a release and after an expiry', withSubject(async ({ port, elapse }) => {
-      const first = await port.tryAcquire('g-1', 'a', 200);
-      expect(await port.release('g-1', 'a')).toBe(true);
-      const second = await port.tryAcquire('g-1', 'b', 200);
-      await elapse(300);
-      const third = await port.tryAcquire('g-1', 'c', 10_000);
-      // Another game's acquisitions do not matter: each game has its own order.
-      await port.tryAcquire('g-2', 'a', 10_000);
-      expect(first).not.toBeNull();
-      expect(second).toBeGreaterThan(first!);
-      expect(third).toBeGreaterThan(second!);
-      expect(Number.isSafeInteger(third)).toBe(true);
-    }));
+    it(
+      'hands out strictly increasing fences across holders: after a release and after an expiry',
+      withSubject(async ({ port, elapse }) => {
+        const first = await port.tryAcquire('g-1', 'a', 200);
+        expect(await port.release('g-1', 'a')).toBe(true);
+        const second = await port.tryAcquire('g-1', 'b', 200);
+        await elapse(300);
+        const third = await port.tryAcquire('g-1', 'c', 10_000);
+        // Another game's acquisitions do not matter: each game has its own order.
+        await port.tryAcquire('g-2', 'a', 10_000);
+        expect(first).not.toBeNull();
+        expect(second).toBeGreaterThan(first!);
+        expect(third).toBeGreaterThan(second!);
+        expect(Number.isSafeInteger(third)).toBe(true);
+      }),
+    );
 
-    it('is renewed by its holder: still held after the original TTL', withSubject(async ({ port, elapse }) => {
-      await port.tryAcquire('g-1', 'a', 500);
-      await elapse(300);
-      expect(await port.renew('g-1', 'a', 500)).toBe(true);
-      await elapse(300);
-      // Renewed at 300 ms: still held at 600 ms, past the first TTL.
-      expect(await port.tryAcquire('g-1', 'b', 10_000)).toBeNull();
-      expect(await port.release('g-1', 'a')).toBe(true);
-    }));
+    it(
+      'is renewed by its holder: still held after the original TTL',
+      withSubject(async ({ port, elapse }) => {
+        await port.tryAcquire('g-1', 'a', 500);
+        await elapse(300);
+        expect(await port.renew('g-1', 'a', 500)).toBe(true);
+        await elapse(300);
+        // Renewed at 300 ms: still held at 600 ms, past the first TTL.
+        expect(await port.tryAcquire('g-1', 'b', 10_000)).toBeNull();
+        expect(await port.release('g-1', 'a')).toBe(true);
+      }),
+    );
 
-    it('renew by another token, after expiry or after release is false and extends nothing', withSubject(async ({ port, elapse }) => {
-      await port.tryAcquire('g-1', 'a', 200);
-      expect(await port.renew('g-1', 'b', 10_000)).toBe(false);
-      await elapse(300);
-      // The other token's renew did not extend the lease: it expired.
-      expect(await port.renew('g-1', 'a', 10_000)).toBe(false);
-      expect(await port.tryAcquire('g-1', 'b', 10_000)).toEqual(expect.any(Number));
-      // Taken by another: the old holder's renew is still false, and the new holder keeps it.
-      expect(await port.renew('g-1', 'a', 10_000)).toBe(false);
-      expect(await port.release('g-1', 'b')).toBe(true);
-      expect(await port.renew('g-1', 'b', 10_000)).toBe(false);
-      expect(await port.renew('never', 'x', 10_000)).toBe(false);
-    }));
+    it(
+      'renew by another token, after expiry or after release is false and extends nothing',
+      withSubject(async ({ port, elapse }) => {
+        await port.tryAcquire('g-1', 'a', 200);
+        expect(await port.renew('g-1', 'b', 10_000)).toBe(false);
+        await elapse(300);
+        // The other token's renew did not extend the lease: it expired.
+        expect(await port.renew('g-1', 'a', 10_000)).toBe(false);
+        expect(await port.tryAcquire('g-1', 'b', 10_000)).toEqual(expect.any(Number));
+        // Taken by another: the old holder's renew is still false, and the new holder keeps it.
+        expect(await port.renew('g-1', 'a', 10_000)).toBe(false);
+        expect(await port.release('g-1', 'b')).toBe(true);
+        expect(await port.renew('g-1', 'b', 10_000)).toBe(false);
+        expect(await port.renew('never', 'x', 10_000)).toBe(false);
+      }),
+    );
 
-    it('is released by its holder only, once', withSubject(async ({ port }) => {
-      await port.tryAcquire('g-1', 'a', 10_000);
-      expect(await port.release('g-1', 'b')).toBe(false);
-      expect(await port.tryAcquire('g-1', 'b', 10_000)).toBeNull();
-      expect(await port.release('g-1', 'a')).toBe(true);
-      expect(await port.release('g-1', 'a')).toBe(false);
-      expect(await port.tryAcquire('g-1', 'b', 10_000)).toEqual(expect.any(Number));
-    }));
+    it(
+      'is released by its holder only, once',
+      withSubject(async ({ port }) => {
+        await port.tryAcquire('g-1', 'a', 10_000);
+        expect(await port.release('g-1', 'b')).toBe(false);
+        expect(await port.tryAcquire('g-1', 'b', 10_000)).toBeNull();
+        expect(await port.release('g-1', 'a')).toBe(true);
+        expect(await port.release('g-1', 'a')).toBe(false);
+        expect(await port.tryAcquire('g-1', 'b', 10_000)).toEqual(expect.any(Number));
+      }),
+    );
 
-    it('expires after its TTL, freeing the game for another holder', withSubject(async ({ port, elapse }) => {
-      expect(await port.tryAcquire('g-1', 'a', 200)).toEqual(expect.any(Number));
-      await elapse(300);
-      expect(await port.tryAcquire('g-1', 'b', 10_000)).toEqual(expect.any(Number));
-      expect(await port.tryAcquire('g-1', 'c', 10_000)).toBeNull();
-    }));
+    it(
+      'expires after its TTL, freeing the game for another holder',
+      withSubject(async ({ port, elapse }) => {
+        expect(await port.tryAcquire('g-1', 'a', 200)).toEqual(expect.any(Number));
+        await elapse(300);
+        expect(await port.tryAcquire('g-1', 'b', 10_000)).toEqual(expect.any(Number));
+        expect(await port.tryAcquire('g-1', 'c', 10_000)).toBeNull();
+      }),
+    );
 
-    it('release after expiry is false, and never frees the next holder', withSubject(async ({ port, elapse }) => {
-      await port.tryAcquire('g-1', 'a', 200);
-      await port.tryAcquire('g-2', 'a', 200);
-      await elapse(300);
-      expect(await port.release('g-1', 'a')).toBe(false);
-      expect(await port.tryAcquire('g-2', 'b', 10_000)).toEqual(expect.any(Number));
-      expect(await port.release('g-2', 'a')).toBe(false);
-      expect(await port.tryAcquire('g-2', 'c', 10_000)).toBeNull();
-    }));
+    it(
+      'release after expiry is false, and never frees the next holder',
+      withSubject(async ({ port, elapse }) => {
+        await port.tryAcquire('g-1', 'a', 200);
+        await port.tryAcquire('g-2', 'a', 200);
+        await elapse(300);
+        expect(await port.release('g-1', 'a')).toBe(false);
+        expect(await port.tryAcquire('g-2', 'b', 10_000)).toEqual(expect.any(Number));
+        expect(await port.release('g-2', 'a')).toBe(false);
+        expect(await port.tryAcquire('g-2', 'c', 10_000)).toBeNull();
+      }),
+    );
 
-    it('releasing a lease nobody holds is a harmless false', withSubject(async ({ port }) => {
-      expect(await port.release('never', 'x')).toBe(false);
-    }));
+    it(
+      'releasing a lease nobody holds is a harmless false',
+      withSubject(async ({ port }) => {
+        expect(await port.release('never', 'x')).toBe(false);
+      }),
+    );
   });
 }

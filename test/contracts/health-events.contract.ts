@@ -23,25 +23,34 @@ export function describeHealthEventsContract(name: string, make: () => Promise<H
   describe(`HealthEvents contract: ${name}`, () => {
     const withSubject = subjectRunner(make);
 
-    it('publishes events in order with every field intact', withSubject(async ({ port, readBack }) => {
-      const first = event();
-      const second = event({ eventType: 'container_exited', occurredAt: new Date(1764072001000), details: { exit_code: 137, oom_killed: false } });
-      await port.publish(first);
-      await port.publish(second);
-      expect(await readBack()).toEqual([first, second]);
-    }));
+    it(
+      'publishes events in order with every field intact',
+      withSubject(async ({ port, readBack }) => {
+        const first = event();
+        const second = event({ eventType: 'container_exited', occurredAt: new Date(1764072001000), details: { exit_code: 137, oom_killed: false } });
+        await port.publish(first);
+        await port.publish(second);
+        expect(await readBack()).toEqual([first, second]);
+      }),
+    );
 
-    it('keeps an empty container id and empty details (a container that disappeared)', withSubject(async ({ port, readBack }) => {
-      const gone = event({ gameId: 'g-2', containerId: '', eventType: 'container_disappeared', details: {} });
-      await port.publish(gone);
-      expect(await readBack()).toEqual([gone]);
-    }));
+    it(
+      'keeps an empty container id and empty details (a container that disappeared)',
+      withSubject(async ({ port, readBack }) => {
+        const gone = event({ gameId: 'g-2', containerId: '', eventType: 'container_disappeared', details: {} });
+        await port.publish(gone);
+        expect(await readBack()).toEqual([gone]);
+      }),
+    );
 
-    it('does not alias the published event', withSubject(async ({ port, readBack }) => {
-      const e = event({ details: { exit_code: 1 } });
-      await port.publish(e);
-      e.details.exit_code = 2;
-      expect((await readBack())[0]?.details).toEqual({ exit_code: 1 });
-    }));
+    it(
+      'does not alias the published event',
+      withSubject(async ({ port, readBack }) => {
+        const e = event({ details: { exit_code: 1 } });
+        await port.publish(e);
+        e.details.exit_code = 2;
+        expect((await readBack())[0]?.details).toEqual({ exit_code: 1 });
+      }),
+    );
   });
 }

@@ -23,17 +23,26 @@ export function describeNotificationsContract(name: string, make: () => Promise<
   describe(`Notifications contract: ${name}`, () => {
     const withSubject = subjectRunner(make);
 
-    it('publishes intents in order with every field intact', withSubject(async ({ port, readBack }) => {
-      const first = intent();
-      const second = intent({
-        notificationType: 'runtime.start_config_invalid',
-        idempotencyKey: 'runtime.start_config_invalid.g-2.1764072000999',
-        occurredAt: new Date(1764072000999),
-        payload: { game_id: 'g-2', image_ref: 'Bad Ref', error_code: 'start_config_invalid', error_message: 'line one\nline "two" — ünïcode', attempted_at_ms: 1764072000999 },
-      });
-      await port.publish(first);
-      await port.publish(second);
-      expect(await readBack()).toEqual([first, second]);
-    }));
+    it(
+      'publishes intents in order with every field intact',
+      withSubject(async ({ port, readBack }) => {
+        const first = intent();
+        const second = intent({
+          notificationType: 'runtime.start_config_invalid',
+          idempotencyKey: 'runtime.start_config_invalid.g-2.1764072000999',
+          occurredAt: new Date(1764072000999),
+          payload: {
+            game_id: 'g-2',
+            image_ref: 'Bad Ref',
+            error_code: 'start_config_invalid',
+            error_message: 'line one\nline "two" — ünïcode',
+            attempted_at_ms: 1764072000999,
+          },
+        });
+        await port.publish(first);
+        await port.publish(second);
+        expect(await readBack()).toEqual([first, second]);
+      }),
+    );
   });
 }

@@ -185,7 +185,10 @@ export function describeRuntimeRecordStoreContract(name: string, make: () => Pro
       withSubject(async (port) => {
         for (const id of ['g-1', 'g-2', 'g-3', 'g-4']) await port.upsert(sampleRecord(id), 1);
         expect(await listAll(port, { limit: 2 })).toEqual({
-          ids: [['g-1', 'g-2'], ['g-3', 'g-4']],
+          ids: [
+            ['g-1', 'g-2'],
+            ['g-3', 'g-4'],
+          ],
           cursors: ['g-2', null],
         });
       }));

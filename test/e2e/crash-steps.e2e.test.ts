@@ -67,7 +67,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   const containers = await docker.listContainers({ all: true, filters: { name: [`galaxy-game-c${run}-`] } });
-  await removeContainers(docker, containers.map((c) => c.Id));
+  await removeContainers(
+    docker,
+    containers.map((c) => c.Id),
+  );
   await network.remove().catch(() => undefined);
   const keys = await redis.keys(`crash${run}*`);
   if (keys.length) await redis.del(...keys);
@@ -117,7 +120,9 @@ describe('a worker killed at every step of start', () => {
     // Every step was crashed at once: its marker exists.
     expect((await readdir(tmp)).filter((f) => f.startsWith(`c${run}`)).sort()).toEqual(STEPS.map((s) => `${gameOf(s)}.${s}`).sort());
     expect(crashes).toBe(STEPS.length);
-    console.log(`worker SIGKILLed ${crashes} times (one per step); all ${STEPS.length} starts done in ${Date.now() - began} ms, ≈ ${Math.round((Date.now() - began) / crashes)} ms per kill → restart → stalled job picked up (job lock 2 s; 10 s by default)`);
+    console.log(
+      `worker SIGKILLed ${crashes} times (one per step); all ${STEPS.length} starts done in ${Date.now() - began} ms, ≈ ${Math.round((Date.now() - began) / crashes)} ms per kill → restart → stalled job picked up (job lock 2 s; 10 s by default)`,
+    );
     expect(await queues['start-runtime'].getJobCounts('failed')).toEqual({ failed: 0 });
 
     const records = new PostgresRuntimeRecordStore(database.db);
@@ -129,9 +134,15 @@ describe('a worker killed at every step of start', () => {
       const audit = await operations.listByGame(gameId, 20);
       // When it fails, say what happened to this game: its record, its audit trail, the workers' last words.
       const story = `${step}\nrecord: ${JSON.stringify(record)}\naudit: ${JSON.stringify(audit.map((e) => [e.opKind, e.outcome, e.errorCode, e.errorMessage, e.containerId.slice(0, 12)]))}\n${output.slice(-4000)}`;
-      expect(containers.map((c) => [c.Names[0], c.State]), story).toEqual([[`/galaxy-game-${gameId}`, 'running']]);
+      expect(
+        containers.map((c) => [c.Names[0], c.State]),
+        story,
+      ).toEqual([[`/galaxy-game-${gameId}`, 'running']]);
       expect(record, step).toMatchObject({ status: 'running', currentContainerId: containers[0]!.Id });
-      expect(audit.some((e) => e.opKind === 'start' && e.outcome === 'success' && e.containerId === containers[0]!.Id), step).toBe(true);
+      expect(
+        audit.some((e) => e.opKind === 'start' && e.outcome === 'success' && e.containerId === containers[0]!.Id),
+        step,
+      ).toBe(true);
       expect(await redis.exists(`rtmanager:lease:${gameId}`), step).toBe(0);
     }
     for (const q of Object.values(queues)) await q.close();

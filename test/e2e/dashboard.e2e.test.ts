@@ -51,7 +51,10 @@ beforeAll(async () => {
   web.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const ok = await fetch(`${base}/healthz`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${base}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     if (Date.now() > deadline) throw new Error(`web did not come up:\n${output}`);
     await new Promise((r) => setTimeout(r, 100));
@@ -69,7 +72,9 @@ describe('Bull Board and the web process', () => {
   it('answers 200 with credentials and 401 without, page and API alike', async () => {
     for (const path of ['/admin/queues', '/admin/queues/', '/admin/queues/api/queues']) {
       expect((await fetch(`${base}${path}`)).status, path).toBe(401);
-      expect((await fetch(`${base}${path}`, { headers: { authorization: `Basic ${Buffer.from('operator:wrong').toString('base64')}` } })).status, path).toBe(401);
+      expect((await fetch(`${base}${path}`, { headers: { authorization: `Basic ${Buffer.from('operator:wrong').toString('base64')}` } })).status, path).toBe(
+        401,
+      );
       expect((await fetch(`${base}${path}`, { headers: { authorization: basic } })).status, path).toBe(200);
     }
     const api = (await (await fetch(`${base}/admin/queues/api/queues`, { headers: { authorization: basic } })).json()) as { queues: Array<{ name: string }> };
@@ -79,7 +84,15 @@ describe('Bull Board and the web process', () => {
   it('renders in a real headless Chromium listing start-runtime', { timeout: 60_000 }, async () => {
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     try {
       const context = await browser.newContext({ httpCredentials: { username: auth.user, password: auth.password }, viewport: { width: 1280, height: 800 } });
@@ -100,6 +113,11 @@ describe('Bull Board and the web process', () => {
     const exited = new Promise<number | null>((resolve) => web.once('exit', (code) => resolve(code)));
     web.kill('SIGTERM');
     expect(await exited).toBe(0);
-    expect(await fetch(`${base}/healthz`).then(() => 'up', () => 'down')).toBe('down');
+    expect(
+      await fetch(`${base}/healthz`).then(
+        () => 'up',
+        () => 'down',
+      ),
+    ).toBe('down');
   });
 });

@@ -67,7 +67,11 @@ describe('the Procfile processes', () => {
 
   it('20 concurrent requests for one game: one job, one container', { timeout: 60_000 }, async () => {
     const gameId = s.gameId('twenty');
-    const answers = await Promise.all(Array.from({ length: 20 }, () => s.post(`/runtimes/${gameId}/start`, { image_ref: IMAGE }).then(async (r) => ({ status: r.status, body: (await r.json()) as { job_id: string } }))));
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        s.post(`/runtimes/${gameId}/start`, { image_ref: IMAGE }).then(async (r) => ({ status: r.status, body: (await r.json()) as { job_id: string } })),
+      ),
+    );
     // A request that lands after the job finished is a new job that replays: still 202 and the same id.
     expect(answers.every((a) => a.status === 202 && a.body.job_id === gameId)).toBe(true);
     await recordRunning(gameId);
@@ -93,7 +97,9 @@ describe('the Procfile processes', () => {
     const gameId = s.gameId('lifecycle');
     const call = async (kind: string, body?: unknown) => {
       const res = await s.post(`/runtimes/${gameId}/${kind}?wait=45`, body);
-      const json = (await res.json()) as { result?: { outcome: string; record: { status: string; current_image_ref: string; current_container_id: string } | null } };
+      const json = (await res.json()) as {
+        result?: { outcome: string; record: { status: string; current_image_ref: string; current_container_id: string } | null };
+      };
       expect(res.status, `${kind}: ${JSON.stringify(json)}`).toBe(200);
       expect(json.result?.outcome, kind).toBe('success');
       return json.result!.record!;

@@ -121,9 +121,7 @@ export class FakeDockerEngine implements DockerEngine {
 
   listContainers(labels: Record<string, string>): Promise<ContainerInfo[]> {
     return this.call('listContainers', () =>
-      [...this.containers.values()]
-        .filter((c) => Object.entries(labels).every(([k, v]) => c.info.labels[k] === v))
-        .map((c) => structuredClone(c.info)),
+      [...this.containers.values()].filter((c) => Object.entries(labels).every(([k, v]) => c.info.labels[k] === v)).map((c) => structuredClone(c.info)),
     );
   }
 

@@ -47,7 +47,6 @@ export function world() {
 
 export type World = ReturnType<typeof world>;
 
-
 /** A container of ours under the game's name, as the daemon reports it (override any field). */
 export function ownContainer(gameId: string, over: Partial<Parameters<World['docker']['addContainer']>[0]> = {}) {
   return {

@@ -54,7 +54,12 @@ describe('dockerd frozen', () => {
     if (waitedMs < FROZEN_MS) await new Promise((r) => setTimeout(r, FROZEN_MS - waitedMs));
     signalDockerd('CONT');
 
-    const record = await until(() => s.records.get(gameId), (r) => r?.status === 'running', 60_000, `record running\n${s.output()}`);
+    const record = await until(
+      () => s.records.get(gameId),
+      (r) => r?.status === 'running',
+      60_000,
+      `record running\n${s.output()}`,
+    );
     const containers = (await s.containersOf(gameId)).filter((c) => c.Names[0] === `/galaxy-game-${gameId}`);
     expect(containers.map((c) => c.State)).toEqual(['running']);
     expect(record?.currentContainerId).toBe(containers[0]!.Id);

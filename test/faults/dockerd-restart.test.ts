@@ -12,9 +12,30 @@ afterAll(async () => {
 async function restartDockerd(): Promise<void> {
   execFileSync('pkill', ['-TERM', '-x', 'dockerd']);
   // Its socket goes first; the process lives on while it stops containers.
-  await until(() => { try { execFileSync('pgrep', ['-x', 'dockerd']); return 'running'; } catch { return 'gone'; } }, (v) => v === 'gone', 60_000, 'dockerd exited');
+  await until(
+    () => {
+      try {
+        execFileSync('pgrep', ['-x', 'dockerd']);
+        return 'running';
+      } catch {
+        return 'gone';
+      }
+    },
+    (v) => v === 'gone',
+    60_000,
+    'dockerd exited',
+  );
   execFileSync('bash', ['scripts/services.sh', 'up'], { stdio: 'ignore' });
-  await until(() => docker.ping().then(() => 'up', () => 'down'), (v) => v === 'up', 60_000, 'dockerd back');
+  await until(
+    () =>
+      docker.ping().then(
+        () => 'up',
+        () => 'down',
+      ),
+    (v) => v === 'up',
+    60_000,
+    'dockerd back',
+  );
 }
 
 describe('dockerd restart', () => {
@@ -29,7 +50,12 @@ describe('dockerd restart', () => {
     await restartDockerd();
 
     // The follower reconnected and reconciled: the container the restart stopped is on record.
-    const record = await until(() => s.records.get(before), (r) => r?.status === 'exited' || r?.status === 'removed', 60_000, 'record corrected');
+    const record = await until(
+      () => s.records.get(before),
+      (r) => r?.status === 'exited' || r?.status === 'removed',
+      60_000,
+      'record corrected',
+    );
     expect(['exited', 'removed']).toContain(record?.status);
     const events = await s.redis.xrange(`${s.run}:health`, '-', '+');
     expect(events.some(([, f]) => f.includes(before) && (f.includes('container_exited') || f.includes('container_disappeared')))).toBe(true);

@@ -30,7 +30,9 @@ function startCluster(dir: string): void {
   const args = [...opts.matchAll(/"([^"]*)"/g)].map((m) => m[1]!);
   const withoutDataDir = args.filter((a, i) => a !== '-D' && args[i - 1] !== '-D');
   const quoted = withoutDataDir.map((a) => `'${a}'`).join(' ');
-  execFileSync('su', ['postgres', '-s', '/bin/sh', '-c', `/usr/lib/postgresql/15/bin/pg_ctl -D '${dir}' -l '${dir}/server.log' -w -o "${quoted}" start`], { stdio: 'ignore' });
+  execFileSync('su', ['postgres', '-s', '/bin/sh', '-c', `/usr/lib/postgresql/15/bin/pg_ctl -D '${dir}' -l '${dir}/server.log' -w -o "${quoted}" start`], {
+    stdio: 'ignore',
+  });
 }
 
 const pgCtl = (dir: string, action: string) =>
@@ -58,10 +60,13 @@ describe('Postgres outage', () => {
     // Settled = the job finished (its audit row may be lost: the audit log lives in the database that was away).
     const queue = new Queue('start-runtime', { connection: s.redis, prefix: s.run });
     const states = await until(
-      async () => Promise.all(games.map(async (g) => {
-        const job = await queue.getJob(g);
-        return job ? `${await job.getState()}:${job.attemptsMade}:${(job.failedReason ?? '').slice(0, 80)}` : 'none';
-      })),
+      async () =>
+        Promise.all(
+          games.map(async (g) => {
+            const job = await queue.getJob(g);
+            return job ? `${await job.getState()}:${job.attemptsMade}:${(job.failedReason ?? '').slice(0, 80)}` : 'none';
+          }),
+        ),
       (list) => list.every((st) => st.startsWith('completed') || st.startsWith('failed')),
       120_000,
       `every start settled\n${s.output().slice(-4000)}`,
@@ -73,7 +78,10 @@ describe('Postgres outage', () => {
       const containers = await s.containersOf(gameId);
       const record = await s.records.get(gameId);
       expect(outcomes[i]!.outcome, `${gameId}: ${states[i]}`).toBe('success');
-      expect(containers.map((c) => c.State), gameId).toEqual(['running']);
+      expect(
+        containers.map((c) => c.State),
+        gameId,
+      ).toEqual(['running']);
       expect(record, gameId).toMatchObject({ status: 'running', currentContainerId: containers[0]!.Id });
     }
     console.log(`postgres outage: all ${games.length} starts succeeded after retries; none left a container without a record`);

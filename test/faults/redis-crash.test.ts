@@ -52,6 +52,8 @@ describe('Redis crash during enqueue load', () => {
       120_000,
       'every accepted start executed',
     );
-    console.log(`redis crash: ${sent} sent, ${accepted.length} accepted (all executed), ${refused.length} refused during the outage (${[...new Set(refused)].join(', ')})`);
+    console.log(
+      `redis crash: ${sent} sent, ${accepted.length} accepted (all executed), ${refused.length} refused during the outage (${[...new Set(refused)].join(', ')})`,
+    );
   });
 });

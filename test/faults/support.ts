@@ -44,23 +44,69 @@ export async function privateRedis() {
   const port = await freePort();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'rtm-fault-redis-'));
   const start = () =>
-    execFileSync('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--daemonize', 'yes', '--pidfile', `${dir}/redis.pid`, '--logfile', `${dir}/redis.log`]);
+    execFileSync('redis-server', [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--save',
+      '',
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'always',
+      '--daemonize',
+      'yes',
+      '--pidfile',
+      `${dir}/redis.pid`,
+      '--logfile',
+      `${dir}/redis.log`,
+    ]);
   start();
   const url = `redis://127.0.0.1:${port}`;
-  await until(() => execFileSync('redis-cli', ['-p', String(port), 'ping']).toString().trim(), (v) => v === 'PONG', 10_000, 'private redis up');
+  await until(
+    () =>
+      execFileSync('redis-cli', ['-p', String(port), 'ping'])
+        .toString()
+        .trim(),
+    (v) => v === 'PONG',
+    10_000,
+    'private redis up',
+  );
   return {
     url,
     /** SIGKILL: no graceful save; only what the AOF fsynced survives. */
     crash: () => {
-      const pid = execFileSync('cat', [`${dir}/redis.pid`]).toString().trim();
+      const pid = execFileSync('cat', [`${dir}/redis.pid`])
+        .toString()
+        .trim();
       execFileSync('kill', ['-9', pid]);
     },
     start: async () => {
       start();
-      await until(() => { try { return execFileSync('redis-cli', ['-p', String(port), 'ping']).toString().trim(); } catch { return 'down'; } }, (v) => v === 'PONG', 10_000, 'private redis back');
+      await until(
+        () => {
+          try {
+            return execFileSync('redis-cli', ['-p', String(port), 'ping'])
+              .toString()
+              .trim();
+          } catch {
+            return 'down';
+          }
+        },
+        (v) => v === 'PONG',
+        10_000,
+        'private redis back',
+      );
     },
     stop: async () => {
-      try { execFileSync('redis-cli', ['-p', String(port), 'shutdown', 'nosave']); } catch { /* already down */ }
+      try {
+        execFileSync('redis-cli', ['-p', String(port), 'shutdown', 'nosave']);
+      } catch {
+        /* already down */
+      }
       await rm(dir, { recursive: true, force: true });
     },
   };
@@ -146,7 +192,16 @@ export async function faultSystem(opts: { redisUrl?: string; env?: Record<string
     kill,
     gameId: (name: string) => `${run}-${name}`,
     async waitReady(ms = 60_000) {
-      await until(() => fetch(`${base}/healthz`).then((r) => r.status, () => 0), (s) => s === 200, ms, `web ready\n${output}`);
+      await until(
+        () =>
+          fetch(`${base}/healthz`).then(
+            (r) => r.status,
+            () => 0,
+          ),
+        (s) => s === 200,
+        ms,
+        `web ready\n${output}`,
+      );
     },
     post(pathname: string, body?: unknown) {
       return fetch(`${base}/api/v1/internal${pathname}`, {
@@ -161,7 +216,10 @@ export async function faultSystem(opts: { redisUrl?: string; env?: Record<string
     async cleanup() {
       for (const role of children.keys()) await kill(role, 'SIGKILL');
       const left = await docker.listContainers({ all: true, filters: { name: [`galaxy-game-${run}-`] } });
-      await removeContainers(docker, left.map((c) => c.Id));
+      await removeContainers(
+        docker,
+        left.map((c) => c.Id),
+      );
       await network.remove().catch(() => undefined);
       const keys = await redis.keys(`${run}*`).catch(() => [] as string[]);
       if (keys.length) await redis.del(...keys).catch(() => undefined);

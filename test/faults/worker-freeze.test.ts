@@ -74,13 +74,28 @@ describe('a worker frozen at each step of start', () => {
         // The first worker freezes itself at the step; it is alone, so it takes the job.
         const frozen = spawnWorker({ ...crash, RTMANAGER_TEST_CRASH_SIGNAL: 'SIGSTOP' });
         expect((await s.post(`/runtimes/${gameId}/start`, { image_ref: 'galaxy-test-engine:labelled' })).status).toBe(202);
-        await until(() => existsSync(path.join(markers, `${gameId}.${step}`)) && stateOf(frozen.pid!) === 'T', (v) => v, 60_000, `${step}: worker frozen`);
+        await until(
+          () => existsSync(path.join(markers, `${gameId}.${step}`)) && stateOf(frozen.pid!) === 'T',
+          (v) => v,
+          60_000,
+          `${step}: worker frozen`,
+        );
 
         // A second worker takes the job over once the job lock (2 s) and the lease (3 s) have lapsed.
         const rescuer = spawnWorker(crash);
         // Taken over: the rescuer's audit row (the frozen worker writes none while frozen), and a running record.
-        await until(async () => (await s.operations.listByGame(gameId, 20)).length, (n) => n >= 1, 60_000, `${step}: taken over\n${s.output()}`);
-        const record = await until(() => s.records.get(gameId), (r) => r?.status === 'running', 60_000, `${step}: running\n${s.output()}`);
+        await until(
+          async () => (await s.operations.listByGame(gameId, 20)).length,
+          (n) => n >= 1,
+          60_000,
+          `${step}: taken over\n${s.output()}`,
+        );
+        const record = await until(
+          () => s.records.get(gameId),
+          (r) => r?.status === 'running',
+          60_000,
+          `${step}: running\n${s.output()}`,
+        );
 
         frozen.kill('SIGCONT');
         // Two audit rows of start: the rescuer's and the thawed attempt's.
@@ -95,17 +110,29 @@ describe('a worker frozen at each step of start', () => {
 
         const containers = (await s.containersOf(gameId)).filter((c) => c.Names[0] === `/galaxy-game-${gameId}` || c.Labels['com.galaxy.game_id'] === gameId);
         const story = `${step}: record ${JSON.stringify(record)}\naudit ${JSON.stringify(rows.map((e) => [e.outcome, e.errorCode, e.errorMessage]))}`;
-        expect(containers.map((c) => [c.Names[0], c.State]), story).toEqual([[`/galaxy-game-${gameId}`, 'running']]);
+        expect(
+          containers.map((c) => [c.Names[0], c.State]),
+          story,
+        ).toEqual([[`/galaxy-game-${gameId}`, 'running']]);
         expect(await s.records.get(gameId), story).toMatchObject({ status: 'running', currentContainerId: containers[0]!.Id });
         const outcomes = rows.map((e) => `${e.outcome}:${e.errorCode}`).sort();
         const lostRows = rows.filter((e) => e.errorCode === 'conflict');
-        expect(lostRows.every((e) => e.errorMessage.startsWith('lease lost: a newer operation owns this game')), story).toBe(true);
+        expect(
+          lostRows.every((e) => e.errorMessage.startsWith('lease lost: a newer operation owns this game')),
+          story,
+        ).toBe(true);
         if (step === 'publish_success') {
           // The frozen attempt wrote the record before it froze: the rescuer found it running (a replay).
           expect(outcomes, story).toEqual(['failure:conflict', 'success:replay_no_op']);
         } else if (step === 'acquire_lease') {
           // Frozen before it held anything: thawed, it either notices its job is gone or finds the game running.
-          expect([['failure:conflict', 'success:'], ['success:', 'success:replay_no_op']], story).toContainEqual(outcomes);
+          expect(
+            [
+              ['failure:conflict', 'success:'],
+              ['success:', 'success:replay_no_op'],
+            ],
+            story,
+          ).toContainEqual(outcomes);
         } else {
           expect(outcomes, story).toEqual(['failure:conflict', 'success:']);
         }

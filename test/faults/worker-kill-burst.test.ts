@@ -58,7 +58,10 @@ describe('worker killed during bursts', () => {
     for (const gameId of accepted) {
       // Docker's name filter matches substrings (b0-1 would find b0-10…): keep the exact name and anything of this game.
       const containers = (await s.containersOf(gameId)).filter((c) => c.Names[0] === `/galaxy-game-${gameId}` || c.Labels['com.galaxy.game_id'] === gameId);
-      expect(containers.map((c) => [c.Names[0], c.State]), gameId).toEqual([[`/galaxy-game-${gameId}`, 'running']]);
+      expect(
+        containers.map((c) => [c.Names[0], c.State]),
+        gameId,
+      ).toEqual([[`/galaxy-game-${gameId}`, 'running']]);
       expect(await s.records.get(gameId), gameId).toMatchObject({ status: 'running', currentContainerId: containers[0]!.Id });
     }
     console.log(`worker kills: ${ROUNDS} rounds, ${accepted.length} accepted starts, kills after ${killsAfterMs.join('/')} ms; all converged`);

@@ -111,7 +111,10 @@ describe('the cause: docker-modem never settles a response cut off after its hea
     const stub = await stubDaemon('cut');
     const bare = new Dockerode({ socketPath: stub.socketPath }).getContainer('g1').inspect();
     const outcome = await Promise.race([
-      bare.then(() => 'resolved', () => 'rejected'),
+      bare.then(
+        () => 'resolved',
+        () => 'rejected',
+      ),
       new Promise((resolve) => setTimeout(() => resolve('pending'), 1_000)),
     ]);
     expect(outcome).toBe('pending');

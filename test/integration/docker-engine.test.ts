@@ -18,7 +18,10 @@ async function testNetwork(): Promise<{ name: string; remove(): Promise<void> }>
 
 async function removeByLabel(labels: Record<string, string>): Promise<void> {
   const list = await docker.listContainers({ all: true, filters: { label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) } });
-  await removeContainers(docker, list.map((c) => c.Id));
+  await removeContainers(
+    docker,
+    list.map((c) => c.Id),
+  );
 }
 
 async function subject(port: DockerEngine) {

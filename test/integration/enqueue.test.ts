@@ -59,7 +59,12 @@ function harness(over: { mutexTtlMs?: number; holdFirstRead?: boolean } = {}) {
     ...(over.mutexTtlMs ? { mutexTtlMs: over.mutexTtlMs } : {}),
   });
   cleanups.push(close);
-  const payload = (gameId: string, imageRef = 'img:1', sourceRef: string = randomUUID()): StartPayload => ({ gameId, imageRef, opSource: 'gm_rest', sourceRef });
+  const payload = (gameId: string, imageRef = 'img:1', sourceRef: string = randomUUID()): StartPayload => ({
+    gameId,
+    imageRef,
+    opSource: 'gm_rest',
+    sourceRef,
+  });
   return { prefix, connection, queues, enqueuer, payload, firstRead: firstRead.promise, letFirstReadAnswer: () => letFirstReadAnswer.resolve() };
 }
 
@@ -74,7 +79,12 @@ describe('enqueue keyed by game id', () => {
     const h = harness();
     const first = await h.enqueuer.enqueue('start', h.payload('g-1', 'img:1', 'first'));
     expect(first).toEqual({ kind: 'enqueued', jobId: 'g-1', state: 'waiting', carrier: 'first' });
-    expect(await h.enqueuer.enqueue('start', h.payload('g-1', 'img:1', 'second'))).toEqual({ kind: 'joined', jobId: 'g-1', state: 'waiting', carrier: 'first' });
+    expect(await h.enqueuer.enqueue('start', h.payload('g-1', 'img:1', 'second'))).toEqual({
+      kind: 'joined',
+      jobId: 'g-1',
+      state: 'waiting',
+      carrier: 'first',
+    });
     expect(await h.enqueuer.enqueue('start', h.payload('g-1', 'img:2'))).toEqual({ kind: 'conflict', jobId: 'g-1', pendingImageRef: 'img:1' });
     expect(await h.queues['start-runtime'].getJobCounts('waiting')).toEqual({ waiting: 1 });
   });
@@ -98,7 +108,9 @@ describe('enqueue keyed by game id', () => {
     expect(outcomes.filter((o) => o.kind === 'joined')).toHaveLength(19);
     expect(new Set(outcomes.map((o) => o.jobId))).toEqual(new Set(['g-3']));
     const creator = outcomes.find((o) => o.kind === 'enqueued');
-    expect(new Set(outcomes.map((o) => (o.kind === 'conflict' ? null : o.carrier)))).toEqual(new Set([creator?.kind === 'enqueued' ? creator.carrier : 'none']));
+    expect(new Set(outcomes.map((o) => (o.kind === 'conflict' ? null : o.carrier)))).toEqual(
+      new Set([creator?.kind === 'enqueued' ? creator.carrier : 'none']),
+    );
   });
 
   it('loses no request: 4 concurrent callers × 200 rounds against a fast worker', async () => {
@@ -106,11 +118,15 @@ describe('enqueue keyed by game id', () => {
     // Which request each run carried: its sourceRef.
     const ran = new Set<string>();
     // A few milliseconds of work: long enough that callers meet pending jobs.
-    worker(h, async (job) => {
-      ran.add(job.data.sourceRef);
-      await new Promise((r) => setTimeout(r, 2 + Math.random() * 6));
-      return true;
-    }, 8);
+    worker(
+      h,
+      async (job) => {
+        ran.add(job.data.sourceRef);
+        await new Promise((r) => setTimeout(r, 2 + Math.random() * 6));
+        return true;
+      },
+      8,
+    );
     const told: Array<{ sourceRef: string; outcome: EnqueueOutcome; at: number }> = [];
     await Promise.all(
       Array.from({ length: 4 }, async (_, caller) => {

@@ -128,10 +128,13 @@ describe('one order per game', () => {
     await s.enqueuer.enqueue('patch', { gameId: game, imageRef: IMAGE_V2, ...s.who('patch') });
     // Held long enough for many looks, where two backed-off attempts took ~100 ms.
     await expect
-      .poll(async () => {
-        const since = (await s.job('patch', game)).data.waitingSince as number | undefined;
-        return since !== undefined && Date.now() - since > 2_000;
-      }, { timeout: 30_000, interval: 200 })
+      .poll(
+        async () => {
+          const since = (await s.job('patch', game)).data.waitingSince as number | undefined;
+          return since !== undefined && Date.now() - since > 2_000;
+        },
+        { timeout: 30_000, interval: 200 },
+      )
       .toBe(true);
     // Between two looks it is delayed (a look itself is a brief 'active').
     await expect.poll(() => s.stateOf('patch', game), { timeout: 10_000, interval: 20 }).toBe('delayed');
@@ -185,7 +188,13 @@ describe('a busy lease is waited for', () => {
     await s.enqueuer.enqueue('stop', { gameId: game, ...s.who('stop') });
     await expect.poll(() => s.stateOf('stop', game), { timeout: 10_000 }).toBe('failed');
     const failed = await s.job('stop', game);
-    expect(resultFromFailure(failed.failedReason)).toEqual({ outcome: 'failure', error_code: 'conflict', error_message: LEASE_BUSY_MESSAGE, record: null, retryable: true });
+    expect(resultFromFailure(failed.failedReason)).toEqual({
+      outcome: 'failure',
+      error_code: 'conflict',
+      error_message: LEASE_BUSY_MESSAGE,
+      record: null,
+      retryable: true,
+    });
     // Failed for good on its first attempt: waiting spent none, and a retry would only wait again.
     expect(failed.attemptsMade).toBe(1);
     expect(failed.finishedOn! - (failed.data.waitingSince as number)).toBeGreaterThanOrEqual(400);

@@ -50,7 +50,14 @@ function harness(options: Options = {}) {
   const queues = Object.fromEntries(QUEUE_NAMES.map((n) => [n, new Queue(n, { connection: bull, prefix })])) as Record<QueueName, Queue>;
   for (const q of Object.values(queues)) q.on('error', () => undefined);
   const queueEvents: JobStatusDeps['queueEvents'] = {};
-  const enqueuer = createEnqueuer({ queues, redis: commands, logger: new RecordingLogger(), attempts: options.attempts ?? 3, backoffMs: options.backoffMs ?? 20, mutexPrefix: `${prefix}:enqueue:` });
+  const enqueuer = createEnqueuer({
+    queues,
+    redis: commands,
+    logger: new RecordingLogger(),
+    attempts: options.attempts ?? 3,
+    backoffMs: options.backoffMs ?? 20,
+    mutexPrefix: `${prefix}:enqueue:`,
+  });
   const workers: Worker[] = [];
   const { app, call } = testApp({
     enqueuer,
@@ -108,7 +115,9 @@ describe('HTTP API on real Redis', () => {
 
     const other = await h.call('POST', start('web-1'), { image_ref: OTHER_IMAGE });
     expect(other.status).toBe(409);
-    expect(await other.json()).toEqual({ error: { code: 'conflict', message: `a start with image_ref ${JSON.stringify(IMAGE)} is already pending for game web-1` } });
+    expect(await other.json()).toEqual({
+      error: { code: 'conflict', message: `a start with image_ref ${JSON.stringify(IMAGE)} is already pending for game web-1` },
+    });
 
     const poll = await h.call('GET', start('web-1'));
     expect(poll.status).toBe(200);
@@ -123,7 +132,12 @@ describe('HTTP API on real Redis', () => {
     const res = await h.call('POST', `${start('web-2')}?wait=10`, { image_ref: IMAGE });
     expect(res.status).toBe(200);
     const body = (await res.json()) as { state: string; result: { outcome: string; record: { game_id: string; status: string } } };
-    expect(body).toMatchObject({ job_id: 'web-2', game_id: 'web-2', state: 'completed', result: { outcome: 'success', error_code: null, record: { game_id: 'web-2', status: 'running', current_image_ref: IMAGE } } });
+    expect(body).toMatchObject({
+      job_id: 'web-2',
+      game_id: 'web-2',
+      state: 'completed',
+      result: { outcome: 'success', error_code: null, record: { game_id: 'web-2', status: 'running', current_image_ref: IMAGE } },
+    });
 
     const poll = (await (await h.call('GET', start('web-2'))).json()) as Record<string, unknown>;
     expect(poll).toMatchObject({ job_id: 'web-2', state: 'completed', attempts: 1, source: 'queue', result: body.result });
@@ -173,7 +187,12 @@ describe('HTTP API on real Redis', () => {
     await ((await h.queues['start-runtime'].getJob('web-5')) as Job).remove();
     const poll = await h.call('GET', start('web-5'));
     expect(poll.status).toBe(200);
-    expect(await poll.json()).toMatchObject({ job_id: 'web-5', state: 'completed', source: 'operation_log', result: { outcome: 'success', record: { game_id: 'web-5', status: 'running' } } });
+    expect(await poll.json()).toMatchObject({
+      job_id: 'web-5',
+      state: 'completed',
+      source: 'operation_log',
+      result: { outcome: 'success', record: { game_id: 'web-5', status: 'running' } },
+    });
     expect((await h.call('GET', start('web-never'))).status).toBe(404);
   });
 
@@ -190,7 +209,11 @@ describe('HTTP API on real Redis', () => {
     expect(await poll.json()).toMatchObject({ error: { code: 'service_unavailable', message: 'no answer within 1500 ms' } });
     const ready = await h.app.request('/readyz');
     expect(ready.status).toBe(503);
-    expect(await ready.json()).toMatchObject({ status: 'not_ready', checks: { postgres: 'ok', docker: 'ok' }, error: { message: expect.stringMatching(/^redis not ready/) } });
+    expect(await ready.json()).toMatchObject({
+      status: 'not_ready',
+      checks: { postgres: 'ok', docker: 'ok' },
+      error: { message: expect.stringMatching(/^redis not ready/) },
+    });
   });
 });
 
@@ -205,12 +228,15 @@ describe('HTTP API on @hono/node-server (bodies read from the socket)', () => {
   /** A raw request, so the test controls framing (declared length or chunked). */
   function post(port: number, path: string, chunks: string[], headers: Record<string, string>): Promise<{ status: number; body: string }> {
     return new Promise((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port, path, method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...headers } }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      });
+      const req = http.request(
+        { host: '127.0.0.1', port, path, method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...headers } },
+        (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (body += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      );
       // The server may answer 413 and close before the whole body is sent.
       req.on('error', (e: NodeJS.ErrnoException) => (e.code === 'EPIPE' || e.code === 'ECONNRESET' ? undefined : reject(e)));
       for (const c of chunks) req.write(c);

@@ -28,7 +28,10 @@ const hostile = fc.oneof(
   fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_-]{0,51}$/),
   fc.constantFrom('galaxy/engine:1', 'registry.local:5000/e@sha256:' + 'a'.repeat(64)),
 );
-const field = fc.oneof(fc.constantFrom('game_id', 'image_ref', 'op_source', 'request_id'), fc.string({ maxLength: 12 }).filter((s) => s !== ''));
+const field = fc.oneof(
+  fc.constantFrom('game_id', 'image_ref', 'op_source', 'request_id'),
+  fc.string({ maxLength: 12 }).filter((s) => s !== ''),
+);
 /** An entry as its producer wrote it: field/value pairs, repeats and strangers allowed. */
 const entry = fc.array(fc.tuple(field, hostile), { minLength: 1, maxLength: 6 });
 

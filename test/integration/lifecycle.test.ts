@@ -31,7 +31,11 @@ describe('stop, restart, patch on real Docker', () => {
     const gameId = w.gameId('stop');
     const started = (await start(w, gameId)).record!;
     const stopped = await stopRuntime(w.deps, { gameId, ...who });
-    expect(stopped).toMatchObject({ outcome: 'success', errorCode: null, record: { status: 'stopped', currentContainerId: null, statePath: started.statePath } });
+    expect(stopped).toMatchObject({
+      outcome: 'success',
+      errorCode: null,
+      record: { status: 'stopped', currentContainerId: null, statePath: started.statePath },
+    });
     expect(await w.containersOf(gameId)).toEqual([]);
     expect((await w.streamEntries(w.streams.health)).at(-1)).toMatchObject({ event_type: 'container_exited', container_id: started.currentContainerId });
     expect(await stopRuntime(w.deps, { gameId, ...who })).toMatchObject({ outcome: 'success', errorCode: 'replay_no_op' });
@@ -42,7 +46,10 @@ describe('stop, restart, patch on real Docker', () => {
     const gameId = w.gameId('restart');
     const before = (await start(w, gameId)).record!;
     const after = await restartRuntime(w.deps, { gameId, ...who });
-    expect(after, JSON.stringify({ after, log: w.logger.lines.filter((l) => l.level !== 'debug').slice(-8) })).toMatchObject({ outcome: 'success', record: { status: 'running', engineEndpoint: before.engineEndpoint, statePath: before.statePath, currentImageRef: LABELLED } });
+    expect(after, JSON.stringify({ after, log: w.logger.lines.filter((l) => l.level !== 'debug').slice(-8) })).toMatchObject({
+      outcome: 'success',
+      record: { status: 'running', engineEndpoint: before.engineEndpoint, statePath: before.statePath, currentImageRef: LABELLED },
+    });
     expect(after.record?.currentContainerId).not.toBe(before.currentContainerId);
     const containers = await w.containersOf(gameId);
     expect(containers.map((c) => [c.Id, c.Names[0], c.State])).toEqual([[after.record?.currentContainerId, `/galaxy-game-${gameId}`, 'running']]);

@@ -97,7 +97,9 @@ for (const name of Object.keys(backends) as Array<keyof typeof backends>) {
       const store = new PostgresRuntimeRecordStore(db);
       await store.upsert(sampleRecord('g-fence'), 2 ** 53 - 1);
       await store.upsert(sampleRecord('g-fence'), 2 ** 52);
-      const stored = await db.select({ fence: runtimeRecords.leaseFence, type: sql<string>`pg_typeof(${runtimeRecords.leaseFence})::text` }).from(runtimeRecords);
+      const stored = await db
+        .select({ fence: runtimeRecords.leaseFence, type: sql<string>`pg_typeof(${runtimeRecords.leaseFence})::text` })
+        .from(runtimeRecords);
       expect(stored).toEqual([{ fence: 2 ** 53 - 1, type: 'bigint' }]);
     });
     it('refuses a status outside the four of the contract', async () => {

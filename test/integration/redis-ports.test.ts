@@ -177,7 +177,13 @@ describe('redis adapters beyond the port contracts', () => {
     try {
       const snapshots = { upsert: () => Promise.resolve() };
       const occurredAt = new Date();
-      await new RedisHealthEvents({ redis, stream: health, snapshots }).publish({ gameId: 'g', containerId: 'c', eventType: 'container_oom', occurredAt, details: {} });
+      await new RedisHealthEvents({ redis, stream: health, snapshots }).publish({
+        gameId: 'g',
+        containerId: 'c',
+        eventType: 'container_oom',
+        occurredAt,
+        details: {},
+      });
       await new RedisNotifications({ redis, stream: intents }).publish({
         notificationType: 'runtime.container_start_failed',
         idempotencyKey: `runtime.container_start_failed.g.${occurredAt.getTime()}`,
@@ -200,7 +206,9 @@ describe('redis adapters beyond the port contracts', () => {
     try {
       const snapshots = { upsert: () => Promise.reject(new Error('postgres down')) };
       const port = new RedisHealthEvents({ redis, stream, snapshots });
-      await expect(port.publish({ gameId: 'g', containerId: 'c', eventType: 'container_exited', occurredAt: new Date(), details: {} })).rejects.toThrow('postgres down');
+      await expect(port.publish({ gameId: 'g', containerId: 'c', eventType: 'container_exited', occurredAt: new Date(), details: {} })).rejects.toThrow(
+        'postgres down',
+      );
       expect(await redis.xlen(stream)).toBe(1);
     } finally {
       await redis.del(stream);

@@ -24,9 +24,7 @@ const SHIPPED_MIGRATIONS = (JSON.parse(readFileSync('drizzle/meta/_journal.json'
 
 /** How many migrations drizzle recorded as applied. */
 async function appliedMigrations(handle: DatabaseHandle): Promise<number> {
-  const rows = await handle.db
-    .select({ n: sql<number>`count(*)::int` })
-    .from(sql`drizzle.__drizzle_migrations`);
+  const rows = await handle.db.select({ n: sql<number>`count(*)::int` }).from(sql`drizzle.__drizzle_migrations`);
   return rows[0]?.n ?? -1;
 }
 
@@ -110,7 +108,7 @@ describe('migrations', () => {
     }
   });
 
-  it('an on-disk PGlite refuses a second opener while held, and takes over a dead holder\'s lock', async () => {
+  it("an on-disk PGlite refuses a second opener while held, and takes over a dead holder's lock", async () => {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'rtm-pglite-lock-'));
     const dir = path.join(dataDir, 'db');
     try {

@@ -66,8 +66,17 @@ describe('start-runtime jobs on a real worker', () => {
     const h = await harness();
     h.w.docker.networks.clear();
     const job = await h.add('g-perm');
-    const error = await job.waitUntilFinished(h.events, 10_000).then(() => null, (e: unknown) => e as Error);
-    expect(resultFromFailure(error?.message)).toEqual({ outcome: 'failure', error_code: 'start_config_invalid', error_message: 'docker network "galaxy-engines" is missing', record: null, retryable: false });
+    const error = await job.waitUntilFinished(h.events, 10_000).then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
+    expect(resultFromFailure(error?.message)).toEqual({
+      outcome: 'failure',
+      error_code: 'start_config_invalid',
+      error_message: 'docker network "galaxy-engines" is missing',
+      record: null,
+      retryable: false,
+    });
     const stored = (await h.queue.getJob('g-perm')) as Job;
     expect(await stored.getState()).toBe('failed');
     expect(stored.attemptsMade).toBe(1);

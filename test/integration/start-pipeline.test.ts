@@ -18,8 +18,7 @@ afterEach(async () => {
   await Promise.all(worlds.splice(0).map((w) => w.cleanup()));
 });
 
-const start = (w: RealWorld, gameId: string, imageRef = LABELLED) =>
-  startRuntime(w.deps, { gameId, imageRef, opSource: 'gm_rest', sourceRef: 'it' });
+const start = (w: RealWorld, gameId: string, imageRef = LABELLED) => startRuntime(w.deps, { gameId, imageRef, opSource: 'gm_rest', sourceRef: 'it' });
 
 describe('start on real Docker, Redis and Postgres', () => {
   it('runs the container exactly as contract §8 says and records, audits and announces it', async () => {
@@ -69,7 +68,13 @@ describe('start on real Docker, Redis and Postgres', () => {
     ]);
     const events = await w.streamEntries(w.streams.health);
     expect(events).toEqual([
-      { game_id: gameId, container_id: info.Id, event_type: 'container_started', occurred_at_ms: String(record.startedAt!.getTime()), details: JSON.stringify({ image_ref: LABELLED }) },
+      {
+        game_id: gameId,
+        container_id: info.Id,
+        event_type: 'container_started',
+        occurred_at_ms: String(record.startedAt!.getTime()),
+        details: JSON.stringify({ image_ref: LABELLED }),
+      },
     ]);
     expect(await w.snapshots.get(gameId)).toMatchObject({ eventType: 'container_started', containerId: info.Id });
     expect(await w.redis.keys(`test:*:lease:${gameId}`)).toEqual([]);
@@ -115,7 +120,13 @@ describe('start on real Docker, Redis and Postgres', () => {
     const [intent] = await w.streamEntries(w.streams.intents);
     expect(intent).toMatchObject({ notification_type: 'runtime.image_pull_failed', audience: 'admin' });
     const payload = JSON.parse(intent!.payload!) as Record<string, unknown>;
-    expect(payload).toEqual({ game_id: gameId, image_ref: image, error_code: 'image_pull_failed', error_message: result.errorMessage, attempted_at_ms: expect.any(Number) });
+    expect(payload).toEqual({
+      game_id: gameId,
+      image_ref: image,
+      error_code: 'image_pull_failed',
+      error_message: result.errorMessage,
+      attempted_at_ms: expect.any(Number),
+    });
     expect(intent!.idempotency_key).toBe(`runtime.image_pull_failed.${gameId}.${String(payload.attempted_at_ms)}`);
   });
 
@@ -136,7 +147,12 @@ describe('start on real Docker, Redis and Postgres', () => {
   it('removes the container when the record cannot be written', async () => {
     const w = await world();
     const gameId = w.gameId('rollback');
-    w.deps.records = { ...w.records, get: (id) => w.records.get(id), list: (q) => w.records.list(q), upsert: () => Promise.reject(new Error('database is down')) };
+    w.deps.records = {
+      ...w.records,
+      get: (id) => w.records.get(id),
+      list: (q) => w.records.list(q),
+      upsert: () => Promise.reject(new Error('database is down')),
+    };
     const result = await start(w, gameId);
     expect(result).toEqual({
       outcome: 'failure',

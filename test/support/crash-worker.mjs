@@ -22,7 +22,9 @@ import { createLogger } from '../../dist/infra/logger.js';
 const crashAt = process.env.RTMANAGER_TEST_CRASH_AT ?? '';
 const markerDir = process.env.RTMANAGER_TEST_CRASH_MARKER_DIR ?? '';
 if (crashAt.trim() === '' || !isKeyValueList(crashAt, ':') || !path.isAbsolute(markerDir)) {
-  process.stderr.write(`crash-worker: needs RTMANAGER_TEST_CRASH_AT=game:step,… and an absolute RTMANAGER_TEST_CRASH_MARKER_DIR (got ${JSON.stringify({ crashAt, markerDir })})\n`);
+  process.stderr.write(
+    `crash-worker: needs RTMANAGER_TEST_CRASH_AT=game:step,… and an absolute RTMANAGER_TEST_CRASH_MARKER_DIR (got ${JSON.stringify({ crashAt, markerDir })})\n`,
+  );
   process.exit(1);
 }
 const stepOf = parseKeyValues(crashAt, ':');

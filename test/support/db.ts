@@ -45,9 +45,7 @@ export interface TestDatabaseOptions {
 /** A new database `rtm_test_…` on the test cluster, migrated unless told not to; `close()` drops it even with sessions left open. */
 export async function createTestDatabase(opts: TestDatabaseOptions = {}): Promise<TestDatabase> {
   const name = `rtm_test_${process.pid}_${randomBytes(5).toString('hex')}`;
-  const locale = opts.icuLocale
-    ? ` template template0 locale_provider icu icu_locale '${opts.icuLocale.replace(/'/g, "''")}'`
-    : '';
+  const locale = opts.icuLocale ? ` template template0 locale_provider icu icu_locale '${opts.icuLocale.replace(/'/g, "''")}'` : '';
   await asAdmin((sql) => sql.unsafe(`create database "${name}"${locale}`));
   const url = withDatabaseName(clusterUrl(), name);
   let handle: DatabaseHandle | undefined;

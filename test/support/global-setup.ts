@@ -33,9 +33,19 @@ async function sweep(since: number): Promise<string[]> {
   const label = [`com.galaxy.test=${testSession()}`];
   const sinceSeconds = Math.floor(since / 1000) - 1;
   const containers = (await docker.listContainers({ all: true, filters: { label } })).filter((c) => c.Created >= sinceSeconds);
-  await removeContainers(docker, containers.map((c) => c.Id));
+  await removeContainers(
+    docker,
+    containers.map((c) => c.Id),
+  );
   const networks = (await docker.listNetworks({ filters: { label } })).filter((n) => Date.parse(n.Created) >= since - 1000);
-  await Promise.all(networks.map((n) => docker.getNetwork(n.Id).remove().catch(() => undefined)));
+  await Promise.all(
+    networks.map((n) =>
+      docker
+        .getNetwork(n.Id)
+        .remove()
+        .catch(() => undefined),
+    ),
+  );
   return [...containers.map((c) => c.Names[0] ?? c.Id), ...networks.map((n) => `network ${n.Name}`)];
 }
 
@@ -43,7 +53,10 @@ async function sweep(since: number): Promise<string[]> {
 function buildIsStale(): boolean {
   const built = statSync('dist/main.js', { throwIfNoEntry: false })?.mtimeMs ?? 0;
   const newest = (dir: string): number =>
-    Math.max(0, ...readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newest(path.join(dir, e.name)) : statSync(path.join(dir, e.name)).mtimeMs)));
+    Math.max(
+      0,
+      ...readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newest(path.join(dir, e.name)) : statSync(path.join(dir, e.name)).mtimeMs)),
+    );
   return built < Math.max(newest('src'), statSync('tsconfig.build.json').mtimeMs, statSync('tsconfig.json').mtimeMs);
 }
 
@@ -72,7 +85,16 @@ export default async function setup(): Promise<() => Promise<void>> {
 
   const missing = [];
   for (const image of IMAGES) {
-    if (!(await docker.getImage(image).inspect().then(() => true, () => false))) missing.push(image);
+    if (
+      !(await docker
+        .getImage(image)
+        .inspect()
+        .then(
+          () => true,
+          () => false,
+        ))
+    )
+      missing.push(image);
   }
   if (missing.length) execFileSync('bash', ['scripts/build-test-images.sh'], { stdio: 'inherit' });
   // Spawned processes run the compiled build, as the Procfile does: keep it current.

@@ -82,7 +82,10 @@ export async function realWorld(opts: { network?: string | null } = {}) {
 
   async function cleanup(): Promise<void> {
     const ours = await docker.listContainers({ all: true, filters: { name: [`galaxy-game-t${run}-`] } });
-    await removeContainers(docker, ours.map((c) => c.Id));
+    await removeContainers(
+      docker,
+      ours.map((c) => c.Id),
+    );
     await network?.remove().catch(() => undefined);
     const keys = await redis.keys(`test:${run}:*`);
     if (keys.length) await redis.del(...keys);
@@ -91,7 +94,25 @@ export async function realWorld(opts: { network?: string | null } = {}) {
     await rm(stateRoot, { recursive: true, force: true });
   }
 
-  return { deps, docker, redis, database, records, operations, snapshots, engine, stateRoot, networkName, streams, telemetry, logger, gameId, streamEntries, containersOf, cleanup };
+  return {
+    deps,
+    docker,
+    redis,
+    database,
+    records,
+    operations,
+    snapshots,
+    engine,
+    stateRoot,
+    networkName,
+    streams,
+    telemetry,
+    logger,
+    gameId,
+    streamEntries,
+    containersOf,
+    cleanup,
+  };
 }
 
 export type RealWorld = Awaited<ReturnType<typeof realWorld>>;

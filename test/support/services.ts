@@ -24,7 +24,9 @@ export const TEST_LABEL = { 'com.galaxy.test': testSession() } as const;
 
 /** TEST_LABEL and more, as RTMANAGER_CONTAINER_EXTRA_LABELS takes them. */
 export function testLabelsEnv(more: Record<string, string> = {}): string {
-  return Object.entries({ ...TEST_LABEL, ...more }).map(([k, v]) => `${k}=${v}`).join(',');
+  return Object.entries({ ...TEST_LABEL, ...more })
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
 }
 
 /**

@@ -35,7 +35,10 @@ export class StubEnqueuer implements Enqueuer {
 
 /** Fake queues for the job read model; unless a test says otherwise none holds a job, so polls fall back to the operation log. */
 export function queuesHolding(jobs: Partial<Record<QueueName, Record<string, object>>> = {}): Record<QueueName, Queue> {
-  return Object.fromEntries(QUEUE_NAMES.map((n) => [n, { getJob: (id: string) => Promise.resolve(jobs[n]?.[id]) } as unknown as Queue])) as Record<QueueName, Queue>;
+  return Object.fromEntries(QUEUE_NAMES.map((n) => [n, { getJob: (id: string) => Promise.resolve(jobs[n]?.[id]) } as unknown as Queue])) as Record<
+    QueueName,
+    Queue
+  >;
 }
 
 export interface TestAppOptions extends Partial<AppDeps> {

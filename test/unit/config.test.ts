@@ -120,7 +120,16 @@ describe('config defaults (contract §2 and ours)', () => {
       pgliteDir: '/data/pglite',
       http: { host: '0.0.0.0', port: 9000, bodyLimitBytes: 2048 },
       auth: { disabled: false, apiToken: 't'.repeat(32), adminUser: 'admin', adminPassword: 'secret' },
-      docker: { host: 'tcp://docker:2376', network: 'engines', logDriver: 'local', logOpts: 'max-size=1m', pullPolicy: 'never', timeoutMs: 5000, pullTimeoutMs: 60000, pullInactivityMs: 7000 },
+      docker: {
+        host: 'tcp://docker:2376',
+        network: 'engines',
+        logDriver: 'local',
+        logOpts: 'max-size=1m',
+        pullPolicy: 'never',
+        timeoutMs: 5000,
+        pullTimeoutMs: 60000,
+        pullInactivityMs: 7000,
+      },
       container: {
         defaultCpuQuota: 0.25,
         defaultMemory: '1g',
@@ -167,7 +176,11 @@ const INVALID: Array<[string, string, string]> = [
   ['RTMANAGER_HTTP_BODY_LIMIT_BYTES', '10', 'must be an integer between 1024 and 16777216 (got "10")'],
   ['RTMANAGER_AUTH_DISABLED', 'yes', 'must be "true" or "false" (got "yes")'],
   ['RTMANAGER_DOCKER_HOST', 'ssh://x', 'must be unix:///path or tcp://host:port (got "ssh://x")'],
-  ['RTMANAGER_DOCKER_HOST', 'npipe:////./pipe/docker_engine', 'must be unix:///path or tcp://host:port; npipe:// is Windows-only (got "npipe:////./pipe/docker_engine")'],
+  [
+    'RTMANAGER_DOCKER_HOST',
+    'npipe:////./pipe/docker_engine',
+    'must be unix:///path or tcp://host:port; npipe:// is Windows-only (got "npipe:////./pipe/docker_engine")',
+  ],
   ['DOCKER_HOST', 'npipe:////./pipe/docker_engine', 'must be unix:///path or tcp://host:port; npipe:// is Windows-only (got "npipe:////./pipe/docker_engine")'],
   ['RTMANAGER_DOCKER_NETWORK', ' ', 'must not be blank (got " ")'],
   ['RTMANAGER_DOCKER_LOG_DRIVER', ' ', 'must not be blank (got " ")'],
@@ -230,7 +243,10 @@ describe('config errors: one line per bad variable, naming it and why', () => {
         'RTMANAGER_ADMIN_PASSWORD: required unless RTMANAGER_AUTH_DISABLED=true',
       ],
     });
-    expect(loadConfig({ ...AUTH, RTMANAGER_ADMIN_PASSWORD: '   ' })).toEqual({ ok: false, errors: ['RTMANAGER_ADMIN_PASSWORD: required unless RTMANAGER_AUTH_DISABLED=true'] });
+    expect(loadConfig({ ...AUTH, RTMANAGER_ADMIN_PASSWORD: '   ' })).toEqual({
+      ok: false,
+      errors: ['RTMANAGER_ADMIN_PASSWORD: required unless RTMANAGER_AUTH_DISABLED=true'],
+    });
     expect(loadConfig({ ...AUTH, RTMANAGER_AUTH_DISABLED: 'false' }).ok).toBe(true);
   });
 

@@ -8,8 +8,11 @@ const DEFAULT = { cpuQuota: 1, nanoCpus: 1e9, memory: '512m', memoryBytes: 512 *
 describe('resolveLimits: image labels with configured fallbacks', () => {
   it.each([
     ['no labels', {}, DEFAULT],
-    ['all labels', { 'com.galaxy.cpu_quota': '0.5', 'com.galaxy.memory': '64m', 'com.galaxy.pids_limit': '64' },
-      { cpuQuota: 0.5, nanoCpus: 5e8, memory: '64m', memoryBytes: 64 * 1024 ** 2, pidsLimit: 64 }],
+    [
+      'all labels',
+      { 'com.galaxy.cpu_quota': '0.5', 'com.galaxy.memory': '64m', 'com.galaxy.pids_limit': '64' },
+      { cpuQuota: 0.5, nanoCpus: 5e8, memory: '64m', memoryBytes: 64 * 1024 ** 2, pidsLimit: 64 },
+    ],
     ['cpu 2.25', { 'com.galaxy.cpu_quota': '2.25' }, { ...DEFAULT, cpuQuota: 2.25, nanoCpus: 2.25e9 }],
     ['cpu 0 → default', { 'com.galaxy.cpu_quota': '0' }, DEFAULT],
     ['cpu negative → default', { 'com.galaxy.cpu_quota': '-1' }, DEFAULT],
@@ -66,7 +69,14 @@ describe('notification intents', () => {
   it('builds the admin payload of contract §6', () => {
     const at = new Date(1764072000000);
     expect(
-      failureIntent({ type: 'runtime.container_start_failed', gameId: 'g-7', imageRef: 'img:1', errorCode: 'container_start_failed', errorMessage: 'boom', attemptedAt: at }),
+      failureIntent({
+        type: 'runtime.container_start_failed',
+        gameId: 'g-7',
+        imageRef: 'img:1',
+        errorCode: 'container_start_failed',
+        errorMessage: 'boom',
+        attemptedAt: at,
+      }),
     ).toEqual({
       notificationType: 'runtime.container_start_failed',
       idempotencyKey: 'runtime.container_start_failed.g-7.1764072000000',

@@ -154,9 +154,15 @@ describe('reads', () => {
     const s = testApp();
     for (const id of ['g-1', 'g-2', 'g-3']) await s.records.upsert({ ...record, gameId: id }, 0);
     await s.records.upsert({ ...record, gameId: 'g-4', status: 'stopped' }, 0);
-    const first = (await (await s.call('GET', '/api/v1/internal/runtimes?status=running&limit=2')).json()) as { records: Array<{ game_id: string }>; next_cursor: string };
+    const first = (await (await s.call('GET', '/api/v1/internal/runtimes?status=running&limit=2')).json()) as {
+      records: Array<{ game_id: string }>;
+      next_cursor: string;
+    };
     expect(first.records.map((r) => r.game_id)).toEqual(['g-1', 'g-2']);
-    const second = (await (await s.call('GET', `/api/v1/internal/runtimes?status=running&limit=2&cursor=${first.next_cursor}`)).json()) as { records: Array<{ game_id: string }>; next_cursor: null };
+    const second = (await (await s.call('GET', `/api/v1/internal/runtimes?status=running&limit=2&cursor=${first.next_cursor}`)).json()) as {
+      records: Array<{ game_id: string }>;
+      next_cursor: null;
+    };
     expect(second).toMatchObject({ records: [{ game_id: 'g-3' }], next_cursor: null });
     expect((await s.call('GET', '/api/v1/internal/runtimes?status=zombie')).status).toBe(400);
   });
@@ -164,20 +170,54 @@ describe('reads', () => {
   it('polls a start from the operation log once the job is gone', async () => {
     const s = testApp();
     await s.records.upsert(record, 0);
-    await s.operations.append({ gameId: 'g-1', opKind: 'start', opSource: 'gm_rest', sourceRef: 'r', imageRef: 'x:1', containerId: 'c1', outcome: 'success', errorCode: '', errorMessage: '', startedAt: new Date(), finishedAt: new Date() });
+    await s.operations.append({
+      gameId: 'g-1',
+      opKind: 'start',
+      opSource: 'gm_rest',
+      sourceRef: 'r',
+      imageRef: 'x:1',
+      containerId: 'c1',
+      outcome: 'success',
+      errorCode: '',
+      errorMessage: '',
+      startedAt: new Date(),
+      finishedAt: new Date(),
+    });
     const res = await s.call('GET', START);
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ job_id: 'g-1', state: 'completed', source: 'operation_log', result: { outcome: 'success', error_code: null, record: { game_id: 'g-1' } } });
+    expect(await res.json()).toMatchObject({
+      job_id: 'g-1',
+      state: 'completed',
+      source: 'operation_log',
+      result: { outcome: 'success', error_code: null, record: { game_id: 'g-1' } },
+    });
     expect((await s.call('GET', '/api/v1/internal/runtimes/g-9/start')).status).toBe(404);
   });
 
   it('lists operations newest first', async () => {
     const s = testApp();
     for (const code of ['', 'replay_no_op']) {
-      await s.operations.append({ gameId: 'g-1', opKind: 'start', opSource: 'gm_rest', sourceRef: 'r', imageRef: 'x:1', containerId: 'c1', outcome: 'success', errorCode: code, errorMessage: '', startedAt: new Date(), finishedAt: new Date() });
+      await s.operations.append({
+        gameId: 'g-1',
+        opKind: 'start',
+        opSource: 'gm_rest',
+        sourceRef: 'r',
+        imageRef: 'x:1',
+        containerId: 'c1',
+        outcome: 'success',
+        errorCode: code,
+        errorMessage: '',
+        startedAt: new Date(),
+        finishedAt: new Date(),
+      });
     }
-    const body = (await (await s.call('GET', '/api/v1/internal/runtimes/g-1/operations?limit=10')).json()) as { operations: Array<{ id: number; error_code: string }> };
-    expect(body.operations.map((o) => [o.id, o.error_code])).toEqual([[2, 'replay_no_op'], [1, '']]);
+    const body = (await (await s.call('GET', '/api/v1/internal/runtimes/g-1/operations?limit=10')).json()) as {
+      operations: Array<{ id: number; error_code: string }>;
+    };
+    expect(body.operations.map((o) => [o.id, o.error_code])).toEqual([
+      [2, 'replay_no_op'],
+      [1, ''],
+    ]);
   });
 });
 
@@ -187,7 +227,11 @@ describe('health', () => {
     s.down.postgres = true;
     const res = await s.app.request('/readyz');
     expect(res.status).toBe(503);
-    expect(await res.json()).toMatchObject({ status: 'not_ready', checks: { redis: 'ok', postgres: 'connection refused', docker: 'ok' }, error: { code: 'service_unavailable', message: expect.stringContaining('postgres') } });
+    expect(await res.json()).toMatchObject({
+      status: 'not_ready',
+      checks: { redis: 'ok', postgres: 'connection refused', docker: 'ok' },
+      error: { code: 'service_unavailable', message: expect.stringContaining('postgres') },
+    });
   });
 
   it('serves Prometheus text', async () => {
@@ -203,14 +247,23 @@ function startJob(job: { state: string; attemptsMade: number; progress?: unknown
 }
 
 /** What the start processor fails a job with when its payload does not parse (it fails before it touches a dependency). */
-const unparsedPayloadReason = await createLifecycleProcessor('start', {} as LifecycleDeps)({ data: { gameId: 'g-1', imageRef: '', opSource: 'gm_rest', sourceRef: 'r' } } as Job).then(
+const unparsedPayloadReason = await createLifecycleProcessor(
+  'start',
+  {} as LifecycleDeps,
+)({ data: { gameId: 'g-1', imageRef: '', opSource: 'gm_rest', sourceRef: 'r' } } as Job).then(
   () => 'resolved',
   (error: Error) => error.message,
 );
 
 describe('poll of a job in the queue', () => {
   const success: ResultJson = { outcome: 'success', error_code: null, error_message: '', record: null, retryable: false };
-  const retryable: ResultJson = { outcome: 'failure', error_code: 'service_unavailable', error_message: 'acquire game lease: ECONNREFUSED', record: null, retryable: true };
+  const retryable: ResultJson = {
+    outcome: 'failure',
+    error_code: 'service_unavailable',
+    error_message: 'acquire game lease: ECONNREFUSED',
+    record: null,
+    retryable: true,
+  };
   const permanent: ResultJson = { outcome: 'failure', error_code: 'image_pull_failed', error_message: 'pull x:1: not found', record: null, retryable: false };
 
   it.each([
@@ -227,7 +280,15 @@ describe('poll of a job in the queue', () => {
     [
       'failed on a payload that did not parse',
       { state: 'failed', attemptsMade: 1, failedReason: unparsedPayloadReason },
-      { result: { outcome: 'failure', error_code: 'start_config_invalid', error_message: 'invalid start payload: imageRef: image_ref must not be empty', record: null, retryable: false } },
+      {
+        result: {
+          outcome: 'failure',
+          error_code: 'start_config_invalid',
+          error_message: 'invalid start payload: imageRef: image_ref must not be empty',
+          record: null,
+          retryable: false,
+        },
+      },
     ],
   ] as Array<[string, Parameters<typeof startJob>[0], Record<string, unknown>]>)('%s', async (_name, job, extra) => {
     const s = testApp({ queues: startJob(job) });
@@ -284,6 +345,8 @@ describe('the one status table', () => {
   it('an enqueue that hangs answers 503 saying a retry is safe to make', async () => {
     const s = testApp({ enqueueTimeoutMs: 50 });
     s.enqueuer.answer = 'hang';
-    expect(await (await s.call('POST', START, { image_ref: 'x:1' })).json()).toEqual({ error: { code: 'service_unavailable', message: 'queue unavailable: no answer within 50 ms; retrying is safe (a pending job is joined)' } });
+    expect(await (await s.call('POST', START, { image_ref: 'x:1' })).json()).toEqual({
+      error: { code: 'service_unavailable', message: 'queue unavailable: no answer within 50 ms; retrying is safe (a pending job is joined)' },
+    });
   });
 });

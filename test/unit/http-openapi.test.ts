@@ -84,9 +84,25 @@ describe('OpenAPI document', () => {
     const start = doc.paths['/api/v1/internal/runtimes/{game_id}/start']!;
     const post = start.post as { parameters: Json[]; requestBody: { content: { 'application/json': { schema: Json } } } };
     expect(post.requestBody.content['application/json'].schema).toMatchObject({ type: 'object', required: ['image_ref'], additionalProperties: false });
-    expect(post.parameters).toContainEqual(expect.objectContaining({ name: 'wait', in: 'query', schema: expect.objectContaining({ type: 'integer', minimum: 0, maximum: 60 }) }));
-    expect(post.parameters).toContainEqual(expect.objectContaining({ name: 'game_id', schema: expect.objectContaining({ pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,51}$' }) }));
-    expect(doc.components.schemas.RuntimeRecord?.required).toEqual(['game_id', 'status', 'current_container_id', 'current_image_ref', 'engine_endpoint', 'state_path', 'docker_network', 'started_at', 'stopped_at', 'last_op_at', 'created_at']);
+    expect(post.parameters).toContainEqual(
+      expect.objectContaining({ name: 'wait', in: 'query', schema: expect.objectContaining({ type: 'integer', minimum: 0, maximum: 60 }) }),
+    );
+    expect(post.parameters).toContainEqual(
+      expect.objectContaining({ name: 'game_id', schema: expect.objectContaining({ pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,51}$' }) }),
+    );
+    expect(doc.components.schemas.RuntimeRecord?.required).toEqual([
+      'game_id',
+      'status',
+      'current_container_id',
+      'current_image_ref',
+      'engine_endpoint',
+      'state_path',
+      'docker_network',
+      'started_at',
+      'stopped_at',
+      'last_op_at',
+      'created_at',
+    ]);
     expect(doc.components.schemas.Result?.required).toEqual(['outcome', 'error_code', 'error_message', 'record', 'retryable']);
     // Only an image can clash: stop and restart never answer 409.
     expect(Object.keys((doc.paths['/api/v1/internal/runtimes/{game_id}/stop']!.post as { responses: Json }).responses)).not.toContain('409');

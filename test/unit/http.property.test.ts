@@ -30,7 +30,11 @@ describe('HTTP under arbitrary input', () => {
           const query = wait === undefined ? '' : `?wait=${encodeURIComponent(wait)}`;
           const res = await hono.request(`/api/v1/internal/runtimes/${encodeURIComponent(gameId)}/${kind}${query}`, {
             method: 'POST',
-            headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json', ...(opSource !== undefined ? { 'x-op-source': opSource } : {}) },
+            headers: {
+              authorization: `Bearer ${TEST_TOKEN}`,
+              'content-type': 'application/json',
+              ...(opSource !== undefined ? { 'x-op-source': opSource } : {}),
+            },
             body: typeof body === 'string' ? body : JSON.stringify(body),
           });
           expect([202, 400, 404, 413]).toContain(res.status);

@@ -36,7 +36,13 @@ describe('parseImageRef: accepted as ParseNormalizedNamed accepts them', () => {
   it('splits domain, path, tag and digest', () => {
     expect(parseImageRef(`localhost:5000/a/b:v1@sha256:${'e'.repeat(64)}`)).toEqual({
       ok: true,
-      value: { domain: 'localhost:5000', path: 'a/b', tag: 'v1', digest: `sha256:${'e'.repeat(64)}`, normalized: `localhost:5000/a/b:v1@sha256:${'e'.repeat(64)}` },
+      value: {
+        domain: 'localhost:5000',
+        path: 'a/b',
+        tag: 'v1',
+        digest: `sha256:${'e'.repeat(64)}`,
+        normalized: `localhost:5000/a/b:v1@sha256:${'e'.repeat(64)}`,
+      },
     });
   });
 });

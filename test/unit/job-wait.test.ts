@@ -86,9 +86,18 @@ describe('the processor on a busy lease', () => {
     expect(move.at - Date.now()).toBeLessThanOrEqual(100);
 
     const late = fakeJob({ ...payload, waitingSince: Date.now() - 10_000 }, Date.now());
-    const error = await processor(late.job as unknown as Job, 'tok').then(() => null, (e: unknown) => e as Error);
+    const error = await processor(late.job as unknown as Job, 'tok').then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
     expect(error).toBeInstanceOf(UnrecoverableError);
-    expect(resultFromFailure(error?.message)).toEqual({ outcome: 'failure', error_code: 'conflict', error_message: LEASE_BUSY_MESSAGE, record: null, retryable: true });
+    expect(resultFromFailure(error?.message)).toEqual({
+      outcome: 'failure',
+      error_code: 'conflict',
+      error_message: LEASE_BUSY_MESSAGE,
+      record: null,
+      retryable: true,
+    });
     expect(late.calls).toEqual([]);
   });
 });

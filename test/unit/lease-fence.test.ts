@@ -105,11 +105,15 @@ describe('restart: a fenced record write', () => {
     const w = world();
     const before = await started(w);
     let newer: RuntimeRecord | null = null;
-    const result = await restartRuntime(w.deps, { gameId: 'g-1', ...who }, {
-      onStep: async (name) => {
-        if (name === 'run_container') newer = await writtenByNewer(w, { ...before, status: 'stopped', currentContainerId: null });
+    const result = await restartRuntime(
+      w.deps,
+      { gameId: 'g-1', ...who },
+      {
+        onStep: async (name) => {
+          if (name === 'run_container') newer = await writtenByNewer(w, { ...before, status: 'stopped', currentContainerId: null });
+        },
       },
-    });
+    );
     expect(result).toEqual(leaseLost);
     expect(w.docker.containers.size).toBe(0);
     expect(await w.records.get('g-1')).toEqual(newer);

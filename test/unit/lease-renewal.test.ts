@@ -154,7 +154,11 @@ describe('the job lost its lock', () => {
     const w = world();
     expect((await startRuntime(w.deps, { gameId: 'g-1', imageRef: IMAGE, ...who })).outcome).toBe('success');
     const lock = new AbortController();
-    const result = await stopRuntime(w.deps, { gameId: 'g-1', ...who }, { onStep: (s) => (s === 'find_container' ? lock.abort('job lock lost') : undefined), signal: lock.signal });
+    const result = await stopRuntime(
+      w.deps,
+      { gameId: 'g-1', ...who },
+      { onStep: (s) => (s === 'find_container' ? lock.abort('job lock lost') : undefined), signal: lock.signal },
+    );
     expect(result).toEqual(lost(/the job lost its lock: job lock lost/));
     expect(w.docker.calls).not.toContain('stop');
     expect((await w.records.get('g-1'))?.status).toBe('running');

@@ -5,7 +5,16 @@ import { createLogger } from '../../src/infra/logger.js';
 function capture(level: string): { logger: Logger; lines: () => Array<Record<string, unknown>> } {
   const chunks: string[] = [];
   const logger = createLogger(level, { role: 'test' }, { write: (chunk: string) => void chunks.push(chunk) });
-  return { logger, lines: () => chunks.join('').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
+  return {
+    logger,
+    lines: () =>
+      chunks
+        .join('')
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
 }
 
 describe('logger (pino behind the domain Logger port)', () => {

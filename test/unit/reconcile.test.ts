@@ -9,7 +9,6 @@ async function started(w: World, gameId: string) {
   return result.record!;
 }
 
-
 describe('reconcile', () => {
   it('adopts a running container of ours that has no record', async () => {
     const w = world();

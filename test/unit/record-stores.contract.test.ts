@@ -3,10 +3,6 @@ import { describeRuntimeRecordStoreContract } from '../contracts/runtime-record-
 import { InMemoryOperationLog } from '../fakes/in-memory-operation-log.js';
 import { InMemoryRuntimeRecordStore } from '../fakes/in-memory-runtime-record-store.js';
 
-describeRuntimeRecordStoreContract('in-memory fake', () =>
-  Promise.resolve({ port: new InMemoryRuntimeRecordStore(), cleanup: () => Promise.resolve() }),
-);
+describeRuntimeRecordStoreContract('in-memory fake', () => Promise.resolve({ port: new InMemoryRuntimeRecordStore(), cleanup: () => Promise.resolve() }));
 
-describeOperationLogContract('in-memory fake', () =>
-  Promise.resolve({ port: new InMemoryOperationLog(), cleanup: () => Promise.resolve() }),
-);
+describeOperationLogContract('in-memory fake', () => Promise.resolve({ port: new InMemoryOperationLog(), cleanup: () => Promise.resolve() }));

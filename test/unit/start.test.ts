@@ -297,9 +297,7 @@ describe('start: load record', () => {
     const result = await startRuntime(w.deps, input());
     expect(result).toEqual({ outcome: 'success', errorCode: 'replay_no_op', errorMessage: '', record: existing, retryable: false });
     expect(w.docker.calls).toEqual([]);
-    expect(w.operations.entries).toEqual([
-      expect.objectContaining({ outcome: 'success', errorCode: 'replay_no_op', containerId: 'c-old', errorMessage: '' }),
-    ]);
+    expect(w.operations.entries).toEqual([expect.objectContaining({ outcome: 'success', errorCode: 'replay_no_op', containerId: 'c-old', errorMessage: '' })]);
     expect(w.telemetry.startOutcomes).toEqual([{ outcome: 'success', errorCode: 'replay_no_op', opSource: 'gm_rest' }]);
     expect(w.healthEvents.published).toEqual([]);
     expect(w.notifications.published).toEqual([]);

@@ -16,10 +16,22 @@ async function started(w: World, gameId = 'g-1') {
   return result.record!;
 }
 
-const success = (record: RuntimeRecord | null, errorCode: null | 'replay_no_op' = null) => ({ outcome: 'success', errorCode, errorMessage: '', record, retryable: false });
+const success = (record: RuntimeRecord | null, errorCode: null | 'replay_no_op' = null) => ({
+  outcome: 'success',
+  errorCode,
+  errorMessage: '',
+  record,
+  retryable: false,
+});
 
 /** The record a stop leaves: the same game, stopped, no container, both times the stop's. */
-const stoppedFrom = (before: RuntimeRecord): RuntimeRecord => ({ ...before, status: 'stopped', currentContainerId: null, stoppedAt: expect.any(Date) as Date, lastOpAt: expect.any(Date) as Date });
+const stoppedFrom = (before: RuntimeRecord): RuntimeRecord => ({
+  ...before,
+  status: 'stopped',
+  currentContainerId: null,
+  stoppedAt: expect.any(Date) as Date,
+  lastOpAt: expect.any(Date) as Date,
+});
 
 /** [op_kind, outcome, error_code] of every audit row, oldest first. */
 const audit = (w: World) => w.operations.entries.map((e) => [e.opKind, e.outcome, e.errorCode]);
@@ -73,7 +85,10 @@ describe('stop', () => {
     await stopRuntime(w.deps, { gameId: 'g-1', ...who });
     const steps = w.logger.lines.filter((l) => l.message === 'stop step').map((l) => l.fields.step);
     expect(steps).toEqual(STOP_STEPS.filter((s) => s !== 'validate_input'));
-    expect(w.logger.lines.find((l) => l.message === 'runtime stopped')).toMatchObject({ level: 'info', fields: { op_kind: 'stop', game_id: 'g-1', step: 'publish_success' } });
+    expect(w.logger.lines.find((l) => l.message === 'runtime stopped')).toMatchObject({
+      level: 'info',
+      fields: { op_kind: 'stop', game_id: 'g-1', step: 'publish_success' },
+    });
   });
 
   it('of a game with no record and no container: replay_no_op, nothing written but the audit row', async () => {
@@ -83,7 +98,9 @@ describe('stop', () => {
     expect(w.docker.calls).toEqual(['inspectContainer']);
     expect(w.records.records.size).toBe(0);
     expect(w.healthEvents.published).toEqual([]);
-    expect(w.operations.entries).toEqual([expect.objectContaining({ gameId: 'never-started', opKind: 'stop', imageRef: '', outcome: 'success', errorCode: 'replay_no_op' })]);
+    expect(w.operations.entries).toEqual([
+      expect.objectContaining({ gameId: 'never-started', opKind: 'stop', imageRef: '', outcome: 'success', errorCode: 'replay_no_op' }),
+    ]);
     expect(w.leases.held.size).toBe(0);
   });
 
@@ -114,7 +131,11 @@ describe('stop', () => {
     const result = await stopRuntime(w.deps, { gameId: 'g-1', ...who });
     expect(result).toEqual(success(stoppedFrom(stale)));
     expect(w.docker.containers.size).toBe(0);
-    expect(w.healthEvents.published.at(-1)).toMatchObject({ eventType: 'container_exited', containerId: record.currentContainerId, details: { reason: 'stop_requested' } });
+    expect(w.healthEvents.published.at(-1)).toMatchObject({
+      eventType: 'container_exited',
+      containerId: record.currentContainerId,
+      details: { reason: 'stop_requested' },
+    });
   });
 
   it('removes a container a crashed start left before it wrote any record, and writes none', async () => {
@@ -152,7 +173,17 @@ describe('stop', () => {
 
   it('never stops a foreign container that squats our name', async () => {
     const w = world();
-    w.docker.addContainer({ name: 'galaxy-game-g-1', image: 'x', labels: {}, state: 'running', running: true, exitCode: null, oomKilled: false, startedAt: null, finishedAt: null });
+    w.docker.addContainer({
+      name: 'galaxy-game-g-1',
+      image: 'x',
+      labels: {},
+      state: 'running',
+      running: true,
+      exitCode: null,
+      oomKilled: false,
+      startedAt: null,
+      finishedAt: null,
+    });
     const result = await stopRuntime(w.deps, { gameId: 'g-1', ...who });
     expect(result).toEqual(success(null, 'replay_no_op'));
     expect(w.docker.containers.size).toBe(1);
@@ -165,7 +196,13 @@ describe('stop', () => {
     w.docker.daemonDown = true;
     const result = await stopRuntime(w.deps, { gameId: 'g-1', ...who });
     expect(result).toEqual(failure('service_unavailable', 'find_container: connect ENOENT /var/run/docker.sock', true));
-    expect(w.operations.entries.at(-1)).toMatchObject({ opKind: 'stop', outcome: 'failure', errorCode: 'service_unavailable', errorMessage: result.errorMessage, containerId: '' });
+    expect(w.operations.entries.at(-1)).toMatchObject({
+      opKind: 'stop',
+      outcome: 'failure',
+      errorCode: 'service_unavailable',
+      errorMessage: result.errorMessage,
+      containerId: '',
+    });
     expect((await w.records.get('g-1'))?.status).toBe('running');
     expect(w.leases.held.size).toBe(0);
   });
@@ -176,7 +213,12 @@ describe('stop', () => {
     w.docker.failStop = new Error('cannot stop container: permission denied');
     const result = await stopRuntime(w.deps, { gameId: 'g-1', ...who });
     expect(result).toEqual(failure('service_unavailable', 'stop_container: cannot stop container: permission denied', true));
-    expect(w.operations.entries.at(-1)).toMatchObject({ opKind: 'stop', outcome: 'failure', errorCode: 'service_unavailable', containerId: before.currentContainerId });
+    expect(w.operations.entries.at(-1)).toMatchObject({
+      opKind: 'stop',
+      outcome: 'failure',
+      errorCode: 'service_unavailable',
+      containerId: before.currentContainerId,
+    });
     expect(w.docker.containers.get(before.currentContainerId!)?.info.running).toBe(true);
     expect(w.docker.calls).not.toContain('remove');
     expect(await w.records.get('g-1')).toEqual(before);
@@ -209,7 +251,12 @@ describe('stop', () => {
     w.records.failUpsert = new Error('connection refused');
     const result = await stopRuntime(w.deps, { gameId: 'g-1', ...who });
     expect(result).toEqual(failure('internal_error', 'upsert_record: upsert runtime record: connection refused', true));
-    expect(w.operations.entries.at(-1)).toMatchObject({ opKind: 'stop', outcome: 'failure', errorCode: 'internal_error', containerId: before.currentContainerId });
+    expect(w.operations.entries.at(-1)).toMatchObject({
+      opKind: 'stop',
+      outcome: 'failure',
+      errorCode: 'internal_error',
+      containerId: before.currentContainerId,
+    });
     // The container is already gone; the record still names it, and no event claims the stop.
     expect(w.docker.containers.size).toBe(0);
     expect(await w.records.get('g-1')).toEqual(before);
@@ -235,7 +282,9 @@ describe('stop', () => {
   it('refuses a bad game id and an unknown op source before the lease, auditing a stop', async () => {
     const w = world();
     expect(await stopRuntime(w.deps, { gameId: '../x', ...who })).toEqual(failure('start_config_invalid', /must match/, false));
-    expect(await stopRuntime(w.deps, { gameId: 'g-1', opSource: 'cron' as never, sourceRef: 'op-1' })).toEqual(failure('start_config_invalid', 'op source "cron" is unsupported', false));
+    expect(await stopRuntime(w.deps, { gameId: 'g-1', opSource: 'cron' as never, sourceRef: 'op-1' })).toEqual(
+      failure('start_config_invalid', 'op source "cron" is unsupported', false),
+    );
     expect(audit(w)).toEqual([
       ['stop', 'failure', 'start_config_invalid'],
       ['stop', 'failure', 'start_config_invalid'],
@@ -253,7 +302,9 @@ describe('stop', () => {
     expect(w.leases.held.get('g-1')?.token).toBe('other');
     w.leases.held.clear();
     w.leases.failAcquire = new Error('ECONNREFUSED 127.0.0.1:6379');
-    expect(await stopRuntime(w.deps, { gameId: 'g-1', ...who })).toEqual(failure('service_unavailable', 'acquire game lease: ECONNREFUSED 127.0.0.1:6379', true));
+    expect(await stopRuntime(w.deps, { gameId: 'g-1', ...who })).toEqual(
+      failure('service_unavailable', 'acquire game lease: ECONNREFUSED 127.0.0.1:6379', true),
+    );
     expect(w.docker.containers.get(before.currentContainerId!)?.info.running).toBe(true);
     expect(audit(w).slice(1)).toEqual([
       ['stop', 'failure', 'conflict'],
@@ -264,11 +315,15 @@ describe('stop', () => {
   it('a step that throws ends in internal_error naming the step, and the lease is released', async () => {
     const w = world();
     await started(w);
-    const result = await stopRuntime(w.deps, { gameId: 'g-1', ...who }, {
-      onStep: (name) => {
-        if (name === 'upsert_record') throw new Error('boom');
+    const result = await stopRuntime(
+      w.deps,
+      { gameId: 'g-1', ...who },
+      {
+        onStep: (name) => {
+          if (name === 'upsert_record') throw new Error('boom');
+        },
       },
-    });
+    );
     expect(result).toEqual(failure('internal_error', 'upsert_record: boom', true));
     expect(w.leases.held.size).toBe(0);
   });
@@ -309,7 +364,16 @@ describe('restart', () => {
     await started(w);
     const stopped = (await stopRuntime(w.deps, { gameId: 'g-1', ...who })).record!;
     const result = await restartRuntime(w.deps, { gameId: 'g-1', ...who });
-    expect(result).toEqual(success({ ...stopped, status: 'running', currentContainerId: expect.any(String), startedAt: expect.any(Date), lastOpAt: expect.any(Date), stoppedAt: null }));
+    expect(result).toEqual(
+      success({
+        ...stopped,
+        status: 'running',
+        currentContainerId: expect.any(String),
+        startedAt: expect.any(Date),
+        lastOpAt: expect.any(Date),
+        stoppedAt: null,
+      }),
+    );
     expect(w.docker.containers.size).toBe(1);
     expect(audit(w).slice(2)).toEqual([
       ['start', 'success', ''],
@@ -344,7 +408,9 @@ describe('restart', () => {
     const w = world();
     await started(w);
     w.records.failUpsert = new Error('connection refused');
-    expect(await restartRuntime(w.deps, { gameId: 'g-1', ...who })).toEqual(failure('internal_error', 'upsert_record: upsert runtime record: connection refused', true));
+    expect(await restartRuntime(w.deps, { gameId: 'g-1', ...who })).toEqual(
+      failure('internal_error', 'upsert_record: upsert runtime record: connection refused', true),
+    );
     expect(w.docker.calls.filter((c) => c === 'run')).toHaveLength(1);
     expect(audit(w).at(-1)).toEqual(['restart', 'failure', 'internal_error']);
   });
@@ -370,12 +436,16 @@ describe('restart', () => {
   it('passes a retryable inner start failure through as retryable, the new container rolled back', async () => {
     const w = world();
     await started(w);
-    const result = await restartRuntime(w.deps, { gameId: 'g-1', ...who }, {
-      // The stop's record write succeeds; the inner start's fails.
-      onStep: (name) => {
-        if (name === 'run_container') w.records.failUpsert = new Error('connection refused');
+    const result = await restartRuntime(
+      w.deps,
+      { gameId: 'g-1', ...who },
+      {
+        // The stop's record write succeeds; the inner start's fails.
+        onStep: (name) => {
+          if (name === 'run_container') w.records.failUpsert = new Error('connection refused');
+        },
       },
-    });
+    );
     expect(result).toEqual(failure('internal_error', 'upsert runtime record: connection refused', true));
     expect(w.docker.containers.size).toBe(0);
     expect((await w.records.get('g-1'))?.status).toBe('stopped');
@@ -406,7 +476,13 @@ describe('patch', () => {
     const result = await patchRuntime(w.deps, { gameId: 'g-1', imageRef: OTHER_IMAGE, ...who });
     const after = (await w.records.get('g-1'))!;
     expect(result).toEqual(success(after));
-    expect(after).toEqual({ ...before, currentImageRef: OTHER_IMAGE, currentContainerId: expect.any(String), startedAt: expect.any(Date), lastOpAt: expect.any(Date) });
+    expect(after).toEqual({
+      ...before,
+      currentImageRef: OTHER_IMAGE,
+      currentContainerId: expect.any(String),
+      startedAt: expect.any(Date),
+      lastOpAt: expect.any(Date),
+    });
     const [container] = await w.docker.listContainers({});
     expect(container?.labels['com.galaxy.engine_image_ref']).toBe(OTHER_IMAGE);
     expect(w.docker.containers.size).toBe(1);
@@ -428,7 +504,10 @@ describe('patch', () => {
     expect(await w.records.get('g-1')).toEqual(before);
     expect(audit(w).at(-1)).toEqual(['patch', 'failure', 'start_config_invalid']);
     expect(w.notifications.published).toEqual([
-      expect.objectContaining({ notificationType: 'runtime.start_config_invalid', payload: expect.objectContaining({ game_id: 'g-1', image_ref: 'Bad Image', error_code: 'start_config_invalid' }) as unknown }),
+      expect.objectContaining({
+        notificationType: 'runtime.start_config_invalid',
+        payload: expect.objectContaining({ game_id: 'g-1', image_ref: 'Bad Image', error_code: 'start_config_invalid' }) as unknown,
+      }),
     ]);
   });
 

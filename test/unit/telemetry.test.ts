@@ -17,7 +17,10 @@ describe('telemetry as Prometheus text', () => {
     t.setQueueDepthSource(() => Promise.resolve([{ queue: 'start-runtime', state: 'waiting', count: 7 }]));
     const text = await t.metricsText();
 
-    const types = text.split('\n').filter((line) => line.startsWith('# TYPE ')).sort();
+    const types = text
+      .split('\n')
+      .filter((line) => line.startsWith('# TYPE '))
+      .sort();
     expect(types).toEqual([
       '# TYPE rtmanager_docker_op_latency_seconds histogram',
       '# TYPE rtmanager_health_events_total counter',
@@ -31,7 +34,9 @@ describe('telemetry as Prometheus text', () => {
       'rtmanager_start_outcomes_total{outcome="success",error_code="replay_no_op",op_source="gm_rest"} 1',
     ]);
     expect(samples(text, 'rtmanager_health_events_total')).toEqual(['rtmanager_health_events_total{event_type="container_started"} 1']);
-    expect(samples(text, 'rtmanager_notification_intents_total')).toEqual(['rtmanager_notification_intents_total{notification_type="runtime.image_pull_failed"} 1']);
+    expect(samples(text, 'rtmanager_notification_intents_total')).toEqual([
+      'rtmanager_notification_intents_total{notification_type="runtime.image_pull_failed"} 1',
+    ]);
     expect(samples(text, 'rtmanager_queue_jobs')).toEqual(['rtmanager_queue_jobs{queue="start-runtime",state="waiting"} 7']);
 
     expect(text).toContain('rtmanager_lease_acquire_latency_seconds_count 1\n');

@@ -70,7 +70,11 @@ export function lifecycleRoutes(deps: Pick<AppDeps, 'enqueuer' | 'jobs' | 'bodyL
   return app;
 }
 
-async function readBody(c: Context, schema: typeof startBody | typeof emptyBody, limit: number): Promise<{ ok: true; value: unknown } | { ok: false; response: Response }> {
+async function readBody(
+  c: Context,
+  schema: typeof startBody | typeof emptyBody,
+  limit: number,
+): Promise<{ ok: true; value: unknown } | { ok: false; response: Response }> {
   const body = await readBodyText(c, limit);
   if (!body.ok) return { ok: false, response: fail(c, 'payload_too_large', `request body over ${limit} bytes`) };
   const text = body.text;

@@ -21,7 +21,10 @@ export function opsRoutes(deps: Pick<AppDeps, 'readiness' | 'metricsText'>): Hon
     const failing = names.filter((_, i) => results[i] !== 'ok');
     if (failing.length === 0) return c.json({ status: 'ready', checks }, ANSWERS.found.status);
     const { status, code } = ANSWERS.unavailable;
-    return c.json({ status: 'not_ready', checks, error: { code, message: `${failing.join(', ')} not ready: ${failing.map((n) => checks[n]).join('; ')}` } }, status);
+    return c.json(
+      { status: 'not_ready', checks, error: { code, message: `${failing.join(', ')} not ready: ${failing.map((n) => checks[n]).join('; ')}` } },
+      status,
+    );
   });
 
   app.get('/metrics', async (c) => c.text(await deps.metricsText(), 200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' }));

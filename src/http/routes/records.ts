@@ -19,7 +19,11 @@ export function recordRoutes(deps: Pick<AppDeps, 'records' | 'operations'>): Hon
   app.get('/runtimes', async (c) => {
     const query = listQuery.safeParse(c.req.query());
     if (!query.success) return invalid(c, 'query', query.error);
-    const page = await deps.records.list({ limit: query.data.limit, cursor: query.data.cursor ?? null, ...(query.data.status ? { status: query.data.status } : {}) });
+    const page = await deps.records.list({
+      limit: query.data.limit,
+      cursor: query.data.cursor ?? null,
+      ...(query.data.status ? { status: query.data.status } : {}),
+    });
     return c.json({ records: page.records.map(recordToJson), next_cursor: page.nextCursor }, ANSWERS.found.status);
   });
 

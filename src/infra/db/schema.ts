@@ -56,10 +56,7 @@ export const operationLog = pgTable(
     startedAt: timestamptz('started_at').notNull(),
     finishedAt: timestamptz('finished_at').notNull(),
   },
-  (t) => [
-    index('operation_log_game_id_id_idx').on(t.gameId, t.id.desc()),
-    index('operation_log_game_id_op_kind_id_idx').on(t.gameId, t.opKind, t.id.desc()),
-  ],
+  (t) => [index('operation_log_game_id_id_idx').on(t.gameId, t.id.desc()), index('operation_log_game_id_op_kind_id_idx').on(t.gameId, t.opKind, t.id.desc())],
 );
 
 export const healthSnapshots = pgTable('health_snapshots', {

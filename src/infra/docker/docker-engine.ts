@@ -278,7 +278,9 @@ export class DockerodeEngine implements DockerEngine {
     const hit = this.images.get(ref);
     if (hit && now - hit.at < this.imageTtlMs) return hit.info;
     // Concurrent askers share one request; a failure is not kept.
-    const info = this.call('image_inspect', (abortSignal) => this.get<Dockerode.ImageInspectInfo>(`/images/${ref}/json`, { 404: 'no such image' }, abortSignal));
+    const info = this.call('image_inspect', (abortSignal) =>
+      this.get<Dockerode.ImageInspectInfo>(`/images/${ref}/json`, { 404: 'no such image' }, abortSignal),
+    );
     this.images.set(ref, { at: now, info });
     info.catch(() => {
       if (this.images.get(ref)?.info === info) this.images.delete(ref);

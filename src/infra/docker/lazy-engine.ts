@@ -17,12 +17,13 @@ export class LazyDockerEngine implements DockerEngine {
 
   /** The dockerode adapter; loaded once, on first use. */
   private load(): Promise<DockerodeEngine> {
-    this.engine ??= import('./docker-engine.js').then(({ DockerodeEngine, dockerFromHost }) =>
-      new DockerodeEngine({
-        docker: dockerFromHost(this.opts.host),
-        ...(this.opts.telemetry ? { telemetry: this.opts.telemetry } : {}),
-        ...(this.opts.deadlines ? { deadlines: this.opts.deadlines } : {}),
-      }),
+    this.engine ??= import('./docker-engine.js').then(
+      ({ DockerodeEngine, dockerFromHost }) =>
+        new DockerodeEngine({
+          docker: dockerFromHost(this.opts.host),
+          ...(this.opts.telemetry ? { telemetry: this.opts.telemetry } : {}),
+          ...(this.opts.deadlines ? { deadlines: this.opts.deadlines } : {}),
+        }),
     );
     return this.engine;
   }
