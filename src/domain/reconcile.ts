@@ -13,7 +13,8 @@ import type { LifecycleDeps } from './lifecycle.js';
 import type { HealthEventType, RuntimeRecord } from './model.js';
 import { containerName, engineEndpoint, LABEL_ENGINE_IMAGE_REF, LABEL_GAME_ID, LABEL_OWNER, LABEL_OWNER_VALUE } from './model.js';
 import type { Operation } from './operation.js';
-import { asKind, beginOperation, bestEffortAppend, bestEffortHealthEvent, fenceOf, holdingLease, step, withImage } from './operation.js';
+import { asKind, beginOperation, fenceOf, holdingLease, step, withImage } from './operation.js';
+import { bestEffortAppend, bestEffortHealthEvent } from './outcomes.js';
 import type { ContainerInfo, RuntimeRecordPage } from './ports.js';
 
 export type ReconcileAction = 'adopted' | 'disappeared' | 'exited' | 'oom' | 'unchanged' | 'skipped_busy' | 'failed';

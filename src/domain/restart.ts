@@ -8,7 +8,8 @@
 import { parseImageRef } from './image-ref.js';
 import type { LifecycleDeps, LifecycleHooks, LifecycleRequest, LifecycleResult } from './lifecycle.js';
 import type { Operation } from './operation.js';
-import { beginOperation, recordFailure, recordSuccess, step, underLease, withImage } from './operation.js';
+import { beginOperation, step, underLease, withImage } from './operation.js';
+import { recordFailure, recordSuccess } from './outcomes.js';
 import { runStartUnderHeldLease } from './start.js';
 import { requestProblem, stopUnderHeldLease } from './stop.js';
 

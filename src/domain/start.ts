@@ -25,15 +25,13 @@ import {
   createdUntilAdopted,
   endLeaseLost,
   fenceOf,
-  bestEffortHealthEvent,
   CLEANUP_TIMEOUT_MS,
   guarded,
-  recordFailure,
-  recordSuccess,
   runStep,
   step,
   underLease,
 } from './operation.js';
+import { bestEffortHealthEvent, recordFailure, recordSuccess } from './outcomes.js';
 import type { RunResult } from './ports.js';
 import { withTimeout } from './timeout.js';
 

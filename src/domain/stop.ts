@@ -10,18 +10,8 @@ import type { Failure, LifecycleDeps, LifecycleHooks, LifecycleRequest, Lifecycl
 import type { RuntimeRecord } from './model.js';
 import { containerName, isOpSource } from './model.js';
 import type { Operation } from './operation.js';
-import {
-  beginOperation,
-  bestEffortHealthEvent,
-  endLeaseLost,
-  fenceOf,
-  recordFailure,
-  recordSuccess,
-  runStep,
-  step,
-  underLease,
-  withImage,
-} from './operation.js';
+import { beginOperation, endLeaseLost, fenceOf, runStep, step, underLease, withImage } from './operation.js';
+import { bestEffortHealthEvent, recordFailure, recordSuccess } from './outcomes.js';
 
 export const STOP_STEPS = [
   'validate_input',

@@ -14,15 +14,12 @@
  * request's socket; a call past it throws DockerDeadlineExceeded.
  */
 import Dockerode from 'dockerode';
-import { DockerDeadlineExceeded, isDockerDeadline } from '../../domain/errors.js';
+import { DockerDeadlineExceeded } from '../../domain/errors.js';
+import { daemonError, parseDockerTime, statusOf, messageOf } from './daemon-errors.js';
+import { pullWithDeadlines } from './pull.js';
 import type { PullPolicy } from '../../domain/model.js';
 import { dockerTarget } from './host.js';
 import type { ContainerInfo, DockerEngine, PullProgress, RunResult, RunSpec, Telemetry } from '../../domain/ports.js';
-
-interface DockerodeError extends Error {
-  statusCode?: number;
-  json?: { message?: string } | null;
-}
 
 /** `unix:///var/run/docker.sock` or `tcp://host:port` → a client. */
 export function dockerFromHost(host: string): Dockerode {
@@ -87,62 +84,7 @@ export class DockerodeEngine implements DockerEngine {
     if (policy === 'never') return;
     if (policy === 'if_not_present' && (await this.imageIsLocal(ref))) return;
     this.images.delete(ref);
-    await this.timed('pull', () => this.pullWithDeadlines(ref, onProgress));
-  }
-
-  /**
-   * Nomad's image_pull_timeout semantics: a deadline on the whole pull, and a
-   * shorter one on silence (no progress event). Either aborts the request,
-   * so the daemon stops downloading for us; the message says which fired.
-   */
-  private pullWithDeadlines(ref: string, onProgress?: (progress: PullProgress) => void): Promise<void> {
-    const { pullMs, pullIdleMs } = this.deadlines;
-    const controller = new AbortController();
-    return new Promise<void>((resolve, reject) => {
-      let idle: ReturnType<typeof setTimeout> | undefined;
-      const settle = (error?: Error) => {
-        clearTimeout(whole);
-        clearTimeout(idle);
-        if (error) {
-          controller.abort(error);
-          reject(error);
-        } else {
-          resolve();
-        }
-      };
-      const whole = setTimeout(() => settle(new Error(`image pull of ${ref} timed out after ${pullMs} ms (RTMANAGER_PULL_TIMEOUT_MS)`)), pullMs);
-      const progressed = () => {
-        clearTimeout(idle);
-        idle = setTimeout(() => settle(new Error(`image pull of ${ref} made no progress for ${pullIdleMs} ms (RTMANAGER_PULL_INACTIVITY_MS)`)), pullIdleMs);
-      };
-      progressed();
-      this.docker.pull(ref, { abortSignal: controller.signal }).then(
-        (stream: NodeJS.ReadableStream) => {
-          if (controller.signal.aborted) return;
-          // The engine reports most pull failures inside the stream, not as an
-          // HTTP status: an `error` event ends the pull.
-          this.docker.modem.followProgress(
-            stream,
-            (error: Error | null, events: Array<{ error?: string; errorDetail?: { message?: string } }>) => {
-              const failed = events.find((e) => e.error ?? e.errorDetail);
-              if (error) settle(daemonError(error));
-              else if (failed) settle(new Error(failed.errorDetail?.message ?? failed.error ?? 'pull failed'));
-              else settle();
-            },
-            (event: { status?: string; id?: string; progressDetail?: { current?: number; total?: number } }) => {
-              progressed();
-              onProgress?.({
-                status: event.status ?? '',
-                ...(event.id ? { id: event.id } : {}),
-                ...(event.progressDetail?.current !== undefined ? { current: event.progressDetail.current } : {}),
-                ...(event.progressDetail?.total !== undefined ? { total: event.progressDetail.total } : {}),
-              });
-            },
-          );
-        },
-        (error: unknown) => settle(daemonError(error)),
-      );
-    });
+    await this.timed('pull', () => pullWithDeadlines(this.docker, ref, this.deadlines, onProgress));
   }
 
   async inspectImage(ref: string): Promise<{ labels: Record<string, string> }> {
@@ -340,30 +282,4 @@ export class DockerodeEngine implements DockerEngine {
       this.telemetry?.recordDockerOp(op, (performance.now() - began) / 1000);
     }
   }
-}
-
-function statusOf(error: unknown): number | undefined {
-  return (error as DockerodeError | null)?.statusCode;
-}
-
-function messageOf(error: unknown): string {
-  const e = error as DockerodeError | null;
-  return e?.json?.message ?? e?.message ?? String(error);
-}
-
-/** The daemon's words, not dockerode's "(HTTP code 404) no such image - …" wrapper. */
-function daemonError(error: unknown): Error {
-  if (isDockerDeadline(error)) return error as Error;
-  const message = messageOf(error).trim();
-  const wrapped = new Error(message);
-  const status = statusOf(error);
-  if (status !== undefined) (wrapped as DockerodeError).statusCode = status;
-  return wrapped;
-}
-
-/** Docker's zero time (`0001-01-01T00:00:00Z`) means "never". */
-function parseDockerTime(value: string | undefined): Date | null {
-  if (!value || value.startsWith('0001-01-01')) return null;
-  const date = new Date(value);
-  return Number.isNaN(date.getTime()) ? null : date;
 }

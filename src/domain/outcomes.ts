@@ -1,0 +1,90 @@
+/**
+ * How an operation's end is told: its audit row, the admin notification of
+ * a failure, the counted outcome, the warn or info line, and the health event
+ * of a success. Side effects that must not change the outcome (audit, events,
+ * notifications) are best effort: their failure is logged, never thrown.
+ */
+import { errorMessage, isRetryableFailure } from './errors.js';
+import type { Failure, LifecycleResult } from './lifecycle.js';
+import type { HealthEventType, NotificationType, RuntimeRecord } from './model.js';
+import { failureIntent } from './notification-intents.js';
+import type { Operation } from './operation.js';
+
+export async function recordFailure(op: Operation, failure: Failure): Promise<LifecycleResult> {
+  await bestEffortAppend(op, {
+    containerId: failure.containerId ?? '',
+    outcome: 'failure',
+    errorCode: failure.code,
+    errorMessage: failure.message,
+  });
+  if (failure.notify) await bestEffortNotify(op, failure.notify, failure);
+  if (op.kind === 'start') op.deps.telemetry.recordStartOutcome('failure', failure.code, op.opSource);
+  op.log.warn({ step: failure.step, image_ref: op.imageRef, error_code: failure.code, error_message: failure.message }, `runtime ${op.kind} failed`);
+  return {
+    outcome: 'failure',
+    errorCode: failure.code,
+    errorMessage: failure.message,
+    record: null,
+    retryable: isRetryableFailure(failure.code, failure.leaseBusy ?? false),
+  };
+}
+
+export async function recordSuccess(
+  op: Operation,
+  args: { record: RuntimeRecord | null; containerId: string; replay: boolean; message: string },
+): Promise<LifecycleResult> {
+  const errorCode = args.replay ? 'replay_no_op' : null;
+  await bestEffortAppend(op, { containerId: args.containerId, outcome: 'success', errorCode: errorCode ?? '', errorMessage: '' });
+  if (op.kind === 'start') op.deps.telemetry.recordStartOutcome('success', errorCode ?? '', op.opSource);
+  op.log.info({ step: op.progress.step, container_id: args.containerId, image_ref: op.imageRef }, args.message);
+  return { outcome: 'success', errorCode, errorMessage: '', record: args.record, retryable: false };
+}
+
+export async function bestEffortAppend(
+  op: Operation,
+  entry: { containerId: string; outcome: 'success' | 'failure'; errorCode: string; errorMessage: string },
+): Promise<void> {
+  try {
+    await op.deps.operations.append({
+      gameId: op.gameId,
+      opKind: op.kind,
+      opSource: op.opSource,
+      sourceRef: op.sourceRef,
+      imageRef: op.imageRef,
+      startedAt: op.startedAt,
+      finishedAt: op.deps.clock.now(),
+      ...entry,
+    });
+  } catch (error) {
+    op.log.error({ outcome: entry.outcome, error_code: entry.errorCode, err: errorMessage(error) }, 'append operation log');
+  }
+}
+
+async function bestEffortNotify(op: Operation, type: NotificationType, failure: Failure): Promise<void> {
+  const intent = failureIntent({
+    type,
+    gameId: op.gameId,
+    imageRef: op.imageRef,
+    errorCode: failure.code,
+    errorMessage: failure.message,
+    attemptedAt: op.deps.clock.now(),
+  });
+  try {
+    await op.deps.notifications.publish(intent);
+    op.deps.telemetry.recordNotificationIntent(type);
+  } catch (error) {
+    op.log.error({ notification_type: type, err: errorMessage(error) }, 'publish notification intent');
+  }
+}
+
+export async function bestEffortHealthEvent(
+  op: Operation,
+  event: { containerId: string; eventType: HealthEventType; occurredAt: Date; details: Record<string, unknown> },
+): Promise<void> {
+  try {
+    await op.deps.healthEvents.publish({ gameId: op.gameId, ...event });
+    op.deps.telemetry.recordHealthEvent(event.eventType);
+  } catch (error) {
+    op.log.error({ step: op.progress.step, container_id: event.containerId, err: errorMessage(error) }, 'publish health event');
+  }
+}

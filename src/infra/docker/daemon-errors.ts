@@ -1,0 +1,36 @@
+/**
+ * What the daemon said, out of dockerode's errors: its status code and its
+ * own words (`json.message`), which become the operator-facing error_message.
+ */
+import { isDockerDeadline } from '../../domain/errors.js';
+
+interface DockerodeError extends Error {
+  statusCode?: number;
+  json?: { message?: string } | null;
+}
+
+export function statusOf(error: unknown): number | undefined {
+  return (error as DockerodeError | null)?.statusCode;
+}
+
+export function messageOf(error: unknown): string {
+  const e = error as DockerodeError | null;
+  return e?.json?.message ?? e?.message ?? String(error);
+}
+
+/** The daemon's words, not dockerode's "(HTTP code 404) no such image - …" wrapper. */
+export function daemonError(error: unknown): Error {
+  if (isDockerDeadline(error)) return error as Error;
+  const message = messageOf(error).trim();
+  const wrapped = new Error(message);
+  const status = statusOf(error);
+  if (status !== undefined) (wrapped as DockerodeError).statusCode = status;
+  return wrapped;
+}
+
+/** Docker's zero time (`0001-01-01T00:00:00Z`) means "never". */
+export function parseDockerTime(value: string | undefined): Date | null {
+  if (!value || value.startsWith('0001-01-01')) return null;
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? null : date;
+}
