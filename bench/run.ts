@@ -26,7 +26,7 @@ import { enqueueLoad, enqueueRatios, ensureWrk, floorLoad } from './enqueue-load
 
 const IMAGE = 'galaxy-test-engine:labelled';
 const N = {
-  latency: Number(process.env.BENCH_LATENCY_GAMES ?? 20),
+  latency: Number(process.env.BENCH_LATENCY_GAMES ?? 40),
   burst: Number(process.env.BENCH_BURST ?? 100),
   stormGames: Number(process.env.BENCH_STORM_GAMES ?? 100),
   stormRequests: Number(process.env.BENCH_STORM_REQUESTS ?? 2000),
