@@ -29,6 +29,7 @@ import type { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../domain/ports.js';
 import type { LifecycleKind, LifecyclePayload, QueueName } from './queues.js';
+import { COMPARE_AND_DELETE } from '../infra/redis/compare-and-delete.js';
 import { QUEUE_OF } from './queues.js';
 import { DEFAULT_MUTEX_PREFIX, orderKeys, orderMember, REGISTER_LUA } from './game-order.js';
 
@@ -84,7 +85,6 @@ if redis.call('exists', KEYS[2]) == 1 then return 0 end
 local seq = redis.call('incr', KEYS[4])
 redis.call('zadd', KEYS[3], seq, ARGV[3] .. '/' .. seq)
 return seq`;
-const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
 /** Finished jobs stay a day (or the newest N) for Bull Board; the poll API falls back to Postgres after. */
 export const RETENTION = { removeOnComplete: { age: 86_400, count: 1_000 }, removeOnFail: { age: 86_400, count: 5_000 } } as const;
@@ -96,7 +96,7 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueuer {
   // By EVALSHA (ioredis loads each script once), not the script text per call.
   if (typeof (deps.redis as Partial<MutexRedis>).rtmAcquireMutex !== 'function') {
     deps.redis.defineCommand('rtmAcquireMutex', { numberOfKeys: 4, lua: ACQUIRE });
-    deps.redis.defineCommand('rtmReleaseMutex', { numberOfKeys: 1, lua: RELEASE });
+    deps.redis.defineCommand('rtmReleaseMutex', { numberOfKeys: 1, lua: COMPARE_AND_DELETE });
     deps.redis.defineCommand('rtmOrderRegister', { numberOfKeys: 2, lua: REGISTER_LUA });
   }
   const mutexRedis = deps.redis as unknown as MutexRedis;

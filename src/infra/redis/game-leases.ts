@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { GameLeases } from '../../domain/ports.js';
+import { COMPARE_AND_DELETE } from './compare-and-delete.js';
 
 /**
  * Takes a free lease and hands out the next fence, in one script so that no
@@ -34,9 +35,6 @@ return fence`;
 /** Extends the TTL only while the key still holds the caller's token. */
 const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
 
-/** Deletes the key only while it still holds the caller's token. */
-const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
-
 /**
  * Per game: `{prefix}lease:{game_id}` holds the holder's token with a TTL;
  * `{prefix}fence:{game_id}` is the fence counter, without a TTL (it must
@@ -69,6 +67,6 @@ export class RedisGameLeases implements GameLeases {
   }
 
   async release(gameId: string, token: string): Promise<boolean> {
-    return (await this.opts.redis.eval(RELEASE, 1, this.key(gameId), token)) === 1;
+    return (await this.opts.redis.eval(COMPARE_AND_DELETE, 1, this.key(gameId), token)) === 1;
   }
 }
