@@ -57,7 +57,13 @@ describe('dockerd restart', () => {
       'record corrected',
     );
     expect(['exited', 'removed']).toContain(record?.status);
-    const events = await s.redis.xrange(`${s.run}:health`, '-', '+');
+    // The event follows the record write (best effort, after the audit row): wait for it, do not race it.
+    const events = await until(
+      () => s.redis.xrange(`${s.run}:health`, '-', '+'),
+      (all) => all.some(([, f]) => f.includes(before) && (f.includes('container_exited') || f.includes('container_disappeared'))),
+      10_000,
+      'health event for the corrected record',
+    );
     expect(events.some(([, f]) => f.includes(before) && (f.includes('container_exited') || f.includes('container_disappeared')))).toBe(true);
 
     // The same worker process starts games again.
