@@ -1,5 +1,5 @@
 /**
- * Configuration: every variable of contract §2 and §10, validated at boot by
+ * Configuration: every variable of contract §2, §10 and §13, validated at boot by
  * one zod schema over the environment whose output is `Config`. A bad value
  * stops boot with exit code 1 and one line per bad variable, naming it and
  * saying why — an operator fixes all of them in one go.
@@ -108,6 +108,8 @@ const ENV = z.object({
   RTMANAGER_HTTP_HOST: withDefault(nonEmpty, '127.0.0.1'),
   RTMANAGER_HTTP_PORT: withDefault(int(1, 65535), '8090'),
   RTMANAGER_HTTP_BODY_LIMIT_BYTES: withDefault(int(1024, 16 * 1024 * 1024), '65536'),
+  RTMANAGER_WORKER_OPS_PORT: withDefault(int(1, 65535), '8091'),
+  RTMANAGER_INTAKE_OPS_PORT: withDefault(int(1, 65535), '8092'),
   RTMANAGER_AUTH_DISABLED: withDefault(bool, 'false'),
   RTMANAGER_API_TOKEN: optional(z.string()),
   RTMANAGER_ADMIN_USER: optional(z.string()),
@@ -140,6 +142,9 @@ const ENV = z.object({
   RTMANAGER_HEALTH_EVENTS_STREAM: withDefault(nonEmpty, 'runtime:health_events'),
   RTMANAGER_NOTIFICATION_INTENTS_STREAM: withDefault(nonEmpty, 'notification:intents'),
   RTMANAGER_RECONCILE_INTERVAL_MS: withDefault(int(1_000, 86_400_000), '30000'),
+  // A day at least: the audit of today's incident is never pruned under it. A century at most.
+  RTMANAGER_OPERATION_LOG_RETENTION_DAYS: withDefault(int(1, 36_500), '90'),
+  RTMANAGER_OPERATION_LOG_RETENTION_INTERVAL_MS: withDefault(int(1_000, 86_400_000), '3600000'),
   RTMANAGER_LOG_LEVEL: withDefault(
     oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'must be a pino level (fatal, error, warn, info, debug, trace, silent)'),
     'info',
@@ -172,7 +177,13 @@ function toConfig(v: Variables) {
     /** Undefined: the embedded PGlite database in `pgliteDir`. */
     databaseUrl: v.RTMANAGER_DATABASE_URL,
     pgliteDir: path.resolve(v.RTMANAGER_PGLITE_DIR),
-    http: { host: v.RTMANAGER_HTTP_HOST, port: v.RTMANAGER_HTTP_PORT, bodyLimitBytes: v.RTMANAGER_HTTP_BODY_LIMIT_BYTES },
+    http: {
+      host: v.RTMANAGER_HTTP_HOST,
+      port: v.RTMANAGER_HTTP_PORT,
+      bodyLimitBytes: v.RTMANAGER_HTTP_BODY_LIMIT_BYTES,
+      /** /healthz, /readyz and /metrics of a worker or intake process run alone (not opened in `all` mode). */
+      opsPorts: { worker: v.RTMANAGER_WORKER_OPS_PORT, intake: v.RTMANAGER_INTAKE_OPS_PORT },
+    },
     auth: {
       disabled: v.RTMANAGER_AUTH_DISABLED,
       apiToken: v.RTMANAGER_API_TOKEN ?? '',
@@ -218,6 +229,7 @@ function toConfig(v: Variables) {
       notificationIntents: v.RTMANAGER_NOTIFICATION_INTENTS_STREAM,
     },
     reconcileIntervalMs: v.RTMANAGER_RECONCILE_INTERVAL_MS,
+    operationLog: { retentionDays: v.RTMANAGER_OPERATION_LOG_RETENTION_DAYS, retentionIntervalMs: v.RTMANAGER_OPERATION_LOG_RETENTION_INTERVAL_MS },
     logLevel: v.RTMANAGER_LOG_LEVEL,
     jobs: {
       attempts: v.RTMANAGER_JOB_ATTEMPTS,
