@@ -32,6 +32,13 @@ export interface OperationLog {
   append(entry: OperationEntry): Promise<number>;
   /** Newest first. */
   listByGame(gameId: string, limit: number, opKind?: OpKind): Promise<StoredOperationEntry[]>;
+  /**
+   * Retention: deletes at most `limit` entries that finished strictly before
+   * `before`, oldest first, and answers how many it deleted. Bounded so that
+   * one call is one short statement; the caller loops until a call deletes
+   * fewer than `limit`.
+   */
+  deleteOlderThan(before: Date, limit: number): Promise<number>;
 }
 
 export interface GameLeases {

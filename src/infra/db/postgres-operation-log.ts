@@ -1,4 +1,4 @@
-import { and, desc, eq } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, lt } from 'drizzle-orm';
 import type { OperationEntry, OpKind, OpSource, Outcome, StoredOperationEntry } from '../../domain/model.js';
 import type { OperationLog } from '../../domain/ports.js';
 import type { Database } from './client.js';
@@ -41,6 +41,22 @@ export class PostgresOperationLog implements OperationLog {
       .orderBy(desc(operationLog.id))
       .limit(limit);
     return rows.map(toEntry);
+  }
+
+  /**
+   * One statement deleting the oldest `limit` rows, found through the
+   * `finished_at` index: its locks last as long as those rows take to
+   * delete, never as long as the whole backlog.
+   */
+  async deleteOlderThan(before: Date, limit: number): Promise<number> {
+    const oldest = this.db
+      .select({ id: operationLog.id })
+      .from(operationLog)
+      .where(lt(operationLog.finishedAt, before))
+      .orderBy(asc(operationLog.finishedAt))
+      .limit(limit);
+    const deleted = await this.db.delete(operationLog).where(inArray(operationLog.id, oldest)).returning({ id: operationLog.id });
+    return deleted.length;
   }
 }
 

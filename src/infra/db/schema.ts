@@ -56,7 +56,12 @@ export const operationLog = pgTable(
     startedAt: timestamptz('started_at').notNull(),
     finishedAt: timestamptz('finished_at').notNull(),
   },
-  (t) => [index('operation_log_game_id_id_idx').on(t.gameId, t.id.desc()), index('operation_log_game_id_op_kind_id_idx').on(t.gameId, t.opKind, t.id.desc())],
+  (t) => [
+    index('operation_log_game_id_id_idx').on(t.gameId, t.id.desc()),
+    index('operation_log_game_id_op_kind_id_idx').on(t.gameId, t.opKind, t.id.desc()),
+    // Retention deletes the oldest rows in batches: each batch finds them here, not by a scan.
+    index('operation_log_finished_at_idx').on(t.finishedAt),
+  ],
 );
 
 export const healthSnapshots = pgTable('health_snapshots', {
