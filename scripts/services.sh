@@ -132,6 +132,8 @@ case "$ACTION" in
       pg_up
       # The dashboard test drives Debian's Chromium through playwright-core.
       need_pkg chromium chromium
+      # The test command checks deploy/prometheus/ with promtool.
+      need_pkg promtool prometheus
     fi
     write_env
     ;;
