@@ -277,34 +277,22 @@ export const configSchema = z
   )
   .superRefine(
     (v, ctx) => {
-      // Each pair is compared only when both sides parsed (a failed one is still its raw string).
-      const above = (name: keyof Variables, value: unknown, max: unknown, maxName: keyof Variables, shown: string) => {
-        if (typeof value === 'number' && typeof max === 'number' && value > max) {
-          ctx.addIssue({ code: 'custom', path: [name], message: `must not be above ${maxName} (${shown})` });
+      // Compared only when both sides parsed: a variable that failed above is still its raw string.
+      const amount = (value: unknown, isSize: boolean) =>
+        isSize ? (typeof value === 'string' ? parseDockerSize(value) : null) : typeof value === 'number' ? value : null;
+      for (const [limit, isSize] of [
+        ['CPU_QUOTA', false],
+        ['MEMORY', true],
+        ['PIDS_LIMIT', false],
+      ] as const) {
+        const name = `RTMANAGER_CONTAINER_DEFAULT_${limit}` as const;
+        const maxName = `RTMANAGER_CONTAINER_MAX_${limit}` as const;
+        const value = amount(v[name], isSize);
+        const max = amount(v[maxName], isSize);
+        if (value !== null && max !== null && value > max) {
+          ctx.addIssue({ code: 'custom', path: [name], message: `must not be above ${maxName} (${String(v[maxName])})` });
         }
-      };
-      const bytes = (size: unknown) => (typeof size === 'string' ? parseDockerSize(size) : null);
-      above(
-        'RTMANAGER_CONTAINER_DEFAULT_CPU_QUOTA',
-        v.RTMANAGER_CONTAINER_DEFAULT_CPU_QUOTA,
-        v.RTMANAGER_CONTAINER_MAX_CPU_QUOTA,
-        'RTMANAGER_CONTAINER_MAX_CPU_QUOTA',
-        String(v.RTMANAGER_CONTAINER_MAX_CPU_QUOTA),
-      );
-      above(
-        'RTMANAGER_CONTAINER_DEFAULT_MEMORY',
-        bytes(v.RTMANAGER_CONTAINER_DEFAULT_MEMORY),
-        bytes(v.RTMANAGER_CONTAINER_MAX_MEMORY),
-        'RTMANAGER_CONTAINER_MAX_MEMORY',
-        String(v.RTMANAGER_CONTAINER_MAX_MEMORY),
-      );
-      above(
-        'RTMANAGER_CONTAINER_DEFAULT_PIDS_LIMIT',
-        v.RTMANAGER_CONTAINER_DEFAULT_PIDS_LIMIT,
-        v.RTMANAGER_CONTAINER_MAX_PIDS_LIMIT,
-        'RTMANAGER_CONTAINER_MAX_PIDS_LIMIT',
-        String(v.RTMANAGER_CONTAINER_MAX_PIDS_LIMIT),
-      );
+      }
     },
     // A default above its ceiling is reported beside the other bad variables too.
     { when: () => true },
