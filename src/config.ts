@@ -6,9 +6,11 @@
  *
  * Ours in addition, not the contract's: see the README's "Configuration".
  */
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { parseDockerSize } from './domain/docker-size.js';
+import { isRegistryHost } from './domain/image-ref.js';
 import { isKeyValueList, parseKeyValues } from './domain/key-values.js';
 
 type Env = Record<string, string | undefined>;
@@ -71,6 +73,20 @@ const keyValues = z.string().refine((v) => isKeyValueList(v), {
   error: (issue) => `must be k=v pairs separated by commas ${got(issue.input)}`,
 });
 
+/** `host[:port],…`; blank entries are ignored, so an empty value allows every registry. */
+const registryHosts = z
+  .string()
+  .transform((v) =>
+    v
+      .split(',')
+      .map((h) => h.trim())
+      .filter((h) => h !== ''),
+  )
+  .superRefine((hosts, ctx) => {
+    const bad = hosts.filter((h) => !isRegistryHost(h));
+    if (bad.length > 0) ctx.addIssue({ code: 'custom', message: `must be registry hosts such as docker.io or registry.example:5000 ${got(bad.join(','))}` });
+  });
+
 const octalMode = z
   .string()
   .refine((v) => /^0?[0-7]{3,4}$/.test(v.trim()), {
@@ -121,12 +137,17 @@ const ENV = z.object({
   RTMANAGER_DOCKER_LOG_DRIVER: withDefault(nonEmpty, 'json-file'),
   RTMANAGER_DOCKER_LOG_OPTS: withDefault(keyValues, 'max-size=10m,max-file=3'),
   RTMANAGER_DOCKER_PULL_POLICY: withDefault(oneOf(['always', 'if_not_present', 'never'], 'must be always, if_not_present or never'), 'if_not_present'),
+  RTMANAGER_ALLOWED_REGISTRIES: withDefault(registryHosts, ''),
   RTMANAGER_DOCKER_TIMEOUT_MS: withDefault(ms, '30000'),
   RTMANAGER_PULL_TIMEOUT_MS: withDefault(ms, '900000'),
   RTMANAGER_PULL_INACTIVITY_MS: withDefault(ms, '120000'),
   RTMANAGER_CONTAINER_DEFAULT_CPU_QUOTA: withDefault(positiveDecimal, '1.0'),
   RTMANAGER_CONTAINER_DEFAULT_MEMORY: withDefault(dockerSize, '512m'),
   RTMANAGER_CONTAINER_DEFAULT_PIDS_LIMIT: withDefault(int(1, 4_194_304), '256'),
+  // Docker itself refuses more CPUs than the host has.
+  RTMANAGER_CONTAINER_MAX_CPU_QUOTA: withDefault(positiveDecimal, String(availableParallelism())),
+  RTMANAGER_CONTAINER_MAX_MEMORY: withDefault(dockerSize, '8g'),
+  RTMANAGER_CONTAINER_MAX_PIDS_LIMIT: withDefault(int(1, 4_194_304), '4096'),
   RTMANAGER_ENGINE_STATE_MOUNT_PATH: withDefault(absolutePath, '/var/lib/galaxy/engine'),
   RTMANAGER_ENGINE_STATE_ENV_NAME: withDefault(envName, 'GALAXY_ENGINE_STATE_DIR'),
   RTMANAGER_ENGINE_PORT: withDefault(int(1, 65535), '8080'),
@@ -197,6 +218,8 @@ function toConfig(v: Variables) {
       /** Raw `k=v,…`: the domain's settings carry it as written. */
       logOpts: v.RTMANAGER_DOCKER_LOG_OPTS,
       pullPolicy: v.RTMANAGER_DOCKER_PULL_POLICY,
+      /** Registry hosts images may come from; empty: any. */
+      allowedRegistries: v.RTMANAGER_ALLOWED_REGISTRIES,
       /** Deadline of every Docker call except a pull. */
       timeoutMs: v.RTMANAGER_DOCKER_TIMEOUT_MS,
       /** Deadline of a whole pull. */
@@ -208,6 +231,10 @@ function toConfig(v: Variables) {
       defaultCpuQuota: v.RTMANAGER_CONTAINER_DEFAULT_CPU_QUOTA,
       defaultMemory: v.RTMANAGER_CONTAINER_DEFAULT_MEMORY,
       defaultPidsLimit: v.RTMANAGER_CONTAINER_DEFAULT_PIDS_LIMIT,
+      /** Ceilings of what an image's labels may ask for. */
+      maxCpuQuota: v.RTMANAGER_CONTAINER_MAX_CPU_QUOTA,
+      maxMemory: v.RTMANAGER_CONTAINER_MAX_MEMORY,
+      maxPidsLimit: v.RTMANAGER_CONTAINER_MAX_PIDS_LIMIT,
       engineStateMountPath: v.RTMANAGER_ENGINE_STATE_MOUNT_PATH,
       engineStateEnvName: v.RTMANAGER_ENGINE_STATE_ENV_NAME,
       enginePort: v.RTMANAGER_ENGINE_PORT,
@@ -258,6 +285,28 @@ export const configSchema = z
         ctx.addIssue({ code: 'custom', path: ['RTMANAGER_API_TOKEN'], message: 'must be at least 16 characters' });
     },
     // Credentials are reported beside the other bad variables, not after they are fixed.
+    { when: () => true },
+  )
+  .superRefine(
+    (v, ctx) => {
+      // Compared only when both sides parsed: a variable that failed above is still its raw string.
+      const amount = (value: unknown, isSize: boolean) =>
+        isSize ? (typeof value === 'string' ? parseDockerSize(value) : null) : typeof value === 'number' ? value : null;
+      for (const [limit, isSize] of [
+        ['CPU_QUOTA', false],
+        ['MEMORY', true],
+        ['PIDS_LIMIT', false],
+      ] as const) {
+        const name = `RTMANAGER_CONTAINER_DEFAULT_${limit}` as const;
+        const maxName = `RTMANAGER_CONTAINER_MAX_${limit}` as const;
+        const value = amount(v[name], isSize);
+        const max = amount(v[maxName], isSize);
+        if (value !== null && max !== null && value > max) {
+          ctx.addIssue({ code: 'custom', path: [name], message: `must not be above ${maxName} (${String(v[maxName])})` });
+        }
+      }
+    },
+    // A default above its ceiling is reported beside the other bad variables too.
     { when: () => true },
   )
   .transform(toConfig);

@@ -99,16 +99,36 @@ export interface RunSpec {
   pidsLimit: number;
 }
 
+/** What Docker applied to a container (its inspect's HostConfig), not what was asked. */
+export interface EffectiveLimits {
+  /** NanoCpus / 1e9. */
+  cpuQuota: number;
+  memoryBytes: number;
+  pidsLimit: number;
+}
+
 export interface RunResult {
   containerId: string;
   /** From the container's inspect (State.StartedAt). */
   startedAt: Date;
+  /** From the same inspect, after the start. */
+  effective: EffectiveLimits;
+}
+
+export interface ImageInfo {
+  /** The local image id, `sha256:…`. */
+  id: string;
+  /** Docker's RepoDigests: `repository@sha256:…` for each repository the image was pulled from or pushed to. */
+  repoDigests: string[];
+  labels: Record<string, string>;
 }
 
 export interface ContainerInfo {
   id: string;
   name: string;
   image: string;
+  /** The image the container runs, `sha256:…`. */
+  imageId: string;
   labels: Record<string, string>;
   /** Docker's State.Status: created, running, exited, dead, paused, restarting, removing. */
   state: string;
@@ -117,6 +137,8 @@ export interface ContainerInfo {
   oomKilled: boolean;
   startedAt: Date | null;
   finishedAt: Date | null;
+  /** From an inspect; null for a running container in a listing, which does not carry them. */
+  effective: EffectiveLimits | null;
 }
 
 export interface DockerEngine {
@@ -126,8 +148,8 @@ export interface DockerEngine {
   networkExists(name: string): Promise<boolean>;
   /** Pulls per policy; throws with the daemon's message on failure. */
   pullImage(ref: string, policy: PullPolicy, onProgress?: (progress: PullProgress) => void): Promise<void>;
-  /** Labels of a local image; throws when the image is not local. */
-  inspectImage(ref: string): Promise<{ labels: Record<string, string> }>;
+  /** A local image by ref or id; throws when it is not local. */
+  inspectImage(ref: string): Promise<ImageInfo>;
   /** Creates and starts the container; on a start failure the created container is removed. */
   run(spec: RunSpec): Promise<RunResult>;
   /** null when no container has this name or id. */

@@ -16,6 +16,7 @@ export function sampleEntry(gameId: string, overrides: Partial<OperationEntry> =
     opSource: 'gm_rest',
     sourceRef: '1764072000000-0',
     imageRef: 'galaxy/engine:1',
+    imageDigest: null,
     containerId: '',
     outcome: 'success',
     errorCode: '',
@@ -53,6 +54,7 @@ export function describeOperationLogContract(name: string, make: () => Promise<O
           opSource: 'admin_rest',
           sourceRef: 'req-42',
           imageRef: 'registry.local:5000/galaxy/engine:2@sha256:' + 'a'.repeat(64),
+          imageDigest: 'sha256:' + 'a'.repeat(64),
           containerId: 'c0ffee',
           outcome: 'failure',
           errorCode: 'container_start_failed',
@@ -64,6 +66,13 @@ export function describeOperationLogContract(name: string, make: () => Promise<O
         const [read] = await port.listByGame('g-rt', 10);
         expect(read).toEqual({ ...entry, id });
         expect(read?.finishedAt).toBeInstanceOf(Date);
+      }));
+
+    it('keeps an image digest the operation did not know as null, not an empty string', () =>
+      withSubject(async (port) => {
+        const entry = sampleEntry('g-nodigest', { imageDigest: null, imageRef: '' });
+        const id = await port.append(entry);
+        expect(await port.listByGame('g-nodigest', 1)).toEqual([{ ...entry, id }]);
       }));
 
     it('lists one game only, newest first, at most `limit`', () =>

@@ -27,7 +27,8 @@ import { testConfig } from './test-config.js';
 
 export { TEST_LABEL };
 
-export async function realWorld(opts: { network?: string | null } = {}) {
+/** `env`: configuration of the test's own, beside the world's (e.g. RTMANAGER_ALLOWED_REGISTRIES). */
+export async function realWorld(opts: { network?: string | null; env?: Record<string, string> } = {}) {
   const run = randomUUID().slice(0, 8);
   const docker = new Dockerode({ socketPath: '/var/run/docker.sock' });
   const redis = new Redis(testRedisUrl());
@@ -61,6 +62,7 @@ export async function realWorld(opts: { network?: string | null } = {}) {
         RTMANAGER_DOCKER_NETWORK: networkName,
         RTMANAGER_STOP_TIMEOUT_SECONDS: '1',
         RTMANAGER_CONTAINER_EXTRA_LABELS: testLabelsEnv({ 'com.galaxy.test_run': run }),
+        ...opts.env,
       }),
     ),
   };

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CONFIG_VARIABLES, loadConfig } from '../../src/config.js';
@@ -25,6 +26,7 @@ describe('config defaults (contract §2 and ours)', () => {
         logDriver: 'json-file',
         logOpts: 'max-size=10m,max-file=3',
         pullPolicy: 'if_not_present',
+        allowedRegistries: [],
         timeoutMs: 30000,
         pullTimeoutMs: 900000,
         pullInactivityMs: 120000,
@@ -33,6 +35,9 @@ describe('config defaults (contract §2 and ours)', () => {
         defaultCpuQuota: 1,
         defaultMemory: '512m',
         defaultPidsLimit: 256,
+        maxCpuQuota: availableParallelism(),
+        maxMemory: '8g',
+        maxPidsLimit: 4096,
         engineStateMountPath: '/var/lib/galaxy/engine',
         engineStateEnvName: 'GALAXY_ENGINE_STATE_DIR',
         enginePort: 8080,
@@ -85,12 +90,16 @@ describe('config defaults (contract §2 and ours)', () => {
       RTMANAGER_DOCKER_LOG_DRIVER: 'local',
       RTMANAGER_DOCKER_LOG_OPTS: 'max-size=1m',
       RTMANAGER_DOCKER_PULL_POLICY: 'never',
+      RTMANAGER_ALLOWED_REGISTRIES: 'docker.io, registry.example:5000,,[::1]:5000',
       RTMANAGER_DOCKER_TIMEOUT_MS: '5000',
       RTMANAGER_PULL_TIMEOUT_MS: '60000',
       RTMANAGER_PULL_INACTIVITY_MS: '7000',
       RTMANAGER_CONTAINER_DEFAULT_CPU_QUOTA: '0.25',
       RTMANAGER_CONTAINER_DEFAULT_MEMORY: '1g',
       RTMANAGER_CONTAINER_DEFAULT_PIDS_LIMIT: '64',
+      RTMANAGER_CONTAINER_MAX_CPU_QUOTA: '16.5',
+      RTMANAGER_CONTAINER_MAX_MEMORY: '64g',
+      RTMANAGER_CONTAINER_MAX_PIDS_LIMIT: '100000',
       RTMANAGER_ENGINE_STATE_MOUNT_PATH: '/state',
       RTMANAGER_ENGINE_STATE_ENV_NAME: 'STATE_DIR',
       RTMANAGER_ENGINE_PORT: '9090',
@@ -131,6 +140,7 @@ describe('config defaults (contract §2 and ours)', () => {
         logDriver: 'local',
         logOpts: 'max-size=1m',
         pullPolicy: 'never',
+        allowedRegistries: ['docker.io', 'registry.example:5000', '[::1]:5000'],
         timeoutMs: 5000,
         pullTimeoutMs: 60000,
         pullInactivityMs: 7000,
@@ -139,6 +149,9 @@ describe('config defaults (contract §2 and ours)', () => {
         defaultCpuQuota: 0.25,
         defaultMemory: '1g',
         defaultPidsLimit: 64,
+        maxCpuQuota: 16.5,
+        maxMemory: '64g',
+        maxPidsLimit: 100000,
         engineStateMountPath: '/state',
         engineStateEnvName: 'STATE_DIR',
         enginePort: 9090,
@@ -204,6 +217,11 @@ const INVALID: Array<[string, string, string]> = [
   ['RTMANAGER_CONTAINER_DEFAULT_MEMORY', 'lots', 'must be a Docker size such as 512m or 1g (got "lots")'],
   ['RTMANAGER_CONTAINER_DEFAULT_MEMORY', '0m', 'must be a Docker size such as 512m or 1g (got "0m")'],
   ['RTMANAGER_CONTAINER_DEFAULT_PIDS_LIMIT', '-1', 'must be an integer between 1 and 4194304 (got "-1")'],
+  ['RTMANAGER_CONTAINER_MAX_CPU_QUOTA', '-2', 'must be a positive decimal number (got "-2")'],
+  ['RTMANAGER_CONTAINER_MAX_MEMORY', 'lots', 'must be a Docker size such as 512m or 1g (got "lots")'],
+  ['RTMANAGER_CONTAINER_MAX_PIDS_LIMIT', '0', 'must be an integer between 1 and 4194304 (got "0")'],
+  ['RTMANAGER_ALLOWED_REGISTRIES', 'docker.io,http://x.io', 'must be registry hosts such as docker.io or registry.example:5000 (got "http://x.io")'],
+  ['RTMANAGER_ALLOWED_REGISTRIES', 'host:port', 'must be registry hosts such as docker.io or registry.example:5000 (got "host:port")'],
   ['RTMANAGER_ENGINE_STATE_MOUNT_PATH', 'relative/path', 'must be an absolute path (got "relative/path")'],
   ['RTMANAGER_ENGINE_STATE_ENV_NAME', '1BAD', 'must be an environment variable name (got "1BAD")'],
   ['RTMANAGER_ENGINE_PORT', '65536', 'must be an integer between 1 and 65535 (got "65536")'],
@@ -259,6 +277,38 @@ describe('config errors: one line per bad variable, naming it and why', () => {
       errors: ['RTMANAGER_ADMIN_PASSWORD: required unless RTMANAGER_AUTH_DISABLED=true'],
     });
     expect(loadConfig({ ...AUTH, RTMANAGER_AUTH_DISABLED: 'false' }).ok).toBe(true);
+  });
+
+  it.each([
+    [
+      { RTMANAGER_CONTAINER_DEFAULT_CPU_QUOTA: '2.5', RTMANAGER_CONTAINER_MAX_CPU_QUOTA: '2' },
+      'RTMANAGER_CONTAINER_DEFAULT_CPU_QUOTA: must not be above RTMANAGER_CONTAINER_MAX_CPU_QUOTA (2)',
+    ],
+    [{ RTMANAGER_CONTAINER_DEFAULT_MEMORY: '16g' }, 'RTMANAGER_CONTAINER_DEFAULT_MEMORY: must not be above RTMANAGER_CONTAINER_MAX_MEMORY (8g)'],
+    [{ RTMANAGER_CONTAINER_MAX_MEMORY: '256m' }, 'RTMANAGER_CONTAINER_DEFAULT_MEMORY: must not be above RTMANAGER_CONTAINER_MAX_MEMORY (256m)'],
+    [{ RTMANAGER_CONTAINER_DEFAULT_PIDS_LIMIT: '5000' }, 'RTMANAGER_CONTAINER_DEFAULT_PIDS_LIMIT: must not be above RTMANAGER_CONTAINER_MAX_PIDS_LIMIT (4096)'],
+  ])('refuses a default above its ceiling: %j', (env, line) => {
+    expect(loadConfig({ ...AUTH, ...env })).toEqual({ ok: false, errors: [line] });
+  });
+
+  it('takes defaults equal to their ceilings, and judges a ceiling only when both sides parse', () => {
+    const equal = {
+      RTMANAGER_CONTAINER_DEFAULT_CPU_QUOTA: '2',
+      RTMANAGER_CONTAINER_MAX_CPU_QUOTA: '2',
+      RTMANAGER_CONTAINER_DEFAULT_MEMORY: '1g',
+      RTMANAGER_CONTAINER_MAX_MEMORY: '1024m',
+    };
+    expect(ok({ ...AUTH, ...equal }).container).toMatchObject({ defaultCpuQuota: 2, maxCpuQuota: 2, defaultMemory: '1g', maxMemory: '1024m' });
+    expect(loadConfig({ ...AUTH, RTMANAGER_CONTAINER_DEFAULT_MEMORY: '16g', RTMANAGER_CONTAINER_MAX_MEMORY: 'lots' })).toEqual({
+      ok: false,
+      errors: ['RTMANAGER_CONTAINER_MAX_MEMORY: must be a Docker size such as 512m or 1g (got "lots")'],
+    });
+  });
+
+  it('defaults the CPU ceiling to the host CPU count, and lets the default CPU quota reach it', () => {
+    expect(ok(AUTH).container.maxCpuQuota).toBe(availableParallelism());
+    expect(ok({ ...AUTH, RTMANAGER_CONTAINER_DEFAULT_CPU_QUOTA: String(availableParallelism()) }).container.defaultCpuQuota).toBe(availableParallelism());
+    expect(loadConfig({ ...AUTH, RTMANAGER_CONTAINER_DEFAULT_CPU_QUOTA: String(availableParallelism() + 0.5) }).ok).toBe(false);
   });
 
   it('refuses a short API token without echoing it', () => {
