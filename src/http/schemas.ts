@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { GAME_ID_PATTERN_SOURCE } from '../domain/game-id.js';
 import { ERROR_CODES } from '../domain/errors.js';
 import { RUNTIME_STATUSES } from '../domain/model.js';
-import { gameIdSchema, imageRefSchema } from '../jobs/queues.js';
+import { gameIdSchema, imageRefSchema, sourceRefSchema } from '../jobs/queues.js';
 
 // The pattern is checked in a refinement (for its message), so the document is told it here.
 export const gameIdParam = gameIdSchema.meta({
@@ -18,13 +18,13 @@ export const gameIdParam = gameIdSchema.meta({
 export const startBody = z
   .object({
     image_ref: imageRefSchema.meta({ description: 'engine image, Docker reference grammar', example: 'registry.galaxy.example/engines/galaxy:1.4.2' }),
-    source_ref: z.string().max(512).optional().meta({ description: 'opaque caller reference, kept in the audit row' }),
+    source_ref: sourceRefSchema.optional().meta({ description: 'opaque caller reference, kept in the audit row' }),
   })
   .strict();
 
 export const patchBody = startBody;
 
-export const emptyBody = z.object({ source_ref: z.string().max(512).optional() }).strict();
+export const emptyBody = z.object({ source_ref: sourceRefSchema.optional() }).strict();
 
 export const waitQuery = z.object({
   wait: z.coerce.number().int().min(0).max(60).optional().meta({ description: 'seconds to wait for the job to finish (≤ 60)' }),
