@@ -26,8 +26,17 @@ export const patchBody = startBody;
 
 export const emptyBody = z.object({ source_ref: sourceRefSchema.optional() }).strict();
 
+/** The longest `?wait`: the HTTP server's request deadline is set above it (server.ts). */
+export const MAX_WAIT_SECONDS = 60;
+
 export const waitQuery = z.object({
-  wait: z.coerce.number().int().min(0).max(60).optional().meta({ description: 'seconds to wait for the job to finish (≤ 60)' }),
+  wait: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_WAIT_SECONDS)
+    .optional()
+    .meta({ description: `seconds to wait for the job to finish (≤ ${MAX_WAIT_SECONDS}); a bounded number of requests may wait at once (503 beyond)` }),
 });
 
 export const listQuery = z.object({
@@ -103,7 +112,7 @@ export const operationJson = z
   })
   .meta({ id: 'Operation' });
 
-export const HTTP_ERROR_CODES = [...ERROR_CODES, 'unauthorized', 'not_found', 'payload_too_large'] as const;
+export const HTTP_ERROR_CODES = [...ERROR_CODES, 'unauthorized', 'forbidden', 'not_found', 'payload_too_large'] as const;
 export type HttpErrorCode = (typeof HTTP_ERROR_CODES)[number];
 
 export const errorJson = z.object({ error: z.object({ code: z.enum(HTTP_ERROR_CODES), message: z.string() }) }).meta({ id: 'Error' });
