@@ -7,6 +7,7 @@
  * Ours in addition, not the contract's: see the README's "Configuration".
  */
 import { availableParallelism } from 'node:os';
+import { isIPv4 } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 import { parseDockerSize } from './domain/docker-size.js';
@@ -126,7 +127,9 @@ const ENV = z.object({
   RTMANAGER_HTTP_BODY_LIMIT_BYTES: withDefault(int(1024, 16 * 1024 * 1024), '65536'),
   RTMANAGER_WORKER_OPS_PORT: withDefault(int(1, 65535), '8091'),
   RTMANAGER_INTAKE_OPS_PORT: withDefault(int(1, 65535), '8092'),
+  RTMANAGER_HTTP_MAX_WAITERS: withDefault(int(1, 1_000_000), '1000'),
   RTMANAGER_AUTH_DISABLED: withDefault(bool, 'false'),
+  RTMANAGER_ADMIN_WRITE_ENABLED: withDefault(bool, 'false'),
   RTMANAGER_API_TOKEN: optional(z.string()),
   RTMANAGER_ADMIN_USER: optional(z.string()),
   RTMANAGER_ADMIN_PASSWORD: optional(z.string()),
@@ -190,6 +193,18 @@ const ENV = z.object({
 type Variables = z.output<typeof ENV>;
 
 const CREDENTIALS = ['RTMANAGER_API_TOKEN', 'RTMANAGER_ADMIN_USER', 'RTMANAGER_ADMIN_PASSWORD'] as const;
+const SECRETS = ['RTMANAGER_API_TOKEN', 'RTMANAGER_ADMIN_PASSWORD'] as const;
+const SECRET_MIN_LENGTH = 16;
+
+/** Where "no auth" is safe: only this machine can connect. */
+function isLoopback(host: string): boolean {
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, '$1');
+  if (h === 'localhost' || h === '::1') return true;
+  return isIPv4(h) && h.startsWith('127.');
+}
 
 /** The nested shape the rest of the service reads. */
 function toConfig(v: Variables) {
@@ -204,6 +219,8 @@ function toConfig(v: Variables) {
       bodyLimitBytes: v.RTMANAGER_HTTP_BODY_LIMIT_BYTES,
       /** /healthz, /readyz and /metrics of a worker or intake process run alone (not opened in `all` mode). */
       opsPorts: { worker: v.RTMANAGER_WORKER_OPS_PORT, intake: v.RTMANAGER_INTAKE_OPS_PORT },
+      /** Requests that may hold `?wait` at once; beyond, 503. */
+      maxWaiters: v.RTMANAGER_HTTP_MAX_WAITERS,
     },
     auth: {
       disabled: v.RTMANAGER_AUTH_DISABLED,
@@ -211,6 +228,8 @@ function toConfig(v: Variables) {
       adminUser: v.RTMANAGER_ADMIN_USER ?? '',
       adminPassword: v.RTMANAGER_ADMIN_PASSWORD ?? '',
     },
+    /** Bull Board may change queues (retry, clean, add, pause…); read-only otherwise. */
+    adminWriteEnabled: v.RTMANAGER_ADMIN_WRITE_ENABLED,
     docker: {
       host: v.RTMANAGER_DOCKER_HOST ?? v.DOCKER_HOST ?? 'unix:///var/run/docker.sock',
       network: v.RTMANAGER_DOCKER_NETWORK,
@@ -277,12 +296,25 @@ export const configSchema = z
   .superRefine(
     (v, ctx) => {
       // A variable that failed above is still its raw string here: only `true` disables auth.
-      if (v.RTMANAGER_AUTH_DISABLED === true) return;
+      if (v.RTMANAGER_AUTH_DISABLED === true) {
+        if (typeof v.RTMANAGER_HTTP_HOST === 'string' && !isLoopback(v.RTMANAGER_HTTP_HOST)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['RTMANAGER_AUTH_DISABLED'],
+            message: `must not be true while RTMANAGER_HTTP_HOST is not a loopback address (127.0.0.0/8, ::1, localhost) ${got(v.RTMANAGER_HTTP_HOST)}: the API and the dashboard would be open to the network`,
+          });
+        }
+        return;
+      }
       for (const name of CREDENTIALS) {
         if (!v[name] || v[name].trim() === '') ctx.addIssue({ code: 'custom', path: [name], message: 'required unless RTMANAGER_AUTH_DISABLED=true' });
       }
-      if (v.RTMANAGER_API_TOKEN && v.RTMANAGER_API_TOKEN.length < 16)
-        ctx.addIssue({ code: 'custom', path: ['RTMANAGER_API_TOKEN'], message: 'must be at least 16 characters' });
+      // Never echoed: the line says how long, not what.
+      for (const name of SECRETS) {
+        const secret = v[name];
+        if (secret && secret.trim() !== '' && secret.length < SECRET_MIN_LENGTH)
+          ctx.addIssue({ code: 'custom', path: [name], message: `must be at least ${SECRET_MIN_LENGTH} characters` });
+      }
     },
     // Credentials are reported beside the other bad variables, not after they are fixed.
     { when: () => true },

@@ -15,8 +15,8 @@ export function startIntakeRole(infra: Infrastructure): RoleHandle {
     stream: config.streams.startJobs,
     claimIdleMs: config.intake.claimIdleMs,
     enqueue: (request) => enqueuer.enqueue('start', request),
-    reject: async (request, _code, message) => {
-      await rejectStart(deps, request, message);
+    reject: async (request, code, message) => {
+      await rejectStart(deps, request, { code, message });
     },
     logger,
   });

@@ -3,9 +3,9 @@
  * waits until it listens: a port that is taken stops boot with the variable
  * to change, rather than a worker nobody can see.
  */
-import { serve } from '@hono/node-server';
 import type { Logger } from '../domain/ports.js';
 import { createOpsApp } from '../http/ops-app.js';
+import { listen } from '../http/server.js';
 import type { OpsDeps } from '../http/routes/ops.js';
 import type { Closer } from './infrastructure.js';
 
@@ -18,8 +18,9 @@ export interface OpsPort {
 
 export async function serveOps(deps: OpsDeps & { logger: Logger }, at: OpsPort): Promise<Closer> {
   const app = createOpsApp(deps);
-  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, hostname: at.host, port: at.port }, () => resolve(s));
+  // The same header and request deadlines as the web port.
+  const server = await new Promise<ReturnType<typeof listen>>((resolve, reject) => {
+    const s = listen(app.fetch, { hostname: at.host, port: at.port }, () => resolve(s));
     s.once('error', (error: Error) => reject(new Error(`${at.variable}: cannot listen on ${at.host}:${at.port}: ${error.message}`)));
   });
   deps.logger.info({ url: `http://${at.host}:${at.port}` }, 'ops port listening');

@@ -2,11 +2,11 @@
  * The web role: the Hono app (API, health, metrics, OpenAPI, Bull Board) on
  * its HTTP server, with the queue events `?wait=` listens to.
  */
-import { serve } from '@hono/node-server';
 import { QueueEvents } from 'bullmq';
 import { createApp } from '../http/app.js';
 import { mountBullBoard } from '../http/bull-board.js';
 import type { ReadinessChecks } from '../http/readiness.js';
+import { listen } from '../http/server.js';
 import { createRedis } from '../infra/redis/connection.js';
 import { createJobStatus } from '../jobs/job-status.js';
 import type { QueueName } from '../jobs/queues.js';
@@ -29,10 +29,11 @@ export function startWebRole(infra: Infrastructure, readiness: ReadinessChecks):
     metricsText: () => telemetry.metricsText(),
     auth: config.auth,
     bodyLimitBytes: config.http.bodyLimitBytes,
+    maxWaiters: config.http.maxWaiters,
     logger,
-    bullBoard: (app) => mountBullBoard(app, Object.values(queues), config.auth),
+    bullBoard: (app) => mountBullBoard(app, Object.values(queues), { ...config.auth, writeEnabled: config.adminWriteEnabled }),
   });
-  const server = serve({ fetch: app.fetch, hostname: config.http.host, port: config.http.port });
+  const server = listen(app.fetch, { hostname: config.http.host, port: config.http.port });
   logger.info({ role: 'web', url: `http://${config.http.host}:${config.http.port}` }, 'web listening');
 
   return [() => new Promise<void>((resolve) => server.close(() => resolve())), ...Object.values(queueEvents).map((events) => () => events.close())];

@@ -14,6 +14,7 @@ import { errorMessage } from './errors.js';
 import { gameIdProblem } from './game-id.js';
 import { imageRefProblem, pulledDigest } from './image-ref.js';
 import { parseKeyValues } from './key-values.js';
+import { keptOfRefused } from './request-bounds.js';
 import type { Failure, LifecycleDeps, LifecycleHooks, LifecycleRequest, LifecycleResult, StepName } from './lifecycle.js';
 import type { RuntimeRecord } from './model.js';
 import { containerName, engineEndpoint, isOpSource, LABEL_ENGINE_IMAGE_REF } from './model.js';
@@ -83,19 +84,20 @@ export async function runStartUnderHeldLease(parent: Operation, imageRef: string
 }
 
 /**
- * Records a start refused before it became a job (a stream entry that is
- * invalid, or conflicts with a pending start): the same audit row,
- * notification and counters as a start that failed at that step.
+ * Records a start refused before it became a job (a stream entry outside the
+ * bounds, or one that conflicts with a pending start): the same audit row,
+ * notification and counters as a start that failed at that step. The
+ * request's fields are kept as given, clipped (request-bounds.ts), so the
+ * row can always be written.
  */
-export async function rejectStart(deps: LifecycleDeps, input: StartInput, conflictMessage: string | null): Promise<StartResult> {
-  const op = beginOperation(deps, 'start', input, {});
-  const invalid = validateInput(input);
-  if (invalid) return recordFailure(op, invalid);
-  return recordFailure(op, {
-    step: 'enqueue',
-    code: conflictMessage === null ? 'start_config_invalid' : 'conflict',
-    message: conflictMessage ?? 'start request refused',
-  });
+export async function rejectStart(
+  deps: LifecycleDeps,
+  input: StartInput,
+  refusal: { code: 'start_config_invalid' | 'conflict'; message: string },
+): Promise<StartResult> {
+  const op = beginOperation(deps, 'start', { ...input, ...keptOfRefused(input) }, {});
+  if (refusal.code === 'conflict') return recordFailure(op, { step: 'enqueue', code: 'conflict', message: refusal.message });
+  return recordFailure(op, { step: 'validate_input', code: 'start_config_invalid', message: refusal.message, notify: 'runtime.start_config_invalid' });
 }
 
 async function runStartSteps(op: Operation): Promise<LifecycleResult> {

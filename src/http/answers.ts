@@ -20,13 +20,14 @@ export const ANSWERS = {
   found: { status: 200 },
   invalid: { status: 400, code: 'start_config_invalid' },
   unauthorized: { status: 401, code: 'unauthorized' },
+  forbidden: { status: 403, code: 'forbidden' },
   not_found: { status: 404, code: 'not_found' },
   conflict: { status: 409, code: 'conflict' },
   payload_too_large: { status: 413, code: 'payload_too_large' },
   unavailable: { status: 503, code: 'service_unavailable' },
 } as const satisfies Record<string, { status: number; code?: HttpErrorCode }>;
 
-const FAILURES = ['invalid', 'unauthorized', 'not_found', 'conflict', 'payload_too_large', 'unavailable'] as const;
+const FAILURES = ['invalid', 'unauthorized', 'forbidden', 'not_found', 'conflict', 'payload_too_large', 'unavailable'] as const;
 type Failure = (typeof FAILURES)[number];
 
 export function fail(c: { json: Context['json'] }, what: Failure, message: string) {

@@ -30,6 +30,8 @@ export interface AppDeps {
   metricsText: () => Promise<string>;
   auth: { disabled: boolean; apiToken: string; adminUser: string; adminPassword: string };
   bodyLimitBytes: number;
+  /** Requests that may hold `?wait` at once (RTMANAGER_HTTP_MAX_WAITERS); beyond, 503 before anything is enqueued. */
+  maxWaiters: number;
   /** How long a request waits for the queue (enqueue or poll) before answering 503 [8000]. */
   enqueueTimeoutMs?: number;
   logger: Logger;

@@ -83,6 +83,7 @@ function lifecyclePaths(kind: 'start' | 'stop' | 'restart' | 'patch'): Json {
         ...(kind === 'start' || kind === 'patch' ? { '409': errorResponse(`a ${kind} with another image is already pending (code conflict)`) } : {}),
         '413': errorResponse('body too large'),
         ...COMMON_ERRORS,
+        '503': errorResponse('Redis (the queue) does not answer, or too many requests already hold ?wait (nothing was enqueued)'),
       },
     },
     get: {

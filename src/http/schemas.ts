@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { GAME_ID_PATTERN_SOURCE } from '../domain/game-id.js';
 import { ERROR_CODES } from '../domain/errors.js';
 import { RUNTIME_STATUSES } from '../domain/model.js';
-import { gameIdSchema, imageRefSchema } from '../jobs/queues.js';
+import { gameIdSchema, imageRefSchema, sourceRefSchema } from '../jobs/queues.js';
 
 // The pattern is checked in a refinement (for its message), so the document is told it here.
 export const gameIdParam = gameIdSchema.meta({
@@ -18,16 +18,25 @@ export const gameIdParam = gameIdSchema.meta({
 export const startBody = z
   .object({
     image_ref: imageRefSchema.meta({ description: 'engine image, Docker reference grammar', example: 'registry.galaxy.example/engines/galaxy:1.4.2' }),
-    source_ref: z.string().max(512).optional().meta({ description: 'opaque caller reference, kept in the audit row' }),
+    source_ref: sourceRefSchema.optional().meta({ description: 'opaque caller reference, kept in the audit row' }),
   })
   .strict();
 
 export const patchBody = startBody;
 
-export const emptyBody = z.object({ source_ref: z.string().max(512).optional() }).strict();
+export const emptyBody = z.object({ source_ref: sourceRefSchema.optional() }).strict();
+
+/** The longest `?wait`: the HTTP server's request deadline is set above it (server.ts). */
+export const MAX_WAIT_SECONDS = 60;
 
 export const waitQuery = z.object({
-  wait: z.coerce.number().int().min(0).max(60).optional().meta({ description: 'seconds to wait for the job to finish (≤ 60)' }),
+  wait: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_WAIT_SECONDS)
+    .optional()
+    .meta({ description: `seconds to wait for the job to finish (≤ ${MAX_WAIT_SECONDS}); a bounded number of requests may wait at once (503 beyond)` }),
 });
 
 export const listQuery = z.object({
@@ -114,7 +123,7 @@ export const operationJson = z
   })
   .meta({ id: 'Operation' });
 
-export const HTTP_ERROR_CODES = [...ERROR_CODES, 'unauthorized', 'not_found', 'payload_too_large'] as const;
+export const HTTP_ERROR_CODES = [...ERROR_CODES, 'unauthorized', 'forbidden', 'not_found', 'payload_too_large'] as const;
 export type HttpErrorCode = (typeof HTTP_ERROR_CODES)[number];
 
 export const errorJson = z.object({ error: z.object({ code: z.enum(HTTP_ERROR_CODES), message: z.string() }) }).meta({ id: 'Error' });

@@ -8,11 +8,11 @@
  */
 import os from 'node:os';
 import type { Redis } from 'ioredis';
-import { gameIdProblem } from '../domain/game-id.js';
 import type { OpSource } from '../domain/model.js';
 import { isOpSource } from '../domain/model.js';
 import type { Logger } from '../domain/ports.js';
 import { errorMessage } from '../domain/errors.js';
+import { startPayloadSchema } from './queues.js';
 
 export const INTAKE_GROUP = 'rtmanager';
 
@@ -36,8 +36,8 @@ export interface IntakeDeps {
   batch?: number;
   /** Enqueues (or joins) the start; throws when the queue cannot be reached. */
   enqueue(request: StartRequest): Promise<{ kind: 'enqueued' | 'joined'; jobId: string } | { kind: 'conflict'; pendingImageRef: string }>;
-  /** Records a refused entry (audit + notification) through the domain. */
-  reject(request: StartRequest, code: 'start_config_invalid' | 'conflict', message: string | null): Promise<void>;
+  /** Records a refused entry (audit + notification) through the domain; `message` says why. */
+  reject(request: StartRequest, code: 'start_config_invalid' | 'conflict', message: string): Promise<void>;
   logger: Logger;
 }
 
@@ -118,20 +118,14 @@ export function startIntake(deps: IntakeDeps): Intake {
 
   async function handle(id: string, fields: string[]): Promise<void> {
     const map = fieldsToMap(fields);
-    const rawSource = map.op_source ?? 'lobby_stream';
-    const request: StartRequest = {
-      gameId: map.game_id ?? '',
-      imageRef: map.image_ref ?? '',
-      opSource: isOpSource(rawSource) ? rawSource : (rawSource as OpSource),
-      sourceRef: id,
-      ...(map.request_id ? { requestId: map.request_id } : {}),
-    };
-    const entryLog = log.child({ entry_id: id, game_id: request.gameId });
-    if (map.game_id === undefined || map.image_ref === undefined || !isOpSource(rawSource) || !isEnqueueable(request)) {
-      entryLog.warn({ fields: Object.keys(map) }, 'invalid start entry recorded and acknowledged');
-      await deps.reject(request, 'start_config_invalid', null);
+    const entryLog = log.child({ entry_id: id, game_id: (map.game_id ?? '').slice(0, 128) });
+    const parsed = parseStartEntry(id, map);
+    if (!parsed.ok) {
+      entryLog.warn({ fields: Object.keys(map), problem: parsed.problem }, 'invalid start entry recorded and acknowledged');
+      await deps.reject(parsed.recorded, 'start_config_invalid', parsed.problem);
       return;
     }
+    const request = parsed.request;
     const outcome = await deps.enqueue(request);
     if (outcome.kind === 'conflict') {
       const message = `a start with image_ref ${JSON.stringify(outcome.pendingImageRef)} is already pending for this game`;
@@ -154,9 +148,33 @@ export function startIntake(deps: IntakeDeps): Intake {
   };
 }
 
-/** The same rule as the domain's: a bad id must never reach a job id. */
-function isEnqueueable(request: StartRequest): boolean {
-  return gameIdProblem(request.gameId) === null && request.imageRef.trim() !== '';
+/** Stream field names, for the refusal message. */
+const FIELD_OF: Record<string, string> = { gameId: 'game_id', imageRef: 'image_ref', opSource: 'op_source', requestId: 'request_id' };
+
+/**
+ * Parsed with the start job's own payload schema, so an entry that passes
+ * here never fails the worker's parse (which would end in an
+ * UnrecoverableError and no audit row). A refused entry is recorded under
+ * the stream's own op source when the one it named is not one of ours: an
+ * unknown value never reaches a metric label or the table.
+ */
+function parseStartEntry(
+  id: string,
+  map: Record<string, string>,
+): { ok: true; request: StartRequest } | { ok: false; recorded: StartRequest; problem: string } {
+  const raw = {
+    gameId: map.game_id ?? '',
+    imageRef: map.image_ref ?? '',
+    opSource: map.op_source ?? 'lobby_stream',
+    sourceRef: id,
+    // An empty request id is no request id, as an absent one.
+    ...(map.request_id ? { requestId: map.request_id } : {}),
+  };
+  const parsed = startPayloadSchema.safeParse(raw);
+  if (parsed.success) return { ok: true, request: parsed.data };
+  const problem = parsed.error.issues.map((i) => `${FIELD_OF[String(i.path[0])] ?? String(i.path[0])}: ${i.message}`).join('; ');
+  const opSource = isOpSource(raw.opSource) ? raw.opSource : 'lobby_stream';
+  return { ok: false, recorded: { gameId: raw.gameId, imageRef: raw.imageRef, opSource, sourceRef: id }, problem };
 }
 
 async function ensureGroup(redis: Redis, stream: string): Promise<void> {

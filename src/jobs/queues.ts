@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { gameIdProblem } from '../domain/game-id.js';
 import { OP_SOURCES } from '../domain/model.js';
+import { IMAGE_REF_MAX_LENGTH, REQUEST_ID_MAX_LENGTH, SOURCE_REF_MAX_LENGTH } from '../domain/request-bounds.js';
 
 export const QUEUE_NAMES = ['start-runtime', 'stop-runtime', 'restart-runtime', 'patch-runtime', 'reconcile', 'operation-log-retention'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
@@ -25,13 +26,18 @@ export const gameIdSchema = z.string().superRefine((value, ctx) => {
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
 
-export const imageRefSchema = z.string().trim().min(1, 'image_ref must not be empty').max(4096);
+const longerThan = (max: number) => ({ error: (issue: { input?: unknown }) => `must be at most ${max} characters (got ${String(issue.input).length})` });
 
+export const imageRefSchema = z.string().trim().min(1, 'image_ref must not be empty').max(IMAGE_REF_MAX_LENGTH, longerThan(IMAGE_REF_MAX_LENGTH));
+
+export const sourceRefSchema = z.string().max(SOURCE_REF_MAX_LENGTH, longerThan(SOURCE_REF_MAX_LENGTH));
+
+// The same bounds as every door's (contract §12): a payload a door let through never fails here.
 const base = {
   gameId: gameIdSchema,
-  opSource: z.enum(OP_SOURCES),
-  sourceRef: z.string().max(512),
-  requestId: z.string().max(256).optional(),
+  opSource: z.enum(OP_SOURCES, { error: (issue) => `must be one of ${OP_SOURCES.join(', ')} (got ${JSON.stringify(String(issue.input).slice(0, 64))})` }),
+  sourceRef: sourceRefSchema,
+  requestId: z.string().max(REQUEST_ID_MAX_LENGTH, longerThan(REQUEST_ID_MAX_LENGTH)).optional(),
 };
 
 export const startPayloadSchema = z.object({ ...base, imageRef: imageRefSchema });

@@ -138,7 +138,7 @@ export async function faultSystem(opts: { redisUrl?: string; env?: Record<string
     RTMANAGER_INTAKE_OPS_PORT: String(opsPorts.intake),
     RTMANAGER_API_TOKEN: token,
     RTMANAGER_ADMIN_USER: 'admin',
-    RTMANAGER_ADMIN_PASSWORD: 'admin',
+    RTMANAGER_ADMIN_PASSWORD: 'fault-admin-password',
     RTMANAGER_QUEUE_PREFIX: run,
     RTMANAGER_START_JOBS_STREAM: `${run}:start_jobs`,
     RTMANAGER_HEALTH_EVENTS_STREAM: `${run}:health`,

@@ -6,13 +6,13 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createServer } from 'node:net';
-import { serve } from '@hono/node-server';
+import { connect, createServer } from 'node:net';
 import type { Job } from 'bullmq';
 import { Queue, QueueEvents, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { mountBullBoard } from '../../src/http/bull-board.js';
+import { HEADERS_TIMEOUT_MS, listen } from '../../src/http/server.js';
 import { createRedis } from '../../src/infra/redis/connection.js';
 import { createEnqueuer } from '../../src/jobs/enqueue.js';
 import type { JobStatusDeps } from '../../src/jobs/job-status.js';
@@ -34,6 +34,9 @@ interface Options {
   queueTimeoutMs?: number;
   attempts?: number;
   backoffMs?: number;
+  maxWaiters?: number;
+  /** RTMANAGER_ADMIN_WRITE_ENABLED */
+  boardWrites?: boolean;
 }
 
 type Harness = ReturnType<typeof harness>;
@@ -74,7 +77,14 @@ function harness(options: Options = {}) {
     },
     bodyLimitBytes: 4096,
     ...(options.queueTimeoutMs ? { enqueueTimeoutMs: options.queueTimeoutMs } : {}),
-    bullBoard: (app) => mountBullBoard(app, Object.values(queues), { disabled: false, adminUser: ADMIN.user, adminPassword: ADMIN.password }),
+    ...(options.maxWaiters ? { maxWaiters: options.maxWaiters } : {}),
+    bullBoard: (app) =>
+      mountBullBoard(app, Object.values(queues), {
+        disabled: false,
+        adminUser: ADMIN.user,
+        adminPassword: ADMIN.password,
+        writeEnabled: options.boardWrites ?? false,
+      }),
   });
   cleanups.push(async () => {
     for (const worker of workers) await worker.close();
@@ -196,6 +206,34 @@ describe('HTTP API on real Redis', () => {
     expect((await h.call('GET', start('web-never'))).status).toBe(404);
   });
 
+  it('RTMANAGER_HTTP_MAX_WAITERS: beyond that many ?wait holders a request is refused with 503 before anything is enqueued', { timeout: 30_000 }, async () => {
+    const h = harness({ maxWaiters: 2 });
+    await h.watchStarts();
+    // No worker: both waits hold until they run out.
+    const holders = [
+      Promise.resolve(h.call('POST', `${start('wait-1')}?wait=4`, { image_ref: IMAGE })),
+      Promise.resolve(h.call('POST', `${start('wait-2')}?wait=4`, { image_ref: IMAGE })),
+    ];
+    // Both hold their place once their jobs exist.
+    await expect.poll(async () => (await h.queues['start-runtime'].getJobCounts('waiting')).waiting, { timeout: 5_000 }).toBe(2);
+    const third = await h.call('POST', `${start('wait-3')}?wait=4`, { image_ref: IMAGE });
+    expect(third.status).toBe(503);
+    expect(third.headers.get('retry-after')).toBe('1');
+    expect(await third.json()).toEqual({
+      error: {
+        code: 'service_unavailable',
+        message: '2 requests already hold ?wait (RTMANAGER_HTTP_MAX_WAITERS); nothing was enqueued: retry, or poll instead',
+      },
+    });
+    expect(await h.queues['start-runtime'].getJob('wait-3')).toBeUndefined();
+    // A request that does not wait is not counted.
+    expect((await h.call('POST', start('wait-4'), { image_ref: IMAGE })).status).toBe(202);
+    expect((await Promise.all(holders)).map((r) => r.status)).toEqual([202, 202]);
+    // Their places are free again.
+    expect((await h.call('POST', `${start('wait-3')}?wait=1`, { image_ref: IMAGE })).status).toBe(202);
+    expect(await h.queues['start-runtime'].getJob('wait-3')).toBeDefined();
+  });
+
   it('503 at once, naming the queue, when Redis does not answer', async () => {
     const h = harness({ redisUrl: `redis://127.0.0.1:${await closedPort()}`, queueTimeoutMs: 1_500 });
     const began = Date.now();
@@ -217,14 +255,16 @@ describe('HTTP API on real Redis', () => {
   });
 });
 
-describe('HTTP API on @hono/node-server (bodies read from the socket)', () => {
-  async function served(h: Harness): Promise<{ port: number; close: () => Promise<void> }> {
-    const server = serve({ fetch: h.app.fetch, hostname: '127.0.0.1', port: 0 });
-    await new Promise<void>((r) => server.once('listening', () => r()));
-    const port = (server.address() as AddressInfo).port;
-    return { port, close: () => new Promise<void>((r) => server.close(() => r())) };
-  }
+/** The app on the server every role listens with (src/http/server.ts), on a free port. */
+async function served(h: Harness): Promise<{ port: number; origin: string }> {
+  const server = listen(h.app.fetch, { hostname: '127.0.0.1', port: 0 });
+  await new Promise<void>((r) => server.once('listening', () => r()));
+  const port = (server.address() as AddressInfo).port;
+  cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
+  return { port, origin: `http://127.0.0.1:${port}` };
+}
 
+describe('HTTP API on @hono/node-server (bodies read from the socket)', () => {
   /** A raw request, so the test controls framing (declared length or chunked). */
   function post(port: number, path: string, chunks: string[], headers: Record<string, string>): Promise<{ status: number; body: string }> {
     return new Promise((resolve, reject) => {
@@ -247,27 +287,40 @@ describe('HTTP API on @hono/node-server (bodies read from the socket)', () => {
   it('202 for a body in chunks, 413 for a declared or a chunked body over the limit, 400 for bad JSON', async () => {
     const h = harness();
     const s = await served(h);
-    try {
-      const good = JSON.stringify({ image_ref: IMAGE });
-      const chunked = await post(s.port, '/api/v1/internal/runtimes/body-1/start', [good.slice(0, 5), good.slice(5)], { 'transfer-encoding': 'chunked' });
-      expect(chunked).toMatchObject({ status: 202 });
-      expect(JSON.parse(chunked.body)).toMatchObject({ job_id: 'body-1' });
+    const good = JSON.stringify({ image_ref: IMAGE });
+    const chunked = await post(s.port, '/api/v1/internal/runtimes/body-1/start', [good.slice(0, 5), good.slice(5)], { 'transfer-encoding': 'chunked' });
+    expect(chunked).toMatchObject({ status: 202 });
+    expect(JSON.parse(chunked.body)).toMatchObject({ job_id: 'body-1' });
 
-      const big = JSON.stringify({ image_ref: 'x'.repeat(5000) });
-      const declared = await post(s.port, '/api/v1/internal/runtimes/body-2/start', [big], { 'content-length': String(Buffer.byteLength(big)) });
-      expect(declared.status).toBe(413);
-      expect(JSON.parse(declared.body)).toMatchObject({ error: { code: 'payload_too_large' } });
-      const streamed = await post(s.port, '/api/v1/internal/runtimes/body-3/start', [big.slice(0, 3000), big.slice(3000)], { 'transfer-encoding': 'chunked' });
-      expect(streamed.status).toBe(413);
+    const big = JSON.stringify({ image_ref: 'x'.repeat(5000) });
+    const declared = await post(s.port, '/api/v1/internal/runtimes/body-2/start', [big], { 'content-length': String(Buffer.byteLength(big)) });
+    expect(declared.status).toBe(413);
+    expect(JSON.parse(declared.body)).toMatchObject({ error: { code: 'payload_too_large' } });
+    const streamed = await post(s.port, '/api/v1/internal/runtimes/body-3/start', [big.slice(0, 3000), big.slice(3000)], { 'transfer-encoding': 'chunked' });
+    expect(streamed.status).toBe(413);
 
-      const bad = await post(s.port, '/api/v1/internal/runtimes/body-4/start', ['{"image_ref":'], {});
-      expect(bad.status).toBe(400);
-      expect(JSON.parse(bad.body)).toMatchObject({ error: { code: 'start_config_invalid' } });
-      // Nothing was enqueued for the refused bodies.
-      for (const id of ['body-2', 'body-3', 'body-4']) expect(await h.queues['start-runtime'].getJob(id)).toBeUndefined();
-    } finally {
-      await s.close();
-    }
+    const bad = await post(s.port, '/api/v1/internal/runtimes/body-4/start', ['{"image_ref":'], {});
+    expect(bad.status).toBe(400);
+    expect(JSON.parse(bad.body)).toMatchObject({ error: { code: 'start_config_invalid' } });
+    // Nothing was enqueued for the refused bodies.
+    for (const id of ['body-2', 'body-3', 'body-4']) expect(await h.queues['start-runtime'].getJob(id)).toBeUndefined();
+  });
+
+  it('closes a connection whose headers do not arrive within 10 s (contract §12), and still serves a complete request', { timeout: 40_000 }, async () => {
+    const h = harness();
+    const s = await served(h);
+    const socket = connect(s.port, '127.0.0.1');
+    let answer = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (d: string) => (answer += d));
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    // Half a request, then silence (slowloris).
+    await new Promise<void>((r) => socket.write(`GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:${s.port}\r\nX-Slow: `, () => r()));
+    const outcome = await Promise.race([closed.then(() => 'closed'), new Promise((r) => setTimeout(() => r('still open'), HEADERS_TIMEOUT_MS + 15_000))]);
+    socket.destroy();
+    expect(outcome).toBe('closed');
+    expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+    expect((await fetch(`${s.origin}/healthz`)).status).toBe(200);
   });
 });
 
@@ -301,6 +354,89 @@ describe('Bull Board', () => {
     expect(res.status).toBe(401);
     expect(res.headers.get('www-authenticate')).toMatch(/^Basic realm="rtmanager"/);
     expect(await res.json()).toEqual({ error: { code: 'unauthorized', message: 'valid credentials are required' } });
+  });
+
+  /** What a page on another site can make an operator's browser send: a text/plain form POST, credentials attached. */
+  const attack = (origin: string, gameId: string) =>
+    ({
+      method: 'POST',
+      headers: { ...basic(ADMIN.user, ADMIN.password), 'content-type': 'text/plain', origin: 'https://evil.example' },
+      body: JSON.stringify({
+        name: 'start',
+        data: { gameId, imageRef: 'evil.example/miner:latest', opSource: 'admin_rest', sourceRef: 'csrf' },
+        options: { jobId: gameId },
+      }),
+      url: `${origin}/admin/queues/api/queues/start-runtime/add`,
+    }) as const;
+
+  it('is read-only by default: no write gets through, even same-origin JSON with valid credentials; frame headers everywhere', async () => {
+    const h = harness();
+    const s = await served(h);
+    const { url, ...csrf } = attack(s.origin, 'csrf-1');
+    const refused = await fetch(url, csrf);
+    expect(refused.status).toBe(403);
+    expect(await refused.json()).toEqual({ error: { code: 'forbidden', message: 'the dashboard is read-only (RTMANAGER_ADMIN_WRITE_ENABLED=false)' } });
+    const json = { ...basic(ADMIN.user, ADMIN.password), 'content-type': 'application/json', origin: s.origin };
+    const add = await fetch(url, { method: 'POST', headers: json, body: csrf.body });
+    expect(add.status).toBe(403);
+    expect((await fetch(`${s.origin}/admin/queues/api/queues/start-runtime/pause`, { method: 'PUT', headers: json })).status).toBe(403);
+    expect(await h.queues['start-runtime'].getJob('csrf-1')).toBeUndefined();
+    expect(await h.queues['start-runtime'].getJobCounts('waiting', 'delayed', 'active', 'prioritized')).toEqual({
+      waiting: 0,
+      delayed: 0,
+      active: 0,
+      prioritized: 0,
+    });
+    expect(await h.queues['start-runtime'].isPaused()).toBe(false);
+
+    // The board says so itself: every queue is read-only.
+    const api = (await (await fetch(`${s.origin}/admin/queues/api/queues`, { headers: basic(ADMIN.user, ADMIN.password) })).json()) as {
+      queues: Array<{ readOnlyMode: boolean }>;
+    };
+    expect(api.queues.map((q) => q.readOnlyMode)).toEqual(QUEUE_NAMES.map(() => true));
+    for (const [path, headers] of [
+      ['/admin/queues', basic(ADMIN.user, ADMIN.password)],
+      ['/admin/queues/api/queues', basic(ADMIN.user, ADMIN.password)],
+      ['/admin/queues', {}],
+      ['/admin/queues/api/queues/start-runtime/add', {}],
+    ] as Array<[string, Record<string, string>]>) {
+      const res = await fetch(`${s.origin}${path}`, { headers });
+      expect([res.status, res.headers.get('x-frame-options'), res.headers.get('content-security-policy')], path).toEqual([
+        res.status,
+        'DENY',
+        "frame-ancestors 'none'",
+      ]);
+    }
+  });
+
+  it('with RTMANAGER_ADMIN_WRITE_ENABLED=true, takes only same-origin application/json writes', async () => {
+    const h = harness({ boardWrites: true });
+    const s = await served(h);
+    const creds = basic(ADMIN.user, ADMIN.password);
+    const { url, ...csrf } = attack(s.origin, 'csrf-2');
+    const refused = await fetch(url, csrf);
+    expect(refused.status).toBe(403);
+    expect(await refused.json()).toEqual({ error: { code: 'forbidden', message: 'a dashboard write needs content-type: application/json' } });
+    // Typed as JSON but from another site (only a CORS preflight could send it, and none is granted, but still), or from a sandbox.
+    for (const origin of ['https://evil.example', 'null', s.origin.replace('127.0.0.1', 'localhost')]) {
+      const res = await fetch(url, { method: 'POST', headers: { ...creds, 'content-type': 'application/json', origin }, body: csrf.body });
+      expect(res.status, origin).toBe(403);
+    }
+    expect((await fetch(`${s.origin}/admin/queues/api/queues/start-runtime/pause`, { method: 'PUT', headers: creds })).status).toBe(403);
+    expect(await h.queues['start-runtime'].getJob('csrf-2')).toBeUndefined();
+    expect(await h.queues['start-runtime'].isPaused()).toBe(false);
+
+    // The board's own page: same origin, typed JSON (its body-less PUTs too, see bull-board.ts).
+    const own = { ...creds, 'content-type': 'application/json', origin: s.origin };
+    expect((await fetch(`${s.origin}/admin/queues/api/queues/start-runtime/pause`, { method: 'PUT', headers: own })).status).toBe(200);
+    expect(await h.queues['start-runtime'].isPaused()).toBe(true);
+    // A client that sends no Origin (curl) is judged by its credentials and content type alone.
+    const { origin: _origin, ...curl } = own;
+    expect((await fetch(`${s.origin}/admin/queues/api/queues/start-runtime/resume`, { method: 'PUT', headers: curl })).status).toBe(200);
+    expect(await h.queues['start-runtime'].isPaused()).toBe(false);
+    const page = await fetch(`${s.origin}/admin/queues`, { headers: creds });
+    expect(page.headers.get('x-frame-options')).toBe('DENY');
+    expect(await page.text()).toContain("header.call(this,'Content-Type','application/json')");
   });
 });
 

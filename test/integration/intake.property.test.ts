@@ -25,6 +25,8 @@ const hostile = fc.oneof(
   fc.string(),
   fc.string({ unit: 'grapheme' }),
   fc.constantFrom('', ' ', '..', '../etc', 'a/b', 'a\\b', '0', '123', 'x'.repeat(60), 'lobby_stream', 'gm_rest', 'admin_rest', 'LOBBY_STREAM'),
+  // Just past the bounds of contract §12: request id 256, image ref 4096.
+  fc.constantFrom('r'.repeat(257), 'galaxy/' + 'e'.repeat(4090)),
   fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_-]{0,51}$/),
   fc.constantFrom('galaxy/engine:1', 'registry.local:5000/e@sha256:' + 'a'.repeat(64)),
 );
@@ -41,7 +43,16 @@ function expectedValid(pairs: Array<[string, string]>): boolean {
   const gameId = map.get('game_id');
   const imageRef = map.get('image_ref');
   const source = map.get('op_source') ?? 'lobby_stream';
-  return gameId !== undefined && gameIdProblem(gameId) === null && imageRef !== undefined && imageRef.trim() !== '' && isOpSource(source);
+  const requestId = map.get('request_id') ?? '';
+  return (
+    gameId !== undefined &&
+    gameIdProblem(gameId) === null &&
+    imageRef !== undefined &&
+    imageRef.trim() !== '' &&
+    imageRef.trim().length <= 4096 &&
+    requestId.length <= 256 &&
+    isOpSource(source)
+  );
 }
 
 describe('stream intake under arbitrary entries', () => {
@@ -64,8 +75,8 @@ describe('stream intake under arbitrary entries', () => {
             return Promise.resolve({ kind: 'enqueued', jobId: request.gameId });
           },
           // As the composition root wires it: the domain records the refusal.
-          reject: async (request, _code, message) => {
-            await rejectStart(w.deps, request, message);
+          reject: async (request, code, message) => {
+            await rejectStart(w.deps, request, { code, message });
           },
           logger: new RecordingLogger(),
         });
@@ -91,7 +102,11 @@ describe('stream intake under arbitrary entries', () => {
           }
           const refused = w.operations.entries;
           expect(refused.map((e) => e.sourceRef)).toEqual(ids.filter((id) => !validIds.includes(id)));
-          for (const e of refused) expect(e).toMatchObject({ outcome: 'failure', errorCode: 'start_config_invalid' });
+          for (const e of refused) {
+            expect(e).toMatchObject({ outcome: 'failure', errorCode: 'start_config_invalid' });
+            // Whatever the entry named, only one of ours reaches the table and the metric label.
+            expect(isOpSource(e.opSource)).toBe(true);
+          }
           expect(w.docker.calls).toEqual([]);
           expect(w.stateDirs.prepared).toEqual([]);
         } finally {

@@ -2,9 +2,13 @@ import { testRedisUrl } from '../support/services.js';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { rejectStart } from '../../src/domain/start.js';
+import { createEnqueuer } from '../../src/jobs/enqueue.js';
 import type { Intake, IntakeDeps, StartRequest } from '../../src/jobs/intake.js';
 import { INTAKE_GROUP, startIntake } from '../../src/jobs/intake.js';
 import { RecordingLogger } from '../fakes/support.js';
+import { realWorld } from '../support/real-world.js';
+import { testQueues } from '../support/test-queues.js';
 
 const REDIS_URL = testRedisUrl();
 
@@ -87,7 +91,7 @@ describe('stream intake', () => {
     await h.commands.xadd(h.stream, '*', ...fields);
     await h.commands.xadd(h.stream, '*', 'game_id', 'g-after', 'image_ref', 'x:1');
     await expect.poll(() => [h.rejected.length, h.enqueued.length], { timeout: 5_000 }).toEqual([1, 1]);
-    expect(h.rejected[0]).toMatchObject({ code: 'start_config_invalid', message: null });
+    expect(h.rejected[0]).toMatchObject({ code: 'start_config_invalid', message: expect.stringMatching(/^(game_id|image_ref|op_source): /) });
     expect(h.enqueued[0]?.gameId).toBe('g-after');
     await expect.poll(() => pending(h.commands, h.stream), { timeout: 5_000 }).toBe(0);
   });
@@ -141,5 +145,103 @@ describe('stream intake', () => {
     const began = Date.now();
     await intake.stop();
     expect(Date.now() - began).toBeLessThan(2_000);
+  });
+});
+
+describe('stream entries outside the bounds of contract §12 (real Redis, BullMQ and Postgres)', () => {
+  it('are acknowledged, enqueue nothing, and each leaves one start_config_invalid audit row and notification', { timeout: 30_000 }, async () => {
+    const world = await realWorld({ network: null });
+    const q = testQueues();
+    const blocking = new Redis(REDIS_URL);
+    const commands = new Redis(REDIS_URL);
+    const enqueuer = createEnqueuer({
+      queues: q.queues,
+      redis: q.redis,
+      logger: new RecordingLogger(),
+      attempts: 1,
+      backoffMs: 10,
+      mutexPrefix: `${q.prefix}:m:`,
+    });
+    const stream = `test:intake-bounds:${randomUUID()}`;
+    streams.push(stream);
+    // As the composition root wires it: the real enqueuer, and the domain records a refusal.
+    const intake = startIntake({
+      blocking,
+      commands,
+      stream,
+      claimIdleMs: 60_000,
+      blockMs: 200,
+      enqueue: (request) => enqueuer.enqueue('start', request),
+      reject: async (request, code, message) => {
+        await rejectStart(world.deps, request, { code, message });
+      },
+      logger: new RecordingLogger(),
+    });
+    open.push({ intake, redis: [blocking, commands] });
+    try {
+      await intake.ready;
+      const image = 'galaxy/engine:1';
+      const cases = [
+        {
+          id: world.gameId('long-request-id'),
+          fields: ['image_ref', image, 'request_id', 'r'.repeat(257)],
+          message: 'request_id: must be at most 256 characters (got 257)',
+        },
+        {
+          id: world.gameId('op-source'),
+          fields: ['image_ref', image, 'op_source', 'cron'],
+          message: 'op_source: must be one of lobby_stream, gm_rest, admin_rest, reconciler (got "cron")',
+        },
+        {
+          id: world.gameId('long-image'),
+          fields: ['image_ref', `galaxy/${'e'.repeat(4090)}`],
+          message: 'image_ref: must be at most 4096 characters (got 4097)',
+        },
+      ];
+      const ids: string[] = [];
+      for (const c of cases) ids.push((await commands.xadd(stream, '*', 'game_id', c.id, ...c.fields)) as string);
+      const badGameId = `../${'x'.repeat(300)}`;
+      ids.push((await commands.xadd(stream, '*', 'game_id', badGameId, 'image_ref', image)) as string);
+      const valid = world.gameId('valid');
+      await commands.xadd(stream, '*', 'game_id', valid, 'image_ref', image, 'request_id', 'r'.repeat(256));
+
+      await expect
+        .poll(() => q.queues['start-runtime'].getJob(valid).then((job) => job?.data as unknown), { timeout: 10_000 })
+        .toMatchObject({ gameId: valid, requestId: 'r'.repeat(256) });
+      await expect.poll(() => pending(commands, stream), { timeout: 10_000 }).toBe(0);
+      // Only the valid entry became a job: none is left to fail the worker's own parse (UnrecoverableError, no audit row).
+      expect(await q.queues['start-runtime'].getJobCounts('waiting', 'failed', 'completed')).toEqual({ waiting: 1, failed: 0, completed: 0 });
+
+      for (const [i, c] of cases.entries()) {
+        const rows = await world.operations.listByGame(c.id, 10);
+        expect(rows, c.id).toHaveLength(1);
+        // The stream's own op source, whatever the entry named.
+        expect(rows[0]).toMatchObject({
+          opKind: 'start',
+          opSource: 'lobby_stream',
+          sourceRef: ids[i],
+          outcome: 'failure',
+          errorCode: 'start_config_invalid',
+          errorMessage: c.message,
+        });
+      }
+      expect((await world.operations.listByGame(world.gameId('long-image'), 1))[0]?.imageRef).toHaveLength(4096);
+      // A bad game id keys its row as given, clipped to 128 characters: longer than any valid id, so never another game's.
+      const clipped = `${badGameId.slice(0, 127)}…`;
+      const [badRow] = await world.operations.listByGame(clipped, 10);
+      expect(badRow).toMatchObject({
+        sourceRef: ids[3],
+        errorCode: 'start_config_invalid',
+        errorMessage: expect.stringMatching(/^game_id: game id "\.\.\/x+" must match/),
+      });
+      expect(world.telemetry.startOutcomes).toEqual(
+        Array.from({ length: 4 }, () => ({ outcome: 'failure', errorCode: 'start_config_invalid', opSource: 'lobby_stream' })),
+      );
+      const intents = await world.streamEntries(world.streams.intents);
+      expect(intents.map((e) => (JSON.parse(e.payload!) as { game_id: string }).game_id)).toEqual([...cases.map((c) => c.id), clipped]);
+    } finally {
+      await q.close();
+      await world.cleanup();
+    }
   });
 });

@@ -177,16 +177,16 @@ describe('migrations', () => {
 
   it('npm run db:migrate exits 0 on success and 1, naming the cause, on failure', async () => {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'rtm-migrate-cli-'));
-    const tsx = path.join(repoRoot, 'node_modules/.bin/tsx');
-    const cli = path.join(repoRoot, 'src/infra/db/migrate-cli.ts');
+    // What `npm run db:migrate` runs: the compiled CLI (the global setup builds it), no tsx.
+    const cli = path.join(repoRoot, 'dist/infra/db/migrate-cli.js');
     try {
       const env = { ...process.env, RTMANAGER_DATABASE_URL: '', RTMANAGER_PGLITE_DIR: path.join(dataDir, 'db') };
       // Run from elsewhere: the migrations folder is found from the module, not the cwd.
-      const ok = await run(tsx, [cli], { env, cwd: os.tmpdir() });
+      const ok = await run(process.execPath, [cli], { env, cwd: os.tmpdir() });
       expect(ok.stdout).toMatch(/migrations applied \(pglite/);
 
       const badUrl = 'postgres://postgres@127.0.0.1:1/nowhere';
-      const failed = await run(tsx, [cli], { env: { ...env, RTMANAGER_DATABASE_URL: badUrl }, cwd: os.tmpdir() }).then(
+      const failed = await run(process.execPath, [cli], { env: { ...env, RTMANAGER_DATABASE_URL: badUrl }, cwd: os.tmpdir() }).then(
         () => null,
         (error: { code?: number; stderr?: string }) => error,
       );

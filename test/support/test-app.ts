@@ -67,6 +67,7 @@ export function testApp(options: TestAppOptions = {}) {
     metricsText: () => Promise.resolve('rtmanager_start_outcomes_total 1\n'),
     auth: { disabled: false, apiToken: TEST_TOKEN, adminUser: TEST_ADMIN.user, adminPassword: TEST_ADMIN.password },
     bodyLimitBytes: 1024,
+    maxWaiters: 1000,
     logger: new RecordingLogger(),
     ...over,
   };

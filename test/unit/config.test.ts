@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CONFIG_VARIABLES, loadConfig } from '../../src/config.js';
 
-const AUTH = { RTMANAGER_API_TOKEN: 't'.repeat(32), RTMANAGER_ADMIN_USER: 'admin', RTMANAGER_ADMIN_PASSWORD: 'secret' };
+const AUTH = { RTMANAGER_API_TOKEN: 't'.repeat(32), RTMANAGER_ADMIN_USER: 'admin', RTMANAGER_ADMIN_PASSWORD: 'sixteen-chars-pw' };
 const CREDENTIALS = Object.keys(AUTH);
 
 function ok(env: Record<string, string>) {
@@ -18,8 +18,9 @@ describe('config defaults (contract §2 and ours)', () => {
       redisUrl: 'redis://127.0.0.1:6379',
       databaseUrl: undefined,
       pgliteDir: path.resolve('var/pglite'),
-      http: { host: '127.0.0.1', port: 8090, bodyLimitBytes: 65536, opsPorts: { worker: 8091, intake: 8092 } },
-      auth: { disabled: false, apiToken: 't'.repeat(32), adminUser: 'admin', adminPassword: 'secret' },
+      http: { host: '127.0.0.1', port: 8090, bodyLimitBytes: 65536, opsPorts: { worker: 8091, intake: 8092 }, maxWaiters: 1000 },
+      auth: { disabled: false, apiToken: 't'.repeat(32), adminUser: 'admin', adminPassword: 'sixteen-chars-pw' },
+      adminWriteEnabled: false,
       docker: {
         host: 'unix:///var/run/docker.sock',
         network: 'galaxy-engines',
@@ -85,6 +86,8 @@ describe('config defaults (contract §2 and ours)', () => {
       RTMANAGER_HTTP_BODY_LIMIT_BYTES: '2048',
       RTMANAGER_WORKER_OPS_PORT: '9001',
       RTMANAGER_INTAKE_OPS_PORT: '9002',
+      RTMANAGER_HTTP_MAX_WAITERS: '7',
+      RTMANAGER_ADMIN_WRITE_ENABLED: 'true',
       RTMANAGER_DOCKER_HOST: 'tcp://docker:2376',
       RTMANAGER_DOCKER_NETWORK: 'engines',
       RTMANAGER_DOCKER_LOG_DRIVER: 'local',
@@ -132,8 +135,9 @@ describe('config defaults (contract §2 and ours)', () => {
       redisUrl: 'redis://r:1',
       databaseUrl: 'postgres://u@h:5/db',
       pgliteDir: '/data/pglite',
-      http: { host: '0.0.0.0', port: 9000, bodyLimitBytes: 2048, opsPorts: { worker: 9001, intake: 9002 } },
-      auth: { disabled: false, apiToken: 't'.repeat(32), adminUser: 'admin', adminPassword: 'secret' },
+      http: { host: '0.0.0.0', port: 9000, bodyLimitBytes: 2048, opsPorts: { worker: 9001, intake: 9002 }, maxWaiters: 7 },
+      auth: { disabled: false, apiToken: 't'.repeat(32), adminUser: 'admin', adminPassword: 'sixteen-chars-pw' },
+      adminWriteEnabled: true,
       docker: {
         host: 'tcp://docker:2376',
         network: 'engines',
@@ -195,7 +199,9 @@ const INVALID: Array<[string, string, string]> = [
   ['RTMANAGER_WORKER_OPS_PORT', '0', 'must be an integer between 1 and 65535 (got "0")'],
   ['RTMANAGER_INTAKE_OPS_PORT', '65536', 'must be an integer between 1 and 65535 (got "65536")'],
   ['RTMANAGER_HTTP_BODY_LIMIT_BYTES', '10', 'must be an integer between 1024 and 16777216 (got "10")'],
+  ['RTMANAGER_HTTP_MAX_WAITERS', '0', 'must be an integer between 1 and 1000000 (got "0")'],
   ['RTMANAGER_AUTH_DISABLED', 'yes', 'must be "true" or "false" (got "yes")'],
+  ['RTMANAGER_ADMIN_WRITE_ENABLED', '1', 'must be "true" or "false" (got "1")'],
   ['RTMANAGER_DOCKER_HOST', 'ssh://x', 'must be unix:///path or tcp://host:port (got "ssh://x")'],
   [
     'RTMANAGER_DOCKER_HOST',
@@ -311,9 +317,36 @@ describe('config errors: one line per bad variable, naming it and why', () => {
     expect(loadConfig({ ...AUTH, RTMANAGER_CONTAINER_DEFAULT_CPU_QUOTA: String(availableParallelism() + 0.5) }).ok).toBe(false);
   });
 
-  it('refuses a short API token without echoing it', () => {
+  it('refuses a short API token or admin password without echoing it (contract §12: 16 characters at least)', () => {
     expect(loadConfig({ ...AUTH, RTMANAGER_API_TOKEN: 'short' })).toEqual({ ok: false, errors: ['RTMANAGER_API_TOKEN: must be at least 16 characters'] });
+    expect(loadConfig({ ...AUTH, RTMANAGER_ADMIN_PASSWORD: 'fifteen-chars-x' })).toEqual({
+      ok: false,
+      errors: ['RTMANAGER_ADMIN_PASSWORD: must be at least 16 characters'],
+    });
+    expect(loadConfig({ ...AUTH, RTMANAGER_API_TOKEN: 'x'.repeat(15), RTMANAGER_ADMIN_PASSWORD: 'secret' })).toEqual({
+      ok: false,
+      errors: ['RTMANAGER_API_TOKEN: must be at least 16 characters', 'RTMANAGER_ADMIN_PASSWORD: must be at least 16 characters'],
+    });
+    expect(loadConfig({ ...AUTH, RTMANAGER_API_TOKEN: 'x'.repeat(16), RTMANAGER_ADMIN_PASSWORD: 'y'.repeat(16) }).ok).toBe(true);
   });
+
+  it.each(['127.0.0.1', '127.1.2.3', '::1', '[::1]', 'localhost', 'LOCALHOST'])('allows auth disabled on the loopback host %s', (host) => {
+    expect(ok({ RTMANAGER_AUTH_DISABLED: 'true', RTMANAGER_HTTP_HOST: host }).auth.disabled).toBe(true);
+  });
+
+  it.each(['0.0.0.0', '::', '10.0.0.5', '192.168.1.10', 'rtmanager.internal', '128.0.0.1', '::ffff:127.0.0.1'])(
+    'refuses auth disabled on the non-loopback host %s, naming both variables',
+    (host) => {
+      expect(loadConfig({ RTMANAGER_AUTH_DISABLED: 'true', RTMANAGER_HTTP_HOST: host })).toEqual({
+        ok: false,
+        errors: [
+          `RTMANAGER_AUTH_DISABLED: must not be true while RTMANAGER_HTTP_HOST is not a loopback address (127.0.0.0/8, ::1, localhost) (got ${JSON.stringify(host)}): the API and the dashboard would be open to the network`,
+        ],
+      });
+      // With auth on, any host will do.
+      expect(ok({ ...AUTH, RTMANAGER_HTTP_HOST: host }).http.host).toBe(host);
+    },
+  );
 
   it('reports every bad variable at once', () => {
     const result = loadConfig({ RTMANAGER_HTTP_PORT: 'x', RTMANAGER_LOG_LEVEL: 'y' });
@@ -339,6 +372,17 @@ describe('config errors: one line per bad variable, naming it and why', () => {
         'RTMANAGER_ADMIN_PASSWORD: required unless RTMANAGER_AUTH_DISABLED=true',
       ],
     });
+  });
+
+  it('exits 1 from a real boot when auth is disabled on a non-loopback host', { timeout: 30_000 }, async () => {
+    const { spawnSync } = await import('node:child_process');
+    const run = spawnSync('npx', ['tsx', 'src/main.ts', 'web'], {
+      env: { PATH: process.env.PATH, RTMANAGER_AUTH_DISABLED: 'true', RTMANAGER_HTTP_HOST: '0.0.0.0' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('RTMANAGER_AUTH_DISABLED: must not be true while RTMANAGER_HTTP_HOST is not a loopback address');
   });
 
   it('exits 1 from a real boot with one line per variable', { timeout: 30_000 }, async () => {

@@ -3,9 +3,10 @@ import { describe, expect, it } from 'vitest';
 import type { RuntimeRecord } from '../../src/domain/model.js';
 import type { LifecycleDeps } from '../../src/domain/lifecycle.js';
 import { ANSWERS } from '../../src/http/answers.js';
+import { mountBullBoard } from '../../src/http/bull-board.js';
 import type { ResultJson } from '../../src/jobs/json.js';
 import { createLifecycleProcessor } from '../../src/jobs/lifecycle-jobs.js';
-import { queuesHolding, TEST_TOKEN, testApp } from '../support/test-app.js';
+import { queuesHolding, TEST_ADMIN, TEST_TOKEN, testApp } from '../support/test-app.js';
 
 const START = '/api/v1/internal/runtimes/g-1/start';
 
@@ -322,6 +323,14 @@ describe('the one status table', () => {
     ['found', (s) => s.call('GET', '/api/v1/internal/runtimes?limit=1')],
     ['invalid', (s) => s.call('POST', '/api/v1/internal/runtimes/bad.id/start', { image_ref: 'x:1' })],
     ['unauthorized', (s) => s.app.request(START, { method: 'POST', body: '{"image_ref":"x:1"}' })],
+    [
+      'forbidden',
+      (s) =>
+        s.app.request('/admin/queues/api/queues/pause', {
+          method: 'PUT',
+          headers: { authorization: `Basic ${btoa(`${TEST_ADMIN.user}:${TEST_ADMIN.password}`)}`, 'content-type': 'application/json' },
+        }),
+    ],
     ['not_found', (s) => s.call('GET', '/api/v1/internal/nothing-here')],
     [
       'conflict',
@@ -341,7 +350,9 @@ describe('the one status table', () => {
   ];
 
   it.each(scenarios)('%s', async (what, provoke) => {
-    const s = testApp({ enqueueTimeoutMs: 50 });
+    // The dashboard (read-only, as by default) answers the writes it refuses through the same table.
+    const board = { disabled: false, adminUser: TEST_ADMIN.user, adminPassword: TEST_ADMIN.password, writeEnabled: false };
+    const s = testApp({ enqueueTimeoutMs: 50, bullBoard: (app) => mountBullBoard(app, [], board) });
     const res = await provoke(s);
     const answer: { status: number; code?: string } = ANSWERS[what];
     expect(res.status).toBe(answer.status);

@@ -8,6 +8,7 @@ import type { Context } from 'hono';
 import { Hono } from 'hono';
 import type { OpSource } from '../../domain/model.js';
 import type { EnqueueOutcome } from '../../jobs/enqueue.js';
+import type { LifecycleKind } from '../../jobs/queues.js';
 import type { AppDeps, Env } from '../app.js';
 import { ANSWERS, fail, invalid, answerWithin } from '../answers.js';
 import { readBodyText } from '../body.js';
@@ -18,9 +19,13 @@ import { errorMessage } from '../../domain/errors.js';
 const ENQUEUE_TIMEOUT_MS = 8_000;
 
 /** The routes, mounted under `base`; the poll URLs they answer with point under it too. */
-export function lifecycleRoutes(deps: Pick<AppDeps, 'enqueuer' | 'jobs' | 'bodyLimitBytes' | 'enqueueTimeoutMs'>, base: string): Hono<Env> {
+export function lifecycleRoutes(deps: Pick<AppDeps, 'enqueuer' | 'jobs' | 'bodyLimitBytes' | 'enqueueTimeoutMs' | 'maxWaiters'>, base: string): Hono<Env> {
   const app = new Hono<Env>();
   const queueTimeoutMs = deps.enqueueTimeoutMs ?? ENQUEUE_TIMEOUT_MS;
+  // Each `?wait` holds a socket, a queue-events listener and a timer for up to
+  // a minute: bounded, and decided before anything is enqueued, so a refused
+  // request changes nothing.
+  let waiting = 0;
 
   for (const kind of ['start', 'stop', 'restart', 'patch'] as const) {
     app.post(`/runtimes/:game_id/${kind}`, async (c) => {
@@ -28,33 +33,21 @@ export function lifecycleRoutes(deps: Pick<AppDeps, 'enqueuer' | 'jobs' | 'bodyL
       if (!gameId.success) return invalid(c, 'game_id', gameId.error);
       const query = waitQuery.safeParse(c.req.query());
       if (!query.success) return invalid(c, 'query', query.error);
-      const body = await readBody(c, kind === 'start' || kind === 'patch' ? startBody : emptyBody, deps.bodyLimitBytes);
-      if (!body.ok) return body.response;
-      const parsed = body.value as { image_ref?: string; source_ref?: string };
-
-      const payload = {
-        gameId: gameId.data,
-        opSource: opSourceOf(c),
-        sourceRef: parsed.source_ref ?? `http:${c.get('requestId')}`,
-        requestId: c.get('requestId'),
-        ...(parsed.image_ref !== undefined ? { imageRef: parsed.image_ref } : {}),
-      };
-      let outcome: EnqueueOutcome;
+      const waits = Boolean(query.data.wait);
+      if (waits && waiting >= deps.maxWaiters) {
+        c.header('Retry-After', '1');
+        return fail(
+          c,
+          'unavailable',
+          `${deps.maxWaiters} requests already hold ?wait (RTMANAGER_HTTP_MAX_WAITERS); nothing was enqueued: retry, or poll instead`,
+        );
+      }
+      if (waits) waiting++;
       try {
-        outcome = await answerWithin(deps.enqueuer.enqueue(kind, payload), queueTimeoutMs);
-      } catch (error) {
-        return fail(c, 'unavailable', `queue unavailable: ${errorMessage(error)}; retrying is safe (a pending job is joined)`);
+        return await enqueueAndAnswer(c, kind, gameId.data, query.data.wait);
+      } finally {
+        if (waits) waiting--;
       }
-      if (outcome.kind === 'conflict') {
-        return fail(c, 'conflict', `a ${kind} with image_ref ${JSON.stringify(outcome.pendingImageRef)} is already pending for game ${gameId.data}`);
-      }
-      const pollUrl = `${base}/runtimes/${gameId.data}/${kind}`;
-      const accepted = { job_id: outcome.jobId, game_id: gameId.data, state: outcome.state, poll_url: pollUrl };
-      if (query.data.wait) {
-        const result = await deps.jobs.waitFor(kind, outcome.jobId, query.data.wait * 1000);
-        if (result) return c.json({ ...accepted, state: result.outcome === 'success' ? 'completed' : 'failed', result }, ANSWERS.finished.status);
-      }
-      return c.json(accepted, ANSWERS[outcome.kind].status);
     });
 
     app.get(`/runtimes/:game_id/${kind}`, async (c) => {
@@ -65,6 +58,36 @@ export function lifecycleRoutes(deps: Pick<AppDeps, 'enqueuer' | 'jobs' | 'bodyL
       if (!poll) return fail(c, 'not_found', `no ${kind} job for game ${gameId.data}`);
       return c.json(poll, ANSWERS.found.status);
     });
+  }
+
+  async function enqueueAndAnswer(c: Context<Env>, kind: LifecycleKind, gameId: string, wait: number | undefined): Promise<Response> {
+    const body = await readBody(c, kind === 'start' || kind === 'patch' ? startBody : emptyBody, deps.bodyLimitBytes);
+    if (!body.ok) return body.response;
+    const parsed = body.value as { image_ref?: string; source_ref?: string };
+
+    const payload = {
+      gameId,
+      opSource: opSourceOf(c),
+      sourceRef: parsed.source_ref ?? `http:${c.get('requestId')}`,
+      requestId: c.get('requestId'),
+      ...(parsed.image_ref !== undefined ? { imageRef: parsed.image_ref } : {}),
+    };
+    let outcome: EnqueueOutcome;
+    try {
+      outcome = await answerWithin(deps.enqueuer.enqueue(kind, payload), queueTimeoutMs);
+    } catch (error) {
+      return fail(c, 'unavailable', `queue unavailable: ${errorMessage(error)}; retrying is safe (a pending job is joined)`);
+    }
+    if (outcome.kind === 'conflict') {
+      return fail(c, 'conflict', `a ${kind} with image_ref ${JSON.stringify(outcome.pendingImageRef)} is already pending for game ${gameId}`);
+    }
+    const pollUrl = `${base}/runtimes/${gameId}/${kind}`;
+    const accepted = { job_id: outcome.jobId, game_id: gameId, state: outcome.state, poll_url: pollUrl };
+    if (wait) {
+      const result = await deps.jobs.waitFor(kind, outcome.jobId, wait * 1000);
+      if (result) return c.json({ ...accepted, state: result.outcome === 'success' ? 'completed' : 'failed', result }, ANSWERS.finished.status);
+    }
+    return c.json(accepted, ANSWERS[outcome.kind].status);
   }
 
   return app;
