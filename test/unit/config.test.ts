@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CONFIG_VARIABLES, loadConfig } from '../../src/config.js';
@@ -21,6 +22,7 @@ describe('config defaults (contract §2 and ours)', () => {
       auth: { disabled: false, apiToken: 't'.repeat(32), adminUser: 'admin', adminPassword: 'secret' },
       docker: {
         host: 'unix:///var/run/docker.sock',
+        tls: null,
         network: 'galaxy-engines',
         logDriver: 'json-file',
         logOpts: 'max-size=10m,max-file=3',
@@ -41,6 +43,11 @@ describe('config defaults (contract §2 and ours)', () => {
         gameStateOwnerUid: process.getuid!(),
         gameStateOwnerGid: process.getgid!(),
         stopTimeoutSeconds: 10,
+        capDrop: ['ALL'],
+        capAdd: [],
+        readOnlyRootfs: true,
+        tmpfsSizeBytes: 64 * 1024 * 1024,
+        user: null,
         extraLabels: {},
       },
       leaseTtlMs: 60000,
@@ -68,6 +75,28 @@ describe('config defaults (contract §2 and ours)', () => {
     expect(ok({ ...AUTH, DOCKER_HOST: 'ssh://me@box', RTMANAGER_DOCKER_HOST: 'unix:///run/d.sock' }).docker.host).toBe('unix:///run/d.sock');
   });
 
+  it('reads the Docker CLI TLS variables as the CLI does, for tcp:// hosts only', () => {
+    const tcp = { ...AUTH, DOCKER_HOST: 'tcp://10.0.0.5:2376' };
+    const home = path.join(os.homedir(), '.docker');
+    expect(ok(tcp).docker.tls).toBeNull();
+    // Any non-empty value turns it on, "0" included; empty is unset.
+    expect(ok({ ...tcp, DOCKER_TLS_VERIFY: '0' }).docker.tls).toEqual({ verify: true, certPath: home });
+    expect(ok({ ...tcp, DOCKER_TLS_VERIFY: '' }).docker.tls).toBeNull();
+    // DOCKER_TLS alone: encrypted, the daemon's certificate not checked.
+    expect(ok({ ...tcp, DOCKER_TLS: '1' }).docker.tls).toEqual({ verify: false, certPath: home });
+    expect(ok({ ...tcp, DOCKER_TLS_VERIFY: '1', DOCKER_CONFIG: '/etc/cli' }).docker.tls).toEqual({ verify: true, certPath: '/etc/cli' });
+    expect(ok({ ...tcp, DOCKER_TLS_VERIFY: '1', DOCKER_CONFIG: '/etc/cli', DOCKER_CERT_PATH: 'certs' }).docker.tls).toEqual({
+      verify: true,
+      certPath: path.resolve('certs'),
+    });
+    expect(ok({ ...AUTH, DOCKER_TLS_VERIFY: '1' }).docker.tls).toBeNull();
+  });
+
+  it('reads capability lists in any case, with or without CAP_, each once', () => {
+    const c = ok({ ...AUTH, RTMANAGER_CONTAINER_CAP_DROP: ' all ', RTMANAGER_CONTAINER_CAP_ADD: 'chown,CAP_CHOWN, sys_ptrace' }).container;
+    expect([c.capDrop, c.capAdd]).toEqual([['ALL'], ['CHOWN', 'SYS_PTRACE']]);
+  });
+
   it('reads every variable it is given', () => {
     const c = ok({
       ...AUTH,
@@ -78,6 +107,10 @@ describe('config defaults (contract §2 and ours)', () => {
       RTMANAGER_HTTP_PORT: '9000',
       RTMANAGER_HTTP_BODY_LIMIT_BYTES: '2048',
       RTMANAGER_DOCKER_HOST: 'tcp://docker:2376',
+      DOCKER_TLS_VERIFY: '1',
+      DOCKER_TLS: '1',
+      DOCKER_CERT_PATH: '/etc/docker-client',
+      DOCKER_CONFIG: '/etc/docker-cli',
       RTMANAGER_DOCKER_NETWORK: 'engines',
       RTMANAGER_DOCKER_LOG_DRIVER: 'local',
       RTMANAGER_DOCKER_LOG_OPTS: 'max-size=1m',
@@ -88,6 +121,11 @@ describe('config defaults (contract §2 and ours)', () => {
       RTMANAGER_CONTAINER_DEFAULT_CPU_QUOTA: '0.25',
       RTMANAGER_CONTAINER_DEFAULT_MEMORY: '1g',
       RTMANAGER_CONTAINER_DEFAULT_PIDS_LIMIT: '64',
+      RTMANAGER_CONTAINER_CAP_DROP: 'net_raw, CAP_MKNOD',
+      RTMANAGER_CONTAINER_CAP_ADD: 'NET_BIND_SERVICE',
+      RTMANAGER_CONTAINER_READ_ONLY_ROOTFS: 'false',
+      RTMANAGER_CONTAINER_TMPFS_SIZE: '1.5g',
+      RTMANAGER_CONTAINER_USER: '1000:1001',
       RTMANAGER_ENGINE_STATE_MOUNT_PATH: '/state',
       RTMANAGER_ENGINE_STATE_ENV_NAME: 'STATE_DIR',
       RTMANAGER_ENGINE_PORT: '9090',
@@ -122,6 +160,7 @@ describe('config defaults (contract §2 and ours)', () => {
       auth: { disabled: false, apiToken: 't'.repeat(32), adminUser: 'admin', adminPassword: 'secret' },
       docker: {
         host: 'tcp://docker:2376',
+        tls: { verify: true, certPath: '/etc/docker-client' },
         network: 'engines',
         logDriver: 'local',
         logOpts: 'max-size=1m',
@@ -142,6 +181,11 @@ describe('config defaults (contract §2 and ours)', () => {
         gameStateOwnerUid: 1000,
         gameStateOwnerGid: 1001,
         stopTimeoutSeconds: 3,
+        capDrop: ['NET_RAW', 'MKNOD'],
+        capAdd: ['NET_BIND_SERVICE'],
+        readOnlyRootfs: false,
+        tmpfsSizeBytes: 1.5 * 1024 ** 3,
+        user: '1000:1001',
         extraLabels: { 'com.galaxy.fleet': 'eu-1', team: 'games' },
       },
       leaseTtlMs: 5000,
@@ -182,6 +226,8 @@ const INVALID: Array<[string, string, string]> = [
     'must be unix:///path or tcp://host:port; npipe:// is Windows-only (got "npipe:////./pipe/docker_engine")',
   ],
   ['DOCKER_HOST', 'npipe:////./pipe/docker_engine', 'must be unix:///path or tcp://host:port; npipe:// is Windows-only (got "npipe:////./pipe/docker_engine")'],
+  ['DOCKER_CERT_PATH', ' ', 'must not be blank (got " ")'],
+  ['DOCKER_CONFIG', ' ', 'must not be blank (got " ")'],
   ['RTMANAGER_DOCKER_NETWORK', ' ', 'must not be blank (got " ")'],
   ['RTMANAGER_DOCKER_LOG_DRIVER', ' ', 'must not be blank (got " ")'],
   ['RTMANAGER_DOCKER_LOG_OPTS', 'max-size', 'must be k=v pairs separated by commas (got "max-size")'],
@@ -196,6 +242,13 @@ const INVALID: Array<[string, string, string]> = [
   ['RTMANAGER_CONTAINER_DEFAULT_MEMORY', 'lots', 'must be a Docker size such as 512m or 1g (got "lots")'],
   ['RTMANAGER_CONTAINER_DEFAULT_MEMORY', '0m', 'must be a Docker size such as 512m or 1g (got "0m")'],
   ['RTMANAGER_CONTAINER_DEFAULT_PIDS_LIMIT', '-1', 'must be an integer between 1 and 4194304 (got "-1")'],
+  ['RTMANAGER_CONTAINER_CAP_DROP', 'NET_RAWW', 'must be ALL or Linux capability names (such as NET_BIND_SERVICE) separated by commas (got "NET_RAWW")'],
+  ['RTMANAGER_CONTAINER_CAP_ADD', 'CHOWN,,KILL', 'must be ALL or Linux capability names (such as NET_BIND_SERVICE) separated by commas (got "CHOWN,,KILL")'],
+  ['RTMANAGER_CONTAINER_READ_ONLY_ROOTFS', 'yes', 'must be "true" or "false" (got "yes")'],
+  ['RTMANAGER_CONTAINER_TMPFS_SIZE', '64 megs', 'must be a Docker size such as 512m or 1g (got "64 megs")'],
+  ['RTMANAGER_CONTAINER_USER', 'nobody', 'must be uid:gid, two numbers such as 65534:65534 (got "nobody")'],
+  ['RTMANAGER_CONTAINER_USER', '1000', 'must be uid:gid, two numbers such as 65534:65534 (got "1000")'],
+  ['RTMANAGER_CONTAINER_USER', '1000:4294967295', 'must be uid:gid, two numbers such as 65534:65534 (got "1000:4294967295")'],
   ['RTMANAGER_ENGINE_STATE_MOUNT_PATH', 'relative/path', 'must be an absolute path (got "relative/path")'],
   ['RTMANAGER_ENGINE_STATE_ENV_NAME', '1BAD', 'must be an environment variable name (got "1BAD")'],
   ['RTMANAGER_ENGINE_PORT', '65536', 'must be an integer between 1 and 65535 (got "65536")'],
@@ -230,7 +283,8 @@ describe('config errors: one line per bad variable, naming it and why', () => {
   });
 
   it('has a bad-value case for every variable (credentials: their own cases below)', () => {
-    const covered = new Set([...INVALID.map(([name]) => name), ...CREDENTIALS]);
+    // The Docker CLI takes any non-empty DOCKER_TLS / DOCKER_TLS_VERIFY as "on": there is no bad value to refuse.
+    const covered = new Set([...INVALID.map(([name]) => name), ...CREDENTIALS, 'DOCKER_TLS', 'DOCKER_TLS_VERIFY']);
     expect([...CONFIG_VARIABLES].filter((name) => !covered.has(name))).toEqual([]);
   });
 

@@ -107,8 +107,19 @@ export class DockerodeEngine implements DockerEngine {
           Image: spec.image,
           Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
           Labels: spec.labels,
+          ...(spec.user === null ? {} : { User: spec.user }),
           HostConfig: {
-            Binds: spec.bindMounts.map((m) => `${m.hostPath}:${m.mountPath}:${m.readOnly ? 'ro' : 'rw'}`),
+            // Typed, not a `src:dst:mode` string that a `:` in the host path would split wrongly.
+            Mounts: spec.bindMounts.map((m) => ({ Type: 'bind' as const, Source: m.hostPath, Target: m.mountPath, ReadOnly: m.readOnly })),
+            Tmpfs: Object.fromEntries(spec.scratchMounts.map((m) => [m.mountPath, `rw,nosuid,nodev,size=${m.sizeBytes}`])),
+            ReadonlyRootfs: spec.readOnlyRootfs,
+            CapDrop: spec.capDrop,
+            CapAdd: spec.capAdd,
+            SecurityOpt: ['no-new-privileges'],
+            // Equal to Memory: no swap on top of the limit, so the limit is what the engine really gets.
+            MemorySwap: spec.memoryBytes,
+            // An init as PID 1 reaps the engine's zombies and forwards the stop signal to it.
+            Init: true,
             NetworkMode: spec.network,
             LogConfig: { Type: spec.logDriver, Config: spec.logOpts },
             NanoCpus: spec.nanoCpus,
