@@ -13,18 +13,24 @@
  * and, where dockerode takes an AbortSignal, the deadline also destroys the
  * request's socket; a call past it throws DockerDeadlineExceeded.
  */
+import type { Agent } from 'node:https';
 import Dockerode from 'dockerode';
 import { DockerDeadlineExceeded } from '../../domain/errors.js';
 import { daemonError, parseDockerTime, statusOf, messageOf } from './daemon-errors.js';
 import { pullWithDeadlines } from './pull.js';
 import type { PullPolicy } from '../../domain/model.js';
-import { dockerTarget } from './host.js';
+import type { DockerTls } from './host.js';
+import { dockerTarget, dockerTlsAgent } from './host.js';
 import type { ContainerInfo, DockerEngine, PullProgress, RunResult, RunSpec, Telemetry } from '../../domain/ports.js';
 
-/** `unix:///var/run/docker.sock` or `tcp://host:port` → a client. */
-export function dockerFromHost(host: string): Dockerode {
-  const target = dockerTarget(host);
-  return new Dockerode('socketPath' in target ? target : { ...target, protocol: 'http' });
+/** `unix:///var/run/docker.sock` or `tcp://host:port` (with its TLS, if any) → a client. */
+export function dockerFromHost(host: string, tls: DockerTls | null = null): Dockerode {
+  const target = dockerTarget(host, tls);
+  if ('socketPath' in target) return new Dockerode(target);
+  if (!target.tls) return new Dockerode({ host: target.host, port: target.port, protocol: 'http' });
+  // docker-modem takes an `agent` (its types do not say so): the one way to tell it whether to verify the daemon.
+  const options: Dockerode.DockerOptions & { agent: Agent } = { host: target.host, port: target.port, protocol: 'https', agent: dockerTlsAgent(target.tls) };
+  return new Dockerode(options);
 }
 
 /** Contract §10: RTMANAGER_DOCKER_TIMEOUT_MS, RTMANAGER_PULL_TIMEOUT_MS, RTMANAGER_PULL_INACTIVITY_MS. */
