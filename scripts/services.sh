@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Makes Redis, PostgreSQL and the Docker engine available for the tests
+# Makes Redis, PostgreSQL, the Docker engine and a private registry available for the tests
 # (--mode test, the default) or the run command (--mode run).
 #   scripts/services.sh up|down|status [--mode test|run]
 # Uses whatever already answers; otherwise, on Debian as root, installs
@@ -17,6 +17,8 @@ MODE=test
 TEST_REDIS_PORT=${RTM_TEST_REDIS_PORT:-16379}
 RUN_REDIS_PORT=${RTM_RUN_REDIS_PORT:-16380}
 PG_PORT=${RTM_TEST_PG_PORT:-15432}
+TEST_REGISTRY_PORT=${RTM_TEST_REGISTRY_PORT:-15000}
+RUN_REGISTRY_PORT=${RTM_RUN_REGISTRY_PORT:-15001}
 PG_BIN=/usr/lib/postgresql/15/bin
 PG_DATA=$VAR/pg
 PG_RUN=$VAR/pg-run
@@ -108,6 +110,50 @@ docker_up() {
   say "docker engine $(docker_answers) up"
 }
 
+registry_answers() { # 401 without credentials: it is up, and it asks for them
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/v2/")" = 401 ]
+}
+
+registry_up() { # registry_up <port> <dir>: a private registry with htpasswd auth, and a docker login for it
+  local port=$1 dir=$2
+  need_pkg docker-registry docker-registry
+  need_pkg htpasswd apache2-utils
+  mkdir -p "$dir/data" "$dir/docker-config"
+  # One user per registry, its password made once: tests log in with it, and an
+  # operator trying the service pushes a first engine with it.
+  if [ ! -f "$dir/password" ]; then (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=' | cut -c1-24 >"$dir/password"); fi
+  local password; password=$(cat "$dir/password")
+  htpasswd -Bbn galaxy "$password" >"$dir/htpasswd" 2>/dev/null || die "htpasswd failed"
+  cat >"$dir/config.yml" <<YAML
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $dir/data
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$port
+auth:
+  htpasswd:
+    realm: galaxy-registry
+    path: $dir/htpasswd
+YAML
+  if registry_answers "$port"; then
+    say "registry :$port already answers"
+  else
+    nohup docker-registry serve "$dir/config.yml" >>"$VAR/log/registry-$port.log" 2>&1 &
+    echo $! >"$dir/registry.pid"
+    wait_for "registry :$port" "$VAR/log/registry-$port.log" registry_answers "$port"
+    say "registry :$port up (user galaxy, password in $dir/password)"
+  fi
+  # Writes $dir/docker-config/config.json the way `docker login` does: what
+  # RTMANAGER_DOCKER_CONFIG points at, and what `docker --config` pushes with.
+  printf '%s' "$password" | docker --config "$dir/docker-config" login -u galaxy --password-stdin "127.0.0.1:$port" >/dev/null 2>&1 \
+    || die "docker login to the registry on :$port failed (log: $VAR/log/registry-$port.log)"
+}
+
 write_env() {
   # The socket directory of whichever cluster answers (ours, or one that was already running).
   local socket_dir
@@ -117,6 +163,10 @@ RTM_TEST_PG_SOCKET_DIR=${socket_dir:-$PG_RUN}
 RTM_TEST_REDIS_URL=redis://127.0.0.1:$TEST_REDIS_PORT
 RTM_TEST_PG_URL=postgres://postgres@127.0.0.1:$PG_PORT/postgres
 RTM_RUN_REDIS_URL=redis://127.0.0.1:$RUN_REDIS_PORT
+RTM_TEST_REGISTRY=127.0.0.1:$TEST_REGISTRY_PORT
+RTM_TEST_REGISTRY_DIR=$VAR/registry-test
+RTM_RUN_REGISTRY=127.0.0.1:$RUN_REGISTRY_PORT
+RTM_RUN_REGISTRY_DIR=$VAR/registry-run
 EOF
 }
 
@@ -127,11 +177,15 @@ case "$ACTION" in
     docker_up
     if [ "$MODE" = run ]; then
       redis_up "$RUN_REDIS_PORT" yes
+      registry_up "$RUN_REGISTRY_PORT" "$VAR/registry-run"
     else
       redis_up "$TEST_REDIS_PORT" no
       pg_up
+      registry_up "$TEST_REGISTRY_PORT" "$VAR/registry-test"
       # The dashboard test drives Debian's Chromium through playwright-core.
       need_pkg chromium chromium
+      # The test command checks deploy/prometheus/ with promtool.
+      need_pkg promtool prometheus
     fi
     write_env
     ;;
@@ -139,6 +193,9 @@ case "$ACTION" in
     for port in "$TEST_REDIS_PORT" "$RUN_REDIS_PORT"; do
       # Our private ports: whatever answers there is ours, even started from another checkout.
       redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
+    done
+    for dir in "$VAR/registry-test" "$VAR/registry-run"; do
+      [ -f "$dir/registry.pid" ] && kill "$(cat "$dir/registry.pid")" 2>/dev/null || true
     done
     [ -f "$PG_DATA/postmaster.pid" ] && su postgres -s /bin/sh -c "$PG_BIN/pg_ctl -D '$PG_DATA' -m fast stop" >/dev/null 2>&1 || true
     if [ "${2:-}" = "--all" ]; then pkill -x dockerd || true; fi
@@ -149,6 +206,7 @@ case "$ACTION" in
     redis-cli -p "$RUN_REDIS_PORT" ping >/dev/null 2>&1 && say "redis :$RUN_REDIS_PORT up" || say "redis :$RUN_REDIS_PORT down"
     { [ -x "$PG_BIN/pg_isready" ] && pg_answers; } && say "postgres :$PG_PORT up" || say "postgres :$PG_PORT down"
     docker_answers >/dev/null 2>&1 && say "docker engine up" || say "docker engine down"
+    registry_answers "$TEST_REGISTRY_PORT" && say "registry :$TEST_REGISTRY_PORT up" || say "registry :$TEST_REGISTRY_PORT down"
     ;;
   *) die "usage: scripts/services.sh up|down|status [--mode test|run]" ;;
 esac

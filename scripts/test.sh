@@ -28,6 +28,11 @@ fi
 bash scripts/build-test-images.sh
 
 echo "test: lint"; npm run --silent lint
+# The alert rules README's "Monitoring" ships: their syntax, and each alert firing (or not) on sample series.
+echo "test: promtool"
+promtool check rules deploy/prometheus/alerts.yml
+promtool check config deploy/prometheus/prometheus.yml
+(cd deploy/prometheus && promtool test rules alerts.test.yml)
 echo "test: typecheck"; npm run --silent typecheck
 echo "test: build"; npm run --silent build
 echo "test: vitest (unit + integration)"

@@ -1,17 +1,18 @@
 /**
- * Configuration: every variable of contract §2, §10 and §12 (engine
- * containers, Docker TLS), validated at boot by one zod schema over the
+ * Configuration: every variable of contract §2, §10, §12 (engine containers,
+ * Docker TLS) and §13, validated at boot by one zod schema over the
  * environment whose output is `Config`. A bad value
  * stops boot with exit code 1 and one line per bad variable, naming it and
  * saying why — an operator fixes all of them in one go.
  *
  * Ours in addition, not the contract's: see the README's "Configuration".
  */
-import os from 'node:os';
+import { availableParallelism, homedir } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { parseCapabilities } from './domain/capabilities.js';
 import { parseDockerSize } from './domain/docker-size.js';
+import { isRegistryHost } from './domain/image-ref.js';
 import { isKeyValueList, parseKeyValues } from './domain/key-values.js';
 
 type Env = Record<string, string | undefined>;
@@ -86,6 +87,20 @@ const keyValues = z.string().refine((v) => isKeyValueList(v), {
   error: (issue) => `must be k=v pairs separated by commas ${got(issue.input)}`,
 });
 
+/** `host[:port],…`; blank entries are ignored, so an empty value allows every registry. */
+const registryHosts = z
+  .string()
+  .transform((v) =>
+    v
+      .split(',')
+      .map((h) => h.trim())
+      .filter((h) => h !== ''),
+  )
+  .superRefine((hosts, ctx) => {
+    const bad = hosts.filter((h) => !isRegistryHost(h));
+    if (bad.length > 0) ctx.addIssue({ code: 'custom', message: `must be registry hosts such as docker.io or registry.example:5000 ${got(bad.join(','))}` });
+  });
+
 const octalMode = z
   .string()
   .refine((v) => /^0?[0-7]{3,4}$/.test(v.trim()), {
@@ -123,6 +138,8 @@ const ENV = z.object({
   RTMANAGER_HTTP_HOST: withDefault(nonEmpty, '127.0.0.1'),
   RTMANAGER_HTTP_PORT: withDefault(int(1, 65535), '8090'),
   RTMANAGER_HTTP_BODY_LIMIT_BYTES: withDefault(int(1024, 16 * 1024 * 1024), '65536'),
+  RTMANAGER_WORKER_OPS_PORT: withDefault(int(1, 65535), '8091'),
+  RTMANAGER_INTAKE_OPS_PORT: withDefault(int(1, 65535), '8092'),
   RTMANAGER_AUTH_DISABLED: withDefault(bool, 'false'),
   RTMANAGER_API_TOKEN: optional(z.string()),
   RTMANAGER_ADMIN_USER: optional(z.string()),
@@ -140,12 +157,17 @@ const ENV = z.object({
   RTMANAGER_DOCKER_LOG_DRIVER: withDefault(nonEmpty, 'json-file'),
   RTMANAGER_DOCKER_LOG_OPTS: withDefault(keyValues, 'max-size=10m,max-file=3'),
   RTMANAGER_DOCKER_PULL_POLICY: withDefault(oneOf(['always', 'if_not_present', 'never'], 'must be always, if_not_present or never'), 'if_not_present'),
+  RTMANAGER_ALLOWED_REGISTRIES: withDefault(registryHosts, ''),
   RTMANAGER_DOCKER_TIMEOUT_MS: withDefault(ms, '30000'),
   RTMANAGER_PULL_TIMEOUT_MS: withDefault(ms, '900000'),
   RTMANAGER_PULL_INACTIVITY_MS: withDefault(ms, '120000'),
   RTMANAGER_CONTAINER_DEFAULT_CPU_QUOTA: withDefault(positiveDecimal, '1.0'),
   RTMANAGER_CONTAINER_DEFAULT_MEMORY: withDefault(dockerSize, '512m'),
   RTMANAGER_CONTAINER_DEFAULT_PIDS_LIMIT: withDefault(int(1, 4_194_304), '256'),
+  // Docker itself refuses more CPUs than the host has.
+  RTMANAGER_CONTAINER_MAX_CPU_QUOTA: withDefault(positiveDecimal, String(availableParallelism())),
+  RTMANAGER_CONTAINER_MAX_MEMORY: withDefault(dockerSize, '8g'),
+  RTMANAGER_CONTAINER_MAX_PIDS_LIMIT: withDefault(int(1, 4_194_304), '4096'),
   RTMANAGER_CONTAINER_CAP_DROP: withDefault(capabilities, 'ALL'),
   RTMANAGER_CONTAINER_CAP_ADD: withDefault(capabilities, ''),
   RTMANAGER_CONTAINER_READ_ONLY_ROOTFS: withDefault(bool, 'true'),
@@ -169,6 +191,9 @@ const ENV = z.object({
   RTMANAGER_HEALTH_EVENTS_STREAM: withDefault(nonEmpty, 'runtime:health_events'),
   RTMANAGER_NOTIFICATION_INTENTS_STREAM: withDefault(nonEmpty, 'notification:intents'),
   RTMANAGER_RECONCILE_INTERVAL_MS: withDefault(int(1_000, 86_400_000), '30000'),
+  // A day at least: the audit of today's incident is never pruned under it. A century at most.
+  RTMANAGER_OPERATION_LOG_RETENTION_DAYS: withDefault(int(1, 36_500), '90'),
+  RTMANAGER_OPERATION_LOG_RETENTION_INTERVAL_MS: withDefault(int(1_000, 86_400_000), '3600000'),
   RTMANAGER_LOG_LEVEL: withDefault(
     oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'must be a pino level (fatal, error, warn, info, debug, trace, silent)'),
     'info',
@@ -202,7 +227,13 @@ function toConfig(v: Variables) {
     /** Undefined: the embedded PGlite database in `pgliteDir`. */
     databaseUrl: v.RTMANAGER_DATABASE_URL,
     pgliteDir: path.resolve(v.RTMANAGER_PGLITE_DIR),
-    http: { host: v.RTMANAGER_HTTP_HOST, port: v.RTMANAGER_HTTP_PORT, bodyLimitBytes: v.RTMANAGER_HTTP_BODY_LIMIT_BYTES },
+    http: {
+      host: v.RTMANAGER_HTTP_HOST,
+      port: v.RTMANAGER_HTTP_PORT,
+      bodyLimitBytes: v.RTMANAGER_HTTP_BODY_LIMIT_BYTES,
+      /** /healthz, /readyz and /metrics of a worker or intake process run alone (not opened in `all` mode). */
+      opsPorts: { worker: v.RTMANAGER_WORKER_OPS_PORT, intake: v.RTMANAGER_INTAKE_OPS_PORT },
+    },
     auth: {
       disabled: v.RTMANAGER_AUTH_DISABLED,
       apiToken: v.RTMANAGER_API_TOKEN ?? '',
@@ -218,6 +249,8 @@ function toConfig(v: Variables) {
       /** Raw `k=v,…`: the domain's settings carry it as written. */
       logOpts: v.RTMANAGER_DOCKER_LOG_OPTS,
       pullPolicy: v.RTMANAGER_DOCKER_PULL_POLICY,
+      /** Registry hosts images may come from; empty: any. */
+      allowedRegistries: v.RTMANAGER_ALLOWED_REGISTRIES,
       /** Deadline of every Docker call except a pull. */
       timeoutMs: v.RTMANAGER_DOCKER_TIMEOUT_MS,
       /** Deadline of a whole pull. */
@@ -229,6 +262,10 @@ function toConfig(v: Variables) {
       defaultCpuQuota: v.RTMANAGER_CONTAINER_DEFAULT_CPU_QUOTA,
       defaultMemory: v.RTMANAGER_CONTAINER_DEFAULT_MEMORY,
       defaultPidsLimit: v.RTMANAGER_CONTAINER_DEFAULT_PIDS_LIMIT,
+      /** Ceilings of what an image's labels may ask for. */
+      maxCpuQuota: v.RTMANAGER_CONTAINER_MAX_CPU_QUOTA,
+      maxMemory: v.RTMANAGER_CONTAINER_MAX_MEMORY,
+      maxPidsLimit: v.RTMANAGER_CONTAINER_MAX_PIDS_LIMIT,
       engineStateMountPath: v.RTMANAGER_ENGINE_STATE_MOUNT_PATH,
       engineStateEnvName: v.RTMANAGER_ENGINE_STATE_ENV_NAME,
       enginePort: v.RTMANAGER_ENGINE_PORT,
@@ -257,6 +294,7 @@ function toConfig(v: Variables) {
       notificationIntents: v.RTMANAGER_NOTIFICATION_INTENTS_STREAM,
     },
     reconcileIntervalMs: v.RTMANAGER_RECONCILE_INTERVAL_MS,
+    operationLog: { retentionDays: v.RTMANAGER_OPERATION_LOG_RETENTION_DAYS, retentionIntervalMs: v.RTMANAGER_OPERATION_LOG_RETENTION_INTERVAL_MS },
     logLevel: v.RTMANAGER_LOG_LEVEL,
     jobs: {
       attempts: v.RTMANAGER_JOB_ATTEMPTS,
@@ -282,7 +320,7 @@ function dockerTls(host: string, v: Variables): { verify: boolean; certPath: str
   if (!host.startsWith('tcp://') || (v.DOCKER_TLS_VERIFY === undefined && v.DOCKER_TLS === undefined)) return null;
   return {
     verify: v.DOCKER_TLS_VERIFY !== undefined,
-    certPath: path.resolve(v.DOCKER_CERT_PATH ?? v.DOCKER_CONFIG ?? path.join(os.homedir(), '.docker')),
+    certPath: path.resolve(v.DOCKER_CERT_PATH ?? v.DOCKER_CONFIG ?? path.join(homedir(), '.docker')),
   };
 }
 
@@ -300,6 +338,28 @@ export const configSchema = z
         ctx.addIssue({ code: 'custom', path: ['RTMANAGER_API_TOKEN'], message: 'must be at least 16 characters' });
     },
     // Credentials are reported beside the other bad variables, not after they are fixed.
+    { when: () => true },
+  )
+  .superRefine(
+    (v, ctx) => {
+      // Compared only when both sides parsed: a variable that failed above is still its raw string.
+      const amount = (value: unknown, isSize: boolean) =>
+        isSize ? (typeof value === 'string' ? parseDockerSize(value) : null) : typeof value === 'number' ? value : null;
+      for (const [limit, isSize] of [
+        ['CPU_QUOTA', false],
+        ['MEMORY', true],
+        ['PIDS_LIMIT', false],
+      ] as const) {
+        const name = `RTMANAGER_CONTAINER_DEFAULT_${limit}` as const;
+        const maxName = `RTMANAGER_CONTAINER_MAX_${limit}` as const;
+        const value = amount(v[name], isSize);
+        const max = amount(v[maxName], isSize);
+        if (value !== null && max !== null && value > max) {
+          ctx.addIssue({ code: 'custom', path: [name], message: `must not be above ${maxName} (${String(v[maxName])})` });
+        }
+      }
+    },
+    // A default above its ceiling is reported beside the other bad variables too.
     { when: () => true },
   )
   .transform(toConfig);

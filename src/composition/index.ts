@@ -6,9 +6,13 @@
 import type { Config } from '../config.js';
 import type { Logger } from '../domain/ports.js';
 import type { StepHook } from '../jobs/lifecycle-jobs.js';
+import type { ReadinessChecks } from '../http/readiness.js';
+import { checkReadiness } from '../http/readiness.js';
 import type { Closer } from './infrastructure.js';
 import { openInfrastructure } from './infrastructure.js';
 import { startIntakeRole } from './intake.js';
+import type { OpsPort } from './ops-server.js';
+import { serveOps } from './ops-server.js';
 import { startWebRole } from './web.js';
 import { startWorkerRole } from './worker.js';
 import { errorMessage } from '../domain/errors.js';
@@ -27,14 +31,46 @@ export interface RunningSystem {
 export async function startSystem(config: Config, role: Role, logger: Logger, options: SystemOptions = {}): Promise<RunningSystem> {
   const runs = (r: Exclude<Role, 'all'>): boolean => role === 'all' || role === r;
   const infra = await openInfrastructure(config, logger);
+  // One readiness per process: the checks of every role it runs, read at each
+  // probe; not ready until every role has started.
+  const readiness: Record<string, ReadinessChecks[string]> = { boot: () => Promise.reject(new Error('still booting')) };
+  infra.telemetry.setReadinessSource(async () => {
+    const { checks } = await checkReadiness(readiness);
+    return Object.fromEntries(Object.entries(checks).map(([name, answer]) => [name, answer === 'ok']));
+  });
+  // Opened first: a taken port stops boot before the worker takes a job. Closed
+  // after the roles: a draining worker still answers /readyz (503) and /metrics.
+  const opsPort = opsPortOf(config, role);
+  const ops = opsPort ? [await serveOps({ readiness, metricsText: () => infra.telemetry.metricsText(), logger }, opsPort)] : [];
+
   // Closed in reverse: first what takes work in (web, intake), then the
   // worker's active jobs, then what every role shares.
   const roles: Closer[][] = [];
-  if (runs('worker')) roles.unshift(await startWorkerRole(infra, options.stepHook));
-  if (runs('intake')) roles.unshift(startIntakeRole(infra));
-  if (runs('web')) roles.unshift(startWebRole(infra));
-  const closers = [...roles.flat(), ...infra.closers];
+  if (runs('worker')) {
+    const worker = await startWorkerRole(infra, options.stepHook);
+    roles.unshift(worker.closers);
+    Object.assign(readiness, worker.readiness);
+  }
+  if (runs('intake')) {
+    const intake = startIntakeRole(infra);
+    roles.unshift(intake.closers);
+    Object.assign(readiness, intake.readiness);
+  }
+  if (runs('web')) {
+    Object.assign(readiness, infra.readiness);
+    roles.unshift(startWebRole(infra, readiness));
+  }
+  delete readiness.boot;
+  const closers = [...roles.flat(), ...ops, ...infra.closers];
   return { stop: () => closeAll(closers, config.shutdownGraceMs, logger) };
+}
+
+/** Worker and intake run alone each have an ops port; the web port serves the web role and `all` mode. */
+function opsPortOf(config: Config, role: Role): OpsPort | null {
+  const { host, opsPorts } = config.http;
+  if (role === 'worker') return { host, port: opsPorts.worker, variable: 'RTMANAGER_WORKER_OPS_PORT' };
+  if (role === 'intake') return { host, port: opsPorts.intake, variable: 'RTMANAGER_INTAKE_OPS_PORT' };
+  return null;
 }
 
 /** Each closer in turn, a failure logged and passed; past the grace period the process exits 1. */

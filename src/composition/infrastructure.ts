@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
+import type { ReadinessChecks } from '../http/readiness.js';
 import type { LifecycleDeps } from '../domain/lifecycle.js';
 import type { Logger } from '../domain/ports.js';
 import type { DatabaseHandle } from '../infra/db/client.js';
@@ -20,7 +21,7 @@ import { readDockerTls } from '../infra/docker/host.js';
 import { LazyDockerEngine } from '../infra/docker/lazy-engine.js';
 import { FsStateDirectories } from '../infra/fs/state-directories.js';
 import { HttpLobbyDiagnostics } from '../infra/lobby.js';
-import { createRedis } from '../infra/redis/connection.js';
+import { createRedis, redisPing } from '../infra/redis/connection.js';
 import { RedisGameLeases } from '../infra/redis/game-leases.js';
 import { RedisHealthEvents } from '../infra/redis/health-events.js';
 import { RedisNotifications } from '../infra/redis/notifications.js';
@@ -34,6 +35,12 @@ import { lifecycleSettings } from './settings.js';
 
 /** Releases one thing a role or the infrastructure opened. */
 export type Closer = () => Promise<unknown>;
+
+/** What a role hands back: what `/readyz` must ask in a process running it, and what to close. */
+export interface RoleHandle {
+  readiness: ReadinessChecks;
+  closers: Closer[];
+}
 
 export interface Infrastructure {
   config: Config;
@@ -50,6 +57,8 @@ export interface Infrastructure {
   deps: LifecycleDeps;
   queues: Record<QueueName, Queue>;
   enqueuer: Enqueuer;
+  /** What `/readyz` asks of the shared dependencies; each role adds its own and picks these. */
+  readiness: Record<'redis' | 'postgres' | 'docker', ReadinessChecks[string]>;
   /** Closed after the roles, in this order. */
   closers: Closer[];
 }
@@ -115,5 +124,16 @@ export async function openInfrastructure(config: Config, logger: Logger): Promis
   closers.push(() => enqueueConnection.quit());
   const enqueuer = createEnqueuer({ queues, redis: enqueueConnection, logger, attempts: config.jobs.attempts, backoffMs: config.jobs.backoffMs });
 
-  return { config, logger, telemetry, database, commands, bullConnection, docker, dockerTls, deps, queues, enqueuer, closers };
+  // /readyz says at once that Redis is down: a connection without an offline queue.
+  const failFast = createRedis(config.redisUrl, 'failfast');
+  closers.push(() => failFast.quit());
+  const readiness = {
+    redis: () => redisPing(failFast, 1_000),
+    postgres: () => database.ping(),
+    docker: async () => {
+      if (!(await docker.ping())) throw new Error('docker engine does not answer');
+    },
+  };
+
+  return { config, logger, telemetry, database, commands, bullConnection, docker, dockerTls, deps, queues, enqueuer, readiness, closers };
 }

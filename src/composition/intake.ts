@@ -5,9 +5,9 @@
 import { rejectStart } from '../domain/start.js';
 import { createRedis } from '../infra/redis/connection.js';
 import { startIntake } from '../jobs/intake.js';
-import type { Closer, Infrastructure } from './infrastructure.js';
+import type { Infrastructure, RoleHandle } from './infrastructure.js';
 
-export function startIntakeRole(infra: Infrastructure): Closer[] {
+export function startIntakeRole(infra: Infrastructure): RoleHandle {
   const { config, deps, enqueuer, logger } = infra;
   const intake = startIntake({
     blocking: createRedis(config.redisUrl, 'blocking'),
@@ -20,5 +20,13 @@ export function startIntakeRole(infra: Infrastructure): Closer[] {
     },
     logger,
   });
-  return [() => intake.stop()];
+  return {
+    // Refused entries are recorded in Postgres; Docker it never calls.
+    readiness: {
+      redis: infra.readiness.redis,
+      postgres: infra.readiness.postgres,
+      intake: () => (intake.listening() ? Promise.resolve() : Promise.reject(new Error(`not listening on ${config.streams.startJobs}`))),
+    },
+    closers: [() => intake.stop()],
+  };
 }

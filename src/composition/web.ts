@@ -6,32 +6,26 @@ import { serve } from '@hono/node-server';
 import { QueueEvents } from 'bullmq';
 import { createApp } from '../http/app.js';
 import { mountBullBoard } from '../http/bull-board.js';
-import { createRedis, redisPing } from '../infra/redis/connection.js';
+import type { ReadinessChecks } from '../http/readiness.js';
+import { createRedis } from '../infra/redis/connection.js';
 import { createJobStatus } from '../jobs/job-status.js';
 import type { QueueName } from '../jobs/queues.js';
 import { QUEUE_OF } from '../jobs/queues.js';
 import type { Closer, Infrastructure } from './infrastructure.js';
 
-export function startWebRole(infra: Infrastructure): Closer[] {
+/** `readiness`: the process's checks; in `all` mode they include the worker's and the intake's. */
+export function startWebRole(infra: Infrastructure, readiness: ReadinessChecks): Closer[] {
   const { config, deps, logger, queues, telemetry } = infra;
   const queueEvents: Partial<Record<QueueName, QueueEvents>> = {};
   for (const name of Object.values(QUEUE_OF)) {
     queueEvents[name] = new QueueEvents(name, { connection: createRedis(config.redisUrl, 'bullmq'), prefix: config.queuePrefix });
   }
-  // /readyz says at once that Redis is down: a connection without an offline queue.
-  const failFast = createRedis(config.redisUrl, 'failfast');
   const app = createApp({
     enqueuer: infra.enqueuer,
     jobs: createJobStatus({ queues, queueEvents, records: deps.records, operations: deps.operations }),
     records: deps.records,
     operations: deps.operations,
-    readiness: {
-      redis: () => redisPing(failFast, 1_000),
-      postgres: () => infra.database.ping(),
-      docker: async () => {
-        if (!(await infra.docker.ping())) throw new Error('docker engine does not answer');
-      },
-    },
+    readiness,
     metricsText: () => telemetry.metricsText(),
     auth: config.auth,
     bodyLimitBytes: config.http.bodyLimitBytes,
@@ -41,9 +35,5 @@ export function startWebRole(infra: Infrastructure): Closer[] {
   const server = serve({ fetch: app.fetch, hostname: config.http.host, port: config.http.port });
   logger.info({ role: 'web', url: `http://${config.http.host}:${config.http.port}` }, 'web listening');
 
-  return [
-    () => new Promise<void>((resolve) => server.close(() => resolve())),
-    ...Object.values(queueEvents).map((events) => () => events.close()),
-    () => failFast.quit(),
-  ];
+  return [() => new Promise<void>((resolve) => server.close(() => resolve())), ...Object.values(queueEvents).map((events) => () => events.close())];
 }

@@ -1,21 +1,25 @@
 /**
- * The worker role: a BullMQ worker per lifecycle queue and one for the
- * reconciler (whose job scheduler it registers), and the Docker events
- * follower. The only role that drives Docker.
+ * The worker role: a BullMQ worker per lifecycle queue, one for the
+ * reconciler and one for operation log retention (whose job schedulers it
+ * registers), and the Docker events follower. The only role that drives Docker.
  */
 import { Worker } from 'bullmq';
 import { LABEL_GAME_ID, LABEL_OWNER, LABEL_OWNER_VALUE } from '../domain/model.js';
 import { reconcileAll, reconcileOnEvent } from '../domain/reconcile.js';
+import { pruneOperationLog } from '../domain/retention.js';
 import { createGameOrder, leaveOrderWhenFinished } from '../jobs/game-order.js';
 import type { StepHook } from '../jobs/lifecycle-jobs.js';
 import { createLifecycleProcessor, lifecycleWorkerOptions, lockLostCancels } from '../jobs/lifecycle-jobs.js';
 import type { LifecycleKind, LifecycleQueue } from '../jobs/queues.js';
 import { QUEUE_OF } from '../jobs/queues.js';
-import type { Closer, Infrastructure } from './infrastructure.js';
+import type { Infrastructure, RoleHandle } from './infrastructure.js';
+
+/** Scheduled jobs keep a short history: one run per period would otherwise pile up in Redis for ever. */
+const SCHEDULED_JOB_OPTS = { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } };
 
 /** `stepHook`, test-only: called at every named step of every lifecycle job. */
-export async function startWorkerRole(infra: Infrastructure, stepHook?: StepHook): Promise<Closer[]> {
-  const { config, deps, logger, queues, enqueuer } = infra;
+export async function startWorkerRole(infra: Infrastructure, stepHook?: StepHook): Promise<RoleHandle> {
+  const { config, deps, logger, queues, enqueuer, telemetry } = infra;
   const workerOpts = {
     connection: infra.bullConnection,
     prefix: config.queuePrefix,
@@ -32,9 +36,36 @@ export async function startWorkerRole(infra: Infrastructure, stepHook?: StepHook
     lockLostCancels(worker);
     return worker;
   });
-  const workers = [...lifecycleWorkers, new Worker('reconcile', async () => reconcileAll(deps), { ...workerOpts, concurrency: 1 })];
+  const reconciler = new Worker(
+    'reconcile',
+    async () => {
+      const summary = await reconcileAll(deps);
+      telemetry.recordReconcilePass(deps.clock.now());
+      return summary;
+    },
+    { ...workerOpts, concurrency: 1 },
+  );
+  const retention = new Worker(
+    'operation-log-retention',
+    async () => {
+      const summary = await pruneOperationLog(deps, config.operationLog.retentionDays);
+      telemetry.recordOperationLogPruned(summary.deleted);
+      return summary;
+    },
+    { ...workerOpts, concurrency: 1 },
+  );
+  const workers = [...lifecycleWorkers, reconciler, retention];
   // Idempotent across processes: one scheduler, one run per period.
-  await queues.reconcile.upsertJobScheduler('reconcile-every', { every: config.reconcileIntervalMs }, { name: 'reconcile', data: {} });
+  await queues.reconcile.upsertJobScheduler(
+    'reconcile-every',
+    { every: config.reconcileIntervalMs },
+    { name: 'reconcile', data: {}, opts: SCHEDULED_JOB_OPTS },
+  );
+  await queues['operation-log-retention'].upsertJobScheduler(
+    'operation-log-retention-every',
+    { every: config.operationLog.retentionIntervalMs },
+    { name: 'operation-log-retention', data: {}, opts: SCHEDULED_JOB_OPTS },
+  );
 
   // Loaded here, not at the top: only the worker pays for dockerode (see LazyDockerEngine).
   const [{ followEngineEvents }, { dockerFromHost }] = await Promise.all([
@@ -53,10 +84,18 @@ export async function startWorkerRole(infra: Infrastructure, stepHook?: StepHook
   });
   logger.info({ role: 'worker' }, 'worker started');
 
-  return [
-    async () => {
-      await events.stop();
-      await Promise.all(workers.map((w) => w.close()));
+  return {
+    readiness: {
+      ...infra.readiness,
+      // A closing worker (SIGTERM: it drains its active jobs) takes no new job: not ready.
+      workers: () => {
+        const idle = workers.filter((w) => !w.isRunning() || w.isPaused() || w.closing !== undefined).map((w) => w.name);
+        return idle.length === 0 ? Promise.resolve() : Promise.reject(new Error(`BullMQ workers not running: ${idle.join(', ')}`));
+      },
     },
-  ];
+    closers: [
+      // Side by side: an events stream still connecting (a daemon that does not answer) must not keep the workers from draining.
+      () => Promise.all([events.stop(), ...workers.map((w) => w.close())]),
+    ],
+  };
 }

@@ -1,4 +1,4 @@
-import { parseDockerSize } from './docker-size.js';
+import { dockerSizeBytes, parseDockerSize } from './docker-size.js';
 import type { LifecycleSettings } from './lifecycle.js';
 import type { RunSpec } from './ports.js';
 import {
@@ -29,36 +29,72 @@ export interface LimitDefaults {
   defaultPidsLimit: number;
 }
 
+/** The most an image may ask for (RTMANAGER_CONTAINER_MAX_*); the defaults are within them (checked at boot). */
+export interface LimitCeilings {
+  maxCpuQuota: number;
+  /** Docker size string, e.g. `8g`. */
+  maxMemory: string;
+  maxPidsLimit: number;
+}
+
+export type LimitsResolution = { ok: true; limits: ContainerLimits } | { ok: false; problem: string };
+
+const CPU_LABEL = /^\s*\d*\.?\d+(?:[eE][+-]?\d+)?\s*$/;
+const PIDS_LABEL = /^\s*\+?\d+\s*$/;
+
 /**
  * Limits from the image's labels, each falling back to the configured default
  * when absent or unparseable (contract §8). Unlike the reference, a memory
  * label must parse as a Docker size: the reference passed any non-empty
- * string on and let the daemon fail the start.
+ * string on and let the daemon fail the start. A label that parses but asks
+ * for more than its ceiling is refused, every such label named: falling back
+ * would start an engine with less than it declared it needs, and passing it
+ * on would let `com.galaxy.memory=1p` lift the limit altogether.
  */
-export function resolveLimits(labels: Record<string, string>, defaults: LimitDefaults): ContainerLimits {
-  let cpuQuota = defaults.defaultCpuQuota;
-  let memory = defaults.defaultMemory;
-  let pidsLimit = defaults.defaultPidsLimit;
+export function resolveLimits(labels: Record<string, string>, settings: LimitDefaults & LimitCeilings): LimitsResolution {
+  const maxMemoryBytes = sizeOrThrow('maximum', settings.maxMemory);
+  const above: string[] = [];
+  const ceiling = (label: string, value: number, max: number, maxText: string, variable: string): boolean => {
+    if (value <= max) return true;
+    above.push(`image label ${label}=${labels[label]} is above the maximum ${maxText} (${variable})`);
+    return false;
+  };
+
+  let cpuQuota = settings.defaultCpuQuota;
+  let memory = settings.defaultMemory;
+  let pidsLimit = settings.defaultPidsLimit;
 
   const cpuLabel = labels[IMAGE_LABEL_CPU_QUOTA];
-  if (cpuLabel !== undefined && /^\s*\d*\.?\d+(?:[eE][+-]?\d+)?\s*$/.test(cpuLabel)) {
+  if (cpuLabel !== undefined && CPU_LABEL.test(cpuLabel)) {
     const value = Number(cpuLabel);
-    if (Number.isFinite(value) && value > 0) cpuQuota = value;
+    if (value > 0 && ceiling(IMAGE_LABEL_CPU_QUOTA, value, settings.maxCpuQuota, String(settings.maxCpuQuota), 'RTMANAGER_CONTAINER_MAX_CPU_QUOTA')) {
+      cpuQuota = value;
+    }
   }
-  const memoryLabel = labels[IMAGE_LABEL_MEMORY];
-  if (memoryLabel !== undefined && memoryLabel.trim() !== '') {
-    const bytes = parseDockerSize(memoryLabel.trim());
-    if (bytes !== null && bytes > 0) memory = memoryLabel.trim();
+  const memoryLabel = labels[IMAGE_LABEL_MEMORY]?.trim();
+  if (memoryLabel) {
+    const bytes = dockerSizeBytes(memoryLabel);
+    if (bytes !== null && bytes > 0 && ceiling(IMAGE_LABEL_MEMORY, bytes, maxMemoryBytes, settings.maxMemory, 'RTMANAGER_CONTAINER_MAX_MEMORY')) {
+      memory = memoryLabel;
+    }
   }
   const pidsLabel = labels[IMAGE_LABEL_PIDS_LIMIT];
-  if (pidsLabel !== undefined && /^\s*\+?\d+\s*$/.test(pidsLabel)) {
+  if (pidsLabel !== undefined && PIDS_LABEL.test(pidsLabel)) {
     const value = Number(pidsLabel);
-    if (Number.isSafeInteger(value) && value > 0) pidsLimit = value;
+    if (value > 0 && ceiling(IMAGE_LABEL_PIDS_LIMIT, value, settings.maxPidsLimit, String(settings.maxPidsLimit), 'RTMANAGER_CONTAINER_MAX_PIDS_LIMIT')) {
+      pidsLimit = value;
+    }
   }
+  if (above.length > 0) return { ok: false, problem: above.join('; ') };
 
-  const memoryBytes = parseDockerSize(memory);
-  if (memoryBytes === null) throw new Error(`default memory ${JSON.stringify(memory)} is not a Docker size`);
-  return { cpuQuota, nanoCpus: Math.round(cpuQuota * 1e9), memory, memoryBytes, pidsLimit };
+  const memoryBytes = sizeOrThrow('default', memory);
+  return { ok: true, limits: { cpuQuota, nanoCpus: Math.round(cpuQuota * 1e9), memory, memoryBytes, pidsLimit } };
+}
+
+function sizeOrThrow(what: string, size: string): number {
+  const bytes = parseDockerSize(size);
+  if (bytes === null) throw new Error(`${what} memory ${JSON.stringify(size)} is not a Docker size`);
+  return bytes;
 }
 
 /** Where a read-only engine may still write scratch files. */

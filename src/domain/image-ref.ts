@@ -121,3 +121,61 @@ function digestProblem(digest: string): string | null {
 function fail(reason: string): ImageRefParse {
   return { ok: false, reason };
 }
+
+/** Docker Hub's names; an allowed-registries list says `docker.io` for all of them. */
+const HUB_HOSTS = new Set([DEFAULT_DOMAIN, LEGACY_DEFAULT_DOMAIN, 'registry-1.docker.io']);
+const REGISTRY_HOST = new RegExp(`^${DOMAIN_AND_PORT}$`);
+
+/** A registry host as an allowed-registries entry may name it: `host`, `host:port`, `[v6]:port`. */
+export function isRegistryHost(host: string): boolean {
+  return REGISTRY_HOST.test(host.trim());
+}
+
+/**
+ * The registry a host names, comparable: lower-case (host names are), and
+ * Docker Hub's aliases folded into `docker.io`.
+ */
+function normalizeRegistryHost(host: string): string {
+  const lower = host.trim().toLowerCase();
+  return HUB_HOSTS.has(lower) ? DEFAULT_DOMAIN : lower;
+}
+
+/**
+ * The registry Docker pulls a parsed ref from: its first path component when
+ * that has a `.` or a `:` or is `localhost`, else Docker Hub (`docker.io`).
+ */
+export function registryHost(ref: ImageRef): string {
+  return normalizeRegistryHost(ref.domain);
+}
+
+/** Why `ref` may not run here, or null: it must parse, and when the allowed list is not empty (empty = any) its registry must be on it. */
+export function imageRefProblem(ref: string, allowedRegistries: readonly string[]): string | null {
+  const parsed = parseImageRef(ref);
+  if (!parsed.ok) return `invalid image_ref: ${parsed.reason}`;
+  if (allowedRegistries.length === 0) return null;
+  const registry = registryHost(parsed.value);
+  if (allowedRegistries.some((allowed) => normalizeRegistryHost(allowed) === registry)) return null;
+  return `image registry ${JSON.stringify(registry)} is not allowed (RTMANAGER_ALLOWED_REGISTRIES: ${allowedRegistries.join(', ')})`;
+}
+
+/**
+ * What the record calls the image's digest: the repo digest it was pulled
+ * by — the digest the ref pins, else the RepoDigests entry of the ref's own
+ * repository — and the local image id when there is none (an image built
+ * here, or pulled from another repository under another name).
+ */
+export function pulledDigest(ref: string, image: { id: string; repoDigests: readonly string[] }): string {
+  const parsed = parseImageRef(ref);
+  if (!parsed.ok) return image.id;
+  if (parsed.value.digest) return parsed.value.digest;
+  const repository = repositoryOf(parsed.value);
+  for (const entry of image.repoDigests) {
+    const candidate = parseImageRef(entry);
+    if (candidate.ok && candidate.value.digest && repositoryOf(candidate.value) === repository) return candidate.value.digest;
+  }
+  return image.id;
+}
+
+function repositoryOf(ref: ImageRef): string {
+  return `${registryHost(ref)}/${ref.path}`;
+}

@@ -96,6 +96,13 @@ export interface LifecycleSettings {
   /** Docker size string, e.g. `512m`. */
   defaultMemory: string;
   defaultPidsLimit: number;
+  /** Ceilings of what an image's labels may ask for. */
+  maxCpuQuota: number;
+  /** Docker size string, e.g. `8g`. */
+  maxMemory: string;
+  maxPidsLimit: number;
+  /** Registry hosts images may come from (`docker.io` for Docker Hub); empty: any. */
+  allowedRegistries: readonly string[];
   engineStateMountPath: string;
   engineStateEnvName: string;
   enginePort: number;

@@ -49,6 +49,20 @@ export interface RuntimeRecord {
   stoppedAt: Date | null;
   lastOpAt: Date;
   createdAt: Date;
+  /**
+   * `sha256:…`: the repo digest the image was pulled by, else the local image
+   * id. Kept when the game stops (the image it last ran); null on records
+   * written before it was recorded.
+   */
+  currentImageDigest: string | null;
+  /**
+   * What the container really got, read back from Docker after it started
+   * (HostConfig NanoCpus / 1e9, Memory, PidsLimit). Null while no container
+   * runs (stopped) and on records written before they were recorded.
+   */
+  effectiveCpuQuota: number | null;
+  effectiveMemoryBytes: number | null;
+  effectivePidsLimit: number | null;
 }
 
 /** One row of the audit log: one attempt of one operation. */
@@ -58,6 +72,8 @@ export interface OperationEntry {
   opSource: OpSource;
   sourceRef: string;
   imageRef: string;
+  /** The image's digest (see RuntimeRecord) once the operation knew it; null before. */
+  imageDigest: string | null;
   containerId: string;
   outcome: Outcome;
   errorCode: string;

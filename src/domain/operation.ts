@@ -52,6 +52,12 @@ export interface Operation {
   readonly gameId: string;
   /** What the audit row names; '' until known (a stop learns it from the record). */
   readonly imageRef: string;
+  /**
+   * The image's digest once known (a start learns it at inspect_image; a stop
+   * from the record): the audit row carries it. Set in place, so the catch of
+   * `guarded` and `underLease`, which hold this same object, report it too.
+   */
+  imageDigest: string | null;
   readonly opSource: OpSource;
   readonly sourceRef: string;
   readonly lease: LeaseSlot;
@@ -79,6 +85,7 @@ export function beginOperation(
     kind,
     gameId: args.gameId,
     imageRef: args.imageRef,
+    imageDigest: null,
     opSource: args.opSource,
     sourceRef: args.sourceRef,
     lease,
@@ -89,9 +96,9 @@ export function beginOperation(
   };
 }
 
-/** The same operation, now known to concern `imageRef` (its audit row will say so). */
-export function withImage(op: Operation, imageRef: string): Operation {
-  return { ...op, imageRef };
+/** The same operation, now known to concern `imageRef` (its audit row will say so) and, when known, its digest. */
+export function withImage(op: Operation, imageRef: string, imageDigest: string | null = null): Operation {
+  return { ...op, imageRef, imageDigest };
 }
 
 /** The same operation under another audit kind (the reconciler adopting what it observed). */

@@ -53,6 +53,7 @@ export async function bestEffortAppend(
       opSource: op.opSource,
       sourceRef: op.sourceRef,
       imageRef: op.imageRef,
+      imageDigest: op.imageDigest,
       startedAt: op.startedAt,
       finishedAt: op.deps.clock.now(),
       ...entry,

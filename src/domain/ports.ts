@@ -32,6 +32,13 @@ export interface OperationLog {
   append(entry: OperationEntry): Promise<number>;
   /** Newest first. */
   listByGame(gameId: string, limit: number, opKind?: OpKind): Promise<StoredOperationEntry[]>;
+  /**
+   * Retention: deletes at most `limit` entries that finished strictly before
+   * `before`, oldest first, and answers how many it deleted. Bounded so that
+   * one call is one short statement; the caller loops until a call deletes
+   * fewer than `limit`.
+   */
+  deleteOlderThan(before: Date, limit: number): Promise<number>;
 }
 
 export interface GameLeases {
@@ -113,16 +120,36 @@ export interface RunSpec {
   user: string | null;
 }
 
+/** What Docker applied to a container (its inspect's HostConfig), not what was asked. */
+export interface EffectiveLimits {
+  /** NanoCpus / 1e9. */
+  cpuQuota: number;
+  memoryBytes: number;
+  pidsLimit: number;
+}
+
 export interface RunResult {
   containerId: string;
   /** From the container's inspect (State.StartedAt). */
   startedAt: Date;
+  /** From the same inspect, after the start. */
+  effective: EffectiveLimits;
+}
+
+export interface ImageInfo {
+  /** The local image id, `sha256:…`. */
+  id: string;
+  /** Docker's RepoDigests: `repository@sha256:…` for each repository the image was pulled from or pushed to. */
+  repoDigests: string[];
+  labels: Record<string, string>;
 }
 
 export interface ContainerInfo {
   id: string;
   name: string;
   image: string;
+  /** The image the container runs, `sha256:…`. */
+  imageId: string;
   labels: Record<string, string>;
   /** Docker's State.Status: created, running, exited, dead, paused, restarting, removing. */
   state: string;
@@ -131,6 +158,8 @@ export interface ContainerInfo {
   oomKilled: boolean;
   startedAt: Date | null;
   finishedAt: Date | null;
+  /** From an inspect; null for a running container in a listing, which does not carry them. */
+  effective: EffectiveLimits | null;
 }
 
 export interface DockerEngine {
@@ -140,8 +169,8 @@ export interface DockerEngine {
   networkExists(name: string): Promise<boolean>;
   /** Pulls per policy; throws with the daemon's message on failure. */
   pullImage(ref: string, policy: PullPolicy, onProgress?: (progress: PullProgress) => void): Promise<void>;
-  /** Labels of a local image; throws when the image is not local. */
-  inspectImage(ref: string): Promise<{ labels: Record<string, string> }>;
+  /** A local image by ref or id; throws when it is not local. */
+  inspectImage(ref: string): Promise<ImageInfo>;
   /** Creates and starts the container (as RunSpec says, and hardened as it says always); on a start failure the created container is removed. */
   run(spec: RunSpec): Promise<RunResult>;
   /** null when no container has this name or id. */

@@ -9,6 +9,7 @@
 import { isOwnedBy } from './container-spec.js';
 import { errorMessage } from './errors.js';
 import { gameIdProblem } from './game-id.js';
+import { pulledDigest } from './image-ref.js';
 import type { LifecycleDeps } from './lifecycle.js';
 import type { HealthEventType, RuntimeRecord } from './model.js';
 import { containerName, engineEndpoint, LABEL_ENGINE_IMAGE_REF, LABEL_GAME_ID, LABEL_OWNER, LABEL_OWNER_VALUE } from './model.js';
@@ -145,7 +146,8 @@ function refusedWrite(op: Operation): ReconcileAction {
 
 /** False when the record write was refused for its fence; then nothing is audited or published. */
 async function adopt(observing: Operation, record: RuntimeRecord | null, container: ContainerInfo): Promise<boolean> {
-  const op = asKind(withImage(observing, container.labels[LABEL_ENGINE_IMAGE_REF] ?? container.image), 'reconcile_adopt');
+  const imageRef = container.labels[LABEL_ENGINE_IMAGE_REF] ?? container.image;
+  const op = asKind(withImage(observing, imageRef, await digestOfContainerImage(observing, imageRef, container.imageId)), 'reconcile_adopt');
   const { deps, gameId } = op;
   const now = deps.clock.now();
   const statePath = record?.statePath ?? (await deps.stateDirs.prepare(gameId));
@@ -161,6 +163,10 @@ async function adopt(observing: Operation, record: RuntimeRecord | null, contain
     stoppedAt: null,
     lastOpAt: now,
     createdAt: record?.createdAt ?? now,
+    currentImageDigest: op.imageDigest,
+    effectiveCpuQuota: container.effective?.cpuQuota ?? null,
+    effectiveMemoryBytes: container.effective?.memoryBytes ?? null,
+    effectivePidsLimit: container.effective?.pidsLimit ?? null,
   };
   if (!(await deps.records.upsert(adopted, fenceOf(op)))) return false;
   await bestEffortAppend(op, { containerId: container.id, outcome: 'success', errorCode: '', errorMessage: '' });
@@ -174,6 +180,21 @@ async function adopt(observing: Operation, record: RuntimeRecord | null, contain
   return true;
 }
 
+/**
+ * The digest of the image an adopted container runs: looked up by its id, so
+ * a tag moved since cannot mislead; its id when the image is gone (removed
+ * with force while the container ran).
+ */
+async function digestOfContainerImage(op: Operation, imageRef: string, imageId: string): Promise<string | null> {
+  if (!imageId) return null;
+  try {
+    return pulledDigest(imageRef, await op.deps.docker.inspectImage(imageId));
+  } catch (error) {
+    op.log.debug({ image_id: imageId, err: errorMessage(error) }, 'reconcile: adopted container image not inspectable');
+    return imageId;
+  }
+}
+
 async function markRecord(
   observing: Operation,
   record: RuntimeRecord,
@@ -182,7 +203,7 @@ async function markRecord(
   containerId: string,
   details: Record<string, unknown>,
 ): Promise<boolean> {
-  const op = withImage(observing, record.currentImageRef ?? '');
+  const op = withImage(observing, record.currentImageRef ?? '', record.currentImageDigest);
   const { deps } = op;
   const now = deps.clock.now();
   if (!(await deps.records.upsert({ ...record, status, stoppedAt: now, lastOpAt: now }, fenceOf(op)))) return false;

@@ -5,7 +5,7 @@
  * The inner start writes its own `start` audit row, as the reference's Run
  * does; the outer operation writes the `restart` / `patch` row.
  */
-import { parseImageRef } from './image-ref.js';
+import { imageRefProblem } from './image-ref.js';
 import type { LifecycleDeps, LifecycleHooks, LifecycleRequest, LifecycleResult } from './lifecycle.js';
 import type { Operation } from './operation.js';
 import { beginOperation, step, underLease, withImage } from './operation.js';
@@ -28,8 +28,8 @@ export async function restartRuntime(deps: LifecycleDeps, input: RestartInput, h
 
 export async function patchRuntime(deps: LifecycleDeps, input: PatchInput, hooks: LifecycleHooks = {}): Promise<LifecycleResult> {
   const op = beginOperation(deps, 'patch', input, hooks);
-  const parsed = parseImageRef(input.imageRef);
-  const problem = requestProblem(input) ?? (parsed.ok ? null : `invalid image_ref: ${parsed.reason}`);
+  // The allowed registries are checked here too: a patch must not stop a game for an image its start would refuse.
+  const problem = requestProblem(input) ?? imageRefProblem(input.imageRef, deps.settings.allowedRegistries);
   if (problem) return recordFailure(op, { step: 'validate_input', code: 'start_config_invalid', message: problem, notify: 'runtime.start_config_invalid' });
   return underLease(op, () => recreate(op, input.imageRef));
 }
@@ -54,6 +54,7 @@ async function recreate(given: Operation, newImageRef: string | null): Promise<L
     // A retryable conflict (the lease lost under the inner start) stays retryable.
     return recordFailure(op, { step: 'start', code: started.errorCode, message: started.errorMessage, leaseBusy: started.retryable });
   }
+  op.imageDigest = started.record?.currentImageDigest ?? null;
   await step(op, 'publish_success');
   return recordSuccess(op, { record: started.record, containerId: started.record?.currentContainerId ?? '', replay: false, message: `runtime ${op.kind}ed` });
 }

@@ -12,7 +12,7 @@
 import { engineEnv, engineHardening, engineLabels, isOwnedBy, resolveLimits } from './container-spec.js';
 import { errorMessage } from './errors.js';
 import { gameIdProblem } from './game-id.js';
-import { parseImageRef } from './image-ref.js';
+import { imageRefProblem, pulledDigest } from './image-ref.js';
 import { parseKeyValues } from './key-values.js';
 import type { Failure, LifecycleDeps, LifecycleHooks, LifecycleRequest, LifecycleResult, StepName } from './lifecycle.js';
 import type { RuntimeRecord } from './model.js';
@@ -120,14 +120,10 @@ async function runStartSteps(op: Operation): Promise<LifecycleResult> {
   await fetchLobbyDiagnostic(op);
 
   await step(op, 'validate_image_ref');
-  const parsed = parseImageRef(op.imageRef);
-  if (!parsed.ok) {
-    return recordFailure(op, {
-      step: 'validate_image_ref',
-      code: 'start_config_invalid',
-      message: `invalid image_ref: ${parsed.reason}`,
-      notify: 'runtime.start_config_invalid',
-    });
+  // The grammar, and the allowed registries: refused before any pull.
+  const refProblem = imageRefProblem(op.imageRef, settings.allowedRegistries);
+  if (refProblem) {
+    return recordFailure(op, { step: 'validate_image_ref', code: 'start_config_invalid', message: refProblem, notify: 'runtime.start_config_invalid' });
   }
 
   const name = containerName(op.gameId);
@@ -165,7 +161,12 @@ async function runStartSteps(op: Operation): Promise<LifecycleResult> {
     notify: 'runtime.image_pull_failed',
   });
   if (!image.ok) return recordFailure(op, image.failure);
-  const limits = resolveLimits(image.value.labels, settings);
+  op.imageDigest = pulledDigest(op.imageRef, image.value);
+  const resolved = resolveLimits(image.value.labels, settings);
+  if (!resolved.ok) {
+    return recordFailure(op, { step: 'inspect_image', code: 'start_config_invalid', message: resolved.problem, notify: 'runtime.start_config_invalid' });
+  }
+  const { limits } = resolved;
 
   const stateDir = await runStep(op, 'prepare_state_dir', () => deps.stateDirs.prepare(op.gameId), {
     code: 'start_config_invalid',
@@ -192,7 +193,11 @@ async function runStartSteps(op: Operation): Promise<LifecycleResult> {
       });
     }
     if (previous.running && previous.labels[LABEL_ENGINE_IMAGE_REF] === op.imageRef) {
-      adoptedLeftover = { containerId: previous.id, startedAt: previous.startedAt ?? deps.clock.now() };
+      adoptedLeftover = {
+        containerId: previous.id,
+        startedAt: previous.startedAt ?? deps.clock.now(),
+        effective: previous.effective ?? { cpuQuota: limits.cpuQuota, memoryBytes: limits.memoryBytes, pidsLimit: limits.pidsLimit },
+      };
       op.log.info({ step: 'converge_container', container_id: previous.id }, 'adopting the container a previous attempt started');
     } else {
       op.log.info({ step: 'converge_container', container_id: previous.id, container_state: previous.state }, 'replacing a stale container of this game');
@@ -240,6 +245,10 @@ async function runStartSteps(op: Operation): Promise<LifecycleResult> {
     stoppedAt: null,
     lastOpAt: run.startedAt,
     createdAt: existing?.createdAt ?? op.startedAt,
+    currentImageDigest: op.imageDigest,
+    effectiveCpuQuota: run.effective.cpuQuota,
+    effectiveMemoryBytes: run.effective.memoryBytes,
+    effectivePidsLimit: run.effective.pidsLimit,
   };
   // Departure from the reference, which answers container_start_failed (never
   // retried): the container is rolled back, so a retry is safe, and a database

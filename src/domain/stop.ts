@@ -55,7 +55,7 @@ export async function stopUnderHeldLease(given: Operation): Promise<Stopped> {
   const loaded = await runStep(given, 'load_record', () => deps.records.get(given.gameId), { code: 'internal_error', context: 'load_record' });
   if (!loaded.ok) return failed(loaded.failure);
   const record = loaded.value;
-  const op = given.imageRef === '' && record?.currentImageRef ? withImage(given, record.currentImageRef) : given;
+  const op = given.imageRef === '' && record?.currentImageRef ? withImage(given, record.currentImageRef, record.currentImageDigest) : given;
 
   const found = await runStep(
     op,
@@ -96,7 +96,17 @@ export async function stopUnderHeldLease(given: Operation): Promise<Stopped> {
   }
 
   const now = deps.clock.now();
-  const stoppedRecord: RuntimeRecord = { ...record, status: 'stopped', currentContainerId: null, stoppedAt: now, lastOpAt: now };
+  // The digest stays: the image the game last ran. The effective limits went with the container.
+  const stoppedRecord: RuntimeRecord = {
+    ...record,
+    status: 'stopped',
+    currentContainerId: null,
+    stoppedAt: now,
+    lastOpAt: now,
+    effectiveCpuQuota: null,
+    effectiveMemoryBytes: null,
+    effectivePidsLimit: null,
+  };
   const written = await runStep(op, 'upsert_record', () => deps.records.upsert(stoppedRecord, fenceOf(op)), {
     code: 'internal_error',
     context: 'upsert_record: upsert runtime record',

@@ -13,6 +13,8 @@ import type { Enqueuer } from '../jobs/enqueue.js';
 import type { JobStatus } from '../jobs/job-status.js';
 import { fail, httpExceptionToJson } from './answers.js';
 import { bearerGuard } from './auth.js';
+import type { ReadinessChecks } from './readiness.js';
+import { docsRoutes } from './routes/docs.js';
 import { lifecycleRoutes } from './routes/lifecycle.js';
 import { opsRoutes } from './routes/ops.js';
 import { recordRoutes } from './routes/records.js';
@@ -23,7 +25,8 @@ export interface AppDeps {
   jobs: JobStatus;
   records: RuntimeRecordStore;
   operations: OperationLog;
-  readiness: Record<'redis' | 'postgres' | 'docker', () => Promise<void>>;
+  /** Redis, Postgres and Docker; in `all` mode the worker's and the intake's checks too. */
+  readiness: ReadinessChecks;
   metricsText: () => Promise<string>;
   auth: { disabled: boolean; apiToken: string; adminUser: string; adminPassword: string };
   bodyLimitBytes: number;
@@ -72,6 +75,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
   app.notFound((c) => fail(c, 'not_found', `no route ${c.req.method} ${c.req.path}`));
 
   app.route('/', opsRoutes(deps));
+  app.route('/', docsRoutes());
   app.use(`${API}/*`, bearerGuard(deps.auth));
   app.route(API, lifecycleRoutes(deps, API));
   app.route(API, recordRoutes(deps));

@@ -150,7 +150,7 @@ function buildPaths(): Json {
     '/readyz': {
       get: {
         operationId: 'readyz',
-        summary: 'Readiness: Redis, Postgres and Docker answer',
+        summary: 'Readiness: Redis, Postgres and Docker answer (in `all` mode also: the BullMQ workers run, the stream intake listens)',
         security: [],
         tags: ['ops'],
         responses: { '200': { description: 'ready' }, '503': { description: 'names the dependency that does not answer' } },

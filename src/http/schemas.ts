@@ -51,6 +51,16 @@ export const recordJson = z
     stopped_at: z.string().nullable(),
     last_op_at: z.string(),
     created_at: z.string(),
+    current_image_digest: z
+      .string()
+      .nullable()
+      .meta({
+        description: '`sha256:…`: the repo digest the image was pulled by, else the local image id; kept when the game stops',
+        example: `sha256:${'0'.repeat(64)}`,
+      }),
+    effective_cpu_quota: z.number().nullable().meta({ description: 'CPUs the container really got (Docker NanoCpus / 1e9); null once stopped' }),
+    effective_memory_bytes: z.number().int().nullable().meta({ description: 'memory limit the container really got, in bytes; null once stopped' }),
+    effective_pids_limit: z.number().int().nullable().meta({ description: 'process limit the container really got; null once stopped' }),
   })
   .meta({ id: 'RuntimeRecord' });
 
@@ -94,6 +104,7 @@ export const operationJson = z
     op_source: z.string(),
     source_ref: z.string(),
     image_ref: z.string(),
+    image_digest: z.string().nullable().meta({ description: "the image's digest (as the record's current_image_digest) once the operation knew it" }),
     container_id: z.string(),
     outcome: z.enum(['success', 'failure']),
     error_code: z.string(),

@@ -20,10 +20,24 @@ export interface QueueDepth {
   count: number;
 }
 
+/** Each readiness check of the process by name: true when it passes. */
+export type ReadinessState = Record<string, boolean>;
+
+/**
+ * Ours in addition to contract §9, for the alert rules
+ * (deploy/prometheus/alerts.yml): readiness, the reconciler's last pass, and
+ * what retention deleted. Process-level, so not on the domain's port.
+ */
 export interface MetricsTelemetry extends Telemetry {
   metricsText(): Promise<string>;
   /** The gauge `rtmanager_queue_jobs{queue,state}` reads this at scrape time. */
   setQueueDepthSource(source: () => Promise<QueueDepth[]>): void;
+  /** The gauge `rtmanager_ready{check}` (1 passes, 0 fails) reads this at scrape time. */
+  setReadinessSource(source: () => Promise<ReadinessState>): void;
+  /** `rtmanager_reconcile_last_success_timestamp_seconds`: when a reconcile pass last finished. */
+  recordReconcilePass(at: Date): void;
+  /** `rtmanager_operation_log_pruned_rows_total`. */
+  recordOperationLogPruned(rows: number): void;
 }
 
 export interface TelemetryOptions {
@@ -63,6 +77,22 @@ export function createTelemetry(options: TelemetryOptions = {}): MetricsTelemetr
     for (const row of lastDepths) result.observe(row.count, { queue: row.queue, state: row.state });
   });
 
+  let readinessSource: (() => Promise<ReadinessState>) | null = null;
+  let readiness: ReadinessState = {};
+  const ready = meter.createObservableGauge('rtmanager_ready', { description: 'readiness checks of this process: 1 passes, 0 fails (the checks of /readyz)' });
+  ready.addCallback((result) => {
+    for (const [check, passes] of Object.entries(readiness)) result.observe(passes ? 1 : 0, { check });
+  });
+
+  let lastReconcileSeconds: number | null = null;
+  const lastReconcile = meter.createObservableGauge('rtmanager_reconcile_last_success_timestamp_seconds', {
+    description: 'Unix time at which a reconcile pass of this process last finished',
+  });
+  lastReconcile.addCallback((result) => {
+    if (lastReconcileSeconds !== null) result.observe(lastReconcileSeconds);
+  });
+  const pruned = meter.createCounter('rtmanager_operation_log_pruned_rows_total', { description: 'operation_log rows deleted by the retention job' });
+
   async function refreshDepths(source: () => Promise<QueueDepth[]>): Promise<void> {
     inFlight ??= source()
       .then((rows) => {
@@ -86,9 +116,25 @@ export function createTelemetry(options: TelemetryOptions = {}): MetricsTelemetr
     setQueueDepthSource(source) {
       depthSource = source;
     },
+    setReadinessSource(source) {
+      readinessSource = source;
+    },
+    recordReconcilePass: (at) => {
+      lastReconcileSeconds = at.getTime() / 1000;
+    },
+    recordOperationLogPruned: (rows) => pruned.add(rows),
     async metricsText() {
-      // Observable callbacks are synchronous: read the queues first.
-      if (depthSource) await refreshDepths(depthSource);
+      // Observable callbacks are synchronous: read the queues and the checks first.
+      await Promise.all([
+        depthSource ? refreshDepths(depthSource) : undefined,
+        readinessSource?.().then(
+          (state) => {
+            readiness = state;
+          },
+          // A source that throws says nothing about any one check: the series keep their last values.
+          () => undefined,
+        ),
+      ]);
       const { resourceMetrics } = await exporter.collect();
       return serializer.serialize(resourceMetrics);
     },

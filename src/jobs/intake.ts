@@ -45,6 +45,8 @@ export interface Intake {
   stop(): Promise<void>;
   /** Resolves after the consumer group exists: the intake is listening. */
   ready: Promise<void>;
+  /** True from `ready` until its loop ends (stopped, or the group could not be made). */
+  listening(): boolean;
 }
 
 type StreamEntry = [id: string, fields: string[]];
@@ -59,9 +61,11 @@ export function startIntake(deps: IntakeDeps): Intake {
 
   const ready = ensureGroup(deps.commands, deps.stream);
 
+  let looping = false;
   const loop = (async () => {
     await ready;
     log.info({}, 'intake listening');
+    looping = true;
     while (!stopping) {
       try {
         if (Date.now() - lastClaimAt >= deps.claimIdleMs / 2) {
@@ -78,7 +82,9 @@ export function startIntake(deps: IntakeDeps): Intake {
         await sleep(1_000);
       }
     }
-  })();
+  })().finally(() => {
+    looping = false;
+  });
 
   /** Entries a dead consumer read but never acknowledged (ours after a crash too). */
   async function claimAbandoned(): Promise<void> {
@@ -138,6 +144,7 @@ export function startIntake(deps: IntakeDeps): Intake {
 
   return {
     ready,
+    listening: () => looping && !stopping,
     async stop() {
       stopping = true;
       // Unblock XREADGROUP at once rather than waiting out its BLOCK.

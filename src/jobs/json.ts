@@ -14,6 +14,10 @@ export interface RecordJson {
   stopped_at: string | null;
   last_op_at: string;
   created_at: string;
+  current_image_digest: string | null;
+  effective_cpu_quota: number | null;
+  effective_memory_bytes: number | null;
+  effective_pids_limit: number | null;
 }
 
 export interface ResultJson {
@@ -39,6 +43,10 @@ export function recordToJson(r: RuntimeRecord): RecordJson {
     stopped_at: iso(r.stoppedAt),
     last_op_at: r.lastOpAt.toISOString(),
     created_at: r.createdAt.toISOString(),
+    current_image_digest: r.currentImageDigest,
+    effective_cpu_quota: r.effectiveCpuQuota,
+    effective_memory_bytes: r.effectiveMemoryBytes,
+    effective_pids_limit: r.effectivePidsLimit,
   };
 }
 
@@ -60,6 +68,7 @@ export function operationToJson(e: StoredOperationEntry) {
     op_source: e.opSource,
     source_ref: e.sourceRef,
     image_ref: e.imageRef,
+    image_digest: e.imageDigest,
     container_id: e.containerId,
     outcome: e.outcome,
     error_code: e.errorCode,

@@ -6,9 +6,11 @@ import { z } from 'zod';
 import { gameIdProblem } from '../domain/game-id.js';
 import { OP_SOURCES } from '../domain/model.js';
 
-export const QUEUE_NAMES = ['start-runtime', 'stop-runtime', 'restart-runtime', 'patch-runtime', 'reconcile'] as const;
+export const QUEUE_NAMES = ['start-runtime', 'stop-runtime', 'restart-runtime', 'patch-runtime', 'reconcile', 'operation-log-retention'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
-export type LifecycleQueue = Exclude<QueueName, 'reconcile'>;
+/** The scheduled ones: the reconciler and operation log retention (contract §13). */
+type ScheduledQueue = 'reconcile' | 'operation-log-retention';
+export type LifecycleQueue = Exclude<QueueName, ScheduledQueue>;
 export type LifecycleKind = 'start' | 'stop' | 'restart' | 'patch';
 
 export const QUEUE_OF: Record<LifecycleKind, LifecycleQueue> = {

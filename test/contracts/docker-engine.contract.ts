@@ -74,13 +74,17 @@ export function describeDockerEngineContract(name: string, make: () => Promise<D
     );
 
     it(
-      'reads image labels, and fails on an image that is not local',
+      'reads image labels, id and repo digests, by ref or by id, and fails on an image that is not local',
       withSubject(async (s) => {
-        expect((await s.port.inspectImage(s.localImage)).labels).toMatchObject({
+        const image = await s.port.inspectImage(s.localImage);
+        expect(image.labels).toMatchObject({
           'com.galaxy.cpu_quota': '0.5',
           'com.galaxy.memory': '64m',
           'com.galaxy.pids_limit': '64',
         });
+        expect(image.id).toMatch(/^sha256:[0-9a-f]{64}$/);
+        for (const entry of image.repoDigests) expect(entry).toMatch(/^[^@\s]+@sha256:[0-9a-f]{64}$/);
+        expect(await s.port.inspectImage(image.id)).toEqual(image);
         await expect(s.port.inspectImage(s.remoteImage)).rejects.toThrow();
       }),
     );
@@ -92,12 +96,18 @@ export function describeDockerEngineContract(name: string, make: () => Promise<D
         const run = await s.port.run(spec(s, 'run'));
         expect(run.containerId).toMatch(/^[0-9a-z]{12,}$/);
         expect(run.startedAt.getTime()).toBeGreaterThanOrEqual(before - 2_000);
+        // Read back from the daemon: what it applied, equal to what the spec asked for.
+        const applied = { cpuQuota: 0.5, memoryBytes: 64 * 1024 * 1024, pidsLimit: 64 };
+        expect(run.effective).toEqual(applied);
         const info = await s.port.inspectContainer(`${s.prefix}-run`);
         expect(info).toMatchObject({ id: run.containerId, name: `${s.prefix}-run`, running: true, state: 'running', exitCode: null, oomKilled: false });
+        expect(info?.effective).toEqual(applied);
+        expect(info?.imageId).toBe((await s.port.inspectImage(s.localImage)).id);
         expect(info?.labels).toMatchObject({ 'com.galaxy.owner': 'rtmanager', 'com.galaxy.game_id': 'run' });
         expect((await s.port.inspectContainer(run.containerId))?.name).toBe(`${s.prefix}-run`);
         const listed = await s.port.listContainers({ 'com.galaxy.game_id': 'run', ...s.extraLabels });
         expect(listed.map((c) => c.id)).toEqual([run.containerId]);
+        expect(listed[0]?.imageId).toBe(info?.imageId);
         await expect(s.port.run(spec(s, 'run'))).rejects.toThrow(/already in use|Conflict/i);
       }),
     );
@@ -120,7 +130,14 @@ export function describeDockerEngineContract(name: string, make: () => Promise<D
         expect(typeof stopped?.exitCode).toBe('number');
         await s.port.stop(run.containerId, 1);
         const listed = await s.port.listContainers({ 'com.galaxy.game_id': 'stop', ...s.extraLabels });
-        expect(listed).toEqual([expect.objectContaining({ id: run.containerId, running: false, exitCode: stopped?.exitCode })]);
+        expect(listed).toEqual([
+          expect.objectContaining({
+            id: run.containerId,
+            running: false,
+            exitCode: stopped?.exitCode,
+            effective: { cpuQuota: 0.5, memoryBytes: 64 * 1024 * 1024, pidsLimit: 64 },
+          }),
+        ]);
         await s.port.remove(run.containerId);
         expect(await s.port.inspectContainer(run.containerId)).toBeNull();
         await s.port.remove(run.containerId);

@@ -16,6 +16,7 @@ export function sampleEntry(gameId: string, overrides: Partial<OperationEntry> =
     opSource: 'gm_rest',
     sourceRef: '1764072000000-0',
     imageRef: 'galaxy/engine:1',
+    imageDigest: null,
     containerId: '',
     outcome: 'success',
     errorCode: '',
@@ -53,6 +54,7 @@ export function describeOperationLogContract(name: string, make: () => Promise<O
           opSource: 'admin_rest',
           sourceRef: 'req-42',
           imageRef: 'registry.local:5000/galaxy/engine:2@sha256:' + 'a'.repeat(64),
+          imageDigest: 'sha256:' + 'a'.repeat(64),
           containerId: 'c0ffee',
           outcome: 'failure',
           errorCode: 'container_start_failed',
@@ -64,6 +66,13 @@ export function describeOperationLogContract(name: string, make: () => Promise<O
         const [read] = await port.listByGame('g-rt', 10);
         expect(read).toEqual({ ...entry, id });
         expect(read?.finishedAt).toBeInstanceOf(Date);
+      }));
+
+    it('keeps an image digest the operation did not know as null, not an empty string', () =>
+      withSubject(async (port) => {
+        const entry = sampleEntry('g-nodigest', { imageDigest: null, imageRef: '' });
+        const id = await port.append(entry);
+        expect(await port.listByGame('g-nodigest', 1)).toEqual([{ ...entry, id }]);
       }));
 
     it('lists one game only, newest first, at most `limit`', () =>
@@ -102,6 +111,36 @@ export function describeOperationLogContract(name: string, make: () => Promise<O
       withSubject(async (port) => {
         await port.append(sampleEntry('g-known'));
         expect(await port.listByGame('g-unknown', 10)).toEqual([]);
+      }));
+
+    it('deletes entries that finished before the cut, oldest first, at most `limit` at a time', () =>
+      withSubject(async (port) => {
+        const at = (minutes: number) => ({ startedAt: new Date(T0 + minutes * 60_000 - 1_000), finishedAt: new Date(T0 + minutes * 60_000) });
+        for (const minutes of [3, 1, 2, 5]) await port.append(sampleEntry('g-old', { sourceRef: `m${minutes}`, ...at(minutes) }));
+        // Exactly at the cut: not older than it, so kept.
+        await port.append(sampleEntry('g-cut', { sourceRef: 'm10', ...at(10) }));
+        await port.append(sampleEntry('g-new', { sourceRef: 'm11', ...at(11) }));
+        const cut = new Date(T0 + 10 * 60_000);
+        const left = async () => [...(await port.listByGame('g-old', 10)), ...(await port.listByGame('g-cut', 10)), ...(await port.listByGame('g-new', 10))];
+
+        expect(await port.deleteOlderThan(cut, 2)).toBe(2);
+        expect((await left()).map((e) => e.sourceRef).sort()).toEqual(['m10', 'm11', 'm3', 'm5']);
+        expect(await port.deleteOlderThan(cut, 2)).toBe(2);
+        expect(await port.deleteOlderThan(cut, 2)).toBe(0);
+        expect((await left()).map((e) => e.sourceRef).sort()).toEqual(['m10', 'm11']);
+        // What is left lists as before; appends go on with new ids.
+        const id = await port.append(sampleEntry('g-new', { sourceRef: 'm12', ...at(12) }));
+        expect((await port.listByGame('g-new', 10)).map((e) => [e.id, e.sourceRef])).toEqual([
+          [id, 'm12'],
+          [expect.any(Number), 'm11'],
+        ]);
+      }));
+
+    it('deletes nothing when nothing is older than the cut', () =>
+      withSubject(async (port) => {
+        await port.append(sampleEntry('g-young'));
+        expect(await port.deleteOlderThan(new Date(T0), 100)).toBe(0);
+        expect(await port.listByGame('g-young', 10)).toHaveLength(1);
       }));
 
     it('hands out copies: changing a listed entry changes nothing stored', () =>

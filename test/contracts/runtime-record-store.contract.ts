@@ -22,6 +22,10 @@ export function sampleRecord(gameId: string, overrides: Partial<RuntimeRecord> =
     stoppedAt: null,
     lastOpAt: new Date(T0 + 2),
     createdAt: new Date(T0),
+    currentImageDigest: `sha256:${'5'.repeat(64)}`,
+    effectiveCpuQuota: 0.25,
+    effectiveMemoryBytes: 12 * 1024 ** 4,
+    effectivePidsLimit: 4096,
     ...overrides,
   };
 }
@@ -70,6 +74,13 @@ export function describeRuntimeRecordStoreContract(name: string, make: () => Pro
         expect(read?.lastOpAt.getTime()).toBe(T0 + 2);
       }));
 
+    it('keeps effective limits exactly: a fractional CPU count, memory bytes past 32 bits, zero', () =>
+      withSubject(async (port) => {
+        const record = sampleRecord('g-limits', { effectiveCpuQuota: 1.37, effectiveMemoryBytes: 2 ** 53 - 1, effectivePidsLimit: 0 });
+        await port.upsert(record, 1);
+        expect(await port.get('g-limits')).toEqual(record);
+      }));
+
     it('keeps nulls as nulls, not empty strings or epoch dates', () =>
       withSubject(async (port) => {
         const record = sampleRecord('g-nulls', {
@@ -81,6 +92,10 @@ export function describeRuntimeRecordStoreContract(name: string, make: () => Pro
           dockerNetwork: null,
           startedAt: null,
           stoppedAt: null,
+          currentImageDigest: null,
+          effectiveCpuQuota: null,
+          effectiveMemoryBytes: null,
+          effectivePidsLimit: null,
         });
         await port.upsert(record, 1);
         expect(await port.get('g-nulls')).toEqual(record);
@@ -96,6 +111,10 @@ export function describeRuntimeRecordStoreContract(name: string, make: () => Pro
           stoppedAt: new Date(T0 + 5000),
           lastOpAt: new Date(T0 + 5000),
           createdAt: new Date(T0 - 1000),
+          currentImageDigest: `sha256:${'6'.repeat(64)}`,
+          effectiveCpuQuota: null,
+          effectiveMemoryBytes: null,
+          effectivePidsLimit: null,
         });
         await port.upsert(replacement, 1);
         expect(await port.get('g-replace')).toEqual(replacement);

@@ -20,6 +20,7 @@ import { createEnqueuer } from '../../src/jobs/enqueue.js';
 import type { QueueName } from '../../src/jobs/queues.js';
 import { QUEUE_NAMES } from '../../src/jobs/queues.js';
 import { RecordingLogger } from '../fakes/support.js';
+import { freePort } from '../faults/support.js';
 import type { TestDatabase } from '../support/db.js';
 import { createTestDatabase } from '../support/db.js';
 import { TEST_LABEL, removeContainers, testLabelsEnv, testRedisUrl } from '../support/services.js';
@@ -45,6 +46,8 @@ beforeAll(async () => {
     PATH: process.env.PATH,
     RTMANAGER_DATABASE_URL: database.url,
     RTMANAGER_REDIS_URL: testRedisUrl(),
+    // One worker at a time, each after the last one died: they can share a port, but not the default one other runs use.
+    RTMANAGER_WORKER_OPS_PORT: String(await freePort()),
     RTMANAGER_QUEUE_PREFIX: `crash${run}`,
     RTMANAGER_START_JOBS_STREAM: `crash${run}:start_jobs`,
     RTMANAGER_HEALTH_EVENTS_STREAM: `crash${run}:health`,

@@ -78,7 +78,14 @@ describe('Bull Board and the web process', () => {
       expect((await fetch(`${base}${path}`, { headers: { authorization: basic } })).status, path).toBe(200);
     }
     const api = (await (await fetch(`${base}/admin/queues/api/queues`, { headers: { authorization: basic } })).json()) as { queues: Array<{ name: string }> };
-    expect(api.queues.map((q) => q.name).sort()).toEqual(['patch-runtime', 'reconcile', 'restart-runtime', 'start-runtime', 'stop-runtime']);
+    expect(api.queues.map((q) => q.name).sort()).toEqual([
+      'operation-log-retention',
+      'patch-runtime',
+      'reconcile',
+      'restart-runtime',
+      'start-runtime',
+      'stop-runtime',
+    ]);
   });
 
   it('renders in a real headless Chromium listing start-runtime', { timeout: 60_000 }, async () => {

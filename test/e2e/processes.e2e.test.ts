@@ -49,11 +49,26 @@ describe('the Procfile processes', () => {
     expect(await res.json()).toMatchObject({ job_id: gameId, game_id: gameId, poll_url: `/api/v1/internal/runtimes/${gameId}/start` });
     const poll = await startCompleted(gameId);
     expect(poll).toMatchObject({ state: 'completed', result: { outcome: 'success', record: { status: 'running' } } });
-    const record = (await (await get(`/runtimes/${gameId}`)).json()) as { status: string; current_container_id: string };
+    const record = (await (await get(`/runtimes/${gameId}`)).json()) as Record<string, unknown> & { status: string; current_container_id: string };
     expect(record.status).toBe('running');
     const info = await docker.getContainer(record.current_container_id).inspect();
     const ip = info.NetworkSettings.Networks[s.networkName]?.IPAddress;
     expect((await fetch(`http://${ip}:8080/`)).status).toBe(200);
+    // Contract §11: what the container got, as Docker reports it; a local image's digest is its id.
+    expect(record).toMatchObject({
+      current_image_digest: info.Image,
+      effective_cpu_quota: info.HostConfig.NanoCpus! / 1e9,
+      effective_memory_bytes: info.HostConfig.Memory,
+      effective_pids_limit: info.HostConfig.PidsLimit,
+    });
+    expect([record.effective_cpu_quota, record.effective_memory_bytes, record.effective_pids_limit]).toEqual([0.5, 64 * 1024 * 1024, 64]);
+    const { operations } = (await (await get(`/runtimes/${gameId}/operations`)).json()) as { operations: Array<Record<string, unknown>> };
+    expect(operations).toEqual([expect.objectContaining({ op_kind: 'start', outcome: 'success', image_digest: info.Image })]);
+    const openapi = (await (await fetch(`${s.base}/openapi.json`)).json()) as { components: { schemas: Record<string, { properties: object }> } };
+    expect(Object.keys(openapi.components.schemas.RuntimeRecord!.properties)).toEqual(
+      expect.arrayContaining(['current_image_digest', 'effective_cpu_quota', 'effective_memory_bytes', 'effective_pids_limit']),
+    );
+    expect(Object.keys(openapi.components.schemas.Operation!.properties)).toContain('image_digest');
   });
 
   it('an XADD to the start stream produces a running container', { timeout: 60_000 }, async () => {
@@ -98,14 +113,24 @@ describe('the Procfile processes', () => {
     const call = async (kind: string, body?: unknown) => {
       const res = await s.post(`/runtimes/${gameId}/${kind}?wait=45`, body);
       const json = (await res.json()) as {
-        result?: { outcome: string; record: { status: string; current_image_ref: string; current_container_id: string } | null };
+        result?: {
+          outcome: string;
+          record: { status: string; current_image_ref: string; current_container_id: string; current_image_digest: string | null } | null;
+        };
       };
       expect(res.status, `${kind}: ${JSON.stringify(json)}`).toBe(200);
       expect(json.result?.outcome, kind).toBe('success');
       return json.result!.record!;
     };
     const started = await call('start', { image_ref: IMAGE });
-    expect((await call('stop')).status).toBe('stopped');
+    // A stop keeps the digest of the image the game ran; the limits went with the container.
+    expect(await call('stop')).toMatchObject({
+      status: 'stopped',
+      current_image_digest: started.current_image_digest,
+      effective_cpu_quota: null,
+      effective_memory_bytes: null,
+      effective_pids_limit: null,
+    });
     expect(await s.containersOf(gameId)).toEqual([]);
     const restarted = await call('restart');
     expect(restarted).toMatchObject({ status: 'running', current_image_ref: IMAGE });

@@ -1,18 +1,31 @@
+import { createHash } from 'node:crypto';
 import type { PullPolicy } from '../../src/domain/model.js';
-import type { Clock, ContainerInfo, DockerEngine, PullProgress, RunResult, RunSpec } from '../../src/domain/ports.js';
+import type { Clock, ContainerInfo, DockerEngine, ImageInfo, PullProgress, RunResult, RunSpec } from '../../src/domain/ports.js';
 
 interface FakeContainer {
   info: ContainerInfo;
   spec: RunSpec | null;
 }
 
+/** A stable `sha256:…` per name: an image's id, or the digest a registry serves it by. */
+export function fakeDigest(name: string): string {
+  return `sha256:${createHash('sha256').update(name).digest('hex')}`;
+}
+
+/** `host/repo:tag@digest` → `host/repo`, as a RepoDigests entry names the repository. */
+function repositoryOf(ref: string): string {
+  return ref.replace(/@.*$/, '').replace(/:[^:/]*$/, '');
+}
+
 /**
- * A Docker engine in memory. `images` are local images (ref → labels);
- * `registry` is what a pull can fetch — empty by default, as on this machine,
- * where no registry is reachable.
+ * A Docker engine in memory. `images` are local images (ref → labels), each
+ * with the id `fakeDigest(ref)` and, when pulled, the RepoDigests entry
+ * `repo@fakeDigest('registry:' + ref)`; `registry` is what a pull can fetch
+ * — empty by default, as on this machine, where no registry is reachable.
  */
 export class FakeDockerEngine implements DockerEngine {
   readonly images = new Map<string, Record<string, string>>();
+  readonly repoDigests = new Map<string, string[]>();
   readonly registry = new Map<string, Record<string, string>>();
   readonly networks = new Set<string>();
   readonly containers = new Map<string, FakeContainer>();
@@ -53,15 +66,17 @@ export class FakeDockerEngine implements DockerEngine {
       onProgress?.({ status: `Pulling from ${ref}` });
       onProgress?.({ status: 'Download complete', id: 'layer1', current: 1, total: 1 });
       this.images.set(ref, { ...remote });
+      this.repoDigests.set(ref, [`${repositoryOf(ref)}@${fakeDigest(`registry:${ref}`)}`]);
     });
   }
 
-  inspectImage(ref: string): Promise<{ labels: Record<string, string> }> {
+  /** By ref, or by the id `fakeDigest(ref)`. */
+  inspectImage(refOrId: string): Promise<ImageInfo> {
     return this.call('inspectImage', () => {
       if (this.failInspectImage) throw this.failInspectImage;
-      const labels = this.images.get(ref);
-      if (!labels) throw new Error(`No such image: ${ref}`);
-      return { labels: { ...labels } };
+      const ref = [...this.images.keys()].find((r) => r === refOrId || fakeDigest(r) === refOrId);
+      if (ref === undefined) throw new Error(`No such image: ${refOrId}`);
+      return { id: fakeDigest(ref), repoDigests: [...(this.repoDigests.get(ref) ?? [])], labels: { ...this.images.get(ref) } };
     });
   }
 
@@ -75,12 +90,14 @@ export class FakeDockerEngine implements DockerEngine {
       if (!this.networks.has(spec.network)) throw new Error(`network ${spec.network} not found`);
       const id = `fake${String(this.nextId++).padStart(60, '0')}`;
       const startedAt = this.clock.now();
+      const effective = { cpuQuota: spec.nanoCpus / 1e9, memoryBytes: spec.memoryBytes, pidsLimit: spec.pidsLimit };
       this.containers.set(id, {
         spec: structuredClone(spec),
         info: {
           id,
           name: spec.name,
           image: spec.image,
+          imageId: fakeDigest(spec.image),
           labels: { ...spec.labels },
           state: 'running',
           running: true,
@@ -88,9 +105,10 @@ export class FakeDockerEngine implements DockerEngine {
           oomKilled: false,
           startedAt,
           finishedAt: null,
+          effective,
         },
       });
-      return { containerId: id, startedAt };
+      return { containerId: id, startedAt, effective: { ...effective } };
     });
   }
 
@@ -121,7 +139,10 @@ export class FakeDockerEngine implements DockerEngine {
 
   listContainers(labels: Record<string, string>): Promise<ContainerInfo[]> {
     return this.call('listContainers', () =>
-      [...this.containers.values()].filter((c) => Object.entries(labels).every(([k, v]) => c.info.labels[k] === v)).map((c) => structuredClone(c.info)),
+      [...this.containers.values()]
+        .filter((c) => Object.entries(labels).every(([k, v]) => c.info.labels[k] === v))
+        // As the daemon's listing: the limits of a running container are not in it.
+        .map((c) => structuredClone({ ...c.info, effective: c.info.running ? null : c.info.effective })),
     );
   }
 
@@ -134,10 +155,11 @@ export class FakeDockerEngine implements DockerEngine {
     found.info = { ...found.info, state: 'exited', running: false, exitCode, oomKilled, finishedAt: this.clock.now() };
   }
 
-  /** A container someone else created (no spec): foreign or left by a crash. */
-  addContainer(info: Omit<ContainerInfo, 'id'> & { id?: string }): string {
+  /** A container someone else created (no spec): foreign or left by a crash. Unless given, it runs `info.image` with no limits. */
+  addContainer(info: Omit<ContainerInfo, 'id' | 'imageId' | 'effective'> & Partial<Pick<ContainerInfo, 'id' | 'imageId' | 'effective'>>): string {
     const id = info.id ?? `fake${String(this.nextId++).padStart(60, '0')}`;
-    this.containers.set(id, { spec: null, info: { ...info, id } });
+    const defaults = { imageId: fakeDigest(info.image), effective: { cpuQuota: 0, memoryBytes: 0, pidsLimit: 0 } };
+    this.containers.set(id, { spec: null, info: { ...defaults, ...info, id } });
     return id;
   }
 

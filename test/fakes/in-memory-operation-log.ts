@@ -22,4 +22,16 @@ export class InMemoryOperationLog implements OperationLog {
         .map((e) => structuredClone(e)),
     );
   }
+
+  deleteOlderThan(before: Date, limit: number): Promise<number> {
+    const doomed = new Set(
+      this.entries
+        .filter((e) => e.finishedAt.getTime() < before.getTime())
+        .sort((a, b) => a.finishedAt.getTime() - b.finishedAt.getTime())
+        .slice(0, limit),
+    );
+    const kept = this.entries.filter((e) => !doomed.has(e));
+    this.entries.splice(0, this.entries.length, ...kept);
+    return Promise.resolve(doomed.size);
+  }
 }

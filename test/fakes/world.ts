@@ -1,6 +1,7 @@
 import { lifecycleSettings } from '../../src/composition/settings.js';
 import type { LifecycleDeps } from '../../src/domain/lifecycle.js';
-import { FakeDockerEngine } from '../fakes/fake-docker-engine.js';
+import type { EffectiveLimits } from '../../src/domain/ports.js';
+import { FakeDockerEngine, fakeDigest } from '../fakes/fake-docker-engine.js';
 import { InMemoryGameLeases } from '../fakes/in-memory-game-leases.js';
 import { InMemoryOperationLog } from '../fakes/in-memory-operation-log.js';
 import { InMemoryRuntimeRecordStore } from '../fakes/in-memory-runtime-record-store.js';
@@ -13,6 +14,8 @@ import { testConfig } from '../support/test-config.js';
 export const IMAGE = 'registry.galaxy.test/engines/galaxy:1.4.2';
 export const OTHER_IMAGE = 'registry.galaxy.test/engines/galaxy:1.5.0';
 export const NETWORK = 'galaxy-engines';
+/** What a container of IMAGE gets from its labels. */
+export const IMAGE_LIMITS: EffectiveLimits = { cpuQuota: 2, memoryBytes: 1024 ** 3, pidsLimit: 512 };
 
 export function world() {
   const clock = new ManualClock();
@@ -40,7 +43,8 @@ export function world() {
     logger,
     clock,
     newToken: () => `token-${++tokens}`,
-    settings: lifecycleSettings(testConfig({ RTMANAGER_DOCKER_NETWORK: NETWORK })),
+    // The CPU ceiling is pinned: its default is the host's CPU count, and IMAGE asks for 2.
+    settings: lifecycleSettings(testConfig({ RTMANAGER_DOCKER_NETWORK: NETWORK, RTMANAGER_CONTAINER_MAX_CPU_QUOTA: '4' })),
   };
   return { deps, clock, docker, records, operations, leases, healthEvents, notifications, stateDirs, telemetry, logger };
 }
@@ -52,6 +56,7 @@ export function ownContainer(gameId: string, over: Partial<Parameters<World['doc
   return {
     name: `galaxy-game-${gameId}`,
     image: IMAGE,
+    imageId: fakeDigest(IMAGE),
     labels: { 'com.galaxy.owner': 'rtmanager', 'com.galaxy.game_id': gameId, 'com.galaxy.engine_image_ref': IMAGE },
     state: 'running',
     running: true,
@@ -59,6 +64,7 @@ export function ownContainer(gameId: string, over: Partial<Parameters<World['doc
     oomKilled: false,
     startedAt: new Date('2026-11-25T10:00:00Z'),
     finishedAt: null,
+    effective: IMAGE_LIMITS,
     ...over,
   };
 }

@@ -125,6 +125,8 @@ export async function faultSystem(opts: { redisUrl?: string; env?: Record<string
   const networkName = `rtm-${run}`;
   const network = await docker.createNetwork({ Name: networkName, Driver: 'bridge', Labels: { ...TEST_LABEL } });
   const port = await freePort();
+  // Not the defaults (8091, 8092): other runs on this machine use those.
+  const opsPorts = { worker: await freePort(), intake: await freePort() };
   const token = `fault-token-${randomUUID()}`;
   const redisUrl = opts.redisUrl ?? testRedisUrl();
   const env: NodeJS.ProcessEnv = {
@@ -132,6 +134,8 @@ export async function faultSystem(opts: { redisUrl?: string; env?: Record<string
     RTMANAGER_DATABASE_URL: database.url,
     RTMANAGER_REDIS_URL: redisUrl,
     RTMANAGER_HTTP_PORT: String(port),
+    RTMANAGER_WORKER_OPS_PORT: String(opsPorts.worker),
+    RTMANAGER_INTAKE_OPS_PORT: String(opsPorts.intake),
     RTMANAGER_API_TOKEN: token,
     RTMANAGER_ADMIN_USER: 'admin',
     RTMANAGER_ADMIN_PASSWORD: 'admin',
@@ -180,6 +184,8 @@ export async function faultSystem(opts: { redisUrl?: string; env?: Record<string
   return {
     run,
     base,
+    /** The ops ports of a worker and an intake started with `start` (a second worker at once needs another). */
+    opsBase: { worker: `http://127.0.0.1:${opsPorts.worker}`, intake: `http://127.0.0.1:${opsPorts.intake}` },
     token,
     env,
     database,

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { START_STEPS } from '../../src/domain/start.js';
 import type { FaultSystem } from './support.js';
-import { faultSystem, until } from './support.js';
+import { faultSystem, freePort, until } from './support.js';
 
 const ROUNDS = Number(process.env.RTM_FREEZE_ROUNDS ?? 1);
 const STEPS = START_STEPS.filter((s) => s !== 'validate_input');
@@ -53,8 +53,10 @@ describe('a worker frozen at each step of start', () => {
     const s = system;
     s.start('web');
     await s.waitReady();
-    const spawnWorker = (extra: Record<string, string>): ChildProcess => {
-      const child = spawn(process.execPath, ['test/support/crash-worker.mjs'], { env: { ...s.env, ...extra }, stdio: ['ignore', 'ignore', 'pipe'] });
+    // Two workers live at once (one frozen): each its own ops port.
+    const spawnWorker = async (extra: Record<string, string>): Promise<ChildProcess> => {
+      const env = { ...s.env, RTMANAGER_WORKER_OPS_PORT: String(await freePort()), ...extra };
+      const child = spawn(process.execPath, ['test/support/crash-worker.mjs'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
       children.push(child);
       return child;
     };
@@ -72,7 +74,7 @@ describe('a worker frozen at each step of start', () => {
         const gameId = s.gameId(`r${round}-${step.replace(/_/g, '-')}`).slice(0, 52);
         const crash = { RTMANAGER_TEST_CRASH_AT: `${gameId}:${step}`, RTMANAGER_TEST_CRASH_MARKER_DIR: markers };
         // The first worker freezes itself at the step; it is alone, so it takes the job.
-        const frozen = spawnWorker({ ...crash, RTMANAGER_TEST_CRASH_SIGNAL: 'SIGSTOP' });
+        const frozen = await spawnWorker({ ...crash, RTMANAGER_TEST_CRASH_SIGNAL: 'SIGSTOP' });
         expect((await s.post(`/runtimes/${gameId}/start`, { image_ref: 'galaxy-test-engine:labelled' })).status).toBe(202);
         await until(
           () => existsSync(path.join(markers, `${gameId}.${step}`)) && stateOf(frozen.pid!) === 'T',
@@ -82,7 +84,7 @@ describe('a worker frozen at each step of start', () => {
         );
 
         // A second worker takes the job over once the job lock (2 s) and the lease (3 s) have lapsed.
-        const rescuer = spawnWorker(crash);
+        const rescuer = await spawnWorker(crash);
         // Taken over: the rescuer's audit row (the frozen worker writes none while frozen), and a running record.
         await until(
           async () => (await s.operations.listByGame(gameId, 20)).length,

@@ -1,14 +1,18 @@
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { eq, sql } from 'drizzle-orm';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import { describe, expect, it } from 'vitest';
 import { openDatabase, splitSocketHost, type DatabaseHandle } from '../../src/infra/db/client.js';
 import { migrateDatabase } from '../../src/infra/db/migrate.js';
+import { PostgresOperationLog } from '../../src/infra/db/postgres-operation-log.js';
+import { PostgresRuntimeRecordStore } from '../../src/infra/db/postgres-runtime-record-store.js';
 import { healthSnapshots } from '../../src/infra/db/schema.js';
 import { createTestDatabase, createTestPglite } from '../support/db.js';
 
@@ -84,6 +88,47 @@ describe('migrations', () => {
     } finally {
       await Promise.all(others.map((h) => h.close()));
       await empty.close();
+    }
+  });
+
+  it.each([
+    ['postgres', () => createTestDatabase({ migrate: false })],
+    ['pglite', () => openDatabase(undefined, { dataDir: 'memory://' }).then((handle) => ({ handle, close: () => handle.close() }))],
+  ] as const)('the image digest / effective limits migration applies on %s tables holding rows, which read back NULL', async (_kind, create) => {
+    const test = await create();
+    const before = await mkdtemp(path.join(os.tmpdir(), 'rtm-migrations-'));
+    try {
+      // The migrations up to the one before it: the tables as a deployed v2 has them.
+      await cp(path.join(repoRoot, 'drizzle'), before, { recursive: true });
+      const journal = JSON.parse(readFileSync(path.join(before, 'meta/_journal.json'), 'utf8')) as { entries: Array<{ tag: string }> };
+      // Found by what it adds, not by its number: merged branches may renumber migrations.
+      const at = journal.entries.findIndex((e) => readFileSync(path.join(before, `${e.tag}.sql`), 'utf8').includes('current_image_digest'));
+      expect(at).toBeGreaterThan(0);
+      await writeFile(path.join(before, 'meta/_journal.json'), JSON.stringify({ ...journal, entries: journal.entries.slice(0, at) }));
+      const handle = test.handle;
+      if (handle.kind === 'pglite') await migratePglite(handle.db, { migrationsFolder: before });
+      else await migratePostgres(handle.db, { migrationsFolder: before });
+      await handle.db.execute(sql`insert into runtime_records (game_id, status, current_image_ref, last_op_at, created_at, lease_fence)
+        values ('g-old', 'running', 'galaxy/engine:1', now(), now(), 7)`);
+      await handle.db.execute(sql`insert into operation_log (game_id, op_kind, op_source, image_ref, outcome, started_at, finished_at)
+        values ('g-old', 'start', 'gm_rest', 'galaxy/engine:1', 'success', now(), now())`);
+
+      await migrateDatabase(handle);
+      expect(await appliedMigrations(handle)).toBe(SHIPPED_MIGRATIONS);
+      expect(await new PostgresRuntimeRecordStore(handle.db).get('g-old')).toMatchObject({
+        status: 'running',
+        currentImageRef: 'galaxy/engine:1',
+        currentImageDigest: null,
+        effectiveCpuQuota: null,
+        effectiveMemoryBytes: null,
+        effectivePidsLimit: null,
+      });
+      expect(await new PostgresOperationLog(handle.db).listByGame('g-old', 5)).toEqual([
+        expect.objectContaining({ imageRef: 'galaxy/engine:1', imageDigest: null }),
+      ]);
+    } finally {
+      await rm(before, { recursive: true, force: true });
+      await test.close();
     }
   });
 

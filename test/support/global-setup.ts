@@ -13,7 +13,7 @@ import postgres from 'postgres';
 import { removeContainers, testPgUrl, testRedisUrl, testSession } from './services.js';
 
 const docker = new Dockerode({ socketPath: '/var/run/docker.sock' });
-const IMAGES = ['labelled', 'labelled-v2', 'plain', 'badlabels', 'exits', 'hog'].map((t) => `galaxy-test-engine:${t}`);
+const IMAGES = ['labelled', 'labelled-v2', 'plain', 'badlabels', 'greedy', 'exits', 'hog'].map((t) => `galaxy-test-engine:${t}`);
 const HINT = 'run: bash scripts/services.sh up';
 
 async function check(name: string, probe: () => Promise<unknown>): Promise<void> {

@@ -27,7 +27,7 @@ import { testConfig } from './test-config.js';
 
 export { TEST_LABEL };
 
-/** `env`: configuration of this world beyond the test's own names (e.g. RTMANAGER_CONTAINER_USER). */
+/** `env`: configuration of the test's own, beside the world's (e.g. RTMANAGER_ALLOWED_REGISTRIES, RTMANAGER_CONTAINER_USER). */
 export async function realWorld(opts: { network?: string | null; env?: Record<string, string> } = {}) {
   const run = randomUUID().slice(0, 8);
   const docker = new Dockerode({ socketPath: '/var/run/docker.sock' });

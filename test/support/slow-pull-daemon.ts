@@ -49,6 +49,8 @@ export async function slowPullDaemon(opts: { pullMs: number; upstream?: string }
     }
     const forward = http.request({ socketPath: upstream, path: req.url, method: req.method, headers: req.headers }, (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.headers);
+      // At once, as the daemon does: a stream that is silent for a while (GET /events) must not wait for its first event to answer.
+      res.flushHeaders();
       answer.pipe(res);
     });
     forward.on('error', (error) => res.destroy(error));

@@ -1,4 +1,4 @@
-import os from 'node:os';
+import { availableParallelism, homedir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CONFIG_VARIABLES, loadConfig } from '../../src/config.js';
@@ -18,7 +18,7 @@ describe('config defaults (contract §2 and ours)', () => {
       redisUrl: 'redis://127.0.0.1:6379',
       databaseUrl: undefined,
       pgliteDir: path.resolve('var/pglite'),
-      http: { host: '127.0.0.1', port: 8090, bodyLimitBytes: 65536 },
+      http: { host: '127.0.0.1', port: 8090, bodyLimitBytes: 65536, opsPorts: { worker: 8091, intake: 8092 } },
       auth: { disabled: false, apiToken: 't'.repeat(32), adminUser: 'admin', adminPassword: 'secret' },
       docker: {
         host: 'unix:///var/run/docker.sock',
@@ -27,6 +27,7 @@ describe('config defaults (contract §2 and ours)', () => {
         logDriver: 'json-file',
         logOpts: 'max-size=10m,max-file=3',
         pullPolicy: 'if_not_present',
+        allowedRegistries: [],
         timeoutMs: 30000,
         pullTimeoutMs: 900000,
         pullInactivityMs: 120000,
@@ -35,6 +36,9 @@ describe('config defaults (contract §2 and ours)', () => {
         defaultCpuQuota: 1,
         defaultMemory: '512m',
         defaultPidsLimit: 256,
+        maxCpuQuota: availableParallelism(),
+        maxMemory: '8g',
+        maxPidsLimit: 4096,
         engineStateMountPath: '/var/lib/galaxy/engine',
         engineStateEnvName: 'GALAXY_ENGINE_STATE_DIR',
         enginePort: 8080,
@@ -55,6 +59,7 @@ describe('config defaults (contract §2 and ours)', () => {
       lobbyBaseUrl: undefined,
       streams: { startJobs: 'runtime:start_jobs', healthEvents: 'runtime:health_events', notificationIntents: 'notification:intents' },
       reconcileIntervalMs: 30000,
+      operationLog: { retentionDays: 90, retentionIntervalMs: 3600000 },
       logLevel: 'info',
       jobs: { attempts: 5, backoffMs: 1000, concurrency: 20, lockMs: 10000, maxStalls: 20 },
       intake: { claimIdleMs: 30000 },
@@ -77,7 +82,7 @@ describe('config defaults (contract §2 and ours)', () => {
 
   it('reads the Docker CLI TLS variables as the CLI does, for tcp:// hosts only', () => {
     const tcp = { ...AUTH, DOCKER_HOST: 'tcp://10.0.0.5:2376' };
-    const home = path.join(os.homedir(), '.docker');
+    const home = path.join(homedir(), '.docker');
     expect(ok(tcp).docker.tls).toBeNull();
     // Any non-empty value turns it on, "0" included; empty is unset.
     expect(ok({ ...tcp, DOCKER_TLS_VERIFY: '0' }).docker.tls).toEqual({ verify: true, certPath: home });
@@ -106,6 +111,8 @@ describe('config defaults (contract §2 and ours)', () => {
       RTMANAGER_HTTP_HOST: '0.0.0.0',
       RTMANAGER_HTTP_PORT: '9000',
       RTMANAGER_HTTP_BODY_LIMIT_BYTES: '2048',
+      RTMANAGER_WORKER_OPS_PORT: '9001',
+      RTMANAGER_INTAKE_OPS_PORT: '9002',
       RTMANAGER_DOCKER_HOST: 'tcp://docker:2376',
       DOCKER_TLS_VERIFY: '1',
       DOCKER_TLS: '1',
@@ -115,12 +122,16 @@ describe('config defaults (contract §2 and ours)', () => {
       RTMANAGER_DOCKER_LOG_DRIVER: 'local',
       RTMANAGER_DOCKER_LOG_OPTS: 'max-size=1m',
       RTMANAGER_DOCKER_PULL_POLICY: 'never',
+      RTMANAGER_ALLOWED_REGISTRIES: 'docker.io, registry.example:5000,,[::1]:5000',
       RTMANAGER_DOCKER_TIMEOUT_MS: '5000',
       RTMANAGER_PULL_TIMEOUT_MS: '60000',
       RTMANAGER_PULL_INACTIVITY_MS: '7000',
       RTMANAGER_CONTAINER_DEFAULT_CPU_QUOTA: '0.25',
       RTMANAGER_CONTAINER_DEFAULT_MEMORY: '1g',
       RTMANAGER_CONTAINER_DEFAULT_PIDS_LIMIT: '64',
+      RTMANAGER_CONTAINER_MAX_CPU_QUOTA: '16.5',
+      RTMANAGER_CONTAINER_MAX_MEMORY: '64g',
+      RTMANAGER_CONTAINER_MAX_PIDS_LIMIT: '100000',
       RTMANAGER_CONTAINER_CAP_DROP: 'net_raw, CAP_MKNOD',
       RTMANAGER_CONTAINER_CAP_ADD: 'NET_BIND_SERVICE',
       RTMANAGER_CONTAINER_READ_ONLY_ROOTFS: 'false',
@@ -142,6 +153,8 @@ describe('config defaults (contract §2 and ours)', () => {
       RTMANAGER_HEALTH_EVENTS_STREAM: 's2',
       RTMANAGER_NOTIFICATION_INTENTS_STREAM: 's3',
       RTMANAGER_RECONCILE_INTERVAL_MS: '60000',
+      RTMANAGER_OPERATION_LOG_RETENTION_DAYS: '7',
+      RTMANAGER_OPERATION_LOG_RETENTION_INTERVAL_MS: '600000',
       RTMANAGER_LOG_LEVEL: 'debug',
       RTMANAGER_JOB_ATTEMPTS: '2',
       RTMANAGER_JOB_BACKOFF_MS: '50',
@@ -156,7 +169,7 @@ describe('config defaults (contract §2 and ours)', () => {
       redisUrl: 'redis://r:1',
       databaseUrl: 'postgres://u@h:5/db',
       pgliteDir: '/data/pglite',
-      http: { host: '0.0.0.0', port: 9000, bodyLimitBytes: 2048 },
+      http: { host: '0.0.0.0', port: 9000, bodyLimitBytes: 2048, opsPorts: { worker: 9001, intake: 9002 } },
       auth: { disabled: false, apiToken: 't'.repeat(32), adminUser: 'admin', adminPassword: 'secret' },
       docker: {
         host: 'tcp://docker:2376',
@@ -165,6 +178,7 @@ describe('config defaults (contract §2 and ours)', () => {
         logDriver: 'local',
         logOpts: 'max-size=1m',
         pullPolicy: 'never',
+        allowedRegistries: ['docker.io', 'registry.example:5000', '[::1]:5000'],
         timeoutMs: 5000,
         pullTimeoutMs: 60000,
         pullInactivityMs: 7000,
@@ -173,6 +187,9 @@ describe('config defaults (contract §2 and ours)', () => {
         defaultCpuQuota: 0.25,
         defaultMemory: '1g',
         defaultPidsLimit: 64,
+        maxCpuQuota: 16.5,
+        maxMemory: '64g',
+        maxPidsLimit: 100000,
         engineStateMountPath: '/state',
         engineStateEnvName: 'STATE_DIR',
         enginePort: 9090,
@@ -193,6 +210,7 @@ describe('config defaults (contract §2 and ours)', () => {
       lobbyBaseUrl: 'http://lobby:8080',
       streams: { startJobs: 's1', healthEvents: 's2', notificationIntents: 's3' },
       reconcileIntervalMs: 60000,
+      operationLog: { retentionDays: 7, retentionIntervalMs: 600000 },
       logLevel: 'debug',
       jobs: { attempts: 2, backoffMs: 50, concurrency: 4, lockMs: 2000, maxStalls: 3 },
       intake: { claimIdleMs: 500 },
@@ -217,6 +235,8 @@ const INVALID: Array<[string, string, string]> = [
   ['RTMANAGER_HTTP_PORT', 'abc', 'must be an integer between 1 and 65535 (got "abc")'],
   ['RTMANAGER_HTTP_PORT', '70000', 'must be an integer between 1 and 65535 (got "70000")'],
   ['RTMANAGER_HTTP_PORT', '0', 'must be an integer between 1 and 65535 (got "0")'],
+  ['RTMANAGER_WORKER_OPS_PORT', '0', 'must be an integer between 1 and 65535 (got "0")'],
+  ['RTMANAGER_INTAKE_OPS_PORT', '65536', 'must be an integer between 1 and 65535 (got "65536")'],
   ['RTMANAGER_HTTP_BODY_LIMIT_BYTES', '10', 'must be an integer between 1024 and 16777216 (got "10")'],
   ['RTMANAGER_AUTH_DISABLED', 'yes', 'must be "true" or "false" (got "yes")'],
   ['RTMANAGER_DOCKER_HOST', 'ssh://x', 'must be unix:///path or tcp://host:port (got "ssh://x")'],
@@ -242,6 +262,11 @@ const INVALID: Array<[string, string, string]> = [
   ['RTMANAGER_CONTAINER_DEFAULT_MEMORY', 'lots', 'must be a Docker size such as 512m or 1g (got "lots")'],
   ['RTMANAGER_CONTAINER_DEFAULT_MEMORY', '0m', 'must be a Docker size such as 512m or 1g (got "0m")'],
   ['RTMANAGER_CONTAINER_DEFAULT_PIDS_LIMIT', '-1', 'must be an integer between 1 and 4194304 (got "-1")'],
+  ['RTMANAGER_CONTAINER_MAX_CPU_QUOTA', '-2', 'must be a positive decimal number (got "-2")'],
+  ['RTMANAGER_CONTAINER_MAX_MEMORY', 'lots', 'must be a Docker size such as 512m or 1g (got "lots")'],
+  ['RTMANAGER_CONTAINER_MAX_PIDS_LIMIT', '0', 'must be an integer between 1 and 4194304 (got "0")'],
+  ['RTMANAGER_ALLOWED_REGISTRIES', 'docker.io,http://x.io', 'must be registry hosts such as docker.io or registry.example:5000 (got "http://x.io")'],
+  ['RTMANAGER_ALLOWED_REGISTRIES', 'host:port', 'must be registry hosts such as docker.io or registry.example:5000 (got "host:port")'],
   ['RTMANAGER_CONTAINER_CAP_DROP', 'NET_RAWW', 'must be ALL or Linux capability names (such as NET_BIND_SERVICE) separated by commas (got "NET_RAWW")'],
   ['RTMANAGER_CONTAINER_CAP_ADD', 'CHOWN,,KILL', 'must be ALL or Linux capability names (such as NET_BIND_SERVICE) separated by commas (got "CHOWN,,KILL")'],
   ['RTMANAGER_CONTAINER_READ_ONLY_ROOTFS', 'yes', 'must be "true" or "false" (got "yes")'],
@@ -265,6 +290,9 @@ const INVALID: Array<[string, string, string]> = [
   ['RTMANAGER_HEALTH_EVENTS_STREAM', ' ', 'must not be blank (got " ")'],
   ['RTMANAGER_NOTIFICATION_INTENTS_STREAM', ' ', 'must not be blank (got " ")'],
   ['RTMANAGER_RECONCILE_INTERVAL_MS', '1.5', 'must be an integer between 1000 and 86400000 (got "1.5")'],
+  ['RTMANAGER_OPERATION_LOG_RETENTION_DAYS', '0', 'must be an integer between 1 and 36500 (got "0")'],
+  ['RTMANAGER_OPERATION_LOG_RETENTION_DAYS', '90d', 'must be an integer between 1 and 36500 (got "90d")'],
+  ['RTMANAGER_OPERATION_LOG_RETENTION_INTERVAL_MS', '999', 'must be an integer between 1000 and 86400000 (got "999")'],
   ['RTMANAGER_LOG_LEVEL', 'loud', 'must be a pino level (fatal, error, warn, info, debug, trace, silent) (got "loud")'],
   ['RTMANAGER_JOB_ATTEMPTS', '0', 'must be an integer between 1 and 100 (got "0")'],
   ['RTMANAGER_JOB_BACKOFF_MS', '1', 'must be an integer between 10 and 600000 (got "1")'],
@@ -302,6 +330,38 @@ describe('config errors: one line per bad variable, naming it and why', () => {
       errors: ['RTMANAGER_ADMIN_PASSWORD: required unless RTMANAGER_AUTH_DISABLED=true'],
     });
     expect(loadConfig({ ...AUTH, RTMANAGER_AUTH_DISABLED: 'false' }).ok).toBe(true);
+  });
+
+  it.each([
+    [
+      { RTMANAGER_CONTAINER_DEFAULT_CPU_QUOTA: '2.5', RTMANAGER_CONTAINER_MAX_CPU_QUOTA: '2' },
+      'RTMANAGER_CONTAINER_DEFAULT_CPU_QUOTA: must not be above RTMANAGER_CONTAINER_MAX_CPU_QUOTA (2)',
+    ],
+    [{ RTMANAGER_CONTAINER_DEFAULT_MEMORY: '16g' }, 'RTMANAGER_CONTAINER_DEFAULT_MEMORY: must not be above RTMANAGER_CONTAINER_MAX_MEMORY (8g)'],
+    [{ RTMANAGER_CONTAINER_MAX_MEMORY: '256m' }, 'RTMANAGER_CONTAINER_DEFAULT_MEMORY: must not be above RTMANAGER_CONTAINER_MAX_MEMORY (256m)'],
+    [{ RTMANAGER_CONTAINER_DEFAULT_PIDS_LIMIT: '5000' }, 'RTMANAGER_CONTAINER_DEFAULT_PIDS_LIMIT: must not be above RTMANAGER_CONTAINER_MAX_PIDS_LIMIT (4096)'],
+  ])('refuses a default above its ceiling: %j', (env, line) => {
+    expect(loadConfig({ ...AUTH, ...env })).toEqual({ ok: false, errors: [line] });
+  });
+
+  it('takes defaults equal to their ceilings, and judges a ceiling only when both sides parse', () => {
+    const equal = {
+      RTMANAGER_CONTAINER_DEFAULT_CPU_QUOTA: '2',
+      RTMANAGER_CONTAINER_MAX_CPU_QUOTA: '2',
+      RTMANAGER_CONTAINER_DEFAULT_MEMORY: '1g',
+      RTMANAGER_CONTAINER_MAX_MEMORY: '1024m',
+    };
+    expect(ok({ ...AUTH, ...equal }).container).toMatchObject({ defaultCpuQuota: 2, maxCpuQuota: 2, defaultMemory: '1g', maxMemory: '1024m' });
+    expect(loadConfig({ ...AUTH, RTMANAGER_CONTAINER_DEFAULT_MEMORY: '16g', RTMANAGER_CONTAINER_MAX_MEMORY: 'lots' })).toEqual({
+      ok: false,
+      errors: ['RTMANAGER_CONTAINER_MAX_MEMORY: must be a Docker size such as 512m or 1g (got "lots")'],
+    });
+  });
+
+  it('defaults the CPU ceiling to the host CPU count, and lets the default CPU quota reach it', () => {
+    expect(ok(AUTH).container.maxCpuQuota).toBe(availableParallelism());
+    expect(ok({ ...AUTH, RTMANAGER_CONTAINER_DEFAULT_CPU_QUOTA: String(availableParallelism()) }).container.defaultCpuQuota).toBe(availableParallelism());
+    expect(loadConfig({ ...AUTH, RTMANAGER_CONTAINER_DEFAULT_CPU_QUOTA: String(availableParallelism() + 0.5) }).ok).toBe(false);
   });
 
   it('refuses a short API token without echoing it', () => {

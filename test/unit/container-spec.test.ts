@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { engineEnv, engineHardening, engineLabels, isOwnedBy, resolveLimits } from '../../src/domain/container-spec.js';
 import { failureIntent, idempotencyKey } from '../../src/domain/notification-intents.js';
 
-const defaults = { defaultCpuQuota: 1, defaultMemory: '512m', defaultPidsLimit: 256 };
+const defaults = { defaultCpuQuota: 1, defaultMemory: '512m', defaultPidsLimit: 256, maxCpuQuota: 4, maxMemory: '8g', maxPidsLimit: 4096 };
 const DEFAULT = { cpuQuota: 1, nanoCpus: 1e9, memory: '512m', memoryBytes: 512 * 1024 ** 2, pidsLimit: 256 };
 
 describe('resolveLimits: image labels with configured fallbacks', () => {
@@ -30,12 +30,59 @@ describe('resolveLimits: image labels with configured fallbacks', () => {
     ['pids -3 → default', { 'com.galaxy.pids_limit': '-3' }, DEFAULT],
     ['pids 1.5 → default', { 'com.galaxy.pids_limit': '1.5' }, DEFAULT],
     ['pids text → default', { 'com.galaxy.pids_limit': 'many' }, DEFAULT],
+    ['cpu at its maximum', { 'com.galaxy.cpu_quota': '4' }, { ...DEFAULT, cpuQuota: 4, nanoCpus: 4e9 }],
+    ['memory at its maximum', { 'com.galaxy.memory': '8192m' }, { ...DEFAULT, memory: '8192m', memoryBytes: 8 * 1024 ** 3 }],
+    ['pids at its maximum', { 'com.galaxy.pids_limit': '4096' }, { ...DEFAULT, pidsLimit: 4096 }],
+    // Unparseable stays a fallback (contract §8), however large it looks.
+    ['memory 1 zettabyte → default', { 'com.galaxy.memory': '1z' }, DEFAULT],
   ])('%s', (_name, labels, expected) => {
-    expect(resolveLimits(labels, defaults)).toEqual(expected);
+    expect(resolveLimits(labels, defaults)).toEqual({ ok: true, limits: expected });
   });
 
-  it('refuses a default memory that is not a Docker size (config would have caught it)', () => {
+  it.each([
+    ['cpu', { 'com.galaxy.cpu_quota': '4.01' }, 'image label com.galaxy.cpu_quota=4.01 is above the maximum 4 (RTMANAGER_CONTAINER_MAX_CPU_QUOTA)'],
+    [
+      'cpu past the float range',
+      { 'com.galaxy.cpu_quota': '1e400' },
+      'image label com.galaxy.cpu_quota=1e400 is above the maximum 4 (RTMANAGER_CONTAINER_MAX_CPU_QUOTA)',
+    ],
+    [
+      'memory 1p, which Docker would take as no limit',
+      { 'com.galaxy.memory': '1p' },
+      'image label com.galaxy.memory=1p is above the maximum 8g (RTMANAGER_CONTAINER_MAX_MEMORY)',
+    ],
+    [
+      'memory one byte over',
+      { 'com.galaxy.memory': String(8 * 1024 ** 3 + 1) },
+      `image label com.galaxy.memory=${8 * 1024 ** 3 + 1} is above the maximum 8g (RTMANAGER_CONTAINER_MAX_MEMORY)`,
+    ],
+    [
+      'memory past the safe integers',
+      { 'com.galaxy.memory': '99999999p' },
+      'image label com.galaxy.memory=99999999p is above the maximum 8g (RTMANAGER_CONTAINER_MAX_MEMORY)',
+    ],
+    ['pids', { 'com.galaxy.pids_limit': '100000' }, 'image label com.galaxy.pids_limit=100000 is above the maximum 4096 (RTMANAGER_CONTAINER_MAX_PIDS_LIMIT)'],
+    [
+      'pids past the safe integers',
+      { 'com.galaxy.pids_limit': '9'.repeat(30) },
+      `image label com.galaxy.pids_limit=${'9'.repeat(30)} is above the maximum 4096 (RTMANAGER_CONTAINER_MAX_PIDS_LIMIT)`,
+    ],
+  ])('refuses a parseable label above its maximum: %s', (_name, labels, problem) => {
+    expect(resolveLimits(labels, defaults)).toEqual({ ok: false, problem });
+  });
+
+  it('names every label above its maximum, and a refusal is not rescued by the other labels', () => {
+    expect(resolveLimits({ 'com.galaxy.memory': '1p', 'com.galaxy.pids_limit': '100000', 'com.galaxy.cpu_quota': '0.5' }, defaults)).toEqual({
+      ok: false,
+      problem:
+        'image label com.galaxy.memory=1p is above the maximum 8g (RTMANAGER_CONTAINER_MAX_MEMORY); ' +
+        'image label com.galaxy.pids_limit=100000 is above the maximum 4096 (RTMANAGER_CONTAINER_MAX_PIDS_LIMIT)',
+    });
+  });
+
+  it('refuses a default or maximum memory that is not a Docker size (config would have caught it)', () => {
     expect(() => resolveLimits({}, { ...defaults, defaultMemory: 'lots' })).toThrow(/not a Docker size/);
+    expect(() => resolveLimits({}, { ...defaults, maxMemory: 'lots' })).toThrow(/not a Docker size/);
   });
 });
 

@@ -128,6 +128,10 @@ describe('reads', () => {
     stoppedAt: null,
     lastOpAt: new Date('2026-11-25T10:00:00Z'),
     createdAt: new Date('2026-11-25T09:00:00Z'),
+    currentImageDigest: `sha256:${'d'.repeat(64)}`,
+    effectiveCpuQuota: 0.5,
+    effectiveMemoryBytes: 67108864,
+    effectivePidsLimit: 64,
   };
 
   it('GET a record in contract JSON, 404 when absent', async () => {
@@ -146,6 +150,10 @@ describe('reads', () => {
       stopped_at: null,
       last_op_at: '2026-11-25T10:00:00.000Z',
       created_at: '2026-11-25T09:00:00.000Z',
+      current_image_digest: `sha256:${'d'.repeat(64)}`,
+      effective_cpu_quota: 0.5,
+      effective_memory_bytes: 67108864,
+      effective_pids_limit: 64,
     });
     expect((await s.call('GET', '/api/v1/internal/runtimes/g-2')).status).toBe(404);
   });
@@ -176,6 +184,7 @@ describe('reads', () => {
       opSource: 'gm_rest',
       sourceRef: 'r',
       imageRef: 'x:1',
+      imageDigest: `sha256:${'d'.repeat(64)}`,
       containerId: 'c1',
       outcome: 'success',
       errorCode: '',
@@ -203,6 +212,7 @@ describe('reads', () => {
         opSource: 'gm_rest',
         sourceRef: 'r',
         imageRef: 'x:1',
+        imageDigest: code === '' ? `sha256:${'e'.repeat(64)}` : null,
         containerId: 'c1',
         outcome: 'success',
         errorCode: code,
@@ -212,11 +222,11 @@ describe('reads', () => {
       });
     }
     const body = (await (await s.call('GET', '/api/v1/internal/runtimes/g-1/operations?limit=10')).json()) as {
-      operations: Array<{ id: number; error_code: string }>;
+      operations: Array<{ id: number; error_code: string; image_digest: string | null }>;
     };
-    expect(body.operations.map((o) => [o.id, o.error_code])).toEqual([
-      [2, 'replay_no_op'],
-      [1, ''],
+    expect(body.operations.map((o) => [o.id, o.error_code, o.image_digest])).toEqual([
+      [2, 'replay_no_op', null],
+      [1, '', `sha256:${'e'.repeat(64)}`],
     ]);
   });
 });

@@ -102,7 +102,19 @@ describe('OpenAPI document', () => {
       'stopped_at',
       'last_op_at',
       'created_at',
+      'current_image_digest',
+      'effective_cpu_quota',
+      'effective_memory_bytes',
+      'effective_pids_limit',
     ]);
+    // Contract §11: a number, integers, and null for what was never recorded.
+    expect(doc.components.schemas.RuntimeRecord?.properties).toMatchObject({
+      current_image_digest: { type: ['string', 'null'] },
+      effective_cpu_quota: { type: ['number', 'null'] },
+      effective_memory_bytes: { anyOf: [expect.objectContaining({ type: 'integer' }), { type: 'null' }] },
+      effective_pids_limit: { anyOf: [expect.objectContaining({ type: 'integer' }), { type: 'null' }] },
+    });
+    expect(doc.components.schemas.Operation?.required).toContain('image_digest');
     expect(doc.components.schemas.Result?.required).toEqual(['outcome', 'error_code', 'error_message', 'record', 'retryable']);
     // Only an image can clash: stop and restart never answer 409.
     expect(Object.keys((doc.paths['/api/v1/internal/runtimes/{game_id}/stop']!.post as { responses: Json }).responses)).not.toContain('409');

@@ -118,6 +118,10 @@ function recordNaming(w: World, containerId: string) {
     stoppedAt: null,
     lastOpAt: now,
     createdAt: now,
+    currentImageDigest: null,
+    effectiveCpuQuota: null,
+    effectiveMemoryBytes: null,
+    effectivePidsLimit: null,
   };
 }
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { reconcileAll, reconcileGame } from '../../src/domain/reconcile.js';
 import { startRuntime } from '../../src/domain/start.js';
-import { IMAGE, ownContainer, world } from '../fakes/world.js';
+import { fakeDigest } from '../fakes/fake-docker-engine.js';
+import { IMAGE, IMAGE_LIMITS, ownContainer, world } from '../fakes/world.js';
 import type { World } from '../fakes/world.js';
 
 async function started(w: World, gameId: string) {
@@ -22,9 +23,33 @@ describe('reconcile', () => {
       engineEndpoint: 'http://galaxy-game-g-orphan:8080',
       statePath: '/srv/game-state/g-orphan',
       startedAt: new Date('2026-11-25T10:00:00Z'),
+      // What the adopted container runs and really has, read from it.
+      currentImageDigest: fakeDigest(IMAGE),
+      effectiveCpuQuota: IMAGE_LIMITS.cpuQuota,
+      effectiveMemoryBytes: IMAGE_LIMITS.memoryBytes,
+      effectivePidsLimit: IMAGE_LIMITS.pidsLimit,
     });
     expect(w.healthEvents.published).toEqual([expect.objectContaining({ gameId: 'g-orphan', eventType: 'container_adopted', containerId: id })]);
-    expect(w.operations.entries).toEqual([expect.objectContaining({ opKind: 'reconcile_adopt', opSource: 'reconciler', outcome: 'success' })]);
+    expect(w.operations.entries).toEqual([
+      expect.objectContaining({ opKind: 'reconcile_adopt', opSource: 'reconciler', outcome: 'success', imageDigest: fakeDigest(IMAGE) }),
+    ]);
+  });
+
+  it('records the repo digest an adopted container was pulled by, looked up by its image id', async () => {
+    const w = world();
+    w.docker.images.delete(IMAGE);
+    w.docker.registry.set(IMAGE, {});
+    await w.docker.pullImage(IMAGE, 'always');
+    w.docker.addContainer(ownContainer('g-pulled'));
+    await reconcileAll(w.deps);
+    expect((await w.records.get('g-pulled'))?.currentImageDigest).toBe(fakeDigest(`registry:${IMAGE}`));
+  });
+
+  it('records the image id of an adopted container whose image is no longer local', async () => {
+    const w = world();
+    w.docker.addContainer(ownContainer('g-noimage', { imageId: fakeDigest('removed since') }));
+    await reconcileAll(w.deps);
+    expect(await w.records.get('g-noimage')).toMatchObject({ status: 'running', currentImageDigest: fakeDigest('removed since') });
   });
 
   it('marks a running record whose container is gone as removed', async () => {
@@ -32,7 +57,14 @@ describe('reconcile', () => {
     const record = await started(w, 'g-gone');
     await w.docker.remove(record.currentContainerId!);
     expect(await reconcileAll(w.deps)).toMatchObject({ disappeared: 1 });
-    expect(await w.records.get('g-gone')).toMatchObject({ status: 'removed', stoppedAt: expect.any(Date) });
+    // The last container's digest and limits stay: the record still names it.
+    expect(await w.records.get('g-gone')).toMatchObject({
+      status: 'removed',
+      stoppedAt: expect.any(Date),
+      currentImageDigest: record.currentImageDigest,
+      effectiveMemoryBytes: record.effectiveMemoryBytes,
+    });
+    expect(w.operations.entries.at(-1)).toMatchObject({ opKind: 'reconcile_observe', imageDigest: record.currentImageDigest });
     expect(w.healthEvents.published.at(-1)).toMatchObject({ eventType: 'container_disappeared', gameId: 'g-gone' });
   });
 

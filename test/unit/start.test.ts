@@ -4,6 +4,7 @@ import type { RuntimeRecord } from '../../src/domain/model.js';
 import type { StartInput, StartResult } from '../../src/domain/start.js';
 import { beginOperation } from '../../src/domain/operation.js';
 import { runStartUnderHeldLease, START_STEPS, startRuntime } from '../../src/domain/start.js';
+import { fakeDigest } from '../fakes/fake-docker-engine.js';
 import { failure } from '../fakes/results.js';
 import type { World } from '../fakes/world.js';
 import { IMAGE, NETWORK, OTHER_IMAGE, world } from '../fakes/world.js';
@@ -29,6 +30,10 @@ function runningRecord(over: Partial<RuntimeRecord> = {}): RuntimeRecord {
     stoppedAt: null,
     lastOpAt: new Date('2026-01-01T00:00:00Z'),
     createdAt: new Date('2025-12-31T00:00:00Z'),
+    currentImageDigest: fakeDigest(IMAGE),
+    effectiveCpuQuota: 2,
+    effectiveMemoryBytes: 1024 ** 3,
+    effectivePidsLimit: 512,
     ...over,
   };
 }
@@ -85,6 +90,11 @@ describe('start: fresh success', () => {
       stoppedAt: null,
       lastOpAt: startedAt,
       createdAt: expect.any(Date) as Date,
+      // A local image with no repo digest: its id. The limits as the container got them.
+      currentImageDigest: fakeDigest(IMAGE),
+      effectiveCpuQuota: 2,
+      effectiveMemoryBytes: 1024 ** 3,
+      effectivePidsLimit: 512,
     };
     expect(result).toEqual({ outcome: 'success', errorCode: null, errorMessage: '', record: expectedRecord, retryable: false });
     expect(await w.records.get('g-100')).toEqual(result.record);
@@ -123,6 +133,7 @@ describe('start: fresh success', () => {
         opSource: 'gm_rest',
         sourceRef: 'req-1',
         imageRef: IMAGE,
+        imageDigest: fakeDigest(IMAGE),
         containerId: container!.id,
         outcome: 'success',
         errorCode: '',
@@ -391,6 +402,53 @@ describe('start: image, network, pull, inspect', () => {
     const result = await startRuntime(w.deps, input(), { onPullProgress: (p) => progress.push(p.status) });
     expect(result.outcome).toBe('success');
     expect(progress.length).toBeGreaterThan(0);
+    // Pulled: the repo digest it was pulled by, not the local id; no labels, so the default limits.
+    expect(result.record).toMatchObject({
+      currentImageDigest: fakeDigest(`registry:${IMAGE}`),
+      effectiveCpuQuota: 1,
+      effectiveMemoryBytes: 512 * 1024 ** 2,
+      effectivePidsLimit: 256,
+    });
+    expect(w.operations.entries[0]?.imageDigest).toBe(fakeDigest(`registry:${IMAGE}`));
+  });
+
+  it('refuses an image from a registry that is not allowed, before any pull', async () => {
+    const w = world();
+    w.deps.settings.allowedRegistries = ['docker.io', 'registry.galaxy.example'];
+    w.deps.settings.pullPolicy = 'always';
+    const result = await startRuntime(w.deps, input());
+    expect(result).toEqual(
+      failure(
+        'start_config_invalid',
+        'image registry "registry.galaxy.test" is not allowed (RTMANAGER_ALLOWED_REGISTRIES: docker.io, registry.galaxy.example)',
+        false,
+      ),
+    );
+    expectFailureSideEffects(w, result, 'runtime.start_config_invalid');
+    expect(w.docker.calls).toEqual([]);
+    expect(w.operations.entries[0]?.imageDigest).toBeNull();
+  });
+
+  it('starts an image from an allowed registry', async () => {
+    const w = world();
+    w.deps.settings.allowedRegistries = ['docker.io', 'Registry.Galaxy.Test'];
+    expect((await startRuntime(w.deps, input())).outcome).toBe('success');
+  });
+
+  it.each([
+    [{ 'com.galaxy.memory': '1p' }, 'image label com.galaxy.memory=1p is above the maximum 8g (RTMANAGER_CONTAINER_MAX_MEMORY)'],
+    [{ 'com.galaxy.pids_limit': '100000' }, 'image label com.galaxy.pids_limit=100000 is above the maximum 4096 (RTMANAGER_CONTAINER_MAX_PIDS_LIMIT)'],
+    [{ 'com.galaxy.cpu_quota': '4.5' }, 'image label com.galaxy.cpu_quota=4.5 is above the maximum 4 (RTMANAGER_CONTAINER_MAX_CPU_QUOTA)'],
+  ])('refuses an image whose label %j is above its maximum: nothing is run', async (labels, message) => {
+    const w = world();
+    w.docker.images.set(IMAGE, labels);
+    const result = await startRuntime(w.deps, input());
+    expect(result).toEqual(failure('start_config_invalid', message, false));
+    expectFailureSideEffects(w, result, 'runtime.start_config_invalid');
+    expect(w.docker.calls).not.toContain('run');
+    expect(w.stateDirs.prepared).toEqual([]);
+    // The image was inspected: its row says which one was refused.
+    expect(w.operations.entries[0]?.imageDigest).toBe(fakeDigest(IMAGE));
   });
 
   it('reports image_pull_failed from the inspect when policy never finds no local image', async () => {
@@ -499,7 +557,15 @@ describe('start: converging on a container a crashed attempt left', () => {
     const id = ours(w, IMAGE, true, new Date('2026-11-25T11:00:00Z'));
     const result = await startRuntime(w.deps, input());
     expect(result.outcome).toBe('success');
-    expect(result.record).toMatchObject({ currentContainerId: id, startedAt: new Date('2026-11-25T11:00:00Z') });
+    // The limits it really has (none, as the fake made it), not those the labels ask for.
+    expect(result.record).toMatchObject({
+      currentContainerId: id,
+      startedAt: new Date('2026-11-25T11:00:00Z'),
+      currentImageDigest: fakeDigest(IMAGE),
+      effectiveCpuQuota: 0,
+      effectiveMemoryBytes: 0,
+      effectivePidsLimit: 0,
+    });
     expect(w.docker.calls).not.toContain('run');
     expect(w.docker.containers.size).toBe(1);
   });

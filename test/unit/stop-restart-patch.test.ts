@@ -4,6 +4,7 @@ import type { RuntimeRecord } from '../../src/domain/model.js';
 import { patchRuntime, restartRuntime } from '../../src/domain/restart.js';
 import { startRuntime } from '../../src/domain/start.js';
 import { STOP_STEPS, stopRuntime } from '../../src/domain/stop.js';
+import { fakeDigest } from '../fakes/fake-docker-engine.js';
 import { failure } from '../fakes/results.js';
 import { IMAGE, OTHER_IMAGE, ownContainer, world } from '../fakes/world.js';
 import type { World } from '../fakes/world.js';
@@ -24,13 +25,16 @@ const success = (record: RuntimeRecord | null, errorCode: null | 'replay_no_op' 
   retryable: false,
 });
 
-/** The record a stop leaves: the same game, stopped, no container, both times the stop's. */
+/** The record a stop leaves: the same game and image digest, stopped, no container and so no limits, both times the stop's. */
 const stoppedFrom = (before: RuntimeRecord): RuntimeRecord => ({
   ...before,
   status: 'stopped',
   currentContainerId: null,
   stoppedAt: expect.any(Date) as Date,
   lastOpAt: expect.any(Date) as Date,
+  effectiveCpuQuota: null,
+  effectiveMemoryBytes: null,
+  effectivePidsLimit: null,
 });
 
 /** [op_kind, outcome, error_code] of every audit row, oldest first. */
@@ -45,6 +49,7 @@ describe('stop', () => {
     const before = await started(w);
     const result = await stopRuntime(w.deps, { gameId: 'g-1', ...who });
     expect(result).toEqual(success(stoppedFrom(before)));
+    expect(result.record?.currentImageDigest).toBe(fakeDigest(IMAGE));
     expect(result.record?.stoppedAt).toEqual(result.record?.lastOpAt);
     expect(w.docker.containers.size).toBe(0);
     expect(await w.records.get('g-1')).toEqual(result.record);
@@ -63,6 +68,8 @@ describe('stop', () => {
       opSource: 'admin_rest',
       sourceRef: 'op-1',
       imageRef: IMAGE,
+      // The digest of the image the game ran, from the record.
+      imageDigest: fakeDigest(IMAGE),
       containerId: '',
       outcome: 'success',
       errorCode: '',
@@ -346,7 +353,13 @@ describe('restart', () => {
       ['start', 'success', ''],
       ['restart', 'success', ''],
     ]);
-    expect(w.operations.entries.at(-1)).toMatchObject({ opSource: 'admin_rest', sourceRef: 'op-1', imageRef: IMAGE, containerId: after.currentContainerId });
+    expect(w.operations.entries.at(-1)).toMatchObject({
+      opSource: 'admin_rest',
+      sourceRef: 'op-1',
+      imageRef: IMAGE,
+      imageDigest: fakeDigest(IMAGE),
+      containerId: after.currentContainerId,
+    });
     expect(w.healthEvents.published.map((e) => [e.eventType, e.containerId, e.details.reason])).toEqual([
       ['container_started', before.currentContainerId, undefined],
       ['container_exited', before.currentContainerId, 'restart_requested'],
@@ -372,6 +385,10 @@ describe('restart', () => {
         startedAt: expect.any(Date),
         lastOpAt: expect.any(Date),
         stoppedAt: null,
+        // The new container's limits, read back again.
+        effectiveCpuQuota: 2,
+        effectiveMemoryBytes: 1024 ** 3,
+        effectivePidsLimit: 512,
       }),
     );
     expect(w.docker.containers.size).toBe(1);
@@ -476,19 +493,25 @@ describe('patch', () => {
     const result = await patchRuntime(w.deps, { gameId: 'g-1', imageRef: OTHER_IMAGE, ...who });
     const after = (await w.records.get('g-1'))!;
     expect(result).toEqual(success(after));
+    // The new image's digest, and the limits of a label-less image: the defaults.
     expect(after).toEqual({
       ...before,
       currentImageRef: OTHER_IMAGE,
       currentContainerId: expect.any(String),
       startedAt: expect.any(Date),
       lastOpAt: expect.any(Date),
+      currentImageDigest: fakeDigest(OTHER_IMAGE),
+      effectiveCpuQuota: 1,
+      effectiveMemoryBytes: 512 * 1024 ** 2,
+      effectivePidsLimit: 256,
     });
     const [container] = await w.docker.listContainers({});
     expect(container?.labels['com.galaxy.engine_image_ref']).toBe(OTHER_IMAGE);
     expect(w.docker.containers.size).toBe(1);
-    expect(w.operations.entries.slice(1).map((e) => [e.opKind, e.outcome, e.imageRef])).toEqual([
-      ['start', 'success', OTHER_IMAGE],
-      ['patch', 'success', OTHER_IMAGE],
+    // The stop's row (inside the patch, not audited alone) names nothing new; the start and the patch name the new digest.
+    expect(w.operations.entries.slice(1).map((e) => [e.opKind, e.outcome, e.imageRef, e.imageDigest])).toEqual([
+      ['start', 'success', OTHER_IMAGE, fakeDigest(OTHER_IMAGE)],
+      ['patch', 'success', OTHER_IMAGE, fakeDigest(OTHER_IMAGE)],
     ]);
     expect(w.healthEvents.published.at(1)).toMatchObject({ eventType: 'container_exited', details: { reason: 'patch_requested' } });
   });
@@ -509,6 +532,20 @@ describe('patch', () => {
         payload: expect.objectContaining({ game_id: 'g-1', image_ref: 'Bad Image', error_code: 'start_config_invalid' }) as unknown,
       }),
     ]);
+  });
+
+  it('refuses an image from a registry that is not allowed before the lease: the game keeps running', async () => {
+    const w = world();
+    const before = await started(w);
+    w.deps.settings.allowedRegistries = ['docker.io'];
+    const calls = w.docker.calls.length;
+    const result = await patchRuntime(w.deps, { gameId: 'g-1', imageRef: OTHER_IMAGE, ...who });
+    expect(result).toEqual(
+      failure('start_config_invalid', 'image registry "registry.galaxy.test" is not allowed (RTMANAGER_ALLOWED_REGISTRIES: docker.io)', false),
+    );
+    expect(w.docker.calls.length).toBe(calls);
+    expect(await w.records.get('g-1')).toEqual(before);
+    expect(w.notifications.published.map((n) => n.notificationType)).toEqual(['runtime.start_config_invalid']);
   });
 
   it('answers a retryable conflict while the lease is held: the game keeps running its image', async () => {

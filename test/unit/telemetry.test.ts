@@ -49,6 +49,25 @@ describe('telemetry as Prometheus text', () => {
     expect(text).toContain('rtmanager_docker_op_latency_seconds_bucket{op="run",le="1"} 1\n');
   });
 
+  it('exports ours in addition: readiness per check at scrape time, the last reconcile pass, rows pruned', async () => {
+    const t = createTelemetry();
+    // Nothing recorded yet: none of them shows, not even with a zero.
+    expect(await t.metricsText()).not.toContain('rtmanager_');
+    let state = { redis: true, workers: false };
+    t.setReadinessSource(() => Promise.resolve(state));
+    t.recordReconcilePass(new Date(Date.UTC(2026, 10, 25, 12, 0, 0, 500)));
+    t.recordOperationLogPruned(1500);
+    t.recordOperationLogPruned(0);
+    const text = await t.metricsText();
+    expect(text).toContain('# TYPE rtmanager_ready gauge\n');
+    expect(samples(text, 'rtmanager_ready').sort()).toEqual(['rtmanager_ready{check="redis"} 1', 'rtmanager_ready{check="workers"} 0']);
+    expect(samples(text, 'rtmanager_reconcile_last_success_timestamp_seconds')).toEqual(['rtmanager_reconcile_last_success_timestamp_seconds 1795608000.5']);
+    expect(samples(text, 'rtmanager_operation_log_pruned_rows_total')).toEqual(['rtmanager_operation_log_pruned_rows_total 1500']);
+    // Read again at every scrape.
+    state = { redis: true, workers: true };
+    expect(samples(await t.metricsText(), 'rtmanager_ready').sort()).toEqual(['rtmanager_ready{check="redis"} 1', 'rtmanager_ready{check="workers"} 1']);
+  });
+
   it('keeps the last queue depths when the source fails', async () => {
     const t = createTelemetry();
     t.setQueueDepthSource(() => Promise.resolve([{ queue: 'q', state: 'active', count: 2 }]));

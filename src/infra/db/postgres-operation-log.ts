@@ -1,4 +1,4 @@
-import { and, desc, eq } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, lt } from 'drizzle-orm';
 import type { OperationEntry, OpKind, OpSource, Outcome, StoredOperationEntry } from '../../domain/model.js';
 import type { OperationLog } from '../../domain/ports.js';
 import type { Database } from './client.js';
@@ -20,6 +20,7 @@ export class PostgresOperationLog implements OperationLog {
         opSource: entry.opSource,
         sourceRef: entry.sourceRef,
         imageRef: entry.imageRef,
+        imageDigest: entry.imageDigest,
         containerId: entry.containerId,
         outcome: entry.outcome,
         errorCode: entry.errorCode,
@@ -42,6 +43,22 @@ export class PostgresOperationLog implements OperationLog {
       .limit(limit);
     return rows.map(toEntry);
   }
+
+  /**
+   * One statement deleting the oldest `limit` rows, found through the
+   * `finished_at` index: its locks last as long as those rows take to
+   * delete, never as long as the whole backlog.
+   */
+  async deleteOlderThan(before: Date, limit: number): Promise<number> {
+    const oldest = this.db
+      .select({ id: operationLog.id })
+      .from(operationLog)
+      .where(lt(operationLog.finishedAt, before))
+      .orderBy(asc(operationLog.finishedAt))
+      .limit(limit);
+    const deleted = await this.db.delete(operationLog).where(inArray(operationLog.id, oldest)).returning({ id: operationLog.id });
+    return deleted.length;
+  }
 }
 
 function toEntry(row: Row): StoredOperationEntry {
@@ -53,6 +70,7 @@ function toEntry(row: Row): StoredOperationEntry {
     opSource: row.opSource as OpSource,
     sourceRef: row.sourceRef,
     imageRef: row.imageRef,
+    imageDigest: row.imageDigest,
     containerId: row.containerId,
     outcome: row.outcome as Outcome,
     errorCode: row.errorCode,

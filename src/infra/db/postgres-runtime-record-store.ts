@@ -69,6 +69,10 @@ function toRow(record: RuntimeRecord, fence: number): Row {
     lastOpAt: record.lastOpAt,
     createdAt: record.createdAt,
     leaseFence: fence,
+    currentImageDigest: record.currentImageDigest,
+    effectiveCpuQuota: record.effectiveCpuQuota,
+    effectiveMemoryBytes: record.effectiveMemoryBytes,
+    effectivePidsLimit: record.effectivePidsLimit,
   };
 }
 
@@ -87,5 +91,9 @@ function toRecord(row: Row): RuntimeRecord {
     stoppedAt: row.stoppedAt,
     lastOpAt: row.lastOpAt,
     createdAt: row.createdAt,
+    currentImageDigest: row.currentImageDigest,
+    effectiveCpuQuota: row.effectiveCpuQuota,
+    effectiveMemoryBytes: row.effectiveMemoryBytes,
+    effectivePidsLimit: row.effectivePidsLimit,
   };
 }

@@ -3,7 +3,7 @@
  * the migrations there are the schema of record, this file is their source.
  */
 import { sql } from 'drizzle-orm';
-import { bigint, check, customType, index, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, check, customType, doublePrecision, index, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
 
 /**
  * Game ids compare byte-wise everywhere (the fakes, PGlite, any Postgres),
@@ -33,6 +33,11 @@ export const runtimeRecords = pgTable(
     createdAt: timestamptz('created_at').notNull(),
     /** The fencing number of the operation that wrote the row (contract §10); a lower one may not overwrite it. */
     leaseFence: bigint('lease_fence', { mode: 'number' }).notNull().default(0),
+    /** Contract §11; NULL on rows written before they were recorded. */
+    currentImageDigest: text('current_image_digest'),
+    effectiveCpuQuota: doublePrecision('effective_cpu_quota'),
+    effectiveMemoryBytes: bigint('effective_memory_bytes', { mode: 'number' }),
+    effectivePidsLimit: bigint('effective_pids_limit', { mode: 'number' }),
   },
   (t) => [
     index('runtime_records_status_game_id_idx').on(t.status, t.gameId),
@@ -49,6 +54,8 @@ export const operationLog = pgTable(
     opSource: text('op_source').notNull(),
     sourceRef: text('source_ref').notNull().default(''),
     imageRef: text('image_ref').notNull().default(''),
+    /** Contract §11; NULL when the operation did not know it, and on rows written before it was recorded. */
+    imageDigest: text('image_digest'),
     containerId: text('container_id').notNull().default(''),
     outcome: text('outcome').notNull(),
     errorCode: text('error_code').notNull().default(''),
@@ -56,7 +63,12 @@ export const operationLog = pgTable(
     startedAt: timestamptz('started_at').notNull(),
     finishedAt: timestamptz('finished_at').notNull(),
   },
-  (t) => [index('operation_log_game_id_id_idx').on(t.gameId, t.id.desc()), index('operation_log_game_id_op_kind_id_idx').on(t.gameId, t.opKind, t.id.desc())],
+  (t) => [
+    index('operation_log_game_id_id_idx').on(t.gameId, t.id.desc()),
+    index('operation_log_game_id_op_kind_id_idx').on(t.gameId, t.opKind, t.id.desc()),
+    // Retention deletes the oldest rows in batches: each batch finds them here, not by a scan.
+    index('operation_log_finished_at_idx').on(t.finishedAt),
+  ],
 );
 
 export const healthSnapshots = pgTable('health_snapshots', {

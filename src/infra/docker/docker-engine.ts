@@ -21,7 +21,7 @@ import { pullWithDeadlines } from './pull.js';
 import type { PullPolicy } from '../../domain/model.js';
 import type { DockerTls } from './host.js';
 import { dockerTarget, dockerTlsAgent } from './host.js';
-import type { ContainerInfo, DockerEngine, PullProgress, RunResult, RunSpec, Telemetry } from '../../domain/ports.js';
+import type { ContainerInfo, DockerEngine, EffectiveLimits, ImageInfo, PullProgress, RunResult, RunSpec, Telemetry } from '../../domain/ports.js';
 
 /** `unix:///var/run/docker.sock` or `tcp://host:port` (with its TLS, if any) → a client. */
 export function dockerFromHost(host: string, tls: DockerTls | null = null): Dockerode {
@@ -93,10 +93,10 @@ export class DockerodeEngine implements DockerEngine {
     await this.timed('pull', () => pullWithDeadlines(this.docker, ref, this.deadlines, onProgress));
   }
 
-  async inspectImage(ref: string): Promise<{ labels: Record<string, string> }> {
+  async inspectImage(ref: string): Promise<ImageInfo> {
     try {
       const info = await this.inspectImageCached(ref);
-      return { labels: info.Config?.Labels ?? {} };
+      return { id: info.Id, repoDigests: info.RepoDigests ?? [], labels: info.Config?.Labels ?? {} };
     } catch (error) {
       throw daemonError(error);
     }
@@ -141,7 +141,7 @@ export class DockerodeEngine implements DockerEngine {
     try {
       await this.call('start', (abortSignal) => container.start({ abortSignal }));
       const info = await this.call('inspect', (abortSignal) => container.inspect({ abortSignal }));
-      return { containerId: container.id, startedAt: parseDockerTime(info.State.StartedAt) ?? new Date() };
+      return { containerId: container.id, startedAt: parseDockerTime(info.State.StartedAt) ?? new Date(), effective: effectiveLimits(info.HostConfig) };
     } catch (error) {
       // Created but not started (or not known to be): nobody would own it.
       // Remove it before failing; a re-run creates it afresh.
@@ -157,6 +157,7 @@ export class DockerodeEngine implements DockerEngine {
         id: info.Id,
         name: info.Name.replace(/^\//, ''),
         image: info.Config.Image,
+        imageId: info.Image,
         labels: info.Config.Labels ?? {},
         state: info.State.Status,
         running: info.State.Running,
@@ -164,6 +165,7 @@ export class DockerodeEngine implements DockerEngine {
         oomKilled: info.State.OOMKilled,
         startedAt: parseDockerTime(info.State.StartedAt),
         finishedAt: parseDockerTime(info.State.FinishedAt),
+        effective: effectiveLimits(info.HostConfig),
       };
     } catch (error) {
       if (statusOf(error) === 404) return null;
@@ -214,6 +216,7 @@ export class DockerodeEngine implements DockerEngine {
         id: c.Id,
         name: (c.Names[0] ?? '').replace(/^\//, ''),
         image: c.Image,
+        imageId: c.ImageID,
         labels: c.Labels,
         state: c.State,
         running,
@@ -221,6 +224,7 @@ export class DockerodeEngine implements DockerEngine {
         oomKilled: false,
         startedAt: null,
         finishedAt: null,
+        effective: null,
       };
       if (running) {
         out.push(base);
@@ -299,4 +303,9 @@ export class DockerodeEngine implements DockerEngine {
       this.telemetry?.recordDockerOp(op, (performance.now() - began) / 1000);
     }
   }
+}
+
+/** What the daemon applied, from an inspect's HostConfig (0: no limit). */
+function effectiveLimits(host: Dockerode.HostConfig): EffectiveLimits {
+  return { cpuQuota: (host.NanoCpus ?? 0) / 1e9, memoryBytes: host.Memory ?? 0, pidsLimit: host.PidsLimit ?? 0 };
 }

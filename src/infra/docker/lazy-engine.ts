@@ -7,7 +7,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { PullPolicy } from '../../domain/model.js';
-import type { ContainerInfo, DockerEngine, PullProgress, RunResult, RunSpec, Telemetry } from '../../domain/ports.js';
+import type { ContainerInfo, DockerEngine, ImageInfo, PullProgress, RunResult, RunSpec, Telemetry } from '../../domain/ports.js';
 import type { DockerDeadlines, DockerodeEngine } from './docker-engine.js';
 import type { DockerTls } from './host.js';
 import { dockerTarget, dockerTlsAgent } from './host.js';
@@ -49,7 +49,7 @@ export class LazyDockerEngine implements DockerEngine {
     return (await this.load()).pullImage(ref, policy, onProgress);
   }
 
-  async inspectImage(ref: string): Promise<{ labels: Record<string, string> }> {
+  async inspectImage(ref: string): Promise<ImageInfo> {
     return (await this.load()).inspectImage(ref);
   }
 

@@ -1,0 +1,1 @@
+CREATE INDEX "operation_log_finished_at_idx" ON "operation_log" USING btree ("finished_at");
