@@ -1,15 +1,17 @@
 /**
- * Configuration: every variable of contract §2, §10 and §13, validated at boot by
- * one zod schema over the environment whose output is `Config`. A bad value
+ * Configuration: every variable of contract §2, §10, §12 (engine containers,
+ * Docker TLS) and §13, validated at boot by one zod schema over the
+ * environment whose output is `Config`. A bad value
  * stops boot with exit code 1 and one line per bad variable, naming it and
  * saying why — an operator fixes all of them in one go.
  *
  * Ours in addition, not the contract's: see the README's "Configuration".
  */
-import { availableParallelism } from 'node:os';
 import { isIPv4 } from 'node:net';
+import { availableParallelism, homedir } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { parseCapabilities } from './domain/capabilities.js';
 import { parseDockerSize } from './domain/docker-size.js';
 import { isRegistryHost } from './domain/image-ref.js';
 import { isKeyValueList, parseKeyValues } from './domain/key-values.js';
@@ -68,6 +70,18 @@ const nonEmpty = z.string().refine((v) => v.trim() !== '', { error: (issue) => `
 
 const dockerSize = z.string().refine((v) => (parseDockerSize(v) ?? 0) > 0, {
   error: (issue) => `must be a Docker size such as 512m or 1g ${got(issue.input)}`,
+});
+
+const capabilities = z
+  .string()
+  .refine((v) => parseCapabilities(v) !== null, {
+    error: (issue) => `must be ALL or Linux capability names (such as NET_BIND_SERVICE) separated by commas ${got(issue.input)}`,
+  })
+  .transform((v) => parseCapabilities(v) ?? []);
+
+/** Numeric: a FROM scratch engine image has no /etc/passwd to look a name up in. */
+const uidGid = z.string().refine((v) => /^\d{1,10}:\d{1,10}$/.test(v) && v.split(':').every((id) => Number(id) <= 4_294_967_294), {
+  error: (issue) => `must be uid:gid, two numbers such as 65534:65534 ${got(issue.input)}`,
 });
 
 const keyValues = z.string().refine((v) => isKeyValueList(v), {
@@ -136,6 +150,12 @@ const ENV = z.object({
   RTMANAGER_DOCKER_HOST: optional(dockerHost),
   // Read only when RTMANAGER_DOCKER_HOST is unset (see the preprocess below), and validated like it.
   DOCKER_HOST: optional(dockerHost),
+  // The Docker CLI's TLS variables, read as it reads them (contract §12): any non-empty value turns TLS on, "0" included.
+  DOCKER_TLS_VERIFY: optional(z.string()),
+  DOCKER_TLS: optional(z.string()),
+  DOCKER_CERT_PATH: optional(nonEmpty),
+  // Where the CLI keeps its files, the certificates' default directory too.
+  DOCKER_CONFIG: optional(nonEmpty),
   RTMANAGER_DOCKER_NETWORK: withDefault(nonEmpty, 'galaxy-engines'),
   RTMANAGER_DOCKER_LOG_DRIVER: withDefault(nonEmpty, 'json-file'),
   RTMANAGER_DOCKER_LOG_OPTS: withDefault(keyValues, 'max-size=10m,max-file=3'),
@@ -151,6 +171,14 @@ const ENV = z.object({
   RTMANAGER_CONTAINER_MAX_CPU_QUOTA: withDefault(positiveDecimal, String(availableParallelism())),
   RTMANAGER_CONTAINER_MAX_MEMORY: withDefault(dockerSize, '8g'),
   RTMANAGER_CONTAINER_MAX_PIDS_LIMIT: withDefault(int(1, 4_194_304), '4096'),
+  RTMANAGER_CONTAINER_CAP_DROP: withDefault(capabilities, 'ALL'),
+  RTMANAGER_CONTAINER_CAP_ADD: withDefault(capabilities, ''),
+  RTMANAGER_CONTAINER_READ_ONLY_ROOTFS: withDefault(bool, 'true'),
+  RTMANAGER_CONTAINER_TMPFS_SIZE: withDefault(
+    dockerSize.transform((v) => parseDockerSize(v) ?? 0),
+    '64m',
+  ),
+  RTMANAGER_CONTAINER_USER: optional(uidGid),
   RTMANAGER_ENGINE_STATE_MOUNT_PATH: withDefault(absolutePath, '/var/lib/galaxy/engine'),
   RTMANAGER_ENGINE_STATE_ENV_NAME: withDefault(envName, 'GALAXY_ENGINE_STATE_DIR'),
   RTMANAGER_ENGINE_PORT: withDefault(int(1, 65535), '8080'),
@@ -208,6 +236,7 @@ function isLoopback(host: string): boolean {
 
 /** The nested shape the rest of the service reads. */
 function toConfig(v: Variables) {
+  const host = v.RTMANAGER_DOCKER_HOST ?? v.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
   return {
     redisUrl: v.RTMANAGER_REDIS_URL,
     /** Undefined: the embedded PGlite database in `pgliteDir`. */
@@ -231,7 +260,9 @@ function toConfig(v: Variables) {
     /** Bull Board may change queues (retry, clean, add, pause…); read-only otherwise. */
     adminWriteEnabled: v.RTMANAGER_ADMIN_WRITE_ENABLED,
     docker: {
-      host: v.RTMANAGER_DOCKER_HOST ?? v.DOCKER_HOST ?? 'unix:///var/run/docker.sock',
+      host,
+      /** TLS to a tcp:// daemon, as the Docker CLI would speak it; null: plain HTTP or a unix socket. */
+      tls: dockerTls(host, v),
       network: v.RTMANAGER_DOCKER_NETWORK,
       logDriver: v.RTMANAGER_DOCKER_LOG_DRIVER,
       /** Raw `k=v,…`: the domain's settings carry it as written. */
@@ -262,6 +293,13 @@ function toConfig(v: Variables) {
       gameStateOwnerUid: v.RTMANAGER_GAME_STATE_OWNER_UID ?? process.getuid?.() ?? 0,
       gameStateOwnerGid: v.RTMANAGER_GAME_STATE_OWNER_GID ?? process.getgid?.() ?? 0,
       stopTimeoutSeconds: v.RTMANAGER_STOP_TIMEOUT_SECONDS,
+      /** Contract §12: what every engine container is denied unless configured otherwise. */
+      capDrop: v.RTMANAGER_CONTAINER_CAP_DROP,
+      capAdd: v.RTMANAGER_CONTAINER_CAP_ADD,
+      readOnlyRootfs: v.RTMANAGER_CONTAINER_READ_ONLY_ROOTFS,
+      tmpfsSizeBytes: v.RTMANAGER_CONTAINER_TMPFS_SIZE,
+      /** `uid:gid`; null: the image's own user. */
+      user: v.RTMANAGER_CONTAINER_USER ?? null,
       /** On every engine container; the reconciler and events follower look only at containers carrying them. */
       extraLabels: v.RTMANAGER_CONTAINER_EXTRA_LABELS,
     },
@@ -287,6 +325,21 @@ function toConfig(v: Variables) {
     intake: { claimIdleMs: v.RTMANAGER_INTAKE_CLAIM_IDLE_MS },
     shutdownGraceMs: v.RTMANAGER_SHUTDOWN_GRACE_MS,
     queuePrefix: v.RTMANAGER_QUEUE_PREFIX,
+  };
+}
+
+/**
+ * The Docker CLI's rules: DOCKER_TLS_VERIFY turns TLS on and checks the
+ * daemon's certificate against `ca.pem`; DOCKER_TLS alone turns it on
+ * without that check; `cert.pem` / `key.pem`, when present, are presented to
+ * the daemon. The files live in DOCKER_CERT_PATH, else the CLI's own
+ * directory (DOCKER_CONFIG, else ~/.docker). A unix socket ignores all of it.
+ */
+function dockerTls(host: string, v: Variables): { verify: boolean; certPath: string } | null {
+  if (!host.startsWith('tcp://') || (v.DOCKER_TLS_VERIFY === undefined && v.DOCKER_TLS === undefined)) return null;
+  return {
+    verify: v.DOCKER_TLS_VERIFY !== undefined,
+    certPath: path.resolve(v.DOCKER_CERT_PATH ?? v.DOCKER_CONFIG ?? path.join(homedir(), '.docker')),
   };
 }
 

@@ -16,6 +16,8 @@ import { migrateDatabase } from '../infra/db/migrate.js';
 import { PostgresHealthSnapshots } from '../infra/db/postgres-health-snapshots.js';
 import { PostgresOperationLog } from '../infra/db/postgres-operation-log.js';
 import { PostgresRuntimeRecordStore } from '../infra/db/postgres-runtime-record-store.js';
+import type { DockerTls } from '../infra/docker/host.js';
+import { readDockerTls } from '../infra/docker/host.js';
 import { LazyDockerEngine } from '../infra/docker/lazy-engine.js';
 import { FsStateDirectories } from '../infra/fs/state-directories.js';
 import { HttpLobbyDiagnostics } from '../infra/lobby.js';
@@ -50,6 +52,8 @@ export interface Infrastructure {
   /** Shared by BullMQ's queues and workers. */
   bullConnection: Redis;
   docker: LazyDockerEngine;
+  /** Read once at boot: a missing certificate stops boot rather than the first start. */
+  dockerTls: DockerTls | null;
   deps: LifecycleDeps;
   queues: Record<QueueName, Queue>;
   enqueuer: Enqueuer;
@@ -60,6 +64,8 @@ export interface Infrastructure {
 }
 
 export async function openInfrastructure(config: Config, logger: Logger): Promise<Infrastructure> {
+  // First, before anything is opened that a failed boot would have to close.
+  const dockerTls = readDockerTls(config.docker.tls);
   const closers: Closer[] = [];
   const telemetry = createTelemetry();
   const database = await openDatabase(config.databaseUrl, { dataDir: config.pgliteDir });
@@ -75,6 +81,7 @@ export async function openInfrastructure(config: Config, logger: Logger): Promis
 
   const docker = new LazyDockerEngine({
     host: config.docker.host,
+    tls: dockerTls,
     telemetry,
     deadlines: { callMs: config.docker.timeoutMs, pullMs: config.docker.pullTimeoutMs, pullIdleMs: config.docker.pullInactivityMs },
   });
@@ -128,5 +135,5 @@ export async function openInfrastructure(config: Config, logger: Logger): Promis
     },
   };
 
-  return { config, logger, telemetry, database, commands, bullConnection, docker, deps, queues, enqueuer, readiness, closers };
+  return { config, logger, telemetry, database, commands, bullConnection, docker, dockerTls, deps, queues, enqueuer, readiness, closers };
 }

@@ -24,6 +24,11 @@ export function lifecycleSettings(config: Config): LifecycleSettings {
     enginePort: config.container.enginePort,
     leaseTtlMs: config.leaseTtlMs,
     stopTimeoutSeconds: config.container.stopTimeoutSeconds,
+    capDrop: config.container.capDrop,
+    capAdd: config.container.capAdd,
+    readOnlyRootfs: config.container.readOnlyRootfs,
+    tmpfsSizeBytes: config.container.tmpfsSizeBytes,
+    user: config.container.user,
     extraLabels: config.container.extraLabels,
   };
 }

@@ -74,7 +74,7 @@ export async function startWorkerRole(infra: Infrastructure, stepHook?: StepHook
   ]);
   const wait = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
   const events = followEngineEvents({
-    docker: dockerFromHost(config.docker.host),
+    docker: dockerFromHost(config.docker.host, infra.dockerTls),
     labels: { ...config.container.extraLabels, [LABEL_OWNER]: LABEL_OWNER_VALUE },
     onEvent: async (event) => {
       await reconcileOnEvent(deps, event.labels[LABEL_GAME_ID] ?? '', wait);

@@ -1,4 +1,6 @@
 import { dockerSizeBytes, parseDockerSize } from './docker-size.js';
+import type { LifecycleSettings } from './lifecycle.js';
+import type { RunSpec } from './ports.js';
 import {
   ENGINE_STATE_BACK_COMPAT_ENV_NAME,
   IMAGE_LABEL_CPU_QUOTA,
@@ -93,6 +95,26 @@ function sizeOrThrow(what: string, size: string): number {
   const bytes = parseDockerSize(size);
   if (bytes === null) throw new Error(`${what} memory ${JSON.stringify(size)} is not a Docker size`);
   return bytes;
+}
+
+/** Where a read-only engine may still write scratch files. */
+const SCRATCH_PATH = '/tmp';
+
+/**
+ * Contract §12: what the engine may do. The tmpfs exists for the read-only
+ * root's sake (an engine that writes /tmp must still be able to); with a
+ * writable root the image's own /tmp stays.
+ */
+export function engineHardening(
+  settings: Pick<LifecycleSettings, 'capDrop' | 'capAdd' | 'readOnlyRootfs' | 'tmpfsSizeBytes' | 'user'>,
+): Pick<RunSpec, 'capDrop' | 'capAdd' | 'readOnlyRootfs' | 'scratchMounts' | 'user'> {
+  return {
+    capDrop: [...settings.capDrop],
+    capAdd: [...settings.capAdd],
+    readOnlyRootfs: settings.readOnlyRootfs,
+    scratchMounts: settings.readOnlyRootfs ? [{ mountPath: SCRATCH_PATH, sizeBytes: settings.tmpfsSizeBytes }] : [],
+    user: settings.user,
+  };
 }
 
 export function engineEnv(mountPath: string, primaryName: string): Record<string, string> {

@@ -34,6 +34,28 @@ export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** Contract §12: what a daemon or registry said is cut to this many UTF-8 bytes before it becomes an `error_message`. */
+export const ERROR_MESSAGE_MAX_BYTES = 1024;
+const TRUNCATED = '… (truncated)';
+const utf8 = new TextEncoder();
+
+/**
+ * A failure's message as the API, the operation log and the notification
+ * carry it: at most ERROR_MESSAGE_MAX_BYTES. A daemon echoes what it was
+ * given (a registry's error body, a long name) and that text lands in a
+ * table row, a stream entry and a job result each time the operation fails.
+ * Cut on a character boundary, never inside a multi-byte one; a message
+ * already within the bound is returned as it is, so cutting twice changes nothing.
+ */
+export function truncateMessage(message: string, maxBytes = ERROR_MESSAGE_MAX_BYTES): string {
+  const bytes = utf8.encode(message);
+  if (bytes.length <= maxBytes) return message;
+  let cut = Math.max(0, maxBytes - utf8.encode(TRUNCATED).length);
+  // A continuation byte (10xxxxxx) at the cut means a character straddles it: leave that character out whole.
+  while (cut > 0 && ((bytes[cut] ?? 0) & 0xc0) === 0x80) cut--;
+  return `${new TextDecoder().decode(bytes.subarray(0, cut))}${TRUNCATED}`;
+}
+
 /**
  * The Result of an operation that found its game's lease held by another:
  * the jobs layer waits and asks again instead of spending an attempt.

@@ -109,6 +109,14 @@ export interface LifecycleSettings {
   leaseTtlMs: number;
   /** SIGTERM grace before the engine kills a stopping container. */
   stopTimeoutSeconds: number;
+  /** Contract §12: capabilities dropped, then added back (`ALL` drops every one). */
+  capDrop: string[];
+  capAdd: string[];
+  /** A read-only image filesystem, with a size-capped tmpfs on /tmp for scratch. */
+  readOnlyRootfs: boolean;
+  tmpfsSizeBytes: number;
+  /** `uid:gid` engines run as; null: the image's own user. */
+  user: string | null;
   /** Labels added to every engine container (tests mark theirs for sweeping); ours win on a clash. */
   extraLabels?: Record<string, string>;
 }

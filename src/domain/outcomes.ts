@@ -4,13 +4,15 @@
  * of a success. Side effects that must not change the outcome (audit, events,
  * notifications) are best effort: their failure is logged, never thrown.
  */
-import { errorMessage, isRetryableFailure } from './errors.js';
+import { errorMessage, isRetryableFailure, truncateMessage } from './errors.js';
 import type { Failure, LifecycleResult } from './lifecycle.js';
 import type { HealthEventType, NotificationType, RuntimeRecord } from './model.js';
 import { failureIntent } from './notification-intents.js';
 import type { Operation } from './operation.js';
 
-export async function recordFailure(op: Operation, failure: Failure): Promise<LifecycleResult> {
+export async function recordFailure(op: Operation, given: Failure): Promise<LifecycleResult> {
+  // The one place a failure's text leaves the domain: the audit row, the notification, the Result (API, job) and the log line.
+  const failure = { ...given, message: truncateMessage(given.message) };
   await bestEffortAppend(op, {
     containerId: failure.containerId ?? '',
     outcome: 'failure',

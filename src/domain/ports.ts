@@ -83,6 +83,19 @@ export interface BindMount {
   readOnly: boolean;
 }
 
+/** An in-memory filesystem (tmpfs) the engine may write, mounted `nosuid,nodev` and capped at `sizeBytes`. */
+export interface ScratchMount {
+  mountPath: string;
+  sizeBytes: number;
+}
+
+/**
+ * What the engine runs, and what it may do. Beyond these fields every engine
+ * container always gets (contract §12): no new privileges (setuid binaries
+ * gain nothing), no swap beyond `memoryBytes`, an init process as PID 1 that
+ * reaps and forwards signals, and the bind mounts as typed mounts (a `:` in
+ * a host path is just a character).
+ */
 export interface RunSpec {
   name: string;
   hostname: string;
@@ -97,6 +110,14 @@ export interface RunSpec {
   nanoCpus: number;
   memoryBytes: number;
   pidsLimit: number;
+  /** Capabilities taken from Docker's default set (`ALL`: every one), then those given back. */
+  capDrop: string[];
+  capAdd: string[];
+  /** The image's own files cannot be written: the engine writes its state directory and its scratch mounts. */
+  readOnlyRootfs: boolean;
+  scratchMounts: ScratchMount[];
+  /** `uid:gid` the engine runs as; null: the image's own user. */
+  user: string | null;
 }
 
 /** What Docker applied to a container (its inspect's HostConfig), not what was asked. */
@@ -150,7 +171,7 @@ export interface DockerEngine {
   pullImage(ref: string, policy: PullPolicy, onProgress?: (progress: PullProgress) => void): Promise<void>;
   /** A local image by ref or id; throws when it is not local. */
   inspectImage(ref: string): Promise<ImageInfo>;
-  /** Creates and starts the container; on a start failure the created container is removed. */
+  /** Creates and starts the container (as RunSpec says, and hardened as it says always); on a start failure the created container is removed. */
   run(spec: RunSpec): Promise<RunResult>;
   /** null when no container has this name or id. */
   inspectContainer(nameOrId: string): Promise<ContainerInfo | null>;
@@ -162,7 +183,12 @@ export interface DockerEngine {
   listContainers(labels: Record<string, string>): Promise<ContainerInfo[]>;
 }
 
-/** Creates `{root}/{game_id}` with mode and owner; returns the host path. */
+/**
+ * Creates `{root}/{game_id}` with mode and owner; returns the host path.
+ * Throws when that path exists and is not a real directory (a symbolic link,
+ * a file): it is bind-mounted read-write into the engine, so whatever a link
+ * there points to would be handed over (and chowned) instead.
+ */
 export interface StateDirectories {
   prepare(gameId: string): Promise<string>;
 }

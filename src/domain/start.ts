@@ -9,7 +9,7 @@
  * events and notifications are best effort: their failure is logged and never
  * changes the Result — the runtime record is the source of truth.
  */
-import { engineEnv, engineLabels, isOwnedBy, resolveLimits } from './container-spec.js';
+import { engineEnv, engineHardening, engineLabels, isOwnedBy, resolveLimits } from './container-spec.js';
 import { errorMessage } from './errors.js';
 import { gameIdProblem } from './game-id.js';
 import { imageRefProblem, pulledDigest } from './image-ref.js';
@@ -226,6 +226,7 @@ async function runStartSteps(op: Operation): Promise<LifecycleResult> {
         nanoCpus: limits.nanoCpus,
         memoryBytes: limits.memoryBytes,
         pidsLimit: limits.pidsLimit,
+        ...engineHardening(settings),
       }),
     { code: 'container_start_failed', notify: 'runtime.container_start_failed' },
   );

@@ -25,6 +25,7 @@ export function describeDockerEngineContract(name: string, make: () => Promise<D
         await s.cleanup();
       }
     };
+    // Hardened as contract §12 has it by default, and as an unprivileged user: the test image must serve under all of it.
     const spec = (s: DockerEngineSubject, suffix: string, over: Partial<RunSpec> = {}): RunSpec => ({
       name: `${s.prefix}-${suffix}`,
       hostname: `${s.prefix}-${suffix}`,
@@ -38,6 +39,11 @@ export function describeDockerEngineContract(name: string, make: () => Promise<D
       nanoCpus: 500_000_000,
       memoryBytes: 64 * 1024 * 1024,
       pidsLimit: 64,
+      capDrop: ['ALL'],
+      capAdd: [],
+      readOnlyRootfs: true,
+      scratchMounts: [{ mountPath: '/tmp', sizeBytes: 8 * 1024 * 1024 }],
+      user: '65534:65534',
       ...over,
     });
 

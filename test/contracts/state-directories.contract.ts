@@ -6,6 +6,8 @@ export interface StateDirectoriesSubject {
   root: string;
   /** What exists on disk below the root (the fake answers from memory). */
   entries(): Promise<string[]>;
+  /** Puts something that is no real directory at `{root}/{gameId}`: a symbolic link to a directory elsewhere, or a file. */
+  plant(gameId: string, kind: 'symlink' | 'file'): Promise<void>;
   cleanup(): Promise<void>;
 }
 
@@ -17,6 +19,22 @@ export function describeStateDirectoriesContract(name: string, make: () => Promi
         expect(await s.port.prepare('g-1')).toBe(`${s.root}/g-1`);
         expect(await s.port.prepare('g-1')).toBe(`${s.root}/g-1`);
         expect(await s.entries()).toContain('g-1');
+      } finally {
+        await s.cleanup();
+      }
+    });
+
+    it.each([
+      ['symlink', 'a symbolic link'],
+      ['file', 'not a directory'],
+    ] as const)('refuses a %s at {root}/{game_id}: it is bind-mounted into the engine', async (kind, what) => {
+      const s = await make();
+      try {
+        await s.plant('g-planted', kind);
+        await expect(s.port.prepare('g-planted')).rejects.toThrow(
+          `refused state directory for "g-planted": ${s.root}/g-planted exists and is ${what}; it must be a real directory`,
+        );
+        expect(await s.port.prepare('g-other')).toBe(`${s.root}/g-other`);
       } finally {
         await s.cleanup();
       }

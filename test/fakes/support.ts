@@ -66,6 +66,8 @@ export class RecordingTelemetry implements Telemetry {
 /** State directories in memory: `{root}/{gameId}` paths, no disk. */
 export class FakeStateDirectories implements StateDirectories {
   readonly prepared: string[] = [];
+  /** Game ids whose path holds something that is no real directory. */
+  readonly planted = new Map<string, 'symlink' | 'file'>();
   fail: Error | null = null;
   constructor(private readonly root = '/srv/game-state') {}
   prepare(gameId: string): Promise<string> {
@@ -73,6 +75,11 @@ export class FakeStateDirectories implements StateDirectories {
     const problem = gameIdProblem(gameId);
     if (problem) return Promise.reject(new Error(`refused state directory for ${JSON.stringify(gameId)}: ${problem}`));
     const path = `${this.root}/${gameId}`;
+    const planted = this.planted.get(gameId);
+    if (planted) {
+      const what = planted === 'symlink' ? 'a symbolic link' : 'not a directory';
+      return Promise.reject(new Error(`refused state directory for ${JSON.stringify(gameId)}: ${path} exists and is ${what}; it must be a real directory`));
+    }
     this.prepared.push(path);
     return Promise.resolve(path);
   }

@@ -12,6 +12,7 @@ import path from 'node:path';
 import Dockerode from 'dockerode';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { isDockerDeadline } from '../../src/domain/errors.js';
+import type { RunSpec } from '../../src/domain/ports.js';
 import { DockerodeEngine } from '../../src/infra/docker/docker-engine.js';
 
 type Behaviour = 'silent' | 'cut' | 'pull_idle' | 'pull_drip';
@@ -91,7 +92,7 @@ async function deadlineOf(call: Promise<unknown>): Promise<string> {
   return (error as Error).message;
 }
 
-const SPEC = {
+const SPEC: RunSpec = {
   name: 'galaxy-game-g1',
   hostname: 'galaxy-game-g1',
   image: 'engine:1',
@@ -104,6 +105,11 @@ const SPEC = {
   nanoCpus: 1e9,
   memoryBytes: 64 * 1024 * 1024,
   pidsLimit: 64,
+  capDrop: ['ALL'],
+  capAdd: [],
+  readOnlyRootfs: true,
+  scratchMounts: [],
+  user: null,
 };
 
 describe('the cause: docker-modem never settles a response cut off after its headers', () => {

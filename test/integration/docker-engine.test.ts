@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import Dockerode from 'dockerode';
 import { describe, expect, it } from 'vitest';
 import type { DockerEngine } from '../../src/domain/ports.js';
@@ -55,9 +58,11 @@ describe('pingDaemon', () => {
 });
 
 describe('DockerodeEngine on the real daemon', () => {
-  it('passes every RunSpec field to the engine', async () => {
+  it('passes every RunSpec field to the engine, and hardens it always', async () => {
     const network = await testNetwork();
     const run = randomUUID().slice(0, 8);
+    // A `:` in the host path: a `src:dst:mode` bind string would split there.
+    const hostPath = await mkdtemp(path.join(os.tmpdir(), 'rtm-spec:colon-'));
     try {
       const engine = new DockerodeEngine({ docker });
       const result = await engine.run({
@@ -67,18 +72,32 @@ describe('DockerodeEngine on the real daemon', () => {
         network: network.name,
         env: { A: '1', STORAGE_PATH: '/state' },
         labels: { ...TEST_LABEL, 'com.galaxy.test_run': run },
-        bindMounts: [{ hostPath: '/tmp', mountPath: '/state', readOnly: false }],
+        bindMounts: [{ hostPath, mountPath: '/state', readOnly: false }],
         logDriver: 'json-file',
         logOpts: { 'max-size': '5m', 'max-file': '2' },
         nanoCpus: 250_000_000,
         memoryBytes: 32 * 1024 * 1024,
         pidsLimit: 32,
+        capDrop: ['ALL'],
+        capAdd: ['NET_BIND_SERVICE'],
+        readOnlyRootfs: true,
+        scratchMounts: [{ mountPath: '/tmp', sizeBytes: 8 * 1024 * 1024 }],
+        user: '65534:65534',
       });
       const info = await docker.getContainer(result.containerId).inspect();
       expect(info.Config.Hostname).toBe(`rtm-spec-${run}`);
       expect(info.Config.Env).toEqual(expect.arrayContaining(['A=1', 'STORAGE_PATH=/state']));
+      expect(info.Config.User).toBe('65534:65534');
+      expect(info.HostConfig.Binds).toBeNull();
       expect(info.HostConfig).toMatchObject({
-        Binds: ['/tmp:/state:rw'],
+        Mounts: [{ Type: 'bind', Source: hostPath, Target: '/state' }],
+        Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=8388608' },
+        ReadonlyRootfs: true,
+        CapDrop: ['ALL'],
+        CapAdd: ['NET_BIND_SERVICE'],
+        SecurityOpt: ['no-new-privileges'],
+        MemorySwap: 32 * 1024 * 1024,
+        Init: true,
         NetworkMode: network.name,
         LogConfig: { Type: 'json-file', Config: { 'max-size': '5m', 'max-file': '2' } },
         NanoCpus: 250_000_000,
@@ -86,6 +105,41 @@ describe('DockerodeEngine on the real daemon', () => {
         PidsLimit: 32,
       });
       expect(Object.keys(info.NetworkSettings.Networks)).toEqual([network.name]);
+      expect(info.Mounts).toEqual([expect.objectContaining({ Type: 'bind', Source: hostPath, Destination: '/state', RW: true })]);
+    } finally {
+      await removeByLabel({ 'com.galaxy.test_run': run });
+      await network.remove();
+      await rm(hostPath, { recursive: true, force: true });
+    }
+  });
+
+  it("loosened: a writable root has no tmpfs, and no user means the image's", async () => {
+    const network = await testNetwork();
+    const run = randomUUID().slice(0, 8);
+    try {
+      const result = await new DockerodeEngine({ docker }).run({
+        name: `rtm-loose-${run}`,
+        hostname: `rtm-loose-${run}`,
+        image: 'galaxy-test-engine:labelled',
+        network: network.name,
+        env: {},
+        labels: { ...TEST_LABEL, 'com.galaxy.test_run': run },
+        bindMounts: [],
+        logDriver: 'json-file',
+        logOpts: {},
+        nanoCpus: 250_000_000,
+        memoryBytes: 32 * 1024 * 1024,
+        pidsLimit: 32,
+        capDrop: [],
+        capAdd: [],
+        readOnlyRootfs: false,
+        scratchMounts: [],
+        user: null,
+      });
+      const info = await docker.getContainer(result.containerId).inspect();
+      expect(info.Config.User).toBe('');
+      expect(info.HostConfig).toMatchObject({ ReadonlyRootfs: false, SecurityOpt: ['no-new-privileges'], MemorySwap: 32 * 1024 * 1024, Init: true });
+      expect(info.HostConfig.Tmpfs ?? {}).toEqual({});
     } finally {
       await removeByLabel({ 'com.galaxy.test_run': run });
       await network.remove();

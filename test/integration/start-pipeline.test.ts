@@ -45,7 +45,7 @@ describe('start on real Docker, Redis and Postgres', () => {
       Memory: 64 * 1024 * 1024,
       PidsLimit: 64,
       NetworkMode: w.networkName,
-      Binds: [`${w.stateRoot}/${gameId}:/var/lib/galaxy/engine:rw`],
+      Mounts: [{ Type: 'bind', Source: `${w.stateRoot}/${gameId}`, Target: '/var/lib/galaxy/engine' }],
       LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
     });
     expect(info.State.Running).toBe(true);

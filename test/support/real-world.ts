@@ -27,7 +27,7 @@ import { testConfig } from './test-config.js';
 
 export { TEST_LABEL };
 
-/** `env`: configuration of the test's own, beside the world's (e.g. RTMANAGER_ALLOWED_REGISTRIES). */
+/** `env`: configuration of the test's own, beside the world's (e.g. RTMANAGER_ALLOWED_REGISTRIES, RTMANAGER_CONTAINER_USER). */
 export async function realWorld(opts: { network?: string | null; env?: Record<string, string> } = {}) {
   const run = randomUUID().slice(0, 8);
   const docker = new Dockerode({ socketPath: '/var/run/docker.sock' });
@@ -43,6 +43,12 @@ export async function realWorld(opts: { network?: string | null; env?: Record<st
   const operations = new PostgresOperationLog(database.db);
   const snapshots = new PostgresHealthSnapshots(database.db);
   const engine = new DockerodeEngine({ docker });
+  const config = testConfig({
+    RTMANAGER_DOCKER_NETWORK: networkName,
+    RTMANAGER_STOP_TIMEOUT_SECONDS: '1',
+    RTMANAGER_CONTAINER_EXTRA_LABELS: testLabelsEnv({ 'com.galaxy.test_run': run }),
+    ...opts.env,
+  });
   const telemetry = new RecordingTelemetry();
   const logger = new RecordingLogger();
   const deps: LifecycleDeps = {
@@ -52,19 +58,17 @@ export async function realWorld(opts: { network?: string | null; env?: Record<st
     leases: new RedisGameLeases({ redis, prefix: leasePrefix }),
     healthEvents: new RedisHealthEvents({ redis, stream: streams.health, snapshots }),
     notifications: new RedisNotifications({ redis, stream: streams.intents }),
-    stateDirs: new FsStateDirectories({ root: stateRoot, mode: 0o750, uid: process.getuid!(), gid: process.getgid!() }),
+    stateDirs: new FsStateDirectories({
+      root: stateRoot,
+      mode: config.container.gameStateDirMode,
+      uid: config.container.gameStateOwnerUid,
+      gid: config.container.gameStateOwnerGid,
+    }),
     telemetry,
     logger,
     clock: { now: () => new Date() },
     newToken: () => randomBytes(32).toString('base64url'),
-    settings: lifecycleSettings(
-      testConfig({
-        RTMANAGER_DOCKER_NETWORK: networkName,
-        RTMANAGER_STOP_TIMEOUT_SECONDS: '1',
-        RTMANAGER_CONTAINER_EXTRA_LABELS: testLabelsEnv({ 'com.galaxy.test_run': run }),
-        ...opts.env,
-      }),
-    ),
+    settings: lifecycleSettings(config),
   };
 
   /** Game ids of this test: unique, so container names never collide across files. */

@@ -1,4 +1,4 @@
-import { availableParallelism } from 'node:os';
+import { availableParallelism, homedir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CONFIG_VARIABLES, loadConfig } from '../../src/config.js';
@@ -23,6 +23,7 @@ describe('config defaults (contract §2 and ours)', () => {
       adminWriteEnabled: false,
       docker: {
         host: 'unix:///var/run/docker.sock',
+        tls: null,
         network: 'galaxy-engines',
         logDriver: 'json-file',
         logOpts: 'max-size=10m,max-file=3',
@@ -47,6 +48,11 @@ describe('config defaults (contract §2 and ours)', () => {
         gameStateOwnerUid: process.getuid!(),
         gameStateOwnerGid: process.getgid!(),
         stopTimeoutSeconds: 10,
+        capDrop: ['ALL'],
+        capAdd: [],
+        readOnlyRootfs: true,
+        tmpfsSizeBytes: 64 * 1024 * 1024,
+        user: null,
         extraLabels: {},
       },
       leaseTtlMs: 60000,
@@ -75,6 +81,28 @@ describe('config defaults (contract §2 and ours)', () => {
     expect(ok({ ...AUTH, DOCKER_HOST: 'ssh://me@box', RTMANAGER_DOCKER_HOST: 'unix:///run/d.sock' }).docker.host).toBe('unix:///run/d.sock');
   });
 
+  it('reads the Docker CLI TLS variables as the CLI does, for tcp:// hosts only', () => {
+    const tcp = { ...AUTH, DOCKER_HOST: 'tcp://10.0.0.5:2376' };
+    const home = path.join(homedir(), '.docker');
+    expect(ok(tcp).docker.tls).toBeNull();
+    // Any non-empty value turns it on, "0" included; empty is unset.
+    expect(ok({ ...tcp, DOCKER_TLS_VERIFY: '0' }).docker.tls).toEqual({ verify: true, certPath: home });
+    expect(ok({ ...tcp, DOCKER_TLS_VERIFY: '' }).docker.tls).toBeNull();
+    // DOCKER_TLS alone: encrypted, the daemon's certificate not checked.
+    expect(ok({ ...tcp, DOCKER_TLS: '1' }).docker.tls).toEqual({ verify: false, certPath: home });
+    expect(ok({ ...tcp, DOCKER_TLS_VERIFY: '1', DOCKER_CONFIG: '/etc/cli' }).docker.tls).toEqual({ verify: true, certPath: '/etc/cli' });
+    expect(ok({ ...tcp, DOCKER_TLS_VERIFY: '1', DOCKER_CONFIG: '/etc/cli', DOCKER_CERT_PATH: 'certs' }).docker.tls).toEqual({
+      verify: true,
+      certPath: path.resolve('certs'),
+    });
+    expect(ok({ ...AUTH, DOCKER_TLS_VERIFY: '1' }).docker.tls).toBeNull();
+  });
+
+  it('reads capability lists in any case, with or without CAP_, each once', () => {
+    const c = ok({ ...AUTH, RTMANAGER_CONTAINER_CAP_DROP: ' all ', RTMANAGER_CONTAINER_CAP_ADD: 'chown,CAP_CHOWN, sys_ptrace' }).container;
+    expect([c.capDrop, c.capAdd]).toEqual([['ALL'], ['CHOWN', 'SYS_PTRACE']]);
+  });
+
   it('reads every variable it is given', () => {
     const c = ok({
       ...AUTH,
@@ -89,6 +117,10 @@ describe('config defaults (contract §2 and ours)', () => {
       RTMANAGER_HTTP_MAX_WAITERS: '7',
       RTMANAGER_ADMIN_WRITE_ENABLED: 'true',
       RTMANAGER_DOCKER_HOST: 'tcp://docker:2376',
+      DOCKER_TLS_VERIFY: '1',
+      DOCKER_TLS: '1',
+      DOCKER_CERT_PATH: '/etc/docker-client',
+      DOCKER_CONFIG: '/etc/docker-cli',
       RTMANAGER_DOCKER_NETWORK: 'engines',
       RTMANAGER_DOCKER_LOG_DRIVER: 'local',
       RTMANAGER_DOCKER_LOG_OPTS: 'max-size=1m',
@@ -103,6 +135,11 @@ describe('config defaults (contract §2 and ours)', () => {
       RTMANAGER_CONTAINER_MAX_CPU_QUOTA: '16.5',
       RTMANAGER_CONTAINER_MAX_MEMORY: '64g',
       RTMANAGER_CONTAINER_MAX_PIDS_LIMIT: '100000',
+      RTMANAGER_CONTAINER_CAP_DROP: 'net_raw, CAP_MKNOD',
+      RTMANAGER_CONTAINER_CAP_ADD: 'NET_BIND_SERVICE',
+      RTMANAGER_CONTAINER_READ_ONLY_ROOTFS: 'false',
+      RTMANAGER_CONTAINER_TMPFS_SIZE: '1.5g',
+      RTMANAGER_CONTAINER_USER: '1000:1001',
       RTMANAGER_ENGINE_STATE_MOUNT_PATH: '/state',
       RTMANAGER_ENGINE_STATE_ENV_NAME: 'STATE_DIR',
       RTMANAGER_ENGINE_PORT: '9090',
@@ -140,6 +177,7 @@ describe('config defaults (contract §2 and ours)', () => {
       adminWriteEnabled: true,
       docker: {
         host: 'tcp://docker:2376',
+        tls: { verify: true, certPath: '/etc/docker-client' },
         network: 'engines',
         logDriver: 'local',
         logOpts: 'max-size=1m',
@@ -164,6 +202,11 @@ describe('config defaults (contract §2 and ours)', () => {
         gameStateOwnerUid: 1000,
         gameStateOwnerGid: 1001,
         stopTimeoutSeconds: 3,
+        capDrop: ['NET_RAW', 'MKNOD'],
+        capAdd: ['NET_BIND_SERVICE'],
+        readOnlyRootfs: false,
+        tmpfsSizeBytes: 1.5 * 1024 ** 3,
+        user: '1000:1001',
         extraLabels: { 'com.galaxy.fleet': 'eu-1', team: 'games' },
       },
       leaseTtlMs: 5000,
@@ -209,6 +252,8 @@ const INVALID: Array<[string, string, string]> = [
     'must be unix:///path or tcp://host:port; npipe:// is Windows-only (got "npipe:////./pipe/docker_engine")',
   ],
   ['DOCKER_HOST', 'npipe:////./pipe/docker_engine', 'must be unix:///path or tcp://host:port; npipe:// is Windows-only (got "npipe:////./pipe/docker_engine")'],
+  ['DOCKER_CERT_PATH', ' ', 'must not be blank (got " ")'],
+  ['DOCKER_CONFIG', ' ', 'must not be blank (got " ")'],
   ['RTMANAGER_DOCKER_NETWORK', ' ', 'must not be blank (got " ")'],
   ['RTMANAGER_DOCKER_LOG_DRIVER', ' ', 'must not be blank (got " ")'],
   ['RTMANAGER_DOCKER_LOG_OPTS', 'max-size', 'must be k=v pairs separated by commas (got "max-size")'],
@@ -228,6 +273,13 @@ const INVALID: Array<[string, string, string]> = [
   ['RTMANAGER_CONTAINER_MAX_PIDS_LIMIT', '0', 'must be an integer between 1 and 4194304 (got "0")'],
   ['RTMANAGER_ALLOWED_REGISTRIES', 'docker.io,http://x.io', 'must be registry hosts such as docker.io or registry.example:5000 (got "http://x.io")'],
   ['RTMANAGER_ALLOWED_REGISTRIES', 'host:port', 'must be registry hosts such as docker.io or registry.example:5000 (got "host:port")'],
+  ['RTMANAGER_CONTAINER_CAP_DROP', 'NET_RAWW', 'must be ALL or Linux capability names (such as NET_BIND_SERVICE) separated by commas (got "NET_RAWW")'],
+  ['RTMANAGER_CONTAINER_CAP_ADD', 'CHOWN,,KILL', 'must be ALL or Linux capability names (such as NET_BIND_SERVICE) separated by commas (got "CHOWN,,KILL")'],
+  ['RTMANAGER_CONTAINER_READ_ONLY_ROOTFS', 'yes', 'must be "true" or "false" (got "yes")'],
+  ['RTMANAGER_CONTAINER_TMPFS_SIZE', '64 megs', 'must be a Docker size such as 512m or 1g (got "64 megs")'],
+  ['RTMANAGER_CONTAINER_USER', 'nobody', 'must be uid:gid, two numbers such as 65534:65534 (got "nobody")'],
+  ['RTMANAGER_CONTAINER_USER', '1000', 'must be uid:gid, two numbers such as 65534:65534 (got "1000")'],
+  ['RTMANAGER_CONTAINER_USER', '1000:4294967295', 'must be uid:gid, two numbers such as 65534:65534 (got "1000:4294967295")'],
   ['RTMANAGER_ENGINE_STATE_MOUNT_PATH', 'relative/path', 'must be an absolute path (got "relative/path")'],
   ['RTMANAGER_ENGINE_STATE_ENV_NAME', '1BAD', 'must be an environment variable name (got "1BAD")'],
   ['RTMANAGER_ENGINE_PORT', '65536', 'must be an integer between 1 and 65535 (got "65536")'],
@@ -265,7 +317,8 @@ describe('config errors: one line per bad variable, naming it and why', () => {
   });
 
   it('has a bad-value case for every variable (credentials: their own cases below)', () => {
-    const covered = new Set([...INVALID.map(([name]) => name), ...CREDENTIALS]);
+    // The Docker CLI takes any non-empty DOCKER_TLS / DOCKER_TLS_VERIFY as "on": there is no bad value to refuse.
+    const covered = new Set([...INVALID.map(([name]) => name), ...CREDENTIALS, 'DOCKER_TLS', 'DOCKER_TLS_VERIFY']);
     expect([...CONFIG_VARIABLES].filter((name) => !covered.has(name))).toEqual([]);
   });
 

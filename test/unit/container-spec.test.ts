@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { engineEnv, engineLabels, isOwnedBy, resolveLimits } from '../../src/domain/container-spec.js';
+import { engineEnv, engineHardening, engineLabels, isOwnedBy, resolveLimits } from '../../src/domain/container-spec.js';
 import { failureIntent, idempotencyKey } from '../../src/domain/notification-intents.js';
 
 const defaults = { defaultCpuQuota: 1, defaultMemory: '512m', defaultPidsLimit: 256, maxCpuQuota: 4, maxMemory: '8g', maxPidsLimit: 4096 };
@@ -105,6 +105,24 @@ describe('container identity', () => {
     expect(isOwnedBy({ 'com.galaxy.owner': 'rtmanager', 'com.galaxy.game_id': 'g1' }, 'g1')).toBe(true);
     expect(isOwnedBy({ 'com.galaxy.owner': 'rtmanager', 'com.galaxy.game_id': 'g2' }, 'g1')).toBe(false);
     expect(isOwnedBy({ 'com.galaxy.game_id': 'g1' }, 'g1')).toBe(false);
+  });
+});
+
+describe('engineHardening (contract §12)', () => {
+  const settings = { capDrop: ['ALL'], capAdd: ['NET_BIND_SERVICE'], readOnlyRootfs: true, tmpfsSizeBytes: 64 * 1024 ** 2, user: '65534:65534' };
+
+  it('gives a read-only engine a size-capped /tmp to write scratch files', () => {
+    expect(engineHardening(settings)).toEqual({
+      capDrop: ['ALL'],
+      capAdd: ['NET_BIND_SERVICE'],
+      readOnlyRootfs: true,
+      scratchMounts: [{ mountPath: '/tmp', sizeBytes: 64 * 1024 ** 2 }],
+      user: '65534:65534',
+    });
+  });
+
+  it('leaves a writable root its own /tmp, and the image its own user', () => {
+    expect(engineHardening({ ...settings, readOnlyRootfs: false, user: null })).toMatchObject({ readOnlyRootfs: false, scratchMounts: [], user: null });
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DockerDeadlineExceeded, LEASE_BUSY_MESSAGE } from '../../src/domain/errors.js';
+import { DockerDeadlineExceeded, ERROR_MESSAGE_MAX_BYTES, LEASE_BUSY_MESSAGE } from '../../src/domain/errors.js';
 import type { RuntimeRecord } from '../../src/domain/model.js';
 import type { StartInput, StartResult } from '../../src/domain/start.js';
 import { beginOperation } from '../../src/domain/operation.js';
@@ -119,6 +119,11 @@ describe('start: fresh success', () => {
       nanoCpus: 2_000_000_000,
       memoryBytes: 1024 ** 3,
       pidsLimit: 512,
+      capDrop: ['ALL'],
+      capAdd: [],
+      readOnlyRootfs: true,
+      scratchMounts: [{ mountPath: '/tmp', sizeBytes: 64 * 1024 ** 2 }],
+      user: null,
     });
 
     expect(w.operations.entries).toEqual([
@@ -497,6 +502,18 @@ describe('start: state directory, run, record', () => {
     const result = await startRuntime(w.deps, input());
     expect(result).toEqual(failure('image_pull_failed', 'image pull of x timed out after 900000 ms (RTMANAGER_PULL_TIMEOUT_MS)', false));
     expectFailureSideEffects(w, result, 'runtime.image_pull_failed');
+  });
+
+  it('cuts what a daemon or registry said to 1 KiB before the Result, the audit row and the notification carry it', async () => {
+    const w = world();
+    const echoed = `manifest unknown: ${'é'.repeat(3_000)}`;
+    w.docker.failPull = new Error(echoed);
+    const result = await startRuntime(w.deps, input());
+    expect(result).toMatchObject({ outcome: 'failure', errorCode: 'image_pull_failed' });
+    expect(new TextEncoder().encode(result.errorMessage).length).toBeLessThanOrEqual(ERROR_MESSAGE_MAX_BYTES);
+    expect(result.errorMessage).toMatch(/^manifest unknown: é+… \(truncated\)$/);
+    expectFailureSideEffects(w, result, 'runtime.image_pull_failed');
+    expect(w.logger.lines.find((l) => l.message === 'runtime start failed')?.fields.error_message).toBe(result.errorMessage);
   });
 
   it('removes the container when the record cannot be written, names it in the audit, and is retryable', async () => {

@@ -8,6 +8,7 @@ describeStateDirectoriesContract('fake', () => {
     port,
     root,
     entries: () => Promise.resolve(port.prepared.map((p) => p.slice(root.length + 1))),
+    plant: (gameId, kind) => Promise.resolve(void port.planted.set(gameId, kind)),
     cleanup: () => Promise.resolve(),
   });
 });

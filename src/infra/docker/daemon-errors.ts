@@ -15,7 +15,10 @@ export function statusOf(error: unknown): number | undefined {
 
 export function messageOf(error: unknown): string {
   const e = error as DockerodeError | null;
-  return e?.json?.message ?? e?.message ?? String(error);
+  if (e?.json?.message) return e.json.message;
+  const message = e?.message ?? String(error);
+  // A streamed request (a pull) has no parsed body: dockerode then puts the daemon's words inside its wrapper.
+  return /^\(HTTP code \d+\) .*? - ([\s\S]*?) ?$/.exec(message)?.[1] ?? message;
 }
 
 /** The daemon's words, not dockerode's "(HTTP code 404) no such image - …" wrapper. */

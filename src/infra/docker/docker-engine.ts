@@ -13,18 +13,24 @@
  * and, where dockerode takes an AbortSignal, the deadline also destroys the
  * request's socket; a call past it throws DockerDeadlineExceeded.
  */
+import type { Agent } from 'node:https';
 import Dockerode from 'dockerode';
 import { DockerDeadlineExceeded } from '../../domain/errors.js';
 import { daemonError, parseDockerTime, statusOf, messageOf } from './daemon-errors.js';
 import { pullWithDeadlines } from './pull.js';
 import type { PullPolicy } from '../../domain/model.js';
-import { dockerTarget } from './host.js';
+import type { DockerTls } from './host.js';
+import { dockerTarget, dockerTlsAgent } from './host.js';
 import type { ContainerInfo, DockerEngine, EffectiveLimits, ImageInfo, PullProgress, RunResult, RunSpec, Telemetry } from '../../domain/ports.js';
 
-/** `unix:///var/run/docker.sock` or `tcp://host:port` → a client. */
-export function dockerFromHost(host: string): Dockerode {
-  const target = dockerTarget(host);
-  return new Dockerode('socketPath' in target ? target : { ...target, protocol: 'http' });
+/** `unix:///var/run/docker.sock` or `tcp://host:port` (with its TLS, if any) → a client. */
+export function dockerFromHost(host: string, tls: DockerTls | null = null): Dockerode {
+  const target = dockerTarget(host, tls);
+  if ('socketPath' in target) return new Dockerode(target);
+  if (!target.tls) return new Dockerode({ host: target.host, port: target.port, protocol: 'http' });
+  // docker-modem takes an `agent` (its types do not say so): the one way to tell it whether to verify the daemon.
+  const options: Dockerode.DockerOptions & { agent: Agent } = { host: target.host, port: target.port, protocol: 'https', agent: dockerTlsAgent(target.tls) };
+  return new Dockerode(options);
 }
 
 /** Contract §10: RTMANAGER_DOCKER_TIMEOUT_MS, RTMANAGER_PULL_TIMEOUT_MS, RTMANAGER_PULL_INACTIVITY_MS. */
@@ -107,8 +113,19 @@ export class DockerodeEngine implements DockerEngine {
           Image: spec.image,
           Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
           Labels: spec.labels,
+          ...(spec.user === null ? {} : { User: spec.user }),
           HostConfig: {
-            Binds: spec.bindMounts.map((m) => `${m.hostPath}:${m.mountPath}:${m.readOnly ? 'ro' : 'rw'}`),
+            // Typed, not a `src:dst:mode` string that a `:` in the host path would split wrongly.
+            Mounts: spec.bindMounts.map((m) => ({ Type: 'bind' as const, Source: m.hostPath, Target: m.mountPath, ReadOnly: m.readOnly })),
+            Tmpfs: Object.fromEntries(spec.scratchMounts.map((m) => [m.mountPath, `rw,nosuid,nodev,size=${m.sizeBytes}`])),
+            ReadonlyRootfs: spec.readOnlyRootfs,
+            CapDrop: spec.capDrop,
+            CapAdd: spec.capAdd,
+            SecurityOpt: ['no-new-privileges'],
+            // Equal to Memory: no swap on top of the limit, so the limit is what the engine really gets.
+            MemorySwap: spec.memoryBytes,
+            // An init as PID 1 reaps the engine's zombies and forwards the stop signal to it.
+            Init: true,
             NetworkMode: spec.network,
             LogConfig: { Type: spec.logDriver, Config: spec.logOpts },
             NanoCpus: spec.nanoCpus,

@@ -5,22 +5,26 @@
  * daemon answer?" for /readyz, which a GET /_ping on the socket answers.
  */
 import http from 'node:http';
+import https from 'node:https';
 import type { PullPolicy } from '../../domain/model.js';
 import type { ContainerInfo, DockerEngine, ImageInfo, PullProgress, RunResult, RunSpec, Telemetry } from '../../domain/ports.js';
 import type { DockerDeadlines, DockerodeEngine } from './docker-engine.js';
-import { dockerTarget } from './host.js';
+import type { DockerTls } from './host.js';
+import { dockerTarget, dockerTlsAgent } from './host.js';
 
 export class LazyDockerEngine implements DockerEngine {
   private engine: Promise<DockerodeEngine> | undefined;
 
-  constructor(private readonly opts: { host: string; telemetry?: Telemetry; pingTimeoutMs?: number; deadlines?: Partial<DockerDeadlines> }) {}
+  constructor(
+    private readonly opts: { host: string; tls?: DockerTls | null; telemetry?: Telemetry; pingTimeoutMs?: number; deadlines?: Partial<DockerDeadlines> },
+  ) {}
 
   /** The dockerode adapter; loaded once, on first use. */
   private load(): Promise<DockerodeEngine> {
     this.engine ??= import('./docker-engine.js').then(
       ({ DockerodeEngine, dockerFromHost }) =>
         new DockerodeEngine({
-          docker: dockerFromHost(this.opts.host),
+          docker: dockerFromHost(this.opts.host, this.opts.tls ?? null),
           ...(this.opts.telemetry ? { telemetry: this.opts.telemetry } : {}),
           ...(this.opts.deadlines ? { deadlines: this.opts.deadlines } : {}),
         }),
@@ -31,7 +35,7 @@ export class LazyDockerEngine implements DockerEngine {
   async ping(): Promise<boolean> {
     const began = performance.now();
     try {
-      return await pingDaemon(this.opts.host, this.opts.pingTimeoutMs ?? 2_000);
+      return await pingDaemon(this.opts.host, this.opts.pingTimeoutMs ?? 2_000, this.opts.tls ?? null);
     } finally {
       this.opts.telemetry?.recordDockerOp('ping', (performance.now() - began) / 1000);
     }
@@ -70,10 +74,16 @@ export class LazyDockerEngine implements DockerEngine {
   }
 }
 
-/** GET /_ping on `unix://path` or `tcp://host:port`: true on "OK", false on anything else, never throws. */
-export function pingDaemon(host: string, timeoutMs: number): Promise<boolean> {
+/** GET /_ping on `unix://path` or `tcp://host:port` (over TLS when given): true on "OK", false on anything else, never throws. */
+export function pingDaemon(host: string, timeoutMs: number, tls: DockerTls | null = null): Promise<boolean> {
+  const target = dockerTarget(host, tls);
+  const where = 'socketPath' in target ? target : { host: target.host, port: target.port };
+  const get =
+    'tls' in target && target.tls
+      ? (options: https.RequestOptions, done: (res: http.IncomingMessage) => void) => https.get({ ...options, agent: dockerTlsAgent(target.tls!) }, done)
+      : http.get;
   return new Promise((resolve) => {
-    const req = http.get({ ...dockerTarget(host), path: '/_ping', timeout: timeoutMs }, (res) => {
+    const req = get({ ...where, path: '/_ping', timeout: timeoutMs }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));
