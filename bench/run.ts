@@ -217,6 +217,7 @@ async function main(): Promise<void> {
       settings: {
         network: system.networkName,
         pullPolicy: 'never',
+        pullFallbackToLocal: false,
         logDriver: 'json-file',
         logOpts: '',
         defaultCpuQuota: 1,

@@ -6,6 +6,7 @@
  *
  * Ours in addition, not the contract's: see the README's "Configuration".
  */
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { parseDockerSize } from './domain/docker-size.js';
@@ -119,6 +120,10 @@ const ENV = z.object({
   RTMANAGER_DOCKER_LOG_DRIVER: withDefault(nonEmpty, 'json-file'),
   RTMANAGER_DOCKER_LOG_OPTS: withDefault(keyValues, 'max-size=10m,max-file=3'),
   RTMANAGER_DOCKER_PULL_POLICY: withDefault(oneOf(['always', 'if_not_present', 'never'], 'must be always, if_not_present or never'), 'if_not_present'),
+  RTMANAGER_DOCKER_CONFIG: optional(nonEmpty),
+  // Read only when RTMANAGER_DOCKER_CONFIG is unset: the directory the Docker CLI keeps its config.json in.
+  DOCKER_CONFIG: optional(nonEmpty),
+  RTMANAGER_PULL_FALLBACK_TO_LOCAL: withDefault(bool, 'true'),
   RTMANAGER_DOCKER_TIMEOUT_MS: withDefault(ms, '30000'),
   RTMANAGER_PULL_TIMEOUT_MS: withDefault(ms, '900000'),
   RTMANAGER_PULL_INACTIVITY_MS: withDefault(ms, '120000'),
@@ -163,6 +168,14 @@ const ENV = z.object({
 
 type Variables = z.output<typeof ENV>;
 
+const FALLBACKS = { RTMANAGER_DOCKER_HOST: 'DOCKER_HOST', RTMANAGER_DOCKER_CONFIG: 'DOCKER_CONFIG' } as const;
+
+function withoutOverriddenFallbacks(env: Env): Env {
+  const out = { ...env };
+  for (const [ours, fallback] of Object.entries(FALLBACKS)) if (unsetIfEmpty(env[ours]) !== undefined) out[fallback] = undefined;
+  return out;
+}
+
 const CREDENTIALS = ['RTMANAGER_API_TOKEN', 'RTMANAGER_ADMIN_USER', 'RTMANAGER_ADMIN_PASSWORD'] as const;
 
 /** The nested shape the rest of the service reads. */
@@ -186,6 +199,10 @@ function toConfig(v: Variables) {
       /** Raw `k=v,…`: the domain's settings carry it as written. */
       logOpts: v.RTMANAGER_DOCKER_LOG_OPTS,
       pullPolicy: v.RTMANAGER_DOCKER_PULL_POLICY,
+      /** The Docker CLI config.json whose `auths` give registry credentials; a missing file means anonymous pulls. */
+      configPath: path.resolve(v.RTMANAGER_DOCKER_CONFIG ?? path.join(v.DOCKER_CONFIG ?? path.join(os.homedir(), '.docker'), 'config.json')),
+      /** Under `always`, an unreachable registry lets a start use the local copy. */
+      pullFallbackToLocal: v.RTMANAGER_PULL_FALLBACK_TO_LOCAL,
       /** Deadline of every Docker call except a pull. */
       timeoutMs: v.RTMANAGER_DOCKER_TIMEOUT_MS,
       /** Deadline of a whole pull. */
@@ -233,8 +250,8 @@ function toConfig(v: Variables) {
 }
 
 export const configSchema = z
-  // DOCKER_HOST is a fallback: when RTMANAGER_DOCKER_HOST is given, whatever else DOCKER_HOST says is not ours to judge.
-  .preprocess((env) => (unsetIfEmpty((env as Env).RTMANAGER_DOCKER_HOST) === undefined ? env : { ...(env as Env), DOCKER_HOST: undefined }), ENV)
+  // DOCKER_HOST and DOCKER_CONFIG are fallbacks: when ours is given, whatever else they say is not ours to judge.
+  .preprocess((env) => withoutOverriddenFallbacks(env as Env), ENV)
   .superRefine(
     (v, ctx) => {
       // A variable that failed above is still its raw string here: only `true` disables auth.

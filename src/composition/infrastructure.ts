@@ -68,6 +68,7 @@ export async function openInfrastructure(config: Config, logger: Logger): Promis
     host: config.docker.host,
     telemetry,
     deadlines: { callMs: config.docker.timeoutMs, pullMs: config.docker.pullTimeoutMs, pullIdleMs: config.docker.pullInactivityMs },
+    dockerConfigPath: config.docker.configPath,
   });
   const deps: LifecycleDeps = {
     records: new PostgresRuntimeRecordStore(database.db),

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CONFIG_VARIABLES, loadConfig } from '../../src/config.js';
@@ -25,6 +26,8 @@ describe('config defaults (contract §2 and ours)', () => {
         logDriver: 'json-file',
         logOpts: 'max-size=10m,max-file=3',
         pullPolicy: 'if_not_present',
+        configPath: path.join(os.homedir(), '.docker', 'config.json'),
+        pullFallbackToLocal: true,
         timeoutMs: 30000,
         pullTimeoutMs: 900000,
         pullInactivityMs: 120000,
@@ -68,6 +71,13 @@ describe('config defaults (contract §2 and ours)', () => {
     expect(ok({ ...AUTH, DOCKER_HOST: 'ssh://me@box', RTMANAGER_DOCKER_HOST: 'unix:///run/d.sock' }).docker.host).toBe('unix:///run/d.sock');
   });
 
+  it('finds the Docker config.json as the Docker CLI does: RTMANAGER_DOCKER_CONFIG, else $DOCKER_CONFIG/config.json, else ~/.docker', () => {
+    expect(ok({ ...AUTH, DOCKER_CONFIG: '/home/ops/.docker-alt' }).docker.configPath).toBe('/home/ops/.docker-alt/config.json');
+    expect(ok({ ...AUTH, DOCKER_CONFIG: '/x', RTMANAGER_DOCKER_CONFIG: '/run/secrets/docker.json' }).docker.configPath).toBe('/run/secrets/docker.json');
+    expect(ok({ ...AUTH, DOCKER_CONFIG: ' ', RTMANAGER_DOCKER_CONFIG: '/run/secrets/docker.json' }).docker.configPath).toBe('/run/secrets/docker.json');
+    expect(ok({ ...AUTH, RTMANAGER_DOCKER_CONFIG: 'var/docker.json' }).docker.configPath).toBe(path.resolve('var/docker.json'));
+  });
+
   it('reads every variable it is given', () => {
     const c = ok({
       ...AUTH,
@@ -82,6 +92,8 @@ describe('config defaults (contract §2 and ours)', () => {
       RTMANAGER_DOCKER_LOG_DRIVER: 'local',
       RTMANAGER_DOCKER_LOG_OPTS: 'max-size=1m',
       RTMANAGER_DOCKER_PULL_POLICY: 'never',
+      RTMANAGER_DOCKER_CONFIG: '/etc/rtmanager/docker/config.json',
+      RTMANAGER_PULL_FALLBACK_TO_LOCAL: 'false',
       RTMANAGER_DOCKER_TIMEOUT_MS: '5000',
       RTMANAGER_PULL_TIMEOUT_MS: '60000',
       RTMANAGER_PULL_INACTIVITY_MS: '7000',
@@ -126,6 +138,8 @@ describe('config defaults (contract §2 and ours)', () => {
         logDriver: 'local',
         logOpts: 'max-size=1m',
         pullPolicy: 'never',
+        configPath: '/etc/rtmanager/docker/config.json',
+        pullFallbackToLocal: false,
         timeoutMs: 5000,
         pullTimeoutMs: 60000,
         pullInactivityMs: 7000,
@@ -187,6 +201,9 @@ const INVALID: Array<[string, string, string]> = [
   ['RTMANAGER_DOCKER_LOG_OPTS', 'max-size', 'must be k=v pairs separated by commas (got "max-size")'],
   ['RTMANAGER_DOCKER_LOG_OPTS', 'max-size=1m,,x=1', 'must be k=v pairs separated by commas (got "max-size=1m,,x=1")'],
   ['RTMANAGER_DOCKER_PULL_POLICY', 'sometimes', 'must be always, if_not_present or never (got "sometimes")'],
+  ['RTMANAGER_DOCKER_CONFIG', ' ', 'must not be blank (got " ")'],
+  ['DOCKER_CONFIG', ' ', 'must not be blank (got " ")'],
+  ['RTMANAGER_PULL_FALLBACK_TO_LOCAL', 'yes', 'must be "true" or "false" (got "yes")'],
   ['RTMANAGER_DOCKER_TIMEOUT_MS', '0', 'must be an integer between 1 and 86400000 (got "0")'],
   ['RTMANAGER_DOCKER_TIMEOUT_MS', '30s', 'must be an integer between 1 and 86400000 (got "30s")'],
   ['RTMANAGER_PULL_TIMEOUT_MS', '-1', 'must be an integer between 1 and 86400000 (got "-1")'],

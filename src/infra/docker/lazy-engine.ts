@@ -6,14 +6,16 @@
  */
 import http from 'node:http';
 import type { PullPolicy } from '../../domain/model.js';
-import type { ContainerInfo, DockerEngine, PullProgress, RunResult, RunSpec, Telemetry } from '../../domain/ports.js';
+import type { ContainerInfo, DockerEngine, PullOptions, PullOutcome, RunResult, RunSpec, Telemetry } from '../../domain/ports.js';
 import type { DockerDeadlines, DockerodeEngine } from './docker-engine.js';
 import { dockerTarget } from './host.js';
 
 export class LazyDockerEngine implements DockerEngine {
   private engine: Promise<DockerodeEngine> | undefined;
 
-  constructor(private readonly opts: { host: string; telemetry?: Telemetry; pingTimeoutMs?: number; deadlines?: Partial<DockerDeadlines> }) {}
+  constructor(
+    private readonly opts: { host: string; telemetry?: Telemetry; pingTimeoutMs?: number; deadlines?: Partial<DockerDeadlines>; dockerConfigPath?: string },
+  ) {}
 
   /** The dockerode adapter; loaded once, on first use. */
   private load(): Promise<DockerodeEngine> {
@@ -23,6 +25,7 @@ export class LazyDockerEngine implements DockerEngine {
           docker: dockerFromHost(this.opts.host),
           ...(this.opts.telemetry ? { telemetry: this.opts.telemetry } : {}),
           ...(this.opts.deadlines ? { deadlines: this.opts.deadlines } : {}),
+          ...(this.opts.dockerConfigPath ? { dockerConfigPath: this.opts.dockerConfigPath } : {}),
         }),
     );
     return this.engine;
@@ -41,8 +44,8 @@ export class LazyDockerEngine implements DockerEngine {
     return (await this.load()).networkExists(name);
   }
 
-  async pullImage(ref: string, policy: PullPolicy, onProgress?: (progress: PullProgress) => void): Promise<void> {
-    return (await this.load()).pullImage(ref, policy, onProgress);
+  async pullImage(ref: string, policy: PullPolicy, options?: PullOptions): Promise<PullOutcome> {
+    return (await this.load()).pullImage(ref, policy, options);
   }
 
   async inspectImage(ref: string): Promise<{ labels: Record<string, string> }> {
