@@ -48,11 +48,12 @@ export async function inProcessSystem(env: Record<string, string> = {}) {
   const redis = new Redis(testRedisUrl());
   const base = `http://127.0.0.1:${port}`;
   const api = `${base}/api/v1/internal/runtimes`;
+  const bearer: Record<string, string> = config.auth.disabled ? {} : { authorization: `Bearer ${config.auth.apiToken}` };
 
   async function post(gameId: string, action: 'start' | 'restart' | 'stop', body?: object): Promise<number> {
     const res = await fetch(`${api}/${gameId}/${action}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...bearer },
       ...(body ? { body: JSON.stringify(body) } : {}),
     });
     await res.body?.cancel();
@@ -60,7 +61,7 @@ export async function inProcessSystem(env: Record<string, string> = {}) {
   }
 
   async function poll(gameId: string, action: 'start' | 'restart' = 'start'): Promise<PollAnswer | null> {
-    const res = await fetch(`${api}/${gameId}/${action}`);
+    const res = await fetch(`${api}/${gameId}/${action}`, { headers: bearer });
     return res.status === 404 ? null : ((await res.json()) as PollAnswer);
   }
 
@@ -76,7 +77,7 @@ export async function inProcessSystem(env: Record<string, string> = {}) {
   }
 
   async function operations(gameId: string): Promise<Array<{ op_kind: string; outcome: string; error_code: string; error_message: string }>> {
-    return ((await (await fetch(`${api}/${gameId}/operations?limit=50`)).json()) as { operations: never[] }).operations;
+    return ((await (await fetch(`${api}/${gameId}/operations?limit=50`, { headers: bearer })).json()) as { operations: never[] }).operations;
   }
 
   /** The notification intents the run published, as stored in the stream. */
