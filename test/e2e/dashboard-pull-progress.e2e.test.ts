@@ -9,15 +9,14 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../support/chromium.js';
 import type { InProcessSystem } from '../support/in-process-system.js';
 import { inProcessSystem } from '../support/in-process-system.js';
 import { pushEngineImage, removeLocalImage, testRegistry } from '../support/registry.js';
 import type { RegistryProxy } from '../support/registry-proxy.js';
 import { registryProxy } from '../support/registry-proxy.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const admin = { username: 'operator', password: 'a-dashboard-password' };
 const registry = testRegistry();
 let tmp: string;
@@ -69,18 +68,7 @@ describe('Bull Board during a pull', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
 
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    const browser = await launchChromium();
     try {
       const context = await browser.newContext({ httpCredentials: admin, viewport: { width: 1280, height: 900 } });
       const page = await context.newPage();
