@@ -1,6 +1,6 @@
 /**
  * An operator watching a slow pull on Bull Board: the whole system (auth on)
- * pulls a 12 MB image from the private registry through a proxy that paces
+ * pulls a 16 MB image from the private registry through a proxy that paces
  * it to 1 MB/s, while a real headless Chromium opens the start-runtime
  * queue's active jobs and the job's Progress tab. The screenshot is kept in
  * test-artifacts/; the page must show the pull's layers and bytes, as the
@@ -57,7 +57,7 @@ function shownProgress(text: string): Record<string, number> {
 
 describe('Bull Board during a pull', () => {
   it('shows the job mid-pull with its layers and bytes', { timeout: 120_000 }, async () => {
-    const pushed = pushEngineImage({ layerBytes: 12_000_000 });
+    const pushed = pushEngineImage({ layerBytes: 16_000_000 });
     const ref = pushed.ref.replace(registry.host, proxy.host);
     refs.push(pushed.ref, ref);
     const game = s.gameId('dash');
@@ -87,7 +87,7 @@ describe('Bull Board during a pull', () => {
       const shown = shownProgress(text);
       expect(Object.keys(shown).sort(), text).toEqual(['bytes_done', 'bytes_total', 'layers_done', 'layers_total']);
       expect(shown.layers_total).toBeGreaterThanOrEqual(1);
-      expect(shown.bytes_total).toBeGreaterThanOrEqual(12_000_000);
+      expect(shown.bytes_total).toBeGreaterThanOrEqual(16_000_000);
       expect(shown.bytes_done).toBeGreaterThan(0);
       expect(shown.bytes_done).toBeLessThan(shown.bytes_total!);
       // The page and the start poll tell the same pull: the totals agree, and the poll has not gone backwards.
