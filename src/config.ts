@@ -161,6 +161,8 @@ const ENV = z.object({
   RTMANAGER_DOCKER_LOG_OPTS: withDefault(keyValues, 'max-size=10m,max-file=3'),
   RTMANAGER_DOCKER_PULL_POLICY: withDefault(oneOf(['always', 'if_not_present', 'never'], 'must be always, if_not_present or never'), 'if_not_present'),
   RTMANAGER_ALLOWED_REGISTRIES: withDefault(registryHosts, ''),
+  RTMANAGER_DOCKER_CONFIG: optional(nonEmpty),
+  RTMANAGER_PULL_FALLBACK_TO_LOCAL: withDefault(bool, 'true'),
   RTMANAGER_DOCKER_TIMEOUT_MS: withDefault(ms, '30000'),
   RTMANAGER_PULL_TIMEOUT_MS: withDefault(ms, '900000'),
   RTMANAGER_PULL_INACTIVITY_MS: withDefault(ms, '120000'),
@@ -220,6 +222,15 @@ const ENV = z.object({
 
 type Variables = z.output<typeof ENV>;
 
+// DOCKER_CONFIG is not one: besides config.json it names the TLS certificates' default directory.
+const FALLBACKS = { RTMANAGER_DOCKER_HOST: 'DOCKER_HOST' } as const;
+
+function withoutOverriddenFallbacks(env: Env): Env {
+  const out = { ...env };
+  for (const [ours, fallback] of Object.entries(FALLBACKS)) if (unsetIfEmpty(env[ours]) !== undefined) out[fallback] = undefined;
+  return out;
+}
+
 const CREDENTIALS = ['RTMANAGER_API_TOKEN', 'RTMANAGER_ADMIN_USER', 'RTMANAGER_ADMIN_PASSWORD'] as const;
 const SECRETS = ['RTMANAGER_API_TOKEN', 'RTMANAGER_ADMIN_PASSWORD'] as const;
 const SECRET_MIN_LENGTH = 16;
@@ -270,6 +281,10 @@ function toConfig(v: Variables) {
       pullPolicy: v.RTMANAGER_DOCKER_PULL_POLICY,
       /** Registry hosts images may come from; empty: any. */
       allowedRegistries: v.RTMANAGER_ALLOWED_REGISTRIES,
+      /** The Docker CLI config.json whose `auths` give registry credentials; a missing file means anonymous pulls. */
+      configPath: path.resolve(v.RTMANAGER_DOCKER_CONFIG ?? path.join(v.DOCKER_CONFIG ?? path.join(homedir(), '.docker'), 'config.json')),
+      /** Under `always`, an unreachable registry lets a start use the local copy. */
+      pullFallbackToLocal: v.RTMANAGER_PULL_FALLBACK_TO_LOCAL,
       /** Deadline of every Docker call except a pull. */
       timeoutMs: v.RTMANAGER_DOCKER_TIMEOUT_MS,
       /** Deadline of a whole pull. */
@@ -344,8 +359,8 @@ function dockerTls(host: string, v: Variables): { verify: boolean; certPath: str
 }
 
 export const configSchema = z
-  // DOCKER_HOST is a fallback: when RTMANAGER_DOCKER_HOST is given, whatever else DOCKER_HOST says is not ours to judge.
-  .preprocess((env) => (unsetIfEmpty((env as Env).RTMANAGER_DOCKER_HOST) === undefined ? env : { ...(env as Env), DOCKER_HOST: undefined }), ENV)
+  // DOCKER_HOST is a fallback: when ours is given, whatever else it says is not ours to judge.
+  .preprocess((env) => withoutOverriddenFallbacks(env as Env), ENV)
   .superRefine(
     (v, ctx) => {
       // A variable that failed above is still its raw string here: only `true` disables auth.

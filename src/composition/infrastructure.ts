@@ -84,6 +84,7 @@ export async function openInfrastructure(config: Config, logger: Logger): Promis
     tls: dockerTls,
     telemetry,
     deadlines: { callMs: config.docker.timeoutMs, pullMs: config.docker.pullTimeoutMs, pullIdleMs: config.docker.pullInactivityMs },
+    dockerConfigPath: config.docker.configPath,
   });
   const deps: LifecycleDeps = {
     records: new PostgresRuntimeRecordStore(database.db),

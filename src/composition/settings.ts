@@ -10,6 +10,7 @@ export function lifecycleSettings(config: Config): LifecycleSettings {
   return {
     network: config.docker.network,
     pullPolicy: config.docker.pullPolicy,
+    pullFallbackToLocal: config.docker.pullFallbackToLocal,
     logDriver: config.docker.logDriver,
     logOpts: config.docker.logOpts,
     defaultCpuQuota: config.container.defaultCpuQuota,

@@ -89,6 +89,8 @@ export interface LifecycleHooks {
 export interface LifecycleSettings {
   network: string;
   pullPolicy: PullPolicy;
+  /** Under `always`, an unreachable registry lets a start go on with the local copy (RTMANAGER_PULL_FALLBACK_TO_LOCAL). */
+  pullFallbackToLocal: boolean;
   logDriver: string;
   /** Raw `k=v,k2=v2`. */
   logOpts: string;

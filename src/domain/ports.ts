@@ -70,11 +70,32 @@ export interface Clock {
   now(): Date;
 }
 
+/**
+ * A pull so far, over all its layers. Layers and their sizes become known as
+ * the registry reveals them, so the totals may grow; bytes count downloads
+ * only (a layer already local counts as a layer done, with no bytes), and
+ * stay 0 when the registry does not say a size.
+ */
 export interface PullProgress {
-  status: string;
-  id?: string;
-  current?: number;
-  total?: number;
+  layersDone: number;
+  layersTotal: number;
+  bytesDone: number;
+  bytesTotal: number;
+}
+
+/**
+ * What a pull did: `pulled` from the registry; `present`, the local copy was
+ * enough for the policy; `local_fallback`, under `always` the registry could
+ * not be reached and the local copy stands in (`reason` says what failed).
+ * Every other end is a throw (ImagePullFailed, image-pull.ts).
+ */
+export type PullOutcome = { kind: 'pulled' } | { kind: 'present' } | { kind: 'local_fallback'; reason: string };
+
+export interface PullOptions {
+  /** Under `always`: an unreachable registry (not a refusal) falls back to the local copy, if there is one. */
+  fallbackToLocal?: boolean;
+  /** Called as the pull goes; a caller that joins a pull already under way hears it from where it is. */
+  onProgress?: (progress: PullProgress) => void;
 }
 
 export interface BindMount {
@@ -167,8 +188,13 @@ export interface DockerEngine {
   ping(): Promise<boolean>;
   /** false when the network does not exist; throws when the daemon fails. */
   networkExists(name: string): Promise<boolean>;
-  /** Pulls per policy; throws with the daemon's message on failure. */
-  pullImage(ref: string, policy: PullPolicy, onProgress?: (progress: PullProgress) => void): Promise<void>;
+  /**
+   * Makes the image local per policy. Concurrent pulls of one ref share one
+   * download. Throws ImagePullFailed (its message says why, then the
+   * daemon's words), or DockerDeadlineExceeded when the daemon does not
+   * answer the look at the local copy.
+   */
+  pullImage(ref: string, policy: PullPolicy, options?: PullOptions): Promise<PullOutcome>;
   /** A local image by ref or id; throws when it is not local. */
   inspectImage(ref: string): Promise<ImageInfo>;
   /** Creates and starts the container (as RunSpec says, and hardened as it says always); on a start failure the created container is removed. */

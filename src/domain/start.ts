@@ -151,11 +151,9 @@ async function runStartSteps(op: Operation): Promise<LifecycleResult> {
     });
   }
 
-  const pulled = await runStep(op, 'pull_image', () => deps.docker.pullImage(op.imageRef, settings.pullPolicy, op.hooks.onPullProgress), {
-    code: 'image_pull_failed',
-    notify: 'runtime.image_pull_failed',
-  });
+  const pulled = await runStep(op, 'pull_image', () => pullEngineImage(op), { code: 'image_pull_failed', notify: 'runtime.image_pull_failed' });
   if (!pulled.ok) return recordFailure(op, pulled.failure);
+  const pullNote = pulled.value;
 
   const image = await runStep(op, 'inspect_image', () => deps.docker.inspectImage(op.imageRef), {
     code: 'image_pull_failed',
@@ -272,7 +270,13 @@ async function runStartSteps(op: Operation): Promise<LifecycleResult> {
   adopted(op, run.containerId);
 
   await step(op, 'publish_success');
-  const result = await recordSuccess(op, { record, containerId: run.containerId, replay: false, message: 'runtime started' });
+  const result = await recordSuccess(op, {
+    record,
+    containerId: run.containerId,
+    replay: false,
+    message: 'runtime started',
+    ...(pullNote ? { note: pullNote } : {}),
+  });
   await bestEffortHealthEvent(op, {
     containerId: run.containerId,
     eventType: 'container_started',
@@ -280,6 +284,22 @@ async function runStartSteps(op: Operation): Promise<LifecycleResult> {
     details: { image_ref: op.imageRef },
   });
   return result;
+}
+
+/**
+ * The image, local per the pull policy. Null, or the note the success
+ * carries into its audit row: the registry could not be reached under
+ * `always`, and the local copy stands in (contract §11).
+ */
+async function pullEngineImage(op: Operation): Promise<string | null> {
+  const { settings } = op.deps;
+  const outcome = await op.deps.docker.pullImage(op.imageRef, settings.pullPolicy, {
+    fallbackToLocal: settings.pullFallbackToLocal,
+    ...(op.hooks.onPullProgress ? { onProgress: op.hooks.onPullProgress } : {}),
+  });
+  if (outcome.kind !== 'local_fallback') return null;
+  op.log.warn({ step: 'pull_image', image_ref: op.imageRef, err: outcome.reason }, 'registry unreachable; starting on the local copy of the image');
+  return `started on the local copy of the image: ${outcome.reason} (RTMANAGER_PULL_FALLBACK_TO_LOCAL)`;
 }
 
 /** Stricter than the reference: the game id must match contract §3. */

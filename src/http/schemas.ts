@@ -98,7 +98,10 @@ export const pollResponse = z
     job_id: z.string(),
     state: z.string(),
     attempts: z.number().int().nullable(),
-    progress: z.unknown(),
+    progress: z.unknown().meta({
+      description:
+        'a start that pulls its image: {"step":"pull_image","layers_done","layers_total","bytes_done","bytes_total"} (bytes 0 when the registry does not say), its last value kept once the pull ended; 0 before any; null from the operation log',
+    }),
     result: resultJson.optional().meta({ description: 'present once the job finished (completed or failed)' }),
     last_failure: resultJson.optional().meta({ description: 'a job still pending after a failed attempt: why that attempt failed (it will be retried)' }),
     source: z.enum(['queue', 'operation_log']).meta({ description: 'the queue, or the operation log once BullMQ has trimmed the job' }),

@@ -44,7 +44,7 @@ export function lockLostCancels(worker: Worker): void {
 /** Test-only hook, called at every named step with the job that runs it. */
 export type StepHook = (job: Job, step: string) => void | Promise<void>;
 
-/** Pull progress becomes job progress at most this often. */
+/** Pull progress becomes job progress at most this often: a pull reports per layer many times a second, and each write is a Redis round trip and an event. */
 const PROGRESS_EVERY_MS = 500;
 
 /** Which attempt of which job: the audit row's source_ref. */
@@ -104,6 +104,11 @@ export function createLifecycleProcessor(kind: LifecycleKind, deps: LifecycleDep
   };
 }
 
+/** Contract §11: the start poll's `progress` while a pull runs (Bull Board shows the same object). */
+function pullProgressJson(p: PullProgress) {
+  return { step: 'pull_image', layers_done: p.layersDone, layers_total: p.layersTotal, bytes_done: p.bytesDone, bytes_total: p.bytesTotal };
+}
+
 /**
  * At most one progress write per PROGRESS_EVERY_MS, and the latest report
  * always lands (a trailing write), so a finished pull does not keep showing
@@ -122,7 +127,7 @@ function throttledProgress(job: Job) {
     latest = null;
     lastWriteAt = Date.now();
     // Best effort: progress is for people watching, a lost write changes nothing.
-    writes = writes.then(() => job.updateProgress({ pull: progress })).catch(() => undefined);
+    writes = writes.then(() => job.updateProgress(pullProgressJson(progress))).catch(() => undefined);
   };
   return {
     report: (progress: PullProgress): void => {

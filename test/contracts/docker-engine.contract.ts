@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { DockerEngine, RunSpec } from '../../src/domain/ports.js';
+import type { DockerEngine, PullProgress, RunSpec } from '../../src/domain/ports.js';
 
 export interface DockerEngineSubject {
   port: DockerEngine;
@@ -7,6 +7,12 @@ export interface DockerEngineSubject {
   localImage: string;
   /** A well-formed ref no registry here can serve. */
   remoteImage: string;
+  /** A fresh `registry/repo:tag` in a registry that answers (with the credentials the port was given), not local. */
+  pullableImage(): Promise<string>;
+  /** A ref whose registry does not answer, of which a local copy exists. */
+  unreachableLocalImage: string;
+  /** Downloads the port has started so far (a shared pull counts once). */
+  downloads(): number;
   network: string;
   /** Unique per test run: container names start with it. */
   prefix: string;
@@ -63,13 +69,77 @@ export function describeDockerEngineContract(name: string, make: () => Promise<D
     );
 
     it(
-      'pulls per policy: never and if_not_present leave a local image alone; a remote image fails',
+      'pulls per policy: a local image is present to never and if_not_present; never refuses naming the policy; a ref no registry serves fails',
       withSubject(async (s) => {
-        await s.port.pullImage(s.localImage, 'never');
-        await s.port.pullImage(s.localImage, 'if_not_present');
-        await expect(s.port.pullImage(s.remoteImage, 'if_not_present')).rejects.toThrow();
-        await expect(s.port.pullImage(s.remoteImage, 'always')).rejects.toThrow();
-        await s.port.pullImage(s.remoteImage, 'never');
+        expect(await s.port.pullImage(s.localImage, 'never')).toEqual({ kind: 'present' });
+        expect(await s.port.pullImage(s.localImage, 'if_not_present')).toEqual({ kind: 'present' });
+        await expect(s.port.pullImage(s.remoteImage, 'if_not_present')).rejects.toThrow(s.remoteImage);
+        await expect(s.port.pullImage(s.remoteImage, 'always')).rejects.toThrow(s.remoteImage);
+        await expect(s.port.pullImage(s.remoteImage, 'never')).rejects.toThrow(
+          `image ${s.remoteImage} is not present locally and the pull policy "never" (RTMANAGER_DOCKER_PULL_POLICY) forbids pulling it`,
+        );
+      }),
+    );
+
+    it(
+      'pulls an image that is not local, telling its progress over the layers, and then it is local',
+      withSubject(async (s) => {
+        const ref = await s.pullableImage();
+        const progress: PullProgress[] = [];
+        expect(await s.port.pullImage(ref, 'if_not_present', { onProgress: (p) => progress.push(p) })).toEqual({ kind: 'pulled' });
+        const last = progress.at(-1)!;
+        expect(last.layersTotal).toBeGreaterThan(0);
+        expect(last).toEqual({ layersDone: last.layersTotal, layersTotal: last.layersTotal, bytesDone: last.bytesTotal, bytesTotal: last.bytesTotal });
+        expect(last.bytesTotal).toBeGreaterThan(0);
+        await s.port.inspectImage(ref);
+        expect(await s.port.pullImage(ref, 'if_not_present')).toEqual({ kind: 'present' });
+        expect(await s.port.pullImage(ref, 'always')).toEqual({ kind: 'pulled' });
+      }),
+    );
+
+    it(
+      'a tag the registry does not have fails saying it was not found, with no fallback even under always',
+      withSubject(async (s) => {
+        const missing = (await s.pullableImage()).replace(/:[^:/]+$/, ':no-such-tag');
+        await expect(s.port.pullImage(missing, 'always', { fallbackToLocal: true })).rejects.toThrow(
+          /was not found in registry .*\(no such repository, tag or digest\)/,
+        );
+      }),
+    );
+
+    it(
+      'always, registry unreachable: the local copy when fallbackToLocal says so, else a failure saying the registry could not be reached',
+      withSubject(async (s) => {
+        const outcome = await s.port.pullImage(s.unreachableLocalImage, 'always', { fallbackToLocal: true });
+        expect(outcome).toEqual({ kind: 'local_fallback', reason: expect.stringMatching(/^registry \S+ could not be reached to pull /) as unknown });
+        await expect(s.port.pullImage(s.unreachableLocalImage, 'always')).rejects.toThrow(/^registry \S+ could not be reached to pull /);
+        expect(await s.port.pullImage(s.unreachableLocalImage, 'if_not_present')).toEqual({ kind: 'present' });
+      }),
+    );
+
+    it(
+      'pulls of one ref at once are one download that every caller hears; the next pull after it is a new one',
+      withSubject(async (s) => {
+        const ref = await s.pullableImage();
+        const before = s.downloads();
+        const heard = [0, 0, 0];
+        const outcomes = await Promise.all(heard.map((_, i) => s.port.pullImage(ref, 'always', { onProgress: () => (heard[i] = heard[i]! + 1) })));
+        expect(outcomes).toEqual([{ kind: 'pulled' }, { kind: 'pulled' }, { kind: 'pulled' }]);
+        expect(s.downloads() - before).toBe(1);
+        expect(heard.every((n) => n > 0)).toBe(true);
+        await s.port.pullImage(ref, 'always');
+        expect(s.downloads() - before).toBe(2);
+      }),
+    );
+
+    it(
+      'a shared pull that fails fails every caller waiting on it',
+      withSubject(async (s) => {
+        const missing = (await s.pullableImage()).replace(/:[^:/]+$/, ':gone');
+        const before = s.downloads();
+        const settled = await Promise.allSettled([1, 2, 3].map(() => s.port.pullImage(missing, 'if_not_present')));
+        expect(settled.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+        expect(s.downloads() - before).toBe(1);
       }),
     );
 

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
+import { isImagePullFailed, pullFailure, registryUnreachable } from '../../src/domain/image-pull.js';
+import { parseImageRef } from '../../src/domain/image-ref.js';
 import type { PullPolicy } from '../../src/domain/model.js';
-import type { Clock, ContainerInfo, DockerEngine, ImageInfo, PullProgress, RunResult, RunSpec } from '../../src/domain/ports.js';
+import type { Clock, ContainerInfo, DockerEngine, ImageInfo, PullOptions, PullOutcome, PullProgress, RunResult, RunSpec } from '../../src/domain/ports.js';
 
 interface FakeContainer {
   info: ContainerInfo;
@@ -21,12 +23,19 @@ function repositoryOf(ref: string): string {
  * A Docker engine in memory. `images` are local images (ref → labels), each
  * with the id `fakeDigest(ref)` and, when pulled, the RepoDigests entry
  * `repo@fakeDigest('registry:' + ref)`; `registry` is what a pull can fetch
- * — empty by default, as on this machine, where no registry is reachable.
+ * — empty by default, as if every registry answered "not found"; a registry
+ * host in `unreachableRegistries` does not answer at all. A pull takes one
+ * macrotask, and pulls of one ref under way at once are one download
+ * (`downloads` counts them), as in the adapter.
  */
 export class FakeDockerEngine implements DockerEngine {
   readonly images = new Map<string, Record<string, string>>();
   readonly repoDigests = new Map<string, string[]>();
   readonly registry = new Map<string, Record<string, string>>();
+  readonly unreachableRegistries = new Set<string>();
+  /** Downloads started (a shared pull counts once). */
+  downloads = 0;
+  private readonly pulls = new Map<string, { done: Promise<void>; listeners: Set<(p: PullProgress) => void> }>();
   readonly networks = new Set<string>();
   readonly containers = new Map<string, FakeContainer>();
   /** Every call by method name, in order: lets a test assert "no Docker call". */
@@ -56,18 +65,50 @@ export class FakeDockerEngine implements DockerEngine {
     return this.call('networkExists', () => this.networks.has(name));
   }
 
-  pullImage(ref: string, policy: PullPolicy, onProgress?: (progress: PullProgress) => void): Promise<void> {
-    return this.call('pullImage', () => {
+  async pullImage(ref: string, policy: PullPolicy, options: PullOptions = {}): Promise<PullOutcome> {
+    await this.call('pullImage', () => {
       if (this.failPull) throw this.failPull;
-      if (policy === 'never') return;
-      if (policy === 'if_not_present' && this.images.has(ref)) return;
-      const remote = this.registry.get(ref);
-      if (!remote) throw new Error(`pull access denied for ${ref}, repository does not exist or may require 'docker login'`);
-      onProgress?.({ status: `Pulling from ${ref}` });
-      onProgress?.({ status: 'Download complete', id: 'layer1', current: 1, total: 1 });
-      this.images.set(ref, { ...remote });
-      this.repoDigests.set(ref, [`${repositoryOf(ref)}@${fakeDigest(`registry:${ref}`)}`]);
     });
+    if (policy !== 'always' && this.images.has(ref)) return { kind: 'present' };
+    if (policy === 'never') throw pullFailure('policy', ref, registryOf(ref));
+    try {
+      await this.sharedDownload(ref, options.onProgress);
+      return { kind: 'pulled' };
+    } catch (error) {
+      if (isImagePullFailed(error) && policy === 'always' && options.fallbackToLocal && registryUnreachable(error.reason) && this.images.has(ref)) {
+        return { kind: 'local_fallback', reason: error.message };
+      }
+      throw error;
+    }
+  }
+
+  private async sharedDownload(ref: string, onProgress?: (p: PullProgress) => void): Promise<void> {
+    let pull = this.pulls.get(ref);
+    if (!pull) {
+      const listeners = new Set<(p: PullProgress) => void>();
+      const tell = (p: PullProgress) => listeners.forEach((l) => l(p));
+      const done = (async () => {
+        this.downloads += 1;
+        try {
+          await new Promise((r) => setTimeout(r, 0));
+          if (this.unreachableRegistries.has(registryOf(ref))) {
+            throw pullFailure('unreachable', ref, registryOf(ref), `dial tcp ${registryOf(ref)}: connect: connection refused`);
+          }
+          const remote = this.registry.get(ref);
+          if (!remote) throw pullFailure('not_found', ref, registryOf(ref), `manifest for ${ref} not found: manifest unknown`);
+          tell({ layersDone: 0, layersTotal: 1, bytesDone: 0, bytesTotal: 1 });
+          tell({ layersDone: 1, layersTotal: 1, bytesDone: 1, bytesTotal: 1 });
+          this.images.set(ref, { ...remote });
+          this.repoDigests.set(ref, [`${repositoryOf(ref)}@${fakeDigest(`registry:${ref}`)}`]);
+        } finally {
+          this.pulls.delete(ref);
+        }
+      })();
+      pull = { done, listeners };
+      this.pulls.set(ref, pull);
+    }
+    if (onProgress) pull.listeners.add(onProgress);
+    await pull.done;
   }
 
   /** By ref, or by the id `fakeDigest(ref)`. */
@@ -179,4 +220,9 @@ export class FakeDockerEngine implements DockerEngine {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
   }
+}
+
+function registryOf(ref: string): string {
+  const parsed = parseImageRef(ref);
+  return parsed.ok ? parsed.value.domain : 'unknown';
 }

@@ -16,7 +16,7 @@ import { PostgresOperationLog } from '../../src/infra/db/postgres-operation-log.
 import { PostgresRuntimeRecordStore } from '../../src/infra/db/postgres-runtime-record-store.js';
 import type { TestDatabase } from '../support/db.js';
 import { createTestDatabase } from '../support/db.js';
-import { TEST_LABEL, removeContainers, testLabelsEnv, testRedisUrl } from '../support/services.js';
+import { TEST_LABEL, isolatedSystemEnv, removeContainers, testRedisUrl } from '../support/services.js';
 
 export type Role = 'web' | 'worker' | 'intake' | 'all';
 export const docker = new Dockerode({ socketPath: '/var/run/docker.sock' });
@@ -131,30 +131,19 @@ export async function faultSystem(opts: { redisUrl?: string; env?: Record<string
   const redisUrl = opts.redisUrl ?? testRedisUrl();
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
-    RTMANAGER_DATABASE_URL: database.url,
-    RTMANAGER_REDIS_URL: redisUrl,
-    RTMANAGER_HTTP_PORT: String(port),
+    ...isolatedSystemEnv(run, { databaseUrl: database.url, redisUrl, port, network: networkName, stateRoot: path.join(tmp, 'state') }),
     RTMANAGER_WORKER_OPS_PORT: String(opsPorts.worker),
     RTMANAGER_INTAKE_OPS_PORT: String(opsPorts.intake),
     RTMANAGER_API_TOKEN: token,
     RTMANAGER_ADMIN_USER: 'admin',
     RTMANAGER_ADMIN_PASSWORD: 'fault-admin-password',
-    RTMANAGER_QUEUE_PREFIX: run,
-    RTMANAGER_START_JOBS_STREAM: `${run}:start_jobs`,
-    RTMANAGER_HEALTH_EVENTS_STREAM: `${run}:health`,
-    RTMANAGER_NOTIFICATION_INTENTS_STREAM: `${run}:intents`,
-    RTMANAGER_DOCKER_NETWORK: networkName,
-    RTMANAGER_GAME_STATE_ROOT: path.join(tmp, 'state'),
     RTMANAGER_LOG_LEVEL: 'warn',
-    RTMANAGER_RECONCILE_INTERVAL_MS: '3600000',
     RTMANAGER_JOB_LOCK_MS: '2000',
     // Renewed every second while its holder lives: a killed worker's games are free again within 3 s.
     RTMANAGER_GAME_LEASE_TTL_MS: '3000',
     RTMANAGER_JOB_ATTEMPTS: '20',
     RTMANAGER_JOB_BACKOFF_MS: '500',
     RTMANAGER_WORKER_CONCURRENCY: '10',
-    // Marked for the leak check, and blind to every other run's containers.
-    RTMANAGER_CONTAINER_EXTRA_LABELS: testLabelsEnv({ 'com.galaxy.test_run': run }),
     ...opts.env,
   };
   const children = new Map<Role, ChildProcess>();

@@ -12,7 +12,7 @@ import path from 'node:path';
 import Dockerode from 'dockerode';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { isDockerDeadline } from '../../src/domain/errors.js';
-import type { RunSpec } from '../../src/domain/ports.js';
+import type { PullProgress, RunSpec } from '../../src/domain/ports.js';
 import { DockerodeEngine } from '../../src/infra/docker/docker-engine.js';
 
 type Behaviour = 'silent' | 'cut' | 'pull_idle' | 'pull_drip';
@@ -50,7 +50,8 @@ async function stubDaemon(behaviour: Behaviour): Promise<StubDaemon> {
       return;
     }
     res.writeHead(200, { 'content-type': 'application/json' });
-    const progress = () => res.write(`${JSON.stringify({ status: 'Downloading', id: 'layer', progressDetail: { current: 1, total: 10 } })}\n`);
+    let current = 0;
+    const progress = () => res.write(`${JSON.stringify({ status: 'Downloading', id: 'layer', progressDetail: { current: ++current, total: 1_000 } })}\n`);
     progress();
     if (behaviour === 'pull_drip') timers.add(setInterval(progress, 50));
   });
@@ -165,12 +166,12 @@ describe('a daemon that never answers', () => {
 describe('pull deadlines (RTMANAGER_PULL_TIMEOUT_MS, RTMANAGER_PULL_INACTIVITY_MS)', () => {
   it('abandons a pull that goes silent, saying so', async () => {
     const stub = await stubDaemon('pull_idle');
-    const reports: string[] = [];
+    const reports: PullProgress[] = [];
     const engine = engineOn(stub, { pullMs: 10_000, pullIdleMs: 300 });
-    await expect(engine.pullImage('engine:1', 'always', (p) => reports.push(p.status))).rejects.toThrow(
+    await expect(engine.pullImage('engine:1', 'always', { onProgress: (p) => reports.push(p) })).rejects.toThrow(
       'image pull of engine:1 made no progress for 300 ms (RTMANAGER_PULL_INACTIVITY_MS)',
     );
-    expect(reports).toEqual(['Downloading']);
+    expect(reports).toEqual([{ layersDone: 0, layersTotal: 1, bytesDone: 1, bytesTotal: 1_000 }]);
     await vi.waitFor(() => expect(stub.connections.closed).toBe(stub.connections.opened), { timeout: 2_000 });
   });
 
@@ -178,7 +179,7 @@ describe('pull deadlines (RTMANAGER_PULL_TIMEOUT_MS, RTMANAGER_PULL_INACTIVITY_M
     const stub = await stubDaemon('pull_drip');
     let reports = 0;
     const engine = engineOn(stub, { pullMs: 600, pullIdleMs: 300 });
-    await expect(engine.pullImage('engine:1', 'always', () => (reports += 1))).rejects.toThrow(
+    await expect(engine.pullImage('engine:1', 'always', { onProgress: () => (reports += 1) })).rejects.toThrow(
       'image pull of engine:1 timed out after 600 ms (RTMANAGER_PULL_TIMEOUT_MS)',
     );
     // Progress kept the inactivity deadline from firing: it was the whole-pull one.

@@ -9,6 +9,7 @@ import { DockerodeEngine } from '../../src/infra/docker/docker-engine.js';
 import { LazyDockerEngine, pingDaemon } from '../../src/infra/docker/lazy-engine.js';
 import { RecordingTelemetry } from '../fakes/support.js';
 import { describeDockerEngineContract } from '../contracts/docker-engine.contract.js';
+import { pushEngineImage, removeLocalImage, testRegistry } from '../support/registry.js';
 import { TEST_LABEL, removeContainers } from '../support/services.js';
 
 const docker = new Dockerode({ socketPath: '/var/run/docker.sock' });
@@ -27,27 +28,45 @@ async function removeByLabel(labels: Record<string, string>): Promise<void> {
   );
 }
 
-async function subject(port: DockerEngine) {
+/**
+ * The real adapter on the real daemon, pulling from the private test
+ * registry with its docker-login config.json. Its unreachable registry is a
+ * closed loopback port, holding a local tag of the labelled test image.
+ */
+async function subject(make: (opts: { telemetry: RecordingTelemetry; dockerConfigPath: string }) => DockerEngine) {
+  const telemetry = new RecordingTelemetry();
+  const port = make({ telemetry, dockerConfigPath: testRegistry().dockerConfigPath });
   const network = await testNetwork();
   const run = randomUUID().slice(0, 8);
   const extraLabels = { ...TEST_LABEL, 'com.galaxy.test_run': run };
+  const pulled: string[] = [];
+  const unreachableLocalImage = `127.0.0.1:1/galaxy-test/engine-${run}:v1`;
+  await docker.getImage('galaxy-test-engine:labelled').tag({ repo: unreachableLocalImage.replace(/:v1$/, ''), tag: 'v1' });
   return {
     port,
     localImage: 'galaxy-test-engine:labelled',
     remoteImage: 'registry.invalid/galaxy/engine:1',
+    pullableImage: () => {
+      const { ref } = pushEngineImage();
+      pulled.push(ref);
+      return Promise.resolve(ref);
+    },
+    unreachableLocalImage,
+    downloads: () => telemetry.dockerOps.filter((o) => o.op === 'pull').length,
     network: network.name,
     prefix: `rtm-t-${run}`,
     extraLabels,
     cleanup: async () => {
       await removeByLabel({ 'com.galaxy.test_run': run });
       await network.remove();
+      for (const ref of [...pulled, unreachableLocalImage]) removeLocalImage(ref);
     },
   };
 }
 
-describeDockerEngineContract('dockerode', () => subject(new DockerodeEngine({ docker })));
+describeDockerEngineContract('dockerode', () => subject((opts) => new DockerodeEngine({ docker, ...opts })));
 // What the composition root wires: dockerode loaded on first use, ping over a bare socket request.
-describeDockerEngineContract('lazy dockerode', () => subject(new LazyDockerEngine({ host: 'unix:///var/run/docker.sock' })));
+describeDockerEngineContract('lazy dockerode', () => subject((opts) => new LazyDockerEngine({ host: 'unix:///var/run/docker.sock', ...opts })));
 
 describe('pingDaemon', () => {
   it('is false, not an error, for a socket nobody serves and a closed TCP port', async () => {

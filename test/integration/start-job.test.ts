@@ -130,9 +130,9 @@ describe('start-runtime jobs on a real worker', () => {
     expect(await job.waitUntilFinished(h.events, 10_000)).toMatchObject({ outcome: 'success' });
     const stored = (await h.queue.getJob('g-pull')) as Job;
     // Both reports came within one throttle window: the first is written at once, the last when the job ends.
-    expect(stored.progress).toEqual({ pull: { status: 'Download complete', id: 'layer1', current: 1, total: 1 } });
+    expect(stored.progress).toEqual({ step: 'pull_image', layers_done: 1, layers_total: 1, bytes_done: 1, bytes_total: 1 });
     await expect.poll(() => seen.length, { timeout: 5_000 }).toBe(2);
-    expect(seen[0]).toEqual({ pull: { status: `Pulling from ${IMAGE}` } });
+    expect(seen[0]).toEqual({ step: 'pull_image', layers_done: 0, layers_total: 1, bytes_done: 0, bytes_total: 1 });
   });
 
   it('a job whose worker died, twice, runs again and completes: one container, one audit row', async () => {

@@ -60,3 +60,28 @@ export async function removeContainers(docker: Dockerode, ids: readonly string[]
   }
   if (pending.length > 0) throw new Error(`could not remove ${pending.length} container(s): ${lastErrors.slice(0, 5).join('; ')}`);
 }
+
+/**
+ * What keeps one whole system under test apart from every other on the shared
+ * services: its own database, queue prefix, streams, network, state root and
+ * container labels (`com.galaxy.test_run` = `run`), and no reconciler pass
+ * unless a test asks.
+ */
+export function isolatedSystemEnv(
+  run: string,
+  where: { databaseUrl: string; redisUrl?: string; port: number; network: string; stateRoot: string },
+): Record<string, string> {
+  return {
+    RTMANAGER_DATABASE_URL: where.databaseUrl,
+    RTMANAGER_REDIS_URL: where.redisUrl ?? testRedisUrl(),
+    RTMANAGER_HTTP_PORT: String(where.port),
+    RTMANAGER_QUEUE_PREFIX: run,
+    RTMANAGER_START_JOBS_STREAM: `${run}:start_jobs`,
+    RTMANAGER_HEALTH_EVENTS_STREAM: `${run}:health`,
+    RTMANAGER_NOTIFICATION_INTENTS_STREAM: `${run}:intents`,
+    RTMANAGER_DOCKER_NETWORK: where.network,
+    RTMANAGER_GAME_STATE_ROOT: where.stateRoot,
+    RTMANAGER_RECONCILE_INTERVAL_MS: '3600000',
+    RTMANAGER_CONTAINER_EXTRA_LABELS: testLabelsEnv({ 'com.galaxy.test_run': run }),
+  };
+}

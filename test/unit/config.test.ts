@@ -29,6 +29,8 @@ describe('config defaults (contract §2 and ours)', () => {
         logOpts: 'max-size=10m,max-file=3',
         pullPolicy: 'if_not_present',
         allowedRegistries: [],
+        configPath: path.join(homedir(), '.docker', 'config.json'),
+        pullFallbackToLocal: true,
         timeoutMs: 30000,
         pullTimeoutMs: 900000,
         pullInactivityMs: 120000,
@@ -103,6 +105,12 @@ describe('config defaults (contract §2 and ours)', () => {
     expect([c.capDrop, c.capAdd]).toEqual([['ALL'], ['CHOWN', 'SYS_PTRACE']]);
   });
 
+  it('finds the Docker config.json as the Docker CLI does: RTMANAGER_DOCKER_CONFIG, else $DOCKER_CONFIG/config.json, else ~/.docker', () => {
+    expect(ok({ ...AUTH, DOCKER_CONFIG: '/home/ops/.docker-alt' }).docker.configPath).toBe('/home/ops/.docker-alt/config.json');
+    expect(ok({ ...AUTH, DOCKER_CONFIG: '/x', RTMANAGER_DOCKER_CONFIG: '/run/secrets/docker.json' }).docker.configPath).toBe('/run/secrets/docker.json');
+    expect(ok({ ...AUTH, RTMANAGER_DOCKER_CONFIG: 'var/docker.json' }).docker.configPath).toBe(path.resolve('var/docker.json'));
+  });
+
   it('reads every variable it is given', () => {
     const c = ok({
       ...AUTH,
@@ -126,6 +134,8 @@ describe('config defaults (contract §2 and ours)', () => {
       RTMANAGER_DOCKER_LOG_OPTS: 'max-size=1m',
       RTMANAGER_DOCKER_PULL_POLICY: 'never',
       RTMANAGER_ALLOWED_REGISTRIES: 'docker.io, registry.example:5000,,[::1]:5000',
+      RTMANAGER_DOCKER_CONFIG: '/etc/rtmanager/docker/config.json',
+      RTMANAGER_PULL_FALLBACK_TO_LOCAL: 'false',
       RTMANAGER_DOCKER_TIMEOUT_MS: '5000',
       RTMANAGER_PULL_TIMEOUT_MS: '60000',
       RTMANAGER_PULL_INACTIVITY_MS: '7000',
@@ -183,6 +193,8 @@ describe('config defaults (contract §2 and ours)', () => {
         logOpts: 'max-size=1m',
         pullPolicy: 'never',
         allowedRegistries: ['docker.io', 'registry.example:5000', '[::1]:5000'],
+        configPath: '/etc/rtmanager/docker/config.json',
+        pullFallbackToLocal: false,
         timeoutMs: 5000,
         pullTimeoutMs: 60000,
         pullInactivityMs: 7000,
@@ -259,6 +271,9 @@ const INVALID: Array<[string, string, string]> = [
   ['RTMANAGER_DOCKER_LOG_OPTS', 'max-size', 'must be k=v pairs separated by commas (got "max-size")'],
   ['RTMANAGER_DOCKER_LOG_OPTS', 'max-size=1m,,x=1', 'must be k=v pairs separated by commas (got "max-size=1m,,x=1")'],
   ['RTMANAGER_DOCKER_PULL_POLICY', 'sometimes', 'must be always, if_not_present or never (got "sometimes")'],
+  ['RTMANAGER_DOCKER_CONFIG', ' ', 'must not be blank (got " ")'],
+  ['DOCKER_CONFIG', ' ', 'must not be blank (got " ")'],
+  ['RTMANAGER_PULL_FALLBACK_TO_LOCAL', 'yes', 'must be "true" or "false" (got "yes")'],
   ['RTMANAGER_DOCKER_TIMEOUT_MS', '0', 'must be an integer between 1 and 86400000 (got "0")'],
   ['RTMANAGER_DOCKER_TIMEOUT_MS', '30s', 'must be an integer between 1 and 86400000 (got "30s")'],
   ['RTMANAGER_PULL_TIMEOUT_MS', '-1', 'must be an integer between 1 and 86400000 (got "-1")'],

@@ -3,12 +3,23 @@ import { FakeDockerEngine } from '../fakes/fake-docker-engine.js';
 
 describeDockerEngineContract('fake', () => {
   const port = new FakeDockerEngine();
+  const labels = { 'com.galaxy.cpu_quota': '0.5', 'com.galaxy.memory': '64m', 'com.galaxy.pids_limit': '64' };
   port.networks.add('net');
-  port.images.set('local/engine:1', { 'com.galaxy.cpu_quota': '0.5', 'com.galaxy.memory': '64m', 'com.galaxy.pids_limit': '64' });
+  port.images.set('local/engine:1', labels);
+  port.images.set('127.0.0.1:1/engine:1', labels);
+  port.unreachableRegistries.add('127.0.0.1:1');
+  let pushed = 0;
   return Promise.resolve({
     port,
     localImage: 'local/engine:1',
     remoteImage: 'registry.invalid/engine:1',
+    pullableImage: () => {
+      const ref = `registry.galaxy.test/engine-${++pushed}:v1`;
+      port.registry.set(ref, labels);
+      return Promise.resolve(ref);
+    },
+    unreachableLocalImage: '127.0.0.1:1/engine:1',
+    downloads: () => port.downloads,
     network: 'net',
     prefix: 'fake',
     extraLabels: {},

@@ -279,7 +279,11 @@ describe('poll of a job in the queue', () => {
 
   it.each([
     ['waiting, never tried', { state: 'waiting', attemptsMade: 0 }, {}],
-    ['active, pulling', { state: 'active', attemptsMade: 0, progress: { pull: { status: 'Downloading' } } }, {}],
+    [
+      'active, pulling',
+      { state: 'active', attemptsMade: 0, progress: { step: 'pull_image', layers_done: 1, layers_total: 3, bytes_done: 1024, bytes_total: 4096 } },
+      {},
+    ],
     ['completed', { state: 'completed', attemptsMade: 1, returnvalue: success }, { result: success }],
     ['failed with its Result', { state: 'failed', attemptsMade: 1, failedReason: JSON.stringify(permanent) }, { result: permanent }],
     ['retrying after a failed attempt', { state: 'delayed', attemptsMade: 2, failedReason: JSON.stringify(retryable) }, { last_failure: retryable }],

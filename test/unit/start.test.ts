@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DockerDeadlineExceeded, ERROR_MESSAGE_MAX_BYTES, LEASE_BUSY_MESSAGE } from '../../src/domain/errors.js';
 import type { RuntimeRecord } from '../../src/domain/model.js';
+import type { PullProgress } from '../../src/domain/ports.js';
 import type { StartInput, StartResult } from '../../src/domain/start.js';
 import { beginOperation } from '../../src/domain/operation.js';
 import { runStartUnderHeldLease, START_STEPS, startRuntime } from '../../src/domain/start.js';
@@ -386,22 +387,29 @@ describe('start: image, network, pull, inspect', () => {
     expectFailureSideEffects(w, result, null);
   });
 
-  it('reports image_pull_failed with the daemon message and a notification', async () => {
+  it('reports image_pull_failed saying why, then the daemon message, and a notification', async () => {
     const w = world();
     w.deps.settings.pullPolicy = 'always';
     const result = await startRuntime(w.deps, input());
-    expect(result).toEqual(failure('image_pull_failed', /^pull access denied for /, false));
+    expect(result).toEqual(
+      failure(
+        'image_pull_failed',
+        `image ${IMAGE} was not found in registry registry.galaxy.test (no such repository, tag or digest): manifest for ${IMAGE} not found: manifest unknown`,
+        false,
+      ),
+    );
     expectFailureSideEffects(w, result, 'runtime.image_pull_failed');
   });
 
-  it('pulls a missing image with if_not_present and reports progress', async () => {
+  it('pulls a missing image with if_not_present and reports progress over its layers', async () => {
     const w = world();
     w.docker.images.clear();
     w.docker.registry.set(IMAGE, {});
-    const progress: string[] = [];
-    const result = await startRuntime(w.deps, input(), { onPullProgress: (p) => progress.push(p.status) });
+    const progress: PullProgress[] = [];
+    const result = await startRuntime(w.deps, input(), { onPullProgress: (p) => progress.push(p) });
     expect(result.outcome).toBe('success');
-    expect(progress.length).toBeGreaterThan(0);
+    expect(progress.at(-1)).toEqual({ layersDone: 1, layersTotal: 1, bytesDone: 1, bytesTotal: 1 });
+    expect(w.docker.downloads).toBe(1);
     // Pulled: the repo digest it was pulled by, not the local id; no labels, so the default limits.
     expect(result.record).toMatchObject({
       currentImageDigest: fakeDigest(`registry:${IMAGE}`),
@@ -451,13 +459,96 @@ describe('start: image, network, pull, inspect', () => {
     expect(w.operations.entries[0]?.imageDigest).toBe(fakeDigest(IMAGE));
   });
 
-  it('reports image_pull_failed from the inspect when policy never finds no local image', async () => {
+  it('never: an image that is not local is image_pull_failed naming the policy, before any container work', async () => {
     const w = world();
     w.deps.settings.pullPolicy = 'never';
     w.docker.images.clear();
+    w.docker.registry.set(IMAGE, {});
     const result = await startRuntime(w.deps, input());
-    expect(result).toEqual(failure('image_pull_failed', `inspect image: No such image: ${IMAGE}`, false));
+    expect(result).toEqual(
+      failure(
+        'image_pull_failed',
+        `image ${IMAGE} is not present locally and the pull policy "never" (RTMANAGER_DOCKER_PULL_POLICY) forbids pulling it`,
+        false,
+      ),
+    );
     expectFailureSideEffects(w, result, 'runtime.image_pull_failed');
+    expect(w.docker.downloads).toBe(0);
+    expect(w.docker.calls).not.toContain('run');
+  });
+
+  it('never: a local image starts without a pull', async () => {
+    const w = world();
+    w.deps.settings.pullPolicy = 'never';
+    const result = await startRuntime(w.deps, input());
+    expect(result.outcome).toBe('success');
+    expect(w.docker.downloads).toBe(0);
+  });
+
+  it('always: re-pulls an image that is already local', async () => {
+    const w = world();
+    w.deps.settings.pullPolicy = 'always';
+    w.docker.registry.set(IMAGE, { 'com.galaxy.memory': '2g' });
+    const result = await startRuntime(w.deps, input());
+    expect(result.outcome).toBe('success');
+    expect(w.docker.downloads).toBe(1);
+    expect(w.docker.images.get(IMAGE)).toEqual({ 'com.galaxy.memory': '2g' });
+  });
+});
+
+describe('start: always, and a registry that cannot be reached (RTMANAGER_PULL_FALLBACK_TO_LOCAL)', () => {
+  const unreachable = (w: World) => {
+    w.deps.settings.pullPolicy = 'always';
+    w.docker.unreachableRegistries.add('registry.galaxy.test');
+  };
+  const unreachableMessage = `registry registry.galaxy.test could not be reached to pull ${IMAGE}: dial tcp registry.galaxy.test: connect: connection refused`;
+
+  it('starts on the local copy, says so in the audit row of the success, and logs a warn line', async () => {
+    const w = world();
+    unreachable(w);
+    const result = await startRuntime(w.deps, input());
+    expect(result).toMatchObject({ outcome: 'success', errorCode: null, errorMessage: '' });
+    expect(w.operations.entries).toEqual([
+      expect.objectContaining({
+        outcome: 'success',
+        errorCode: '',
+        errorMessage: `started on the local copy of the image: ${unreachableMessage} (RTMANAGER_PULL_FALLBACK_TO_LOCAL)`,
+      }),
+    ]);
+    expect(w.logger.lines.filter((l) => l.level === 'warn')).toEqual([
+      expect.objectContaining({
+        message: 'registry unreachable; starting on the local copy of the image',
+        fields: expect.objectContaining({ step: 'pull_image', image_ref: IMAGE, err: unreachableMessage }) as unknown,
+      }),
+    ]);
+    expect(w.notifications.published).toEqual([]);
+    expect(w.docker.containers.size).toBe(1);
+  });
+
+  it('fails with image_pull_failed when the fallback is off', async () => {
+    const w = world();
+    unreachable(w);
+    w.deps.settings.pullFallbackToLocal = false;
+    const result = await startRuntime(w.deps, input());
+    expect(result).toEqual(failure('image_pull_failed', unreachableMessage, false));
+    expectFailureSideEffects(w, result, 'runtime.image_pull_failed');
+  });
+
+  it('fails with image_pull_failed when there is no local copy to fall back on', async () => {
+    const w = world();
+    unreachable(w);
+    w.docker.images.clear();
+    const result = await startRuntime(w.deps, input());
+    expect(result).toEqual(failure('image_pull_failed', unreachableMessage, false));
+    expectFailureSideEffects(w, result, 'runtime.image_pull_failed');
+  });
+
+  it('never falls back on a registry that answered no (a missing tag)', async () => {
+    const w = world();
+    w.deps.settings.pullPolicy = 'always';
+    const result = await startRuntime(w.deps, input());
+    expect(result).toEqual(failure('image_pull_failed', /was not found in registry registry\.galaxy\.test/, false));
+    expect(w.docker.containers.size).toBe(0);
   });
 });
 

@@ -567,7 +567,7 @@ describe('patch', () => {
     const w = world();
     await started(w);
     const result = await patchRuntime(w.deps, { gameId: 'g-1', imageRef: OTHER_IMAGE, ...who });
-    expect(result).toEqual(failure('image_pull_failed', /^pull access denied for /, false));
+    expect(result).toEqual(failure('image_pull_failed', /was not found in registry /, false));
     expect((await w.records.get('g-1'))?.status).toBe('stopped');
     expect(w.docker.containers.size).toBe(0);
     expect(w.operations.entries.slice(1).map((e) => [e.opKind, e.errorCode, e.imageRef])).toEqual([

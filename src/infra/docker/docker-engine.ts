@@ -16,12 +16,26 @@
 import type { Agent } from 'node:https';
 import Dockerode from 'dockerode';
 import { DockerDeadlineExceeded } from '../../domain/errors.js';
+import { pullFailure, registryUnreachable } from '../../domain/image-pull.js';
 import { daemonError, parseDockerTime, statusOf, messageOf } from './daemon-errors.js';
-import { pullWithDeadlines } from './pull.js';
+import { pullFailureOf, pullWithDeadlines } from './pull.js';
+import { PullTally } from './pull-progress.js';
+import { DockerConfigCredentials, registryOfRef } from './registry-auth.js';
 import type { PullPolicy } from '../../domain/model.js';
 import type { DockerTls } from './host.js';
 import { dockerTarget, dockerTlsAgent } from './host.js';
-import type { ContainerInfo, DockerEngine, EffectiveLimits, ImageInfo, PullProgress, RunResult, RunSpec, Telemetry } from '../../domain/ports.js';
+import type {
+  ContainerInfo,
+  DockerEngine,
+  EffectiveLimits,
+  ImageInfo,
+  PullOptions,
+  PullOutcome,
+  PullProgress,
+  RunResult,
+  RunSpec,
+  Telemetry,
+} from '../../domain/ports.js';
 
 /** `unix:///var/run/docker.sock` or `tcp://host:port` (with its TLS, if any) → a client. */
 export function dockerFromHost(host: string, tls: DockerTls | null = null): Dockerode {
@@ -45,6 +59,13 @@ export interface DockerDeadlines {
 
 export const DEFAULT_DOCKER_DEADLINES: DockerDeadlines = { callMs: 30_000, pullMs: 900_000, pullIdleMs: 120_000 };
 
+/** One pull under way, shared by every caller that asked for its ref meanwhile. */
+interface SharedPull {
+  done: Promise<void>;
+  listeners: Set<(progress: PullProgress) => void>;
+  latest: PullProgress | null;
+}
+
 export class DockerodeEngine implements DockerEngine {
   private readonly docker: Dockerode;
   private readonly telemetry: Telemetry | undefined;
@@ -58,13 +79,29 @@ export class DockerodeEngine implements DockerEngine {
    */
   private readonly images = new Map<string, { at: number; info: Promise<Dockerode.ImageInspectInfo> }>();
   private readonly imageTtlMs: number;
+  /**
+   * Pulls under way by ref: a burst of starts of one image that is not local
+   * downloads it once. A pull leaves the map the moment it settles, so the
+   * next caller starts a new one (a failure is not remembered).
+   */
+  private readonly pulls = new Map<string, SharedPull>();
+  private readonly credentials: DockerConfigCredentials | undefined;
 
-  constructor(opts: { docker: Dockerode; telemetry?: Telemetry; imageCacheMs?: number; deadlines?: Partial<DockerDeadlines>; now?: () => number }) {
+  constructor(opts: {
+    docker: Dockerode;
+    telemetry?: Telemetry;
+    imageCacheMs?: number;
+    deadlines?: Partial<DockerDeadlines>;
+    now?: () => number;
+    /** A Docker CLI config.json whose `auths` give registry credentials (RTMANAGER_DOCKER_CONFIG); none: anonymous pulls. */
+    dockerConfigPath?: string;
+  }) {
     this.docker = opts.docker;
     this.telemetry = opts.telemetry;
     this.imageTtlMs = opts.imageCacheMs ?? 2_000;
     this.deadlines = { ...DEFAULT_DOCKER_DEADLINES, ...opts.deadlines };
     this.now = opts.now ?? Date.now;
+    this.credentials = opts.dockerConfigPath ? new DockerConfigCredentials(opts.dockerConfigPath) : undefined;
   }
 
   async ping(): Promise<boolean> {
@@ -86,11 +123,70 @@ export class DockerodeEngine implements DockerEngine {
     }
   }
 
-  async pullImage(ref: string, policy: PullPolicy, onProgress?: (progress: PullProgress) => void): Promise<void> {
-    if (policy === 'never') return;
-    if (policy === 'if_not_present' && (await this.imageIsLocal(ref))) return;
+  async pullImage(ref: string, policy: PullPolicy, options: PullOptions = {}): Promise<PullOutcome> {
+    if (policy !== 'always' && (await this.imageIsLocal(ref))) return { kind: 'present' };
+    if (policy === 'never') throw pullFailure('policy', ref, registryOfRef(ref) || 'unknown');
+    try {
+      await this.sharedPull(ref, options.onProgress);
+      return { kind: 'pulled' };
+    } catch (error) {
+      const failed = pullFailureOf(error, ref);
+      // The pull's failure is the news: a daemon that cannot say whether the image is local does not replace it.
+      if (policy === 'always' && options.fallbackToLocal && registryUnreachable(failed.reason) && (await this.imageIsLocal(ref).catch(() => false))) {
+        return { kind: 'local_fallback', reason: failed.message };
+      }
+      throw failed;
+    }
+  }
+
+  /** Joins the pull of `ref` under way, or starts one; each caller hears the shared progress. */
+  private async sharedPull(ref: string, onProgress?: (progress: PullProgress) => void): Promise<void> {
+    let pull = this.pulls.get(ref);
+    if (!pull) {
+      const started: SharedPull = { done: Promise.resolve(), listeners: new Set(), latest: null };
+      started.done = this.runPull(ref, started);
+      this.pulls.set(ref, started);
+      pull = started;
+    }
+    if (onProgress) {
+      pull.listeners.add(onProgress);
+      if (pull.latest) onProgress(pull.latest);
+    }
+    try {
+      await pull.done;
+    } finally {
+      if (onProgress) pull.listeners.delete(onProgress);
+    }
+  }
+
+  private async runPull(ref: string, pull: SharedPull): Promise<void> {
+    const tally = new PullTally();
     this.images.delete(ref);
-    await this.timed('pull', () => pullWithDeadlines(this.docker, ref, this.deadlines, onProgress));
+    try {
+      await this.timed('pull', async () => {
+        const auth = await this.credentials?.forImage(ref).catch((error: unknown) => {
+          throw pullFailure('other', ref, registryOfRef(ref) || 'unknown', messageOf(error));
+        });
+        await pullWithDeadlines(this.docker, ref, this.deadlines, {
+          auth,
+          onEvent: (event) => {
+            if (!tally.add(event)) return;
+            pull.latest = tally.snapshot();
+            for (const listener of pull.listeners) {
+              try {
+                listener(pull.latest);
+              } catch {
+                // A listener is someone watching; it cannot fail the pull for the others.
+              }
+            }
+          },
+        });
+      });
+    } finally {
+      // Before the waiters hear the outcome: whoever asks after it starts afresh.
+      if (this.pulls.get(ref) === pull) this.pulls.delete(ref);
+      this.images.delete(ref);
+    }
   }
 
   async inspectImage(ref: string): Promise<ImageInfo> {

@@ -7,7 +7,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { PullPolicy } from '../../domain/model.js';
-import type { ContainerInfo, DockerEngine, ImageInfo, PullProgress, RunResult, RunSpec, Telemetry } from '../../domain/ports.js';
+import type { ContainerInfo, DockerEngine, ImageInfo, PullOptions, PullOutcome, RunResult, RunSpec, Telemetry } from '../../domain/ports.js';
 import type { DockerDeadlines, DockerodeEngine } from './docker-engine.js';
 import type { DockerTls } from './host.js';
 import { dockerTarget, dockerTlsAgent } from './host.js';
@@ -16,7 +16,14 @@ export class LazyDockerEngine implements DockerEngine {
   private engine: Promise<DockerodeEngine> | undefined;
 
   constructor(
-    private readonly opts: { host: string; tls?: DockerTls | null; telemetry?: Telemetry; pingTimeoutMs?: number; deadlines?: Partial<DockerDeadlines> },
+    private readonly opts: {
+      host: string;
+      tls?: DockerTls | null;
+      telemetry?: Telemetry;
+      pingTimeoutMs?: number;
+      deadlines?: Partial<DockerDeadlines>;
+      dockerConfigPath?: string;
+    },
   ) {}
 
   /** The dockerode adapter; loaded once, on first use. */
@@ -27,6 +34,7 @@ export class LazyDockerEngine implements DockerEngine {
           docker: dockerFromHost(this.opts.host, this.opts.tls ?? null),
           ...(this.opts.telemetry ? { telemetry: this.opts.telemetry } : {}),
           ...(this.opts.deadlines ? { deadlines: this.opts.deadlines } : {}),
+          ...(this.opts.dockerConfigPath ? { dockerConfigPath: this.opts.dockerConfigPath } : {}),
         }),
     );
     return this.engine;
@@ -45,8 +53,8 @@ export class LazyDockerEngine implements DockerEngine {
     return (await this.load()).networkExists(name);
   }
 
-  async pullImage(ref: string, policy: PullPolicy, onProgress?: (progress: PullProgress) => void): Promise<void> {
-    return (await this.load()).pullImage(ref, policy, onProgress);
+  async pullImage(ref: string, policy: PullPolicy, options?: PullOptions): Promise<PullOutcome> {
+    return (await this.load()).pullImage(ref, policy, options);
   }
 
   async inspectImage(ref: string): Promise<ImageInfo> {
