@@ -205,8 +205,9 @@ describe('what the daemon or a registry says is cut to 1 KiB (contract §12)', (
     const image = `${await verboseRegistry(8_000)}/galaxy/engine:1`;
     const result = await start(w, gameId, image);
     expect(result).toMatchObject({ outcome: 'failure', errorCode: 'image_pull_failed', retryable: false });
-    // The daemon's own words, then the registry's, cut on a character boundary.
-    expect(result.errorMessage).toMatch(new RegExp(`^manifest for ${image.replace(/[.]/g, '\\.')} not found: .*ü+… \\(truncated\\)$`));
+    // What happened in an operator's words, then the daemon's and the registry's, cut on a character boundary.
+    const quoted = image.replace(/[.]/g, '\\.');
+    expect(result.errorMessage).toMatch(new RegExp(`^image ${quoted} was not found in registry .*: manifest for ${quoted} not found: .*ü+… \\(truncated\\)$`));
     expect(new TextEncoder().encode(result.errorMessage).length).toBeLessThanOrEqual(ERROR_MESSAGE_MAX_BYTES);
 
     const [audit] = await w.operations.listByGame(gameId, 1);
