@@ -151,7 +151,7 @@ YAML
   # Writes $dir/docker-config/config.json the way `docker login` does: what
   # RTMANAGER_DOCKER_CONFIG points at, and what `docker --config` pushes with.
   printf '%s' "$password" | docker --config "$dir/docker-config" login -u galaxy --password-stdin "127.0.0.1:$port" >/dev/null 2>&1 \
-    || die "docker login to the registry on :$port failed (log: $VAR/log/registry-$port.log)"
+    || die "docker login to the registry on :$port failed: if another checkout started it, its password is not $dir/password; stop it (scripts/services.sh down there) or choose another port (RTM_TEST_REGISTRY_PORT / RTM_RUN_REGISTRY_PORT) (log: $VAR/log/registry-$port.log)"
 }
 
 write_env() {
