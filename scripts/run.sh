@@ -31,6 +31,15 @@ export RTMANAGER_ADMIN_USER=${RTMANAGER_ADMIN_USER:-admin}
 export RTMANAGER_ADMIN_PASSWORD=${RTMANAGER_ADMIN_PASSWORD:-$GENERATED_ADMIN_PASSWORD}
 export RTMANAGER_REDIS_URL=${RTMANAGER_REDIS_URL:-$RTM_RUN_REDIS_URL}
 export RTMANAGER_DOCKER_NETWORK=${RTMANAGER_DOCKER_NETWORK:-galaxy-engines}
+# Registry credentials: the operator's own (RTMANAGER_DOCKER_CONFIG, $DOCKER_CONFIG
+# or ~/.docker, as the service reads them); with none of those, the local
+# registry's, so an engine pushed there is pulled without a further step.
+LOCAL_REGISTRY_CONFIG=$RTM_RUN_REGISTRY_DIR/docker-config/config.json
+if [ -z "${RTMANAGER_DOCKER_CONFIG:-}" ] && [ -z "${DOCKER_CONFIG:-}" ] && [ ! -f "$HOME/.docker/config.json" ]; then
+  export RTMANAGER_DOCKER_CONFIG=$LOCAL_REGISTRY_CONFIG
+fi
+CREDENTIALS=${RTMANAGER_DOCKER_CONFIG:-${DOCKER_CONFIG:+$DOCKER_CONFIG/config.json}}
+CREDENTIALS=${CREDENTIALS:-$HOME/.docker/config.json}
 HOST=${RTMANAGER_HTTP_HOST:-127.0.0.1}
 PORT=${RTMANAGER_HTTP_PORT:-8090}
 
@@ -44,6 +53,9 @@ cat <<INFO
   Dashboard  http://$HOST:$PORT/admin/queues      ($RTMANAGER_ADMIN_USER / $RTMANAGER_ADMIN_PASSWORD)
   Docs       http://$HOST:$PORT/docs
   Database   ${RTMANAGER_DATABASE_URL:-embedded PGlite in ${RTMANAGER_PGLITE_DIR:-var/pglite}}
+  Registry   $RTM_RUN_REGISTRY (user galaxy, password in $RTM_RUN_REGISTRY_DIR/password)
+             push an engine: docker --config $(dirname "$LOCAL_REGISTRY_CONFIG") push $RTM_RUN_REGISTRY/<name>:<tag>
+  Pulls with ${CREDENTIALS} (RTMANAGER_DOCKER_CONFIG)
 
   Try:  curl -s -X POST -H "Authorization: Bearer $RTMANAGER_API_TOKEN" -H 'content-type: application/json' \\
           -d '{"image_ref":"galaxy-demo-engine:latest"}' "http://$HOST:$PORT/api/v1/internal/runtimes/demo-1/start?wait=30"
