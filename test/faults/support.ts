@@ -217,7 +217,8 @@ export async function faultSystem(opts: { redisUrl?: string; env?: Record<string
       );
       await network.remove().catch(() => undefined);
       const keys = await redis.keys(`${run}*`).catch(() => [] as string[]);
-      if (keys.length) await redis.del(...keys).catch(() => undefined);
+      // In slices: an enqueue load leaves a hundred thousand keys, more arguments than one call's stack holds.
+      for (let i = 0; i < keys.length; i += 1000) await redis.del(...keys.slice(i, i + 1000)).catch(() => undefined);
       redis.disconnect();
       await database.close();
       await rm(tmp, { recursive: true, force: true });
