@@ -9,7 +9,9 @@
  * full one. Cleans up every container and image it made.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type Dockerode from 'dockerode';
 import type { Redis } from 'ioredis';
 import { and, count, eq, inArray } from 'drizzle-orm';
@@ -62,8 +64,14 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
+/** Where the raw baseline's containers keep their state directories. */
+const RAW_STATE_ROOT = path.join(tmpdir(), 'rtm-bench-raw-state');
+
 /** The raw baseline: what the manager does to Docker (hardened as contract §12 says), without the manager. */
 async function rawStart(network: string, name: string, image = IMAGE): Promise<Dockerode.Container> {
+  // Its own state directory, bind-mounted where the manager mounts a game's: the same work for the daemon.
+  const state = path.join(RAW_STATE_ROOT, name);
+  await mkdir(state, { recursive: true, mode: 0o750 });
   const container = await docker.createContainer({
     name,
     Hostname: name,
@@ -82,6 +90,7 @@ async function rawStart(network: string, name: string, image = IMAGE): Promise<D
       Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${64 * 1024 * 1024}` },
       MemorySwap: 64 * 1024 * 1024,
       Init: true,
+      Mounts: [{ Type: 'bind', Source: state, Target: '/var/lib/galaxy/engine', ReadOnly: false }],
     },
     NetworkingConfig: { EndpointsConfig: { [network]: {} } },
   });
@@ -99,6 +108,7 @@ async function removeRaw(): Promise<void> {
         .catch(() => undefined),
     ),
   );
+  await rm(RAW_STATE_ROOT, { recursive: true, force: true });
 }
 
 /** The raw baseline of a cold start: `docker pull` with the registry's credentials, to its last progress line. */
@@ -408,7 +418,7 @@ async function main(): Promise<void> {
   await mkdir('bench/results', { recursive: true });
   await writeFile(file, `${JSON.stringify(latest, null, 2)}\n`);
   const goals: Record<string, string> = {
-    start_latency_ratio: '≤ 1.10',
+    start_latency_ratio: '≤ 1.05',
     burst_throughput_ratio: '≥ 0.90',
     cold_start_ratio: '≤ 1.10',
     shared_pull_ratio: '≤ 1.10',
