@@ -1,16 +1,19 @@
 /**
- * `restart` and `patch`: a stop and a start under ONE lease, so no other
- * operation can slip between them. The hostname, engine endpoint and state
+ * `restart` and `patch`: a pull, a stop and a start under ONE lease, so no
+ * other operation can slip between them. The hostname, engine endpoint and state
  * directory stay the same; patch moves the game onto a new, validated image.
  * The inner start writes its own `start` audit row, as the reference's Run
  * does; the outer operation writes the `restart` / `patch` row.
  */
 import { imageRefProblem } from './image-ref.js';
 import type { LifecycleDeps, LifecycleHooks, LifecycleRequest, LifecycleResult } from './lifecycle.js';
-import type { Operation } from './operation.js';
-import { beginOperation, step, underLease, withImage } from './operation.js';
+import { errorMessage } from './errors.js';
+import { isImagePullFailed } from './image-pull.js';
+import type { Operation, StepOutcome } from './operation.js';
+import { beginOperation, runStep, step, underLease, withImage } from './operation.js';
 import { recordFailure, recordSuccess } from './outcomes.js';
-import { runStartUnderHeldLease } from './start.js';
+import type { PulledImage } from './start.js';
+import { pullEngineImage, runStartUnderHeldLease } from './start.js';
 import { requestProblem, stopUnderHeldLease } from './stop.js';
 
 export type RestartInput = LifecycleRequest;
@@ -35,6 +38,25 @@ export async function patchRuntime(deps: LifecycleDeps, input: PatchInput, hooks
 }
 
 async function recreate(given: Operation, newImageRef: string | null): Promise<LifecycleResult> {
+  // The image first, while the old engine still serves: the pull is the slow
+  // part of a recreate and must not be downtime, and an image that cannot be
+  // had (a missing tag, a refused credential) must not cost the game its
+  // running engine. A game with no image to recreate goes on to the stop,
+  // which says so.
+  const loaded =
+    newImageRef === null
+      ? await runStep(given, 'load_record', () => given.deps.records.get(given.gameId), { code: 'internal_error', context: 'load_record' })
+      : null;
+  if (loaded && !loaded.ok) return recordFailure(given, loaded.failure);
+  const wanted = newImageRef ?? loaded?.value?.currentImageRef ?? null;
+  let pulled: PulledImage | undefined;
+  if (wanted) {
+    const pullOp = withImage(given, wanted);
+    const made = await pullBeforeStop(pullOp);
+    if (!made.ok) return recordFailure(pullOp, made.failure);
+    pulled = { note: made.value };
+  }
+
   const stopped = await stopUnderHeldLease(given);
   if (!stopped.ok) return stopped.result;
 
@@ -49,7 +71,8 @@ async function recreate(given: Operation, newImageRef: string | null): Promise<L
   const op = withImage(stopped.op, imageRef);
 
   await step(op, 'start');
-  const started = await runStartUnderHeldLease(op, imageRef);
+  // Pulled above unless the record changed its image meanwhile (it cannot under the lease; checked all the same).
+  const started = await runStartUnderHeldLease(op, imageRef, imageRef === wanted ? pulled : undefined);
   if (started.outcome === 'failure') {
     // A retryable conflict (the lease lost under the inner start) stays retryable.
     return recordFailure(op, { step: 'start', code: started.errorCode, message: started.errorMessage, leaseBusy: started.retryable });
@@ -57,4 +80,22 @@ async function recreate(given: Operation, newImageRef: string | null): Promise<L
   op.imageDigest = started.record?.currentImageDigest ?? null;
   await step(op, 'publish_success');
   return recordSuccess(op, { record: started.record, containerId: started.record?.currentContainerId ?? '', replay: false, message: `runtime ${op.kind}ed` });
+}
+
+/**
+ * The image's own failure (a tag, a credential, a registry, the policy) is
+ * final and announced, as a start's would be; a daemon that does not answer
+ * is not the image's fault, and a retry may find it back, as the stop that
+ * would have come next would have said.
+ */
+async function pullBeforeStop(op: Operation): Promise<StepOutcome<string | null>> {
+  await step(op, 'pull_image');
+  try {
+    return { ok: true, value: await pullEngineImage(op) };
+  } catch (error) {
+    if (isImagePullFailed(error)) {
+      return { ok: false, failure: { step: 'pull_image', code: 'image_pull_failed', message: errorMessage(error), notify: 'runtime.image_pull_failed' } };
+    }
+    return { ok: false, failure: { step: 'pull_image', code: 'service_unavailable', message: `pull_image: ${errorMessage(error)}` } };
+  }
 }

@@ -74,13 +74,13 @@ export async function startRuntime(deps: LifecycleDeps, input: StartInput, hooks
  * Start without taking the lease: for orchestrators (restart, patch) that
  * already hold the game's lease around a stop and a start.
  */
-export async function runStartUnderHeldLease(parent: Operation, imageRef: string): Promise<StartResult> {
+export async function runStartUnderHeldLease(parent: Operation, imageRef: string, pulled?: PulledImage): Promise<StartResult> {
   const input: StartInput = { gameId: parent.gameId, imageRef, opSource: parent.opSource, sourceRef: parent.sourceRef };
   // The same lease, fence and undo list as the orchestrator that holds it.
   const op = beginOperation(parent.deps, 'start', input, parent.hooks, parent.lease);
   const invalid = validateInput(input);
   if (invalid) return recordFailure(op, invalid);
-  return guarded(op, () => runStartSteps(op));
+  return guarded(op, () => runStartSteps(op, pulled));
 }
 
 /**
@@ -100,7 +100,12 @@ export async function rejectStart(
   return recordFailure(op, { step: 'validate_input', code: 'start_config_invalid', message: refusal.message, notify: 'runtime.start_config_invalid' });
 }
 
-async function runStartSteps(op: Operation): Promise<LifecycleResult> {
+/** An image an orchestrator already made local under the same lease, and the note its pull left (a local fallback). */
+export interface PulledImage {
+  note: string | null;
+}
+
+async function runStartSteps(op: Operation, alreadyPulled?: PulledImage): Promise<LifecycleResult> {
   const { deps } = op;
   const { settings } = deps;
 
@@ -151,7 +156,11 @@ async function runStartSteps(op: Operation): Promise<LifecycleResult> {
     });
   }
 
-  const pulled = await runStep(op, 'pull_image', () => pullEngineImage(op), { code: 'image_pull_failed', notify: 'runtime.image_pull_failed' });
+  // Not twice: under `always` a second pull would ask the registry again, and wait for it again when it is down.
+  const pulled = await runStep(op, 'pull_image', async () => (alreadyPulled ? alreadyPulled.note : pullEngineImage(op)), {
+    code: 'image_pull_failed',
+    notify: 'runtime.image_pull_failed',
+  });
   if (!pulled.ok) return recordFailure(op, pulled.failure);
   const pullNote = pulled.value;
 
@@ -291,7 +300,7 @@ async function runStartSteps(op: Operation): Promise<LifecycleResult> {
  * carries into its audit row: the registry could not be reached under
  * `always`, and the local copy stands in (contract §11).
  */
-async function pullEngineImage(op: Operation): Promise<string | null> {
+export async function pullEngineImage(op: Operation): Promise<string | null> {
   const { settings } = op.deps;
   const outcome = await op.deps.docker.pullImage(op.imageRef, settings.pullPolicy, {
     fallbackToLocal: settings.pullFallbackToLocal,

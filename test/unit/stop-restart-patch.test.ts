@@ -432,6 +432,19 @@ describe('restart', () => {
     expect(audit(w).at(-1)).toEqual(['restart', 'failure', 'internal_error']);
   });
 
+  it('under always, re-pulls the image before it stops the engine: a registry that refuses leaves the game running', async () => {
+    const w = world();
+    const before = await started(w);
+    w.deps.settings.pullPolicy = 'always';
+    w.deps.settings.pullFallbackToLocal = false;
+    w.docker.unreachableRegistries.add('registry.galaxy.test');
+    const result = await restartRuntime(w.deps, { gameId: 'g-1', ...who });
+    expect(result).toMatchObject({ outcome: 'failure', errorCode: 'image_pull_failed' });
+    expect(await w.records.get('g-1')).toEqual(before);
+    expect(w.docker.calls).not.toContain('stop');
+    expect(audit(w).at(-1)).toEqual(['restart', 'failure', 'image_pull_failed']);
+  });
+
   it('passes the inner start failure through, leaving the game stopped, with both audit rows and one notification', async () => {
     const w = world();
     await started(w);
@@ -563,28 +576,42 @@ describe('patch', () => {
     expect(w.notifications.published).toEqual([]);
   });
 
-  it('passes the inner start failure through: an image that cannot be had leaves the game stopped', async () => {
+  it('makes the new image local before it stops anything: an image that cannot be had leaves the game running', async () => {
     const w = world();
-    await started(w);
+    const before = await started(w);
+    const containers = [...w.docker.containers.keys()];
     const result = await patchRuntime(w.deps, { gameId: 'g-1', imageRef: OTHER_IMAGE, ...who });
     expect(result).toEqual(failure('image_pull_failed', /was not found in registry /, false));
-    expect((await w.records.get('g-1'))?.status).toBe('stopped');
-    expect(w.docker.containers.size).toBe(0);
-    expect(w.operations.entries.slice(1).map((e) => [e.opKind, e.errorCode, e.imageRef])).toEqual([
-      ['start', 'image_pull_failed', OTHER_IMAGE],
-      ['patch', 'image_pull_failed', OTHER_IMAGE],
-    ]);
+    expect(await w.records.get('g-1')).toEqual(before);
+    expect([...w.docker.containers.keys()]).toEqual(containers);
+    expect(w.docker.calls).not.toContain('stop');
+    expect(w.operations.entries.slice(1).map((e) => [e.opKind, e.errorCode, e.imageRef])).toEqual([['patch', 'image_pull_failed', OTHER_IMAGE]]);
     expect(w.notifications.published.map((n) => n.notificationType)).toEqual(['runtime.image_pull_failed']);
     expect(w.leases.held.size).toBe(0);
   });
 
-  it('passes the inner stop failure through: the old image keeps running', async () => {
+  it('pulls once, before the stop: the start under the same lease does not ask the registry again', async () => {
+    const w = world();
+    await started(w);
+    w.docker.registry.set(OTHER_IMAGE, {});
+    w.deps.settings.pullPolicy = 'always';
+    w.docker.calls.length = 0;
+    const result = await patchRuntime(w.deps, { gameId: 'g-1', imageRef: OTHER_IMAGE, ...who });
+    expect(result.outcome).toBe('success');
+    expect(w.docker.downloads).toBe(1);
+    expect(w.docker.calls.indexOf('pullImage')).toBeLessThan(w.docker.calls.indexOf('stop'));
+    expect(w.docker.calls.filter((c) => c === 'pullImage')).toHaveLength(1);
+    expect((await w.records.get('g-1'))?.currentImageRef).toBe(OTHER_IMAGE);
+  });
+
+  it('answers a daemon that does not answer its pull with a retryable service_unavailable: the old image keeps running', async () => {
     const w = world();
     const before = await started(w);
     w.docker.images.set(OTHER_IMAGE, {});
     w.docker.daemonDown = true;
     const result = await patchRuntime(w.deps, { gameId: 'g-1', imageRef: OTHER_IMAGE, ...who });
-    expect(result).toEqual(failure('service_unavailable', 'find_container: connect ENOENT /var/run/docker.sock', true));
+    expect(result).toEqual(failure('service_unavailable', 'pull_image: connect ENOENT /var/run/docker.sock', true));
+    expect(w.notifications.published).toEqual([]);
     expect(await w.records.get('g-1')).toEqual(before);
     expect(w.operations.entries.at(-1)).toMatchObject({ opKind: 'patch', imageRef: OTHER_IMAGE, errorCode: 'service_unavailable' });
   });
