@@ -11,13 +11,12 @@ import net from 'node:net';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Browser, BrowserContext } from 'playwright-core';
-import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../support/chromium.js';
 import type { TestDatabase } from '../support/db.js';
 import { createTestDatabase } from '../support/db.js';
 import { testLabelsEnv, testRedisUrl } from '../support/services.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 /** Bull Board 9's queue actions menu: shown only for a queue that is not read-only. */
 const QUEUE_ACTIONS = 'button[aria-haspopup="menu"]';
 const auth = { user: 'operator', password: 'dashboard-password' };
@@ -108,18 +107,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => attacker.listen(0, '127.0.0.1', r));
   attackerOrigin = `http://127.0.0.1:${(attacker.address() as net.AddressInfo).port}`;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 }, 60_000);
 
 afterAll(async () => {
