@@ -15,6 +15,8 @@
  * - **policy**: the image is not local and the pull policy `never` forbids pulling it.
  * - **other**: anything else the daemon said.
  */
+import { registryOfRef } from './image-ref.js';
+
 export const PULL_FAILURE_REASONS = ['auth', 'denied', 'not_found', 'unreachable', 'timeout', 'policy', 'other'] as const;
 export type PullFailureReason = (typeof PULL_FAILURE_REASONS)[number];
 
@@ -32,9 +34,9 @@ export class ImagePullFailed extends Error {
   }
 }
 
-/** The failure in the operator's words; `registry` is the host the ref names (`docker.io` for Docker Hub), `detail` what the daemon said. */
-export function pullFailure(reason: PullFailureReason, ref: string, registry: string, detail = ''): ImagePullFailed {
-  return new ImagePullFailed(reason, describe(reason, ref, registry) + (detail.trim() === '' ? '' : `: ${detail.trim()}`));
+/** The failure in the operator's words, naming the registry the ref names (`docker.io` for Docker Hub); `detail` is what the daemon said. */
+export function pullFailure(reason: PullFailureReason, ref: string, detail = ''): ImagePullFailed {
+  return new ImagePullFailed(reason, describe(reason, ref, registryOfRef(ref) || 'unknown') + (detail.trim() === '' ? '' : `: ${detail.trim()}`));
 }
 
 /**

@@ -135,7 +135,7 @@ export function isRegistryHost(host: string): boolean {
  * The registry a host names, comparable: lower-case (host names are), and
  * Docker Hub's aliases folded into `docker.io`.
  */
-function normalizeRegistryHost(host: string): string {
+export function normalizeRegistryHost(host: string): string {
   const lower = host.trim().toLowerCase();
   return HUB_HOSTS.has(lower) ? DEFAULT_DOMAIN : lower;
 }
@@ -146,6 +146,12 @@ function normalizeRegistryHost(host: string): string {
  */
 export function registryHost(ref: ImageRef): string {
   return normalizeRegistryHost(ref.domain);
+}
+
+/** The registry an image ref string names (as registryHost); '' for a ref that does not parse. */
+export function registryOfRef(ref: string): string {
+  const parsed = parseImageRef(ref);
+  return parsed.ok ? registryHost(parsed.value) : '';
 }
 
 /** Why `ref` may not run here, or null: it must parse, and when the allowed list is not empty (empty = any) its registry must be on it. */

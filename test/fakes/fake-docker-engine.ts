@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { isImagePullFailed, pullFailure, registryUnreachable } from '../../src/domain/image-pull.js';
-import { parseImageRef } from '../../src/domain/image-ref.js';
+import { registryOfRef } from '../../src/domain/image-ref.js';
 import type { PullPolicy } from '../../src/domain/model.js';
 import type { Clock, ContainerInfo, DockerEngine, ImageInfo, PullOptions, PullOutcome, PullProgress, RunResult, RunSpec } from '../../src/domain/ports.js';
 
@@ -70,7 +70,7 @@ export class FakeDockerEngine implements DockerEngine {
       if (this.failPull) throw this.failPull;
     });
     if (policy !== 'always' && this.images.has(ref)) return { kind: 'present' };
-    if (policy === 'never') throw pullFailure('policy', ref, registryOf(ref));
+    if (policy === 'never') throw pullFailure('policy', ref);
     try {
       await this.sharedDownload(ref, options.onProgress);
       return { kind: 'pulled' };
@@ -91,11 +91,11 @@ export class FakeDockerEngine implements DockerEngine {
         this.downloads += 1;
         try {
           await new Promise((r) => setTimeout(r, 0));
-          if (this.unreachableRegistries.has(registryOf(ref))) {
-            throw pullFailure('unreachable', ref, registryOf(ref), `dial tcp ${registryOf(ref)}: connect: connection refused`);
+          if (this.unreachableRegistries.has(registryOfRef(ref))) {
+            throw pullFailure('unreachable', ref, `dial tcp ${registryOfRef(ref)}: connect: connection refused`);
           }
           const remote = this.registry.get(ref);
-          if (!remote) throw pullFailure('not_found', ref, registryOf(ref), `manifest for ${ref} not found: manifest unknown`);
+          if (!remote) throw pullFailure('not_found', ref, `manifest for ${ref} not found: manifest unknown`);
           tell({ layersDone: 0, layersTotal: 1, bytesDone: 0, bytesTotal: 1 });
           tell({ layersDone: 1, layersTotal: 1, bytesDone: 1, bytesTotal: 1 });
           this.images.set(ref, { ...remote });
@@ -220,9 +220,4 @@ export class FakeDockerEngine implements DockerEngine {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
   }
-}
-
-function registryOf(ref: string): string {
-  const parsed = parseImageRef(ref);
-  return parsed.ok ? parsed.value.domain : 'unknown';
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { findAuthEntry, registryHostOfKey, registryOfRef, toRegistryAuth } from '../../src/infra/docker/registry-auth.js';
+import { registryOfRef } from '../../src/domain/image-ref.js';
+import { findAuthEntry, registryHostOfKey, toRegistryAuth } from '../../src/infra/docker/registry-auth.js';
 
 describe('registry credentials matched as the Docker CLI matches them', () => {
   it('reads a key as ConvertToHostname does, with Docker Hub under one name', () => {

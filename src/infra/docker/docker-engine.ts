@@ -20,7 +20,7 @@ import { pullFailure, registryUnreachable } from '../../domain/image-pull.js';
 import { daemonError, parseDockerTime, statusOf, messageOf } from './daemon-errors.js';
 import { pullFailureOf, pullWithDeadlines } from './pull.js';
 import { PullTally } from './pull-progress.js';
-import { DockerConfigCredentials, registryOfRef } from './registry-auth.js';
+import { DockerConfigCredentials } from './registry-auth.js';
 import type { PullPolicy } from '../../domain/model.js';
 import type { DockerTls } from './host.js';
 import { dockerTarget, dockerTlsAgent } from './host.js';
@@ -125,7 +125,7 @@ export class DockerodeEngine implements DockerEngine {
 
   async pullImage(ref: string, policy: PullPolicy, options: PullOptions = {}): Promise<PullOutcome> {
     if (policy !== 'always' && (await this.imageIsLocal(ref))) return { kind: 'present' };
-    if (policy === 'never') throw pullFailure('policy', ref, registryOfRef(ref) || 'unknown');
+    if (policy === 'never') throw pullFailure('policy', ref);
     try {
       await this.sharedPull(ref, options.onProgress);
       return { kind: 'pulled' };
@@ -165,7 +165,7 @@ export class DockerodeEngine implements DockerEngine {
     try {
       await this.timed('pull', async () => {
         const auth = await this.credentials?.forImage(ref).catch((error: unknown) => {
-          throw pullFailure('other', ref, registryOfRef(ref) || 'unknown', messageOf(error));
+          throw pullFailure('other', ref, messageOf(error));
         });
         await pullWithDeadlines(this.docker, ref, this.deadlines, {
           auth,

@@ -4,7 +4,6 @@ import { ImagePullFailed, isImagePullFailed, pullFailure } from '../../domain/im
 import { messageOf, statusOf } from './daemon-errors.js';
 import type { PullEvent } from './pull-progress.js';
 import type { RegistryAuth } from './registry-auth.js';
-import { registryOfRef } from './registry-auth.js';
 
 /**
  * Nomad's image_pull_timeout semantics: a deadline on the whole pull, and a
@@ -97,5 +96,5 @@ export function pullFailureOf(error: unknown, ref: string): ImagePullFailed {
   // Only the daemon speaks for the registry: a socket error on the way to the daemon says nothing about it.
   const fromDaemon = status !== undefined || error instanceof DaemonSaid;
   const reason = fromDaemon ? (CAUSES.find(([, pattern]) => pattern.test(detail))?.[0] ?? (status === 404 ? 'not_found' : 'other')) : 'other';
-  return pullFailure(reason, ref, registryOfRef(ref) || 'unknown', detail);
+  return pullFailure(reason, ref, detail);
 }

@@ -12,7 +12,7 @@
  * Credential helpers (`credsStore`, `credHelpers`) are not run.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { parseImageRef } from '../../domain/image-ref.js';
+import { normalizeRegistryHost, registryOfRef } from '../../domain/image-ref.js';
 
 /** What the daemon takes in X-Registry-Auth (the field names of Docker's AuthConfig). */
 export interface RegistryAuth {
@@ -31,26 +31,13 @@ interface AuthEntry {
 
 /** The key `docker login` writes for Docker Hub. */
 const DOCKER_HUB_KEY = 'https://index.docker.io/v1/';
-const DOCKER_HUB_HOSTS = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io']);
 
 /**
  * The docker CLI's ConvertToHostname: a key may be written `host:port`,
  * `https://host/v1/` or `http://host`. Docker Hub's three names are one.
  */
 export function registryHostOfKey(key: string): string {
-  const host = key.replace(/^https?:\/\//, '').split('/')[0]!;
-  return canonicalHost(host);
-}
-
-function canonicalHost(host: string): string {
-  const lower = host.toLowerCase();
-  return DOCKER_HUB_HOSTS.has(lower) ? 'docker.io' : lower;
-}
-
-/** The registry an image ref names, normalised as the engine does (`docker.io` for Hub names); '' for a ref that does not parse. */
-export function registryOfRef(ref: string): string {
-  const parsed = parseImageRef(ref);
-  return parsed.ok ? canonicalHost(parsed.value.domain) : '';
+  return normalizeRegistryHost(key.replace(/^https?:\/\//, '').split('/')[0]!);
 }
 
 /**
