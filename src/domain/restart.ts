@@ -10,11 +10,11 @@ import type { LifecycleDeps, LifecycleHooks, LifecycleRequest, LifecycleResult }
 import { errorMessage } from './errors.js';
 import { isImagePullFailed } from './image-pull.js';
 import type { Operation, StepOutcome } from './operation.js';
-import { beginOperation, runStep, step, underLease, withImage } from './operation.js';
+import { beginOperation, step, underLease, withImage } from './operation.js';
 import { recordFailure, recordSuccess } from './outcomes.js';
 import type { PulledImage } from './start.js';
 import { pullEngineImage, runStartUnderHeldLease } from './start.js';
-import { requestProblem, stopUnderHeldLease } from './stop.js';
+import { loadRecord, requestProblem, stopLoadedUnderHeldLease } from './stop.js';
 
 export type RestartInput = LifecycleRequest;
 
@@ -38,29 +38,26 @@ export async function patchRuntime(deps: LifecycleDeps, input: PatchInput, hooks
 }
 
 async function recreate(given: Operation, newImageRef: string | null): Promise<LifecycleResult> {
+  const loaded = await loadRecord(given);
+  if (!loaded.ok) return recordFailure(given, loaded.failure);
+  const record = loaded.value;
+  const imageRef = newImageRef ?? record?.currentImageRef ?? null;
+
   // The image first, while the old engine still serves: the pull is the slow
   // part of a recreate and must not be downtime, and an image that cannot be
   // had (a missing tag, a refused credential) must not cost the game its
   // running engine. A game with no image to recreate goes on to the stop,
-  // which says so.
-  const loaded =
-    newImageRef === null
-      ? await runStep(given, 'load_record', () => given.deps.records.get(given.gameId), { code: 'internal_error', context: 'load_record' })
-      : null;
-  if (loaded && !loaded.ok) return recordFailure(given, loaded.failure);
-  const wanted = newImageRef ?? loaded?.value?.currentImageRef ?? null;
+  // which clears what a crash may have left, and then fails below.
   let pulled: PulledImage | undefined;
-  if (wanted) {
-    const pullOp = withImage(given, wanted);
+  if (imageRef) {
+    const pullOp = withImage(given, imageRef);
     const made = await pullBeforeStop(pullOp);
     if (!made.ok) return recordFailure(pullOp, made.failure);
     pulled = { note: made.value };
   }
 
-  const stopped = await stopUnderHeldLease(given);
+  const stopped = await stopLoadedUnderHeldLease(given, record);
   if (!stopped.ok) return stopped.result;
-
-  const imageRef = newImageRef ?? stopped.record?.currentImageRef ?? null;
   if (!imageRef) {
     return recordFailure(stopped.op, {
       step: 'load_record',
@@ -71,8 +68,7 @@ async function recreate(given: Operation, newImageRef: string | null): Promise<L
   const op = withImage(stopped.op, imageRef);
 
   await step(op, 'start');
-  // Pulled above unless the record changed its image meanwhile (it cannot under the lease; checked all the same).
-  const started = await runStartUnderHeldLease(op, imageRef, imageRef === wanted ? pulled : undefined);
+  const started = await runStartUnderHeldLease(op, imageRef, pulled);
   if (started.outcome === 'failure') {
     // A retryable conflict (the lease lost under the inner start) stays retryable.
     return recordFailure(op, { step: 'start', code: started.errorCode, message: started.errorMessage, leaseBusy: started.retryable });

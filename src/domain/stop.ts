@@ -9,7 +9,7 @@ import { gameIdProblem } from './game-id.js';
 import type { Failure, LifecycleDeps, LifecycleHooks, LifecycleRequest, LifecycleResult, StepName } from './lifecycle.js';
 import type { RuntimeRecord } from './model.js';
 import { containerName, isOpSource } from './model.js';
-import type { Operation } from './operation.js';
+import type { Operation, StepOutcome } from './operation.js';
 import { beginOperation, endLeaseLost, fenceOf, runStep, step, underLease, withImage } from './operation.js';
 import { bestEffortHealthEvent, recordFailure, recordSuccess } from './outcomes.js';
 
@@ -41,20 +41,30 @@ export function requestProblem(input: LifecycleRequest): string | null {
 /** What a stop under a held lease ends in; `op` names the image the record said the game ran. */
 export type Stopped = { ok: true; op: Operation; record: RuntimeRecord | null; changed: boolean } | { ok: false; result: LifecycleResult };
 
+/** The stop steps under the lease `given` holds, from reading the record on. */
+async function stopUnderHeldLease(given: Operation): Promise<Stopped> {
+  const loaded = await loadRecord(given);
+  if (!loaded.ok) return { ok: false, result: await recordFailure(given, loaded.failure) };
+  return stopLoadedUnderHeldLease(given, loaded.value);
+}
+
+/** The `load_record` step of stop, restart and patch. */
+export function loadRecord(op: Operation): Promise<StepOutcome<RuntimeRecord | null>> {
+  return runStep(op, 'load_record', () => op.deps.records.get(op.gameId), { code: 'internal_error', context: 'load_record' });
+}
+
 /**
- * The stop steps for a caller that already holds the lease (restart, patch).
+ * The stop, for a caller that read the record itself under the lease it
+ * holds (restart and patch: they pull before they stop).
  * Docker, not the record, says whether something runs: a crash may have left
  * a container the record does not name, so the game's container is looked up
  * by id and by name, and only one we own is touched. Each failure message
  * starts with its step's name.
  */
-export async function stopUnderHeldLease(given: Operation): Promise<Stopped> {
+export async function stopLoadedUnderHeldLease(given: Operation, record: RuntimeRecord | null): Promise<Stopped> {
   const { deps } = given;
   const failed = async (failure: Failure, op: Operation = given): Promise<Stopped> => ({ ok: false, result: await recordFailure(op, failure) });
 
-  const loaded = await runStep(given, 'load_record', () => deps.records.get(given.gameId), { code: 'internal_error', context: 'load_record' });
-  if (!loaded.ok) return failed(loaded.failure);
-  const record = loaded.value;
   const op = given.imageRef === '' && record?.currentImageRef ? withImage(given, record.currentImageRef, record.currentImageDigest) : given;
 
   const found = await runStep(
