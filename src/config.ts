@@ -156,6 +156,11 @@ const ENV = z.object({
   DOCKER_CERT_PATH: optional(nonEmpty),
   // Where the CLI keeps its files, the certificates' default directory too.
   DOCKER_CONFIG: optional(nonEmpty),
+  RTMANAGER_RUNTIME_BACKEND: withDefault(oneOf(['docker', 'swarm'], 'must be docker or swarm'), 'docker'),
+  // Ours (issue 13): how long a Swarm task may wait for a node before the start fails, whether it reserves its limits, how often tasks are read.
+  RTMANAGER_SWARM_PLACEMENT_TIMEOUT_MS: withDefault(ms, '30000'),
+  RTMANAGER_SWARM_RESERVE_LIMITS: withDefault(bool, 'true'),
+  RTMANAGER_SWARM_POLL_MS: withDefault(int(100, 60_000), '1000'),
   RTMANAGER_DOCKER_NETWORK: withDefault(nonEmpty, 'galaxy-engines'),
   RTMANAGER_DOCKER_LOG_DRIVER: withDefault(nonEmpty, 'json-file'),
   RTMANAGER_DOCKER_LOG_OPTS: withDefault(keyValues, 'max-size=10m,max-file=3'),
@@ -270,6 +275,16 @@ function toConfig(v: Variables) {
     },
     /** Bull Board may change queues (retry, clean, add, pause…); read-only otherwise. */
     adminWriteEnabled: v.RTMANAGER_ADMIN_WRITE_ENABLED,
+    /** `docker`: one container per game on one engine; `swarm`: one service per game on a Swarm cluster, through a manager. */
+    backend: v.RTMANAGER_RUNTIME_BACKEND,
+    swarm: {
+      /** A task still unplaced (no node with the resources) after this fails its start, with Swarm's reason. */
+      placementTimeoutMs: v.RTMANAGER_SWARM_PLACEMENT_TIMEOUT_MS,
+      /** Reserve each engine's CPU and memory limits, so Swarm places a game only where they fit. */
+      reserveLimits: v.RTMANAGER_SWARM_RESERVE_LIMITS,
+      /** How often the worker reads the tasks of our services (Swarm emits no task events). */
+      pollMs: v.RTMANAGER_SWARM_POLL_MS,
+    },
     docker: {
       host,
       /** TLS to a tcp:// daemon, as the Docker CLI would speak it; null: plain HTTP or a unix socket. */

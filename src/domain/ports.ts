@@ -149,8 +149,18 @@ export interface EffectiveLimits {
   pidsLimit: number;
 }
 
+/**
+ * The machine an engine runs on: on one engine, null (there is only the one);
+ * on a cluster, the node its scheduler placed it on.
+ */
+export interface RuntimeNode {
+  id: string;
+  hostname: string;
+}
+
 export interface RunResult {
   containerId: string;
+  node: RuntimeNode | null;
   /** From the container's inspect (State.StartedAt). */
   startedAt: Date;
   /** From the same inspect, after the start. */
@@ -181,6 +191,8 @@ export interface ContainerInfo {
   finishedAt: Date | null;
   /** From an inspect; null for a running container in a listing, which does not carry them. */
   effective: EffectiveLimits | null;
+  /** Where it runs (RunResult.node). */
+  node: RuntimeNode | null;
 }
 
 export interface DockerEngine {

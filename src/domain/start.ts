@@ -206,6 +206,7 @@ async function runStartSteps(op: Operation, alreadyPulled?: PulledImage): Promis
         containerId: previous.id,
         startedAt: previous.startedAt ?? deps.clock.now(),
         effective: previous.effective ?? { cpuQuota: limits.cpuQuota, memoryBytes: limits.memoryBytes, pidsLimit: limits.pidsLimit },
+        node: previous.node,
       };
       op.log.info({ step: 'converge_container', container_id: previous.id }, 'adopting the container a previous attempt started');
     } else {

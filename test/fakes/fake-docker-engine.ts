@@ -2,7 +2,18 @@ import { createHash } from 'node:crypto';
 import { isImagePullFailed, pullFailure, registryUnreachable } from '../../src/domain/image-pull.js';
 import { registryOfRef } from '../../src/domain/image-ref.js';
 import type { PullPolicy } from '../../src/domain/model.js';
-import type { Clock, ContainerInfo, DockerEngine, ImageInfo, PullOptions, PullOutcome, PullProgress, RunResult, RunSpec } from '../../src/domain/ports.js';
+import type {
+  Clock,
+  ContainerInfo,
+  DockerEngine,
+  ImageInfo,
+  PullOptions,
+  PullOutcome,
+  PullProgress,
+  RunResult,
+  RunSpec,
+  RuntimeNode,
+} from '../../src/domain/ports.js';
 
 interface FakeContainer {
   info: ContainerInfo;
@@ -37,6 +48,8 @@ export class FakeDockerEngine implements DockerEngine {
   downloads = 0;
   private readonly pulls = new Map<string, { done: Promise<void>; listeners: Set<(p: PullProgress) => void> }>();
   readonly networks = new Set<string>();
+  /** Where the containers it runs are placed: null as on one engine; a node as on a cluster. */
+  node: RuntimeNode | null = null;
   readonly containers = new Map<string, FakeContainer>();
   /** Every call by method name, in order: lets a test assert "no Docker call". */
   readonly calls: string[] = [];
@@ -147,9 +160,10 @@ export class FakeDockerEngine implements DockerEngine {
           startedAt,
           finishedAt: null,
           effective,
+          node: this.node,
         },
       });
-      return { containerId: id, startedAt, effective: { ...effective } };
+      return { containerId: id, startedAt, effective: { ...effective }, node: this.node };
     });
   }
 
@@ -197,9 +211,11 @@ export class FakeDockerEngine implements DockerEngine {
   }
 
   /** A container someone else created (no spec): foreign or left by a crash. Unless given, it runs `info.image` with no limits. */
-  addContainer(info: Omit<ContainerInfo, 'id' | 'imageId' | 'effective'> & Partial<Pick<ContainerInfo, 'id' | 'imageId' | 'effective'>>): string {
+  addContainer(
+    info: Omit<ContainerInfo, 'id' | 'imageId' | 'effective' | 'node'> & Partial<Pick<ContainerInfo, 'id' | 'imageId' | 'effective' | 'node'>>,
+  ): string {
     const id = info.id ?? `fake${String(this.nextId++).padStart(60, '0')}`;
-    const defaults = { imageId: fakeDigest(info.image), effective: { cpuQuota: 0, memoryBytes: 0, pidsLimit: 0 } };
+    const defaults = { imageId: fakeDigest(info.image), effective: { cpuQuota: 0, memoryBytes: 0, pidsLimit: 0 }, node: this.node };
     this.containers.set(id, { spec: null, info: { ...defaults, ...info, id } });
     return id;
   }

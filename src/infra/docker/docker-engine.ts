@@ -237,7 +237,12 @@ export class DockerodeEngine implements DockerEngine {
     try {
       await this.call('start', (abortSignal) => container.start({ abortSignal }));
       const info = await this.call('inspect', (abortSignal) => container.inspect({ abortSignal }));
-      return { containerId: container.id, startedAt: parseDockerTime(info.State.StartedAt) ?? new Date(), effective: effectiveLimits(info.HostConfig) };
+      return {
+        containerId: container.id,
+        startedAt: parseDockerTime(info.State.StartedAt) ?? new Date(),
+        effective: effectiveLimits(info.HostConfig),
+        node: null,
+      };
     } catch (error) {
       // Created but not started (or not known to be): nobody would own it.
       // Remove it before failing; a re-run creates it afresh.
@@ -262,6 +267,8 @@ export class DockerodeEngine implements DockerEngine {
         startedAt: parseDockerTime(info.State.StartedAt),
         finishedAt: parseDockerTime(info.State.FinishedAt),
         effective: effectiveLimits(info.HostConfig),
+        // One engine: no node to name.
+        node: null,
       };
     } catch (error) {
       if (statusOf(error) === 404) return null;
@@ -321,6 +328,7 @@ export class DockerodeEngine implements DockerEngine {
         startedAt: null,
         finishedAt: null,
         effective: null,
+        node: null,
       };
       if (running) {
         out.push(base);
