@@ -6,6 +6,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -36,6 +37,26 @@ export async function until<T>(probe: () => Promise<T> | T, accept: (v: T) => bo
     if (accept(value)) return value;
     if (Date.now() > deadline) throw new Error(`${what}: not reached in ${ms} ms (last: ${JSON.stringify(value)?.slice(0, 500)})`);
     await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * The default engine's dockerd, by the pid file it writes: `pkill -x dockerd`
+ * would also signal the swarm's private dockerd (scripts/services.sh up --swarm).
+ */
+export function defaultDockerdPid(): number {
+  const text = readFileSync('/var/run/docker.pid', 'utf8').trim();
+  const pid = Number(text);
+  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`/var/run/docker.pid holds ${JSON.stringify(text)}, not a pid`);
+  return pid;
+}
+
+/** Alive and not a zombie: a dockerd that exited but was not reaped yet is gone. */
+export function processAlive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
   }
 }
 
