@@ -2,7 +2,8 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { FaultSystem } from './support.js';
-import { defaultDockerdPid, docker, faultSystem, processAlive, until } from './support.js';
+import { testDocker } from '../support/backend.js';
+import { defaultDockerdPid, faultSystem, processAlive, until } from './support.js';
 
 let system: FaultSystem | undefined;
 afterAll(async () => {
@@ -23,10 +24,12 @@ async function restartDockerd(): Promise<void> {
   execFileSync('bash', ['scripts/services.sh', 'up'], { stdio: 'ignore' });
   await until(
     () =>
-      docker.ping().then(
-        () => 'up',
-        () => 'down',
-      ),
+      testDocker('docker')
+        .ping()
+        .then(
+          () => 'up',
+          () => 'down',
+        ),
     (v) => v === 'up',
     60_000,
     'dockerd back',
