@@ -4,7 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
+# A node_modules that is a symlink is an install shared with another checkout:
+# npm ci would empty it under that checkout's feet.
+if [ ! -L node_modules ] && { [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; }; then
   echo "test: npm ci"
   npm ci --no-audit --no-fund --loglevel=error
   touch node_modules
