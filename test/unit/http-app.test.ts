@@ -133,6 +133,8 @@ describe('reads', () => {
     effectiveCpuQuota: 0.5,
     effectiveMemoryBytes: 67108864,
     effectivePidsLimit: 64,
+    nodeId: 'n1',
+    nodeHostname: 'host-1',
   };
 
   it('GET a record in contract JSON, 404 when absent', async () => {
