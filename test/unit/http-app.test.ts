@@ -157,6 +157,8 @@ describe('reads', () => {
       effective_cpu_quota: 0.5,
       effective_memory_bytes: 67108864,
       effective_pids_limit: 64,
+      node_id: 'n1',
+      node_hostname: 'host-1',
     });
     expect((await s.call('GET', '/api/v1/internal/runtimes/g-2')).status).toBe(404);
   });
