@@ -131,14 +131,12 @@ remove_cgroups() {
   done
 }
 
+pid_of() { local f; f=$(dir_of "$1")/docker.pid; [ -f "$f" ] && cat "$f" 2>/dev/null || true; }
+
+# After the nodes' dockerd had their chance to stop cleanly (see down).
 down_node() {
-  local k=$1 pid="" d i
+  local k=$1 d
   d=$(dir_of "$k")
-  [ -f "$d/docker.pid" ] && pid=$(cat "$d/docker.pid" 2>/dev/null || true)
-  if alive "$pid"; then
-    kill -TERM "$pid" 2>/dev/null || true # a clean stop removes its containers' mounts and netns
-    for i in $(seq 1 150); do alive "$pid" || break; sleep 0.1; done
-  fi
   kill_node "$k"
   unmount_under "$(exec_root_of "$k")"
   unmount_under "$d"
@@ -157,6 +155,18 @@ down() {
       ip netns list 2>/dev/null | awk '{print $1}' | sed -n "s/^$PREFIX\([0-9][0-9]*\)$/\1/p"
     } | sort -un
   )
+  # SIGTERM every dockerd at once and give them 3 s: a clean stop takes its
+  # containers' mounts and namespaces with it. Not longer: a dockerd stopping
+  # waits out each container's stop grace period (an engine that ignores
+  # SIGTERM costs 10 s); whatever is left is killed, and its mounts undone.
+  local pids=() pid i
+  for k in $nodes; do pid=$(pid_of "$k"); alive "$pid" && { kill -TERM "$pid" 2>/dev/null || true; pids+=("$pid"); }; done
+  for i in $(seq 1 30); do
+    local any=""
+    for pid in "${pids[@]}"; do alive "$pid" && any=1; done
+    [ -z "$any" ] && break
+    sleep 0.1
+  done
   for k in $nodes; do down_node "$k"; done
   ip netns del "$HUB" 2>/dev/null || true # takes the bridge and the hub ends of the veths with it
   [ "$purge" = --purge ] && { unmount_under "$STATE"; rm -rf "$STATE"; }
