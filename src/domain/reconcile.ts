@@ -121,7 +121,8 @@ async function reconcileUnderLease(op: Operation, seen: ContainerInfo | null): P
 
   if (record?.status !== 'running') return 'unchanged';
 
-  if (!container || container.id !== record.currentContainerId) {
+  // A container on a node that went down is as gone as one removed: nobody can reach the game there.
+  if (!container || container.id !== record.currentContainerId || container.unreachable) {
     const marked = await markRecord(op, record, 'removed', 'container_disappeared', record.currentContainerId ?? '', {
       last_container_id: record.currentContainerId,
     });

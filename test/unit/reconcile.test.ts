@@ -68,6 +68,21 @@ describe('reconcile', () => {
     expect(w.healthEvents.published.at(-1)).toMatchObject({ eventType: 'container_disappeared', gameId: 'g-gone' });
   });
 
+  it('marks a running record whose container is on a node that stopped answering as removed (container_disappeared), and leaves the others', async () => {
+    const w = world();
+    const lost = await started(w, 'g-lost');
+    const kept = await started(w, 'g-kept');
+    w.docker.markUnreachable(lost.currentContainerId!);
+    expect(await reconcileAll(w.deps)).toMatchObject({ disappeared: 1, unchanged: 1 });
+    expect(await w.records.get('g-lost')).toMatchObject({ status: 'removed', stoppedAt: expect.any(Date) });
+    expect(await w.records.get('g-kept')).toEqual(kept);
+    expect(w.healthEvents.published.at(-1)).toMatchObject({
+      eventType: 'container_disappeared',
+      gameId: 'g-lost',
+      details: { last_container_id: lost.currentContainerId },
+    });
+  });
+
   it.each([
     [false, 'container_exited', 'exited'],
     [true, 'container_oom', 'oom'],
