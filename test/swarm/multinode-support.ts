@@ -141,15 +141,15 @@ export async function createEngineService(cluster: Cluster, name: string, gameId
 /**
  * From a fresh container on `node`, on the overlay: resolve `name` through
  * Docker's embedded DNS (static busybox cannot resolve names itself), then
- * GET http://{address}:8080/. Returns the probe's output; bounded.
+ * GET http://{address}:{port}/. Returns the probe's output; bounded.
  */
-export async function probeByName(node: SwarmNode, overlay: string, name: string): Promise<{ address: string; body: string; output: string }> {
+export async function probeByName(node: SwarmNode, overlay: string, name: string, port = 8080): Promise<{ address: string; body: string; output: string }> {
   const script = [
     `out=$(/bin/busybox nslookup ${name} 127.0.0.11 2>&1)`,
     `ip=$(echo "$out" | /bin/busybox awk '/^Address/ && $NF !~ /^127\\./ {print $NF}' | /bin/busybox tail -n 1)`,
     'echo "resolved=$ip"',
     '[ -n "$ip" ] || { echo "$out"; exit 2; }',
-    '/bin/busybox timeout 10 /bin/busybox wget -q -O - "http://$ip:8080/"',
+    `/bin/busybox timeout 10 /bin/busybox wget -q -O - "http://$ip:${port}/"`,
   ].join('\n');
   const container = await node.docker.createContainer({
     Image: IMAGE,
