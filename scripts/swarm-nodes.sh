@@ -60,7 +60,8 @@ ip_of() { echo "$NET3.$((10 + $1))"; }
 dir_of() { echo "$STATE/node$1"; }
 sock_of() { echo "$STATE/node$1/docker.sock"; }
 exec_root_of() { echo "/run/$PREFIX$1"; }
-dk() { local k=$1; shift; docker -H "unix://$(sock_of "$k")" "$@"; }
+# Every call to a node is bounded: a node that hangs fails the step, not the run.
+dk() { local k=$1; shift; timeout "${DK_TIMEOUT:-60}" docker -H "unix://$(sock_of "$k")" "$@"; }
 alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
 
 # Every pid in node k's cgroup tree (pids hierarchy).
@@ -205,11 +206,11 @@ start_node() {
     --cgroup-parent "/$name" \
     --dns "$NET3.1" \
     --log-level info \
-    </dev/null >>"$log" 2>&1 &
+    </dev/null >>"$log" 2>&1 9>&- & # 9: the lock, not to be held by the node
 }
 
 wait_node() {
-  local k=$1 i
+  local k=$1 i DK_TIMEOUT=5
   for i in $(seq 1 300); do
     dk "$k" version >/dev/null 2>&1 && return 0
     [ -f "$(dir_of "$k")/docker.pid" ] && ! alive "$(cat "$(dir_of "$k")/docker.pid" 2>/dev/null)" && break
@@ -220,7 +221,7 @@ wait_node() {
 }
 
 healthy() { # healthy N: N nodes answer, swarm has N Ready nodes, the overlay exists
-  local n=$1 k
+  local n=$1 k DK_TIMEOUT=10
   for k in $(seq 1 "$n"); do dk "$k" version >/dev/null 2>&1 || return 1; done
   [ "$(dk 1 node ls --format '{{.Status}}' 2>/dev/null | grep -c '^Ready$')" = "$n" ] || return 1
   [ "$(dk 1 node ls -q 2>/dev/null | wc -l)" = "$n" ] || return 1
@@ -326,6 +327,10 @@ status() {
   done
   dk 1 node ls 2>/dev/null || true
 }
+
+# One run of this script at a time on the machine: the namespace names are the machine's.
+exec 9>/run/rtmn.lock
+flock -w 300 9 || die "another swarm-nodes.sh holds /run/rtmn.lock"
 
 case "${1:-}" in
   up) up "${2:-3}" ;;

@@ -61,6 +61,8 @@ describe('many nodes on one machine: Swarm itself', () => {
 
   beforeAll(async () => {
     const t = Date.now();
+    // A fresh swarm: `up` alone would keep a healthy one a crashed run left, services and all.
+    await swarmNodes(['down'], 60_000);
     console.log(await swarmNodes(['up', '3'], 120_000));
     cluster = await openCluster();
     timings.swarmUp = secondsSince(t);
@@ -200,6 +202,8 @@ describe('many nodes on one machine: the real pipeline on SwarmEngine', () => {
 
   beforeAll(async () => {
     const t = Date.now();
+    // A fresh swarm: `up` alone would keep a healthy one a crashed run left, services and all.
+    await swarmNodes(['down'], 60_000);
     console.log(await swarmNodes(['up', '3'], 120_000));
     cluster = await openCluster();
     timings.swarmUp = secondsSince(t);
