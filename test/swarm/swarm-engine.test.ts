@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import Dockerode from 'dockerode';
+import type Dockerode from 'dockerode';
 import { describe, expect, it } from 'vitest';
 import type { RunSpec } from '../../src/domain/ports.js';
 import { dockerFromHost } from '../../src/infra/docker/docker-engine.js';

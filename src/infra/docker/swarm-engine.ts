@@ -345,9 +345,9 @@ export class SwarmEngine extends DockerodeEngine {
 
   private async inspectService(nameOrId: string): Promise<SwarmService | null> {
     try {
-      return (await this.call('service_inspect', (abortSignal) =>
+      return await this.call('service_inspect', (abortSignal) =>
         this.get<SwarmService>(`/services/${encodeURIComponent(nameOrId)}`, { 404: 'no such service' }, abortSignal),
-      )) as SwarmService;
+      );
     } catch (error) {
       if (statusOf(error) === 404) return null;
       throw error;
@@ -356,9 +356,7 @@ export class SwarmEngine extends DockerodeEngine {
 
   private async scale(service: SwarmService, replicas: number): Promise<void> {
     const spec: ServiceSpec = { ...service.Spec, Mode: { Replicated: { Replicas: replicas } } };
-    await this.call('service_update', (abortSignal) =>
-      this.docker.getService(service.ID).update({ version: service.Version.Index, ...spec, abortSignal } as unknown as Record<string, unknown>),
-    );
+    await this.call('service_update', (abortSignal) => this.docker.getService(service.ID).update({ version: service.Version.Index, ...spec, abortSignal }));
   }
 
   private async removeService(serviceId: string): Promise<void> {
