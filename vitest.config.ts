@@ -61,6 +61,19 @@ export default defineConfig({
           sequence: { groupOrder: 3 },
         },
       },
+      {
+        // Issue 13's many-nodes proof: a swarm of three dockerd in network
+        // namespaces of their own (scripts/swarm-nodes.sh), one file at a time.
+        test: {
+          name: 'cluster',
+          include: ['test/swarm/multinode*.test.ts'],
+          environment: 'node',
+          testTimeout: 300_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+          sequence: { groupOrder: 3 },
+        },
+      },
     ],
   },
 });

@@ -85,6 +85,15 @@ export async function openInfrastructure(config: Config, logger: Logger): Promis
     telemetry,
     deadlines: { callMs: config.docker.timeoutMs, pullMs: config.docker.pullTimeoutMs, pullIdleMs: config.docker.pullInactivityMs },
     dockerConfigPath: config.docker.configPath,
+    ...(config.backend === 'swarm'
+      ? {
+          swarm: {
+            placementTimeoutMs: config.swarm.placementTimeoutMs,
+            reserveLimits: config.swarm.reserveLimits,
+            stopGracePeriodSeconds: config.container.stopTimeoutSeconds,
+          },
+        }
+      : {}),
   });
   const deps: LifecycleDeps = {
     records: new PostgresRuntimeRecordStore(database.db),

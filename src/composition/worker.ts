@@ -12,6 +12,7 @@ import type { StepHook } from '../jobs/lifecycle-jobs.js';
 import { createLifecycleProcessor, lifecycleWorkerOptions, lockLostCancels } from '../jobs/lifecycle-jobs.js';
 import type { LifecycleKind, LifecycleQueue } from '../jobs/queues.js';
 import { QUEUE_OF } from '../jobs/queues.js';
+import type { FollowOptions } from '../infra/docker/events-follower.js';
 import type { Infrastructure, RoleHandle } from './infrastructure.js';
 
 /** Scheduled jobs keep a short history: one run per period would otherwise pile up in Redis for ever. */
@@ -67,21 +68,16 @@ export async function startWorkerRole(infra: Infrastructure, stepHook?: StepHook
     { name: 'operation-log-retention', data: {}, opts: SCHEDULED_JOB_OPTS },
   );
 
-  // Loaded here, not at the top: only the worker pays for dockerode (see LazyDockerEngine).
-  const [{ followEngineEvents }, { dockerFromHost }] = await Promise.all([
-    import('../infra/docker/events-follower.js'),
-    import('../infra/docker/docker-engine.js'),
-  ]);
   const wait = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-  const events = followEngineEvents({
-    docker: dockerFromHost(config.docker.host, infra.dockerTls),
+  const follow = {
     labels: { ...config.container.extraLabels, [LABEL_OWNER]: LABEL_OWNER_VALUE },
-    onEvent: async (event) => {
+    onEvent: async (event: { labels: Record<string, string> }) => {
       await reconcileOnEvent(deps, event.labels[LABEL_GAME_ID] ?? '', wait);
     },
     onReconnect: () => enqueuer.enqueueReconcile(),
     logger,
-  });
+  };
+  const events = config.backend === 'swarm' ? await followSwarm(infra, follow) : await followEngine(infra, follow);
   logger.info({ role: 'worker' }, 'worker started');
 
   return {
@@ -98,4 +94,21 @@ export async function startWorkerRole(infra: Infrastructure, stepHook?: StepHook
       () => Promise.all([events.stop(), ...workers.map((w) => w.close())]),
     ],
   };
+}
+
+type Follow = Omit<FollowOptions, 'docker'>;
+
+/** One engine: its event stream (die, oom). Loaded here, not at the top: only the worker pays for dockerode (see LazyDockerEngine). */
+async function followEngine(infra: Infrastructure, follow: Follow) {
+  const [{ followEngineEvents }, { dockerFromHost }] = await Promise.all([
+    import('../infra/docker/events-follower.js'),
+    import('../infra/docker/docker-engine.js'),
+  ]);
+  return followEngineEvents({ docker: dockerFromHost(infra.config.docker.host, infra.dockerTls), ...follow });
+}
+
+/** A swarm: no task events, so the tasks of our services are read every RTMANAGER_SWARM_POLL_MS. */
+async function followSwarm(infra: Infrastructure, follow: Follow) {
+  const { followSwarmTasks } = await import('../infra/docker/swarm-follower.js');
+  return followSwarmTasks({ engine: infra.docker, pollMs: infra.config.swarm.pollMs, ...follow });
 }

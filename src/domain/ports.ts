@@ -193,6 +193,12 @@ export interface ContainerInfo {
   effective: EffectiveLimits | null;
   /** Where it runs (RunResult.node). */
   node: RuntimeNode | null;
+  /**
+   * Its node no longer answers the cluster: whatever it was doing, nobody can
+   * reach it or say what became of it (never on one engine, which is either
+   * there or not asked at all). Not running.
+   */
+  unreachable: boolean;
 }
 
 export interface DockerEngine {

@@ -115,13 +115,15 @@ async function reconcileUnderLease(op: Operation, seen: ContainerInfo | null): P
   const container = current && isOwnedBy(current.labels, gameId) ? current : null;
 
   if (container?.running) {
+    // The same container is on the node it was started on; a record from before nodes were recorded keeps null until the next start.
     if (record?.status === 'running' && record.currentContainerId === container.id) return 'unchanged';
     return (await adopt(op, record, container)) ? 'adopted' : refusedWrite(op);
   }
 
   if (record?.status !== 'running') return 'unchanged';
 
-  if (!container || container.id !== record.currentContainerId) {
+  // A container on a node that went down is as gone as one removed: nobody can reach the game there.
+  if (!container || container.id !== record.currentContainerId || container.unreachable) {
     const marked = await markRecord(op, record, 'removed', 'container_disappeared', record.currentContainerId ?? '', {
       last_container_id: record.currentContainerId,
     });
@@ -167,6 +169,8 @@ async function adopt(observing: Operation, record: RuntimeRecord | null, contain
     effectiveCpuQuota: container.effective?.cpuQuota ?? null,
     effectiveMemoryBytes: container.effective?.memoryBytes ?? null,
     effectivePidsLimit: container.effective?.pidsLimit ?? null,
+    nodeId: container.node?.id ?? null,
+    nodeHostname: container.node?.hostname ?? null,
   };
   if (!(await deps.records.upsert(adopted, fenceOf(op)))) return false;
   await bestEffortAppend(op, { containerId: container.id, outcome: 'success', errorCode: '', errorMessage: '' });
@@ -206,6 +210,7 @@ async function markRecord(
   const op = withImage(observing, record.currentImageRef ?? '', record.currentImageDigest);
   const { deps } = op;
   const now = deps.clock.now();
+  // The effective limits and the node stay: what the container last had, and where it last ran.
   if (!(await deps.records.upsert({ ...record, status, stoppedAt: now, lastOpAt: now }, fenceOf(op)))) return false;
   await bestEffortAppend(op, { containerId, outcome: 'success', errorCode: '', errorMessage: `${eventType}` });
   await bestEffortHealthEvent(op, { containerId, eventType, occurredAt: now, details });

@@ -259,6 +259,8 @@ async function runStartSteps(op: Operation, alreadyPulled?: PulledImage): Promis
     effectiveCpuQuota: run.effective.cpuQuota,
     effectiveMemoryBytes: run.effective.memoryBytes,
     effectivePidsLimit: run.effective.pidsLimit,
+    nodeId: run.node?.id ?? null,
+    nodeHostname: run.node?.hostname ?? null,
   };
   // Departure from the reference, which answers container_start_failed (never
   // retried): the container is rolled back, so a retry is safe, and a database

@@ -161,6 +161,7 @@ export class FakeDockerEngine implements DockerEngine {
           finishedAt: null,
           effective,
           node: this.node,
+          unreachable: false,
         },
       });
       return { containerId: id, startedAt, effective: { ...effective }, node: this.node };
@@ -210,12 +211,20 @@ export class FakeDockerEngine implements DockerEngine {
     found.info = { ...found.info, state: 'exited', running: false, exitCode, oomKilled, finishedAt: this.clock.now() };
   }
 
+  /** A cluster node that stopped answering, with the container on it: its last known state is all anyone can say. */
+  markUnreachable(containerId: string): void {
+    const found = this.containers.get(containerId);
+    if (!found) throw new Error(`no fake container ${containerId}`);
+    found.info = { ...found.info, running: false, unreachable: true };
+  }
+
   /** A container someone else created (no spec): foreign or left by a crash. Unless given, it runs `info.image` with no limits. */
   addContainer(
-    info: Omit<ContainerInfo, 'id' | 'imageId' | 'effective' | 'node'> & Partial<Pick<ContainerInfo, 'id' | 'imageId' | 'effective' | 'node'>>,
+    info: Omit<ContainerInfo, 'id' | 'imageId' | 'effective' | 'node' | 'unreachable'> &
+      Partial<Pick<ContainerInfo, 'id' | 'imageId' | 'effective' | 'node' | 'unreachable'>>,
   ): string {
     const id = info.id ?? `fake${String(this.nextId++).padStart(60, '0')}`;
-    const defaults = { imageId: fakeDigest(info.image), effective: { cpuQuota: 0, memoryBytes: 0, pidsLimit: 0 }, node: this.node };
+    const defaults = { imageId: fakeDigest(info.image), effective: { cpuQuota: 0, memoryBytes: 0, pidsLimit: 0 }, node: this.node, unreachable: false };
     this.containers.set(id, { spec: null, info: { ...defaults, ...info, id } });
     return id;
   }

@@ -25,7 +25,7 @@ const success = (record: RuntimeRecord | null, errorCode: null | 'replay_no_op' 
   retryable: false,
 });
 
-/** The record a stop leaves: the same game and image digest, stopped, no container and so no limits, both times the stop's. */
+/** The record a stop leaves: the same game and image digest, stopped, no container and so no limits or node, both times the stop's. */
 const stoppedFrom = (before: RuntimeRecord): RuntimeRecord => ({
   ...before,
   status: 'stopped',
@@ -35,6 +35,8 @@ const stoppedFrom = (before: RuntimeRecord): RuntimeRecord => ({
   effectiveCpuQuota: null,
   effectiveMemoryBytes: null,
   effectivePidsLimit: null,
+  nodeId: null,
+  nodeHostname: null,
 });
 
 /** [op_kind, outcome, error_code] of every audit row, oldest first. */
@@ -84,6 +86,16 @@ describe('stop', () => {
       { gameId: 'g-1', token: 'token-1' },
       { gameId: 'g-1', token: 'token-2' },
     ]);
+  });
+
+  it('on a cluster: the node goes with the container', async () => {
+    const w = world();
+    w.docker.node = { id: 'n1', hostname: 'host-1' };
+    const before = await started(w);
+    expect(before).toMatchObject({ nodeId: 'n1', nodeHostname: 'host-1' });
+    const result = await stopRuntime(w.deps, { gameId: 'g-1', ...who });
+    expect(result).toEqual(success(stoppedFrom(before)));
+    expect(await w.records.get('g-1')).toMatchObject({ status: 'stopped', nodeId: null, nodeHostname: null });
   });
 
   it('logs each of its steps by name', async () => {
@@ -370,6 +382,16 @@ describe('restart', () => {
       { gameId: 'g-1', token: 'token-1' },
       { gameId: 'g-1', token: 'token-2' },
     ]);
+  });
+
+  it('on a cluster: records the node the new container was placed on', async () => {
+    const w = world();
+    w.docker.node = { id: 'n1', hostname: 'host-1' };
+    await started(w);
+    w.docker.node = { id: 'n2', hostname: 'host-2' };
+    const result = await restartRuntime(w.deps, { gameId: 'g-1', ...who });
+    expect(result.record).toMatchObject({ status: 'running', nodeId: 'n2', nodeHostname: 'host-2' });
+    expect(await w.records.get('g-1')).toEqual(result.record);
   });
 
   it('starts a stopped game again on the image its record names', async () => {

@@ -59,6 +59,16 @@ export interface DockerDeadlines {
 
 export const DEFAULT_DOCKER_DEADLINES: DockerDeadlines = { callMs: 30_000, pullMs: 900_000, pullIdleMs: 120_000 };
 
+export interface DockerodeEngineOptions {
+  docker: Dockerode;
+  telemetry?: Telemetry;
+  imageCacheMs?: number;
+  deadlines?: Partial<DockerDeadlines>;
+  now?: () => number;
+  /** A Docker CLI config.json whose `auths` give registry credentials (RTMANAGER_DOCKER_CONFIG); none: anonymous pulls. */
+  dockerConfigPath?: string;
+}
+
 /** One pull under way, shared by every caller that asked for its ref meanwhile. */
 interface SharedPull {
   done: Promise<void>;
@@ -67,9 +77,9 @@ interface SharedPull {
 }
 
 export class DockerodeEngine implements DockerEngine {
-  private readonly docker: Dockerode;
+  protected readonly docker: Dockerode;
   private readonly telemetry: Telemetry | undefined;
-  private readonly deadlines: DockerDeadlines;
+  protected readonly deadlines: DockerDeadlines;
   private readonly now: () => number;
   /**
    * Image inspections, kept briefly: a start asks twice (is it local? its
@@ -85,17 +95,9 @@ export class DockerodeEngine implements DockerEngine {
    * next caller starts a new one (a failure is not remembered).
    */
   private readonly pulls = new Map<string, SharedPull>();
-  private readonly credentials: DockerConfigCredentials | undefined;
+  protected readonly credentials: DockerConfigCredentials | undefined;
 
-  constructor(opts: {
-    docker: Dockerode;
-    telemetry?: Telemetry;
-    imageCacheMs?: number;
-    deadlines?: Partial<DockerDeadlines>;
-    now?: () => number;
-    /** A Docker CLI config.json whose `auths` give registry credentials (RTMANAGER_DOCKER_CONFIG); none: anonymous pulls. */
-    dockerConfigPath?: string;
-  }) {
+  constructor(opts: DockerodeEngineOptions) {
     this.docker = opts.docker;
     this.telemetry = opts.telemetry;
     this.imageTtlMs = opts.imageCacheMs ?? 2_000;
@@ -267,8 +269,9 @@ export class DockerodeEngine implements DockerEngine {
         startedAt: parseDockerTime(info.State.StartedAt),
         finishedAt: parseDockerTime(info.State.FinishedAt),
         effective: effectiveLimits(info.HostConfig),
-        // One engine: no node to name.
+        // One engine: no node to name, and it answered.
         node: null,
+        unreachable: false,
       };
     } catch (error) {
       if (statusOf(error) === 404) return null;
@@ -329,6 +332,7 @@ export class DockerodeEngine implements DockerEngine {
         finishedAt: null,
         effective: null,
         node: null,
+        unreachable: false,
       };
       if (running) {
         out.push(base);
@@ -372,7 +376,7 @@ export class DockerodeEngine implements DockerEngine {
    * DockerDeadlineExceeded then even if the client never settles the call.
    * `graceMs` extends the deadline by time the daemon is asked to spend.
    */
-  private call<T>(op: string, fn: (signal: AbortSignal) => Promise<T>, graceMs = 0): Promise<T> {
+  protected call<T>(op: string, fn: (signal: AbortSignal) => Promise<T>, graceMs = 0): Promise<T> {
     const ms = this.deadlines.callMs + graceMs;
     const controller = new AbortController();
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -390,7 +394,7 @@ export class DockerodeEngine implements DockerEngine {
    * A GET dockerode offers without an AbortSignal (image and network
    * inspection), dialled the way dockerode does it, but abortable.
    */
-  private get<T>(path: string, statusCodes: Record<number, string>, abortSignal: AbortSignal): Promise<T> {
+  protected get<T>(path: string, statusCodes: Record<number, string>, abortSignal: AbortSignal): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.docker.modem.dial(
         { path, method: 'GET', options: {}, abortSignal, statusCodes: { 200: true, 500: 'server error', ...statusCodes } },
@@ -410,6 +414,6 @@ export class DockerodeEngine implements DockerEngine {
 }
 
 /** What the daemon applied, from an inspect's HostConfig (0: no limit). */
-function effectiveLimits(host: Dockerode.HostConfig): EffectiveLimits {
+export function effectiveLimits(host: Dockerode.HostConfig): EffectiveLimits {
   return { cpuQuota: (host.NanoCpus ?? 0) / 1e9, memoryBytes: host.Memory ?? 0, pidsLimit: host.PidsLimit ?? 0 };
 }

@@ -9,6 +9,7 @@ import https from 'node:https';
 import type { PullPolicy } from '../../domain/model.js';
 import type { ContainerInfo, DockerEngine, ImageInfo, PullOptions, PullOutcome, RunResult, RunSpec, Telemetry } from '../../domain/ports.js';
 import type { DockerDeadlines, DockerodeEngine } from './docker-engine.js';
+import type { SwarmEngineOptions } from './swarm-engine.js';
 import type { DockerTls } from './host.js';
 import { dockerTarget, dockerTlsAgent } from './host.js';
 
@@ -23,20 +24,25 @@ export class LazyDockerEngine implements DockerEngine {
       pingTimeoutMs?: number;
       deadlines?: Partial<DockerDeadlines>;
       dockerConfigPath?: string;
+      /** Set: a Swarm cluster through this manager (swarm-engine.ts), with these settings; unset: one engine. */
+      swarm?: Pick<SwarmEngineOptions, 'placementTimeoutMs' | 'reserveLimits' | 'stopGracePeriodSeconds'>;
     },
   ) {}
 
   /** The dockerode adapter; loaded once, on first use. */
   private load(): Promise<DockerodeEngine> {
-    this.engine ??= import('./docker-engine.js').then(
-      ({ DockerodeEngine, dockerFromHost }) =>
-        new DockerodeEngine({
-          docker: dockerFromHost(this.opts.host, this.opts.tls ?? null),
-          ...(this.opts.telemetry ? { telemetry: this.opts.telemetry } : {}),
-          ...(this.opts.deadlines ? { deadlines: this.opts.deadlines } : {}),
-          ...(this.opts.dockerConfigPath ? { dockerConfigPath: this.opts.dockerConfigPath } : {}),
-        }),
-    );
+    this.engine ??= (async () => {
+      const { DockerodeEngine, dockerFromHost } = await import('./docker-engine.js');
+      const options = {
+        docker: dockerFromHost(this.opts.host, this.opts.tls ?? null),
+        ...(this.opts.telemetry ? { telemetry: this.opts.telemetry } : {}),
+        ...(this.opts.deadlines ? { deadlines: this.opts.deadlines } : {}),
+        ...(this.opts.dockerConfigPath ? { dockerConfigPath: this.opts.dockerConfigPath } : {}),
+      };
+      if (!this.opts.swarm) return new DockerodeEngine(options);
+      const { SwarmEngine } = await import('./swarm-engine.js');
+      return new SwarmEngine({ ...options, ...this.opts.swarm });
+    })();
     return this.engine;
   }
 

@@ -1,0 +1,222 @@
+/**
+ * The DockerEngine contract on the Swarm adapter, against the one-node swarm
+ * of `scripts/services.sh up --swarm` (a private dockerd: the machine's own
+ * engine never becomes a swarm manager), and what only Swarm does: placement
+ * that fails with Swarm's reason, the service's shape, a task that dies.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type Dockerode from 'dockerode';
+import { describe, expect, it } from 'vitest';
+import type { RunSpec } from '../../src/domain/ports.js';
+import { dockerFromHost } from '../../src/infra/docker/docker-engine.js';
+import { SwarmEngine } from '../../src/infra/docker/swarm-engine.js';
+import { describeDockerEngineContract } from '../contracts/docker-engine.contract.js';
+import { RecordingTelemetry } from '../fakes/support.js';
+import { pushEngineImage, testRegistry } from '../support/registry.js';
+import { TEST_LABEL } from '../support/services.js';
+
+function swarmHost(): string {
+  const host = process.env.RTM_TEST_SWARM_HOST;
+  if (!host) throw new Error('RTM_TEST_SWARM_HOST unset; run: bash scripts/services.sh up --swarm, then source var/services.env');
+  return host;
+}
+
+const docker: Dockerode = dockerFromHost(swarmHost());
+
+async function removeServices(labels: Record<string, string>): Promise<void> {
+  const services = await docker.listServices({ filters: { label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) } });
+  await Promise.all(
+    services.map((s) =>
+      docker
+        .getService(s.ID)
+        .remove()
+        .catch(() => undefined),
+    ),
+  );
+}
+
+/** Removes an image from the swarm engine (the default engine's copy is removeLocalImage's). */
+async function removeSwarmImage(ref: string): Promise<void> {
+  await docker
+    .getImage(ref)
+    .remove({ force: true })
+    .catch(() => undefined);
+}
+
+async function subject(opts: { placementTimeoutMs?: number } = {}) {
+  const telemetry = new RecordingTelemetry();
+  const run = randomUUID().slice(0, 8);
+  const port = new SwarmEngine({
+    docker,
+    telemetry,
+    dockerConfigPath: testRegistry().dockerConfigPath,
+    stopGracePeriodSeconds: 1,
+    reserveLimits: true,
+    ...opts,
+  });
+  const network = `rtm-sw-${run}`;
+  await docker.createNetwork({ Name: network, Driver: 'overlay', Attachable: true, Labels: { ...TEST_LABEL } });
+  const extraLabels = { ...TEST_LABEL, 'com.galaxy.test_run': run };
+  const pulled: string[] = [];
+  const unreachableLocalImage = `127.0.0.1:1/galaxy-test/engine-${run}:v1`;
+  await docker.getImage('galaxy-test-engine:labelled').tag({ repo: unreachableLocalImage.replace(/:v1$/, ''), tag: 'v1' });
+  return {
+    port,
+    telemetry,
+    localImage: 'galaxy-test-engine:labelled',
+    remoteImage: 'registry.invalid/galaxy/engine:1',
+    pullableImage: () => {
+      // Pushed from the machine's engine, which keeps no copy: the swarm's engine must download it.
+      const { ref } = pushEngineImage();
+      pulled.push(ref);
+      return Promise.resolve(ref);
+    },
+    unreachableLocalImage,
+    downloads: () => telemetry.dockerOps.filter((o) => o.op === 'pull').length,
+    network,
+    prefix: `rtm-s-${run}`,
+    extraLabels,
+    cleanup: async () => {
+      await removeServices({ 'com.galaxy.test_run': run });
+      // The network goes once its last task has: Swarm detaches them asynchronously.
+      for (let i = 0; i < 40; i++) {
+        const gone = await docker
+          .getNetwork(network)
+          .remove()
+          .then(
+            () => true,
+            (error: { statusCode?: number }) => error.statusCode === 404,
+          );
+        if (gone) break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      for (const ref of [...pulled, unreachableLocalImage]) await removeSwarmImage(ref);
+    },
+  };
+}
+
+describeDockerEngineContract('swarm', () => subject());
+
+type Subject = Awaited<ReturnType<typeof subject>>;
+
+const withSubject =
+  (body: (s: Subject) => Promise<void>, opts: Parameters<typeof subject>[0] = {}) =>
+  async () => {
+    const s = await subject(opts);
+    try {
+      await body(s);
+    } finally {
+      await s.cleanup();
+    }
+  };
+
+const spec = (s: Subject, suffix: string, over: Partial<RunSpec> = {}): RunSpec => ({
+  name: `${s.prefix}-${suffix}`,
+  hostname: `${s.prefix}-${suffix}`,
+  image: s.localImage,
+  network: s.network,
+  env: { GALAXY_ENGINE_STATE_DIR: '/state', STORAGE_PATH: '/state' },
+  labels: { 'com.galaxy.owner': 'rtmanager', 'com.galaxy.game_id': suffix, ...s.extraLabels },
+  bindMounts: [],
+  logDriver: 'json-file',
+  logOpts: { 'max-size': '1m' },
+  nanoCpus: 500_000_000,
+  memoryBytes: 64 * 1024 * 1024,
+  pidsLimit: 64,
+  capDrop: ['ALL'],
+  capAdd: [],
+  readOnlyRootfs: true,
+  scratchMounts: [{ mountPath: '/tmp', sizeBytes: 8 * 1024 * 1024 }],
+  user: '65534:65534',
+  ...over,
+});
+
+describe('SwarmEngine on a one-node swarm', () => {
+  it(
+    'a game is a service of one replica, restart condition none, labelled as its container, on the node the record names',
+    withSubject(async (s) => {
+      const state = await mkdtemp(path.join(os.tmpdir(), 'rtm-sw-state-'));
+      try {
+        const run = await s.port.run(spec(s, 'shape', { bindMounts: [{ hostPath: state, mountPath: '/state', readOnly: false }] }));
+        const service = await docker.getService(`${s.prefix}-shape`).inspect();
+        expect(service.Spec.Mode).toEqual({ Replicated: { Replicas: 1 } });
+        expect(service.Spec.TaskTemplate.RestartPolicy).toMatchObject({ Condition: 'none' });
+        expect(service.Spec.Labels).toMatchObject({ 'com.galaxy.owner': 'rtmanager', 'com.galaxy.game_id': 'shape' });
+        expect(service.Spec.TaskTemplate.Resources).toEqual({
+          Limits: { NanoCPUs: 500_000_000, MemoryBytes: 64 * 1024 * 1024, Pids: 64 },
+          Reservations: { NanoCPUs: 500_000_000, MemoryBytes: 64 * 1024 * 1024 },
+        });
+        const info = await docker.getContainer(run.containerId).inspect();
+        expect(info.Config.Hostname).toBe(`${s.prefix}-shape`);
+        expect(info.Config.Labels).toMatchObject({ 'com.galaxy.owner': 'rtmanager', 'com.docker.swarm.service.name': `${s.prefix}-shape` });
+        expect(info.Config.User).toBe('65534:65534');
+        expect(info.HostConfig).toMatchObject({ ReadonlyRootfs: true, CapDrop: ['ALL'], Init: true, NanoCpus: 500_000_000, PidsLimit: 64 });
+        expect(info.HostConfig.Mounts).toEqual([
+          { Type: 'bind', Source: state, Target: '/state' },
+          { Type: 'tmpfs', Target: '/tmp', TmpfsOptions: { SizeBytes: 8 * 1024 * 1024 } },
+        ]);
+        const self = (await docker.info()) as { Swarm: { NodeID: string }; Name: string };
+        expect(run.node).toEqual({ id: self.Swarm.NodeID, hostname: self.Name });
+        expect((await s.port.inspectContainer(run.containerId))?.node).toEqual(run.node);
+      } finally {
+        await rm(state, { recursive: true, force: true });
+      }
+    }),
+  );
+
+  it(
+    'a task no node has the resources for fails the run with Swarm’s reason after the placement timeout, and leaves no service',
+    withSubject(
+      async (s) => {
+        const began = Date.now();
+        await expect(s.port.run(spec(s, 'huge', { memoryBytes: 1024 ** 4 }))).rejects.toThrow(
+          /could not place .*-huge on any node within 1500 ms: no suitable node \(insufficient resources on 1 node\)/,
+        );
+        expect(Date.now() - began).toBeLessThan(15_000);
+        expect(await s.port.inspectContainer(`${s.prefix}-huge`)).toBeNull();
+      },
+      { placementTimeoutMs: 1_500 },
+    ),
+  );
+
+  it(
+    'an engine whose container exits at once fails the run with the task’s error, and leaves no service',
+    withSubject(async (s) => {
+      await expect(s.port.run(spec(s, 'exits', { image: 'galaxy-test-engine:exits' }))).rejects.toThrow(
+        /swarm task of .*-exits failed: task: non-zero exit \(1\)/,
+      );
+      expect(await s.port.inspectContainer(`${s.prefix}-exits`)).toBeNull();
+    }),
+  );
+
+  it(
+    'a container that dies behind our back is a task that is no longer running, with its exit code',
+    withSubject(async (s) => {
+      const run = await s.port.run(spec(s, 'dies'));
+      await docker.getContainer(run.containerId).kill({ signal: 'SIGKILL' });
+      await expect
+        .poll(async () => s.port.inspectContainer(run.containerId), { timeout: 15_000, interval: 200 })
+        .toMatchObject({ id: run.containerId, running: false, exitCode: 137, unreachable: false });
+      const listed = await s.port.listContainers({ 'com.galaxy.game_id': 'dies', ...s.extraLabels });
+      expect(listed).toEqual([expect.objectContaining({ id: run.containerId, running: false, exitCode: 137 })]);
+    }),
+  );
+
+  it(
+    'a bridge network of the manager’s own is not one a service can join',
+    withSubject(async (s) => {
+      const name = `${s.prefix}-bridge`;
+      const bridge = await docker.createNetwork({ Name: name, Driver: 'bridge', Labels: { ...TEST_LABEL } }).catch(() => null);
+      try {
+        // The swarm engine runs with --bridge none; a user bridge still has local scope.
+        expect(await s.port.networkExists(name)).toBe(false);
+        expect(await s.port.networkExists(s.network)).toBe(true);
+      } finally {
+        await bridge?.remove().catch(() => undefined);
+      }
+    }),
+  );
+});
