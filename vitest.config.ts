@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 // `unit` is pure (domain + fakes, no services); `integration` runs against the
 // real Redis, Postgres and Docker engine brought up by scripts/services.sh;
@@ -39,6 +39,8 @@ export default defineConfig({
             'test/e2e/processes.e2e.test.ts',
             'test/swarm/**/*.test.ts',
           ],
+          // The many-nodes proof runs on a swarm of its own: the cluster project.
+          exclude: [...configDefaults.exclude, 'test/swarm/multinode*.test.ts'],
           environment: 'node',
           env: { RTM_TEST_BACKEND: 'swarm' },
           globalSetup: ['test/support/global-setup.ts'],
@@ -71,7 +73,7 @@ export default defineConfig({
           testTimeout: 300_000,
           hookTimeout: 180_000,
           fileParallelism: false,
-          sequence: { groupOrder: 3 },
+          sequence: { groupOrder: 4 },
         },
       },
     ],
