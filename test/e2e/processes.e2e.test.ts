@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { FaultSystem } from '../faults/support.js';
 import { docker, faultSystem } from '../faults/support.js';
-import { currentGameContainers, gameContainer, gameContainerName, probeHttp, testBackend } from '../support/backend.js';
+import { currentGameContainers, expectNoContainers, gameContainer, gameContainerName, gameServices, probeHttp, testBackend } from '../support/backend.js';
 
 const IMAGE = 'galaxy-test-engine:labelled';
 const OTHER = 'galaxy-test-engine:labelled-v2';
@@ -135,7 +135,9 @@ describe('the Procfile processes', () => {
       effective_memory_bytes: null,
       effective_pids_limit: null,
     });
-    expect(await s.containersOf(gameId)).toEqual([]);
+    // On a swarm the service goes at once, its task's container with the task.
+    expect(await gameServices(gameId, docker)).toEqual([]);
+    await expectNoContainers(() => s.containersOf(gameId));
     const restarted = await call('restart');
     expect(restarted).toMatchObject({ status: 'running', current_image_ref: IMAGE });
     expect(restarted.current_container_id).not.toBe(started.current_container_id);

@@ -3,8 +3,17 @@ import { reconcileAll, reconcileOnEvent } from '../../src/domain/reconcile.js';
 import { patchRuntime, restartRuntime } from '../../src/domain/restart.js';
 import { startRuntime } from '../../src/domain/start.js';
 import { stopRuntime } from '../../src/domain/stop.js';
-import { followEngineEvents } from '../../src/infra/docker/events-follower.js';
-import { currentGameContainers, gameContainer, gameContainerName, runBareGame, testBackend } from '../support/backend.js';
+import {
+  currentGameContainers,
+  expectNoContainers,
+  followGames,
+  gameContainer,
+  gameContainerName,
+  gameServices,
+  gameTasks,
+  runBareGame,
+  testBackend,
+} from '../support/backend.js';
 import type { RealWorld } from '../support/real-world.js';
 import { realWorld, TEST_LABEL } from '../support/real-world.js';
 
@@ -27,6 +36,11 @@ const who = { opSource: 'admin_rest' as const, sourceRef: 'it' };
 const start = (w: RealWorld, gameId: string, imageRef = LABELLED) => startRuntime(w.deps, { gameId, imageRef, ...who });
 const swarm = testBackend() === 'swarm';
 
+/** On a swarm the reconciler reads the task, which its node reports failed a moment after the container exited. */
+async function taskEnded(w: RealWorld, gameId: string): Promise<void> {
+  if (swarm) await expect.poll(async () => (await gameTasks(gameId, w.docker))[0]?.Status.State, { timeout: 10_000 }).toBe('failed');
+}
+
 describe('stop, restart, patch on real Docker', () => {
   it('stop removes the container, records stopped and keeps the state directory', async () => {
     const w = await world();
@@ -38,7 +52,9 @@ describe('stop, restart, patch on real Docker', () => {
       errorCode: null,
       record: { status: 'stopped', currentContainerId: null, statePath: started.statePath },
     });
-    expect(await w.containersOf(gameId)).toEqual([]);
+    // On a swarm the service goes at once, its task's container with the task.
+    expect(await gameServices(gameId, w.docker)).toEqual([]);
+    await expectNoContainers(() => w.containersOf(gameId));
     expect((await w.streamEntries(w.streams.health)).at(-1)).toMatchObject({ event_type: 'container_exited', container_id: started.currentContainerId });
     expect(await stopRuntime(w.deps, { gameId, ...who })).toMatchObject({ outcome: 'success', errorCode: 'replay_no_op' });
   });
@@ -110,8 +126,11 @@ describe('reconciler on real Docker', () => {
   it('marks an engine that exited, with its exit code', async () => {
     const w = await world();
     const gameId = w.gameId('exits');
-    await start(w, gameId, 'galaxy-test-engine:exits');
+    // On a swarm an engine that exits before its task is seen running fails its start (test/swarm/swarm-engine.test.ts):
+    // the reconciler's part needs one that ran first.
+    expect(await start(w, gameId, swarm ? 'galaxy-test-engine:exits-later' : 'galaxy-test-engine:exits')).toMatchObject({ outcome: 'success' });
     await expect.poll(async () => (await w.containersOf(gameId)).map((c) => c.State), { timeout: 10_000 }).toEqual(['exited']);
+    await taskEnded(w, gameId);
     expect(await reconcileAll(w.deps)).toMatchObject({ exited: 1 });
     expect(await w.records.get(gameId)).toMatchObject({ status: 'exited' });
     const event = (await w.streamEntries(w.streams.health)).at(-1)!;
@@ -124,6 +143,7 @@ describe('reconciler on real Docker', () => {
     const gameId = w.gameId('oom');
     await start(w, gameId, 'galaxy-test-engine:hog');
     await expect.poll(async () => (await w.containersOf(gameId)).map((c) => c.State), { timeout: 10_000 }).toEqual(['exited']);
+    await taskEnded(w, gameId);
     expect(await reconcileAll(w.deps)).toMatchObject({ oom: 1 });
     const event = (await w.streamEntries(w.streams.health)).at(-1)!;
     expect(event.event_type).toBe('container_oom');
@@ -149,21 +169,28 @@ describe('reconciler on real Docker', () => {
   });
 });
 
+/** RTMANAGER_SWARM_POLL_MS's default: the bound below holds with what production reads. */
+const SWARM_POLL_MS = 1_000;
+
 describe('engine events on real Docker', () => {
   it('a docker kill reaches the health stream and the record within 2 s', async () => {
     const w = await world();
     const gameId = w.gameId('kill');
-    const follower = followEngineEvents({
+    const follower = followGames({
       docker: w.docker,
+      engine: w.engine,
       labels: { 'com.galaxy.owner': 'rtmanager', ...w.deps.settings.extraLabels },
       onEvent: async (event) => {
         await reconcileOnEvent(w.deps, event.labels['com.galaxy.game_id'] ?? '', (ms) => new Promise((r) => setTimeout(r, ms)));
       },
       logger: w.logger,
+      pollMs: SWARM_POLL_MS,
     });
     stops.push(() => follower.stop());
     await follower.connected;
     const record = (await start(w, gameId)).record!;
+    // A swarm's follower learns of a change from one read of the tasks to the next: it must have read the engine running.
+    if (swarm) await new Promise((r) => setTimeout(r, SWARM_POLL_MS + 500));
     const killedAt = Date.now();
     await w.docker.getContainer(record.currentContainerId!).kill();
     const events = await vi.waitFor(

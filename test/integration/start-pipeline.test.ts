@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startRuntime } from '../../src/domain/start.js';
 import { runtimeRecords } from '../../src/infra/db/schema.js';
-import { gameContainer, gameContainerName, listServices, testBackend } from '../support/backend.js';
+import { expectNoContainers, gameContainer, gameContainerName, gameServices, testBackend } from '../support/backend.js';
 import type { RealWorld } from '../support/real-world.js';
 import { realWorld } from '../support/real-world.js';
 
@@ -21,10 +21,6 @@ afterEach(async () => {
 
 const start = (w: RealWorld, gameId: string, imageRef = LABELLED) => startRuntime(w.deps, { gameId, imageRef, opSource: 'gm_rest', sourceRef: 'it' });
 const swarm = testBackend() === 'swarm';
-
-/** The game's Swarm services (none on one engine, where a game is a container only). */
-const servicesOf = async (w: RealWorld, gameId: string) =>
-  swarm ? (await listServices(w.docker, { name: [`galaxy-game-${gameId}`] })).filter((s) => s.Spec.Name === `galaxy-game-${gameId}`) : [];
 
 describe('start on real Docker, Redis and Postgres', () => {
   it('runs the container exactly as contract §8 says and records, audits and announces it', async () => {
@@ -54,7 +50,11 @@ describe('start on real Docker, Redis and Postgres', () => {
       PidsLimit: 64,
       // A task's container joins its overlay network by endpoint; its mode stays Docker's default.
       NetworkMode: swarm ? 'default' : w.networkName,
-      Mounts: [{ Type: 'bind', Source: `${w.stateRoot}/${gameId}`, Target: '/var/lib/galaxy/engine' }],
+      // Swarm carries the scratch tmpfs as a typed mount (one engine: HostConfig.Tmpfs).
+      Mounts: [
+        { Type: 'bind', Source: `${w.stateRoot}/${gameId}`, Target: '/var/lib/galaxy/engine' },
+        ...(swarm ? [{ Type: 'tmpfs', Target: '/tmp', TmpfsOptions: { SizeBytes: 64 * 1024 * 1024 } }] : []),
+      ],
       LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
     });
     expect(Object.keys(info.NetworkSettings.Networks)).toEqual([w.networkName]);
@@ -127,7 +127,7 @@ describe('start on real Docker, Redis and Postgres', () => {
     const result = await start(w, gameId, image);
     expect(result).toMatchObject({ outcome: 'failure', errorCode: 'image_pull_failed', retryable: false });
     expect(await w.containersOf(gameId)).toEqual([]);
-    expect(await servicesOf(w, gameId)).toEqual([]);
+    expect(await gameServices(gameId, w.docker)).toEqual([]);
     const [intent] = await w.streamEntries(w.streams.intents);
     expect(intent).toMatchObject({ notification_type: 'runtime.image_pull_failed', audience: 'admin' });
     const payload = JSON.parse(intent!.payload!) as Record<string, unknown>;
@@ -172,8 +172,8 @@ describe('start on real Docker, Redis and Postgres', () => {
       record: null,
       retryable: true,
     });
-    expect(await w.containersOf(gameId)).toEqual([]);
-    expect(await servicesOf(w, gameId)).toEqual([]);
+    expect(await gameServices(gameId, w.docker)).toEqual([]);
+    await expectNoContainers(() => w.containersOf(gameId));
     const [audit] = await w.operations.listByGame(gameId, 1);
     expect(audit?.containerId).toMatch(/^[0-9a-f]{64}$/);
   });
@@ -188,6 +188,6 @@ describe('start on real Docker, Redis and Postgres', () => {
     const rerun = await start(w, gameId);
     expect(rerun).toMatchObject({ outcome: 'success', errorCode: null, record: { currentContainerId: first.record!.currentContainerId } });
     expect(await w.containersOf(gameId)).toHaveLength(1);
-    if (swarm) expect(await servicesOf(w, gameId)).toHaveLength(1);
+    if (swarm) expect(await gameServices(gameId, w.docker)).toHaveLength(1);
   });
 });

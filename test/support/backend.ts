@@ -8,8 +8,15 @@
  * and reached, what cleanup removes — is said here and nowhere else.
  */
 import Dockerode from 'dockerode';
-import type { DockerEngine } from '../../src/domain/ports.js';
+import { expect } from 'vitest';
+import type { DockerEngine, Logger } from '../../src/domain/ports.js';
+import type { DockerodeEngineOptions } from '../../src/infra/docker/docker-engine.js';
 import { DockerodeEngine } from '../../src/infra/docker/docker-engine.js';
+import type { EngineEvent, EventsFollower } from '../../src/infra/docker/events-follower.js';
+import { followEngineEvents } from '../../src/infra/docker/events-follower.js';
+import type { SwarmEngineOptions } from '../../src/infra/docker/swarm-engine.js';
+import { SwarmEngine } from '../../src/infra/docker/swarm-engine.js';
+import { followSwarmTasks } from '../../src/infra/docker/swarm-follower.js';
 import { TEST_LABEL, removeContainers } from './services.js';
 
 export type TestBackend = 'docker' | 'swarm';
@@ -18,6 +25,7 @@ export const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';
 
 /** The image a probe runs: FROM scratch with a static busybox, on every test engine. */
 const PROBE_IMAGE = 'galaxy-test-engine:labelled';
+const PROBE_TIMEOUT_MS = 10_000;
 
 export function testBackend(env: Record<string, string | undefined> = process.env): TestBackend {
   const value = env.RTM_TEST_BACKEND ?? 'docker';
@@ -80,6 +88,40 @@ export async function createTestNetwork(name: string, labels: Record<string, str
       }
     },
   };
+}
+
+/**
+ * Asserts that `containers` lists none: at once on one engine, where a
+ * removal is done when the call returns; on a swarm, within 15 s, as a removed
+ * (or scaled-down) service's container goes with its task, after the stop
+ * grace period, while the service itself is gone at once.
+ */
+export async function expectNoContainers(containers: () => Promise<unknown[]>): Promise<void> {
+  if (testBackend() === 'docker') expect(await containers()).toEqual([]);
+  else await expect.poll(containers, { timeout: 15_000, interval: 100 }).toEqual([]);
+}
+
+/** The game's Swarm service, as listed (none on one engine, where a game is a container only). */
+export async function gameServices(gameId: string, docker = testDocker()): Promise<ServiceSummary[]> {
+  if (testBackend() === 'docker') return [];
+  return (await listServices(docker, { name: [`galaxy-game-${gameId}`] })).filter((s) => s.Spec.Name === `galaxy-game-${gameId}`);
+}
+
+/**
+ * What the worker follows to learn that an engine stopped: Docker's event
+ * stream on one engine; on a swarm, which emits no task events, our services'
+ * tasks read every `pollMs` (RTMANAGER_SWARM_POLL_MS's default unless told).
+ */
+export function followGames(opts: {
+  docker: Dockerode;
+  engine: DockerEngine;
+  labels: Record<string, string>;
+  onEvent: (event: EngineEvent) => Promise<void>;
+  logger: Logger;
+  pollMs?: number;
+}): EventsFollower {
+  const { docker, engine, pollMs = 1_000, ...follow } = opts;
+  return testBackend() === 'docker' ? followEngineEvents({ docker, ...follow }) : followSwarmTasks({ engine, pollMs, ...follow });
 }
 
 /** The fields of a Swarm task the tests read (dockerode types tasks as any). */
@@ -157,7 +199,8 @@ export async function probeHttp(networkName: string, container: Dockerode.Contai
   const probe = await docker.createContainer({
     Image: PROBE_IMAGE,
     Entrypoint: ['/bin/busybox'],
-    Cmd: ['wget', '-q', '-S', '-T', '5', '-O', '/dev/null', url],
+    // No -T: Debian's static busybox wget segfaults with it; the wait below bounds the probe instead.
+    Cmd: ['wget', '-q', '-S', '-O', '/dev/null', url],
     // A TTY: the log is the probe's output as written, not docker's multiplexed frames.
     Tty: true,
     Labels: { ...TEST_LABEL },
@@ -165,10 +208,17 @@ export async function probeHttp(networkName: string, container: Dockerode.Contai
   });
   try {
     await probe.start();
-    await probe.wait();
+    let timer: NodeJS.Timeout | undefined;
+    const exit = await Promise.race([
+      probe.wait() as Promise<{ StatusCode: number }>,
+      new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), PROBE_TIMEOUT_MS))),
+    ]).finally(() => clearTimeout(timer));
     const output = (await probe.logs({ stdout: true, stderr: true, follow: false })).toString();
     const status = /HTTP\/\d\.\d (\d{3})/.exec(output)?.[1];
-    if (!status) throw new Error(`probe of ${url} got no HTTP answer: ${output.trim()}`);
+    if (!status) {
+      const how = exit ? `exit ${exit.StatusCode}` : `no exit within ${PROBE_TIMEOUT_MS} ms`;
+      throw new Error(`probe of ${url} got no HTTP answer (${how}): ${output.trim()}`);
+    }
     return Number(status);
   } finally {
     await removeContainers(docker, [probe.id]);
@@ -212,22 +262,12 @@ export async function runBareGame(
   }
 }
 
-/** The DockerodeEngine's options; the swarm adapter takes the same and its own. */
-type EngineOptions = ConstructorParameters<typeof DockerodeEngine>[0];
-
-interface SwarmEngineOptions extends EngineOptions {
-  placementTimeoutMs?: number;
-  reserveLimits?: boolean;
-  pollMs?: number;
-}
-
-/** The Docker port for this backend, on `options.docker`: the swarm adapter reserves no limits (two cores, see backendEnv). */
-export async function engineFor(options: EngineOptions, swarm: Omit<SwarmEngineOptions, keyof EngineOptions> = {}): Promise<DockerEngine> {
-  if (testBackend() === 'docker') return new DockerodeEngine(options);
-  // Not a static import until the swarm adapter is on this branch.
-  const adapter = '../../src/infra/docker/swarm-engine.js';
-  const { SwarmEngine } = (await import(adapter)) as { SwarmEngine: new (opts: SwarmEngineOptions) => DockerEngine };
-  return new SwarmEngine({ ...options, reserveLimits: false, ...swarm });
+/**
+ * The Docker port for this backend, on `options.docker`. The swarm adapter
+ * reserves no limits (two cores: see backendEnv) and takes `swarm`'s options.
+ */
+export function engineFor(options: DockerodeEngineOptions, swarm: Omit<SwarmEngineOptions, keyof DockerodeEngineOptions> = {}): DockerEngine {
+  return testBackend() === 'docker' ? new DockerodeEngine(options) : new SwarmEngine({ ...options, reserveLimits: false, ...swarm });
 }
 
 /**

@@ -42,7 +42,6 @@ export async function realWorld(opts: { network?: string | null; env?: Record<st
   const records = new PostgresRuntimeRecordStore(database.db);
   const operations = new PostgresOperationLog(database.db);
   const snapshots = new PostgresHealthSnapshots(database.db);
-  const engine = await engineFor({ docker });
   const config = testConfig({
     RTMANAGER_DOCKER_NETWORK: networkName,
     RTMANAGER_STOP_TIMEOUT_SECONDS: '1',
@@ -50,6 +49,8 @@ export async function realWorld(opts: { network?: string | null; env?: Record<st
     ...backendEnv(),
     ...opts.env,
   });
+  // A service's stop grace is fixed at its creation: the composition root gives it the stop timeout, as here.
+  const engine = engineFor({ docker }, { stopGracePeriodSeconds: config.container.stopTimeoutSeconds });
   const telemetry = new RecordingTelemetry();
   const logger = new RecordingLogger();
   const deps: LifecycleDeps = {
