@@ -266,6 +266,9 @@ export class SwarmEngine extends DockerodeEngine {
         Networks: [{ Target: spec.network }],
       },
       Mode: { Replicated: { Replicas: 1 } },
+      // The name resolves to the task's own address, not to a virtual IP: a VIP needs IPVS in every
+      // node's kernel (this machine has none), and one replica has nothing to balance.
+      EndpointSpec: { Mode: 'dnsrr' },
     };
   }
 
