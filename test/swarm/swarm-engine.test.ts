@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import type { RunSpec } from '../../src/domain/ports.js';
 import { dockerFromHost } from '../../src/infra/docker/docker-engine.js';
 import { SwarmEngine } from '../../src/infra/docker/swarm-engine.js';
-import { describeDockerEngineContract } from '../contracts/docker-engine.contract.js';
+import { describeDockerEngineContract, describeReplaceContract } from '../contracts/docker-engine.contract.js';
 import { RecordingTelemetry } from '../fakes/support.js';
 import { pushEngineImage, testRegistry } from '../support/registry.js';
 import { TEST_LABEL } from '../support/services.js';
@@ -99,6 +99,7 @@ async function subject(opts: { placementTimeoutMs?: number } = {}) {
 }
 
 describeDockerEngineContract('swarm', () => subject());
+describeReplaceContract('swarm', async () => ({ ...(await subject()), otherImage: 'galaxy-test-engine:labelled-v2' }));
 
 type Subject = Awaited<ReturnType<typeof subject>>;
 
