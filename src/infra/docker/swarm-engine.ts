@@ -166,7 +166,7 @@ export class SwarmEngine extends DockerodeEngine {
         return await this.runResult(task, next);
       } catch (error) {
         await this.waitForRollback(service.ID);
-        throw new Error(`swarm update of ${spec.name} failed and was rolled back: ${error instanceof Error ? error.message : String(error)}`);
+        throw new Error(`swarm update of ${spec.name} failed and was rolled back: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
       }
     } catch (error) {
       throw isDeadline(error) ? error : daemonError(error);
