@@ -224,3 +224,76 @@ export function describeDockerEngineContract(name: string, make: () => Promise<D
     );
   });
 }
+
+/** A subject whose port can replace in place (a cluster's rolling update), with a second local image. */
+export interface ReplacingEngineSubject extends DockerEngineSubject {
+  port: DockerEngine & Required<Pick<DockerEngine, 'replace'>>;
+  /** Local too, other than `localImage`. */
+  otherImage: string;
+}
+
+export function describeReplaceContract(name: string, make: () => Promise<ReplacingEngineSubject>): void {
+  describe(`DockerEngine.replace contract: ${name}`, () => {
+    const withSubject = (body: (s: ReplacingEngineSubject) => Promise<void>) => async () => {
+      const s = await make();
+      try {
+        await body(s);
+      } finally {
+        await s.cleanup();
+      }
+    };
+    const spec = (s: ReplacingEngineSubject, image: string): RunSpec => ({
+      name: `${s.prefix}-swap`,
+      hostname: `${s.prefix}-swap`,
+      image,
+      network: s.network,
+      env: {},
+      labels: { 'com.galaxy.owner': 'rtmanager', 'com.galaxy.game_id': 'swap', 'com.galaxy.engine_image_ref': image, ...s.extraLabels },
+      bindMounts: [],
+      logDriver: 'json-file',
+      logOpts: {},
+      nanoCpus: 500_000_000,
+      memoryBytes: 64 * 1024 * 1024,
+      pidsLimit: 64,
+      capDrop: ['ALL'],
+      capAdd: [],
+      readOnlyRootfs: true,
+      scratchMounts: [],
+      user: '65534:65534',
+    });
+
+    it(
+      'puts a new engine in the place of the running one, under its name: the one the name and the labels then show',
+      withSubject(async (s) => {
+        const before = await s.port.run(spec(s, s.localImage));
+        const after = await s.port.replace(before.containerId, spec(s, s.otherImage));
+        expect(after.containerId).not.toBe(before.containerId);
+        expect(after.effective).toEqual({ cpuQuota: 0.5, memoryBytes: 64 * 1024 * 1024, pidsLimit: 64 });
+        expect(await s.port.inspectContainer(`${s.prefix}-swap`)).toMatchObject({
+          id: after.containerId,
+          running: true,
+          labels: { 'com.galaxy.engine_image_ref': s.otherImage },
+        });
+        const listed = await s.port.listContainers({ 'com.galaxy.game_id': 'swap', ...s.extraLabels });
+        expect(listed.map((c) => [c.id, c.running])).toEqual([[after.containerId, true]]);
+      }),
+    );
+
+    it(
+      'a new engine that cannot run leaves the previous one running under the name, and throws',
+      withSubject(async (s) => {
+        const before = await s.port.run(spec(s, s.localImage));
+        await expect(s.port.replace(before.containerId, spec(s, s.remoteImage))).rejects.toThrow(/rolled back/);
+        expect(await s.port.inspectContainer(`${s.prefix}-swap`)).toMatchObject({ running: true, labels: { 'com.galaxy.engine_image_ref': s.localImage } });
+      }),
+    );
+
+    it(
+      'refuses to replace a container that does not run',
+      withSubject(async (s) => {
+        await expect(s.port.replace(`${s.prefix}-none`, spec(s, s.otherImage))).rejects.toThrow();
+        expect(await s.port.inspectContainer(`${s.prefix}-swap`)).toBeNull();
+      }),
+    );
+  });
+}

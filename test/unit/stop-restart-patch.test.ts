@@ -551,6 +551,59 @@ describe('patch', () => {
     expect(w.healthEvents.published.at(1)).toMatchObject({ eventType: 'container_exited', details: { reason: 'patch_requested' } });
   });
 
+  it('on an engine that replaces in place (a cluster): no stop, one replace of the running container, the record on the new one', async () => {
+    const w = world();
+    w.docker.canReplace();
+    const before = await started(w);
+    w.docker.images.set(OTHER_IMAGE, {});
+    w.docker.calls.length = 0;
+    const result = await patchRuntime(w.deps, { gameId: 'g-1', imageRef: OTHER_IMAGE, ...who });
+    const after = (await w.records.get('g-1'))!;
+    expect(result).toEqual(success(after));
+    expect(after).toMatchObject({ status: 'running', currentImageRef: OTHER_IMAGE, currentImageDigest: fakeDigest(OTHER_IMAGE) });
+    expect(after.currentContainerId).not.toBe(before.currentContainerId);
+    expect(w.docker.calls).toContain('replace');
+    expect(w.docker.calls).not.toContain('stop');
+    expect(w.docker.calls).not.toContain('remove');
+    expect(w.docker.calls.filter((c) => c === 'run')).toHaveLength(1);
+    const [container] = await w.docker.listContainers({});
+    expect(container).toMatchObject({ id: after.currentContainerId, running: true, labels: { 'com.galaxy.engine_image_ref': OTHER_IMAGE } });
+    expect(w.docker.containers.size).toBe(1);
+    expect(w.operations.entries.slice(1).map((e) => [e.opKind, e.outcome, e.imageRef])).toEqual([
+      ['start', 'success', OTHER_IMAGE],
+      ['patch', 'success', OTHER_IMAGE],
+    ]);
+    expect(w.healthEvents.published.at(-1)).toMatchObject({ eventType: 'container_started', containerId: after.currentContainerId });
+  });
+
+  it('on an engine that replaces in place: a new engine that cannot run leaves the previous one running and the record as it was', async () => {
+    const w = world();
+    w.docker.canReplace();
+    const before = await started(w);
+    w.docker.images.set(OTHER_IMAGE, {});
+    w.docker.failRun = new Error('task: non-zero exit (1)');
+    const result = await patchRuntime(w.deps, { gameId: 'g-1', imageRef: OTHER_IMAGE, ...who });
+    expect(result).toEqual(failure('container_start_failed', /update failed, rolled back: task: non-zero exit \(1\)/, false));
+    expect(await w.records.get('g-1')).toEqual(before);
+    expect(await w.docker.inspectContainer(before.currentContainerId!)).toMatchObject({ running: true, labels: { 'com.galaxy.engine_image_ref': IMAGE } });
+    expect(audit(w).slice(1)).toEqual([
+      ['start', 'failure', 'container_start_failed'],
+      ['patch', 'failure', 'container_start_failed'],
+    ]);
+  });
+
+  it('on an engine that replaces in place: a stopped game is started, not replaced', async () => {
+    const w = world();
+    w.docker.canReplace();
+    await started(w);
+    await stopRuntime(w.deps, { gameId: 'g-1', ...who });
+    w.docker.images.set(OTHER_IMAGE, {});
+    w.docker.calls.length = 0;
+    expect(await patchRuntime(w.deps, { gameId: 'g-1', imageRef: OTHER_IMAGE, ...who })).toMatchObject({ outcome: 'success' });
+    expect(w.docker.calls).not.toContain('replace');
+    expect((await w.records.get('g-1'))?.currentImageRef).toBe(OTHER_IMAGE);
+  });
+
   it('refuses a malformed image before the lease and Docker, with a notification', async () => {
     const w = world();
     const before = await started(w);
