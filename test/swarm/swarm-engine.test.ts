@@ -17,6 +17,7 @@ import { describeDockerEngineContract, describeReplaceContract } from '../contra
 import { RecordingTelemetry } from '../fakes/support.js';
 import { pushEngineImage, testRegistry } from '../support/registry.js';
 import { TEST_LABEL } from '../support/services.js';
+import { removeGames } from '../support/backend.js';
 
 function swarmHost(): string {
   const host = process.env.RTM_TEST_SWARM_HOST;
@@ -25,18 +26,6 @@ function swarmHost(): string {
 }
 
 const docker: Dockerode = dockerFromHost(swarmHost());
-
-async function removeServices(labels: Record<string, string>): Promise<void> {
-  const services = await docker.listServices({ filters: { label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) } });
-  await Promise.all(
-    services.map((s) =>
-      docker
-        .getService(s.ID)
-        .remove()
-        .catch(() => undefined),
-    ),
-  );
-}
 
 /** Removes an image from the swarm engine (the default engine's copy is removeLocalImage's). */
 async function removeSwarmImage(ref: string): Promise<void> {
@@ -80,7 +69,8 @@ async function subject(opts: { placementTimeoutMs?: number } = {}) {
     prefix: `rtm-s-${run}`,
     extraLabels,
     cleanup: async () => {
-      await removeServices({ 'com.galaxy.test_run': run });
+      // The services, then their containers, which Swarm removes a moment later.
+      await removeGames(docker, { label: [`com.galaxy.test_run=${run}`] });
       // The network goes once its last task has: Swarm detaches them asynchronously.
       for (let i = 0; i < 40; i++) {
         const gone = await docker
