@@ -55,6 +55,11 @@ npx vitest run --project swarm
 echo "test: vitest (faults)"
 npx vitest run --project faults
 
+# Many nodes on one machine: three dockerd in network namespaces of their own, one swarm
+# (scripts/swarm-nodes.sh); its own engines, so it touches neither the default engine nor the one-node swarm.
+echo "test: vitest (cluster)"
+npx vitest run --project cluster
+
 made_this_run() { # made_this_run <created, in seconds since the epoch>
   [ "$1" -ge "$((run_started - 1))" ]
 }
