@@ -10,10 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import type Dockerode from 'dockerode';
 import { describe, expect, it } from 'vitest';
-import type { RunSpec } from '../../src/domain/ports.js';
 import { dockerFromHost } from '../../src/infra/docker/docker-engine.js';
 import { SwarmEngine } from '../../src/infra/docker/swarm-engine.js';
-import { describeDockerEngineContract, describeReplaceContract } from '../contracts/docker-engine.contract.js';
+import { contractRunSpec, describeDockerEngineContract, describeReplaceContract, subjectRunner } from '../contracts/docker-engine.contract.js';
 import { RecordingTelemetry } from '../fakes/support.js';
 import { pushEngineImage, testRegistry } from '../support/registry.js';
 import { TEST_LABEL } from '../support/services.js';
@@ -109,37 +108,8 @@ async function registryDigest(ref: string): Promise<{ digest: string }> {
   return { digest };
 }
 
-const withSubject =
-  (body: (s: Subject) => Promise<void>, opts: Parameters<typeof subject>[0] = {}) =>
-  async () => {
-    const s = await subject(opts);
-    try {
-      await body(s);
-    } finally {
-      await s.cleanup();
-    }
-  };
-
-const spec = (s: Subject, suffix: string, over: Partial<RunSpec> = {}): RunSpec => ({
-  name: `${s.prefix}-${suffix}`,
-  hostname: `${s.prefix}-${suffix}`,
-  image: s.localImage,
-  network: s.network,
-  env: { GALAXY_ENGINE_STATE_DIR: '/state', STORAGE_PATH: '/state' },
-  labels: { 'com.galaxy.owner': 'rtmanager', 'com.galaxy.game_id': suffix, ...s.extraLabels },
-  bindMounts: [],
-  logDriver: 'json-file',
-  logOpts: { 'max-size': '1m' },
-  nanoCpus: 500_000_000,
-  memoryBytes: 64 * 1024 * 1024,
-  pidsLimit: 64,
-  capDrop: ['ALL'],
-  capAdd: [],
-  readOnlyRootfs: true,
-  scratchMounts: [{ mountPath: '/tmp', sizeBytes: 8 * 1024 * 1024 }],
-  user: '65534:65534',
-  ...over,
-});
+const withSubject = (body: (s: Subject) => Promise<void>, opts: Parameters<typeof subject>[0] = {}) => subjectRunner(() => subject(opts))(body);
+const spec = contractRunSpec;
 
 describe('SwarmEngine on a one-node swarm', () => {
   it(
