@@ -40,6 +40,9 @@ export interface SwarmEngineOptions extends DockerodeEngineOptions {
   taskPollMs?: number;
 }
 
+/** How long a removal waits for Swarm to reap the tasks a stop scaled down. */
+const REAP_WAIT_MS = 10_000;
+
 /** Task states after which a task never runs again. */
 const TERMINAL = new Set(['complete', 'shutdown', 'failed', 'rejected', 'remove', 'orphaned']);
 /** Before a node took it. */
@@ -413,6 +416,11 @@ export class SwarmEngine extends DockerodeEngine {
   }
 
   private async removeService(serviceId: string): Promise<void> {
+    // Docker 20.10's manager panics (swarmkit's SetServiceTasksRemove meets a task deleted under
+    // it, and the whole dockerd dies) when a service is removed while Swarm is reaping the tasks
+    // a scale-down left: let those go first. Bounded: a node that is down never reports them.
+    const until = Date.now() + REAP_WAIT_MS;
+    while (Date.now() < until && (await this.tasksOf(serviceId)).some((t) => t.DesiredState === 'remove')) await sleep(this.taskPollMs);
     try {
       await this.call('service_remove', (abortSignal) => this.docker.getService(serviceId).remove({ abortSignal } as unknown as Record<string, unknown>));
     } catch (error) {
