@@ -13,11 +13,8 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type Dockerode from 'dockerode';
-import type { Redis } from 'ioredis';
-import { and, count, eq, inArray } from 'drizzle-orm';
 import { lifecycleSettings } from '../src/composition/settings.js';
 import type { LifecycleDeps } from '../src/domain/lifecycle.js';
-import { runtimeRecords } from '../src/infra/db/schema.js';
 import { reconcileAll } from '../src/domain/reconcile.js';
 import { PostgresHealthSnapshots } from '../src/infra/db/postgres-health-snapshots.js';
 import { DockerodeEngine } from '../src/infra/docker/docker-engine.js';
@@ -31,6 +28,7 @@ import { RecordingLogger, RecordingTelemetry } from '../test/fakes/support.js';
 import { pushEngineImage, removeLocalImage, testRegistry } from '../test/support/registry.js';
 import { testConfig } from '../test/support/test-config.js';
 import { enqueueLoad, enqueueRatios, ensureWrk, floorLoad } from './enqueue-load.js';
+import { median, systemStart, timedStart as timed, waitRunning } from './measure.js';
 
 const IMAGE = 'galaxy-test-engine:labelled';
 const N = {
@@ -58,11 +56,6 @@ if (unknownParts.length) throw new Error(`RTM_BENCH_ONLY: unknown part(s) ${unkn
 const runs = (part: (typeof PARTS)[number]) => ONLY.size === 0 || ONLY.has(part);
 /** V8 heap caps for the second, memory-bounded enqueue run. */
 const CAPPED_HEAP = ['--max-semi-space-size=16', '--max-old-space-size=96'];
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 /** Where the raw baseline's containers keep their state directories. */
 const RAW_STATE_ROOT = path.join(tmpdir(), 'rtm-bench-raw-state');
@@ -141,44 +134,6 @@ async function loadServicesEnv(): Promise<void> {
   }
 }
 
-async function systemStart(s: FaultSystem, gameId: string, image = IMAGE): Promise<number> {
-  const res = await s.post(`/runtimes/${gameId}/start`, { image_ref: image });
-  await res.body?.cancel();
-  return res.status;
-}
-
-/** Blocks on the health stream until `gameId`'s container_started arrives after entry `from`. */
-async function startedEvent(redis: Redis, stream: string, from: string, gameId: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  let last = from;
-  for (;;) {
-    const reply = await redis.xread('BLOCK', 5_000, 'STREAMS', stream, last);
-    for (const [, entries] of reply ?? []) {
-      for (const [id, fields] of entries) {
-        last = id;
-        const map = new Map<string, string>();
-        for (let k = 0; k + 1 < fields.length; k += 2) map.set(fields[k]!, fields[k + 1]!);
-        if (map.get('game_id') === gameId && map.get('event_type') === 'container_started') return;
-      }
-    }
-    if (Date.now() > deadline) throw new Error(`${gameId}: no container_started in 60 s`);
-  }
-}
-
-/** One count query per poll: a get per game would put hundreds of queries a second beside the starts it times. */
-async function waitRunning(s: FaultSystem, gameIds: string[], ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const [row] = await s.database.db
-      .select({ running: count() })
-      .from(runtimeRecords)
-      .where(and(inArray(runtimeRecords.gameId, gameIds), eq(runtimeRecords.status, 'running')));
-    if (row?.running === gameIds.length) return;
-    if (Date.now() > deadline) throw new Error(`records running: ${row?.running ?? 0} of ${gameIds.length} in ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 async function main(): Promise<void> {
   await loadServicesEnv();
   const results: Record<string, number> = {};
@@ -205,22 +160,8 @@ async function main(): Promise<void> {
   try {
     system.start('all');
     await system.waitReady();
-    const healthStream = `${system.run}:health`;
     const watcher = system.redis.duplicate();
-    /**
-     * POST start → the game's container_started event. Pushed, not polled:
-     * the event follows the record write, and a poll would add its period
-     * and its CPU to every sample.
-     */
-    const timedStart = async (gameId: string, image = IMAGE): Promise<number> => {
-      const from = (await system.redis.xrevrange(healthStream, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0-0';
-      const t = performance.now();
-      if ((await systemStart(system, gameId, image)) !== 202) throw new Error('start refused');
-      await startedEvent(watcher, healthStream, from, gameId);
-      const ms = performance.now() - t;
-      if ((await system.records.get(gameId))?.status !== 'running') throw new Error(`${gameId}: event without a running record`);
-      return ms;
-    };
+    const timedStart = (gameId: string, image = IMAGE) => timed(system, watcher, gameId, image);
 
     if (runs('latency')) {
       // 1. Start latency, alternately raw and through the system.
@@ -245,7 +186,7 @@ async function main(): Promise<void> {
       await removeRaw();
       const burstGames = Array.from({ length: N.burst }, (_, i) => system.gameId(`burst${i}`));
       const t1 = performance.now();
-      await Promise.all(burstGames.map((g) => systemStart(system, g)));
+      await Promise.all(burstGames.map((g) => systemStart(system, g, IMAGE)));
       await waitRunning(system, burstGames, 600_000);
       const sysBurstMs = performance.now() - t1;
       results.burst_throughput_ratio = +(rawBurstMs / sysBurstMs).toFixed(3);
@@ -264,7 +205,7 @@ async function main(): Promise<void> {
             const i = next++;
             const gameId = stormGames[i % stormGames.length]!;
             if (i % 2 === 0) {
-              const status = await systemStart(system, gameId).catch(() => 0);
+              const status = await systemStart(system, gameId, IMAGE).catch(() => 0);
               if (status !== 202 && status !== 200) errors += 1;
             } else {
               await system.redis.xadd(stream, '*', 'game_id', gameId, 'image_ref', IMAGE, 'request_id', `storm-${i}`);
