@@ -4,9 +4,12 @@
  * bench/results/latest.json with exactly the keys the issue names. Sizes can
  * be lowered for a quick look (BENCH_LATENCY_GAMES, BENCH_BURST, …); the
  * defaults are the issue's. `RTM_BENCH_ONLY=cold,shared` runs only the parts
- * named (latency, burst, storm, reconcile, cold, shared, enqueue) and writes
- * bench/results/partial.json instead, so a partial run never stands for a
- * full one. Cleans up every container and image it made.
+ * named (latency, burst, storm, reconcile, cold, shared, swarm, swarm_burst,
+ * enqueue) and writes bench/results/partial.json instead, so a partial run
+ * never stands for a full one. The swarm parts (bench/swarm.ts) run on the
+ * swarm manager at RTM_TEST_SWARM_HOST (`scripts/services.sh up --swarm`); a
+ * full run without one skips them and says so. Cleans up every container,
+ * service and image it made.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -29,6 +32,8 @@ import { pushEngineImage, removeLocalImage, testRegistry } from '../test/support
 import { testConfig } from '../test/support/test-config.js';
 import { enqueueLoad, enqueueRatios, ensureWrk, floorLoad } from './enqueue-load.js';
 import { median, systemStart, timedStart as timed, waitRunning } from './measure.js';
+import type { SwarmBench } from './swarm.js';
+import { swarmBench } from './swarm.js';
 
 const IMAGE = 'galaxy-test-engine:labelled';
 const N = {
@@ -41,10 +46,16 @@ const N = {
   cold: Number(process.env.BENCH_COLD_SAMPLES ?? 10),
   sharedGames: Number(process.env.BENCH_SHARED_GAMES ?? 20),
   sharedRounds: Number(process.env.BENCH_SHARED_ROUNDS ?? 3),
+  swarmLatency: Number(process.env.BENCH_SWARM_LATENCY_GAMES ?? 20),
+  // 15 at once, 3 rounds each side: about a minute on a 2-core one-node swarm, removals included.
+  swarmBurst: Number(process.env.BENCH_SWARM_BURST ?? 15),
+  swarmBurstRounds: Number(process.env.BENCH_SWARM_BURST_ROUNDS ?? 3),
 };
 /** The unique layer of each cold image: it is what a cold start downloads. */
 const COLD_LAYER_BYTES = 20 * 1024 * 1024;
-const PARTS = ['latency', 'burst', 'storm', 'reconcile', 'cold', 'shared', 'enqueue'] as const;
+const PARTS = ['latency', 'burst', 'storm', 'reconcile', 'cold', 'shared', 'swarm', 'swarm_burst', 'enqueue'] as const;
+/** The parts that drive the system on the default engine: without any, its processes are not started. */
+const ENGINE_PARTS = ['latency', 'burst', 'storm', 'reconcile', 'cold', 'shared'] as const;
 const ONLY = new Set(
   (process.env.RTM_BENCH_ONLY ?? '')
     .split(',')
@@ -148,18 +159,22 @@ async function main(): Promise<void> {
     },
   });
   const extraSystems: FaultSystem[] = [];
+  let swarm: SwarmBench | null = null;
   /** The cold images pushed; removed once the containers that ran them are gone. */
   const pushed: string[] = [];
   const cleanup = async () => {
     await removeRaw();
+    await swarm?.cleanup();
     await system.cleanup();
     for (const s of extraSystems) await s.cleanup();
     for (const ref of pushed) removeLocalImage(ref);
   };
   process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
   try {
-    system.start('all');
-    await system.waitReady();
+    if (ENGINE_PARTS.some(runs)) {
+      system.start('all');
+      await system.waitReady();
+    }
     const watcher = system.redis.duplicate();
     const timedStart = (gameId: string, image = IMAGE) => timed(system, watcher, gameId, image);
 
@@ -303,8 +318,25 @@ async function main(): Promise<void> {
     }
     watcher.disconnect();
 
+    if (runs('swarm') || runs('swarm_burst')) {
+      // 7. On a one-node swarm: the system in swarm mode against raw service creates (bench/swarm.ts).
+      const host = process.env.RTM_TEST_SWARM_HOST;
+      if (!host) {
+        if (ONLY.size) throw new Error('RTM_BENCH_ONLY names a swarm part but RTM_TEST_SWARM_HOST is unset (scripts/services.sh up --swarm)');
+        console.log('swarm parts skipped: RTM_TEST_SWARM_HOST is unset (scripts/services.sh up --swarm)');
+      } else {
+        // The system of the parts above stops first: its idle processes would share the 2 cores.
+        await system.kill('all', 'SIGTERM');
+        swarm = await swarmBench(host);
+        if (runs('swarm')) results.swarm_start_latency_ratio = await swarm.latency(N.swarmLatency);
+        if (runs('swarm_burst')) results.swarm_burst_throughput_ratio = await swarm.burst(N.swarmBurst, N.swarmBurstRounds);
+        await swarm.cleanup();
+        swarm = null;
+      }
+    }
+
     if (runs('enqueue')) {
-      // 7. Enqueue load on a web process with no worker: no container per request.
+      // 8. Enqueue load on a web process with no worker: no container per request.
       // The system under the earlier parts stops first: its idle process would share the 2 cores.
       await system.kill('all', 'SIGTERM');
       const webOnly = await faultSystem();
@@ -343,6 +375,8 @@ async function main(): Promise<void> {
     'burst_throughput_ratio',
     'cold_start_ratio',
     'shared_pull_ratio',
+    'swarm_start_latency_ratio',
+    'swarm_burst_throughput_ratio',
     'enqueue_rps',
     'enqueue_p99_ms',
     'enqueue_floor_rps',
@@ -363,6 +397,8 @@ async function main(): Promise<void> {
     burst_throughput_ratio: '≥ 0.90',
     cold_start_ratio: '≤ 1.10',
     shared_pull_ratio: '≤ 1.10',
+    swarm_start_latency_ratio: '≤ 1.10',
+    swarm_burst_throughput_ratio: '≥ 0.90',
     enqueue_rps: '≥ 5000',
     enqueue_p99_ms: '≤ 10',
     enqueue_floor_rps: '(the floor, this run)',
@@ -374,8 +410,8 @@ async function main(): Promise<void> {
     reconcile_ms_200: '≤ 1000',
     rss_mb_max: '≤ 150',
   };
-  console.log('\nmetric                   value      goal');
-  for (const k of ordered) console.log(`${k.padEnd(24)} ${String(latest[k]).padEnd(10)} ${goals[k]}`);
+  console.log('\nmetric                         value      goal');
+  for (const k of ordered) console.log(`${k.padEnd(30)} ${String(latest[k]).padEnd(10)} ${goals[k]}`);
   console.log(`\nbench took ${Math.round((Date.now() - began) / 1000)} s; written to ${file}`);
 }
 
