@@ -42,6 +42,8 @@ const SYSTEM_LIMITS_ENV = {
 };
 /** SwarmEngine's taskPollMs. */
 const TASK_POLL_MS = 50;
+/** How often the system's worker reads our services' tasks (RTMANAGER_SWARM_POLL_MS, its default). */
+const SWARM_POLL_MS = 1000;
 const STATE_MOUNT = '/var/lib/galaxy/engine';
 const TASK_DEADLINE_MS = 60_000;
 const GONE_DEADLINE_MS = 60_000;
@@ -93,6 +95,7 @@ export async function swarmBench(host: string): Promise<SwarmBench> {
         RTMANAGER_DOCKER_NETWORK: networkName,
         RTMANAGER_WORKER_CONCURRENCY: '100',
         RTMANAGER_JOB_LOCK_MS: '30000',
+        RTMANAGER_SWARM_POLL_MS: String(SWARM_POLL_MS),
         ...SYSTEM_LIMITS_ENV,
       },
     });
@@ -167,25 +170,29 @@ export async function swarmBench(host: string): Promise<SwarmBench> {
   const removeRaw = () => removeServices(engine, rawLabel);
 
   /**
-   * The system's games stopped through its API (a stop job each: the service
-   * scaled to zero, the record stopped), then their services removed as the
-   * raw ones are. Not removed behind its back: its task poll compares two
-   * reads, an engine that ran and vanished between them is never reported,
-   * and the record would stay running.
+   * The system's games removed as the raw ones are (their services, until
+   * their containers are gone), then until the system has heard of it: its
+   * task poll hands a vanished service to the reconciler, which marks the
+   * record removed, and that work is over before the next round is timed.
+   * Not stopped through the API: the system's stop scales the service to
+   * zero and removes it the moment its task ends, while Swarm's task reaper
+   * deletes that task, and Docker 20.10.24's manager dies of the race (a nil
+   * task in swarmkit's SetServiceTasksRemove, orchestrator/service.go:78).
+   * Its task poll compares two reads, and an engine that ran and vanished
+   * between them is never reported: the poll must have read them running
+   * first, so the removal waits a poll period after `startedAt`.
    */
-  const removeGames = async (gameIds: string[]) => {
-    const answers = await Promise.all(
-      gameIds.map(async (g) => {
-        const res = await s.post(`/runtimes/${g}/stop?wait=60`);
-        await res.body?.cancel();
-        return res.status;
-      }),
-    );
-    if (answers.some((status) => status !== 200)) throw new Error(`stop answered ${answers.join(',')}`);
-    const records = await Promise.all(gameIds.map((g) => s.records.get(g)));
-    const running = gameIds.filter((_, i) => records[i]?.status === 'running');
-    if (running.length) throw new Error(`still running after their stop: ${running.join(', ')}`);
-    await removeServices(engine, `com.galaxy.test_run=${s.run}`, { afterScaleDown: true });
+  const removeGames = async (gameIds: string[], startedAt: number) => {
+    await sleep(startedAt + SWARM_POLL_MS + 300 - performance.now());
+    await removeServices(engine, `com.galaxy.test_run=${s.run}`);
+    const deadline = Date.now() + GONE_DEADLINE_MS;
+    for (;;) {
+      const records = await Promise.all(gameIds.map((g) => s.records.get(g)));
+      const running = gameIds.filter((_, i) => records[i]?.status === 'running');
+      if (running.length === 0) return;
+      if (Date.now() > deadline) throw new Error(`the system still has ${running.join(', ')} running ${GONE_DEADLINE_MS} ms after their services were removed`);
+      await sleep(100);
+    }
   };
 
   /**
@@ -201,11 +208,12 @@ export async function swarmBench(host: string): Promise<SwarmBench> {
     const gameId = s.gameId('swwarm');
     await rawStart(rawName, 0);
     await timedStart(s, w, gameId, IMAGE);
+    const startedAt = performance.now();
     const raw = (await engine.getService(rawName).inspect()) as { Spec: unknown };
     const ours = (await engine.getService(`galaxy-game-${gameId}`).inspect()) as { Spec: unknown };
     const [a, b] = [shape(raw.Spec), shape(ours.Spec)];
     if (a !== b) throw new Error(`the raw baseline's service is not the system's:\nraw:    ${a}\nsystem: ${b}`);
-    await Promise.all([removeRaw(), removeGames([gameId])]);
+    await Promise.all([removeRaw(), removeGames([gameId], startedAt)]);
     warm = true;
   };
 
@@ -219,8 +227,10 @@ export async function swarmBench(host: string): Promise<SwarmBench> {
         const runRaw = async () => {
           raw.push(await rawStart(`bench-swraw-${bench}-${i}`, i));
         };
+        let startedAt = 0;
         const runSystem = async () => {
           sys.push(await timedStart(s, w, s.gameId(`swlat${i}`), IMAGE));
+          startedAt = performance.now();
         };
         // Alternately, each side first every other round (the second meets the first's engine running).
         if (i % 2 === 0) {
@@ -231,7 +241,7 @@ export async function swarmBench(host: string): Promise<SwarmBench> {
           await runRaw();
         }
         // Both at once: a removal takes Swarm seconds, and the round is over.
-        await Promise.all([removeRaw(), removeGames([s.gameId(`swlat${i}`)])]);
+        await Promise.all([removeRaw(), removeGames([s.gameId(`swlat${i}`)], startedAt)]);
       }
       const ratio = +(median(sys) / median(raw)).toFixed(3);
       console.log(
@@ -259,7 +269,7 @@ export async function swarmBench(host: string): Promise<SwarmBench> {
           if (answers.some((status) => status !== 202)) throw new Error(`start answered ${answers.join(',')}`);
           await waitRunning(s, ids, 120_000);
           sys.push(performance.now() - t);
-          await removeGames(ids);
+          await removeGames(ids, performance.now());
         };
         if (round % 2 === 0) {
           await runRaw();
@@ -286,27 +296,9 @@ function currentTask(tasks: Task[]): Task | null {
   return newest.find((t) => t.DesiredState === 'running') ?? newest[0] ?? null;
 }
 
-/**
- * Removes the services with this label, then waits (bounded) until their
- * containers are gone. A service scaled to zero (a stopped game) is removed
- * only once Swarm's task reaper has deleted its tasks: removed while the
- * reaper deletes them, Docker 20.10.24's manager dies (a nil task in
- * swarmkit's SetServiceTasksRemove, orchestrator/service.go:78): it crashed
- * this machine's test swarm, and scale-to-zero-then-remove, 10 services at
- * a time, reproduces it within 50; waiting for the reaper first, 100 passed.
- */
-async function removeServices(engine: Dockerode, label: string, opts: { afterScaleDown?: boolean } = {}): Promise<void> {
+/** Removes the services with this label (running ones: no task of theirs is being reaped), then waits (bounded) until their containers are gone. */
+async function removeServices(engine: Dockerode, label: string): Promise<void> {
   const services = await engine.listServices({ filters: { label: [label] } });
-  if (opts.afterScaleDown) {
-    const deadline = Date.now() + GONE_DEADLINE_MS;
-    for (const svc of services) {
-      while ((await engine.listTasks({ filters: { service: [svc.ID] } })).length > 0) {
-        if (Date.now() > deadline)
-          throw new Error(`the tasks of ${svc.Spec?.Name ?? svc.ID} were not reaped in ${GONE_DEADLINE_MS} ms: not removing it (see above)`);
-        await sleep(100);
-      }
-    }
-  }
   await Promise.all(
     services.map((svc) =>
       engine
