@@ -4,20 +4,20 @@
  * bench/results/latest.json with exactly the keys the issue names. Sizes can
  * be lowered for a quick look (BENCH_LATENCY_GAMES, BENCH_BURST, …); the
  * defaults are the issue's. `RTM_BENCH_ONLY=cold,shared` runs only the parts
- * named (latency, burst, storm, reconcile, cold, shared, enqueue) and writes
- * bench/results/partial.json instead, so a partial run never stands for a
- * full one. Cleans up every container and image it made.
+ * named (latency, burst, storm, reconcile, cold, shared, swarm, swarm_burst,
+ * enqueue) and writes bench/results/partial.json instead, so a partial run
+ * never stands for a full one. The swarm parts (bench/swarm.ts) run on the
+ * swarm manager at RTM_TEST_SWARM_HOST (`scripts/services.sh up --swarm`); a
+ * full run without one skips them and says so. Cleans up every container,
+ * service and image it made.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type Dockerode from 'dockerode';
-import type { Redis } from 'ioredis';
-import { and, count, eq, inArray } from 'drizzle-orm';
 import { lifecycleSettings } from '../src/composition/settings.js';
 import type { LifecycleDeps } from '../src/domain/lifecycle.js';
-import { runtimeRecords } from '../src/infra/db/schema.js';
 import { reconcileAll } from '../src/domain/reconcile.js';
 import { PostgresHealthSnapshots } from '../src/infra/db/postgres-health-snapshots.js';
 import { DockerodeEngine } from '../src/infra/docker/docker-engine.js';
@@ -31,6 +31,9 @@ import { RecordingLogger, RecordingTelemetry } from '../test/fakes/support.js';
 import { pushEngineImage, removeLocalImage, testRegistry } from '../test/support/registry.js';
 import { testConfig } from '../test/support/test-config.js';
 import { enqueueLoad, enqueueRatios, ensureWrk, floorLoad } from './enqueue-load.js';
+import { median, systemStart, timedStart as timed, waitRunning } from './measure.js';
+import type { SwarmBench } from './swarm.js';
+import { swarmBench } from './swarm.js';
 
 const IMAGE = 'galaxy-test-engine:labelled';
 const N = {
@@ -43,10 +46,16 @@ const N = {
   cold: Number(process.env.BENCH_COLD_SAMPLES ?? 10),
   sharedGames: Number(process.env.BENCH_SHARED_GAMES ?? 20),
   sharedRounds: Number(process.env.BENCH_SHARED_ROUNDS ?? 3),
+  swarmLatency: Number(process.env.BENCH_SWARM_LATENCY_GAMES ?? 20),
+  // 15 at once, 3 rounds each side: about a minute on a 2-core one-node swarm, removals included.
+  swarmBurst: Number(process.env.BENCH_SWARM_BURST ?? 15),
+  swarmBurstRounds: Number(process.env.BENCH_SWARM_BURST_ROUNDS ?? 3),
 };
 /** The unique layer of each cold image: it is what a cold start downloads. */
 const COLD_LAYER_BYTES = 20 * 1024 * 1024;
-const PARTS = ['latency', 'burst', 'storm', 'reconcile', 'cold', 'shared', 'enqueue'] as const;
+const PARTS = ['latency', 'burst', 'storm', 'reconcile', 'cold', 'shared', 'swarm', 'swarm_burst', 'enqueue'] as const;
+/** The parts that drive the system on the default engine: without any, its processes are not started. */
+const ENGINE_PARTS = ['latency', 'burst', 'storm', 'reconcile', 'cold', 'shared'] as const;
 const ONLY = new Set(
   (process.env.RTM_BENCH_ONLY ?? '')
     .split(',')
@@ -58,11 +67,6 @@ if (unknownParts.length) throw new Error(`RTM_BENCH_ONLY: unknown part(s) ${unkn
 const runs = (part: (typeof PARTS)[number]) => ONLY.size === 0 || ONLY.has(part);
 /** V8 heap caps for the second, memory-bounded enqueue run. */
 const CAPPED_HEAP = ['--max-semi-space-size=16', '--max-old-space-size=96'];
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 /** Where the raw baseline's containers keep their state directories. */
 const RAW_STATE_ROOT = path.join(tmpdir(), 'rtm-bench-raw-state');
@@ -141,44 +145,6 @@ async function loadServicesEnv(): Promise<void> {
   }
 }
 
-async function systemStart(s: FaultSystem, gameId: string, image = IMAGE): Promise<number> {
-  const res = await s.post(`/runtimes/${gameId}/start`, { image_ref: image });
-  await res.body?.cancel();
-  return res.status;
-}
-
-/** Blocks on the health stream until `gameId`'s container_started arrives after entry `from`. */
-async function startedEvent(redis: Redis, stream: string, from: string, gameId: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  let last = from;
-  for (;;) {
-    const reply = await redis.xread('BLOCK', 5_000, 'STREAMS', stream, last);
-    for (const [, entries] of reply ?? []) {
-      for (const [id, fields] of entries) {
-        last = id;
-        const map = new Map<string, string>();
-        for (let k = 0; k + 1 < fields.length; k += 2) map.set(fields[k]!, fields[k + 1]!);
-        if (map.get('game_id') === gameId && map.get('event_type') === 'container_started') return;
-      }
-    }
-    if (Date.now() > deadline) throw new Error(`${gameId}: no container_started in 60 s`);
-  }
-}
-
-/** One count query per poll: a get per game would put hundreds of queries a second beside the starts it times. */
-async function waitRunning(s: FaultSystem, gameIds: string[], ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const [row] = await s.database.db
-      .select({ running: count() })
-      .from(runtimeRecords)
-      .where(and(inArray(runtimeRecords.gameId, gameIds), eq(runtimeRecords.status, 'running')));
-    if (row?.running === gameIds.length) return;
-    if (Date.now() > deadline) throw new Error(`records running: ${row?.running ?? 0} of ${gameIds.length} in ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 async function main(): Promise<void> {
   await loadServicesEnv();
   const results: Record<string, number> = {};
@@ -193,34 +159,24 @@ async function main(): Promise<void> {
     },
   });
   const extraSystems: FaultSystem[] = [];
+  let swarm: SwarmBench | null = null;
   /** The cold images pushed; removed once the containers that ran them are gone. */
   const pushed: string[] = [];
   const cleanup = async () => {
     await removeRaw();
+    await swarm?.cleanup();
     await system.cleanup();
     for (const s of extraSystems) await s.cleanup();
     for (const ref of pushed) removeLocalImage(ref);
   };
   process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
   try {
-    system.start('all');
-    await system.waitReady();
-    const healthStream = `${system.run}:health`;
+    if (ENGINE_PARTS.some(runs)) {
+      system.start('all');
+      await system.waitReady();
+    }
     const watcher = system.redis.duplicate();
-    /**
-     * POST start → the game's container_started event. Pushed, not polled:
-     * the event follows the record write, and a poll would add its period
-     * and its CPU to every sample.
-     */
-    const timedStart = async (gameId: string, image = IMAGE): Promise<number> => {
-      const from = (await system.redis.xrevrange(healthStream, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0-0';
-      const t = performance.now();
-      if ((await systemStart(system, gameId, image)) !== 202) throw new Error('start refused');
-      await startedEvent(watcher, healthStream, from, gameId);
-      const ms = performance.now() - t;
-      if ((await system.records.get(gameId))?.status !== 'running') throw new Error(`${gameId}: event without a running record`);
-      return ms;
-    };
+    const timedStart = (gameId: string, image = IMAGE) => timed(system, watcher, gameId, image);
 
     if (runs('latency')) {
       // 1. Start latency, alternately raw and through the system.
@@ -245,7 +201,7 @@ async function main(): Promise<void> {
       await removeRaw();
       const burstGames = Array.from({ length: N.burst }, (_, i) => system.gameId(`burst${i}`));
       const t1 = performance.now();
-      await Promise.all(burstGames.map((g) => systemStart(system, g)));
+      await Promise.all(burstGames.map((g) => systemStart(system, g, IMAGE)));
       await waitRunning(system, burstGames, 600_000);
       const sysBurstMs = performance.now() - t1;
       results.burst_throughput_ratio = +(rawBurstMs / sysBurstMs).toFixed(3);
@@ -264,7 +220,7 @@ async function main(): Promise<void> {
             const i = next++;
             const gameId = stormGames[i % stormGames.length]!;
             if (i % 2 === 0) {
-              const status = await systemStart(system, gameId).catch(() => 0);
+              const status = await systemStart(system, gameId, IMAGE).catch(() => 0);
               if (status !== 202 && status !== 200) errors += 1;
             } else {
               await system.redis.xadd(stream, '*', 'game_id', gameId, 'image_ref', IMAGE, 'request_id', `storm-${i}`);
@@ -362,8 +318,25 @@ async function main(): Promise<void> {
     }
     watcher.disconnect();
 
+    if (runs('swarm') || runs('swarm_burst')) {
+      // 7. On a one-node swarm: the system in swarm mode against raw service creates (bench/swarm.ts).
+      const host = process.env.RTM_TEST_SWARM_HOST;
+      if (!host) {
+        if (ONLY.size) throw new Error('RTM_BENCH_ONLY names a swarm part but RTM_TEST_SWARM_HOST is unset (scripts/services.sh up --swarm)');
+        console.log('swarm parts skipped: RTM_TEST_SWARM_HOST is unset (scripts/services.sh up --swarm)');
+      } else {
+        // The system of the parts above stops first: its idle processes would share the 2 cores.
+        await system.kill('all', 'SIGTERM');
+        swarm = await swarmBench(host);
+        if (runs('swarm')) results.swarm_start_latency_ratio = await swarm.latency(N.swarmLatency);
+        if (runs('swarm_burst')) results.swarm_burst_throughput_ratio = await swarm.burst(N.swarmBurst, N.swarmBurstRounds);
+        await swarm.cleanup();
+        swarm = null;
+      }
+    }
+
     if (runs('enqueue')) {
-      // 7. Enqueue load on a web process with no worker: no container per request.
+      // 8. Enqueue load on a web process with no worker: no container per request.
       // The system under the earlier parts stops first: its idle process would share the 2 cores.
       await system.kill('all', 'SIGTERM');
       const webOnly = await faultSystem();
@@ -402,6 +375,8 @@ async function main(): Promise<void> {
     'burst_throughput_ratio',
     'cold_start_ratio',
     'shared_pull_ratio',
+    'swarm_start_latency_ratio',
+    'swarm_burst_throughput_ratio',
     'enqueue_rps',
     'enqueue_p99_ms',
     'enqueue_floor_rps',
@@ -422,6 +397,8 @@ async function main(): Promise<void> {
     burst_throughput_ratio: '≥ 0.90',
     cold_start_ratio: '≤ 1.10',
     shared_pull_ratio: '≤ 1.10',
+    swarm_start_latency_ratio: '≤ 1.10',
+    swarm_burst_throughput_ratio: '≥ 0.90',
     enqueue_rps: '≥ 5000',
     enqueue_p99_ms: '≤ 10',
     enqueue_floor_rps: '(the floor, this run)',
@@ -433,8 +410,8 @@ async function main(): Promise<void> {
     reconcile_ms_200: '≤ 1000',
     rss_mb_max: '≤ 150',
   };
-  console.log('\nmetric                   value      goal');
-  for (const k of ordered) console.log(`${k.padEnd(24)} ${String(latest[k]).padEnd(10)} ${goals[k]}`);
+  console.log('\nmetric                         value      goal');
+  for (const k of ordered) console.log(`${k.padEnd(30)} ${String(latest[k]).padEnd(10)} ${goals[k]}`);
   console.log(`\nbench took ${Math.round((Date.now() - began) / 1000)} s; written to ${file}`);
 }
 

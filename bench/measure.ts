@@ -1,0 +1,69 @@
+/**
+ * How the bench times the system, shared by its parts on one engine
+ * (run.ts) and on a swarm (swarm.ts): a start through the HTTP API until its
+ * container_started event, and a burst until every record runs.
+ */
+import type { Redis } from 'ioredis';
+import { and, count, eq, inArray } from 'drizzle-orm';
+import { runtimeRecords } from '../src/infra/db/schema.js';
+import type { FaultSystem } from '../test/faults/support.js';
+
+export const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+export async function systemStart(s: FaultSystem, gameId: string, image: string): Promise<number> {
+  const res = await s.post(`/runtimes/${gameId}/start`, { image_ref: image });
+  await res.body?.cancel();
+  return res.status;
+}
+
+/** Blocks on the health stream until `gameId`'s container_started arrives after entry `from`. */
+async function startedEvent(redis: Redis, stream: string, from: string, gameId: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  let last = from;
+  for (;;) {
+    const reply = await redis.xread('BLOCK', 5_000, 'STREAMS', stream, last);
+    for (const [, entries] of reply ?? []) {
+      for (const [id, fields] of entries) {
+        last = id;
+        const map = new Map<string, string>();
+        for (let k = 0; k + 1 < fields.length; k += 2) map.set(fields[k]!, fields[k + 1]!);
+        if (map.get('game_id') === gameId && map.get('event_type') === 'container_started') return;
+      }
+    }
+    if (Date.now() > deadline) throw new Error(`${gameId}: no container_started in 60 s`);
+  }
+}
+
+/**
+ * POST start → the game's container_started event. Pushed, not polled: the
+ * event follows the record write, and a poll would add its period and its
+ * CPU to every sample. `watcher` is a connection of its own (XREAD BLOCK
+ * holds it).
+ */
+export async function timedStart(s: FaultSystem, watcher: Redis, gameId: string, image: string): Promise<number> {
+  const healthStream = `${s.run}:health`;
+  const from = (await s.redis.xrevrange(healthStream, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0-0';
+  const t = performance.now();
+  if ((await systemStart(s, gameId, image)) !== 202) throw new Error('start refused');
+  await startedEvent(watcher, healthStream, from, gameId);
+  const ms = performance.now() - t;
+  if ((await s.records.get(gameId))?.status !== 'running') throw new Error(`${gameId}: event without a running record`);
+  return ms;
+}
+
+/** One count query per poll: a get per game would put hundreds of queries a second beside the starts it times. */
+export async function waitRunning(s: FaultSystem, gameIds: string[], ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const [row] = await s.database.db
+      .select({ running: count() })
+      .from(runtimeRecords)
+      .where(and(inArray(runtimeRecords.gameId, gameIds), eq(runtimeRecords.status, 'running')));
+    if (row?.running === gameIds.length) return;
+    if (Date.now() > deadline) throw new Error(`records running: ${row?.running ?? 0} of ${gameIds.length} in ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
