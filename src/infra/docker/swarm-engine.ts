@@ -248,7 +248,9 @@ export class SwarmEngine extends DockerodeEngine {
       for (const task of tasks) byService.set(task.ServiceID, [...(byService.get(task.ServiceID) ?? []), task]);
       const out: ContainerInfo[] = [];
       for (const service of services as unknown as SwarmService[]) {
-        out.push(await this.describe(service, currentTask(byService.get(service.ID) ?? []), nodes));
+        // A running task is described from the listing alone, as one engine's list does: the worker
+        // reads every game this way each second, and a container inspect apiece would load the manager.
+        out.push(await this.describe(service, currentTask(byService.get(service.ID) ?? []), nodes, { inspectRunning: false }));
       }
       return out;
     } catch (error) {
@@ -444,7 +446,12 @@ export class SwarmEngine extends DockerodeEngine {
   // --- describing ----------------------------------------------------------
 
   /** The port's view of a service through its task (or, with none, of the service: not running). */
-  private async describe(service: SwarmService, task: SwarmTask | null, nodes: Map<string, string>): Promise<ContainerInfo> {
+  private async describe(
+    service: SwarmService,
+    task: SwarmTask | null,
+    nodes: Map<string, string>,
+    opts: { inspectRunning: boolean } = { inspectRunning: true },
+  ): Promise<ContainerInfo> {
     const spec = service.Spec;
     const containerSpec = spec.TaskTemplate.ContainerSpec;
     const labels = containerSpec.Labels ?? spec.Labels ?? {};
@@ -473,13 +480,19 @@ export class SwarmEngine extends DockerodeEngine {
     const state = task.Status.State;
     const unreachable = nodes.get(task.NodeID ?? '') === 'down' && !TERMINAL.has(state);
     const terminal = TERMINAL.has(state);
-    const local = await this.localContainer(containerId);
+    const local = terminal || opts.inspectRunning ? await this.localContainer(containerId) : null;
     const exitCode = terminal ? (local?.State.ExitCode ?? task.Status.ContainerStatus?.ExitCode ?? null) : null;
     return {
       id: containerId || service.ID,
       name: spec.Name,
       image,
-      imageId: local?.Image ?? pinned,
+      // Else the manager's copy of the image the service names (cached: many games share an image).
+      imageId:
+        local?.Image ??
+        (await this.inspectImage(containerSpec.Image).then(
+          (i) => i.id,
+          () => pinned,
+        )),
       labels,
       state,
       running: state === 'running' && !unreachable,
