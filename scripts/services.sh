@@ -196,8 +196,12 @@ swarm_engine_up() {
     sleep 0.5
   done
   if swarm_answers >/dev/null 2>&1; then say "swarm engine answers ($SWARM_HOST)"; return; fi
-  # A dockerd killed without cleanup leaves its pid file, and a new one refuses to start.
+  # A dockerd killed without cleanup leaves its pid file, and a new one refuses to start;
+  # and the network namespaces of its overlays (still holding their VXLAN sockets) mounted.
   rm -f "$SWARM_PIDFILE"
+  if [ -d "$SWARM_EXEC_ROOT" ]; then
+    grep -o " $SWARM_EXEC_ROOT/[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+  fi
   mkdir -p "$SWARM_DIR/data"
   say "starting the swarm's dockerd (log: $SWARM_LOG)"
   nohup dockerd --data-root "$SWARM_DIR/data" --exec-root "$SWARM_EXEC_ROOT" --pidfile "$SWARM_PIDFILE" -H "$SWARM_HOST" \
@@ -211,14 +215,20 @@ swarm_up() {
   if [ "$(swarm_state)" != active ]; then
     # Each taken one fails later, and obscurely: swarm init, gossip (the
     # advertise address's 7946, which no option moves), every overlay network.
-    for port in "$SWARM_PORT" 7946; do
-      if port_taken -t "$SWARM_ADDR" "$port"; then
-        die "$SWARM_ADDR:$port is taken (another swarm engine on this machine?): choose another address (RTM_SWARM_ADDR, e.g. 127.0.0.2) or listen port (RTM_SWARM_LISTEN_PORT)"
-      fi
+    # Taken (another swarm engine here, or the VXLAN socket a killed one's
+    # network namespaces still hold), the next free one is chosen unless told.
+    local tries=0
+    while port_taken -t "$SWARM_ADDR" "$SWARM_PORT" || port_taken -t "$SWARM_ADDR" 7946; do
+      [ -z "${RTM_SWARM_ADDR:-}" ] && [ $tries -lt 8 ] \
+        || die "$SWARM_ADDR:$SWARM_PORT or :7946 is taken (another swarm engine on this machine?): choose another address (RTM_SWARM_ADDR, e.g. 127.0.0.2) or listen port (RTM_SWARM_LISTEN_PORT)"
+      tries=$((tries + 1)); SWARM_ADDR=127.0.0.$((tries + 1))
     done
-    if port_taken -u 0.0.0.0 "$SWARM_DATA_PATH_PORT"; then
-      die "UDP $SWARM_DATA_PATH_PORT (VXLAN) is taken (another swarm engine on this machine?): choose another data path port (RTM_SWARM_DATA_PATH_PORT, e.g. 14789)"
-    fi
+    tries=0
+    while port_taken -u 0.0.0.0 "$SWARM_DATA_PATH_PORT"; do
+      [ -z "${RTM_SWARM_DATA_PATH_PORT:-}" ] && [ $tries -lt 8 ] \
+        || die "UDP $SWARM_DATA_PATH_PORT (VXLAN) is taken (another swarm engine on this machine?): choose another data path port (RTM_SWARM_DATA_PATH_PORT, e.g. 14789)"
+      tries=$((tries + 1)); SWARM_DATA_PATH_PORT=$((4789 + tries * 10000))
+    done
     swarm network inspect docker_gwbridge >/dev/null 2>&1 \
       || swarm network create --driver bridge -o com.docker.network.bridge.name="$SWARM_GWBRIDGE" \
         -o com.docker.network.bridge.enable_icc=false -o com.docker.network.bridge.enable_ip_masquerade=true docker_gwbridge >/dev/null \
