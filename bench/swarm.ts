@@ -245,7 +245,7 @@ export async function swarmBench(host: string): Promise<SwarmBench> {
       }
       const ratio = +(median(sys) / median(raw)).toFixed(3);
       console.log(
-        `swarm latency (${games} games, one-node swarm): raw median ${median(raw).toFixed(0)} ms [${spread(raw)}], system median ${median(sys).toFixed(0)} ms [${spread(sys)}]; ${took(began)}`,
+        `swarm latency (${games} games, one-node swarm): raw median ${median(raw).toFixed(0)} ms [${spread(raw)}], system median ${median(sys).toFixed(0)} ms [${spread(sys)}], paired system − raw median ${signed(median(sys.map((x, i) => x - raw[i]!)))} ms; ${took(began)}`,
       );
       return ratio;
     },
@@ -369,3 +369,5 @@ function spread(xs: number[]): string {
 }
 
 const took = (began: number) => `took ${Math.round((Date.now() - began) / 1000)} s`;
+
+const signed = (ms: number) => `${ms >= 0 ? '+' : '−'}${Math.abs(ms).toFixed(0)}`;
