@@ -41,6 +41,8 @@ build galaxy-test-engine:labelled-v2 "$HTTPD" "$LIMITS com.galaxy.variant=\"v2\"
 build galaxy-test-engine:plain "$HTTPD" ""
 build galaxy-test-engine:badlabels "$HTTPD" 'com.galaxy.cpu_quota="lots" com.galaxy.memory="plenty" com.galaxy.pids_limit="-3"'
 build galaxy-test-engine:exits '["/bin/busybox","false"]' ""
+# Runs, then exits: on a swarm an engine that exits before its task is seen running fails its start instead.
+build galaxy-test-engine:exits-later '["/bin/busybox","sh","-c","sleep 2; exit 1"]' ""
 # Asks for more than the default ceilings (RTMANAGER_CONTAINER_MAX_MEMORY 8g, _PIDS_LIMIT 4096): a start refuses it.
 build galaxy-test-engine:greedy "$HTTPD" 'com.galaxy.memory="1p" com.galaxy.pids_limit="100000"'
 build galaxy-test-engine:hog '["/bin/busybox","sh","-c","x=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa; while true; do x=$x$x; done"]' 'com.galaxy.memory="8m" com.galaxy.pids_limit="16"'

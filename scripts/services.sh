@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Makes Redis, PostgreSQL, the Docker engine and a private registry available for the tests
 # (--mode test, the default) or the run command (--mode run).
-#   scripts/services.sh up|down|status [--mode test|run]
+#   scripts/services.sh up|down|status [--mode test|run] [--swarm] [--all]
+# --swarm (up): also a one-node Docker Swarm on a private dockerd of its own
+# (socket var/swarm/docker.sock); the machine's default engine never becomes a
+# swarm manager. --all (down): also stop the default dockerd and the swarm's.
 # Uses whatever already answers; otherwise, on Debian as root, installs
 # Debian's packages and starts private instances under var/. Idempotent.
 # Waits (bounded) until each answers; names the service and its log if not.
@@ -10,9 +13,29 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 VAR=${RTM_VAR_DIR:-$ROOT/var}
-ACTION=${1:-up}
+USAGE='usage: scripts/services.sh up|down|status [--mode test|run] [--swarm] [--all]'
+ACTION=''
 MODE=test
-[ "${2:-}" = "--mode" ] && MODE=${3:-test}
+SWARM=0
+ALL=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    up | down | status)
+      [ -z "$ACTION" ] || { printf 'services: ERROR: two actions (%s, %s)\n%s\n' "$ACTION" "$1" "$USAGE" >&2; exit 2; }
+      ACTION=$1
+      ;;
+    --mode) [ $# -ge 2 ] || { printf 'services: ERROR: --mode needs test or run\n' >&2; exit 2; }; MODE=$2; shift ;;
+    --mode=*) MODE=${1#--mode=} ;;
+    --swarm) SWARM=1 ;;
+    --all) ALL=1 ;;
+    *) printf 'services: ERROR: unknown argument %s\n%s\n' "$1" "$USAGE" >&2; exit 2 ;;
+  esac
+  shift
+done
+ACTION=${ACTION:-up}
+case "$MODE" in test | run) ;; *) printf 'services: ERROR: --mode is test or run, not %s\n' "$MODE" >&2; exit 2 ;; esac
+mkdir -p "$VAR"
+VAR=$(cd "$VAR" && pwd)
 
 TEST_REDIS_PORT=${RTM_TEST_REDIS_PORT:-16379}
 RUN_REDIS_PORT=${RTM_RUN_REDIS_PORT:-16380}
@@ -90,6 +113,24 @@ pg_up() {
 
 docker_answers() { docker version --format '{{.Server.Version}}'; }
 
+pid_of() { # pid_of <pidfile>: the pid it names, if that process is alive and a dockerd (not a recycled pid)
+  local pid
+  pid=$(cat "$1" 2>/dev/null) || return 1
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = dockerd ] && echo "$pid"
+}
+
+stop_dockerd() { # stop_dockerd <name> <pidfile>: SIGTERM the dockerd its pid file names, and wait (bounded) for it to exit
+  local name=$1 pid
+  pid=$(pid_of "$2") || return 0
+  kill -TERM "$pid" 2>/dev/null || return 0
+  local deadline=$((SECONDS + WAIT_SECONDS))
+  while kill -0 "$pid" 2>/dev/null; do
+    [ $SECONDS -lt $deadline ] || { say "$name (pid $pid) still stopping after ${WAIT_SECONDS}s"; return 0; }
+    sleep 0.5
+  done
+  say "$name (pid $pid) stopped"
+}
+
 docker_up() {
   if command -v docker >/dev/null && docker_answers >/dev/null 2>&1; then say "docker engine already answers"; return; fi
   need_pkg dockerd docker.io
@@ -97,17 +138,110 @@ docker_up() {
   # A dockerd that is starting or shutting down (its socket already gone while
   # it stops containers) must be waited out: a second one refuses to start.
   local deadline=$((SECONDS + WAIT_SECONDS))
-  while pgrep -x dockerd >/dev/null && ! docker_answers >/dev/null 2>&1; do
+  # By its pid file: the swarm's private dockerd (--swarm) is another dockerd process, not this one.
+  while pid_of /var/run/docker.pid >/dev/null && ! docker_answers >/dev/null 2>&1; do
     [ $SECONDS -lt $deadline ] || die "a dockerd process runs but does not answer (log: $VAR/log/dockerd.log)"
     sleep 0.5
   done
   if docker_answers >/dev/null 2>&1; then say "docker engine answers"; return; fi
   # A dockerd killed without cleanup leaves its pid file, and a new one refuses to start.
-  if [ -f /var/run/docker.pid ] && ! kill -0 "$(cat /var/run/docker.pid)" 2>/dev/null; then rm -f /var/run/docker.pid; fi
+  if [ -f /var/run/docker.pid ] && ! pid_of /var/run/docker.pid >/dev/null; then rm -f /var/run/docker.pid; fi
   say "starting dockerd (log: $VAR/log/dockerd.log)"
   nohup dockerd >>"$VAR/log/dockerd.log" 2>&1 &
   wait_for "docker engine" "$VAR/log/dockerd.log" docker_answers
   say "docker engine $(docker_answers) up"
+}
+
+# The swarm's engine: a dockerd of its own beside the default one, with its own
+# data root, exec root (so its own containerd), pid file and socket, no bridge
+# and no iptables rules, so it neither touches the default engine nor turns it
+# into a swarm manager. --no-new-privileges: every container it runs gets
+# no_new_privs, which the default engine's containers get from the manager's
+# SecurityOpt and a Swarm service spec cannot carry.
+SWARM_DIR=$VAR/swarm
+SWARM_SOCKET=$SWARM_DIR/docker.sock
+SWARM_HOST=unix://$SWARM_SOCKET
+SWARM_PIDFILE=$SWARM_DIR/docker.pid
+SWARM_LOG=$VAR/log/dockerd-swarm.log
+VAR_HASH=$(printf %s "$VAR" | sha256sum | cut -c1-8)
+# Short: containerd's socket paths under it must stay under ~100 characters.
+SWARM_EXEC_ROOT=/run/rtm-swarm-$VAR_HASH
+# Its docker_gwbridge as a Linux bridge of its own name (15 characters at most):
+# another swarm engine on this machine has the default name.
+SWARM_GWBRIDGE=rtmgw-$VAR_HASH
+SWARM_ADDR=${RTM_SWARM_ADDR:-127.0.0.1}
+SWARM_PORT=${RTM_SWARM_LISTEN_PORT:-12377}
+# Docker's default VXLAN port unless told: another swarm engine in this network
+# namespace holding it makes our overlays' VXLAN devices collide ("file exists").
+SWARM_DATA_PATH_PORT=${RTM_SWARM_DATA_PATH_PORT:-4789}
+SWARM_NETWORK=galaxy-engines
+
+swarm() { docker -H "$SWARM_HOST" "$@"; }
+swarm_answers() { swarm version --format '{{.Server.Version}}'; }
+swarm_state() { swarm info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null; }
+swarm_node_ready() { [ "$(swarm node inspect self --format '{{.Status.State}}' 2>/dev/null)" = ready ]; }
+
+port_taken() { # port_taken -t|-u <addr> <port>: something listens there, TCP or UDP (or on every address)
+  ss -Hln "$1" 2>/dev/null | awk '{print $4}' | grep -qxF -e "$2:$3" -e "0.0.0.0:$3" -e "*:$3" -e "[::]:$3"
+}
+
+swarm_engine_up() {
+  [ ${#SWARM_SOCKET} -le 100 ] || die "the swarm engine's socket path $SWARM_SOCKET is ${#SWARM_SOCKET} characters, over the 100 a unix socket takes: choose a shorter RTM_VAR_DIR"
+  if swarm_answers >/dev/null 2>&1; then say "swarm engine already answers ($SWARM_HOST)"; return; fi
+  need_pkg dockerd docker.io
+  # Starting, or stopping after a down: wait until it answers or exits.
+  local deadline=$((SECONDS + WAIT_SECONDS))
+  while pid_of "$SWARM_PIDFILE" >/dev/null && ! swarm_answers >/dev/null 2>&1; do
+    [ $SECONDS -lt $deadline ] || die "the swarm's dockerd (pid $(cat "$SWARM_PIDFILE")) runs but does not answer on $SWARM_HOST (log: $SWARM_LOG)"
+    sleep 0.5
+  done
+  if swarm_answers >/dev/null 2>&1; then say "swarm engine answers ($SWARM_HOST)"; return; fi
+  # A dockerd killed without cleanup leaves its pid file, and a new one refuses to start.
+  rm -f "$SWARM_PIDFILE"
+  mkdir -p "$SWARM_DIR/data"
+  say "starting the swarm's dockerd (log: $SWARM_LOG)"
+  nohup dockerd --data-root "$SWARM_DIR/data" --exec-root "$SWARM_EXEC_ROOT" --pidfile "$SWARM_PIDFILE" -H "$SWARM_HOST" \
+    --bridge none --iptables=false --no-new-privileges >>"$SWARM_LOG" 2>&1 &
+  wait_for "swarm engine" "$SWARM_LOG" swarm_answers
+}
+
+swarm_up() {
+  local began=$SECONDS
+  swarm_engine_up
+  if [ "$(swarm_state)" != active ]; then
+    # Each taken one fails later, and obscurely: swarm init, gossip (the
+    # advertise address's 7946, which no option moves), every overlay network.
+    for port in "$SWARM_PORT" 7946; do
+      if port_taken -t "$SWARM_ADDR" "$port"; then
+        die "$SWARM_ADDR:$port is taken (another swarm engine on this machine?): choose another address (RTM_SWARM_ADDR, e.g. 127.0.0.2) or listen port (RTM_SWARM_LISTEN_PORT)"
+      fi
+    done
+    if port_taken -u 0.0.0.0 "$SWARM_DATA_PATH_PORT"; then
+      die "UDP $SWARM_DATA_PATH_PORT (VXLAN) is taken (another swarm engine on this machine?): choose another data path port (RTM_SWARM_DATA_PATH_PORT, e.g. 14789)"
+    fi
+    swarm network inspect docker_gwbridge >/dev/null 2>&1 \
+      || swarm network create --driver bridge -o com.docker.network.bridge.name="$SWARM_GWBRIDGE" \
+        -o com.docker.network.bridge.enable_icc=false -o com.docker.network.bridge.enable_ip_masquerade=true docker_gwbridge >/dev/null \
+      || die "could not create docker_gwbridge on the swarm engine (log: $SWARM_LOG)"
+    swarm swarm init --advertise-addr "$SWARM_ADDR" --listen-addr "$SWARM_ADDR:$SWARM_PORT" --data-path-port "$SWARM_DATA_PATH_PORT" >>"$SWARM_LOG" 2>&1 \
+      || die "swarm init on $SWARM_HOST failed (log: $SWARM_LOG)"
+  fi
+  wait_for "swarm node" "$SWARM_LOG" swarm_node_ready
+  if [ "$MODE" = run ]; then
+    local driver
+    if driver=$(swarm network inspect -f '{{.Driver}}' "$SWARM_NETWORK" 2>/dev/null); then
+      [ "$driver" = overlay ] || die "network $SWARM_NETWORK on the swarm engine is $driver, not overlay: remove it (docker -H $SWARM_HOST network rm $SWARM_NETWORK)"
+    else
+      swarm network create --driver overlay --attachable "$SWARM_NETWORK" >/dev/null || die "could not create the overlay network $SWARM_NETWORK (log: $SWARM_LOG)"
+    fi
+  fi
+  # Its own image store: the engine images the tests (or the demo) start.
+  if [ "$MODE" = run ]; then
+    DOCKER_HOST=$SWARM_HOST bash scripts/build-test-images.sh --demo || die "building the demo image on the swarm engine failed"
+  else
+    DOCKER_HOST=$SWARM_HOST bash scripts/build-test-images.sh || die "building the test images on the swarm engine failed"
+  fi
+  say "swarm up: one node on $SWARM_HOST (advertised at $(swarm info --format '{{.Swarm.NodeAddr}}')) in $((SECONDS - began))s"
 }
 
 registry_answers() { # 401 without credentials: it is up, and it asks for them
@@ -168,6 +302,10 @@ RTM_TEST_REGISTRY_DIR=$VAR/registry-test
 RTM_RUN_REGISTRY=127.0.0.1:$RUN_REGISTRY_PORT
 RTM_RUN_REGISTRY_DIR=$VAR/registry-run
 EOF
+  # Once up, the swarm stays in the file, whether or not this call asked for it.
+  if swarm_answers >/dev/null 2>&1; then
+    printf 'RTM_TEST_SWARM_HOST=%s\nRTM_SWARM_HOST=%s\n' "$SWARM_HOST" "$SWARM_HOST" >>"$VAR/services.env"
+  fi
 }
 
 case "$ACTION" in
@@ -187,6 +325,10 @@ case "$ACTION" in
       # The test command checks deploy/prometheus/ with promtool.
       need_pkg promtool prometheus
     fi
+    if [ "$SWARM" = 1 ]; then
+      need_pkg ss iproute2
+      swarm_up
+    fi
     write_env
     ;;
   down)
@@ -198,7 +340,11 @@ case "$ACTION" in
       [ -f "$dir/registry.pid" ] && kill "$(cat "$dir/registry.pid")" 2>/dev/null || true
     done
     [ -f "$PG_DATA/postmaster.pid" ] && su postgres -s /bin/sh -c "$PG_BIN/pg_ctl -D '$PG_DATA' -m fast stop" >/dev/null 2>&1 || true
-    if [ "${2:-}" = "--all" ]; then pkill -x dockerd || true; fi
+    if [ "$ALL" = 1 ]; then
+      # Each by its own pid file: the default engine and the swarm's are both dockerd processes.
+      stop_dockerd "swarm dockerd" "$SWARM_PIDFILE"
+      stop_dockerd "dockerd" /var/run/docker.pid
+    fi
     say "down"
     ;;
   status)
@@ -207,6 +353,11 @@ case "$ACTION" in
     { [ -x "$PG_BIN/pg_isready" ] && pg_answers; } && say "postgres :$PG_PORT up" || say "postgres :$PG_PORT down"
     docker_answers >/dev/null 2>&1 && say "docker engine up" || say "docker engine down"
     registry_answers "$TEST_REGISTRY_PORT" && say "registry :$TEST_REGISTRY_PORT up" || say "registry :$TEST_REGISTRY_PORT down"
+    if swarm_answers >/dev/null 2>&1; then
+      say "swarm engine $SWARM_HOST up (swarm $(swarm_state), pid $(pid_of "$SWARM_PIDFILE" || echo '?'))"
+    else
+      say "swarm engine $SWARM_HOST down"
+    fi
     ;;
-  *) die "usage: scripts/services.sh up|down|status [--mode test|run]" ;;
+  *) die "$USAGE" ;;
 esac

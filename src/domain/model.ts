@@ -10,6 +10,8 @@
  * - **runtime record**: the durable row (Postgres) that says what the manager
  *   believes about a game's runtime; the source of truth for replays and
  *   conflicts.
+ * - **node**: the machine a runtime runs on, when the engine is a cluster's
+ *   (its scheduler picks it); on one engine there is none to name.
  * - **lease**: a short-lived per-game lock in Redis so that only one lifecycle
  *   operation touches a game at a time; released only by its holder.
  * - **operation**: one attempt of a lifecycle (start, stop, restart, patch,
@@ -63,6 +65,14 @@ export interface RuntimeRecord {
   effectiveCpuQuota: number | null;
   effectiveMemoryBytes: number | null;
   effectivePidsLimit: number | null;
+  /**
+   * The node the engine runs on (its scheduler's id and the node's hostname)
+   * when the engine is a cluster's: null on one engine, where there is only
+   * the one, and while nothing runs (stopped). Kept when the container exits
+   * or disappears, with the effective limits: where it last ran.
+   */
+  nodeId: string | null;
+  nodeHostname: string | null;
 }
 
 /** One row of the audit log: one attempt of one operation. */

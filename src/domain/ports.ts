@@ -217,6 +217,14 @@ export interface DockerEngine {
   inspectImage(ref: string): Promise<ImageInfo>;
   /** Creates and starts the container (as RunSpec says, and hardened as it says always); on a start failure the created container is removed. */
   run(spec: RunSpec): Promise<RunResult>;
+  /**
+   * Optional: puts an engine as `spec` says in the place of the running
+   * `containerId` (the same name), answering once the new one runs. A cluster
+   * does it as a rolling update of the game's service: on failure it rolls
+   * the previous engine back and throws. Absent (one engine): a recreate is a
+   * stop and a start.
+   */
+  replace?(containerId: string, spec: RunSpec): Promise<RunResult>;
   /** null when no container has this name or id. */
   inspectContainer(nameOrId: string): Promise<ContainerInfo | null>;
   /** SIGTERM, then kill after `timeoutSeconds`. A container already stopped is fine. */

@@ -115,6 +115,7 @@ async function reconcileUnderLease(op: Operation, seen: ContainerInfo | null): P
   const container = current && isOwnedBy(current.labels, gameId) ? current : null;
 
   if (container?.running) {
+    // The same container is on the node it was started on; a record from before nodes were recorded keeps null until the next start.
     if (record?.status === 'running' && record.currentContainerId === container.id) return 'unchanged';
     return (await adopt(op, record, container)) ? 'adopted' : refusedWrite(op);
   }
@@ -168,6 +169,8 @@ async function adopt(observing: Operation, record: RuntimeRecord | null, contain
     effectiveCpuQuota: container.effective?.cpuQuota ?? null,
     effectiveMemoryBytes: container.effective?.memoryBytes ?? null,
     effectivePidsLimit: container.effective?.pidsLimit ?? null,
+    nodeId: container.node?.id ?? null,
+    nodeHostname: container.node?.hostname ?? null,
   };
   if (!(await deps.records.upsert(adopted, fenceOf(op)))) return false;
   await bestEffortAppend(op, { containerId: container.id, outcome: 'success', errorCode: '', errorMessage: '' });
@@ -207,6 +210,7 @@ async function markRecord(
   const op = withImage(observing, record.currentImageRef ?? '', record.currentImageDigest);
   const { deps } = op;
   const now = deps.clock.now();
+  // The effective limits and the node stay: what the container last had, and where it last ran.
   if (!(await deps.records.upsert({ ...record, status, stoppedAt: now, lastOpAt: now }, fenceOf(op)))) return false;
   await bestEffortAppend(op, { containerId, outcome: 'success', errorCode: '', errorMessage: `${eventType}` });
   await bestEffortHealthEvent(op, { containerId, eventType, occurredAt: now, details });

@@ -56,6 +56,11 @@ async function recreate(given: Operation, newImageRef: string | null): Promise<L
     pulled = { note: made.value };
   }
 
+  // A patch on an engine that can replace in place (a cluster's rolling
+  // update) does not stop first: on failure the previous engine comes back.
+  const inPlace = given.kind === 'patch' && given.deps.docker.replace && record?.status === 'running' ? record.currentContainerId : null;
+  if (imageRef && inPlace) return startAndFinish(withImage(given, imageRef), imageRef, pulled, inPlace);
+
   const stopped = await stopLoadedUnderHeldLease(given, record);
   if (!stopped.ok) return stopped.result;
   if (!imageRef) {
@@ -65,10 +70,13 @@ async function recreate(given: Operation, newImageRef: string | null): Promise<L
       message: `game ${JSON.stringify(given.gameId)} has no runtime to ${given.kind}`,
     });
   }
-  const op = withImage(stopped.op, imageRef);
+  return startAndFinish(withImage(stopped.op, imageRef), imageRef, pulled);
+}
 
+/** The start under the held lease (replacing `replacing` in place, if given), and the outer operation's outcome. */
+async function startAndFinish(op: Operation, imageRef: string, pulled: PulledImage | undefined, replacing?: string): Promise<LifecycleResult> {
   await step(op, 'start');
-  const started = await runStartUnderHeldLease(op, imageRef, pulled);
+  const started = await runStartUnderHeldLease(op, imageRef, pulled, replacing);
   if (started.outcome === 'failure') {
     // A retryable conflict (the lease lost under the inner start) stays retryable.
     return recordFailure(op, { step: 'start', code: started.errorCode, message: started.errorMessage, leaseBusy: started.retryable });

@@ -33,7 +33,7 @@ import {
   underLease,
 } from './operation.js';
 import { bestEffortHealthEvent, recordFailure, recordSuccess } from './outcomes.js';
-import type { RunResult } from './ports.js';
+import type { RunResult, RunSpec } from './ports.js';
 import { withTimeout } from './timeout.js';
 
 export interface StartInput extends LifecycleRequest {
@@ -74,13 +74,13 @@ export async function startRuntime(deps: LifecycleDeps, input: StartInput, hooks
  * Start without taking the lease: for orchestrators (restart, patch) that
  * already hold the game's lease around a stop and a start.
  */
-export async function runStartUnderHeldLease(parent: Operation, imageRef: string, pulled?: PulledImage): Promise<StartResult> {
+export async function runStartUnderHeldLease(parent: Operation, imageRef: string, pulled?: PulledImage, replacing?: string): Promise<StartResult> {
   const input: StartInput = { gameId: parent.gameId, imageRef, opSource: parent.opSource, sourceRef: parent.sourceRef };
   // The same lease, fence and undo list as the orchestrator that holds it.
   const op = beginOperation(parent.deps, 'start', input, parent.hooks, parent.lease);
   const invalid = validateInput(input);
   if (invalid) return recordFailure(op, invalid);
-  return guarded(op, () => runStartSteps(op, pulled));
+  return guarded(op, () => runStartSteps(op, pulled, replacing));
 }
 
 /**
@@ -105,14 +105,19 @@ export interface PulledImage {
   note: string | null;
 }
 
-async function runStartSteps(op: Operation, alreadyPulled?: PulledImage): Promise<LifecycleResult> {
+/**
+ * `replacing`: the running container a patch replaces in place
+ * (DockerEngine.replace): the record's `running` is then no conflict, and
+ * that container is not removed but handed to `replace`.
+ */
+async function runStartSteps(op: Operation, alreadyPulled?: PulledImage, replacing?: string): Promise<LifecycleResult> {
   const { deps } = op;
   const { settings } = deps;
 
   const loaded = await runStep(op, 'load_record', () => deps.records.get(op.gameId), { code: 'internal_error', context: 'load runtime record' });
   if (!loaded.ok) return recordFailure(op, loaded.failure);
   const existing = loaded.value;
-  if (existing?.status === 'running') {
+  if (existing?.status === 'running' && !replacing) {
     if (existing.currentImageRef === op.imageRef) {
       return recordSuccess(op, { record: existing, containerId: existing.currentContainerId ?? '', replay: true, message: 'runtime start replay no-op' });
     }
@@ -191,6 +196,7 @@ async function runStartSteps(op: Operation, alreadyPulled?: PulledImage): Promis
   const found = await runStep(op, 'converge_container', () => leftBehind, { code: 'service_unavailable', context: 'inspect existing container' });
   if (!found.ok) return recordFailure(op, found.failure);
   let adoptedLeftover: RunResult | null = null;
+  let replaced: string | null = null;
   const previous = found.value;
   if (previous) {
     if (!isOwnedBy(previous.labels, op.gameId)) {
@@ -209,6 +215,8 @@ async function runStartSteps(op: Operation, alreadyPulled?: PulledImage): Promis
         node: previous.node,
       };
       op.log.info({ step: 'converge_container', container_id: previous.id }, 'adopting the container a previous attempt started');
+    } else if (replacing && previous.id === replacing && previous.running && deps.docker.replace) {
+      replaced = previous.id;
     } else {
       op.log.info({ step: 'converge_container', container_id: previous.id, container_state: previous.state }, 'replacing a stale container of this game');
       const replaced = await attempt(op, () => deps.docker.remove(previous.id), { code: 'service_unavailable', context: 'replace stale container' });
@@ -219,9 +227,9 @@ async function runStartSteps(op: Operation, alreadyPulled?: PulledImage): Promis
   const ran = await runStep(
     op,
     'run_container',
-    async () =>
-      adoptedLeftover ??
-      deps.docker.run({
+    async () => {
+      if (adoptedLeftover) return adoptedLeftover;
+      const spec: RunSpec = {
         name,
         hostname: name,
         image: op.imageRef,
@@ -235,7 +243,9 @@ async function runStartSteps(op: Operation, alreadyPulled?: PulledImage): Promis
         memoryBytes: limits.memoryBytes,
         pidsLimit: limits.pidsLimit,
         ...engineHardening(settings),
-      }),
+      };
+      return replaced && deps.docker.replace ? deps.docker.replace(replaced, spec) : deps.docker.run(spec);
+    },
     { code: 'container_start_failed', notify: 'runtime.container_start_failed' },
   );
   if (!ran.ok) return recordFailure(op, ran.failure);
@@ -259,6 +269,8 @@ async function runStartSteps(op: Operation, alreadyPulled?: PulledImage): Promis
     effectiveCpuQuota: run.effective.cpuQuota,
     effectiveMemoryBytes: run.effective.memoryBytes,
     effectivePidsLimit: run.effective.pidsLimit,
+    nodeId: run.node?.id ?? null,
+    nodeHostname: run.node?.hostname ?? null,
   };
   // Departure from the reference, which answers container_start_failed (never
   // retried): the container is rolled back, so a retry is safe, and a database

@@ -106,7 +106,7 @@ export async function stopLoadedUnderHeldLease(given: Operation, record: Runtime
   }
 
   const now = deps.clock.now();
-  // The digest stays: the image the game last ran. The effective limits went with the container.
+  // The digest stays: the image the game last ran. The effective limits and the node went with the container.
   const stoppedRecord: RuntimeRecord = {
     ...record,
     status: 'stopped',
@@ -116,6 +116,8 @@ export async function stopLoadedUnderHeldLease(given: Operation, record: Runtime
     effectiveCpuQuota: null,
     effectiveMemoryBytes: null,
     effectivePidsLimit: null,
+    nodeId: null,
+    nodeHostname: null,
   };
   const written = await runStep(op, 'upsert_record', () => deps.records.upsert(stoppedRecord, fenceOf(op)), {
     code: 'internal_error',

@@ -70,6 +70,14 @@ export const recordJson = z
     effective_cpu_quota: z.number().nullable().meta({ description: 'CPUs the container really got (Docker NanoCpus / 1e9); null once stopped' }),
     effective_memory_bytes: z.number().int().nullable().meta({ description: 'memory limit the container really got, in bytes; null once stopped' }),
     effective_pids_limit: z.number().int().nullable().meta({ description: 'process limit the container really got; null once stopped' }),
+    node_id: z.string().nullable().meta({
+      description: "the id of the cluster node the engine runs on (Swarm's node id); null on one engine and once stopped, kept when it exits or disappears",
+      example: 'n4bxkq2pdlvw3hygx7cm9rjse',
+    }),
+    node_hostname: z.string().nullable().meta({
+      description: "that node's hostname; null on one engine and once stopped, kept when it exits or disappears",
+      example: 'worker-2',
+    }),
   })
   .meta({ id: 'RuntimeRecord' });
 

@@ -18,6 +18,8 @@ export interface RecordJson {
   effective_cpu_quota: number | null;
   effective_memory_bytes: number | null;
   effective_pids_limit: number | null;
+  node_id: string | null;
+  node_hostname: string | null;
 }
 
 export interface ResultJson {
@@ -47,6 +49,8 @@ export function recordToJson(r: RuntimeRecord): RecordJson {
     effective_cpu_quota: r.effectiveCpuQuota,
     effective_memory_bytes: r.effectiveMemoryBytes,
     effective_pids_limit: r.effectivePidsLimit,
+    node_id: r.nodeId,
+    node_hostname: r.nodeHostname,
   };
 }
 

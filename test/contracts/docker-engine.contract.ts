@@ -21,37 +21,50 @@ export interface DockerEngineSubject {
   cleanup(): Promise<void>;
 }
 
+/** A test body run on a fresh subject, cleaned up even when the body fails. */
+export function subjectRunner<S extends DockerEngineSubject>(make: () => Promise<S>) {
+  return (body: (s: S) => Promise<void>) => async () => {
+    const s = await make();
+    try {
+      await body(s);
+    } finally {
+      await s.cleanup();
+    }
+  };
+}
+
+/**
+ * The suites' engine: `{prefix}-{suffix}`, game id `suffix`, hardened as
+ * contract §12 has it by default and as an unprivileged user (the test
+ * image must serve under all of it), limits 0.5 CPU / 64m / 64 pids.
+ */
+export function contractRunSpec(s: DockerEngineSubject, suffix: string, over: Partial<RunSpec> = {}): RunSpec {
+  return {
+    name: `${s.prefix}-${suffix}`,
+    hostname: `${s.prefix}-${suffix}`,
+    image: s.localImage,
+    network: s.network,
+    env: { GALAXY_ENGINE_STATE_DIR: '/state', STORAGE_PATH: '/state' },
+    labels: { 'com.galaxy.owner': 'rtmanager', 'com.galaxy.game_id': suffix, ...s.extraLabels },
+    bindMounts: [],
+    logDriver: 'json-file',
+    logOpts: { 'max-size': '1m' },
+    nanoCpus: 500_000_000,
+    memoryBytes: 64 * 1024 * 1024,
+    pidsLimit: 64,
+    capDrop: ['ALL'],
+    capAdd: [],
+    readOnlyRootfs: true,
+    scratchMounts: [{ mountPath: '/tmp', sizeBytes: 8 * 1024 * 1024 }],
+    user: '65534:65534',
+    ...over,
+  };
+}
+
 export function describeDockerEngineContract(name: string, make: () => Promise<DockerEngineSubject>): void {
   describe(`DockerEngine contract: ${name}`, () => {
-    const withSubject = (body: (s: DockerEngineSubject) => Promise<void>) => async () => {
-      const s = await make();
-      try {
-        await body(s);
-      } finally {
-        await s.cleanup();
-      }
-    };
-    // Hardened as contract §12 has it by default, and as an unprivileged user: the test image must serve under all of it.
-    const spec = (s: DockerEngineSubject, suffix: string, over: Partial<RunSpec> = {}): RunSpec => ({
-      name: `${s.prefix}-${suffix}`,
-      hostname: `${s.prefix}-${suffix}`,
-      image: s.localImage,
-      network: s.network,
-      env: { GALAXY_ENGINE_STATE_DIR: '/state', STORAGE_PATH: '/state' },
-      labels: { 'com.galaxy.owner': 'rtmanager', 'com.galaxy.game_id': suffix, ...s.extraLabels },
-      bindMounts: [],
-      logDriver: 'json-file',
-      logOpts: { 'max-size': '1m' },
-      nanoCpus: 500_000_000,
-      memoryBytes: 64 * 1024 * 1024,
-      pidsLimit: 64,
-      capDrop: ['ALL'],
-      capAdd: [],
-      readOnlyRootfs: true,
-      scratchMounts: [{ mountPath: '/tmp', sizeBytes: 8 * 1024 * 1024 }],
-      user: '65534:65534',
-      ...over,
-    });
+    const withSubject = subjectRunner(make);
+    const spec = contractRunSpec;
 
     it(
       'answers ping',
@@ -220,6 +233,58 @@ export function describeDockerEngineContract(name: string, make: () => Promise<D
       withSubject(async (s) => {
         expect(await s.port.inspectContainer(`${s.prefix}-ghost`)).toBeNull();
         expect(await s.port.listContainers({ 'com.galaxy.game_id': `${s.prefix}-ghost` })).toEqual([]);
+      }),
+    );
+  });
+}
+
+/** A subject whose port can replace in place (a cluster's rolling update), with a second local image. */
+export interface ReplacingEngineSubject extends DockerEngineSubject {
+  port: DockerEngine & Required<Pick<DockerEngine, 'replace'>>;
+  /** Local too, other than `localImage`. */
+  otherImage: string;
+}
+
+export function describeReplaceContract(name: string, make: () => Promise<ReplacingEngineSubject>): void {
+  describe(`DockerEngine.replace contract: ${name}`, () => {
+    const withSubject = subjectRunner(make);
+    const spec = (s: ReplacingEngineSubject, image: string): RunSpec =>
+      contractRunSpec(s, 'swap', {
+        image,
+        labels: { 'com.galaxy.owner': 'rtmanager', 'com.galaxy.game_id': 'swap', 'com.galaxy.engine_image_ref': image, ...s.extraLabels },
+      });
+
+    it(
+      'puts a new engine in the place of the running one, under its name: the one the name and the labels then show',
+      withSubject(async (s) => {
+        const before = await s.port.run(spec(s, s.localImage));
+        const after = await s.port.replace(before.containerId, spec(s, s.otherImage));
+        expect(after.containerId).not.toBe(before.containerId);
+        expect(after.effective).toEqual({ cpuQuota: 0.5, memoryBytes: 64 * 1024 * 1024, pidsLimit: 64 });
+        expect(await s.port.inspectContainer(`${s.prefix}-swap`)).toMatchObject({
+          id: after.containerId,
+          running: true,
+          labels: { 'com.galaxy.engine_image_ref': s.otherImage },
+        });
+        const listed = await s.port.listContainers({ 'com.galaxy.game_id': 'swap', ...s.extraLabels });
+        expect(listed.map((c) => [c.id, c.running])).toEqual([[after.containerId, true]]);
+      }),
+    );
+
+    it(
+      'a new engine that cannot run leaves the previous one running under the name, and throws',
+      withSubject(async (s) => {
+        const before = await s.port.run(spec(s, s.localImage));
+        await expect(s.port.replace(before.containerId, spec(s, s.remoteImage))).rejects.toThrow(/rolled back/);
+        expect(await s.port.inspectContainer(`${s.prefix}-swap`)).toMatchObject({ running: true, labels: { 'com.galaxy.engine_image_ref': s.localImage } });
+      }),
+    );
+
+    it(
+      'refuses to replace a container that does not run',
+      withSubject(async (s) => {
+        await expect(s.port.replace(`${s.prefix}-none`, spec(s, s.otherImage))).rejects.toThrow();
+        expect(await s.port.inspectContainer(`${s.prefix}-swap`)).toBeNull();
       }),
     );
   });

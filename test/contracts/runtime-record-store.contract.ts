@@ -26,6 +26,8 @@ export function sampleRecord(gameId: string, overrides: Partial<RuntimeRecord> =
     effectiveCpuQuota: 0.25,
     effectiveMemoryBytes: 12 * 1024 ** 4,
     effectivePidsLimit: 4096,
+    nodeId: 'n4bxkq2pdlvw3hygx7cm9rjse',
+    nodeHostname: 'worker-2.galaxy.test',
     ...overrides,
   };
 }
@@ -96,6 +98,8 @@ export function describeRuntimeRecordStoreContract(name: string, make: () => Pro
           effectiveCpuQuota: null,
           effectiveMemoryBytes: null,
           effectivePidsLimit: null,
+          nodeId: null,
+          nodeHostname: null,
         });
         await port.upsert(record, 1);
         expect(await port.get('g-nulls')).toEqual(record);
@@ -115,6 +119,8 @@ export function describeRuntimeRecordStoreContract(name: string, make: () => Pro
           effectiveCpuQuota: null,
           effectiveMemoryBytes: null,
           effectivePidsLimit: null,
+          nodeId: null,
+          nodeHostname: null,
         });
         await port.upsert(replacement, 1);
         expect(await port.get('g-replace')).toEqual(replacement);

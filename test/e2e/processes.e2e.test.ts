@@ -1,10 +1,12 @@
 /**
  * The Procfile roles as separate processes (web, worker, intake) on real
- * Redis, Postgres and Docker, driven from outside as a platform service would.
+ * Redis, Postgres and Docker (one engine, or a swarm: the test backend),
+ * driven from outside as a platform service would.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { FaultSystem } from '../faults/support.js';
 import { docker, faultSystem } from '../faults/support.js';
+import { currentGameContainers, expectNoContainers, gameContainer, gameContainerName, gameServices, probeHttp, testBackend } from '../support/backend.js';
 
 const IMAGE = 'galaxy-test-engine:labelled';
 const OTHER = 'galaxy-test-engine:labelled-v2';
@@ -52,8 +54,10 @@ describe('the Procfile processes', () => {
     const record = (await (await get(`/runtimes/${gameId}`)).json()) as Record<string, unknown> & { status: string; current_container_id: string };
     expect(record.status).toBe('running');
     const info = await docker.getContainer(record.current_container_id).inspect();
-    const ip = info.NetworkSettings.Networks[s.networkName]?.IPAddress;
-    expect((await fetch(`http://${ip}:8080/`)).status).toBe(200);
+    // On a swarm, the container of the service's running task, under the task's name.
+    expect((await gameContainer(gameId, docker)).Id).toBe(info.Id);
+    expect(info.Name).toMatch(gameContainerName(gameId));
+    expect(await probeHttp(s.networkName, info, 8080, docker)).toBe(200);
     // Contract §11: what the container got, as Docker reports it; a local image's digest is its id.
     expect(record).toMatchObject({
       current_image_digest: info.Image,
@@ -131,14 +135,18 @@ describe('the Procfile processes', () => {
       effective_memory_bytes: null,
       effective_pids_limit: null,
     });
-    expect(await s.containersOf(gameId)).toEqual([]);
+    // On a swarm the service goes at once, its task's container with the task.
+    expect(await gameServices(gameId, docker)).toEqual([]);
+    await expectNoContainers(() => s.containersOf(gameId));
     const restarted = await call('restart');
     expect(restarted).toMatchObject({ status: 'running', current_image_ref: IMAGE });
     expect(restarted.current_container_id).not.toBe(started.current_container_id);
     const patched = await call('patch', { image_ref: OTHER });
     expect(patched).toMatchObject({ status: 'running', current_image_ref: OTHER });
-    const containers = (await s.containersOf(gameId)).filter((c) => c.Names[0] === `/galaxy-game-${gameId}`);
-    expect(containers.map((c) => [c.Image, c.State])).toEqual([[OTHER, 'running']]);
+    const named = (await s.containersOf(gameId)).filter((c) => gameContainerName(gameId).test(c.Names[0] ?? ''));
+    const containers = await currentGameContainers(named, gameId, docker);
+    expect(containers.map((c) => [c.Id, c.Image, c.State])).toEqual([[patched.current_container_id, OTHER, 'running']]);
+    if (testBackend() === 'swarm') expect(containers[0]?.Labels['com.docker.swarm.service.name']).toBe(`galaxy-game-${gameId}`);
   });
 
   it('refuses a call without the token', async () => {

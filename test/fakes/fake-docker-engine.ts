@@ -168,6 +168,30 @@ export class FakeDockerEngine implements DockerEngine {
     });
   }
 
+  /** Set by `canReplace()`: as a cluster's rolling update, which one engine cannot do. */
+  replace?: (containerId: string, spec: RunSpec) => Promise<RunResult>;
+
+  /**
+   * Gives the fake the cluster's `replace`: the running container `containerId` gives way to one
+   * as `spec` says, under the same name; when the new one cannot run (its image is not local, a
+   * `failRun`), the previous comes back as it was and the call throws.
+   */
+  canReplace(): void {
+    this.replace = async (containerId, spec) => {
+      const previous = this.containers.get(containerId);
+      if (!previous?.info.running) throw new Error(`no running container ${containerId} to replace`);
+      if (previous.info.name !== spec.name) throw new Error(`container ${containerId} is not ${spec.name}`);
+      this.enter('replace');
+      this.containers.delete(containerId);
+      try {
+        return await this.run(spec);
+      } catch (error) {
+        this.containers.set(containerId, previous);
+        throw error instanceof Error ? new Error(`update failed, rolled back: ${error.message}`) : error;
+      }
+    };
+  }
+
   inspectContainer(nameOrId: string): Promise<ContainerInfo | null> {
     return this.call('inspectContainer', () => {
       if (this.failInspectContainer) throw this.failInspectContainer;

@@ -4,22 +4,23 @@
  * instead of holding its worker slot forever, and the start succeeds once the
  * daemon is back — one container, named by the record.
  */
-import { execFileSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { FaultSystem } from './support.js';
-import { faultSystem, until } from './support.js';
+import { defaultDockerdPid, faultSystem, until } from './support.js';
 
 const DEADLINE_MS = 2_000;
 const FROZEN_MS = 7_000;
 
 let system: FaultSystem | undefined;
-let frozen = false;
-const signalDockerd = (signal: 'STOP' | 'CONT') => {
-  execFileSync('pkill', [`-${signal}`, '-x', 'dockerd']);
-  frozen = signal === 'STOP';
+/** The default engine's dockerd while this test holds it stopped; thawed by the same pid. */
+let frozen: number | null = null;
+const signalDockerd = (signal: 'SIGSTOP' | 'SIGCONT') => {
+  const pid = signal === 'SIGCONT' && frozen !== null ? frozen : defaultDockerdPid();
+  process.kill(pid, signal);
+  frozen = signal === 'SIGSTOP' ? pid : null;
 };
 afterAll(async () => {
-  if (frozen) signalDockerd('CONT');
+  if (frozen !== null) signalDockerd('SIGCONT');
   await system?.cleanup();
 });
 
@@ -33,7 +34,7 @@ describe('dockerd frozen', () => {
     expect((await s.post(`/runtimes/${s.gameId('warm')}/start?wait=30`, { image_ref: 'galaxy-test-engine:labelled' })).status).toBe(200);
 
     const gameId = s.gameId('frozen');
-    signalDockerd('STOP');
+    signalDockerd('SIGSTOP');
     const frozenAt = Date.now();
     expect((await s.post(`/runtimes/${gameId}/start`, { image_ref: 'galaxy-test-engine:labelled' })).status).toBe(202);
 
@@ -52,7 +53,7 @@ describe('dockerd frozen', () => {
     }
     const waitedMs = Date.now() - frozenAt;
     if (waitedMs < FROZEN_MS) await new Promise((r) => setTimeout(r, FROZEN_MS - waitedMs));
-    signalDockerd('CONT');
+    signalDockerd('SIGCONT');
 
     const record = await until(
       () => s.records.get(gameId),

@@ -2,25 +2,21 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { FaultSystem } from './support.js';
-import { docker, faultSystem, until } from './support.js';
+import { testDocker } from '../support/backend.js';
+import { defaultDockerdPid, faultSystem, processAlive, until } from './support.js';
 
 let system: FaultSystem | undefined;
 afterAll(async () => {
   await system?.cleanup();
 });
 
+/** The default engine's dockerd only, by its pid: the swarm's private one (if up) keeps running. */
 async function restartDockerd(): Promise<void> {
-  execFileSync('pkill', ['-TERM', '-x', 'dockerd']);
+  const pid = defaultDockerdPid();
+  process.kill(pid, 'SIGTERM');
   // Its socket goes first; the process lives on while it stops containers.
   await until(
-    () => {
-      try {
-        execFileSync('pgrep', ['-x', 'dockerd']);
-        return 'running';
-      } catch {
-        return 'gone';
-      }
-    },
+    () => (processAlive(pid) ? 'running' : 'gone'),
     (v) => v === 'gone',
     60_000,
     'dockerd exited',
@@ -28,10 +24,12 @@ async function restartDockerd(): Promise<void> {
   execFileSync('bash', ['scripts/services.sh', 'up'], { stdio: 'ignore' });
   await until(
     () =>
-      docker.ping().then(
-        () => 'up',
-        () => 'down',
-      ),
+      testDocker('docker')
+        .ping()
+        .then(
+          () => 'up',
+          () => 'down',
+        ),
     (v) => v === 'up',
     60_000,
     'dockerd back',

@@ -1,25 +1,27 @@
 /**
  * Fault-injection harness: the real processes (`src/main.ts <role>`) with an
- * environment of their own, and handles to kill them, restart them, and take
- * their services away. The faults project runs alone (it restarts shared
- * services), one file at a time.
+ * environment of their own, on the test backend's engine (the e2e Procfile
+ * test runs on both; the faults project on the default engine), and handles to
+ * kill them, restart them, and take their services away. The faults project
+ * runs alone (it restarts shared services), one file at a time.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import Dockerode from 'dockerode';
 import { Redis } from 'ioredis';
 import { PostgresOperationLog } from '../../src/infra/db/postgres-operation-log.js';
 import { PostgresRuntimeRecordStore } from '../../src/infra/db/postgres-runtime-record-store.js';
+import { backendEnv, createTestNetwork, removeGames, testDocker } from '../support/backend.js';
 import type { TestDatabase } from '../support/db.js';
 import { createTestDatabase } from '../support/db.js';
-import { TEST_LABEL, isolatedSystemEnv, removeContainers, testRedisUrl } from '../support/services.js';
+import { isolatedSystemEnv, testRedisUrl } from '../support/services.js';
 
 export type Role = 'web' | 'worker' | 'intake' | 'all';
-export const docker = new Dockerode({ socketPath: '/var/run/docker.sock' });
+export const docker = testDocker();
 
 export async function freePort(): Promise<number> {
   const server = net.createServer();
@@ -36,6 +38,26 @@ export async function until<T>(probe: () => Promise<T> | T, accept: (v: T) => bo
     if (accept(value)) return value;
     if (Date.now() > deadline) throw new Error(`${what}: not reached in ${ms} ms (last: ${JSON.stringify(value)?.slice(0, 500)})`);
     await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * The default engine's dockerd, by the pid file it writes: `pkill -x dockerd`
+ * would also signal the swarm's private dockerd (scripts/services.sh up --swarm).
+ */
+export function defaultDockerdPid(): number {
+  const text = readFileSync('/var/run/docker.pid', 'utf8').trim();
+  const pid = Number(text);
+  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`/var/run/docker.pid holds ${JSON.stringify(text)}, not a pid`);
+  return pid;
+}
+
+/** Alive and not a zombie: a dockerd that exited but was not reaped yet is gone. */
+export function processAlive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
   }
 }
 
@@ -123,7 +145,7 @@ export async function faultSystem(opts: { redisUrl?: string; env?: Record<string
   const database: TestDatabase = await createTestDatabase();
   const tmp = await mkdtemp(path.join(os.tmpdir(), `rtm-${run}-`));
   const networkName = `rtm-${run}`;
-  const network = await docker.createNetwork({ Name: networkName, Driver: 'bridge', Labels: { ...TEST_LABEL } });
+  const network = await createTestNetwork(networkName, {}, docker);
   const port = await freePort();
   // Not the defaults (8091, 8092): other runs on this machine use those.
   const opsPorts = { worker: await freePort(), intake: await freePort() };
@@ -144,6 +166,7 @@ export async function faultSystem(opts: { redisUrl?: string; env?: Record<string
     RTMANAGER_JOB_ATTEMPTS: '20',
     RTMANAGER_JOB_BACKOFF_MS: '500',
     RTMANAGER_WORKER_CONCURRENCY: '10',
+    ...backendEnv(),
     ...opts.env,
   };
   const children = new Map<Role, ChildProcess>();
@@ -210,11 +233,7 @@ export async function faultSystem(opts: { redisUrl?: string; env?: Record<string
     },
     async cleanup() {
       for (const role of children.keys()) await kill(role, 'SIGKILL');
-      const left = await docker.listContainers({ all: true, filters: { name: [`galaxy-game-${run}-`] } });
-      await removeContainers(
-        docker,
-        left.map((c) => c.Id),
-      );
+      await removeGames(docker, { name: [`galaxy-game-${run}-`] });
       await network.remove().catch(() => undefined);
       const keys = await redis.keys(`${run}*`).catch(() => [] as string[]);
       // In slices: an enqueue load leaves a hundred thousand keys, more arguments than one call's stack holds.

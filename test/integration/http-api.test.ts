@@ -137,6 +137,8 @@ describe('HTTP API on real Redis', () => {
 
   it('?wait answers 200 with the Result once the job ran; the poll shows it; the record is served', async () => {
     const h = harness();
+    // As a cluster places it: the node travels through the job's result and the record.
+    h.w.docker.node = { id: 'n1', hostname: 'host-1' };
     await h.watchStarts();
     h.runWorker();
     const res = await h.call('POST', `${start('web-2')}?wait=10`, { image_ref: IMAGE });
@@ -146,7 +148,11 @@ describe('HTTP API on real Redis', () => {
       job_id: 'web-2',
       game_id: 'web-2',
       state: 'completed',
-      result: { outcome: 'success', error_code: null, record: { game_id: 'web-2', status: 'running', current_image_ref: IMAGE } },
+      result: {
+        outcome: 'success',
+        error_code: null,
+        record: { game_id: 'web-2', status: 'running', current_image_ref: IMAGE, node_id: 'n1', node_hostname: 'host-1' },
+      },
     });
 
     const poll = (await (await h.call('GET', start('web-2'))).json()) as Record<string, unknown>;

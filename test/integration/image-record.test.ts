@@ -41,7 +41,7 @@ async function applied(w: RealWorld, containerId: string) {
 }
 
 describe('what the container got', () => {
-  it('a local image: its image id as the digest, the limits Docker applied; a stop keeps the digest and drops the limits', async () => {
+  it('a local image: its image id as the digest, the limits Docker applied; a stop keeps the digest and drops the limits and the node', async () => {
     const w = await world();
     const gameId = w.gameId('local');
     const imageId = (await w.docker.getImage(LABELLED).inspect()).Id;
@@ -52,6 +52,9 @@ describe('what the container got', () => {
     // The image's labels (cpu 0.5, memory 64m, pids 64), as Docker reports them back.
     expect(await applied(w, record.currentContainerId!)).toEqual({ cpuQuota: 0.5, memoryBytes: 64 * MIB, pidsLimit: 64 });
     expect(record).toMatchObject({ currentImageDigest: imageId, effectiveCpuQuota: 0.5, effectiveMemoryBytes: 64 * MIB, effectivePidsLimit: 64 });
+    // Where the engine says it runs (one engine: nowhere to name).
+    const node = (await w.engine.inspectContainer(record.currentContainerId!))?.node ?? null;
+    expect(record).toMatchObject({ nodeId: node?.id ?? null, nodeHostname: node?.hostname ?? null });
     expect(await w.records.get(gameId)).toEqual(record);
 
     const stopped = await stopRuntime(w.deps, { gameId, opSource: 'gm_rest', sourceRef: 'it' });
@@ -61,6 +64,8 @@ describe('what the container got', () => {
       effectiveCpuQuota: null,
       effectiveMemoryBytes: null,
       effectivePidsLimit: null,
+      nodeId: null,
+      nodeHostname: null,
     });
     expect(await w.records.get(gameId)).toEqual(stopped.record);
     expect((await w.operations.listByGame(gameId, 10)).map((e) => [e.opKind, e.outcome, e.imageDigest])).toEqual([

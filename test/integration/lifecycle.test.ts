@@ -3,7 +3,17 @@ import { reconcileAll, reconcileOnEvent } from '../../src/domain/reconcile.js';
 import { patchRuntime, restartRuntime } from '../../src/domain/restart.js';
 import { startRuntime } from '../../src/domain/start.js';
 import { stopRuntime } from '../../src/domain/stop.js';
-import { followEngineEvents } from '../../src/infra/docker/events-follower.js';
+import {
+  currentGameContainers,
+  expectNoContainers,
+  followGames,
+  gameContainer,
+  gameContainerName,
+  gameServices,
+  gameTasks,
+  runBareGame,
+  testBackend,
+} from '../support/backend.js';
 import type { RealWorld } from '../support/real-world.js';
 import { realWorld, TEST_LABEL } from '../support/real-world.js';
 
@@ -24,6 +34,12 @@ afterEach(async () => {
 
 const who = { opSource: 'admin_rest' as const, sourceRef: 'it' };
 const start = (w: RealWorld, gameId: string, imageRef = LABELLED) => startRuntime(w.deps, { gameId, imageRef, ...who });
+const swarm = testBackend() === 'swarm';
+
+/** On a swarm the reconciler reads the task, which its node reports failed a moment after the container exited. */
+async function taskEnded(w: RealWorld, gameId: string): Promise<void> {
+  if (swarm) await expect.poll(async () => (await gameTasks(gameId, w.docker))[0]?.Status.State, { timeout: 10_000 }).toBe('failed');
+}
 
 describe('stop, restart, patch on real Docker', () => {
   it('stop removes the container, records stopped and keeps the state directory', async () => {
@@ -36,7 +52,9 @@ describe('stop, restart, patch on real Docker', () => {
       errorCode: null,
       record: { status: 'stopped', currentContainerId: null, statePath: started.statePath },
     });
-    expect(await w.containersOf(gameId)).toEqual([]);
+    // On a swarm the service goes at once, its task's container with the task.
+    expect(await gameServices(gameId, w.docker)).toEqual([]);
+    await expectNoContainers(() => w.containersOf(gameId));
     expect((await w.streamEntries(w.streams.health)).at(-1)).toMatchObject({ event_type: 'container_exited', container_id: started.currentContainerId });
     expect(await stopRuntime(w.deps, { gameId, ...who })).toMatchObject({ outcome: 'success', errorCode: 'replay_no_op' });
   });
@@ -51,8 +69,9 @@ describe('stop, restart, patch on real Docker', () => {
       record: { status: 'running', engineEndpoint: before.engineEndpoint, statePath: before.statePath, currentImageRef: LABELLED },
     });
     expect(after.record?.currentContainerId).not.toBe(before.currentContainerId);
-    const containers = await w.containersOf(gameId);
-    expect(containers.map((c) => [c.Id, c.Names[0], c.State])).toEqual([[after.record?.currentContainerId, `/galaxy-game-${gameId}`, 'running']]);
+    const containers = await currentGameContainers(await w.containersOf(gameId), gameId, w.docker);
+    expect(containers.map((c) => [c.Id, c.State])).toEqual([[after.record?.currentContainerId, 'running']]);
+    expect(containers[0]?.Names[0]).toMatch(gameContainerName(gameId));
   });
 
   it('patch moves the game onto a new image', async () => {
@@ -61,8 +80,10 @@ describe('stop, restart, patch on real Docker', () => {
     await start(w, gameId);
     const patched = await patchRuntime(w.deps, { gameId, imageRef: 'galaxy-test-engine:labelled-v2', ...who });
     expect(patched).toMatchObject({ outcome: 'success', record: { currentImageRef: 'galaxy-test-engine:labelled-v2' } });
-    const [container] = await w.containersOf(gameId);
-    expect(container?.Labels['com.galaxy.engine_image_ref']).toBe('galaxy-test-engine:labelled-v2');
+    const containers = await currentGameContainers(await w.containersOf(gameId), gameId, w.docker);
+    expect(containers.map((c) => [c.Id, c.State, c.Labels['com.galaxy.engine_image_ref']])).toEqual([
+      [patched.record?.currentContainerId, 'running', 'galaxy-test-engine:labelled-v2'],
+    ]);
   });
 });
 
@@ -70,17 +91,17 @@ describe('reconciler on real Docker', () => {
   it('adopts a running container of ours that has no record', async () => {
     const w = await world();
     const gameId = w.gameId('orphan');
-    const created = await w.docker.createContainer({
-      name: `galaxy-game-${gameId}`,
-      Image: LABELLED,
-      Labels: { ...w.deps.settings.extraLabels, 'com.galaxy.owner': 'rtmanager', 'com.galaxy.game_id': gameId, 'com.galaxy.engine_image_ref': LABELLED },
-      HostConfig: { NetworkMode: w.networkName },
+    // On a swarm, a service of ours with no record, its labels on it and on its container.
+    const created = await runBareGame(w.docker, {
+      gameId,
+      image: LABELLED,
+      labels: { ...w.deps.settings.extraLabels, 'com.galaxy.owner': 'rtmanager', 'com.galaxy.game_id': gameId, 'com.galaxy.engine_image_ref': LABELLED },
+      network: w.networkName,
     });
-    await created.start();
     const summary = await reconcileAll(w.deps);
     expect(summary).toMatchObject({ containers: 1, adopted: 1 });
-    expect(await w.records.get(gameId)).toMatchObject({ status: 'running', currentContainerId: created.id, currentImageRef: LABELLED });
-    expect((await w.streamEntries(w.streams.health)).at(-1)).toMatchObject({ event_type: 'container_adopted', container_id: created.id });
+    expect(await w.records.get(gameId)).toMatchObject({ status: 'running', currentContainerId: created, currentImageRef: LABELLED });
+    expect((await w.streamEntries(w.streams.health)).at(-1)).toMatchObject({ event_type: 'container_adopted', container_id: created });
     expect((await w.operations.listByGame(gameId, 1))[0]).toMatchObject({ opKind: 'reconcile_adopt', opSource: 'reconciler' });
   });
 
@@ -88,7 +109,15 @@ describe('reconciler on real Docker', () => {
     const w = await world();
     const gameId = w.gameId('gone');
     const record = (await start(w, gameId)).record!;
-    await w.docker.getContainer(record.currentContainerId!).remove({ force: true });
+    // On a swarm the game is its service: what disappears behind the manager's back is the service (and with it the container).
+    if (swarm) await w.docker.getService(`galaxy-game-${gameId}`).remove();
+    await w.docker
+      .getContainer(record.currentContainerId!)
+      .remove({ force: true })
+      .catch((error: { statusCode?: number }) => {
+        // The swarm's agent may have removed it first.
+        if (!(swarm && error.statusCode === 404)) throw error;
+      });
     expect(await reconcileAll(w.deps)).toMatchObject({ disappeared: 1 });
     expect(await w.records.get(gameId)).toMatchObject({ status: 'removed' });
     expect((await w.streamEntries(w.streams.health)).at(-1)).toMatchObject({ event_type: 'container_disappeared' });
@@ -97,8 +126,11 @@ describe('reconciler on real Docker', () => {
   it('marks an engine that exited, with its exit code', async () => {
     const w = await world();
     const gameId = w.gameId('exits');
-    await start(w, gameId, 'galaxy-test-engine:exits');
+    // On a swarm an engine that exits before its task is seen running fails its start (test/swarm/swarm-engine.test.ts):
+    // the reconciler's part needs one that ran first.
+    expect(await start(w, gameId, swarm ? 'galaxy-test-engine:exits-later' : 'galaxy-test-engine:exits')).toMatchObject({ outcome: 'success' });
     await expect.poll(async () => (await w.containersOf(gameId)).map((c) => c.State), { timeout: 10_000 }).toEqual(['exited']);
+    await taskEnded(w, gameId);
     expect(await reconcileAll(w.deps)).toMatchObject({ exited: 1 });
     expect(await w.records.get(gameId)).toMatchObject({ status: 'exited' });
     const event = (await w.streamEntries(w.streams.health)).at(-1)!;
@@ -111,6 +143,7 @@ describe('reconciler on real Docker', () => {
     const gameId = w.gameId('oom');
     await start(w, gameId, 'galaxy-test-engine:hog');
     await expect.poll(async () => (await w.containersOf(gameId)).map((c) => c.State), { timeout: 10_000 }).toEqual(['exited']);
+    await taskEnded(w, gameId);
     expect(await reconcileAll(w.deps)).toMatchObject({ oom: 1 });
     const event = (await w.streamEntries(w.streams.health)).at(-1)!;
     expect(event.event_type).toBe('container_oom');
@@ -120,36 +153,44 @@ describe('reconciler on real Docker', () => {
   it('never touches a container without our owner label, even one with our name', async () => {
     const w = await world();
     const gameId = w.gameId('foreign');
-    const foreign = await w.docker.createContainer({
-      name: `galaxy-game-${gameId}`,
-      Image: LABELLED,
-      Labels: { ...TEST_LABEL, 'com.galaxy.test_run': String(w.deps.settings.extraLabels?.['com.galaxy.test_run']), 'com.galaxy.game_id': gameId },
-      HostConfig: { NetworkMode: w.networkName },
+    // On a swarm, a service with our name and without our owner label.
+    const foreign = await runBareGame(w.docker, {
+      gameId,
+      image: LABELLED,
+      labels: { ...TEST_LABEL, 'com.galaxy.test_run': String(w.deps.settings.extraLabels?.['com.galaxy.test_run']), 'com.galaxy.game_id': gameId },
+      network: w.networkName,
     });
-    await foreign.start();
     expect(await reconcileAll(w.deps)).toMatchObject({ containers: 0, adopted: 0 });
     const refused = await start(w, gameId);
     expect(refused).toMatchObject({ outcome: 'failure', errorCode: 'container_start_failed' });
     expect(await stopRuntime(w.deps, { gameId, ...who })).toMatchObject({ outcome: 'success', errorCode: 'replay_no_op' });
-    expect((await foreign.inspect()).State.Running).toBe(true);
+    expect((await w.docker.getContainer(foreign).inspect()).State.Running).toBe(true);
+    if (swarm) expect((await gameContainer(gameId, w.docker)).Id).toBe(foreign);
   });
 });
+
+/** RTMANAGER_SWARM_POLL_MS's default: the bound below holds with what production reads. */
+const SWARM_POLL_MS = 1_000;
 
 describe('engine events on real Docker', () => {
   it('a docker kill reaches the health stream and the record within 2 s', async () => {
     const w = await world();
     const gameId = w.gameId('kill');
-    const follower = followEngineEvents({
+    const follower = followGames({
       docker: w.docker,
+      engine: w.engine,
       labels: { 'com.galaxy.owner': 'rtmanager', ...w.deps.settings.extraLabels },
       onEvent: async (event) => {
         await reconcileOnEvent(w.deps, event.labels['com.galaxy.game_id'] ?? '', (ms) => new Promise((r) => setTimeout(r, ms)));
       },
       logger: w.logger,
+      pollMs: SWARM_POLL_MS,
     });
     stops.push(() => follower.stop());
     await follower.connected;
     const record = (await start(w, gameId)).record!;
+    // A swarm's follower learns of a change from one read of the tasks to the next: it must have read the engine running.
+    if (swarm) await new Promise((r) => setTimeout(r, SWARM_POLL_MS + 500));
     const killedAt = Date.now();
     await w.docker.getContainer(record.currentContainerId!).kill();
     const events = await vi.waitFor(

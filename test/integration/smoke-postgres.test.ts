@@ -91,21 +91,20 @@ describe('migrations', () => {
     }
   });
 
-  it.each([
-    ['postgres', () => createTestDatabase({ migrate: false })],
-    ['pglite', () => openDatabase(undefined, { dataDir: 'memory://' }).then((handle) => ({ handle, close: () => handle.close() }))],
-  ] as const)('the image digest / effective limits migration applies on %s tables holding rows, which read back NULL', async (_kind, create) => {
-    const test = await create();
+  /**
+   * The tables as a deployed service has them just before the migration that
+   * adds `column`, with a row in each; then every migration, as a service
+   * upgraded in place runs them. Found by what it adds, not by its number:
+   * merged branches may renumber migrations.
+   */
+  async function migratedFromBefore(handle: DatabaseHandle, column: string): Promise<void> {
     const before = await mkdtemp(path.join(os.tmpdir(), 'rtm-migrations-'));
     try {
-      // The migrations up to the one before it: the tables as a deployed v2 has them.
       await cp(path.join(repoRoot, 'drizzle'), before, { recursive: true });
       const journal = JSON.parse(readFileSync(path.join(before, 'meta/_journal.json'), 'utf8')) as { entries: Array<{ tag: string }> };
-      // Found by what it adds, not by its number: merged branches may renumber migrations.
-      const at = journal.entries.findIndex((e) => readFileSync(path.join(before, `${e.tag}.sql`), 'utf8').includes('current_image_digest'));
+      const at = journal.entries.findIndex((e) => readFileSync(path.join(before, `${e.tag}.sql`), 'utf8').includes(`"${column}"`));
       expect(at).toBeGreaterThan(0);
       await writeFile(path.join(before, 'meta/_journal.json'), JSON.stringify({ ...journal, entries: journal.entries.slice(0, at) }));
-      const handle = test.handle;
       if (handle.kind === 'pglite') await migratePglite(handle.db, { migrationsFolder: before });
       else await migratePostgres(handle.db, { migrationsFolder: before });
       await handle.db.execute(sql`insert into runtime_records (game_id, status, current_image_ref, last_op_at, created_at, lease_fence)
@@ -115,6 +114,21 @@ describe('migrations', () => {
 
       await migrateDatabase(handle);
       expect(await appliedMigrations(handle)).toBe(SHIPPED_MIGRATIONS);
+    } finally {
+      await rm(before, { recursive: true, force: true });
+    }
+  }
+
+  const unmigrated = [
+    ['postgres', () => createTestDatabase({ migrate: false })],
+    ['pglite', () => openDatabase(undefined, { dataDir: 'memory://' }).then((handle) => ({ handle, close: () => handle.close() }))],
+  ] as const;
+
+  it.each(unmigrated)('the image digest / effective limits migration applies on %s tables holding rows, which read back NULL', async (_kind, create) => {
+    const test = await create();
+    try {
+      const handle = test.handle;
+      await migratedFromBefore(handle, 'current_image_digest');
       expect(await new PostgresRuntimeRecordStore(handle.db).get('g-old')).toMatchObject({
         status: 'running',
         currentImageRef: 'galaxy/engine:1',
@@ -127,7 +141,22 @@ describe('migrations', () => {
         expect.objectContaining({ imageRef: 'galaxy/engine:1', imageDigest: null }),
       ]);
     } finally {
-      await rm(before, { recursive: true, force: true });
+      await test.close();
+    }
+  });
+
+  it.each(unmigrated)('the node migration applies on %s tables holding rows, which read back NULL and take a node', async (_kind, create) => {
+    const test = await create();
+    try {
+      const handle = test.handle;
+      await migratedFromBefore(handle, 'node_id');
+      const store = new PostgresRuntimeRecordStore(handle.db);
+      const old = await store.get('g-old');
+      expect(old).toMatchObject({ status: 'running', currentImageRef: 'galaxy/engine:1', nodeId: null, nodeHostname: null });
+      const placed = { ...old!, nodeId: 'n1', nodeHostname: 'host-1' };
+      expect(await store.upsert(placed, 8)).toBe(true);
+      expect(await store.get('g-old')).toEqual(placed);
+    } finally {
       await test.close();
     }
   });

@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startRuntime } from '../../src/domain/start.js';
 import { runtimeRecords } from '../../src/infra/db/schema.js';
+import { expectNoContainers, gameContainer, gameContainerName, gameServices, testBackend } from '../support/backend.js';
 import type { RealWorld } from '../support/real-world.js';
 import { realWorld } from '../support/real-world.js';
 
@@ -19,6 +20,7 @@ afterEach(async () => {
 });
 
 const start = (w: RealWorld, gameId: string, imageRef = LABELLED) => startRuntime(w.deps, { gameId, imageRef, opSource: 'gm_rest', sourceRef: 'it' });
+const swarm = testBackend() === 'swarm';
 
 describe('start on real Docker, Redis and Postgres', () => {
   it('runs the container exactly as contract §8 says and records, audits and announces it', async () => {
@@ -28,9 +30,9 @@ describe('start on real Docker, Redis and Postgres', () => {
     expect(result).toMatchObject({ outcome: 'success', errorCode: null, errorMessage: '', retryable: false });
     const record = result.record!;
 
-    const info = await w.docker.getContainer(`galaxy-game-${gameId}`).inspect();
+    const info = await gameContainer(gameId, w.docker);
     expect(info.Id).toBe(record.currentContainerId);
-    expect(info.Name).toBe(`/galaxy-game-${gameId}`);
+    expect(info.Name).toMatch(gameContainerName(gameId));
     expect(info.Config.Hostname).toBe(`galaxy-game-${gameId}`);
     expect(info.Config.Labels).toMatchObject({
       'com.galaxy.owner': 'rtmanager',
@@ -39,15 +41,23 @@ describe('start on real Docker, Redis and Postgres', () => {
       'com.galaxy.engine_image_ref': LABELLED,
       'com.galaxy.started_at_ms': expect.stringMatching(/^\d{13}$/) as string,
     });
+    // Swarm adds its own to the container's: the container is the game service's task's.
+    if (swarm) expect(info.Config.Labels).toMatchObject({ 'com.docker.swarm.service.name': `galaxy-game-${gameId}` });
     expect(info.Config.Env).toEqual(expect.arrayContaining(['GALAXY_ENGINE_STATE_DIR=/var/lib/galaxy/engine', 'STORAGE_PATH=/var/lib/galaxy/engine']));
     expect(info.HostConfig).toMatchObject({
       NanoCpus: 500_000_000,
       Memory: 64 * 1024 * 1024,
       PidsLimit: 64,
-      NetworkMode: w.networkName,
-      Mounts: [{ Type: 'bind', Source: `${w.stateRoot}/${gameId}`, Target: '/var/lib/galaxy/engine' }],
+      // A task's container joins its overlay network by endpoint; its mode stays Docker's default.
+      NetworkMode: swarm ? 'default' : w.networkName,
+      // Swarm carries the scratch tmpfs as a typed mount (one engine: HostConfig.Tmpfs).
+      Mounts: [
+        { Type: 'bind', Source: `${w.stateRoot}/${gameId}`, Target: '/var/lib/galaxy/engine' },
+        ...(swarm ? [{ Type: 'tmpfs', Target: '/tmp', TmpfsOptions: { SizeBytes: 64 * 1024 * 1024 } }] : []),
+      ],
       LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
     });
+    expect(Object.keys(info.NetworkSettings.Networks)).toEqual([w.networkName]);
     expect(info.State.Running).toBe(true);
     expect((await stat(`${w.stateRoot}/${gameId}`)).mode & 0o777).toBe(0o750);
 
@@ -88,7 +98,7 @@ describe('start on real Docker, Redis and Postgres', () => {
     const gameId = w.gameId('defaults');
     const result = await start(w, gameId, image);
     expect(result.outcome).toBe('success');
-    const info = await w.docker.getContainer(`galaxy-game-${gameId}`).inspect();
+    const info = await gameContainer(gameId, w.docker);
     expect(info.HostConfig).toMatchObject({ NanoCpus: 1_000_000_000, Memory: 512 * 1024 * 1024, PidsLimit: 256 });
   });
 
@@ -117,6 +127,7 @@ describe('start on real Docker, Redis and Postgres', () => {
     const result = await start(w, gameId, image);
     expect(result).toMatchObject({ outcome: 'failure', errorCode: 'image_pull_failed', retryable: false });
     expect(await w.containersOf(gameId)).toEqual([]);
+    expect(await gameServices(gameId, w.docker)).toEqual([]);
     const [intent] = await w.streamEntries(w.streams.intents);
     expect(intent).toMatchObject({ notification_type: 'runtime.image_pull_failed', audience: 'admin' });
     const payload = JSON.parse(intent!.payload!) as Record<string, unknown>;
@@ -161,7 +172,8 @@ describe('start on real Docker, Redis and Postgres', () => {
       record: null,
       retryable: true,
     });
-    expect(await w.containersOf(gameId)).toEqual([]);
+    expect(await gameServices(gameId, w.docker)).toEqual([]);
+    await expectNoContainers(() => w.containersOf(gameId));
     const [audit] = await w.operations.listByGame(gameId, 1);
     expect(audit?.containerId).toMatch(/^[0-9a-f]{64}$/);
   });
@@ -176,5 +188,6 @@ describe('start on real Docker, Redis and Postgres', () => {
     const rerun = await start(w, gameId);
     expect(rerun).toMatchObject({ outcome: 'success', errorCode: null, record: { currentContainerId: first.record!.currentContainerId } });
     expect(await w.containersOf(gameId)).toHaveLength(1);
+    if (swarm) expect(await gameServices(gameId, w.docker)).toHaveLength(1);
   });
 });

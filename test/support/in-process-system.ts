@@ -2,23 +2,22 @@
  * The whole system (`all`: web, worker, intake) started in the test's own
  * process by the composition root, from an environment as an operator writes
  * it, on a database, queue prefix, streams, network and state root of its
- * own. Its pino lines go to `logLines`, so a test can read every line the
- * run logged. `cleanup()` stops it and removes what it made.
+ * own, on the test backend's engine (one engine, or a swarm). Its pino lines
+ * go to `logLines`, so a test can read every line the run logged.
+ * `cleanup()` stops it and removes what it made.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import Dockerode from 'dockerode';
 import { Redis } from 'ioredis';
 import { startSystem } from '../../src/composition/index.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/infra/logger.js';
 import { freePort } from '../faults/support.js';
+import { backendEnv, createTestNetwork, removeGames, testDocker } from './backend.js';
 import { createTestDatabase } from './db.js';
-import { TEST_LABEL, isolatedSystemEnv, removeContainers, testRedisUrl } from './services.js';
-
-const docker = new Dockerode({ socketPath: '/var/run/docker.sock' });
+import { isolatedSystemEnv, testRedisUrl } from './services.js';
 
 export interface PollAnswer {
   job_id: string;
@@ -32,12 +31,14 @@ export async function inProcessSystem(env: Record<string, string> = {}) {
   const database = await createTestDatabase();
   const tmp = await mkdtemp(path.join(os.tmpdir(), `rtm-${run}-`));
   const networkName = `rtm-${run}`;
-  const network = await docker.createNetwork({ Name: networkName, Driver: 'bridge', Labels: { ...TEST_LABEL } });
+  const docker = testDocker();
+  const network = await createTestNetwork(networkName, {}, docker);
   const port = await freePort();
   const loaded = loadConfig({
     ...isolatedSystemEnv(run, { databaseUrl: database.url, port, network: networkName, stateRoot: path.join(tmp, 'state') }),
     RTMANAGER_AUTH_DISABLED: 'true',
     RTMANAGER_STOP_TIMEOUT_SECONDS: '1',
+    ...backendEnv(),
     ...env,
   });
   if (!loaded.ok) throw new Error(`invalid test configuration:\n${loaded.errors.join('\n')}`);
@@ -87,11 +88,8 @@ export async function inProcessSystem(env: Record<string, string> = {}) {
 
   async function cleanup(): Promise<void> {
     await system.stop();
-    const ours = await docker.listContainers({ all: true, filters: { label: [`com.galaxy.test_run=${run}`] } });
-    await removeContainers(
-      docker,
-      ours.map((c) => c.Id),
-    );
+    await removeGames(docker, { label: [`com.galaxy.test_run=${run}`] });
+    await removeGames(docker, { name: [`galaxy-game-${run}-`] });
     await network.remove().catch(() => undefined);
     const keys = await redis.keys(`${run}*`);
     if (keys.length) await redis.del(...keys);

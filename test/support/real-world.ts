@@ -1,26 +1,26 @@
 /**
- * The domain's deps on the real adapters — Redis, Postgres, Docker, the
- * filesystem — with names unique to one test: its own database, key prefix,
- * streams, network and state root. `cleanup()` removes all of it.
+ * The domain's deps on the real adapters — Redis, Postgres, Docker (the test
+ * backend's: one engine, or a swarm), the filesystem — with names unique to
+ * one test: its own database, key prefix, streams, network and state root.
+ * `cleanup()` removes all of it.
  */
-import { removeContainers, testRedisUrl } from './services.js';
+import { testRedisUrl } from './services.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import Dockerode from 'dockerode';
 import { Redis } from 'ioredis';
 import { lifecycleSettings } from '../../src/composition/settings.js';
 import type { LifecycleDeps } from '../../src/domain/lifecycle.js';
 import { PostgresHealthSnapshots } from '../../src/infra/db/postgres-health-snapshots.js';
 import { PostgresOperationLog } from '../../src/infra/db/postgres-operation-log.js';
 import { PostgresRuntimeRecordStore } from '../../src/infra/db/postgres-runtime-record-store.js';
-import { DockerodeEngine } from '../../src/infra/docker/docker-engine.js';
 import { FsStateDirectories } from '../../src/infra/fs/state-directories.js';
 import { RedisGameLeases } from '../../src/infra/redis/game-leases.js';
 import { RedisHealthEvents } from '../../src/infra/redis/health-events.js';
 import { RedisNotifications } from '../../src/infra/redis/notifications.js';
 import { RecordingLogger, RecordingTelemetry } from '../fakes/support.js';
+import { backendEnv, createTestNetwork, engineFor, removeGames, testDocker } from './backend.js';
 import { createTestDatabase } from './db.js';
 import { TEST_LABEL, testLabelsEnv } from './services.js';
 import { testConfig } from './test-config.js';
@@ -30,25 +30,27 @@ export { TEST_LABEL };
 /** `env`: configuration of the test's own, beside the world's (e.g. RTMANAGER_ALLOWED_REGISTRIES, RTMANAGER_CONTAINER_USER). */
 export async function realWorld(opts: { network?: string | null; env?: Record<string, string> } = {}) {
   const run = randomUUID().slice(0, 8);
-  const docker = new Dockerode({ socketPath: '/var/run/docker.sock' });
+  const docker = testDocker();
   const redis = new Redis(testRedisUrl());
   const database = await createTestDatabase();
   const stateRoot = await mkdtemp(path.join(os.tmpdir(), `rtm-state-${run}-`));
   const networkName = opts.network === null ? `rtm-missing-${run}` : `rtm-net-${run}`;
-  const network = opts.network === null ? null : await docker.createNetwork({ Name: networkName, Driver: 'bridge', Labels: { ...TEST_LABEL } });
+  const network = opts.network === null ? null : await createTestNetwork(networkName, {}, docker);
   const streams = { health: `test:${run}:health`, intents: `test:${run}:intents` };
   const leasePrefix = `test:${run}:lease:`;
 
   const records = new PostgresRuntimeRecordStore(database.db);
   const operations = new PostgresOperationLog(database.db);
   const snapshots = new PostgresHealthSnapshots(database.db);
-  const engine = new DockerodeEngine({ docker });
   const config = testConfig({
     RTMANAGER_DOCKER_NETWORK: networkName,
     RTMANAGER_STOP_TIMEOUT_SECONDS: '1',
     RTMANAGER_CONTAINER_EXTRA_LABELS: testLabelsEnv({ 'com.galaxy.test_run': run }),
+    ...backendEnv(),
     ...opts.env,
   });
+  // A service's stop grace is fixed at its creation: the composition root gives it the stop timeout, as here.
+  const engine = engineFor({ docker }, { stopGracePeriodSeconds: config.container.stopTimeoutSeconds });
   const telemetry = new RecordingTelemetry();
   const logger = new RecordingLogger();
   const deps: LifecycleDeps = {
@@ -87,11 +89,7 @@ export async function realWorld(opts: { network?: string | null; env?: Record<st
   }
 
   async function cleanup(): Promise<void> {
-    const ours = await docker.listContainers({ all: true, filters: { name: [`galaxy-game-t${run}-`] } });
-    await removeContainers(
-      docker,
-      ours.map((c) => c.Id),
-    );
+    await removeGames(docker, { name: [`galaxy-game-t${run}-`] });
     await network?.remove().catch(() => undefined);
     const keys = await redis.keys(`test:${run}:*`);
     if (keys.length) await redis.del(...keys);

@@ -10,13 +10,13 @@ import os from 'node:os';
 import path from 'node:path';
 import type Dockerode from 'dockerode';
 import { describe, expect, it } from 'vitest';
-import type { RunSpec } from '../../src/domain/ports.js';
 import { dockerFromHost } from '../../src/infra/docker/docker-engine.js';
 import { SwarmEngine } from '../../src/infra/docker/swarm-engine.js';
-import { describeDockerEngineContract } from '../contracts/docker-engine.contract.js';
+import { contractRunSpec, describeDockerEngineContract, describeReplaceContract, subjectRunner } from '../contracts/docker-engine.contract.js';
 import { RecordingTelemetry } from '../fakes/support.js';
 import { pushEngineImage, testRegistry } from '../support/registry.js';
 import { TEST_LABEL } from '../support/services.js';
+import { removeGames } from '../support/backend.js';
 
 function swarmHost(): string {
   const host = process.env.RTM_TEST_SWARM_HOST;
@@ -25,18 +25,6 @@ function swarmHost(): string {
 }
 
 const docker: Dockerode = dockerFromHost(swarmHost());
-
-async function removeServices(labels: Record<string, string>): Promise<void> {
-  const services = await docker.listServices({ filters: { label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) } });
-  await Promise.all(
-    services.map((s) =>
-      docker
-        .getService(s.ID)
-        .remove()
-        .catch(() => undefined),
-    ),
-  );
-}
 
 /** Removes an image from the swarm engine (the default engine's copy is removeLocalImage's). */
 async function removeSwarmImage(ref: string): Promise<void> {
@@ -80,7 +68,8 @@ async function subject(opts: { placementTimeoutMs?: number } = {}) {
     prefix: `rtm-s-${run}`,
     extraLabels,
     cleanup: async () => {
-      await removeServices({ 'com.galaxy.test_run': run });
+      // The services, then their containers, which Swarm removes a moment later.
+      await removeGames(docker, { label: [`com.galaxy.test_run=${run}`] });
       // The network goes once its last task has: Swarm detaches them asynchronously.
       for (let i = 0; i < 40; i++) {
         const gone = await docker
@@ -99,40 +88,28 @@ async function subject(opts: { placementTimeoutMs?: number } = {}) {
 }
 
 describeDockerEngineContract('swarm', () => subject());
+describeReplaceContract('swarm', async () => ({ ...(await subject()), otherImage: 'galaxy-test-engine:labelled-v2' }));
 
 type Subject = Awaited<ReturnType<typeof subject>>;
 
-const withSubject =
-  (body: (s: Subject) => Promise<void>, opts: Parameters<typeof subject>[0] = {}) =>
-  async () => {
-    const s = await subject(opts);
-    try {
-      await body(s);
-    } finally {
-      await s.cleanup();
-    }
-  };
+/** The digest the registry holds for a pushed ref, from its manifest (HEAD, with the test registry's credentials). */
+async function registryDigest(ref: string): Promise<{ digest: string }> {
+  const { host, user, password } = testRegistry();
+  const [repo, tag] = ref.slice(host.length + 1).split(':') as [string, string];
+  const res = await fetch(`http://${host}/v2/${repo}/manifests/${tag}`, {
+    method: 'HEAD',
+    headers: {
+      authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
+      accept: 'application/vnd.docker.distribution.manifest.v2+json',
+    },
+  });
+  const digest = res.headers.get('docker-content-digest');
+  if (!digest) throw new Error(`no digest for ${ref}: HTTP ${res.status}`);
+  return { digest };
+}
 
-const spec = (s: Subject, suffix: string, over: Partial<RunSpec> = {}): RunSpec => ({
-  name: `${s.prefix}-${suffix}`,
-  hostname: `${s.prefix}-${suffix}`,
-  image: s.localImage,
-  network: s.network,
-  env: { GALAXY_ENGINE_STATE_DIR: '/state', STORAGE_PATH: '/state' },
-  labels: { 'com.galaxy.owner': 'rtmanager', 'com.galaxy.game_id': suffix, ...s.extraLabels },
-  bindMounts: [],
-  logDriver: 'json-file',
-  logOpts: { 'max-size': '1m' },
-  nanoCpus: 500_000_000,
-  memoryBytes: 64 * 1024 * 1024,
-  pidsLimit: 64,
-  capDrop: ['ALL'],
-  capAdd: [],
-  readOnlyRootfs: true,
-  scratchMounts: [{ mountPath: '/tmp', sizeBytes: 8 * 1024 * 1024 }],
-  user: '65534:65534',
-  ...over,
-});
+const withSubject = (body: (s: Subject) => Promise<void>, opts: Parameters<typeof subject>[0] = {}) => subjectRunner(() => subject(opts))(body);
+const spec = contractRunSpec;
 
 describe('SwarmEngine on a one-node swarm', () => {
   it(
@@ -143,6 +120,7 @@ describe('SwarmEngine on a one-node swarm', () => {
         const run = await s.port.run(spec(s, 'shape', { bindMounts: [{ hostPath: state, mountPath: '/state', readOnly: false }] }));
         const service = await docker.getService(`${s.prefix}-shape`).inspect();
         expect(service.Spec.Mode).toEqual({ Replicated: { Replicas: 1 } });
+        expect(service.Spec.EndpointSpec).toEqual({ Mode: 'dnsrr' });
         expect(service.Spec.TaskTemplate.RestartPolicy).toMatchObject({ Condition: 'none' });
         expect(service.Spec.Labels).toMatchObject({ 'com.galaxy.owner': 'rtmanager', 'com.galaxy.game_id': 'shape' });
         expect(service.Spec.TaskTemplate.Resources).toEqual({
@@ -183,12 +161,13 @@ describe('SwarmEngine on a one-node swarm', () => {
   );
 
   it(
-    'an engine whose container exits at once fails the run with the task’s error, and leaves no service',
+    'a task its node refuses fails the run with the node’s reason, and leaves no service',
     withSubject(async (s) => {
-      await expect(s.port.run(spec(s, 'exits', { image: 'galaxy-test-engine:exits' }))).rejects.toThrow(
-        /swarm task of .*-exits failed: task: non-zero exit \(1\)/,
+      const missing = path.join(os.tmpdir(), `rtm-no-such-dir-${s.prefix}`);
+      await expect(s.port.run(spec(s, 'refused', { bindMounts: [{ hostPath: missing, mountPath: '/state', readOnly: false }] }))).rejects.toThrow(
+        /swarm task of .*-refused rejected: .*bind source path does not exist/,
       );
-      expect(await s.port.inspectContainer(`${s.prefix}-exits`)).toBeNull();
+      expect(await s.port.inspectContainer(`${s.prefix}-refused`)).toBeNull();
     }),
   );
 
@@ -202,6 +181,36 @@ describe('SwarmEngine on a one-node swarm', () => {
         .toMatchObject({ id: run.containerId, running: false, exitCode: 137, unreachable: false });
       const listed = await s.port.listContainers({ 'com.galaxy.game_id': 'dies', ...s.extraLabels });
       expect(listed).toEqual([expect.objectContaining({ id: run.containerId, running: false, exitCode: 137 })]);
+    }),
+  );
+
+  it(
+    'the node pulls a private image itself with the credentials the service carries, pinned to its digest',
+    withSubject(async (s) => {
+      // Not pulled by the manager first: only the credentials the service carries can get it onto the node.
+      const ref = await s.pullableImage();
+      const { digest } = await registryDigest(ref);
+      const run = await s.port.run(spec(s, 'private', { image: ref }));
+      const service = await docker.getService(`${s.prefix}-private`).inspect();
+      // Not pinned: the manager had no local copy to read a digest from, so the node resolved the tag itself.
+      expect(service.Spec.TaskTemplate.ContainerSpec.Image).toBe(ref);
+      const info = await docker.getContainer(run.containerId).inspect();
+      expect((await docker.getImage(info.Image).inspect()).RepoDigests).toContain(`${ref.replace(/:v1$/, '')}@${digest}`);
+      // Pulled by the manager, the next one is pinned to what it pulled.
+      await s.port.pullImage(ref, 'always');
+      await s.port.run(spec(s, 'pinned', { image: ref }));
+      expect((await docker.getService(`${s.prefix}-pinned`).inspect()).Spec.TaskTemplate.ContainerSpec.Image).toBe(`${ref}@${digest}`);
+    }),
+  );
+
+  it(
+    'without credentials the node cannot pull the private image, and the run fails with the node’s reason',
+    withSubject(async (s) => {
+      const ref = await s.pullableImage();
+      const anonymous = new SwarmEngine({ docker, stopGracePeriodSeconds: 1 });
+      // The node's pull was refused; what it reports is that the image is not there.
+      await expect(anonymous.run(spec(s, 'anon', { image: ref }))).rejects.toThrow(`-anon rejected: No such image: ${ref}`);
+      expect(await s.port.inspectContainer(`${s.prefix}-anon`)).toBeNull();
     }),
   );
 

@@ -1,4 +1,4 @@
-import { describeDockerEngineContract } from '../contracts/docker-engine.contract.js';
+import { describeDockerEngineContract, describeReplaceContract } from '../contracts/docker-engine.contract.js';
 import { FakeDockerEngine } from '../fakes/fake-docker-engine.js';
 
 describeDockerEngineContract('fake', () => {
@@ -19,6 +19,28 @@ describeDockerEngineContract('fake', () => {
       return Promise.resolve(ref);
     },
     unreachableLocalImage: '127.0.0.1:1/engine:1',
+    downloads: () => port.downloads,
+    network: 'net',
+    prefix: 'fake',
+    extraLabels: {},
+    cleanup: () => Promise.resolve(),
+  });
+});
+
+describeReplaceContract('fake', () => {
+  const port = new FakeDockerEngine();
+  port.canReplace();
+  const labels = { 'com.galaxy.cpu_quota': '0.5', 'com.galaxy.memory': '64m', 'com.galaxy.pids_limit': '64' };
+  port.networks.add('net');
+  port.images.set('local/engine:1', labels);
+  port.images.set('local/engine:2', labels);
+  return Promise.resolve({
+    port: port as FakeDockerEngine & Required<Pick<FakeDockerEngine, 'replace'>>,
+    localImage: 'local/engine:1',
+    otherImage: 'local/engine:2',
+    remoteImage: 'registry.invalid/engine:1',
+    pullableImage: () => Promise.reject(new Error('not used')),
+    unreachableLocalImage: 'local/engine:1',
     downloads: () => port.downloads,
     network: 'net',
     prefix: 'fake',

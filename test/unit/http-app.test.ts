@@ -133,6 +133,8 @@ describe('reads', () => {
     effectiveCpuQuota: 0.5,
     effectiveMemoryBytes: 67108864,
     effectivePidsLimit: 64,
+    nodeId: 'n1',
+    nodeHostname: 'host-1',
   };
 
   it('GET a record in contract JSON, 404 when absent', async () => {
@@ -155,6 +157,8 @@ describe('reads', () => {
       effective_cpu_quota: 0.5,
       effective_memory_bytes: 67108864,
       effective_pids_limit: 64,
+      node_id: 'n1',
+      node_hostname: 'host-1',
     });
     expect((await s.call('GET', '/api/v1/internal/runtimes/g-2')).status).toBe(404);
   });

@@ -106,6 +106,8 @@ describe('OpenAPI document', () => {
       'effective_cpu_quota',
       'effective_memory_bytes',
       'effective_pids_limit',
+      'node_id',
+      'node_hostname',
     ]);
     // Contract §11: a number, integers, and null for what was never recorded.
     expect(doc.components.schemas.RuntimeRecord?.properties).toMatchObject({
@@ -113,6 +115,9 @@ describe('OpenAPI document', () => {
       effective_cpu_quota: { type: ['number', 'null'] },
       effective_memory_bytes: { anyOf: [expect.objectContaining({ type: 'integer' }), { type: 'null' }] },
       effective_pids_limit: { anyOf: [expect.objectContaining({ type: 'integer' }), { type: 'null' }] },
+      // Where the engine runs: null on one engine and once stopped.
+      node_id: { type: ['string', 'null'], description: expect.stringContaining('node') as string },
+      node_hostname: { type: ['string', 'null'], description: expect.stringContaining('hostname') as string },
     });
     expect(doc.components.schemas.Operation?.required).toContain('image_digest');
     expect(doc.components.schemas.Result?.required).toEqual(['outcome', 'error_code', 'error_message', 'record', 'retryable']);

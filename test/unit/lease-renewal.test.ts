@@ -122,6 +122,8 @@ function recordNaming(w: World, containerId: string) {
     effectiveCpuQuota: null,
     effectiveMemoryBytes: null,
     effectivePidsLimit: null,
+    nodeId: null,
+    nodeHostname: null,
   };
 }
 

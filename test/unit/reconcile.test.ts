@@ -28,11 +28,21 @@ describe('reconcile', () => {
       effectiveCpuQuota: IMAGE_LIMITS.cpuQuota,
       effectiveMemoryBytes: IMAGE_LIMITS.memoryBytes,
       effectivePidsLimit: IMAGE_LIMITS.pidsLimit,
+      // One engine: no node to name.
+      nodeId: null,
+      nodeHostname: null,
     });
     expect(w.healthEvents.published).toEqual([expect.objectContaining({ gameId: 'g-orphan', eventType: 'container_adopted', containerId: id })]);
     expect(w.operations.entries).toEqual([
       expect.objectContaining({ opKind: 'reconcile_adopt', opSource: 'reconciler', outcome: 'success', imageDigest: fakeDigest(IMAGE) }),
     ]);
+  });
+
+  it('records the node an adopted container runs on', async () => {
+    const w = world();
+    w.docker.addContainer(ownContainer('g-placed', { node: { id: 'n1', hostname: 'host-1' } }));
+    expect(await reconcileAll(w.deps)).toMatchObject({ adopted: 1 });
+    expect(await w.records.get('g-placed')).toMatchObject({ status: 'running', nodeId: 'n1', nodeHostname: 'host-1' });
   });
 
   it('records the repo digest an adopted container was pulled by, looked up by its image id', async () => {
@@ -93,6 +103,18 @@ describe('reconcile', () => {
     expect(await reconcileAll(w.deps)).toMatchObject({ [counter]: 1 });
     expect(await w.records.get('g-dead')).toMatchObject({ status: 'exited' });
     expect(w.healthEvents.published.at(-1)).toMatchObject({ eventType, details: { exit_code: oom ? 137 : 3, oom_killed: oom } });
+  });
+
+  it('keeps the node a removed or exited record last ran on', async () => {
+    const w = world();
+    w.docker.node = { id: 'n1', hostname: 'host-1' };
+    const gone = await started(w, 'g-gone');
+    const dead = await started(w, 'g-dead');
+    await w.docker.remove(gone.currentContainerId!);
+    w.docker.markExited(dead.currentContainerId!, 3, false);
+    expect(await reconcileAll(w.deps)).toMatchObject({ disappeared: 1, exited: 1 });
+    expect(await w.records.get('g-gone')).toMatchObject({ status: 'removed', nodeId: 'n1', nodeHostname: 'host-1' });
+    expect(await w.records.get('g-dead')).toMatchObject({ status: 'exited', nodeId: 'n1', nodeHostname: 'host-1' });
   });
 
   it('leaves a true record and a foreign container alone', async () => {

@@ -35,6 +35,8 @@ function runningRecord(over: Partial<RuntimeRecord> = {}): RuntimeRecord {
     effectiveCpuQuota: 2,
     effectiveMemoryBytes: 1024 ** 3,
     effectivePidsLimit: 512,
+    nodeId: null,
+    nodeHostname: null,
     ...over,
   };
 }
@@ -96,6 +98,9 @@ describe('start: fresh success', () => {
       effectiveCpuQuota: 2,
       effectiveMemoryBytes: 1024 ** 3,
       effectivePidsLimit: 512,
+      // One engine: no node to name.
+      nodeId: null,
+      nodeHostname: null,
     };
     expect(result).toEqual({ outcome: 'success', errorCode: null, errorMessage: '', record: expectedRecord, retryable: false });
     expect(await w.records.get('g-100')).toEqual(result.record);
@@ -150,6 +155,15 @@ describe('start: fresh success', () => {
     expect(w.telemetry.leaseLatencies).toHaveLength(1);
     expect(w.leases.held.size).toBe(0);
     expect(w.leases.releases).toEqual([{ gameId: 'g-100', token: 'token-1' }]);
+  });
+
+  it('records the node a cluster placed the engine on', async () => {
+    const w = world();
+    w.docker.node = { id: 'n1', hostname: 'host-1' };
+    const result = await startRuntime(w.deps, input());
+    expect(result.outcome).toBe('success');
+    expect(result.record).toMatchObject({ status: 'running', nodeId: 'n1', nodeHostname: 'host-1' });
+    expect(await w.records.get('g-100')).toEqual(result.record);
   });
 
   it('keeps created_at of an existing, no longer running record', async () => {
@@ -659,6 +673,16 @@ describe('start: converging on a container a crashed attempt left', () => {
     });
     expect(w.docker.calls).not.toContain('run');
     expect(w.docker.containers.size).toBe(1);
+  });
+
+  it('records the node the adopted container runs on, not where a new one would go', async () => {
+    const w = world();
+    w.docker.node = { id: 'n2', hostname: 'host-2' };
+    const id = ours(w, IMAGE, true);
+    w.docker.node = { id: 'n1', hostname: 'host-1' };
+    const result = await startRuntime(w.deps, input());
+    expect(result.record).toMatchObject({ currentContainerId: id, nodeId: 'n2', nodeHostname: 'host-2' });
+    expect(w.docker.calls).not.toContain('run');
   });
 
   it.each([

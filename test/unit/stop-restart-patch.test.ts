@@ -25,7 +25,7 @@ const success = (record: RuntimeRecord | null, errorCode: null | 'replay_no_op' 
   retryable: false,
 });
 
-/** The record a stop leaves: the same game and image digest, stopped, no container and so no limits, both times the stop's. */
+/** The record a stop leaves: the same game and image digest, stopped, no container and so no limits or node, both times the stop's. */
 const stoppedFrom = (before: RuntimeRecord): RuntimeRecord => ({
   ...before,
   status: 'stopped',
@@ -35,6 +35,8 @@ const stoppedFrom = (before: RuntimeRecord): RuntimeRecord => ({
   effectiveCpuQuota: null,
   effectiveMemoryBytes: null,
   effectivePidsLimit: null,
+  nodeId: null,
+  nodeHostname: null,
 });
 
 /** [op_kind, outcome, error_code] of every audit row, oldest first. */
@@ -84,6 +86,16 @@ describe('stop', () => {
       { gameId: 'g-1', token: 'token-1' },
       { gameId: 'g-1', token: 'token-2' },
     ]);
+  });
+
+  it('on a cluster: the node goes with the container', async () => {
+    const w = world();
+    w.docker.node = { id: 'n1', hostname: 'host-1' };
+    const before = await started(w);
+    expect(before).toMatchObject({ nodeId: 'n1', nodeHostname: 'host-1' });
+    const result = await stopRuntime(w.deps, { gameId: 'g-1', ...who });
+    expect(result).toEqual(success(stoppedFrom(before)));
+    expect(await w.records.get('g-1')).toMatchObject({ status: 'stopped', nodeId: null, nodeHostname: null });
   });
 
   it('logs each of its steps by name', async () => {
@@ -372,6 +384,16 @@ describe('restart', () => {
     ]);
   });
 
+  it('on a cluster: records the node the new container was placed on', async () => {
+    const w = world();
+    w.docker.node = { id: 'n1', hostname: 'host-1' };
+    await started(w);
+    w.docker.node = { id: 'n2', hostname: 'host-2' };
+    const result = await restartRuntime(w.deps, { gameId: 'g-1', ...who });
+    expect(result.record).toMatchObject({ status: 'running', nodeId: 'n2', nodeHostname: 'host-2' });
+    expect(await w.records.get('g-1')).toEqual(result.record);
+  });
+
   it('starts a stopped game again on the image its record names', async () => {
     const w = world();
     await started(w);
@@ -527,6 +549,59 @@ describe('patch', () => {
       ['patch', 'success', OTHER_IMAGE, fakeDigest(OTHER_IMAGE)],
     ]);
     expect(w.healthEvents.published.at(1)).toMatchObject({ eventType: 'container_exited', details: { reason: 'patch_requested' } });
+  });
+
+  it('on an engine that replaces in place (a cluster): no stop, one replace of the running container, the record on the new one', async () => {
+    const w = world();
+    w.docker.canReplace();
+    const before = await started(w);
+    w.docker.images.set(OTHER_IMAGE, {});
+    w.docker.calls.length = 0;
+    const result = await patchRuntime(w.deps, { gameId: 'g-1', imageRef: OTHER_IMAGE, ...who });
+    const after = (await w.records.get('g-1'))!;
+    expect(result).toEqual(success(after));
+    expect(after).toMatchObject({ status: 'running', currentImageRef: OTHER_IMAGE, currentImageDigest: fakeDigest(OTHER_IMAGE) });
+    expect(after.currentContainerId).not.toBe(before.currentContainerId);
+    expect(w.docker.calls).toContain('replace');
+    expect(w.docker.calls).not.toContain('stop');
+    expect(w.docker.calls).not.toContain('remove');
+    expect(w.docker.calls.filter((c) => c === 'run')).toHaveLength(1);
+    const [container] = await w.docker.listContainers({});
+    expect(container).toMatchObject({ id: after.currentContainerId, running: true, labels: { 'com.galaxy.engine_image_ref': OTHER_IMAGE } });
+    expect(w.docker.containers.size).toBe(1);
+    expect(w.operations.entries.slice(1).map((e) => [e.opKind, e.outcome, e.imageRef])).toEqual([
+      ['start', 'success', OTHER_IMAGE],
+      ['patch', 'success', OTHER_IMAGE],
+    ]);
+    expect(w.healthEvents.published.at(-1)).toMatchObject({ eventType: 'container_started', containerId: after.currentContainerId });
+  });
+
+  it('on an engine that replaces in place: a new engine that cannot run leaves the previous one running and the record as it was', async () => {
+    const w = world();
+    w.docker.canReplace();
+    const before = await started(w);
+    w.docker.images.set(OTHER_IMAGE, {});
+    w.docker.failRun = new Error('task: non-zero exit (1)');
+    const result = await patchRuntime(w.deps, { gameId: 'g-1', imageRef: OTHER_IMAGE, ...who });
+    expect(result).toEqual(failure('container_start_failed', /update failed, rolled back: task: non-zero exit \(1\)/, false));
+    expect(await w.records.get('g-1')).toEqual(before);
+    expect(await w.docker.inspectContainer(before.currentContainerId!)).toMatchObject({ running: true, labels: { 'com.galaxy.engine_image_ref': IMAGE } });
+    expect(audit(w).slice(1)).toEqual([
+      ['start', 'failure', 'container_start_failed'],
+      ['patch', 'failure', 'container_start_failed'],
+    ]);
+  });
+
+  it('on an engine that replaces in place: a stopped game is started, not replaced', async () => {
+    const w = world();
+    w.docker.canReplace();
+    await started(w);
+    await stopRuntime(w.deps, { gameId: 'g-1', ...who });
+    w.docker.images.set(OTHER_IMAGE, {});
+    w.docker.calls.length = 0;
+    expect(await patchRuntime(w.deps, { gameId: 'g-1', imageRef: OTHER_IMAGE, ...who })).toMatchObject({ outcome: 'success' });
+    expect(w.docker.calls).not.toContain('replace');
+    expect((await w.records.get('g-1'))?.currentImageRef).toBe(OTHER_IMAGE);
   });
 
   it('refuses a malformed image before the lease and Docker, with a notification', async () => {

@@ -70,6 +70,11 @@ describe('followSwarmTasks', () => {
     ]);
   });
 
+  it('tells a game that appeared between two reads already not running (it started and died within one interval), once', async () => {
+    const { events } = await follow([[info('g-old', 'c1', true)], [info('g-old', 'c1', true), info('g-flash', 'c2', false)]]);
+    expect(events.map((e) => [e.action, e.labels['com.galaxy.game_id'], e.containerId])).toEqual([['die', 'g-flash', 'c2']]);
+  });
+
   it('says nothing about what it saw first: the reconciler judges those', async () => {
     const { events } = await follow([[info('g-1', 'c1', false)]]);
     expect(events).toEqual([]);

@@ -73,6 +73,8 @@ function toRow(record: RuntimeRecord, fence: number): Row {
     effectiveCpuQuota: record.effectiveCpuQuota,
     effectiveMemoryBytes: record.effectiveMemoryBytes,
     effectivePidsLimit: record.effectivePidsLimit,
+    nodeId: record.nodeId,
+    nodeHostname: record.nodeHostname,
   };
 }
 
@@ -95,5 +97,7 @@ function toRecord(row: Row): RuntimeRecord {
     effectiveCpuQuota: row.effectiveCpuQuota,
     effectiveMemoryBytes: row.effectiveMemoryBytes,
     effectivePidsLimit: row.effectivePidsLimit,
+    nodeId: row.nodeId,
+    nodeHostname: row.nodeHostname,
   };
 }

@@ -38,6 +38,9 @@ export const runtimeRecords = pgTable(
     effectiveCpuQuota: doublePrecision('effective_cpu_quota'),
     effectiveMemoryBytes: bigint('effective_memory_bytes', { mode: 'number' }),
     effectivePidsLimit: bigint('effective_pids_limit', { mode: 'number' }),
+    /** Where the engine runs on a cluster; NULL on one engine, while nothing runs, and on rows written before it was recorded. */
+    nodeId: text('node_id'),
+    nodeHostname: text('node_hostname'),
   },
   (t) => [
     index('runtime_records_status_game_id_idx').on(t.status, t.gameId),

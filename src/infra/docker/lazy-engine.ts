@@ -9,7 +9,7 @@ import https from 'node:https';
 import type { PullPolicy } from '../../domain/model.js';
 import type { ContainerInfo, DockerEngine, ImageInfo, PullOptions, PullOutcome, RunResult, RunSpec, Telemetry } from '../../domain/ports.js';
 import type { DockerDeadlines, DockerodeEngine } from './docker-engine.js';
-import type { SwarmEngineOptions } from './swarm-engine.js';
+import type { SwarmEngine, SwarmEngineOptions } from './swarm-engine.js';
 import type { DockerTls } from './host.js';
 import { dockerTarget, dockerTlsAgent } from './host.js';
 
@@ -27,7 +27,12 @@ export class LazyDockerEngine implements DockerEngine {
       /** Set: a Swarm cluster through this manager (swarm-engine.ts), with these settings; unset: one engine. */
       swarm?: Pick<SwarmEngineOptions, 'placementTimeoutMs' | 'reserveLimits' | 'stopGracePeriodSeconds'>;
     },
-  ) {}
+  ) {
+    // Only a cluster replaces in place: the domain asks whether the port can.
+    if (opts.swarm) this.replace = async (containerId, spec) => ((await this.load()) as SwarmEngine).replace(containerId, spec);
+  }
+
+  readonly replace?: (containerId: string, spec: RunSpec) => Promise<RunResult>;
 
   /** The dockerode adapter; loaded once, on first use. */
   private load(): Promise<DockerodeEngine> {

@@ -40,6 +40,9 @@ export interface SwarmEngineOptions extends DockerodeEngineOptions {
   taskPollMs?: number;
 }
 
+/** How long a removal waits for Swarm to reap the tasks a stop scaled down. */
+const REAP_WAIT_MS = 10_000;
+
 /** Task states after which a task never runs again. */
 const TERMINAL = new Set(['complete', 'shutdown', 'failed', 'rejected', 'remove', 'orphaned']);
 /** Before a node took it. */
@@ -135,18 +138,40 @@ export class SwarmEngine extends DockerodeEngine {
       throw daemonError(error);
     }
     try {
-      const task = await this.waitForRunningTask(service.id, spec.name);
-      const containerId = task.Status.ContainerStatus?.ContainerID ?? '';
-      const local = await this.localContainer(containerId);
-      return {
-        containerId,
-        startedAt: (local && parseDockerTime(local.State.StartedAt)) ?? parseDockerTime(task.Status.Timestamp) ?? new Date(),
-        effective: local ? effectiveLimits(local.HostConfig) : specLimits(this.serviceSpec(spec, image)),
-        node: await this.nodeOf(task.NodeID),
-      };
+      return await this.runResult(await this.waitForRunningTask(service.id, spec.name), this.serviceSpec(spec, image));
     } catch (error) {
       // Created but not running: nobody would own it. A re-run creates it afresh.
       await this.removeService(service.id).catch(() => undefined);
+      throw isDeadline(error) ? error : daemonError(error);
+    }
+  }
+
+  /**
+   * A rolling update of the game's service to `spec` (stop-first: one
+   * replica, one state directory), observed until the new task runs. A new
+   * task that fails makes Swarm roll the service back to its previous spec,
+   * which is waited for, and the update throws with the task's reason.
+   */
+  async replace(containerId: string, spec: RunSpec): Promise<RunResult> {
+    try {
+      const found = await this.find(containerId);
+      if (!found?.task || found.service.Spec.Name !== spec.name) throw new Error(`no service ${spec.name} running container ${containerId} to update`);
+      const { service, task: previous } = found;
+      const image = await this.pinnedImage(spec.image);
+      const auth = await this.credentials?.forImage(spec.image);
+      const next = this.serviceSpec(spec, image);
+      await this.call('service_update', (abortSignal) => {
+        // dockerode sends `authconfig` as X-Registry-Auth, as for a create.
+        return this.docker.getService(service.ID).update({ version: service.Version.Index, ...next, ...(auth ? { authconfig: auth } : {}), abortSignal });
+      });
+      try {
+        const task = await this.waitForRunningTask(service.ID, spec.name, previous.ID);
+        return await this.runResult(task, next);
+      } catch (error) {
+        await this.waitForRollback(service.ID);
+        throw new Error(`swarm update of ${spec.name} failed and was rolled back: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      }
+    } catch (error) {
       throw isDeadline(error) ? error : daemonError(error);
     }
   }
@@ -223,12 +248,25 @@ export class SwarmEngine extends DockerodeEngine {
       for (const task of tasks) byService.set(task.ServiceID, [...(byService.get(task.ServiceID) ?? []), task]);
       const out: ContainerInfo[] = [];
       for (const service of services as unknown as SwarmService[]) {
-        out.push(await this.describe(service, currentTask(byService.get(service.ID) ?? []), nodes));
+        // A running task is described from the listing alone, as one engine's list does: the worker
+        // reads every game this way each second, and a container inspect apiece would load the manager.
+        out.push(await this.describe(service, currentTask(byService.get(service.ID) ?? []), nodes, { inspectRunning: false }));
       }
       return out;
     } catch (error) {
       throw isDeadline(error) ? error : daemonError(error);
     }
+  }
+
+  private async runResult(task: SwarmTask, spec: ServiceSpec): Promise<RunResult> {
+    const containerId = task.Status.ContainerStatus?.ContainerID ?? '';
+    const local = await this.localContainer(containerId);
+    return {
+      containerId,
+      startedAt: (local && parseDockerTime(local.State.StartedAt)) ?? parseDockerTime(task.Status.Timestamp) ?? new Date(),
+      effective: local ? effectiveLimits(local.HostConfig) : specLimits(spec),
+      node: await this.nodeOf(task.NodeID),
+    };
   }
 
   // --- the service's shape -------------------------------------------------
@@ -266,6 +304,13 @@ export class SwarmEngine extends DockerodeEngine {
         Networks: [{ Target: spec.network }],
       },
       Mode: { Replicated: { Replicas: 1 } },
+      // One engine per game and one state directory: the old task stops before the new one starts.
+      // A new task that fails (within a second of running) rolls the service back to the previous spec.
+      UpdateConfig: { Parallelism: 1, Order: 'stop-first', FailureAction: 'rollback', Monitor: 1e9 },
+      RollbackConfig: { Parallelism: 1, Order: 'stop-first', FailureAction: 'pause' },
+      // The name resolves to the task's own address, not to a virtual IP: a VIP needs IPVS in every
+      // node's kernel (this machine has none), and one replica has nothing to balance.
+      EndpointSpec: { Mode: 'dnsrr' },
     };
   }
 
@@ -293,11 +338,11 @@ export class SwarmEngine extends DockerodeEngine {
    * timeout with Swarm's reason; one whose node is pulling has the pull's
    * deadline; a container that does not start has a call's.
    */
-  private async waitForRunningTask(serviceId: string, name: string): Promise<SwarmTask> {
+  private async waitForRunningTask(serviceId: string, name: string, replacing?: string): Promise<SwarmTask> {
     let phase = '';
     let phaseStarted = Date.now();
     for (;;) {
-      const task = currentTask(await this.tasksOf(serviceId));
+      const task = currentTask((await this.tasksOf(serviceId)).filter((t) => t.ID !== replacing));
       const state = task?.Status.State ?? 'new';
       if (state === 'running' && task) return task;
       const reason = task?.Status.Err || task?.Status.Message || '';
@@ -313,6 +358,19 @@ export class SwarmEngine extends DockerodeEngine {
         throw new DockerDeadlineExceeded(`service_${phase}`, allowed);
       }
       await sleep(this.taskPollMs);
+    }
+  }
+
+  /** Until Swarm has put the previous spec back (or gave up doing so), bounded by a pull's deadline: the node may pull it again. */
+  private async waitForRollback(serviceId: string): Promise<void> {
+    const deadline = Date.now() + this.deadlines.pullMs;
+    while (Date.now() < deadline) {
+      const service = await this.inspectService(serviceId);
+      const state = (service as { UpdateStatus?: { State?: string } } | null)?.UpdateStatus?.State ?? '';
+      if (!service || ['rollback_paused', 'paused'].includes(state)) return;
+      // Completed once the previous spec's task is there; it is back once that task runs.
+      if (state === 'rollback_completed' && currentTask(await this.tasksOf(serviceId))?.Status.State === 'running') return;
+      await sleep(this.taskPollMs * 4);
     }
   }
 
@@ -360,6 +418,11 @@ export class SwarmEngine extends DockerodeEngine {
   }
 
   private async removeService(serviceId: string): Promise<void> {
+    // Docker 20.10's manager panics (swarmkit's SetServiceTasksRemove meets a task deleted under
+    // it, and the whole dockerd dies) when a service is removed while Swarm is reaping the tasks
+    // a scale-down left: let those go first. Bounded: a node that is down never reports them.
+    const until = Date.now() + REAP_WAIT_MS;
+    while (Date.now() < until && (await this.tasksOf(serviceId)).some((t) => t.DesiredState === 'remove')) await sleep(this.taskPollMs);
     try {
       await this.call('service_remove', (abortSignal) => this.docker.getService(serviceId).remove({ abortSignal } as unknown as Record<string, unknown>));
     } catch (error) {
@@ -383,7 +446,12 @@ export class SwarmEngine extends DockerodeEngine {
   // --- describing ----------------------------------------------------------
 
   /** The port's view of a service through its task (or, with none, of the service: not running). */
-  private async describe(service: SwarmService, task: SwarmTask | null, nodes: Map<string, string>): Promise<ContainerInfo> {
+  private async describe(
+    service: SwarmService,
+    task: SwarmTask | null,
+    nodes: Map<string, string>,
+    opts: { inspectRunning: boolean } = { inspectRunning: true },
+  ): Promise<ContainerInfo> {
     const spec = service.Spec;
     const containerSpec = spec.TaskTemplate.ContainerSpec;
     const labels = containerSpec.Labels ?? spec.Labels ?? {};
@@ -412,13 +480,19 @@ export class SwarmEngine extends DockerodeEngine {
     const state = task.Status.State;
     const unreachable = nodes.get(task.NodeID ?? '') === 'down' && !TERMINAL.has(state);
     const terminal = TERMINAL.has(state);
-    const local = await this.localContainer(containerId);
+    const local = terminal || opts.inspectRunning ? await this.localContainer(containerId) : null;
     const exitCode = terminal ? (local?.State.ExitCode ?? task.Status.ContainerStatus?.ExitCode ?? null) : null;
     return {
       id: containerId || service.ID,
       name: spec.Name,
       image,
-      imageId: local?.Image ?? pinned,
+      // Else the manager's copy of the image the service names (cached: many games share an image).
+      imageId:
+        local?.Image ??
+        (await this.inspectImage(containerSpec.Image).then(
+          (i) => i.id,
+          () => pinned,
+        )),
       labels,
       state,
       running: state === 'running' && !unreachable,

@@ -89,7 +89,11 @@ function seenByGame(infos: ContainerInfo[]): Map<string, Seen> {
   return out;
 }
 
-/** A game whose engine ran at the last read and does not now: stopped, failed, unreachable, or gone. */
+/**
+ * A game whose engine ran at the last read and does not now (stopped,
+ * failed, unreachable, or gone), and one that appeared between two reads
+ * already not running (it started and died within one interval).
+ */
 function changes(previous: Map<string, Seen>, current: Map<string, Seen>, time = new Date()): EngineEvent[] {
   const events: EngineEvent[] = [];
   for (const [gameId, before] of previous) {
@@ -97,6 +101,10 @@ function changes(previous: Map<string, Seen>, current: Map<string, Seen>, time =
     const now = current.get(gameId);
     if (now?.running && now.id === before.id) continue;
     events.push({ action: now ? 'die' : 'gone', containerId: before.id, labels: now?.labels ?? before.labels, time });
+  }
+  for (const [gameId, now] of current) {
+    const before = previous.get(gameId);
+    if (!now.running && (!before || (!before.running && before.id !== now.id))) events.push({ action: 'die', containerId: now.id, labels: now.labels, time });
   }
   return events;
 }
