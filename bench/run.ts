@@ -47,8 +47,8 @@ const N = {
   sharedGames: Number(process.env.BENCH_SHARED_GAMES ?? 20),
   sharedRounds: Number(process.env.BENCH_SHARED_ROUNDS ?? 3),
   swarmLatency: Number(process.env.BENCH_SWARM_LATENCY_GAMES ?? 20),
-  // 15 at once, 3 rounds each side: about a minute on a 2-core one-node swarm, removals included.
-  swarmBurst: Number(process.env.BENCH_SWARM_BURST ?? 15),
+  // 10 at once, 3 rounds each side: about 75 s on a 2-core one-node swarm, of which half is Swarm removing each burst's services.
+  swarmBurst: Number(process.env.BENCH_SWARM_BURST ?? 10),
   swarmBurstRounds: Number(process.env.BENCH_SWARM_BURST_ROUNDS ?? 3),
 };
 /** The unique layer of each cold image: it is what a cold start downloads. */

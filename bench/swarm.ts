@@ -6,7 +6,8 @@
  * The raw baseline does the adapter's work without the manager: the service
  * spec of SwarmEngine.serviceSpec (limits and reservations, hardening, tmpfs,
  * the bind mount of a state directory of its own, labels, log driver,
- * overlay network, restart none, one replica), then listTasks every 50 ms
+ * overlay network, restart none, one replica, update and rollback
+ * config, DNS round robin endpoint), then listTasks every 50 ms
  * (the adapter's task poll) until the task runs. A warm-up start of each
  * side comes first, and checks that the two services have the same shape:
  * a baseline that does less than the system is no baseline.
@@ -148,6 +149,9 @@ export async function swarmBench(host: string): Promise<SwarmBench> {
         Networks: [{ Target: networkName }],
       },
       Mode: { Replicated: { Replicas: 1 } },
+      UpdateConfig: { Parallelism: 1, Order: 'stop-first', FailureAction: 'rollback', Monitor: 1e9 },
+      RollbackConfig: { Parallelism: 1, Order: 'stop-first', FailureAction: 'pause' },
+      EndpointSpec: { Mode: 'dnsrr' },
     };
     return spec as unknown as Dockerode.CreateServiceOptions;
   };
@@ -245,7 +249,7 @@ export async function swarmBench(host: string): Promise<SwarmBench> {
       }
       const ratio = +(median(sys) / median(raw)).toFixed(3);
       console.log(
-        `swarm latency (${games} games, one-node swarm): raw median ${median(raw).toFixed(0)} ms [${spread(raw)}], system median ${median(sys).toFixed(0)} ms [${spread(sys)}]; ${took(began)}`,
+        `swarm latency (${games} games, one-node swarm): raw median ${median(raw).toFixed(0)} ms [${spread(raw)}], system median ${median(sys).toFixed(0)} ms [${spread(sys)}], paired system − raw median ${signed(median(sys.map((x, i) => x - raw[i]!)))} ms; ${took(began)}`,
       );
       return ratio;
     },
@@ -369,3 +373,5 @@ function spread(xs: number[]): string {
 }
 
 const took = (began: number) => `took ${Math.round((Date.now() - began) / 1000)} s`;
+
+const signed = (ms: number) => `${ms >= 0 ? '+' : '−'}${Math.abs(ms).toFixed(0)}`;
