@@ -75,6 +75,11 @@ describe('followSwarmTasks', () => {
     expect(events.map((e) => [e.action, e.labels['com.galaxy.game_id'], e.containerId])).toEqual([['die', 'g-flash', 'c2']]);
   });
 
+  it('tells a game whose service went away though it was never seen running (it ran between two reads)', async () => {
+    const { events } = await follow([[info('g-quick', 'svc1', false)], []]);
+    expect(events.map((e) => [e.action, e.labels['com.galaxy.game_id']])).toEqual([['gone', 'g-quick']]);
+  });
+
   it('says nothing about what it saw first: the reconciler judges those', async () => {
     const { events } = await follow([[info('g-1', 'c1', false)]]);
     expect(events).toEqual([]);

@@ -91,14 +91,16 @@ function seenByGame(infos: ContainerInfo[]): Map<string, Seen> {
 
 /**
  * A game whose engine ran at the last read and does not now (stopped,
- * failed, unreachable, or gone), and one that appeared between two reads
+ * failed, unreachable, or gone), one whose service went away whatever its
+ * engine was doing (it may have run between two reads), and one that appeared between two reads
  * already not running (it started and died within one interval).
  */
 function changes(previous: Map<string, Seen>, current: Map<string, Seen>, time = new Date()): EngineEvent[] {
   const events: EngineEvent[] = [];
   for (const [gameId, before] of previous) {
-    if (!before.running) continue;
     const now = current.get(gameId);
+    // Not running before and still there: nothing new. Gone, whatever it was: the record may still say running.
+    if (!before.running && now) continue;
     if (now?.running && now.id === before.id) continue;
     events.push({ action: now ? 'die' : 'gone', containerId: before.id, labels: now?.labels ?? before.labels, time });
   }
