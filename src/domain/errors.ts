@@ -87,3 +87,27 @@ export class DockerDeadlineExceeded extends Error {
 export function isDockerDeadline(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === DOCKER_DEADLINE;
 }
+
+const NAME_TAKEN = 'container_name_taken';
+
+/**
+ * A create refused because a container (on a swarm, a service) of that name
+ * exists, though the converge step found none a moment before, under the
+ * game's lease. The likeliest maker is an earlier attempt whose create
+ * outlived its deadline (DockerDeadlineExceeded) and which the daemon carried
+ * out after all: so this too is no verdict, the operation fails
+ * `service_unavailable` (retryable) and the re-run's converge step judges
+ * that container (adopts it, replaces it, or refuses one we do not own).
+ */
+export class ContainerNameTaken extends Error {
+  readonly code = NAME_TAKEN;
+
+  constructor(name: string, detail: string) {
+    super(`container name ${JSON.stringify(name)} was taken after this attempt looked for it: ${detail}`);
+    this.name = 'ContainerNameTaken';
+  }
+}
+
+export function isContainerNameTaken(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === NAME_TAKEN;
+}

@@ -4,7 +4,7 @@
  * Result it ends in. A lifecycle file (start.ts, stop.ts, …) reads as its own
  * list of steps on top of this.
  */
-import { errorMessage, isDockerDeadline, LEASE_BUSY_MESSAGE, LEASE_LOST_MESSAGE } from './errors.js';
+import { errorMessage, isContainerNameTaken, isDockerDeadline, LEASE_BUSY_MESSAGE, LEASE_LOST_MESSAGE } from './errors.js';
 import type { FailureCode } from './errors.js';
 import type { Failure, LifecycleDeps, LifecycleHooks, LifecycleResult, StepName } from './lifecycle.js';
 import type { NotificationType, OpKind, OpSource } from './model.js';
@@ -138,7 +138,9 @@ export type StepOutcome<T> = { ok: true; value: T } | { ok: false; failure: Fail
  * step's Failure (a value, recorded by the caller). A Docker call past its
  * deadline is no refusal — the daemon may yet do what was asked — so it is a
  * retryable service_unavailable with no admin notification, whatever the
- * step's own code; the re-run converges on what the daemon did.
+ * step's own code; the re-run converges on what the daemon did. A container
+ * name taken under our lease is what such a late create leaves behind, and is
+ * answered the same way.
  */
 export async function runStep<T>(op: Operation, name: StepName, work: () => Promise<T>, onThrow: OnThrow): Promise<StepOutcome<T>> {
   await step(op, name);
@@ -152,7 +154,7 @@ export async function attempt<T>(op: Operation, work: () => Promise<T>, onThrow:
     return { ok: true, value: await work() };
   } catch (error) {
     const message = errorMessage(error);
-    if (isDockerDeadline(error)) {
+    if (isDockerDeadline(error) || isContainerNameTaken(error)) {
       return { ok: false, failure: { step: name, code: 'service_unavailable', message: `${name}: ${message}`, ...containerOf(onThrow) } };
     }
     return {

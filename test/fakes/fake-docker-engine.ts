@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { ContainerNameTaken } from '../../src/domain/errors.js';
 import { isImagePullFailed, pullFailure, registryUnreachable } from '../../src/domain/image-pull.js';
 import { registryOfRef } from '../../src/domain/image-ref.js';
 import type { PullPolicy } from '../../src/domain/model.js';
@@ -138,7 +139,7 @@ export class FakeDockerEngine implements DockerEngine {
     return this.call('run', () => {
       if (this.failRun) throw this.failRun;
       if (this.findByNameOrId(spec.name)) {
-        throw new Error(`Conflict. The container name "/${spec.name}" is already in use`);
+        throw new ContainerNameTaken(spec.name, `Conflict. The container name "/${spec.name}" is already in use`);
       }
       if (!this.images.has(spec.image)) throw new Error(`No such image: ${spec.image}`);
       if (!this.networks.has(spec.network)) throw new Error(`network ${spec.network} not found`);

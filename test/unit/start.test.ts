@@ -737,6 +737,70 @@ describe('start: converging on a container a crashed attempt left', () => {
   });
 });
 
+describe('start: a create that lands after its deadline', () => {
+  /**
+   * An attempt's create outlived its deadline, and the daemon made the
+   * container anyway, after the next attempt's converge step had looked
+   * for it: the next attempt's own create meets the name taken.
+   */
+  const lateCreate = (
+    w: ReturnType<typeof world>,
+    image = IMAGE,
+    labels: Record<string, string> = { 'com.galaxy.owner': 'rtmanager', 'com.galaxy.game_id': 'g-100', 'com.galaxy.engine_image_ref': IMAGE },
+  ) => {
+    const run = w.docker.run.bind(w.docker);
+    let late: string | null = null;
+    w.docker.run = (spec) => {
+      late ??= w.docker.addContainer({
+        name: spec.name,
+        image,
+        labels,
+        state: 'created',
+        running: false,
+        exitCode: null,
+        oomKilled: false,
+        startedAt: null,
+        finishedAt: null,
+      });
+      w.docker.run = run;
+      return run(spec);
+    };
+    return () => late;
+  };
+
+  it('is no refusal: service_unavailable (retryable), no notification, and the late container is left to the re-run', async () => {
+    const w = world();
+    const late = lateCreate(w);
+    const result = await startRuntime(w.deps, input());
+    expect(result).toEqual(
+      failure('service_unavailable', /^run_container: container name "galaxy-game-g-100" was taken after this attempt looked for it: Conflict\./, true),
+    );
+    expectFailureSideEffects(w, result, null);
+    expect(w.docker.containers.has(late()!)).toBe(true);
+    expect(await w.records.get('g-100')).toBeNull();
+  });
+
+  it('the re-run converges: the late container is replaced and the game runs, one container', async () => {
+    const w = world();
+    const late = lateCreate(w);
+    expect((await startRuntime(w.deps, input())).errorCode).toBe('service_unavailable');
+    const rerun = await startRuntime(w.deps, input());
+    expect(rerun.outcome).toBe('success');
+    expect(w.docker.containers.has(late()!)).toBe(false);
+    expect(w.docker.containers.size).toBe(1);
+    expect(rerun.record?.currentContainerId).toBe([...w.docker.containers.keys()][0]);
+  });
+
+  it('a name some other party took meanwhile is still refused on the re-run, and left untouched', async () => {
+    const w = world();
+    const late = lateCreate(w, 'someone/else', {});
+    expect((await startRuntime(w.deps, input())).errorCode).toBe('service_unavailable');
+    const rerun = await startRuntime(w.deps, input());
+    expect(rerun).toEqual(failure('container_start_failed', 'container name "galaxy-game-g-100" is taken by a container rtmanager does not own', false));
+    expect(w.docker.containers.has(late()!)).toBe(true);
+  });
+});
+
 describe('start: best-effort side effects never change the Result', () => {
   it('success survives a failing audit log, health stream and still counts', async () => {
     const reference = await startRuntime(world().deps, input());

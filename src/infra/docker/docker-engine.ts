@@ -15,7 +15,7 @@
  */
 import type { Agent } from 'node:https';
 import Dockerode from 'dockerode';
-import { DockerDeadlineExceeded } from '../../domain/errors.js';
+import { ContainerNameTaken, DockerDeadlineExceeded } from '../../domain/errors.js';
 import { pullFailure, registryUnreachable } from '../../domain/image-pull.js';
 import { daemonError, parseDockerTime, statusOf, messageOf } from './daemon-errors.js';
 import { pullFailureOf, pullWithDeadlines } from './pull.js';
@@ -234,6 +234,7 @@ export class DockerodeEngine implements DockerEngine {
         }),
       );
     } catch (error) {
+      if (statusOf(error) === 409) throw new ContainerNameTaken(spec.name, messageOf(error));
       throw daemonError(error);
     }
     try {
