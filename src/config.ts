@@ -169,6 +169,7 @@ const ENV = z.object({
   RTMANAGER_DOCKER_CONFIG: optional(nonEmpty),
   RTMANAGER_PULL_FALLBACK_TO_LOCAL: withDefault(bool, 'true'),
   RTMANAGER_DOCKER_TIMEOUT_MS: withDefault(ms, '30000'),
+  RTMANAGER_DOCKER_RUN_CONCURRENCY: withDefault(int(1, 1_000), '8'),
   RTMANAGER_PULL_TIMEOUT_MS: withDefault(ms, '900000'),
   RTMANAGER_PULL_INACTIVITY_MS: withDefault(ms, '120000'),
   RTMANAGER_CONTAINER_DEFAULT_CPU_QUOTA: withDefault(positiveDecimal, '1.0'),
@@ -302,6 +303,8 @@ function toConfig(v: Variables) {
       pullFallbackToLocal: v.RTMANAGER_PULL_FALLBACK_TO_LOCAL,
       /** Deadline of every Docker call except a pull. */
       timeoutMs: v.RTMANAGER_DOCKER_TIMEOUT_MS,
+      /** Container runs one process has at the daemon at once; more wait their turn in the process, outside any deadline. */
+      runConcurrency: v.RTMANAGER_DOCKER_RUN_CONCURRENCY,
       /** Deadline of a whole pull. */
       pullTimeoutMs: v.RTMANAGER_PULL_TIMEOUT_MS,
       /** A pull silent for this long is abandoned. */

@@ -85,6 +85,7 @@ export async function openInfrastructure(config: Config, logger: Logger): Promis
     telemetry,
     deadlines: { callMs: config.docker.timeoutMs, pullMs: config.docker.pullTimeoutMs, pullIdleMs: config.docker.pullInactivityMs },
     dockerConfigPath: config.docker.configPath,
+    runConcurrency: config.docker.runConcurrency,
     ...(config.backend === 'swarm'
       ? {
           swarm: {

@@ -20,6 +20,7 @@ import { pullFailure, registryUnreachable } from '../../domain/image-pull.js';
 import { daemonError, parseDockerTime, statusOf, messageOf } from './daemon-errors.js';
 import { pullFailureOf, pullWithDeadlines } from './pull.js';
 import { PullTally } from './pull-progress.js';
+import { RunSlots } from './run-slots.js';
 import { DockerConfigCredentials } from './registry-auth.js';
 import type { PullPolicy } from '../../domain/model.js';
 import type { DockerTls } from './host.js';
@@ -67,7 +68,11 @@ export interface DockerodeEngineOptions {
   now?: () => number;
   /** A Docker CLI config.json whose `auths` give registry credentials (RTMANAGER_DOCKER_CONFIG); none: anonymous pulls. */
   dockerConfigPath?: string;
+  /** Container runs of this process at the daemon at once (RTMANAGER_DOCKER_RUN_CONCURRENCY); the rest wait their turn here. */
+  runConcurrency?: number;
 }
+
+export const DEFAULT_RUN_CONCURRENCY = 8;
 
 /** One pull under way, shared by every caller that asked for its ref meanwhile. */
 interface SharedPull {
@@ -96,6 +101,7 @@ export class DockerodeEngine implements DockerEngine {
    */
   private readonly pulls = new Map<string, SharedPull>();
   protected readonly credentials: DockerConfigCredentials | undefined;
+  private readonly runSlots: RunSlots;
 
   constructor(opts: DockerodeEngineOptions) {
     this.docker = opts.docker;
@@ -104,6 +110,7 @@ export class DockerodeEngine implements DockerEngine {
     this.deadlines = { ...DEFAULT_DOCKER_DEADLINES, ...opts.deadlines };
     this.now = opts.now ?? Date.now;
     this.credentials = opts.dockerConfigPath ? new DockerConfigCredentials(opts.dockerConfigPath) : undefined;
+    this.runSlots = new RunSlots(opts.runConcurrency ?? DEFAULT_RUN_CONCURRENCY);
   }
 
   async ping(): Promise<boolean> {
@@ -200,7 +207,12 @@ export class DockerodeEngine implements DockerEngine {
     }
   }
 
-  async run(spec: RunSpec): Promise<RunResult> {
+  /** Create, start and read back, holding one of the process's run slots (run-slots.ts) throughout. */
+  run(spec: RunSpec): Promise<RunResult> {
+    return this.runSlots.use(() => this.createAndStart(spec));
+  }
+
+  private async createAndStart(spec: RunSpec): Promise<RunResult> {
     let container: Dockerode.Container;
     try {
       container = await this.call('create', (abortSignal) =>

@@ -24,6 +24,7 @@ export class LazyDockerEngine implements DockerEngine {
       pingTimeoutMs?: number;
       deadlines?: Partial<DockerDeadlines>;
       dockerConfigPath?: string;
+      runConcurrency?: number;
       /** Set: a Swarm cluster through this manager (swarm-engine.ts), with these settings; unset: one engine. */
       swarm?: Pick<SwarmEngineOptions, 'placementTimeoutMs' | 'reserveLimits' | 'stopGracePeriodSeconds'>;
     },
@@ -43,6 +44,7 @@ export class LazyDockerEngine implements DockerEngine {
         ...(this.opts.telemetry ? { telemetry: this.opts.telemetry } : {}),
         ...(this.opts.deadlines ? { deadlines: this.opts.deadlines } : {}),
         ...(this.opts.dockerConfigPath ? { dockerConfigPath: this.opts.dockerConfigPath } : {}),
+        ...(this.opts.runConcurrency ? { runConcurrency: this.opts.runConcurrency } : {}),
       };
       if (!this.opts.swarm) return new DockerodeEngine(options);
       const { SwarmEngine } = await import('./swarm-engine.js');
