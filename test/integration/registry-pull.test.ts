@@ -248,7 +248,8 @@ describe('pulls under always with RTMANAGER_PULL_FALLBACK_TO_LOCAL=false', () =>
     const game = s.gameId('down');
     expect(await s.post(game, 'start', { image_ref: ref })).toBe(202);
     const result = await s.finished(game);
-    expect(result).toMatchObject({ outcome: 'failure', error_code: 'image_pull_failed' });
+    // The whole Result on a mismatch: a fresh clone once answered internal_error here, and only its message can say why.
+    expect(result, JSON.stringify(result)).toMatchObject({ outcome: 'failure', error_code: 'image_pull_failed' });
     expect(result.error_message).toMatch(
       new RegExp(`^registry ${down.host} could not be reached to pull ${ref}: received unexpected HTTP status: 503 Service Unavailable$`),
     );
