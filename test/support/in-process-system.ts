@@ -26,6 +26,23 @@ export interface PollAnswer {
   result?: { outcome: string; error_code: string | null; error_message: string; record: { current_container_id: string | null } | null };
 }
 
+/**
+ * fetch, once more when the connection was reset before any answer. That is
+ * Node's keep-alive race: the client reuses an idle socket just as the
+ * server's keepAliveTimeout (5 s) closes it, and a loaded 2-core machine
+ * widens the window (seen in a fresh clone after a test's 6 s pause). Every
+ * request sent here is idempotent (starts and stops are keyed by game id), as
+ * an HTTP client that retries a reset assumes. Any other failure is thrown.
+ */
+async function fetchRetryingReset(url: string, init?: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (error) {
+    if ((error as { cause?: { code?: string } }).cause?.code !== 'ECONNRESET') throw error;
+    return fetch(url, init);
+  }
+}
+
 export async function inProcessSystem(env: Record<string, string> = {}) {
   const run = `p${randomUUID().slice(0, 6)}`;
   const database = await createTestDatabase();
@@ -52,7 +69,7 @@ export async function inProcessSystem(env: Record<string, string> = {}) {
   const bearer: Record<string, string> = config.auth.disabled ? {} : { authorization: `Bearer ${config.auth.apiToken}` };
 
   async function post(gameId: string, action: 'start' | 'restart' | 'stop', body?: object): Promise<number> {
-    const res = await fetch(`${api}/${gameId}/${action}`, {
+    const res = await fetchRetryingReset(`${api}/${gameId}/${action}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...bearer },
       ...(body ? { body: JSON.stringify(body) } : {}),
@@ -62,7 +79,7 @@ export async function inProcessSystem(env: Record<string, string> = {}) {
   }
 
   async function poll(gameId: string, action: 'start' | 'restart' = 'start'): Promise<PollAnswer | null> {
-    const res = await fetch(`${api}/${gameId}/${action}`, { headers: bearer });
+    const res = await fetchRetryingReset(`${api}/${gameId}/${action}`, { headers: bearer });
     return res.status === 404 ? null : ((await res.json()) as PollAnswer);
   }
 
@@ -78,7 +95,7 @@ export async function inProcessSystem(env: Record<string, string> = {}) {
   }
 
   async function operations(gameId: string): Promise<Array<{ op_kind: string; outcome: string; error_code: string; error_message: string }>> {
-    return ((await (await fetch(`${api}/${gameId}/operations?limit=50`, { headers: bearer })).json()) as { operations: never[] }).operations;
+    return ((await (await fetchRetryingReset(`${api}/${gameId}/operations?limit=50`, { headers: bearer })).json()) as { operations: never[] }).operations;
   }
 
   /** The notification intents the run published, as stored in the stream. */
