@@ -2,7 +2,7 @@
  * What the daemon said, out of dockerode's errors: its status code and its
  * own words (`json.message`), which become the operator-facing error_message.
  */
-import { isDockerDeadline } from '../../domain/errors.js';
+import { ContainerNameTaken, isDockerDeadline } from '../../domain/errors.js';
 
 interface DockerodeError extends Error {
   statusCode?: number;
@@ -29,6 +29,11 @@ export function daemonError(error: unknown): Error {
   const status = statusOf(error);
   if (status !== undefined) (wrapped as DockerodeError).statusCode = status;
   return wrapped;
+}
+
+/** A create's failure: a name already taken (409, for a container or a service) is known by its code; anything else is the daemon's words. */
+export function createError(name: string, error: unknown): Error {
+  return statusOf(error) === 409 ? new ContainerNameTaken(name, messageOf(error)) : daemonError(error);
 }
 
 /** Docker's zero time (`0001-01-01T00:00:00Z`) means "never". */

@@ -15,9 +15,9 @@
  */
 import type { Agent } from 'node:https';
 import Dockerode from 'dockerode';
-import { ContainerNameTaken, DockerDeadlineExceeded } from '../../domain/errors.js';
+import { DockerDeadlineExceeded } from '../../domain/errors.js';
 import { pullFailure, registryUnreachable } from '../../domain/image-pull.js';
-import { daemonError, parseDockerTime, statusOf, messageOf } from './daemon-errors.js';
+import { createError, daemonError, parseDockerTime, statusOf, messageOf } from './daemon-errors.js';
 import { pullFailureOf, pullWithDeadlines } from './pull.js';
 import { PullTally } from './pull-progress.js';
 import { RunSlots } from './run-slots.js';
@@ -246,8 +246,7 @@ export class DockerodeEngine implements DockerEngine {
         }),
       );
     } catch (error) {
-      if (statusOf(error) === 409) throw new ContainerNameTaken(spec.name, messageOf(error));
-      throw daemonError(error);
+      throw createError(spec.name, error);
     }
     try {
       await this.call('start', (abortSignal) => container.start({ abortSignal }));

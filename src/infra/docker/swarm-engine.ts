@@ -22,10 +22,10 @@
  * README's "Many hosts" says so.
  */
 import type Dockerode from 'dockerode';
-import { ContainerNameTaken, DockerDeadlineExceeded, isDockerDeadline } from '../../domain/errors.js';
+import { DockerDeadlineExceeded, isDockerDeadline } from '../../domain/errors.js';
 import { pulledDigest } from '../../domain/image-ref.js';
 import type { ContainerInfo, EffectiveLimits, RunResult, RunSpec, RuntimeNode } from '../../domain/ports.js';
-import { daemonError, messageOf, parseDockerTime, statusOf } from './daemon-errors.js';
+import { createError, daemonError, parseDockerTime, statusOf } from './daemon-errors.js';
 import type { DockerodeEngineOptions } from './docker-engine.js';
 import { DockerodeEngine, effectiveLimits } from './docker-engine.js';
 
@@ -135,8 +135,7 @@ export class SwarmEngine extends DockerodeEngine {
           : this.docker.createService(options as unknown as Dockerode.CreateServiceOptions);
       });
     } catch (error) {
-      if (statusOf(error) === 409) throw new ContainerNameTaken(spec.name, messageOf(error));
-      throw daemonError(error);
+      throw createError(spec.name, error);
     }
     try {
       return await this.runResult(await this.waitForRunningTask(service.id, spec.name), this.serviceSpec(spec, image));
