@@ -200,7 +200,8 @@ swarm_engine_up() {
   # and the network namespaces of its overlays (still holding their VXLAN sockets) mounted.
   rm -f "$SWARM_PIDFILE"
   if [ -d "$SWARM_EXEC_ROOT" ]; then
-    grep -o " $SWARM_EXEC_ROOT/[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+    # No mount left under it (a clean `down`) is fine: grep's exit 1 must not end the script under pipefail.
+    { grep -o " $SWARM_EXEC_ROOT/[^ ]*" /proc/mounts || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
   fi
   mkdir -p "$SWARM_DIR/data"
   say "starting the swarm's dockerd (log: $SWARM_LOG)"
