@@ -196,6 +196,8 @@ const ENV = z.object({
   RTMANAGER_GAME_STATE_OWNER_GID: optional(int(0, 4_294_967_294)),
   RTMANAGER_GAME_LEASE_TTL_MS: withDefault(int(1_000, 3_600_000), '60000'),
   RTMANAGER_LEASE_WAIT_MS: withDefault(ms, '600000'),
+  // A second at least (tests shorten it); a year at most: per-game keys live this long after a game's last operation.
+  RTMANAGER_STREAM_DEDUP_WINDOW_MS: withDefault(int(1_000, 31_536_000_000), '86400000'),
   RTMANAGER_STOP_TIMEOUT_SECONDS: withDefault(int(0, 600), '10'),
   RTMANAGER_LOBBY_BASE_URL: optional(url(['http:', 'https:'])),
   RTMANAGER_START_JOBS_STREAM: withDefault(nonEmpty, 'runtime:start_jobs'),
@@ -339,6 +341,8 @@ function toConfig(v: Variables) {
     leaseTtlMs: v.RTMANAGER_GAME_LEASE_TTL_MS,
     /** How long an operation waits for a busy game before it fails with `conflict`. */
     leaseWaitMs: v.RTMANAGER_LEASE_WAIT_MS,
+    /** Contract §14: how long a stream entry or request id is remembered, and a game's Redis keys outlive its last operation. */
+    streamDedupWindowMs: v.RTMANAGER_STREAM_DEDUP_WINDOW_MS,
     lobbyBaseUrl: v.RTMANAGER_LOBBY_BASE_URL,
     streams: {
       startJobs: v.RTMANAGER_START_JOBS_STREAM,

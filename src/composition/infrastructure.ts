@@ -133,7 +133,14 @@ export async function openInfrastructure(config: Config, logger: Logger): Promis
   // script into each pipeline it builds, and BullMQ defines dozens.
   const enqueueConnection = createRedis(config.redisUrl, 'enqueue');
   closers.push(() => enqueueConnection.quit());
-  const enqueuer = createEnqueuer({ queues, redis: enqueueConnection, logger, attempts: config.jobs.attempts, backoffMs: config.jobs.backoffMs });
+  const enqueuer = createEnqueuer({
+    queues,
+    redis: enqueueConnection,
+    logger,
+    attempts: config.jobs.attempts,
+    backoffMs: config.jobs.backoffMs,
+    idleTtlMs: config.streamDedupWindowMs,
+  });
 
   // /readyz says at once that Redis is down: a connection without an offline queue.
   const failFast = createRedis(config.redisUrl, 'failfast');

@@ -14,7 +14,9 @@ export function startIntakeRole(infra: Infrastructure): RoleHandle {
     commands: infra.commands,
     stream: config.streams.startJobs,
     claimIdleMs: config.intake.claimIdleMs,
-    enqueue: (request) => enqueuer.enqueue('start', request),
+    // At most once per entry (contract §14): by its id, and by its request id when it has one.
+    enqueue: (request) =>
+      enqueuer.enqueue('start', request, { dedup: { entryId: request.sourceRef, ...(request.requestId ? { requestId: request.requestId } : {}) } }),
     reject: async (request, code, message) => {
       await rejectStart(deps, request, { code, message });
     },

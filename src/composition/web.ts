@@ -22,7 +22,13 @@ export function startWebRole(infra: Infrastructure, readiness: ReadinessChecks):
   }
   const app = createApp({
     enqueuer: infra.enqueuer,
-    jobs: createJobStatus({ queues, queueEvents, records: deps.records, operations: deps.operations }),
+    jobs: createJobStatus({
+      queues,
+      queueEvents,
+      records: deps.records,
+      operations: deps.operations,
+      hasDeferred: (queue, gameId) => infra.enqueuer.hasDeferred(queue, gameId),
+    }),
     records: deps.records,
     operations: deps.operations,
     readiness,

@@ -15,6 +15,9 @@ import { QUEUE_OF } from '../jobs/queues.js';
 import type { FollowOptions } from '../infra/docker/events-follower.js';
 import type { Infrastructure, RoleHandle } from './infrastructure.js';
 
+/** How often the worker looks for deferred operations whose job id is free (a promotion its predecessor's end missed). */
+const DEFERRED_SWEEP_MS = 2_000;
+
 /** Scheduled jobs keep a short history: one run per period would otherwise pile up in Redis for ever. */
 const SCHEDULED_JOB_OPTS = { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } };
 
@@ -30,10 +33,11 @@ export async function startWorkerRole(infra: Infrastructure, stepHook?: StepHook
   const lifecycles = Object.entries(QUEUE_OF) as Array<[LifecycleKind, LifecycleQueue]>;
   // The enqueuer's mutex prefix is its default here too: the order's lookers read those mutexes.
   const order = createGameOrder({ redis: infra.commands, bullPrefix: config.queuePrefix });
-  const waits = { order, leaseWaitMs: config.leaseWaitMs };
+  const promote = (gameId: string) => enqueuer.promote(gameId);
+  const waits = { order, leaseWaitMs: config.leaseWaitMs, promote };
   const lifecycleWorkers = lifecycles.map(([kind, queue]) => {
     const worker = new Worker(queue, createLifecycleProcessor(kind, deps, stepHook, waits), workerOpts);
-    leaveOrderWhenFinished(worker, queue, order, logger);
+    leaveOrderWhenFinished(worker, queue, order, promote, logger);
     lockLostCancels(worker);
     return worker;
   });
@@ -56,6 +60,11 @@ export async function startWorkerRole(infra: Infrastructure, stepHook?: StepHook
     { ...workerOpts, concurrency: 1 },
   );
   const workers = [...lifecycleWorkers, reconciler, retention];
+  // A deferred operation becomes its job when the one before it ends (leaveOrderWhenFinished); a worker
+  // that died in between leaves it deferred: the sweep finds it. Games with a deferred operation only.
+  const sweep = setInterval(() => {
+    enqueuer.promoteAll().catch((error: unknown) => logger.warn({ err: String(error) }, 'deferred operations sweep failed; the next one retries'));
+  }, DEFERRED_SWEEP_MS);
   // Idempotent across processes: one scheduler, one run per period.
   await queues.reconcile.upsertJobScheduler(
     'reconcile-every',
@@ -91,7 +100,10 @@ export async function startWorkerRole(infra: Infrastructure, stepHook?: StepHook
     },
     closers: [
       // Side by side: an events stream still connecting (a daemon that does not answer) must not keep the workers from draining.
-      () => Promise.all([events.stop(), ...workers.map((w) => w.close())]),
+      () => {
+        clearInterval(sweep);
+        return Promise.all([events.stop(), ...workers.map((w) => w.close())]);
+      },
     ],
   };
 }

@@ -11,6 +11,7 @@ export const ERROR_CODES = [
   'image_pull_failed',
   'container_start_failed',
   'internal_error',
+  'superseded',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 export type FailureCode = Exclude<ErrorCode, 'replay_no_op'>;

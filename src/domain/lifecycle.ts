@@ -28,6 +28,7 @@ import type {
 export const STEP_NAMES = [
   'validate_input',
   'enqueue',
+  'await_turn',
   'acquire_lease',
   'load_record',
   'lobby_diagnostic',

@@ -16,6 +16,7 @@ import { withTimeout } from '../domain/timeout.js';
 export const ANSWERS = {
   enqueued: { status: 202 },
   joined: { status: 202 },
+  deferred: { status: 202 },
   finished: { status: 200 },
   found: { status: 200 },
   invalid: { status: 400, code: 'start_config_invalid' },

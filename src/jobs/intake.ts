@@ -35,7 +35,9 @@ export interface IntakeDeps {
   blockMs?: number;
   batch?: number;
   /** Enqueues (or joins) the start; throws when the queue cannot be reached. */
-  enqueue(request: StartRequest): Promise<{ kind: 'enqueued' | 'joined'; jobId: string } | { kind: 'conflict'; pendingImageRef: string }>;
+  enqueue(
+    request: StartRequest,
+  ): Promise<{ kind: 'enqueued' | 'joined' | 'deferred' | 'duplicate'; jobId: string } | { kind: 'conflict'; pendingImageRef: string }>;
   /** Records a refused entry (audit + notification) through the domain; `message` says why. */
   reject(request: StartRequest, code: 'start_config_invalid' | 'conflict', message: string): Promise<void>;
   logger: Logger;

@@ -11,6 +11,7 @@ import type { LifecycleKind, QueueName } from './queues.js';
 import { QUEUE_OF } from './queues.js';
 import { resultFromFailure, resultOfJob, resultOfOperation } from './result-table.js';
 import { errorMessage } from '../domain/errors.js';
+import { orderSeqOf } from './game-order.js';
 
 /** A poll's answer, in the contract's JSON (`pollResponse` in src/http/schemas.ts). */
 export interface JobPoll {
@@ -24,11 +25,18 @@ export interface JobPoll {
 }
 
 export interface JobStatus {
-  /** The game's latest job of this kind; null when neither the queue nor the operation log knows one. */
+  /**
+   * The game's latest accepted request of this kind (contract §14): `waiting`
+   * while it is deferred behind an earlier job of the same id, else its job;
+   * null when neither the queue nor the operation log knows one.
+   */
   poll(kind: LifecycleKind, gameId: string): Promise<JobPoll | null>;
-  /** The job's Result if it finishes within `ms`; null if it does not (or cannot be watched). */
-  waitFor(kind: LifecycleKind, jobId: string, ms: number): Promise<ResultJson | null>;
+  /** The Result of the run of `jobId` that carries order place `seq`, if it finishes within `ms`; null if not (or it cannot be watched). */
+  waitFor(kind: LifecycleKind, jobId: string, seq: number, ms: number): Promise<ResultJson | null>;
 }
+
+/** How often `waitFor` looks whether a deferred request has become its job. */
+const DEFERRED_LOOK_MS = 100;
 
 export interface JobStatusDeps {
   queues: Record<QueueName, Queue>;
@@ -36,11 +44,16 @@ export interface JobStatusDeps {
   queueEvents: Partial<Record<QueueName, QueueEvents>>;
   records: RuntimeRecordStore;
   operations: OperationLog;
+  /** Whether the game has a deferred operation in this queue (enqueue.ts); absent: none is ever deferred. */
+  hasDeferred?: (queue: QueueName, gameId: string) => Promise<boolean>;
 }
 
 export function createJobStatus(deps: JobStatusDeps): JobStatus {
   return {
     async poll(kind, gameId) {
+      if (await deps.hasDeferred?.(QUEUE_OF[kind], gameId)) {
+        return { job_id: gameId, state: 'waiting', attempts: 0, progress: null, source: 'queue' };
+      }
       const job = (await deps.queues[QUEUE_OF[kind]].getJob(gameId)) as Job | undefined;
       if (job) {
         const state = await job.getState();
@@ -63,18 +76,33 @@ export function createJobStatus(deps: JobStatusDeps): JobStatus {
       return { job_id: gameId, state: entry.outcome === 'success' ? 'completed' : 'failed', attempts: null, progress: null, result, source: 'operation_log' };
     },
 
-    async waitFor(kind, jobId, ms) {
-      const job = (await deps.queues[QUEUE_OF[kind]].getJob(jobId)) as Job | undefined;
+    async waitFor(kind, jobId, seq, ms) {
       const events = deps.queueEvents[QUEUE_OF[kind]];
-      if (!job || !events) return null;
-      try {
-        return (await job.waitUntilFinished(events, ms)) as ResultJson;
-      } catch (error) {
-        const reason = errorMessage(error);
-        // BullMQ rejects with the job's failed reason, or with this text when time ran out.
-        if (/timed out before finishing/.test(reason)) return null;
-        return resultOfJob({ state: 'failed', returnvalue: undefined, failedReason: reason });
+      if (!events) return null;
+      const deadline = Date.now() + ms;
+      for (;;) {
+        const job = (await deps.queues[QUEUE_OF[kind]].getJob(jobId)) as Job | undefined;
+        if (!job) return null;
+        const carried = orderSeqOf(job);
+        // A later run of the id: this request's own has ended and was replaced; its poll no longer shows it.
+        if (carried !== null && carried > seq) return null;
+        if (carried === seq || carried === null) return finishOf(job, events, deadline - Date.now());
+        // An earlier run still holds the id: this request is deferred behind it.
+        if (Date.now() + DEFERRED_LOOK_MS > deadline) return null;
+        await new Promise((resolve) => setTimeout(resolve, DEFERRED_LOOK_MS));
       }
     },
   };
+}
+
+async function finishOf(job: Job, events: QueueEvents, ms: number): Promise<ResultJson | null> {
+  if (ms <= 0) return null;
+  try {
+    return (await job.waitUntilFinished(events, ms)) as ResultJson;
+  } catch (error) {
+    const reason = errorMessage(error);
+    // BullMQ rejects with the job's failed reason, or with this text when time ran out.
+    if (/timed out before finishing/.test(reason)) return null;
+    return resultOfJob({ state: 'failed', returnvalue: undefined, failedReason: reason });
+  }
 }

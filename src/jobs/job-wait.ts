@@ -7,9 +7,6 @@
  */
 import type { Job } from 'bullmq';
 import { DelayedError } from 'bullmq';
-import { LEASE_BUSY_MESSAGE } from '../domain/errors.js';
-import type { LifecycleResult } from '../domain/lifecycle.js';
-import { failForGood } from './result-table.js';
 
 const FIRST_LOOK_MS = 100;
 const LONGEST_LOOK_MS = 2_000;
@@ -30,19 +27,29 @@ export function waitingSinceOf(job: Pick<Job, 'data' | 'processedOn'>, now: numb
   return typeof kept === 'number' ? kept : (job.processedOn ?? now);
 }
 
-/** What a job that waited its whole limit for an earlier operation fails with: the same `conflict` a busy lease gives. */
-export const GAME_BUSY: LifecycleResult = { outcome: 'failure', errorCode: 'conflict', errorMessage: LEASE_BUSY_MESSAGE, record: null, retryable: true };
+/** Whether the job has waited its whole limit for its game: it then ends `conflict` (request-ends.ts), a retry would only wait again. */
+export function waitedTooLong(job: Pick<Job, 'data' | 'processedOn'>, limitMs: number, now = Date.now()): boolean {
+  return now - waitingSinceOf(job, now) >= limitMs;
+}
 
-/**
- * Delays the job and throws DelayedError; past `limitMs` of waiting, fails
- * it for good with `busy` (a retry would only wait again).
- */
-export async function waitOrFail(job: Job, token: string | undefined, busy: LifecycleResult, limitMs: number): Promise<never> {
+/** Delays the job (no attempt spent) and throws DelayedError: it comes back to look again. */
+export async function waitForGame(job: Job, token: string | undefined, limitMs: number): Promise<never> {
   const now = Date.now();
   const since = waitingSinceOf(job, now);
-  const waited = now - since;
-  if (waited >= limitMs) failForGood(busy);
   if ((job.data as { waitingSince?: unknown }).waitingSince === undefined) await job.updateData({ ...(job.data as object), waitingSince: since });
-  await job.moveToDelayed(now + nextLookDelay(waited, limitMs), token);
+  await job.moveToDelayed(now + nextLookDelay(now - since, limitMs), token);
   throw new DelayedError();
+}
+
+/**
+ * The job stopped waiting (it ran): a later wait of the same job (a retry that
+ * finds the reconciler holding the lease) is measured from then, not from a
+ * wait that ended long ago.
+ */
+export async function doneWaiting(job: Job): Promise<void> {
+  const data = job.data as { waitingSince?: unknown };
+  if (data.waitingSince === undefined) return;
+  const rest = { ...(job.data as Record<string, unknown>) };
+  delete rest.waitingSince;
+  await job.updateData(rest);
 }

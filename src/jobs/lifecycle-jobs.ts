@@ -10,11 +10,13 @@ import { patchRuntime, restartRuntime } from '../domain/restart.js';
 import { startRuntime } from '../domain/start.js';
 import { stopRuntime } from '../domain/stop.js';
 import type { GameOrder } from './game-order.js';
-import { GAME_BUSY, waitOrFail } from './job-wait.js';
+import { doneWaiting, waitedTooLong, waitForGame } from './job-wait.js';
 import type { ResultJson } from './json.js';
 import type { LifecycleKind } from './queues.js';
 import { PAYLOAD_SCHEMAS, QUEUE_OF } from './queues.js';
-import { payloadRejected, settle } from './result-table.js';
+import { failForGood, fateOf, payloadRejected, settle } from './result-table.js';
+import type { AcceptedRequest } from '../domain/request-ends.js';
+import { endSuperseded, endWaitedTooLong, recordJoinedEnd } from '../domain/request-ends.js';
 
 /**
  * A dead worker's job is picked up again within about lockDuration +
@@ -61,18 +63,33 @@ export function sourceRefOf(job: Job): string {
 export interface GameWaits {
   order?: GameOrder;
   leaseWaitMs: number;
+  /** Adds the job of the game's deferred operations whose job id is free (Enqueuer.promote). */
+  promote?: (gameId: string) => Promise<void>;
 }
 
 export function createLifecycleProcessor(kind: LifecycleKind, deps: LifecycleDeps, stepHook?: StepHook, waits?: GameWaits) {
+  const queue = QUEUE_OF[kind];
   // Three parameters: BullMQ then hands each job an AbortSignal (see lockLostCancels).
   return async (job: Job, token?: string, signal?: AbortSignal): Promise<ResultJson> => {
     const parsed = PAYLOAD_SCHEMAS[kind].safeParse(job.data);
     if (!parsed.success)
       return settle(payloadRejected(`invalid ${kind} payload: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`));
     const payload = parsed.data;
-    if (waits?.order && !(await waits.order.isTurn(QUEUE_OF[kind], job))) return waitOrFail(job, token, GAME_BUSY, waits.leaseWaitMs);
     const imageRef = 'imageRef' in payload && typeof payload.imageRef === 'string' ? payload.imageRef : '';
     const sourceRef = payload.sourceRef ? `${payload.sourceRef} ${sourceRefOf(job)}` : sourceRefOf(job);
+    const request: AcceptedRequest = { gameId: payload.gameId, imageRef, opSource: payload.opSource, sourceRef };
+    const ends = requestEnds(kind, deps, job, waits?.order);
+
+    if (waits?.order) {
+      const turn = await waits.order.turn(queue, job);
+      if (turn.turn === 'wait') {
+        if (turn.promote && waits.promote) await waits.promote(payload.gameId).catch(() => undefined);
+        return waitOrGiveUp(job, token, waits.leaseWaitMs, () => ends.giveUp(request));
+      }
+      if (turn.turn === 'moot')
+        return ends.final(await endSuperseded(deps, kind, request, `a stop accepted later for game ${payload.gameId} decides its state`));
+    }
+
     const progress = throttledProgress(job);
     const stepHooks: LifecycleHooks = {
       onPullProgress: progress.report,
@@ -82,26 +99,73 @@ export function createLifecycleProcessor(kind: LifecycleKind, deps: LifecycleDep
     };
     let result: LifecycleResult;
     try {
-      switch (kind) {
-        case 'start':
-          result = await startRuntime(deps, { gameId: payload.gameId, imageRef, opSource: payload.opSource, sourceRef }, stepHooks);
-          break;
-        case 'stop':
-          result = await stopRuntime(deps, { gameId: payload.gameId, opSource: payload.opSource, sourceRef }, stepHooks);
-          break;
-        case 'restart':
-          result = await restartRuntime(deps, { gameId: payload.gameId, opSource: payload.opSource, sourceRef }, stepHooks);
-          break;
-        case 'patch':
-          result = await patchRuntime(deps, { gameId: payload.gameId, imageRef, opSource: payload.opSource, sourceRef }, stepHooks);
-          break;
-      }
+      result = await runLifecycle(kind, deps, { ...request, imageRef }, stepHooks);
     } finally {
       await progress.flush();
     }
-    if (waits && isLeaseBusy(result)) return waitOrFail(job, token, result, waits.leaseWaitMs);
-    return settle(result);
+    if (waits && isLeaseBusy(result)) return waitOrGiveUp(job, token, waits.leaseWaitMs, () => ends.giveUp(request));
+    if (waits) await doneWaiting(job);
+    return ends.final(result);
   };
+}
+
+function runLifecycle(kind: LifecycleKind, deps: LifecycleDeps, request: AcceptedRequest, hooks: LifecycleHooks): Promise<LifecycleResult> {
+  const { gameId, opSource, sourceRef, imageRef } = request;
+  switch (kind) {
+    case 'start':
+      return startRuntime(deps, { gameId, imageRef, opSource, sourceRef }, hooks);
+    case 'stop':
+      return stopRuntime(deps, { gameId, opSource, sourceRef }, hooks);
+    case 'restart':
+      return restartRuntime(deps, { gameId, opSource, sourceRef }, hooks);
+    case 'patch':
+      return patchRuntime(deps, { gameId, imageRef, opSource, sourceRef }, hooks);
+  }
+}
+
+/** Waits for the game, or past the limit ends the request `conflict` for good. */
+async function waitOrGiveUp(job: Job, token: string | undefined, limitMs: number, giveUp: () => Promise<never>): Promise<never> {
+  if (waitedTooLong(job, limitMs)) return giveUp();
+  return waitForGame(job, token, limitMs);
+}
+
+/**
+ * How a job's Result leaves the processor. When it is the operation's end
+ * (success, a failure never retried, the last attempt), the operation is
+ * closed to joiners first, and each request that joined it gets its own
+ * audit row with this outcome (contract §14).
+ */
+function requestEnds(kind: LifecycleKind, deps: LifecycleDeps, job: Job, order: GameOrder | undefined) {
+  const queue = QUEUE_OF[kind];
+  const joinedEnd = async (result: LifecycleResult) => {
+    if (!order) return;
+    const joiners = await order.close(queue, job);
+    for (const joiner of joiners) {
+      await recordJoinedEnd(
+        deps,
+        kind,
+        { gameId: job.id ?? '', imageRef: imageOfJob(job), opSource: joiner.opSource, sourceRef: `${joiner.sourceRef} ${sourceRefOf(job)}` },
+        result,
+      );
+    }
+  };
+  return {
+    async final(result: LifecycleResult): Promise<ResultJson> {
+      const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      if (fateOf(result) !== 'retry' || lastAttempt) await joinedEnd(result);
+      return settle(result);
+    },
+    async giveUp(request: AcceptedRequest): Promise<never> {
+      const result = await endWaitedTooLong(deps, kind, request);
+      await joinedEnd(result);
+      return failForGood(result);
+    },
+  };
+}
+
+function imageOfJob(job: Job): string {
+  const image = (job.data as { imageRef?: unknown } | undefined)?.imageRef;
+  return typeof image === 'string' ? image : '';
 }
 
 /** Contract §11: the start poll's `progress` while a pull runs (Bull Board shows the same object). */

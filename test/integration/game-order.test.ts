@@ -70,14 +70,15 @@ async function system(opts: Options = {}) {
   });
   const startWorkers = () => {
     for (const kind of Object.keys(QUEUE_OF) as LifecycleKind[]) {
-      const processor = createLifecycleProcessor(kind, w.deps, opts.stepHook, { order, leaseWaitMs: opts.leaseWaitMs ?? 600_000 });
+      const promote = (gameId: string) => enqueuer.promote(gameId);
+      const processor = createLifecycleProcessor(kind, w.deps, opts.stepHook, { order, leaseWaitMs: opts.leaseWaitMs ?? 600_000, promote });
       const worker = new Worker(QUEUE_OF[kind], processor, {
         connection: new Redis(testRedisUrl(), { maxRetriesPerRequest: null }),
         prefix,
         concurrency: opts.concurrency ?? 4,
         ...lifecycleWorkerOptions(2_000),
       });
-      leaveOrderWhenFinished(worker, QUEUE_OF[kind], order, logger);
+      leaveOrderWhenFinished(worker, QUEUE_OF[kind], order, (gameId) => enqueuer.promote(gameId), logger);
       workers.push(worker);
     }
   };
@@ -86,11 +87,14 @@ async function system(opts: Options = {}) {
   const stateOf = async (kind: LifecycleKind, gameId: string) => (await job(kind, gameId))?.getState();
   /** op_kind of the game's audit rows, oldest first. */
   const audit = async (gameId: string) => (await w.operations.listByGame(gameId, 50)).reverse().map((e) => `${e.opKind}:${e.outcome}`);
-  return { w, prefix, redis, queues, enqueuer, startWorkers, who, job, stateOf, audit };
+  /** `op_kind:outcome:error_code` of the game's audit rows, oldest first. */
+  const auditCodes = async (gameId: string) =>
+    (await w.operations.listByGame(gameId, 50)).reverse().map((e) => [e.opKind, e.outcome, e.errorCode].filter(Boolean).join(':'));
+  return { w, prefix, redis, queues, enqueuer, startWorkers, who, job, stateOf, audit, auditCodes };
 }
 
 describe('one order per game', () => {
-  it('a stop accepted after a start runs after it, even while the start waits behind another game (concurrency 1)', async () => {
+  it('a stop accepted after a start runs after it, even while the start waits behind another game (concurrency 1); the start it makes moot ends superseded', async () => {
     const holds = holdAtRun();
     const s = await system({ concurrency: 1, stepHook: holds.hook });
     const [slow, game] = [s.w.gameId('slow'), s.w.gameId('ordered')];
@@ -108,9 +112,11 @@ describe('one order per game', () => {
 
     holds.release(slow);
     await expect.poll(() => s.stateOf('stop', game), { timeout: 60_000 }).toBe('completed');
-    expect(await s.stateOf('start', game)).toBe('completed');
-    expect(await s.audit(game)).toEqual(['start:success', 'stop:success']);
-    expect(await s.w.records.get(game)).toMatchObject({ status: 'stopped' });
+    // Its turn came with a stop accepted after it: it ended without running (contract §14), before the stop ran.
+    expect(await s.stateOf('start', game)).toBe('failed');
+    expect(resultFromFailure((await s.job('start', game)).failedReason)).toMatchObject({ error_code: 'superseded', retryable: false });
+    expect(await s.auditCodes(game)).toEqual(['start:failure:superseded', 'stop:success:replay_no_op']);
+    expect(await s.w.records.get(game)).toBeNull();
     expect(await s.w.containersOf(game)).toEqual([]);
     expect((await s.job('stop', game)).attemptsMade).toBe(1);
     // Every place was given back.
@@ -199,5 +205,74 @@ describe('a busy lease is waited for', () => {
     expect(failed.attemptsMade).toBe(1);
     expect(failed.finishedOn! - (failed.data.waitingSince as number)).toBeGreaterThanOrEqual(400);
     expect(await s.redis.zcard(orderKeys(s.prefix).ofGame(game))).toBe(0);
+    // Contract §14: the request that waited too long has its terminal audit row.
+    expect(await s.auditCodes(game)).toEqual(['stop:failure:conflict']);
+  });
+});
+
+describe('the last accepted request wins (contract §14)', () => {
+  it('start (active), stop, start: the second start does not join the first; the game ends running', async () => {
+    const holds = holdAtRun();
+    const s = await system({ stepHook: holds.hook });
+    const game = s.w.gameId('sss');
+    holds.hold(game);
+    s.startWorkers();
+    await s.enqueuer.enqueue('start', { gameId: game, imageRef: IMAGE, ...s.who('start-1') });
+    await expect.poll(() => holds.reached(game), { timeout: 30_000 }).toBe(true);
+    expect(await s.enqueuer.enqueue('stop', { gameId: game, ...s.who('stop') })).toMatchObject({ kind: 'enqueued' });
+    // The start job id is held by the active start: the new start waits for it, at the end of the order.
+    expect(await s.enqueuer.enqueue('start', { gameId: game, imageRef: IMAGE, ...s.who('start-2') })).toMatchObject({ kind: 'deferred', state: 'waiting' });
+    holds.release(game);
+    await expect.poll(async () => (await s.job('start', game))?.data.sourceRef as string | undefined, { timeout: 60_000 }).toBe('start-2');
+    await expect.poll(() => s.stateOf('start', game), { timeout: 60_000 }).toBe('completed');
+    expect(await s.auditCodes(game)).toEqual(['start:success', 'stop:success', 'start:success']);
+    expect(await s.w.records.get(game)).toMatchObject({ status: 'running', currentImageRef: IMAGE });
+    expect(await s.w.containersOf(game)).toHaveLength(1);
+    expect(await s.redis.zcard(orderKeys(s.prefix).ofGame(game))).toBe(0);
+    expect(await s.redis.exists(orderKeys(s.prefix).deferred(game))).toBe(0);
+  });
+
+  it('stop (active), start, stop: the game ends stopped, every request audited once', async () => {
+    const s = await system();
+    const game = s.w.gameId('sts');
+    s.startWorkers();
+    // A running game, so the first stop has work to do.
+    await s.enqueuer.enqueue('start', { gameId: game, imageRef: IMAGE, ...s.who('start-0') });
+    await expect.poll(() => s.stateOf('start', game), { timeout: 60_000 }).toBe('completed');
+    const lease = 'held-by-test';
+    // The first stop is held by a busy lease (it waits, active then delayed); the rest queue behind it.
+    expect(await s.w.deps.leases.tryAcquire(game, lease, 60_000)).not.toBeNull();
+    await s.enqueuer.enqueue('stop', { gameId: game, ...s.who('stop-1') });
+    await expect.poll(async () => (await s.job('stop', game)).data.waitingSince !== undefined, { timeout: 10_000 }).toBe(true);
+    expect(await s.enqueuer.enqueue('start', { gameId: game, imageRef: IMAGE, ...s.who('start-2') })).toMatchObject({ kind: 'enqueued' });
+    // The stop job id is held by the pending first stop, which is not the last accepted request: no join.
+    expect(await s.enqueuer.enqueue('stop', { gameId: game, ...s.who('stop-3') })).toMatchObject({ kind: 'deferred' });
+    await s.w.deps.leases.release(game, lease);
+    await expect.poll(async () => (await s.job('stop', game))?.data.sourceRef as string | undefined, { timeout: 60_000 }).toBe('stop-3');
+    await expect.poll(() => s.stateOf('stop', game), { timeout: 60_000 }).toBe('completed');
+    // start-2 came to its turn with stop-3 behind it: moot.
+    expect(await s.auditCodes(game)).toEqual(['start:success', 'stop:success', 'start:failure:superseded', 'stop:success:replay_no_op']);
+    expect(await s.w.records.get(game)).toMatchObject({ status: 'stopped' });
+    expect(await s.w.containersOf(game)).toEqual([]);
+  });
+
+  it("a request that joins a pending operation gets its own terminal audit row, with that operation's outcome", async () => {
+    const holds = holdAtRun();
+    const s = await system({ stepHook: holds.hook });
+    const game = s.w.gameId('joined');
+    holds.hold(game);
+    s.startWorkers();
+    await s.enqueuer.enqueue('start', { gameId: game, imageRef: IMAGE, ...s.who('first') });
+    await expect.poll(() => holds.reached(game), { timeout: 30_000 }).toBe(true);
+    expect(await s.enqueuer.enqueue('start', { gameId: game, imageRef: IMAGE, ...s.who('second') })).toMatchObject({ kind: 'joined', carrier: 'first' });
+    holds.release(game);
+    await expect.poll(() => s.stateOf('start', game), { timeout: 60_000 }).toBe('completed');
+    const rows = (await s.w.operations.listByGame(game, 10)).reverse();
+    expect(rows.map((r) => [r.opKind, r.outcome, r.sourceRef.split(' ')[0]])).toEqual([
+      ['start', 'success', 'first'],
+      ['start', 'success', 'second'],
+    ]);
+    // Its operation has ended: a later request is a new one, not a join.
+    expect(await s.enqueuer.enqueue('start', { gameId: game, imageRef: IMAGE, ...s.who('third') })).toMatchObject({ kind: 'enqueued' });
   });
 });

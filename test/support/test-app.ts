@@ -22,7 +22,7 @@ export const TEST_ADMIN = { user: 'admin', password: 'pw' };
 /** An enqueuer that records calls and answers what the test says. */
 export class StubEnqueuer implements Enqueuer {
   readonly calls: Array<{ kind: LifecycleKind; payload: LifecyclePayload }> = [];
-  answer: EnqueueOutcome | Error | 'hang' = { kind: 'enqueued', jobId: 'g-1', state: 'waiting', carrier: 'r' };
+  answer: EnqueueOutcome | Error | 'hang' = { kind: 'enqueued', jobId: 'g-1', seq: 1, state: 'waiting', carrier: 'r' };
   enqueue(kind: LifecycleKind, payload: LifecyclePayload): Promise<EnqueueOutcome> {
     this.calls.push({ kind, payload });
     if (this.answer === 'hang') return new Promise(() => undefined);
@@ -30,6 +30,15 @@ export class StubEnqueuer implements Enqueuer {
   }
   enqueueReconcile(): Promise<void> {
     return Promise.resolve();
+  }
+  promote(): Promise<void> {
+    return Promise.resolve();
+  }
+  promoteAll(): Promise<number> {
+    return Promise.resolve(0);
+  }
+  hasDeferred(): Promise<boolean> {
+    return Promise.resolve(false);
   }
 }
 

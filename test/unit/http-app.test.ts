@@ -31,7 +31,7 @@ describe('POST start', () => {
 
   it('answers 202 for a joined job and 409 for another image pending', async () => {
     const s = testApp();
-    s.enqueuer.answer = { kind: 'joined', jobId: 'g-1', state: 'active', carrier: 'r' };
+    s.enqueuer.answer = { kind: 'joined', jobId: 'g-1', seq: 1, state: 'active', carrier: 'r' };
     expect((await s.call('POST', START, { image_ref: 'x:1' })).status).toBe(202);
     s.enqueuer.answer = { kind: 'conflict', jobId: 'g-1', pendingImageRef: 'x:0' };
     const res = await s.call('POST', START, { image_ref: 'x:1' });
@@ -324,7 +324,14 @@ describe('the one status table', () => {
     [
       'joined',
       (s) => {
-        s.enqueuer.answer = { kind: 'joined', jobId: 'g-1', state: 'active', carrier: 'other' };
+        s.enqueuer.answer = { kind: 'joined', jobId: 'g-1', seq: 1, state: 'active', carrier: 'other' };
+        return s.call('POST', START, { image_ref: 'x:1' });
+      },
+    ],
+    [
+      'deferred',
+      (s) => {
+        s.enqueuer.answer = { kind: 'deferred', jobId: 'g-1', seq: 2, state: 'waiting', carrier: 'r' };
         return s.call('POST', START, { image_ref: 'x:1' });
       },
     ],

@@ -82,12 +82,15 @@ export function lifecycleRoutes(deps: Pick<AppDeps, 'enqueuer' | 'jobs' | 'bodyL
       return fail(c, 'conflict', `a ${kind} with image_ref ${JSON.stringify(outcome.pendingImageRef)} is already pending for game ${gameId}`);
     }
     const pollUrl = `${base}/runtimes/${gameId}/${kind}`;
-    const accepted = { job_id: outcome.jobId, game_id: gameId, state: outcome.state, poll_url: pollUrl };
-    if (wait) {
-      const result = await deps.jobs.waitFor(kind, outcome.jobId, wait * 1000);
+    // A duplicate is a stream entry's answer: HTTP asks for no deduplication, so it never sees one.
+    const state = outcome.kind === 'duplicate' ? 'waiting' : outcome.state;
+    const accepted = { job_id: outcome.jobId, game_id: gameId, state, poll_url: pollUrl };
+    if (wait && outcome.kind !== 'duplicate') {
+      const result = await deps.jobs.waitFor(kind, outcome.jobId, outcome.seq, wait * 1000);
       if (result) return c.json({ ...accepted, state: result.outcome === 'success' ? 'completed' : 'failed', result }, ANSWERS.finished.status);
     }
-    return c.json(accepted, ANSWERS[outcome.kind].status);
+    // A duplicate rides an operation accepted before, as a joined request does.
+    return c.json(accepted, ANSWERS[outcome.kind === 'duplicate' ? 'joined' : outcome.kind].status);
   }
 
   return app;

@@ -1,0 +1,49 @@
+/**
+ * Ends of an accepted request that no lifecycle pipeline reaches (contract
+ * §14: every accepted request ends with exactly one terminal audit row):
+ * a pending operation made moot by a later one (`superseded`), one that
+ * waited its whole RTMANAGER_LEASE_WAIT_MS for its game (`conflict`), and a
+ * request that joined another's pending operation (it ends as that one did,
+ * with a row of its own). Each is recorded as the pipelines record theirs.
+ */
+import { LEASE_BUSY_MESSAGE } from './errors.js';
+import type { LifecycleDeps, LifecycleResult } from './lifecycle.js';
+import type { OpKind, OpSource } from './model.js';
+import { beginOperation } from './operation.js';
+import { bestEffortAppend, recordFailure } from './outcomes.js';
+
+/** An accepted request as its audit row names it. */
+export interface AcceptedRequest {
+  gameId: string;
+  /** '' for stop and restart: they name no image of their own. */
+  imageRef: string;
+  opSource: OpSource;
+  sourceRef: string;
+}
+
+/** The operation never ran: `reason` names the later request that made it moot. Never retried, no notification. */
+export function endSuperseded(deps: LifecycleDeps, kind: OpKind, request: AcceptedRequest, reason: string): Promise<LifecycleResult> {
+  const op = beginOperation(deps, kind, request, {});
+  return recordFailure(op, { step: 'await_turn', code: 'superseded', message: `superseded: ${reason}` });
+}
+
+/**
+ * The operation waited its whole limit for its game (contract §10): the
+ * lease-busy conflict, recorded. Retryable for its caller, as §4 says; the
+ * job itself is not retried (it would only wait again).
+ */
+export function endWaitedTooLong(deps: LifecycleDeps, kind: OpKind, request: AcceptedRequest): Promise<LifecycleResult> {
+  const op = beginOperation(deps, kind, request, {});
+  return recordFailure(op, { step: 'await_turn', code: 'conflict', message: LEASE_BUSY_MESSAGE, leaseBusy: true });
+}
+
+/**
+ * A request that joined a pending operation (same kind, same image, nothing
+ * accepted after it) ends as that operation ended: its own audit row, under
+ * its own op source and source ref, with the carrier's outcome.
+ */
+export async function recordJoinedEnd(deps: LifecycleDeps, kind: OpKind, request: AcceptedRequest, result: LifecycleResult): Promise<void> {
+  const op = beginOperation(deps, kind, request, {});
+  const containerId = result.outcome === 'success' ? (result.record?.currentContainerId ?? '') : '';
+  await bestEffortAppend(op, { containerId, outcome: result.outcome, errorCode: result.errorCode ?? '', errorMessage: result.errorMessage });
+}
