@@ -4,20 +4,26 @@
  */
 import { rejectStart } from '../domain/start.js';
 import { createRedis } from '../infra/redis/connection.js';
+import type { IntakeEnqueueOutcome, StartRequest, StreamDedup } from '../jobs/intake.js';
 import { startIntake } from '../jobs/intake.js';
 import type { Infrastructure, RoleHandle } from './infrastructure.js';
 
 export function startIntakeRole(infra: Infrastructure): RoleHandle {
   const { config, deps, enqueuer, logger } = infra;
+  // The enqueuer seen as the intake calls it, with the entry's dedup keys
+  // (contract §14). Assigned, not cast: it type-checks against an enqueuer
+  // that ignores a third argument and against one that takes `{ dedup }`.
+  const dedupEnqueuer: { enqueue(kind: 'start', payload: StartRequest, opts: { dedup: StreamDedup }): Promise<IntakeEnqueueOutcome> } = enqueuer;
   const intake = startIntake({
     blocking: createRedis(config.redisUrl, 'blocking'),
     commands: infra.commands,
     stream: config.streams.startJobs,
     claimIdleMs: config.intake.claimIdleMs,
-    enqueue: (request) => enqueuer.enqueue('start', request),
+    enqueue: (request, dedup) => dedupEnqueuer.enqueue('start', request, { dedup }),
     reject: async (request, code, message) => {
       await rejectStart(deps, request, { code, message });
     },
+    telemetry: infra.telemetry,
     logger,
   });
   return {
