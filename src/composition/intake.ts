@@ -15,11 +15,11 @@ export function startIntakeRole(infra: Infrastructure): RoleHandle {
     stream: config.streams.startJobs,
     claimIdleMs: config.intake.claimIdleMs,
     // At most once per entry (contract §14): by its id, and by its request id when it has one.
-    enqueue: (request) =>
-      enqueuer.enqueue('start', request, { dedup: { entryId: request.sourceRef, ...(request.requestId ? { requestId: request.requestId } : {}) } }),
+    enqueue: (request, dedup) => enqueuer.enqueue('start', request, { dedup }),
     reject: async (request, code, message) => {
       await rejectStart(deps, request, { code, message });
     },
+    telemetry: infra.telemetry,
     logger,
   });
   return {

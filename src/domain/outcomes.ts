@@ -10,15 +10,32 @@ import type { HealthEventType, NotificationType, RuntimeRecord } from './model.j
 import { failureIntent } from './notification-intents.js';
 import type { Operation } from './operation.js';
 
-export async function recordFailure(op: Operation, given: Failure): Promise<LifecycleResult> {
+/**
+ * Thrown by a `recordFailure` whose audit row is required (a refusal the
+ * caller will retry until it is recorded) when the row could not be written.
+ */
+export class AuditRowNotWritten extends Error {
+  override readonly name = 'AuditRowNotWritten';
+}
+
+/**
+ * `audit: 'required'` (contract §14: a refused stream entry stays pending
+ * until its row is written) throws AuditRowNotWritten when the row could not
+ * be written — before the notification and the counter, so a request retried
+ * until its row is written notifies and counts once, not once per attempt.
+ */
+export async function recordFailure(op: Operation, given: Failure, audit: 'best_effort' | 'required' = 'best_effort'): Promise<LifecycleResult> {
   // The one place a failure's text leaves the domain: the audit row, the notification, the Result (API, job) and the log line.
   const failure = { ...given, message: truncateMessage(given.message) };
-  await bestEffortAppend(op, {
+  const appended = await bestEffortAppend(op, {
     containerId: failure.containerId ?? '',
     outcome: 'failure',
     errorCode: failure.code,
     errorMessage: failure.message,
   });
+  if (!appended.written && audit === 'required') {
+    throw new AuditRowNotWritten(`the ${failure.code} refusal of ${op.kind} ${op.gameId} has no audit row yet: ${appended.error}`);
+  }
   if (failure.notify) await bestEffortNotify(op, failure.notify, failure);
   if (op.kind === 'start') op.deps.telemetry.recordStartOutcome('failure', failure.code, op.opSource);
   op.log.warn({ step: failure.step, image_ref: op.imageRef, error_code: failure.code, error_message: failure.message }, `runtime ${op.kind} failed`);
@@ -43,10 +60,11 @@ export async function recordSuccess(
   return { outcome: 'success', errorCode, errorMessage: '', record: args.record, retryable: false };
 }
 
+/** Never throws; says whether the row was written, for the callers that must know. */
 export async function bestEffortAppend(
   op: Operation,
   entry: { containerId: string; outcome: 'success' | 'failure'; errorCode: string; errorMessage: string },
-): Promise<void> {
+): Promise<{ written: true } | { written: false; error: string }> {
   try {
     await op.deps.operations.append({
       gameId: op.gameId,
@@ -59,8 +77,11 @@ export async function bestEffortAppend(
       finishedAt: op.deps.clock.now(),
       ...entry,
     });
+    return { written: true };
   } catch (error) {
     op.log.error({ outcome: entry.outcome, error_code: entry.errorCode, err: errorMessage(error) }, 'append operation log');
+    // The cause, not a query wrapper's "Failed query: insert … params: …".
+    return { written: false, error: errorMessage(error instanceof Error && error.cause !== undefined ? error.cause : error) };
   }
 }
 

@@ -256,6 +256,8 @@ export interface Telemetry {
   recordDockerOp(op: string, seconds: number): void;
   recordHealthEvent(eventType: string): void;
   recordNotificationIntent(notificationType: string): void;
+  /** `rtmanager_stream_duplicates_total` (contract §14): a stream entry acknowledged without a new operation. Counted by the intake. */
+  recordStreamDuplicate(): void;
 }
 
 /** pino-compatible: structured fields first, message second. */

@@ -88,7 +88,8 @@ export async function runStartUnderHeldLease(parent: Operation, imageRef: string
  * bounds, or one that conflicts with a pending start): the same audit row,
  * notification and counters as a start that failed at that step. The
  * request's fields are kept as given, clipped (request-bounds.ts), so the
- * row can always be written.
+ * row can always be written. Throws AuditRowNotWritten when it was not (the
+ * database is down): the caller keeps the request and retries (§14).
  */
 export async function rejectStart(
   deps: LifecycleDeps,
@@ -96,8 +97,12 @@ export async function rejectStart(
   refusal: { code: 'start_config_invalid' | 'conflict'; message: string },
 ): Promise<StartResult> {
   const op = beginOperation(deps, 'start', { ...input, ...keptOfRefused(input) }, {});
-  if (refusal.code === 'conflict') return recordFailure(op, { step: 'enqueue', code: 'conflict', message: refusal.message });
-  return recordFailure(op, { step: 'validate_input', code: 'start_config_invalid', message: refusal.message, notify: 'runtime.start_config_invalid' });
+  if (refusal.code === 'conflict') return recordFailure(op, { step: 'enqueue', code: 'conflict', message: refusal.message }, 'required');
+  return recordFailure(
+    op,
+    { step: 'validate_input', code: 'start_config_invalid', message: refusal.message, notify: 'runtime.start_config_invalid' },
+    'required',
+  );
 }
 
 /** An image an orchestrator already made local under the same lease, and the note its pull left (a local fallback). */

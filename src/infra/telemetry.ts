@@ -1,5 +1,5 @@
 /**
- * Metrics of contract §9 through the OpenTelemetry API, serialised as
+ * Metrics of contract §9 (and §14's stream duplicates) through the OpenTelemetry API, serialised as
  * Prometheus text for `/metrics` (no exporter HTTP server of its own).
  *
  * Names are given in full (`…_total`, `…_seconds`) and without an OTel unit:
@@ -67,6 +67,9 @@ export function createTelemetry(options: TelemetryOptions = {}): MetricsTelemetr
   });
   const healthEvents = meter.createCounter('rtmanager_health_events_total', { description: 'health events published by type' });
   const notificationIntents = meter.createCounter('rtmanager_notification_intents_total', { description: 'admin notification intents published by type' });
+  const streamDuplicates = meter.createCounter('rtmanager_stream_duplicates_total', {
+    description: 'start stream entries acknowledged without a new operation (entry or request id already accepted for the game)',
+  });
 
   let depthSource: (() => Promise<QueueDepth[]>) | null = null;
   let lastDepths: QueueDepth[] = [];
@@ -113,6 +116,7 @@ export function createTelemetry(options: TelemetryOptions = {}): MetricsTelemetr
     recordDockerOp: (op, seconds) => dockerLatency.record(seconds, { op }),
     recordHealthEvent: (eventType) => healthEvents.add(1, { event_type: eventType }),
     recordNotificationIntent: (notificationType) => notificationIntents.add(1, { notification_type: notificationType }),
+    recordStreamDuplicate: () => streamDuplicates.add(1),
     setQueueDepthSource(source) {
       depthSource = source;
     },

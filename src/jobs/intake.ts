@@ -1,17 +1,26 @@
 /**
  * The stream intake: consumes `runtime:start_jobs` in the consumer group
  * `rtmanager` and turns each entry into a `start-runtime` job. An entry is
- * acknowledged only once its job is enqueued (or joined), or once it has been
- * recorded as invalid — so a crash between the two re-delivers the entry, and
- * the re-delivery joins or replays the same start: nothing is lost, nothing
- * doubles. A poison entry is recorded and acknowledged, never retried forever.
+ * acknowledged only once its job is enqueued (or joined), or once its refusal
+ * has its audit row — so a crash between the two re-delivers the entry.
+ *
+ * A re-delivered entry must not start the game again: by then its job may
+ * have ended and a stop been accepted, and a new start would undo that stop
+ * (contract §14: an entry runs at most once). So every enqueue carries the
+ * entry id and the lobby's request id, and the enqueuer answers `duplicate`
+ * for one it has already accepted for this game within the dedup window; the
+ * intake then acknowledges the entry and counts it, nothing more. The same
+ * covers an entry XAUTOCLAIM took from a consumer that was only slow, and a
+ * lobby re-sending its request (same request id) as a new entry. A poison
+ * entry is recorded and acknowledged, never retried forever.
  */
 import os from 'node:os';
 import type { Redis } from 'ioredis';
 import type { OpSource } from '../domain/model.js';
 import { isOpSource } from '../domain/model.js';
-import type { Logger } from '../domain/ports.js';
+import type { Logger, Telemetry } from '../domain/ports.js';
 import { errorMessage } from '../domain/errors.js';
+import type { DedupKeys } from './enqueue.js';
 import { startPayloadSchema } from './queues.js';
 
 export const INTAKE_GROUP = 'rtmanager';
@@ -24,6 +33,16 @@ export interface StartRequest {
   requestId?: string;
 }
 
+/** What the enqueuer remembers of an entry it accepted, per game: the entry id always, the lobby's request id when given. */
+/** A stream entry's identity (enqueue.ts remembers it for RTMANAGER_STREAM_DEDUP_WINDOW_MS). */
+export type StreamDedup = DedupKeys;
+
+export type IntakeEnqueueOutcome =
+  | { kind: 'enqueued' | 'joined' | 'deferred'; jobId: string }
+  /** This entry (or its request id) was already accepted for this game: nothing was added. */
+  | { kind: 'duplicate'; jobId: string }
+  | { kind: 'conflict'; pendingImageRef: string };
+
 export interface IntakeDeps {
   /** A connection of its own: XREADGROUP BLOCK holds it. */
   blocking: Redis;
@@ -34,12 +53,18 @@ export interface IntakeDeps {
   claimIdleMs: number;
   blockMs?: number;
   batch?: number;
-  /** Enqueues (or joins) the start; throws when the queue cannot be reached. */
-  enqueue(
-    request: StartRequest,
-  ): Promise<{ kind: 'enqueued' | 'joined' | 'deferred' | 'duplicate'; jobId: string } | { kind: 'conflict'; pendingImageRef: string }>;
-  /** Records a refused entry (audit + notification) through the domain; `message` says why. */
+  /**
+   * Enqueues (or joins) the start, unless `dedup` was already accepted for
+   * this game (`duplicate`); throws when the queue cannot be reached.
+   */
+  enqueue(request: StartRequest, dedup: StreamDedup): Promise<IntakeEnqueueOutcome>;
+  /**
+   * Records a refused entry (audit + notification) through the domain;
+   * `message` says why. Throws when the audit row could not be written: the
+   * entry then stays pending, and a later claim records it.
+   */
   reject(request: StartRequest, code: 'start_config_invalid' | 'conflict', message: string): Promise<void>;
+  telemetry: Pick<Telemetry, 'recordStreamDuplicate'>;
   logger: Logger;
 }
 
@@ -107,13 +132,13 @@ export function startIntake(deps: IntakeDeps): Intake {
 
   async function handleAll(entries: StreamEntry[]): Promise<void> {
     for (const [id, fields] of entries) {
-      // One entry failing (queue unreachable) leaves it pending for a later
-      // claim; the others still go through.
+      // One entry failing (queue unreachable, refusal not recorded) leaves it
+      // pending for a later claim; the others still go through.
       try {
         await handle(id, fields);
         await deps.commands.xack(deps.stream, INTAKE_GROUP, id);
       } catch (error) {
-        log.error({ entry_id: id, err: errorMessage(error) }, 'entry not enqueued; left pending');
+        log.error({ entry_id: id, err: errorMessage(error) }, 'entry not enqueued or recorded; left pending');
       }
     }
   }
@@ -128,7 +153,13 @@ export function startIntake(deps: IntakeDeps): Intake {
       return;
     }
     const request = parsed.request;
-    const outcome = await deps.enqueue(request);
+    const outcome = await deps.enqueue(request, { entryId: id, ...(request.requestId ? { requestId: request.requestId } : {}) });
+    if (outcome.kind === 'duplicate') {
+      // Expected after a crash or a lobby's re-send: info, not a warning.
+      entryLog.info({ job_id: outcome.jobId, request_id: request.requestId ?? null }, 'duplicate start entry acknowledged without a new operation');
+      deps.telemetry.recordStreamDuplicate();
+      return;
+    }
     if (outcome.kind === 'conflict') {
       const message = `a start with image_ref ${JSON.stringify(outcome.pendingImageRef)} is already pending for this game`;
       entryLog.warn({ pending_image_ref: outcome.pendingImageRef }, 'start entry conflicts with a pending start');

@@ -62,7 +62,13 @@ if dedup == '1' then
   if seen then return {'duplicate', seen} end
 end
 local job, pending = job_of(prefix, queue, game)
-if dedup == '1' and job and job.sourceRef == entrySource then
+-- The job already carries this entry (its marker write was lost with its enqueuer), within the window.
+local function recent(queue)
+  local created = tonumber(redis.call('hget', prefix .. ':' .. queue .. ':' .. game, 'timestamp') or '0')
+  local now = redis.call('time')
+  return tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - created < tonumber(idle)
+end
+if dedup == '1' and job and job.sourceRef == entrySource and recent(queue) then
   local member = queue .. '/' .. tostring(job.orderSeq)
   mark(member)
   return {'duplicate', member}

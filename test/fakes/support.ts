@@ -46,6 +46,7 @@ export class RecordingTelemetry implements Telemetry {
   readonly dockerOps: Array<{ op: string; seconds: number }> = [];
   readonly healthEvents: string[] = [];
   readonly notificationIntents: string[] = [];
+  streamDuplicates = 0;
   recordStartOutcome(outcome: string, errorCode: string, opSource: string): void {
     this.startOutcomes.push({ outcome, errorCode, opSource });
   }
@@ -60,6 +61,9 @@ export class RecordingTelemetry implements Telemetry {
   }
   recordNotificationIntent(notificationType: string): void {
     this.notificationIntents.push(notificationType);
+  }
+  recordStreamDuplicate(): void {
+    this.streamDuplicates += 1;
   }
 }
 

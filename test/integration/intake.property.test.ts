@@ -78,6 +78,7 @@ describe('stream intake under arbitrary entries', () => {
           reject: async (request, code, message) => {
             await rejectStart(w.deps, request, { code, message });
           },
+          telemetry: w.telemetry,
           logger: new RecordingLogger(),
         });
         try {

@@ -6,7 +6,7 @@ import { rejectStart } from '../../src/domain/start.js';
 import { createEnqueuer } from '../../src/jobs/enqueue.js';
 import type { Intake, IntakeDeps, StartRequest } from '../../src/jobs/intake.js';
 import { INTAKE_GROUP, startIntake } from '../../src/jobs/intake.js';
-import { RecordingLogger } from '../fakes/support.js';
+import { RecordingLogger, RecordingTelemetry } from '../fakes/support.js';
 import { realWorld } from '../support/real-world.js';
 import { testQueues } from '../support/test-queues.js';
 
@@ -46,6 +46,7 @@ function harness(over: Partial<IntakeDeps> = {}) {
       rejected.push({ request, code, message });
       return Promise.resolve();
     },
+    telemetry: new RecordingTelemetry(),
     logger: new RecordingLogger(),
     ...over,
   };
@@ -175,6 +176,7 @@ describe('stream entries outside the bounds of contract §12 (real Redis, BullMQ
       reject: async (request, code, message) => {
         await rejectStart(world.deps, request, { code, message });
       },
+      telemetry: world.telemetry,
       logger: new RecordingLogger(),
     });
     open.push({ intake, redis: [blocking, commands] });

@@ -30,6 +30,7 @@ async function exportedSeries(): Promise<Set<string>> {
   t.recordDockerOp('pull', 1);
   t.recordHealthEvent('container_started');
   t.recordNotificationIntent('runtime.image_pull_failed');
+  t.recordStreamDuplicate();
   t.setQueueDepthSource(() => Promise.resolve([{ queue: 'start-runtime', state: 'waiting', count: 1 }]));
   t.setReadinessSource(() => Promise.resolve({ redis: true }));
   t.recordReconcilePass(new Date());
@@ -90,7 +91,7 @@ describe('deploy/prometheus/alerts.yml', () => {
 
   it('names only series the service exports, or Prometheus\'s own "up"', async () => {
     const exported = await exportedSeries();
-    // The §9 series and ours, so a rename on either side shows here.
+    // The §9 and §14 series and ours, so a rename on either side shows here.
     expect([...exported].filter((n) => !/_(bucket|sum|count)$/.test(n)).sort()).toEqual([
       'rtmanager_docker_op_latency_seconds',
       'rtmanager_health_events_total',
@@ -101,6 +102,7 @@ describe('deploy/prometheus/alerts.yml', () => {
       'rtmanager_ready',
       'rtmanager_reconcile_last_success_timestamp_seconds',
       'rtmanager_start_outcomes_total',
+      'rtmanager_stream_duplicates_total',
     ]);
     const named: Record<string, string[]> = Object.fromEntries(rules.map((r) => [r.alert, seriesIn(r.expr)]));
     expect(named).toEqual({

@@ -5,7 +5,7 @@ import { createTelemetry } from '../../src/infra/telemetry.js';
 const samples = (text: string, name: string): string[] => text.split('\n').filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `));
 
 describe('telemetry as Prometheus text', () => {
-  it('exports every metric of contract §9 under its exact name, type and labels', async () => {
+  it('exports every metric of contract §9 and §14 under its exact name, type and labels', async () => {
     const t = createTelemetry();
     t.recordStartOutcome('failure', 'image_pull_failed', 'lobby_stream');
     t.recordStartOutcome('failure', 'image_pull_failed', 'lobby_stream');
@@ -14,6 +14,9 @@ describe('telemetry as Prometheus text', () => {
     t.recordDockerOp('run', 0.8);
     t.recordHealthEvent('container_started');
     t.recordNotificationIntent('runtime.image_pull_failed');
+    t.recordStreamDuplicate();
+    t.recordStreamDuplicate();
+    t.recordStreamDuplicate();
     t.setQueueDepthSource(() => Promise.resolve([{ queue: 'start-runtime', state: 'waiting', count: 7 }]));
     const text = await t.metricsText();
 
@@ -28,6 +31,7 @@ describe('telemetry as Prometheus text', () => {
       '# TYPE rtmanager_notification_intents_total counter',
       '# TYPE rtmanager_queue_jobs gauge',
       '# TYPE rtmanager_start_outcomes_total counter',
+      '# TYPE rtmanager_stream_duplicates_total counter',
     ]);
     expect(samples(text, 'rtmanager_start_outcomes_total').sort()).toEqual([
       'rtmanager_start_outcomes_total{outcome="failure",error_code="image_pull_failed",op_source="lobby_stream"} 2',
@@ -38,6 +42,8 @@ describe('telemetry as Prometheus text', () => {
       'rtmanager_notification_intents_total{notification_type="runtime.image_pull_failed"} 1',
     ]);
     expect(samples(text, 'rtmanager_queue_jobs')).toEqual(['rtmanager_queue_jobs{queue="start-runtime",state="waiting"} 7']);
+    // No labels: the contract names none.
+    expect(samples(text, 'rtmanager_stream_duplicates_total')).toEqual(['rtmanager_stream_duplicates_total 3']);
 
     expect(text).toContain('rtmanager_lease_acquire_latency_seconds_count 1\n');
     expect(text).toContain('rtmanager_lease_acquire_latency_seconds_bucket{le="0.001"} 0\n');
