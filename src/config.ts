@@ -136,6 +136,8 @@ const ENV = z.object({
   RTMANAGER_REDIS_URL: withDefault(url(['redis:', 'rediss:']), 'redis://127.0.0.1:6379'),
   RTMANAGER_DATABASE_URL: optional(url(['postgres:', 'postgresql:'])),
   RTMANAGER_PGLITE_DIR: withDefault(nonEmpty, 'var/pglite'),
+  // Contract §14. At least 100 ms: below that a healthy query on a busy server would fail. No 0: nothing waits forever.
+  RTMANAGER_DB_STATEMENT_TIMEOUT_MS: withDefault(int(100, 86_400_000), '10000'),
   RTMANAGER_HTTP_HOST: withDefault(nonEmpty, '127.0.0.1'),
   RTMANAGER_HTTP_PORT: withDefault(int(1, 65535), '8090'),
   RTMANAGER_HTTP_BODY_LIMIT_BYTES: withDefault(int(1024, 16 * 1024 * 1024), '65536'),
@@ -261,6 +263,8 @@ function toConfig(v: Variables) {
     /** Undefined: the embedded PGlite database in `pgliteDir`. */
     databaseUrl: v.RTMANAGER_DATABASE_URL,
     pgliteDir: path.resolve(v.RTMANAGER_PGLITE_DIR),
+    /** A database call (statement, lock wait, or no answer at all) past this fails; migrations at boot are not bounded. */
+    dbStatementTimeoutMs: v.RTMANAGER_DB_STATEMENT_TIMEOUT_MS,
     http: {
       host: v.RTMANAGER_HTTP_HOST,
       port: v.RTMANAGER_HTTP_PORT,

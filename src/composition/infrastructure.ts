@@ -68,7 +68,7 @@ export async function openInfrastructure(config: Config, logger: Logger): Promis
   const dockerTls = readDockerTls(config.docker.tls);
   const closers: Closer[] = [];
   const telemetry = createTelemetry();
-  const database = await openDatabase(config.databaseUrl, { dataDir: config.pgliteDir });
+  const database = await openDatabase(config.databaseUrl, { dataDir: config.pgliteDir, statementTimeoutMs: config.dbStatementTimeoutMs });
   closers.push(() => database.close());
   await migrateDatabase(database);
 
@@ -97,11 +97,15 @@ export async function openInfrastructure(config: Config, logger: Logger): Promis
       : {}),
   });
   const deps: LifecycleDeps = {
-    records: new PostgresRuntimeRecordStore(database.db),
-    operations: new PostgresOperationLog(database.db),
+    records: new PostgresRuntimeRecordStore(database.db, database.deadline),
+    operations: new PostgresOperationLog(database.db, database.deadline),
     docker,
     leases: new RedisGameLeases({ redis: commands }),
-    healthEvents: new RedisHealthEvents({ redis: commands, stream: config.streams.healthEvents, snapshots: new PostgresHealthSnapshots(database.db) }),
+    healthEvents: new RedisHealthEvents({
+      redis: commands,
+      stream: config.streams.healthEvents,
+      snapshots: new PostgresHealthSnapshots(database.db, database.deadline),
+    }),
     notifications: new RedisNotifications({ redis: commands, stream: config.streams.notificationIntents }),
     stateDirs: new FsStateDirectories({
       root: config.container.gameStateRoot,

@@ -112,3 +112,25 @@ export class ContainerNameTaken extends Error {
 export function isContainerNameTaken(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === NAME_TAKEN;
 }
+
+const DATABASE_DEADLINE = 'database_deadline_exceeded';
+
+/**
+ * A database call past RTMANAGER_DB_STATEMENT_TIMEOUT_MS (contract §14): the
+ * server cancelled it (a statement too long, a lock waited on too long) or
+ * never answered. No verdict on the request: the operation fails
+ * `service_unavailable` (retryable) whatever the step's own code, its lease is
+ * released, and an HTTP read answers 503. Known by its code, not its class.
+ */
+export class DatabaseDeadlineExceeded extends Error {
+  readonly code = DATABASE_DEADLINE;
+
+  constructor(call: string, ms: number, detail: string) {
+    super(`database ${call} did not finish within ${ms} ms: ${detail}`);
+    this.name = 'DatabaseDeadlineExceeded';
+  }
+}
+
+export function isDatabaseDeadline(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === DATABASE_DEADLINE;
+}

@@ -4,7 +4,7 @@
  * Result it ends in. A lifecycle file (start.ts, stop.ts, …) reads as its own
  * list of steps on top of this.
  */
-import { errorMessage, isContainerNameTaken, isDockerDeadline, LEASE_BUSY_MESSAGE, LEASE_LOST_MESSAGE } from './errors.js';
+import { errorMessage, isContainerNameTaken, isDatabaseDeadline, isDockerDeadline, LEASE_BUSY_MESSAGE, LEASE_LOST_MESSAGE } from './errors.js';
 import type { FailureCode } from './errors.js';
 import type { Failure, LifecycleDeps, LifecycleHooks, LifecycleResult, StepName } from './lifecycle.js';
 import type { NotificationType, OpKind, OpSource } from './model.js';
@@ -139,8 +139,8 @@ export type StepOutcome<T> = { ok: true; value: T } | { ok: false; failure: Fail
  * deadline is no refusal — the daemon may yet do what was asked — so it is a
  * retryable service_unavailable with no admin notification, whatever the
  * step's own code; the re-run converges on what the daemon did. A container
- * name taken under our lease is what such a late create leaves behind, and is
- * answered the same way.
+ * name taken under our lease is what such a late create leaves behind, and a
+ * database call past its deadline (contract §14): both answered the same way.
  */
 export async function runStep<T>(op: Operation, name: StepName, work: () => Promise<T>, onThrow: OnThrow): Promise<StepOutcome<T>> {
   await step(op, name);
@@ -154,7 +154,7 @@ export async function attempt<T>(op: Operation, work: () => Promise<T>, onThrow:
     return { ok: true, value: await work() };
   } catch (error) {
     const message = errorMessage(error);
-    if (isDockerDeadline(error) || isContainerNameTaken(error)) {
+    if (isDockerDeadline(error) || isContainerNameTaken(error) || isDatabaseDeadline(error)) {
       return { ok: false, failure: { step: name, code: 'service_unavailable', message: `${name}: ${message}`, ...containerOf(onThrow) } };
     }
     return {
@@ -294,14 +294,14 @@ export function underLease(op: Operation, body: () => Promise<LifecycleResult>):
   );
 }
 
-/** A step that throws where no branch expects it still ends in a Result; a lost lease ends as one. */
+/** A throw no branch expects still ends in a Result (a database call past its deadline: service_unavailable); a lost lease ends as one. */
 export async function guarded(op: Operation, body: () => Promise<LifecycleResult>): Promise<LifecycleResult> {
   try {
     return await body();
   } catch (error) {
     if (error instanceof LeaseLost) return endLeaseLost(op, error.message);
     const step = op.progress.step;
-    return recordFailure(op, { step, code: 'internal_error', message: `${step}: ${errorMessage(error)}` });
+    return recordFailure(op, { step, code: isDatabaseDeadline(error) ? 'service_unavailable' : 'internal_error', message: `${step}: ${errorMessage(error)}` });
   }
 }
 

@@ -40,6 +40,8 @@ export interface TestDatabaseOptions {
   icuLocale?: string;
   /** false: leave the database empty, for tests of migration itself. Default true. */
   migrate?: boolean;
+  /** RTMANAGER_DB_STATEMENT_TIMEOUT_MS of the handle (the migration is not bounded by it); unset: no bound. */
+  statementTimeoutMs?: number;
 }
 
 /** A new database `rtm_test_…` on the test cluster, migrated unless told not to; `close()` drops it even with sessions left open. */
@@ -50,7 +52,7 @@ export async function createTestDatabase(opts: TestDatabaseOptions = {}): Promis
   const url = withDatabaseName(clusterUrl(), name);
   let handle: DatabaseHandle | undefined;
   try {
-    handle = await openDatabase(url, { dataDir: '' });
+    handle = await openDatabase(url, { dataDir: '', ...(opts.statementTimeoutMs ? { statementTimeoutMs: opts.statementTimeoutMs } : {}) });
     if (opts.migrate !== false) await migrateDatabase(handle);
   } catch (error) {
     await handle?.close();
@@ -90,9 +92,9 @@ function pgliteTemplate(): Promise<Blob> {
   return migratedTemplate;
 }
 
-/** An in-memory PGlite holding the migrated schema. */
-export async function createTestPglite(): Promise<TestDatabase<PgliteHandle>> {
-  const handle = await openDatabase(undefined, { dataDir: 'memory://', loadDataDir: await pgliteTemplate() });
+/** An in-memory PGlite holding the migrated schema; `statementTimeoutMs` as for createTestDatabase. */
+export async function createTestPglite(opts: { statementTimeoutMs?: number } = {}): Promise<TestDatabase<PgliteHandle>> {
+  const handle = await openDatabase(undefined, { dataDir: 'memory://', loadDataDir: await pgliteTemplate(), ...opts });
   if (handle.kind !== 'pglite') throw new Error('expected PGlite');
   return { url: 'memory://', handle, db: handle.db, close: () => handle.close() };
 }

@@ -11,18 +11,30 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite, type PgliteDatabase } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
+import type { CallDeadline } from './deadline.js';
 import { schema, type Schema } from './schema.js';
 import { withTimeout } from '../../domain/timeout.js';
 
 export type Database = PgDatabase<PgQueryResultHKT, Schema>;
 
 interface HandleCommon {
+  /** What the adapters bound each call with (deadline.ts); null when opened without `statementTimeoutMs`. */
+  deadline: CallDeadline | null;
   /** Resolves when the database answers a query within `timeoutMs`; rejects otherwise. */
   ping(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
-export type PostgresHandle = HandleCommon & { kind: 'postgres'; db: PostgresJsDatabase<Schema>; client: postgres.Sql };
+export type PostgresHandle = HandleCommon & {
+  kind: 'postgres';
+  db: PostgresJsDatabase<Schema>;
+  client: postgres.Sql;
+  /**
+   * A second, small pool on the same server whose sessions have no statement
+   * or lock timeout: the migrator's (migrate.ts). The caller ends it.
+   */
+  openUnbounded(): postgres.Sql;
+};
 export type PgliteHandle = HandleCommon & { kind: 'pglite'; db: PgliteDatabase<Schema>; client: PGlite };
 export type DatabaseHandle = PostgresHandle | PgliteHandle;
 
@@ -31,8 +43,14 @@ export interface OpenDatabaseOptions {
   dataDir: string;
   /** PGlite only: start from this `dumpDataDir()` tarball instead of initdb (tests: ~0.8 s instead of ~4 s). */
   loadDataDir?: Blob;
-  /** postgres.js pool size; at least 2 (migration holds one connection for its lock). */
+  /** postgres.js pool size; at least 2. */
   maxConnections?: number;
+  /**
+   * RTMANAGER_DB_STATEMENT_TIMEOUT_MS: on a server, each session's
+   * `statement_timeout` and `lock_timeout`, and (on both back ends) the
+   * adapters' own bound on waiting for an answer. Unset: no bound.
+   */
+  statementTimeoutMs?: number;
 }
 
 /** Where the embedded database lives when RTMANAGER_DATABASE_URL is unset (README). */
@@ -41,32 +59,65 @@ export const DEFAULT_PGLITE_DIR = 'var/pglite';
 const DEFAULT_PING_TIMEOUT_MS = 2_000;
 
 export async function openDatabase(url: string | undefined, opts: OpenDatabaseOptions): Promise<DatabaseHandle> {
-  return url ? openPostgres(url, opts.maxConnections ?? 10) : openPglite(opts.dataDir, opts.loadDataDir);
+  const ms = opts.statementTimeoutMs;
+  return url
+    ? openPostgres(url, opts.maxConnections ?? 10, ms)
+    : openPglite(opts.dataDir, opts.loadDataDir, ms === undefined ? null : { statementMs: ms, waitMs: ms });
 }
 
-function openPostgres(url: string, maxConnections: number): Promise<PostgresHandle> {
+/**
+ * The client gives up a second after the server's cancel was due: in the
+ * ordinary case the server's 57014 comes first, and a statement it cancelled
+ * is rolled back for certain, where one the client gave up on may yet commit.
+ * The second is room for what the server's clock does not count: opening a
+ * connection for the call (measured: over 50 ms on a busy machine) and the
+ * cancel's way back.
+ */
+const SERVER_CANCEL_GRACE_MS = 1_000;
+
+function serverDeadline(ms: number): CallDeadline {
+  return { statementMs: ms, waitMs: ms + SERVER_CANCEL_GRACE_MS };
+}
+
+function openPostgres(url: string, maxConnections: number, statementTimeoutMs: number | undefined): Promise<PostgresHandle> {
   const { url: cleanUrl, socketPath } = splitSocketHost(url);
-  const client = postgres(cleanUrl, {
-    max: Math.max(2, maxConnections),
-    connect_timeout: 10,
-    // Timestamps are parsed by drizzle from text; a UTC session keeps that text
-    // free of historical offsets with seconds, which Date cannot parse.
-    connection: { TimeZone: 'UTC', application_name: 'galaxy-rtmanager' },
-    // "schema already exists, skipping" on every boot's migration is noise.
-    onnotice: () => undefined,
-    ...(socketPath ? { path: socketPath } : {}),
-  });
+  const connect = (max: number, applicationName: string, timeouts: Partial<postgres.ConnectionParameters>) =>
+    postgres(cleanUrl, {
+      max,
+      connect_timeout: 10,
+      // Timestamps are parsed by drizzle from text; a UTC session keeps that text
+      // free of historical offsets with seconds, which Date cannot parse.
+      connection: { TimeZone: 'UTC', application_name: applicationName, ...timeouts },
+      // "schema already exists, skipping" on every boot's migration is noise.
+      onnotice: () => undefined,
+      ...(socketPath ? { path: socketPath } : {}),
+    });
+  // lock_timeout beside statement_timeout: a lock wait is inside the statement's
+  // time anyway, but this keeps it bounded in a session that lifts the other, and
+  // names the lock in the error (55P03) when it is the lock that took the time.
+  const timeouts = statementTimeoutMs === undefined ? {} : { statement_timeout: statementTimeoutMs, lock_timeout: statementTimeoutMs };
+  const client = connect(Math.max(2, maxConnections), 'galaxy-rtmanager', timeouts);
   const db = drizzlePostgres({ client, schema });
   return Promise.resolve({
     kind: 'postgres',
     db,
     client,
+    deadline: statementTimeoutMs === undefined ? null : serverDeadline(statementTimeoutMs),
+    // Two: the advisory lock's holder and the migration's transaction.
+    openUnbounded: () => connect(2, 'galaxy-rtmanager-migrate', {}),
     ping: (timeoutMs = DEFAULT_PING_TIMEOUT_MS) => pingWithin(client`select 1`.execute(), timeoutMs, 'postgres ping'),
     close: () => client.end({ timeout: 5 }),
   });
 }
 
-async function openPglite(dataDir: string, loadDataDir: Blob | undefined): Promise<PgliteHandle> {
+/**
+ * PGlite: one backend inside this process, with no second session to hold a
+ * lock; its statement_timeout never fires (measured: pg_sleep(2) under 500 ms
+ * runs 2 s, the event loop blocked meanwhile), so none is set. What can make a
+ * call wait is another holding its one connection (a transaction): bounded by
+ * `deadline` in the adapters.
+ */
+async function openPglite(dataDir: string, loadDataDir: Blob | undefined, deadline: CallDeadline | null): Promise<PgliteHandle> {
   const onDisk = !dataDir.startsWith('memory://');
   let unlock = (): Promise<void> => Promise.resolve();
   if (onDisk) {
@@ -86,6 +137,7 @@ async function openPglite(dataDir: string, loadDataDir: Blob | undefined): Promi
     kind: 'pglite',
     db,
     client,
+    deadline,
     ping: (timeoutMs = DEFAULT_PING_TIMEOUT_MS) => pingWithin(client.query('select 1'), timeoutMs, 'pglite ping'),
     close: async () => {
       try {

@@ -1,7 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import type { DatabaseHandle } from './client.js';
+import { schema } from './schema.js';
 
 /** Relative to this module so `db:migrate` and the services work from any cwd. */
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../../drizzle', import.meta.url));
@@ -12,23 +14,34 @@ export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../../drizzle', impor
  * its transaction, so concurrent runs can collide. A session advisory lock,
  * held on a reserved connection, serialises them: the later ones find the
  * journal up to date and do nothing. PGlite is single-process and needs none.
+ *
+ * Both run on a pool of their own without RTMANAGER_DB_STATEMENT_TIMEOUT_MS:
+ * a migration may lawfully take longer than any query (an index built on a
+ * big table), and the later processes wait on the advisory lock for as long
+ * as the first one migrates. Cutting either would fail boot over and over.
+ * The bound applies once the service serves.
  */
-const MIGRATION_LOCK = 'galaxy-rtmanager:migrations';
+export const MIGRATION_LOCK = 'galaxy-rtmanager:migrations';
 
 export async function migrateDatabase(handle: DatabaseHandle): Promise<void> {
   if (handle.kind === 'pglite') {
     await migratePglite(handle.db, { migrationsFolder: MIGRATIONS_FOLDER });
     return;
   }
-  const lockHolder = await handle.client.reserve();
+  const client = handle.openUnbounded();
   try {
-    await lockHolder`select pg_advisory_lock(hashtext(${MIGRATION_LOCK}))`;
+    const lockHolder = await client.reserve();
     try {
-      await migratePostgres(handle.db, { migrationsFolder: MIGRATIONS_FOLDER });
+      await lockHolder`select pg_advisory_lock(hashtext(${MIGRATION_LOCK}))`;
+      try {
+        await migratePostgres(drizzlePostgres({ client, schema }), { migrationsFolder: MIGRATIONS_FOLDER });
+      } finally {
+        await lockHolder`select pg_advisory_unlock(hashtext(${MIGRATION_LOCK}))`;
+      }
     } finally {
-      await lockHolder`select pg_advisory_unlock(hashtext(${MIGRATION_LOCK}))`;
+      lockHolder.release();
     }
   } finally {
-    lockHolder.release();
+    await client.end({ timeout: 5 });
   }
 }

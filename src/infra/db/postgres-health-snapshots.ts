@@ -1,6 +1,7 @@
 import { eq, sql } from 'drizzle-orm';
 import type { HealthEvent, HealthEventType } from '../../domain/model.js';
 import type { Database } from './client.js';
+import { type CallDeadline, withinDeadline } from './deadline.js';
 import { healthSnapshots } from './schema.js';
 
 /**
@@ -8,7 +9,11 @@ import { healthSnapshots } from './schema.js';
  * HealthEvents adapter writes through `upsert` after publishing to the stream.
  */
 export class PostgresHealthSnapshots {
-  constructor(private readonly db: Database) {
+  /** `deadline`: the handle's (client.ts); each call past it throws DatabaseDeadlineExceeded. */
+  constructor(
+    private readonly db: Database,
+    private readonly deadline: CallDeadline | null = null,
+  ) {
     if (!db) throw new Error('PostgresHealthSnapshots: db is required');
   }
 
@@ -26,18 +31,22 @@ export class PostgresHealthSnapshots {
       details: event.details,
     };
     const { gameId: _key, ...changes } = values;
-    await this.db
-      .insert(healthSnapshots)
-      .values(values)
-      .onConflictDoUpdate({
-        target: healthSnapshots.gameId,
-        set: changes,
-        setWhere: sql`${healthSnapshots.occurredAt} <= excluded.occurred_at`,
-      });
+    await withinDeadline('write health snapshot', this.deadline, () =>
+      this.db
+        .insert(healthSnapshots)
+        .values(values)
+        .onConflictDoUpdate({
+          target: healthSnapshots.gameId,
+          set: changes,
+          setWhere: sql`${healthSnapshots.occurredAt} <= excluded.occurred_at`,
+        }),
+    );
   }
 
   async get(gameId: string): Promise<HealthEvent | null> {
-    const [row] = await this.db.select().from(healthSnapshots).where(eq(healthSnapshots.gameId, gameId)).limit(1);
+    const [row] = await withinDeadline('read health snapshot', this.deadline, () =>
+      this.db.select().from(healthSnapshots).where(eq(healthSnapshots.gameId, gameId)).limit(1),
+    );
     if (!row) return null;
     return {
       gameId: row.gameId,

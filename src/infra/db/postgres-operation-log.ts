@@ -2,45 +2,54 @@ import { and, asc, desc, eq, inArray, lt } from 'drizzle-orm';
 import type { OperationEntry, OpKind, OpSource, Outcome, StoredOperationEntry } from '../../domain/model.js';
 import type { OperationLog } from '../../domain/ports.js';
 import type { Database } from './client.js';
+import { type CallDeadline, withinDeadline } from './deadline.js';
 import { operationLog } from './schema.js';
 
 type Row = typeof operationLog.$inferSelect;
 
 export class PostgresOperationLog implements OperationLog {
-  constructor(private readonly db: Database) {
+  /** `deadline`: the handle's (client.ts); each call past it throws DatabaseDeadlineExceeded. */
+  constructor(
+    private readonly db: Database,
+    private readonly deadline: CallDeadline | null = null,
+  ) {
     if (!db) throw new Error('PostgresOperationLog: db is required');
   }
 
   async append(entry: OperationEntry): Promise<number> {
-    const [inserted] = await this.db
-      .insert(operationLog)
-      .values({
-        gameId: entry.gameId,
-        opKind: entry.opKind,
-        opSource: entry.opSource,
-        sourceRef: entry.sourceRef,
-        imageRef: entry.imageRef,
-        imageDigest: entry.imageDigest,
-        containerId: entry.containerId,
-        outcome: entry.outcome,
-        errorCode: entry.errorCode,
-        errorMessage: entry.errorMessage,
-        startedAt: entry.startedAt,
-        finishedAt: entry.finishedAt,
-      })
-      .returning({ id: operationLog.id });
+    const [inserted] = await withinDeadline('append operation log', this.deadline, () =>
+      this.db
+        .insert(operationLog)
+        .values({
+          gameId: entry.gameId,
+          opKind: entry.opKind,
+          opSource: entry.opSource,
+          sourceRef: entry.sourceRef,
+          imageRef: entry.imageRef,
+          imageDigest: entry.imageDigest,
+          containerId: entry.containerId,
+          outcome: entry.outcome,
+          errorCode: entry.errorCode,
+          errorMessage: entry.errorMessage,
+          startedAt: entry.startedAt,
+          finishedAt: entry.finishedAt,
+        })
+        .returning({ id: operationLog.id }),
+    );
     if (!inserted) throw new Error('operation_log insert returned no id');
     return inserted.id;
   }
 
   /** Newest first by id (insertion order), not by time: clocks of different processes may disagree. */
   async listByGame(gameId: string, limit: number, opKind?: OpKind): Promise<StoredOperationEntry[]> {
-    const rows = await this.db
-      .select()
-      .from(operationLog)
-      .where(opKind ? and(eq(operationLog.gameId, gameId), eq(operationLog.opKind, opKind)) : eq(operationLog.gameId, gameId))
-      .orderBy(desc(operationLog.id))
-      .limit(limit);
+    const rows = await withinDeadline('read operation log', this.deadline, () =>
+      this.db
+        .select()
+        .from(operationLog)
+        .where(opKind ? and(eq(operationLog.gameId, gameId), eq(operationLog.opKind, opKind)) : eq(operationLog.gameId, gameId))
+        .orderBy(desc(operationLog.id))
+        .limit(limit),
+    );
     return rows.map(toEntry);
   }
 
@@ -56,7 +65,9 @@ export class PostgresOperationLog implements OperationLog {
       .where(lt(operationLog.finishedAt, before))
       .orderBy(asc(operationLog.finishedAt))
       .limit(limit);
-    const deleted = await this.db.delete(operationLog).where(inArray(operationLog.id, oldest)).returning({ id: operationLog.id });
+    const deleted = await withinDeadline('prune operation log', this.deadline, () =>
+      this.db.delete(operationLog).where(inArray(operationLog.id, oldest)).returning({ id: operationLog.id }),
+    );
     return deleted.length;
   }
 }

@@ -2,17 +2,24 @@ import { and, asc, eq, gt, sql, type SQL } from 'drizzle-orm';
 import type { RuntimeRecord, RuntimeStatus } from '../../domain/model.js';
 import type { RuntimeRecordPage, RuntimeRecordStore } from '../../domain/ports.js';
 import type { Database } from './client.js';
+import { type CallDeadline, withinDeadline } from './deadline.js';
 import { runtimeRecords } from './schema.js';
 
 type Row = typeof runtimeRecords.$inferSelect;
 
 export class PostgresRuntimeRecordStore implements RuntimeRecordStore {
-  constructor(private readonly db: Database) {
+  /** `deadline`: the handle's (client.ts); each call past it throws DatabaseDeadlineExceeded. */
+  constructor(
+    private readonly db: Database,
+    private readonly deadline: CallDeadline | null = null,
+  ) {
     if (!db) throw new Error('PostgresRuntimeRecordStore: db is required');
   }
 
   async get(gameId: string): Promise<RuntimeRecord | null> {
-    const rows = await this.db.select().from(runtimeRecords).where(eq(runtimeRecords.gameId, gameId)).limit(1);
+    const rows = await withinDeadline('load runtime record', this.deadline, () =>
+      this.db.select().from(runtimeRecords).where(eq(runtimeRecords.gameId, gameId)).limit(1),
+    );
     return rows[0] ? toRecord(rows[0]) : null;
   }
 
@@ -25,15 +32,17 @@ export class PostgresRuntimeRecordStore implements RuntimeRecordStore {
   async upsert(record: RuntimeRecord, fence: number): Promise<boolean> {
     const row = toRow(record, fence);
     const { gameId: _key, ...changes } = row;
-    const written = await this.db
-      .insert(runtimeRecords)
-      .values(row)
-      .onConflictDoUpdate({
-        target: runtimeRecords.gameId,
-        set: changes,
-        setWhere: sql`${runtimeRecords.leaseFence} <= excluded.lease_fence`,
-      })
-      .returning({ gameId: runtimeRecords.gameId });
+    const written = await withinDeadline('write runtime record', this.deadline, () =>
+      this.db
+        .insert(runtimeRecords)
+        .values(row)
+        .onConflictDoUpdate({
+          target: runtimeRecords.gameId,
+          set: changes,
+          setWhere: sql`${runtimeRecords.leaseFence} <= excluded.lease_fence`,
+        })
+        .returning({ gameId: runtimeRecords.gameId }),
+    );
     return written.length === 1;
   }
 
@@ -43,12 +52,14 @@ export class PostgresRuntimeRecordStore implements RuntimeRecordStore {
     if (query.status) conditions.push(eq(runtimeRecords.status, query.status));
     if (query.cursor) conditions.push(gt(runtimeRecords.gameId, query.cursor));
     // One row past the page says whether another page exists without a count.
-    const rows = await this.db
-      .select()
-      .from(runtimeRecords)
-      .where(and(...conditions))
-      .orderBy(asc(runtimeRecords.gameId))
-      .limit(query.limit + 1);
+    const rows = await withinDeadline('list runtime records', this.deadline, () =>
+      this.db
+        .select()
+        .from(runtimeRecords)
+        .where(and(...conditions))
+        .orderBy(asc(runtimeRecords.gameId))
+        .limit(query.limit + 1),
+    );
     const records = rows.slice(0, query.limit).map(toRecord);
     const last = records.at(-1);
     return { records, nextCursor: rows.length > query.limit && last ? last.gameId : null };
