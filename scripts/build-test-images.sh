@@ -39,10 +39,13 @@ fi
 build galaxy-test-engine:labelled "$HTTPD" "$LIMITS"
 build galaxy-test-engine:labelled-v2 "$HTTPD" "$LIMITS com.galaxy.variant=\"v2\""
 build galaxy-test-engine:plain "$HTTPD" ""
-build galaxy-test-engine:badlabels "$HTTPD" 'com.galaxy.cpu_quota="lots" com.galaxy.memory="plenty" com.galaxy.pids_limit="-3"'
+# Unparseable (each falls back to its default); a signed number such as -3 parses, and is refused as below its minimum.
+build galaxy-test-engine:badlabels "$HTTPD" 'com.galaxy.cpu_quota="lots" com.galaxy.memory="plenty" com.galaxy.pids_limit="some"'
 build galaxy-test-engine:exits '["/bin/busybox","false"]' ""
 # Runs, then exits: on a swarm an engine that exits before its task is seen running fails its start instead.
 build galaxy-test-engine:exits-later '["/bin/busybox","sh","-c","sleep 2; exit 1"]' ""
 # Asks for more than the default ceilings (RTMANAGER_CONTAINER_MAX_MEMORY 8g, _PIDS_LIMIT 4096): a start refuses it.
 build galaxy-test-engine:greedy "$HTTPD" 'com.galaxy.memory="1p" com.galaxy.pids_limit="100000"'
+# Asks for less than the least limits (contract §14): to Docker, no CPU, memory or pids limit at all. A start refuses it.
+build galaxy-test-engine:tiny "$HTTPD" 'com.galaxy.cpu_quota="0.0000000001" com.galaxy.memory="0" com.galaxy.pids_limit="0"'
 build galaxy-test-engine:hog '["/bin/busybox","sh","-c","x=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa; while true; do x=$x$x; done"]' 'com.galaxy.memory="8m" com.galaxy.pids_limit="16"'

@@ -12,6 +12,7 @@ import { availableParallelism, homedir } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { parseCapabilities } from './domain/capabilities.js';
+import { MIN_CPU_QUOTA, MIN_MEMORY, MIN_MEMORY_BYTES } from './domain/container-spec.js';
 import { parseDockerSize } from './domain/docker-size.js';
 import { isRegistryHost } from './domain/image-ref.js';
 import { isKeyValueList, parseKeyValues } from './domain/key-values.js';
@@ -38,10 +39,16 @@ const int = (min: number, max: number) =>
 /** A duration of contract §10: positive, at most a day. */
 const ms = int(1, 86_400_000);
 
-const positiveDecimal = z
+const isPositiveDecimal = (v: string): boolean => /^\d*\.?\d+$/.test(v.trim()) && Number(v) > 0;
+
+/** Contract §14: less CPU than this is no CPU limit to Docker, or an engine that cannot start. */
+const cpuQuota = z
   .string()
-  .refine((v) => /^\d*\.?\d+$/.test(v.trim()) && Number(v) > 0, {
-    error: (issue) => `must be a positive decimal number ${got(issue.input)}`,
+  .refine((v) => isPositiveDecimal(v) && Number(v) >= MIN_CPU_QUOTA, {
+    error: (issue) =>
+      isPositiveDecimal(String(issue.input))
+        ? `must be at least ${MIN_CPU_QUOTA}: Docker cannot limit an engine to less CPU ${got(issue.input)}`
+        : `must be a positive decimal number ${got(issue.input)}`,
   })
   .transform((v) => Number(v));
 
@@ -71,6 +78,15 @@ const nonEmpty = z.string().refine((v) => v.trim() !== '', { error: (issue) => `
 const dockerSize = z.string().refine((v) => (parseDockerSize(v) ?? 0) > 0, {
   error: (issue) => `must be a Docker size such as 512m or 1g ${got(issue.input)}`,
 });
+
+/** Contract §14: Docker's smallest memory limit (0 would be none). A value that is no size failed just above. */
+const memoryLimit = dockerSize.refine(
+  (v) => {
+    const bytes = parseDockerSize(v) ?? 0;
+    return bytes <= 0 || bytes >= MIN_MEMORY_BYTES;
+  },
+  { error: (issue) => `must be at least ${MIN_MEMORY}, Docker's smallest memory limit ${got(issue.input)}` },
+);
 
 const capabilities = z
   .string()
@@ -174,12 +190,12 @@ const ENV = z.object({
   RTMANAGER_DOCKER_RUN_CONCURRENCY: withDefault(int(1, 1_000), '8'),
   RTMANAGER_PULL_TIMEOUT_MS: withDefault(ms, '900000'),
   RTMANAGER_PULL_INACTIVITY_MS: withDefault(ms, '120000'),
-  RTMANAGER_CONTAINER_DEFAULT_CPU_QUOTA: withDefault(positiveDecimal, '1.0'),
-  RTMANAGER_CONTAINER_DEFAULT_MEMORY: withDefault(dockerSize, '512m'),
+  RTMANAGER_CONTAINER_DEFAULT_CPU_QUOTA: withDefault(cpuQuota, '1.0'),
+  RTMANAGER_CONTAINER_DEFAULT_MEMORY: withDefault(memoryLimit, '512m'),
   RTMANAGER_CONTAINER_DEFAULT_PIDS_LIMIT: withDefault(int(1, 4_194_304), '256'),
   // Docker itself refuses more CPUs than the host has.
-  RTMANAGER_CONTAINER_MAX_CPU_QUOTA: withDefault(positiveDecimal, String(availableParallelism())),
-  RTMANAGER_CONTAINER_MAX_MEMORY: withDefault(dockerSize, '8g'),
+  RTMANAGER_CONTAINER_MAX_CPU_QUOTA: withDefault(cpuQuota, String(availableParallelism())),
+  RTMANAGER_CONTAINER_MAX_MEMORY: withDefault(memoryLimit, '8g'),
   RTMANAGER_CONTAINER_MAX_PIDS_LIMIT: withDefault(int(1, 4_194_304), '4096'),
   RTMANAGER_CONTAINER_CAP_DROP: withDefault(capabilities, 'ALL'),
   RTMANAGER_CONTAINER_CAP_ADD: withDefault(capabilities, ''),
@@ -415,9 +431,14 @@ export const configSchema = z
   )
   .superRefine(
     (v, ctx) => {
-      // Compared only when both sides parsed: a variable that failed above is still its raw string.
+      // Compared only when both sides parsed: a variable that failed above is still its raw string (a size is one
+      // anyway: below Docker's minimum it failed above too).
+      const size = (value: string) => {
+        const bytes = parseDockerSize(value);
+        return bytes !== null && bytes >= MIN_MEMORY_BYTES ? bytes : null;
+      };
       const amount = (value: unknown, isSize: boolean) =>
-        isSize ? (typeof value === 'string' ? parseDockerSize(value) : null) : typeof value === 'number' ? value : null;
+        isSize ? (typeof value === 'string' ? size(value) : null) : typeof value === 'number' ? value : null;
       for (const [limit, isSize] of [
         ['CPU_QUOTA', false],
         ['MEMORY', true],

@@ -39,25 +39,54 @@ export interface LimitCeilings {
 
 export type LimitsResolution = { ok: true; limits: ContainerLimits } | { ok: false; problem: string };
 
-const CPU_LABEL = /^\s*\d*\.?\d+(?:[eE][+-]?\d+)?\s*$/;
-const PIDS_LABEL = /^\s*\+?\d+\s*$/;
+/**
+ * The least each limit may be (contract §14), measured on Docker 20.10 and a
+ * one-node swarm: below them an engine runs with no limit at all, or not at
+ * all. NanoCpus under 10^4 make a CFS quota of 0 µs, which Docker reads as
+ * none (0 is none too), and under 10^7 a quota below the kernel's 1 ms, which
+ * fails the start; Memory 0 is none, and under 6 MiB the daemon refuses it;
+ * PidsLimit 0 or below is none.
+ */
+export const MIN_CPU_QUOTA = 0.01;
+export const MIN_MEMORY = '6m';
+export const MIN_MEMORY_BYTES = 6 * 1024 ** 2;
+export const MIN_PIDS_LIMIT = 1;
+
+// Signed, so that `-1` (Docker's "unlimited") parses and is refused rather than taken for a typo.
+const CPU_LABEL = /^\s*[+-]?\d*\.?\d+(?:[eE][+-]?\d+)?\s*$/;
+const PIDS_LABEL = /^\s*[+-]?\d+\s*$/;
+
+interface Bounds {
+  min: number;
+  minText: string;
+  max: number;
+  maxText: string;
+  maxVariable: string;
+}
 
 /**
  * Limits from the image's labels, each falling back to the configured default
  * when absent or unparseable (contract §8). Unlike the reference, a memory
  * label must parse as a Docker size: the reference passed any non-empty
  * string on and let the daemon fail the start. A label that parses but asks
- * for more than its ceiling is refused, every such label named: falling back
- * would start an engine with less than it declared it needs, and passing it
- * on would let `com.galaxy.memory=1p` lift the limit altogether.
+ * for more than its ceiling, or less than its minimum, is refused, every such
+ * label named: falling back would start an engine with other limits than it
+ * declared, and passing it on would let `com.galaxy.memory=1p` or
+ * `com.galaxy.cpu_quota=0.0000000001` lift the limit altogether. A default
+ * below its minimum is refused too (boot refuses it first, config.ts).
  */
 export function resolveLimits(labels: Record<string, string>, settings: LimitDefaults & LimitCeilings): LimitsResolution {
   const maxMemoryBytes = sizeOrThrow('maximum', settings.maxMemory);
-  const above: string[] = [];
-  const ceiling = (label: string, value: number, max: number, maxText: string, variable: string): boolean => {
-    if (value <= max) return true;
-    above.push(`image label ${label}=${labels[label]} is above the maximum ${maxText} (${variable})`);
-    return false;
+  const refused: string[] = [];
+  const within = (label: string, value: number, bounds: Bounds): boolean => {
+    const problem =
+      value < bounds.min
+        ? `is below the minimum ${bounds.minText}`
+        : value > bounds.max
+          ? `is above the maximum ${bounds.maxText} (${bounds.maxVariable})`
+          : null;
+    if (problem) refused.push(`image label ${label}=${labels[label]} ${problem}`);
+    return problem === null;
   };
 
   let cpuQuota = settings.defaultCpuQuota;
@@ -67,28 +96,59 @@ export function resolveLimits(labels: Record<string, string>, settings: LimitDef
   const cpuLabel = labels[IMAGE_LABEL_CPU_QUOTA];
   if (cpuLabel !== undefined && CPU_LABEL.test(cpuLabel)) {
     const value = Number(cpuLabel);
-    if (value > 0 && ceiling(IMAGE_LABEL_CPU_QUOTA, value, settings.maxCpuQuota, String(settings.maxCpuQuota), 'RTMANAGER_CONTAINER_MAX_CPU_QUOTA')) {
-      cpuQuota = value;
-    }
+    const max = settings.maxCpuQuota;
+    const bounds = { min: MIN_CPU_QUOTA, minText: String(MIN_CPU_QUOTA), max, maxText: String(max), maxVariable: 'RTMANAGER_CONTAINER_MAX_CPU_QUOTA' };
+    if (within(IMAGE_LABEL_CPU_QUOTA, value, bounds)) cpuQuota = value;
   }
   const memoryLabel = labels[IMAGE_LABEL_MEMORY]?.trim();
-  if (memoryLabel) {
-    const bytes = dockerSizeBytes(memoryLabel);
-    if (bytes !== null && bytes > 0 && ceiling(IMAGE_LABEL_MEMORY, bytes, maxMemoryBytes, settings.maxMemory, 'RTMANAGER_CONTAINER_MAX_MEMORY')) {
-      memory = memoryLabel;
-    }
+  const memoryValue = memoryLabel ? signedSizeBytes(memoryLabel) : null;
+  if (memoryLabel && memoryValue !== null) {
+    const bounds = {
+      min: MIN_MEMORY_BYTES,
+      minText: MIN_MEMORY,
+      max: maxMemoryBytes,
+      maxText: settings.maxMemory,
+      maxVariable: 'RTMANAGER_CONTAINER_MAX_MEMORY',
+    };
+    if (within(IMAGE_LABEL_MEMORY, memoryValue, bounds)) memory = memoryLabel;
   }
   const pidsLabel = labels[IMAGE_LABEL_PIDS_LIMIT];
   if (pidsLabel !== undefined && PIDS_LABEL.test(pidsLabel)) {
     const value = Number(pidsLabel);
-    if (value > 0 && ceiling(IMAGE_LABEL_PIDS_LIMIT, value, settings.maxPidsLimit, String(settings.maxPidsLimit), 'RTMANAGER_CONTAINER_MAX_PIDS_LIMIT')) {
-      pidsLimit = value;
-    }
+    const max = settings.maxPidsLimit;
+    const bounds = { min: MIN_PIDS_LIMIT, minText: String(MIN_PIDS_LIMIT), max, maxText: String(max), maxVariable: 'RTMANAGER_CONTAINER_MAX_PIDS_LIMIT' };
+    if (within(IMAGE_LABEL_PIDS_LIMIT, value, bounds)) pidsLimit = value;
   }
-  if (above.length > 0) return { ok: false, problem: above.join('; ') };
 
   const memoryBytes = sizeOrThrow('default', memory);
+  // A label taken is within its bounds: what is below a minimum here is a default.
+  if (cpuQuota < MIN_CPU_QUOTA) refused.push(`RTMANAGER_CONTAINER_DEFAULT_CPU_QUOTA=${cpuQuota} is below the minimum ${MIN_CPU_QUOTA}`);
+  if (memoryBytes < MIN_MEMORY_BYTES) refused.push(`RTMANAGER_CONTAINER_DEFAULT_MEMORY=${memory} is below the minimum ${MIN_MEMORY}`);
+  if (pidsLimit < MIN_PIDS_LIMIT) refused.push(`RTMANAGER_CONTAINER_DEFAULT_PIDS_LIMIT=${pidsLimit} is below the minimum ${MIN_PIDS_LIMIT}`);
+  if (refused.length > 0) return { ok: false, problem: refused.join('; ') };
+
   return { ok: true, limits: { cpuQuota, nanoCpus: Math.round(cpuQuota * 1e9), memory, memoryBytes, pidsLimit } };
+}
+
+/**
+ * The last word before the daemon, for the adapters: why `spec` would run
+ * with no CPU, memory or pids limit (or be refused by the daemon for a limit
+ * too small), or null. resolveLimits never lets such a spec through; a value
+ * that slipped past it some other way must not reach Docker.
+ */
+export function unlimitedProblem(spec: Pick<RunSpec, 'nanoCpus' | 'memoryBytes' | 'pidsLimit'>): string | null {
+  const problems: string[] = [];
+  if (!(spec.nanoCpus >= MIN_CPU_QUOTA * 1e9)) problems.push(`NanoCpus ${spec.nanoCpus} is below ${MIN_CPU_QUOTA * 1e9}`);
+  if (!(spec.memoryBytes >= MIN_MEMORY_BYTES)) problems.push(`Memory ${spec.memoryBytes} is below ${MIN_MEMORY_BYTES}`);
+  if (!(spec.pidsLimit >= MIN_PIDS_LIMIT)) problems.push(`PidsLimit ${spec.pidsLimit} is below ${MIN_PIDS_LIMIT}`);
+  return problems.length > 0 ? `refused to run an engine without limits: ${problems.join(', ')}` : null;
+}
+
+/** A memory label's bytes, negative when it says `-` before a size (Docker's sizes have no sign); null when it is no size. */
+function signedSizeBytes(label: string): number | null {
+  const negative = label.startsWith('-');
+  const bytes = dockerSizeBytes(negative ? label.slice(1) : label);
+  return bytes === null ? null : negative ? -bytes : bytes;
 }
 
 function sizeOrThrow(what: string, size: string): number {

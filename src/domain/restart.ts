@@ -1,10 +1,14 @@
 /**
- * `restart` and `patch`: a pull, a stop and a start under ONE lease, so no
- * other operation can slip between them. The hostname, engine endpoint and state
- * directory stay the same; patch moves the game onto a new, validated image.
+ * `restart` and `patch`: the image's checks, a stop and a start under ONE
+ * lease, so no other operation can slip between them. The hostname, engine
+ * endpoint and state directory stay the same; patch moves the game onto a
+ * new, validated image. Everything the start would refuse of the image is
+ * asked before the stop (contract §14), so a refusal leaves the game running.
  * The inner start writes its own `start` audit row, as the reference's Run
  * does; the outer operation writes the `restart` / `patch` row.
  */
+import type { PreparedImage } from './engine-image.js';
+import { checkImageRef, checkNetwork, inspectEngineImage, pullEngineImage } from './engine-image.js';
 import { imageRefProblem } from './image-ref.js';
 import type { LifecycleDeps, LifecycleHooks, LifecycleRequest, LifecycleResult } from './lifecycle.js';
 import { errorMessage } from './errors.js';
@@ -12,8 +16,7 @@ import { isImagePullFailed } from './image-pull.js';
 import type { Operation, StepOutcome } from './operation.js';
 import { beginOperation, step, underLease, withImage } from './operation.js';
 import { recordFailure, recordSuccess } from './outcomes.js';
-import type { PulledImage } from './start.js';
-import { pullEngineImage, runStartUnderHeldLease } from './start.js';
+import { runStartUnderHeldLease } from './start.js';
 import { loadRecord, requestProblem, stopLoadedUnderHeldLease } from './stop.js';
 
 export type RestartInput = LifecycleRequest;
@@ -31,7 +34,7 @@ export async function restartRuntime(deps: LifecycleDeps, input: RestartInput, h
 
 export async function patchRuntime(deps: LifecycleDeps, input: PatchInput, hooks: LifecycleHooks = {}): Promise<LifecycleResult> {
   const op = beginOperation(deps, 'patch', input, hooks);
-  // The allowed registries are checked here too: a patch must not stop a game for an image its start would refuse.
+  // Before the lease too: a ref the start would refuse need not wait for the game's lease (a restart's ref is the record's).
   const problem = requestProblem(input) ?? imageRefProblem(input.imageRef, deps.settings.allowedRegistries);
   if (problem) return recordFailure(op, { step: 'validate_input', code: 'start_config_invalid', message: problem, notify: 'runtime.start_config_invalid' });
   return underLease(op, () => recreate(op, input.imageRef));
@@ -44,22 +47,23 @@ async function recreate(given: Operation, newImageRef: string | null): Promise<L
   const imageRef = newImageRef ?? record?.currentImageRef ?? null;
 
   // The image first, while the old engine still serves: the pull is the slow
-  // part of a recreate and must not be downtime, and an image that cannot be
-  // had (a missing tag, a refused credential) must not cost the game its
-  // running engine. A game with no image to recreate goes on to the stop,
-  // which clears what a crash may have left, and then fails below.
-  let pulled: PulledImage | undefined;
+  // part of a recreate and must not be downtime, and an image the start would
+  // refuse (a registry no longer allowed, a missing tag, a refused credential,
+  // a limit out of bounds) must not cost the game its running engine. A game
+  // with no image to recreate goes on to the stop, which clears what a crash
+  // may have left, and then fails below.
+  let prepared: PreparedImage | undefined;
   if (imageRef) {
-    const pullOp = withImage(given, imageRef);
-    const made = await pullBeforeStop(pullOp);
-    if (!made.ok) return recordFailure(pullOp, made.failure);
-    pulled = { note: made.value };
+    const imageOp = withImage(given, imageRef);
+    const ready = await prepareBeforeStop(imageOp);
+    if (!ready.ok) return recordFailure(imageOp, ready.failure);
+    prepared = ready.value;
   }
 
   // A patch on an engine that can replace in place (a cluster's rolling
   // update) does not stop first: on failure the previous engine comes back.
   const inPlace = given.kind === 'patch' && given.deps.docker.replace && record?.status === 'running' ? record.currentContainerId : null;
-  if (imageRef && inPlace) return startAndFinish(withImage(given, imageRef), imageRef, pulled, inPlace);
+  if (imageRef && inPlace) return startAndFinish(withImage(given, imageRef), imageRef, prepared, inPlace);
 
   const stopped = await stopLoadedUnderHeldLease(given, record);
   if (!stopped.ok) return stopped.result;
@@ -70,13 +74,13 @@ async function recreate(given: Operation, newImageRef: string | null): Promise<L
       message: `game ${JSON.stringify(given.gameId)} has no runtime to ${given.kind}`,
     });
   }
-  return startAndFinish(withImage(stopped.op, imageRef), imageRef, pulled);
+  return startAndFinish(withImage(stopped.op, imageRef), imageRef, prepared);
 }
 
 /** The start under the held lease (replacing `replacing` in place, if given), and the outer operation's outcome. */
-async function startAndFinish(op: Operation, imageRef: string, pulled: PulledImage | undefined, replacing?: string): Promise<LifecycleResult> {
+async function startAndFinish(op: Operation, imageRef: string, prepared: PreparedImage | undefined, replacing?: string): Promise<LifecycleResult> {
   await step(op, 'start');
-  const started = await runStartUnderHeldLease(op, imageRef, pulled, replacing);
+  const started = await runStartUnderHeldLease(op, imageRef, prepared, replacing);
   if (started.outcome === 'failure') {
     // A retryable conflict (the lease lost under the inner start) stays retryable.
     return recordFailure(op, { step: 'start', code: started.errorCode, message: started.errorMessage, leaseBusy: started.retryable });
@@ -84,6 +88,22 @@ async function startAndFinish(op: Operation, imageRef: string, pulled: PulledIma
   op.imageDigest = started.record?.currentImageDigest ?? null;
   await step(op, 'publish_success');
   return recordSuccess(op, { record: started.record, containerId: started.record?.currentContainerId ?? '', replay: false, message: `runtime ${op.kind}ed` });
+}
+
+/**
+ * The start's own image steps, in its order, before anything is stopped:
+ * each refusal is the one the start would give (code and notification),
+ * written in the outer row, with the game still running and its record as
+ * it was.
+ */
+async function prepareBeforeStop(op: Operation): Promise<StepOutcome<PreparedImage>> {
+  const refused = await checkImageRef(op);
+  if (refused) return { ok: false, failure: refused };
+  const network = await checkNetwork(op);
+  if (!network.ok) return network;
+  const pulled = await pullBeforeStop(op);
+  if (!pulled.ok) return pulled;
+  return inspectEngineImage(op, pulled.value);
 }
 
 /**

@@ -9,16 +9,17 @@
  * events and notifications are best effort: their failure is logged and never
  * changes the Result — the runtime record is the source of truth.
  */
-import { engineEnv, engineHardening, engineLabels, isOwnedBy, resolveLimits } from './container-spec.js';
+import { engineEnv, engineHardening, engineLabels, isOwnedBy } from './container-spec.js';
+import type { PreparedImage } from './engine-image.js';
+import { checkImageRef, checkNetwork, inspectEngineImage, pullEngineImage } from './engine-image.js';
 import { errorMessage } from './errors.js';
 import { gameIdProblem } from './game-id.js';
-import { imageRefProblem, pulledDigest } from './image-ref.js';
 import { parseKeyValues } from './key-values.js';
 import { keptOfRefused } from './request-bounds.js';
 import type { Failure, LifecycleDeps, LifecycleHooks, LifecycleRequest, LifecycleResult, StepName } from './lifecycle.js';
 import type { RuntimeRecord } from './model.js';
 import { containerName, engineEndpoint, isOpSource, LABEL_ENGINE_IMAGE_REF } from './model.js';
-import type { Operation } from './operation.js';
+import type { Operation, StepOutcome } from './operation.js';
 import {
   adopted,
   attempt,
@@ -74,13 +75,13 @@ export async function startRuntime(deps: LifecycleDeps, input: StartInput, hooks
  * Start without taking the lease: for orchestrators (restart, patch) that
  * already hold the game's lease around a stop and a start.
  */
-export async function runStartUnderHeldLease(parent: Operation, imageRef: string, pulled?: PulledImage, replacing?: string): Promise<StartResult> {
+export async function runStartUnderHeldLease(parent: Operation, imageRef: string, prepared?: PreparedImage, replacing?: string): Promise<StartResult> {
   const input: StartInput = { gameId: parent.gameId, imageRef, opSource: parent.opSource, sourceRef: parent.sourceRef };
   // The same lease, fence and undo list as the orchestrator that holds it.
   const op = beginOperation(parent.deps, 'start', input, parent.hooks, parent.lease);
   const invalid = validateInput(input);
   if (invalid) return recordFailure(op, invalid);
-  return guarded(op, () => runStartSteps(op, pulled, replacing));
+  return guarded(op, () => runStartSteps(op, prepared, replacing));
 }
 
 /**
@@ -105,17 +106,14 @@ export async function rejectStart(
   );
 }
 
-/** An image an orchestrator already made local under the same lease, and the note its pull left (a local fallback). */
-export interface PulledImage {
-  note: string | null;
-}
-
 /**
+ * `prepared`: the image an orchestrator (restart, patch) already pulled,
+ * inspected and judged under the same lease, before its stop.
  * `replacing`: the running container a patch replaces in place
  * (DockerEngine.replace): the record's `running` is then no conflict, and
  * that container is not removed but handed to `replace`.
  */
-async function runStartSteps(op: Operation, alreadyPulled?: PulledImage, replacing?: string): Promise<LifecycleResult> {
+async function runStartSteps(op: Operation, prepared?: PreparedImage, replacing?: string): Promise<LifecycleResult> {
   const { deps } = op;
   const { settings } = deps;
 
@@ -136,12 +134,8 @@ async function runStartSteps(op: Operation, alreadyPulled?: PulledImage, replaci
   await step(op, 'lobby_diagnostic');
   await fetchLobbyDiagnostic(op);
 
-  await step(op, 'validate_image_ref');
-  // The grammar, and the allowed registries: refused before any pull.
-  const refProblem = imageRefProblem(op.imageRef, settings.allowedRegistries);
-  if (refProblem) {
-    return recordFailure(op, { step: 'validate_image_ref', code: 'start_config_invalid', message: refProblem, notify: 'runtime.start_config_invalid' });
-  }
+  const refused = await checkImageRef(op);
+  if (refused) return recordFailure(op, refused);
 
   const name = containerName(op.gameId);
   // Read ahead, under the lease: what a previous attempt left under our name is
@@ -152,40 +146,14 @@ async function runStartSteps(op: Operation, alreadyPulled?: PulledImage, replaci
   const leftBehind = deps.docker.inspectContainer(name);
   leftBehind.catch(() => undefined);
 
-  const network = await runStep(op, 'check_network', () => deps.docker.networkExists(settings.network), {
-    code: 'service_unavailable',
-    context: 'ensure docker network',
-  });
+  const network = await checkNetwork(op);
   if (!network.ok) return recordFailure(op, network.failure);
-  if (!network.value) {
-    return recordFailure(op, {
-      step: 'check_network',
-      code: 'start_config_invalid',
-      message: `docker network ${JSON.stringify(settings.network)} is missing`,
-      notify: 'runtime.start_config_invalid',
-    });
-  }
 
   // Not twice: under `always` a second pull would ask the registry again, and wait for it again when it is down.
-  const pulled = await runStep(op, 'pull_image', async () => (alreadyPulled ? alreadyPulled.note : pullEngineImage(op)), {
-    code: 'image_pull_failed',
-    notify: 'runtime.image_pull_failed',
-  });
-  if (!pulled.ok) return recordFailure(op, pulled.failure);
-  const pullNote = pulled.value;
-
-  const image = await runStep(op, 'inspect_image', () => deps.docker.inspectImage(op.imageRef), {
-    code: 'image_pull_failed',
-    context: 'inspect image',
-    notify: 'runtime.image_pull_failed',
-  });
+  const image = prepared ? { ok: true as const, value: prepared } : await pullAndInspect(op);
   if (!image.ok) return recordFailure(op, image.failure);
-  op.imageDigest = pulledDigest(op.imageRef, image.value);
-  const resolved = resolveLimits(image.value.labels, settings);
-  if (!resolved.ok) {
-    return recordFailure(op, { step: 'inspect_image', code: 'start_config_invalid', message: resolved.problem, notify: 'runtime.start_config_invalid' });
-  }
-  const { limits } = resolved;
+  op.imageDigest = image.value.digest;
+  const { limits, note: pullNote } = image.value;
 
   const stateDir = await runStep(op, 'prepare_state_dir', () => deps.stateDirs.prepare(op.gameId), {
     code: 'start_config_invalid',
@@ -313,20 +281,11 @@ async function runStartSteps(op: Operation, alreadyPulled?: PulledImage, replaci
   return result;
 }
 
-/**
- * The image, local per the pull policy. Null, or the note the success
- * carries into its audit row: the registry could not be reached under
- * `always`, and the local copy stands in (contract §11).
- */
-export async function pullEngineImage(op: Operation): Promise<string | null> {
-  const { settings } = op.deps;
-  const outcome = await op.deps.docker.pullImage(op.imageRef, settings.pullPolicy, {
-    fallbackToLocal: settings.pullFallbackToLocal,
-    ...(op.hooks.onPullProgress ? { onProgress: op.hooks.onPullProgress } : {}),
-  });
-  if (outcome.kind !== 'local_fallback') return null;
-  op.log.warn({ step: 'pull_image', image_ref: op.imageRef, err: outcome.reason }, 'registry unreachable; starting on the local copy of the image');
-  return `started on the local copy of the image: ${outcome.reason} (RTMANAGER_PULL_FALLBACK_TO_LOCAL)`;
+/** `pull_image` then `inspect_image`: any failure of the pull is the image's (image_pull_failed). */
+async function pullAndInspect(op: Operation): Promise<StepOutcome<PreparedImage>> {
+  const pulled = await runStep(op, 'pull_image', () => pullEngineImage(op), { code: 'image_pull_failed', notify: 'runtime.image_pull_failed' });
+  if (!pulled.ok) return pulled;
+  return inspectEngineImage(op, pulled.value);
 }
 
 /** Stricter than the reference: the game id must match contract §3. */

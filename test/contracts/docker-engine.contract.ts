@@ -211,6 +211,28 @@ export function describeDockerEngineContract(name: string, make: () => Promise<D
     );
 
     it(
+      'refuses to run an engine with a limit Docker reads as none or cannot apply, before asking the daemon: nothing is left behind',
+      withSubject(async (s) => {
+        const unlimited: Array<[string, Partial<RunSpec>]> = [
+          ['nano0', { nanoCpus: 0 }],
+          // A CFS quota under the kernel's 1 ms: the start would fail; under 10^4 it is a quota of 0, none.
+          ['nanosmall', { nanoCpus: 9_999_999 }],
+          ['mem0', { memoryBytes: 0 }],
+          ['memsmall', { memoryBytes: 6 * 1024 * 1024 - 1 }],
+          ['pids0', { pidsLimit: 0 }],
+          ['pidsneg', { pidsLimit: -1 }],
+        ];
+        for (const [suffix, limits] of unlimited) {
+          await expect(s.port.run(spec(s, suffix, limits)), suffix).rejects.toThrow(/^refused to run an engine without limits: /);
+          expect(await s.port.inspectContainer(`${s.prefix}-${suffix}`)).toBeNull();
+        }
+        // The smallest CPU and memory limits Docker applies run (pids 2: the init process and the engine; 1 leaves the init no fork).
+        const least = await s.port.run(spec(s, 'least', { nanoCpus: 10_000_000, memoryBytes: 6 * 1024 * 1024, pidsLimit: 2 }));
+        expect(least.effective).toEqual({ cpuQuota: 0.01, memoryBytes: 6 * 1024 * 1024, pidsLimit: 2 });
+      }),
+    );
+
+    it(
       'stops (idempotently) and removes (idempotently)',
       withSubject(async (s) => {
         const run = await s.port.run(spec(s, 'stop'));

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { unlimitedProblem } from '../../src/domain/container-spec.js';
 import { ContainerNameTaken } from '../../src/domain/errors.js';
 import { isImagePullFailed, pullFailure, registryUnreachable } from '../../src/domain/image-pull.js';
 import { registryOfRef } from '../../src/domain/image-ref.js';
@@ -138,6 +139,8 @@ export class FakeDockerEngine implements DockerEngine {
   run(spec: RunSpec): Promise<RunResult> {
     return this.call('run', () => {
       if (this.failRun) throw this.failRun;
+      const unlimited = unlimitedProblem(spec);
+      if (unlimited) throw new Error(unlimited);
       if (this.findByNameOrId(spec.name)) {
         throw new ContainerNameTaken(spec.name, `Conflict. The container name "/${spec.name}" is already in use`);
       }

@@ -18,6 +18,8 @@ import type { RealWorld } from '../support/real-world.js';
 import { realWorld, TEST_LABEL } from '../support/real-world.js';
 
 const LABELLED = 'galaxy-test-engine:labelled';
+/** Labels asking for less than the least limits: to Docker, none at all. */
+const TINY = 'galaxy-test-engine:tiny';
 const worlds: RealWorld[] = [];
 const stops: Array<() => Promise<void>> = [];
 
@@ -84,6 +86,62 @@ describe('stop, restart, patch on real Docker', () => {
     expect(containers.map((c) => [c.Id, c.State, c.Labels['com.galaxy.engine_image_ref']])).toEqual([
       [patched.record?.currentContainerId, 'running', 'galaxy-test-engine:labelled-v2'],
     ]);
+  });
+});
+
+describe('restart and patch check the image before they stop anything (contract §14)', () => {
+  /** The game's containers as [id, state]: on a swarm, the current task's. */
+  const running = async (w: RealWorld, gameId: string) =>
+    (await currentGameContainers(await w.containersOf(gameId), gameId, w.docker)).map((c) => [c.Id, c.State]);
+
+  it('a restart whose image the allowed registries no longer admit is refused, and the engine keeps running as recorded', async () => {
+    const w = await world();
+    const gameId = w.gameId('disallowed');
+    const before = (await start(w, gameId)).record!;
+    // The operator narrows the allowlist: the local test image is a Docker Hub name (docker.io).
+    w.deps.settings.allowedRegistries = ['registry.galaxy.example'];
+    const result = await restartRuntime(w.deps, { gameId, ...who });
+    expect(result).toEqual({
+      outcome: 'failure',
+      errorCode: 'start_config_invalid',
+      errorMessage: 'image registry "docker.io" is not allowed (RTMANAGER_ALLOWED_REGISTRIES: registry.galaxy.example)',
+      record: null,
+      retryable: false,
+    });
+    expect(await running(w, gameId)).toEqual([[before.currentContainerId, 'running']]);
+    expect(await w.records.get(gameId)).toEqual(before);
+    // The restart's row only: no start ran, nothing was stopped.
+    expect((await w.operations.listByGame(gameId, 10)).map((e) => [e.opKind, e.outcome, e.errorCode])).toEqual([
+      ['restart', 'failure', 'start_config_invalid'],
+      ['start', 'success', ''],
+    ]);
+    expect((await w.streamEntries(w.streams.health)).map((e) => e.event_type)).toEqual(['container_started']);
+    expect((await w.streamEntries(w.streams.intents)).map((e) => e.notification_type)).toEqual(['runtime.start_config_invalid']);
+  });
+
+  it('a patch onto an image whose labels mean no limit is refused before the stop; a start of it runs nothing', async () => {
+    const w = await world();
+    const gameId = w.gameId('nolimit');
+    const before = (await start(w, gameId)).record!;
+    const refusal = {
+      outcome: 'failure',
+      errorCode: 'start_config_invalid',
+      errorMessage:
+        'image label com.galaxy.cpu_quota=0.0000000001 is below the minimum 0.01; ' +
+        'image label com.galaxy.memory=0 is below the minimum 6m; ' +
+        'image label com.galaxy.pids_limit=0 is below the minimum 1',
+      record: null,
+      retryable: false,
+    };
+    expect(await patchRuntime(w.deps, { gameId, imageRef: TINY, ...who })).toEqual(refusal);
+    expect(await running(w, gameId)).toEqual([[before.currentContainerId, 'running']]);
+    expect(await w.records.get(gameId)).toEqual(before);
+    expect((await w.operations.listByGame(gameId, 1))[0]).toMatchObject({ opKind: 'patch', errorCode: 'start_config_invalid', imageRef: TINY });
+
+    const other = w.gameId('nolimit-start');
+    expect(await start(w, other, TINY)).toEqual(refusal);
+    expect(await w.containersOf(other)).toEqual([]);
+    expect(await gameServices(other, w.docker)).toEqual([]);
   });
 });
 

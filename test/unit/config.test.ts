@@ -307,6 +307,14 @@ const INVALID: Array<[string, string, string]> = [
   ['RTMANAGER_CONTAINER_DEFAULT_CPU_QUOTA', 'one', 'must be a positive decimal number (got "one")'],
   ['RTMANAGER_CONTAINER_DEFAULT_MEMORY', 'lots', 'must be a Docker size such as 512m or 1g (got "lots")'],
   ['RTMANAGER_CONTAINER_DEFAULT_MEMORY', '0m', 'must be a Docker size such as 512m or 1g (got "0m")'],
+  // Contract §14: less is no limit to Docker, or an engine that cannot start.
+  ['RTMANAGER_CONTAINER_DEFAULT_CPU_QUOTA', '0.0099', 'must be at least 0.01: Docker cannot limit an engine to less CPU (got "0.0099")'],
+  ['RTMANAGER_CONTAINER_DEFAULT_CPU_QUOTA', '0.0000000001', 'must be at least 0.01: Docker cannot limit an engine to less CPU (got "0.0000000001")'],
+  ['RTMANAGER_CONTAINER_DEFAULT_MEMORY', '6291455', 'must be at least 6m, Docker\'s smallest memory limit (got "6291455")'],
+  ['RTMANAGER_CONTAINER_DEFAULT_MEMORY', '5m', 'must be at least 6m, Docker\'s smallest memory limit (got "5m")'],
+  ['RTMANAGER_CONTAINER_DEFAULT_PIDS_LIMIT', '0', 'must be an integer between 1 and 4194304 (got "0")'],
+  ['RTMANAGER_CONTAINER_MAX_CPU_QUOTA', '0.001', 'must be at least 0.01: Docker cannot limit an engine to less CPU (got "0.001")'],
+  ['RTMANAGER_CONTAINER_MAX_MEMORY', '1m', 'must be at least 6m, Docker\'s smallest memory limit (got "1m")'],
   ['RTMANAGER_CONTAINER_DEFAULT_PIDS_LIMIT', '-1', 'must be an integer between 1 and 4194304 (got "-1")'],
   ['RTMANAGER_CONTAINER_MAX_CPU_QUOTA', '-2', 'must be a positive decimal number (got "-2")'],
   ['RTMANAGER_CONTAINER_MAX_MEMORY', 'lots', 'must be a Docker size such as 512m or 1g (got "lots")'],
@@ -405,6 +413,25 @@ describe('config errors: one line per bad variable, naming it and why', () => {
     });
   });
 
+  it('takes the least limits Docker applies as defaults (contract §14): 0.01 CPU, 6m, 1 process', () => {
+    const least = {
+      RTMANAGER_CONTAINER_DEFAULT_CPU_QUOTA: '0.01',
+      RTMANAGER_CONTAINER_DEFAULT_MEMORY: '6m',
+      RTMANAGER_CONTAINER_DEFAULT_PIDS_LIMIT: '1',
+      RTMANAGER_CONTAINER_MAX_CPU_QUOTA: '0.01',
+      RTMANAGER_CONTAINER_MAX_MEMORY: '6291456',
+      RTMANAGER_CONTAINER_MAX_PIDS_LIMIT: '1',
+    };
+    expect(ok({ ...AUTH, ...least }).container).toMatchObject({
+      defaultCpuQuota: 0.01,
+      defaultMemory: '6m',
+      defaultPidsLimit: 1,
+      maxCpuQuota: 0.01,
+      maxMemory: '6291456',
+      maxPidsLimit: 1,
+    });
+  });
+
   it('defaults the CPU ceiling to the host CPU count, and lets the default CPU quota reach it', () => {
     expect(ok(AUTH).container.maxCpuQuota).toBe(availableParallelism());
     expect(ok({ ...AUTH, RTMANAGER_CONTAINER_DEFAULT_CPU_QUOTA: String(availableParallelism()) }).container.defaultCpuQuota).toBe(availableParallelism());
@@ -482,7 +509,14 @@ describe('config errors: one line per bad variable, naming it and why', () => {
   it('exits 1 from a real boot with one line per variable', { timeout: 30_000 }, async () => {
     const { spawnSync } = await import('node:child_process');
     const run = spawnSync('npx', ['tsx', 'src/main.ts', 'web'], {
-      env: { PATH: process.env.PATH, RTMANAGER_HTTP_PORT: 'nope', RTMANAGER_DOCKER_PULL_POLICY: 'often', RTMANAGER_AUTH_DISABLED: 'true' },
+      env: {
+        PATH: process.env.PATH,
+        RTMANAGER_HTTP_PORT: 'nope',
+        RTMANAGER_DOCKER_PULL_POLICY: 'often',
+        // Contract §14: a default limit that Docker would read as no limit stops boot too.
+        RTMANAGER_CONTAINER_DEFAULT_CPU_QUOTA: '0.0000000001',
+        RTMANAGER_AUTH_DISABLED: 'true',
+      },
       encoding: 'utf8',
       timeout: 30_000,
     });
@@ -491,6 +525,7 @@ describe('config errors: one line per bad variable, naming it and why', () => {
     expect(lines.map((line) => line.trim())).toEqual([
       'RTMANAGER_HTTP_PORT: must be an integer between 1 and 65535 (got "nope")',
       'RTMANAGER_DOCKER_PULL_POLICY: must be always, if_not_present or never (got "often")',
+      'RTMANAGER_CONTAINER_DEFAULT_CPU_QUOTA: must be at least 0.01: Docker cannot limit an engine to less CPU (got "0.0000000001")',
     ]);
   });
 });

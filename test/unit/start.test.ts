@@ -461,7 +461,11 @@ describe('start: image, network, pull, inspect', () => {
     [{ 'com.galaxy.memory': '1p' }, 'image label com.galaxy.memory=1p is above the maximum 8g (RTMANAGER_CONTAINER_MAX_MEMORY)'],
     [{ 'com.galaxy.pids_limit': '100000' }, 'image label com.galaxy.pids_limit=100000 is above the maximum 4096 (RTMANAGER_CONTAINER_MAX_PIDS_LIMIT)'],
     [{ 'com.galaxy.cpu_quota': '4.5' }, 'image label com.galaxy.cpu_quota=4.5 is above the maximum 4 (RTMANAGER_CONTAINER_MAX_CPU_QUOTA)'],
-  ])('refuses an image whose label %j is above its maximum: nothing is run', async (labels, message) => {
+    // Contract §14: below the minimum, Docker would set no limit (NanoCpus 0, Memory 0, PidsLimit 0).
+    [{ 'com.galaxy.cpu_quota': '0.0000000001' }, 'image label com.galaxy.cpu_quota=0.0000000001 is below the minimum 0.01'],
+    [{ 'com.galaxy.memory': '0' }, 'image label com.galaxy.memory=0 is below the minimum 6m'],
+    [{ 'com.galaxy.pids_limit': '0' }, 'image label com.galaxy.pids_limit=0 is below the minimum 1'],
+  ])('refuses an image whose label %j is out of its bounds: nothing is run', async (labels, message) => {
     const w = world();
     w.docker.images.set(IMAGE, labels);
     const result = await startRuntime(w.deps, input());

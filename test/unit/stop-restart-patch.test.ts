@@ -683,11 +683,170 @@ describe('patch', () => {
     const w = world();
     const before = await started(w);
     w.docker.images.set(OTHER_IMAGE, {});
-    w.docker.daemonDown = true;
+    w.docker.failPull = new Error('connect ENOENT /var/run/docker.sock');
     const result = await patchRuntime(w.deps, { gameId: 'g-1', imageRef: OTHER_IMAGE, ...who });
     expect(result).toEqual(failure('service_unavailable', 'pull_image: connect ENOENT /var/run/docker.sock', true));
     expect(w.notifications.published).toEqual([]);
     expect(await w.records.get('g-1')).toEqual(before);
     expect(w.operations.entries.at(-1)).toMatchObject({ opKind: 'patch', imageRef: OTHER_IMAGE, errorCode: 'service_unavailable' });
+  });
+});
+
+/** A game running IMAGE, and the Docker calls from here on. */
+async function runningGame(w: World) {
+  const before = await started(w);
+  w.docker.calls.length = 0;
+  return before;
+}
+
+/** The game as it was: the record untouched, its container still running, nothing stopped, removed or run. */
+async function expectStillRunning(w: World, before: RuntimeRecord) {
+  expect(await w.records.get('g-1')).toEqual(before);
+  expect(w.docker.containers.get(before.currentContainerId!)?.info.running).toBe(true);
+  expect(w.docker.calls.filter((c) => c === 'stop' || c === 'remove' || c === 'run' || c === 'replace')).toEqual([]);
+  expect(w.leases.held.size).toBe(0);
+}
+
+describe('restart and patch: every check of the image before anything is stopped (contract §14)', () => {
+  it('a restart whose image the allowed registries no longer admit: refused as the start would, the game still running as recorded', async () => {
+    const w = world();
+    const before = await runningGame(w);
+    w.deps.settings.allowedRegistries = ['docker.io'];
+    const result = await restartRuntime(w.deps, { gameId: 'g-1', ...who });
+    expect(result).toEqual(
+      failure('start_config_invalid', 'image registry "registry.galaxy.test" is not allowed (RTMANAGER_ALLOWED_REGISTRIES: docker.io)', false),
+    );
+    await expectStillRunning(w, before);
+    // Not even a pull: the allowlist is asked first.
+    expect(w.docker.calls).toEqual([]);
+    expect(audit(w)).toEqual([
+      ['start', 'success', ''],
+      ['restart', 'failure', 'start_config_invalid'],
+    ]);
+    expect(w.operations.entries.at(-1)).toMatchObject({ imageRef: IMAGE, containerId: '' });
+    expect(w.notifications.published).toEqual([
+      expect.objectContaining({
+        notificationType: 'runtime.start_config_invalid',
+        payload: expect.objectContaining({ game_id: 'g-1', image_ref: IMAGE, error_code: 'start_config_invalid' }) as unknown,
+      }),
+    ]);
+    // The steps it went through, by name, under the restart's own kind.
+    const steps = w.logger.lines.filter((l) => l.message === 'restart step').map((l) => l.fields.step);
+    expect(steps).toEqual(['acquire_lease', 'load_record', 'validate_image_ref']);
+  });
+
+  it('a restart of a stopped game whose registry is no longer allowed: refused, the record still stopped', async () => {
+    const w = world();
+    await started(w);
+    const stopped = (await stopRuntime(w.deps, { gameId: 'g-1', ...who })).record!;
+    w.deps.settings.allowedRegistries = ['docker.io'];
+    expect(await restartRuntime(w.deps, { gameId: 'g-1', ...who })).toMatchObject({ outcome: 'failure', errorCode: 'start_config_invalid' });
+    expect(await w.records.get('g-1')).toEqual(stopped);
+    expect(w.docker.containers.size).toBe(0);
+  });
+
+  it.each([
+    ['above its ceiling', { 'com.galaxy.memory': '1p' }, 'image label com.galaxy.memory=1p is above the maximum 8g (RTMANAGER_CONTAINER_MAX_MEMORY)'],
+    ['below its minimum', { 'com.galaxy.cpu_quota': '0.0000000001' }, 'image label com.galaxy.cpu_quota=0.0000000001 is below the minimum 0.01'],
+    ['pids below its minimum', { 'com.galaxy.pids_limit': '0' }, 'image label com.galaxy.pids_limit=0 is below the minimum 1'],
+    ["memory below Docker's minimum", { 'com.galaxy.memory': '6291455' }, 'image label com.galaxy.memory=6291455 is below the minimum 6m'],
+  ])('a patch onto an image whose limit label is %s: refused before the stop', async (_name, labels, message) => {
+    const w = world();
+    const before = await runningGame(w);
+    w.docker.images.set(OTHER_IMAGE, labels);
+    const result = await patchRuntime(w.deps, { gameId: 'g-1', imageRef: OTHER_IMAGE, ...who });
+    expect(result).toEqual(failure('start_config_invalid', message, false));
+    await expectStillRunning(w, before);
+    expect(w.docker.calls).toEqual(['networkExists', 'pullImage', 'inspectImage']);
+    // One row, the patch's, naming the image it refused by its digest.
+    expect(w.operations.entries.slice(1).map((e) => [e.opKind, e.errorCode, e.imageRef, e.imageDigest])).toEqual([
+      ['patch', 'start_config_invalid', OTHER_IMAGE, fakeDigest(OTHER_IMAGE)],
+    ]);
+    expect(w.notifications.published.map((n) => [n.notificationType, n.payload.image_ref])).toEqual([['runtime.start_config_invalid', OTHER_IMAGE]]);
+  });
+
+  it('a restart whose image now asks for limits out of bounds (a lowered ceiling): refused before the stop', async () => {
+    const w = world();
+    const before = await runningGame(w);
+    w.deps.settings.maxMemory = '512m';
+    const result = await restartRuntime(w.deps, { gameId: 'g-1', ...who });
+    expect(result).toEqual(
+      failure('start_config_invalid', 'image label com.galaxy.memory=1g is above the maximum 512m (RTMANAGER_CONTAINER_MAX_MEMORY)', false),
+    );
+    await expectStillRunning(w, before);
+    expect(audit(w).at(-1)).toEqual(['restart', 'failure', 'start_config_invalid']);
+  });
+
+  it('a patch under the pull policy never, onto an image that is not local: image_pull_failed naming the policy, before the stop', async () => {
+    const w = world();
+    const before = await runningGame(w);
+    w.deps.settings.pullPolicy = 'never';
+    w.docker.registry.set(OTHER_IMAGE, {});
+    const result = await patchRuntime(w.deps, { gameId: 'g-1', imageRef: OTHER_IMAGE, ...who });
+    expect(result).toEqual(failure('image_pull_failed', /the pull policy "never" \(RTMANAGER_DOCKER_PULL_POLICY\) forbids pulling it/, false));
+    await expectStillRunning(w, before);
+    expect(w.docker.downloads).toBe(0);
+    expect(audit(w).at(-1)).toEqual(['patch', 'failure', 'image_pull_failed']);
+    expect(w.notifications.published.map((n) => n.notificationType)).toEqual(['runtime.image_pull_failed']);
+  });
+
+  it("a restart once the engines' network is gone: start_config_invalid before the stop", async () => {
+    const w = world();
+    const before = await runningGame(w);
+    w.docker.networks.clear();
+    const result = await restartRuntime(w.deps, { gameId: 'g-1', ...who });
+    expect(result).toEqual(failure('start_config_invalid', 'docker network "galaxy-engines" is missing', false));
+    await expectStillRunning(w, before);
+    expect(w.docker.calls).toEqual(['networkExists']);
+  });
+
+  it('a daemon that does not answer the network check: retryable service_unavailable, nothing stopped', async () => {
+    const w = world();
+    const before = await runningGame(w);
+    w.docker.daemonDown = true;
+    expect(await restartRuntime(w.deps, { gameId: 'g-1', ...who })).toEqual(
+      failure('service_unavailable', 'ensure docker network: connect ENOENT /var/run/docker.sock', true),
+    );
+    w.docker.daemonDown = false;
+    await expectStillRunning(w, before);
+    expect(w.notifications.published).toEqual([]);
+  });
+
+  it('an image that cannot be inspected after its pull: image_pull_failed before the stop', async () => {
+    const w = world();
+    const before = await runningGame(w);
+    w.docker.failInspectImage = new Error('No such image: registry.galaxy.test/engines/galaxy:1.4.2');
+    const result = await restartRuntime(w.deps, { gameId: 'g-1', ...who });
+    expect(result).toEqual(failure('image_pull_failed', 'inspect image: No such image: registry.galaxy.test/engines/galaxy:1.4.2', false));
+    await expectStillRunning(w, before);
+  });
+
+  it('the start under the same lease runs what was checked: one pull, one inspect, the limits and digest found before the stop', async () => {
+    const w = world();
+    await runningGame(w);
+    w.docker.images.set(OTHER_IMAGE, { 'com.galaxy.cpu_quota': '0.01', 'com.galaxy.memory': '6m', 'com.galaxy.pids_limit': '1' });
+    const result = await patchRuntime(w.deps, { gameId: 'g-1', imageRef: OTHER_IMAGE, ...who });
+    expect(result.record).toMatchObject({
+      currentImageDigest: fakeDigest(OTHER_IMAGE),
+      effectiveCpuQuota: 0.01,
+      effectiveMemoryBytes: 6 * 1024 ** 2,
+      effectivePidsLimit: 1,
+    });
+    expect(w.docker.calls.filter((c) => c === 'pullImage' || c === 'inspectImage')).toEqual(['pullImage', 'inspectImage']);
+    expect(w.docker.calls.indexOf('inspectImage')).toBeLessThan(w.docker.calls.indexOf('stop'));
+    expect(w.docker.specOf(result.record!.currentContainerId!)).toMatchObject({ nanoCpus: 10_000_000, memoryBytes: 6 * 1024 ** 2, pidsLimit: 1 });
+    // The inner start names its steps without a second pull or inspect.
+    const startSteps = w.logger.lines.filter((l) => l.message === 'start step' && l.fields.op_kind === 'start').map((l) => l.fields.step);
+    expect(startSteps.slice(-9)).toEqual([
+      'load_record',
+      'lobby_diagnostic',
+      'validate_image_ref',
+      'check_network',
+      'prepare_state_dir',
+      'converge_container',
+      'run_container',
+      'upsert_record',
+      'publish_success',
+    ]);
   });
 });

@@ -15,6 +15,7 @@
  */
 import type { Agent } from 'node:https';
 import Dockerode from 'dockerode';
+import { unlimitedProblem } from '../../domain/container-spec.js';
 import { DockerDeadlineExceeded } from '../../domain/errors.js';
 import { pullFailure, registryUnreachable } from '../../domain/image-pull.js';
 import { createError, daemonError, parseDockerTime, statusOf, messageOf } from './daemon-errors.js';
@@ -213,6 +214,9 @@ export class DockerodeEngine implements DockerEngine {
   }
 
   private async createAndStart(spec: RunSpec): Promise<RunResult> {
+    // Docker reads a zero (or too small) limit as none: such a spec never reaches it.
+    const unlimited = unlimitedProblem(spec);
+    if (unlimited) throw new Error(unlimited);
     let container: Dockerode.Container;
     try {
       container = await this.call('create', (abortSignal) =>

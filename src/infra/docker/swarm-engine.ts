@@ -22,6 +22,7 @@
  * README's "Many hosts" says so.
  */
 import type Dockerode from 'dockerode';
+import { unlimitedProblem } from '../../domain/container-spec.js';
 import { DockerDeadlineExceeded, isDockerDeadline } from '../../domain/errors.js';
 import { pulledDigest } from '../../domain/image-ref.js';
 import type { ContainerInfo, EffectiveLimits, RunResult, RunSpec, RuntimeNode } from '../../domain/ports.js';
@@ -272,6 +273,9 @@ export class SwarmEngine extends DockerodeEngine {
   // --- the service's shape -------------------------------------------------
 
   private serviceSpec(spec: RunSpec, image: string): ServiceSpec {
+    // Swarm reads a zero limit as none (and leaves it out of the spec): such a spec never reaches it.
+    const unlimited = unlimitedProblem(spec);
+    if (unlimited) throw new Error(unlimited);
     const limits = { NanoCPUs: spec.nanoCpus, MemoryBytes: spec.memoryBytes, Pids: spec.pidsLimit };
     return {
       Name: spec.name,
