@@ -48,8 +48,19 @@ export interface GameLeases {
    * write carrying it can be refused once a newer holder has written. Null
    * when the lease is held, by another token or by this same one: there is no
    * re-entrancy, every attempt of an operation presents a fresh token.
+   * Fences never go back, even when the store behind them loses or rolls
+   * back data (contract §14): the real adapter floors them at its clock.
    */
   tryAcquire(gameId: string, token: string, ttlMs: number): Promise<number | null>;
+  /**
+   * Makes every later acquisition's fence greater than `fence`; never lowers
+   * anything. For a write refused by a record that carries a fence this port
+   * never handed out as far as it knows — it went back in time — so the
+   * game's next attempt gets past it instead of being refused again. True when
+   * it had to raise (it was behind), false when its fences were above already
+   * (the refusal came from a genuinely newer holder).
+   */
+  raiseFenceAbove(gameId: string, fence: number): Promise<boolean>;
   /** Extends the TTL while `token` still holds the lease; false when it does not (expired, released, taken by another). */
   renew(gameId: string, token: string, ttlMs: number): Promise<boolean>;
   /** Compare-and-delete: releases only if `token` still holds it; true if released. */
