@@ -24,6 +24,12 @@ export interface RuntimeRecordStore {
    * An equal fence writes (one operation writes its row more than once).
    */
   upsert(record: RuntimeRecord, fence: number): Promise<boolean>;
+  /**
+   * The fence the game's record was last written with (`lease_fence`); 0 when
+   * there is no record. Read after a write was refused, to raise the fence
+   * counter past it (GameLeases.raiseFenceAbove).
+   */
+  leaseFence(gameId: string): Promise<number>;
   /** Ordered by game id; `cursor` is the previous page's `nextCursor`. */
   list(query: { status?: RuntimeStatus; limit: number; cursor?: string | null }): Promise<RuntimeRecordPage>;
 }
