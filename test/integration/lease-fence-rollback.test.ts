@@ -65,6 +65,17 @@ async function startAndStopSucceed(w: RealWorld, gameId: string): Promise<void> 
   await expectNoContainers(() => w.containersOf(gameId));
 }
 
+/** A running game whose Redis then loses everything (`loss`): its stop, and a start and a stop after it, succeed. */
+async function lostEverything(w: RealWorld, redis: Redis, gameId: string, loss: () => Promise<void>): Promise<void> {
+  const before = await storedFence(w, gameId);
+  await loss();
+  expect(await redis.dbsize()).toBe(0);
+  const stopped = await stop(w, gameId);
+  expect(stopped, stopped.errorMessage).toMatchObject({ outcome: 'success', record: { status: 'stopped' } });
+  expect(await storedFence(w, gameId)).toBeGreaterThan(before);
+  await startAndStopSucceed(w, gameId);
+}
+
 const leaseLost = (result: LifecycleResult) => expect(result).toMatchObject({ outcome: 'failure', errorCode: 'conflict', retryable: true });
 
 describe('a game whose Redis went back in time is never blocked', () => {
@@ -103,13 +114,7 @@ describe('a game whose Redis went back in time is never blocked', () => {
     const gameId = w.gameId('flush');
     await startAndStopSucceed(w, gameId);
     expect((await start(w, gameId)).outcome).toBe('success');
-    const before = await storedFence(w, gameId);
-    expect(await redis.flushall()).toBe('OK');
-    expect(await redis.dbsize()).toBe(0);
-    const stopped = await stop(w, gameId);
-    expect(stopped, stopped.errorMessage).toMatchObject({ outcome: 'success', record: { status: 'stopped' } });
-    expect(await storedFence(w, gameId)).toBeGreaterThan(before);
-    await startAndStopSucceed(w, gameId);
+    await lostEverything(w, redis, gameId, async () => expect(await redis.flushall()).toBe('OK'));
   });
 
   it('its Redis, without persistence, killed and restarted: a start and a stop succeed', async () => {
@@ -117,15 +122,10 @@ describe('a game whose Redis went back in time is never blocked', () => {
     const { server, redis } = await onPrivateRedis(w);
     const gameId = w.gameId('crash');
     expect((await start(w, gameId)).outcome).toBe('success');
-    const before = await storedFence(w, gameId);
-    server.crash();
-    await server.start();
-    // Everything is gone: the restarted Redis kept nothing.
-    expect(await redis.dbsize()).toBe(0);
-    const stopped = await stop(w, gameId);
-    expect(stopped, stopped.errorMessage).toMatchObject({ outcome: 'success', record: { status: 'stopped' } });
-    expect(await storedFence(w, gameId)).toBeGreaterThan(before);
-    await startAndStopSucceed(w, gameId);
+    await lostEverything(w, redis, gameId, async () => {
+      server.crash();
+      await server.start();
+    });
   });
 
   it('a stored fence from a Redis whose clock ran ahead of this one: blocked for one attempt only', async () => {
