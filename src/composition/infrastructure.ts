@@ -100,7 +100,8 @@ export async function openInfrastructure(config: Config, logger: Logger): Promis
     records: new PostgresRuntimeRecordStore(database.db, database.deadline),
     operations: new PostgresOperationLog(database.db, database.deadline),
     docker,
-    leases: new RedisGameLeases({ redis: commands }),
+    // A game's fence key lives as long as its other keys after its last operation (contract §14).
+    leases: new RedisGameLeases({ redis: commands, idleTtlMs: config.streamDedupWindowMs }),
     healthEvents: new RedisHealthEvents({
       redis: commands,
       stream: config.streams.healthEvents,

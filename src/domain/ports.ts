@@ -24,6 +24,12 @@ export interface RuntimeRecordStore {
    * An equal fence writes (one operation writes its row more than once).
    */
   upsert(record: RuntimeRecord, fence: number): Promise<boolean>;
+  /**
+   * The fence the game's record was last written with (`lease_fence`); 0 when
+   * there is no record. Read after a write was refused, to raise the fence
+   * counter past it (GameLeases.raiseFenceAbove).
+   */
+  leaseFence(gameId: string): Promise<number>;
   /** Ordered by game id; `cursor` is the previous page's `nextCursor`. */
   list(query: { status?: RuntimeStatus; limit: number; cursor?: string | null }): Promise<RuntimeRecordPage>;
 }
@@ -48,8 +54,19 @@ export interface GameLeases {
    * write carrying it can be refused once a newer holder has written. Null
    * when the lease is held, by another token or by this same one: there is no
    * re-entrancy, every attempt of an operation presents a fresh token.
+   * Fences never go back, even when the store behind them loses or rolls
+   * back data (contract §14): the real adapter floors them at its clock.
    */
   tryAcquire(gameId: string, token: string, ttlMs: number): Promise<number | null>;
+  /**
+   * Makes every later acquisition's fence greater than `fence`; never lowers
+   * anything. For a write refused by a record that carries a fence this port
+   * never handed out as far as it knows — it went back in time — so the
+   * game's next attempt gets past it instead of being refused again. True when
+   * it had to raise (it was behind), false when its fences were above already
+   * (the refusal came from a genuinely newer holder).
+   */
+  raiseFenceAbove(gameId: string, fence: number): Promise<boolean>;
   /** Extends the TTL while `token` still holds the lease; false when it does not (expired, released, taken by another). */
   renew(gameId: string, token: string, ttlMs: number): Promise<boolean>;
   /** Compare-and-delete: releases only if `token` still holds it; true if released. */

@@ -14,6 +14,7 @@ import type { LifecycleDeps } from './lifecycle.js';
 import type { HealthEventType, RuntimeRecord } from './model.js';
 import { containerName, engineEndpoint, LABEL_ENGINE_IMAGE_REF, LABEL_GAME_ID, LABEL_OWNER, LABEL_OWNER_VALUE } from './model.js';
 import type { Operation } from './operation.js';
+import { raiseFenceAfterRefusal } from './fencing.js';
 import { asKind, beginOperation, fenceOf, holdingLease, step, withImage } from './operation.js';
 import { bestEffortAppend, bestEffortHealthEvent } from './outcomes.js';
 import type { ContainerInfo, RuntimeRecordPage } from './ports.js';
@@ -117,7 +118,7 @@ async function reconcileUnderLease(op: Operation, seen: ContainerInfo | null): P
   if (container?.running) {
     // The same container is on the node it was started on; a record from before nodes were recorded keeps null until the next start.
     if (record?.status === 'running' && record.currentContainerId === container.id) return 'unchanged';
-    return (await adopt(op, record, container)) ? 'adopted' : refusedWrite(op);
+    return (await adopt(op, record, container)) ? 'adopted' : await refusedWrite(op);
   }
 
   if (record?.status !== 'running') return 'unchanged';
@@ -127,7 +128,7 @@ async function reconcileUnderLease(op: Operation, seen: ContainerInfo | null): P
     const marked = await markRecord(op, record, 'removed', 'container_disappeared', record.currentContainerId ?? '', {
       last_container_id: record.currentContainerId,
     });
-    return marked ? 'disappeared' : refusedWrite(op);
+    return marked ? 'disappeared' : await refusedWrite(op);
   }
 
   const eventType: HealthEventType = container.oomKilled ? 'container_oom' : 'container_exited';
@@ -136,13 +137,18 @@ async function reconcileUnderLease(op: Operation, seen: ContainerInfo | null): P
     oom_killed: container.oomKilled,
     state: container.state,
   });
-  if (!marked) return refusedWrite(op);
+  if (!marked) return await refusedWrite(op);
   return container.oomKilled ? 'oom' : 'exited';
 }
 
-/** The record write was refused for its fence: a newer operation owns the game and leaves it true, as for a busy lease. */
-function refusedWrite(op: Operation): ReconcileAction {
+/**
+ * The record write was refused for its fence: a newer operation owns the game
+ * and leaves it true, as for a busy lease — or Redis went back in time, and
+ * the fence counter is raised past the stored fence for the next pass.
+ */
+async function refusedWrite(op: Operation): Promise<ReconcileAction> {
   op.log.warn({}, 'reconcile: lease lost, a newer operation owns this game');
+  await raiseFenceAfterRefusal(op);
   return 'skipped_busy';
 }
 

@@ -20,19 +20,8 @@ import type { Failure, LifecycleDeps, LifecycleHooks, LifecycleRequest, Lifecycl
 import type { RuntimeRecord } from './model.js';
 import { containerName, engineEndpoint, isOpSource, LABEL_ENGINE_IMAGE_REF } from './model.js';
 import type { Operation, StepOutcome } from './operation.js';
-import {
-  adopted,
-  attempt,
-  beginOperation,
-  createdUntilAdopted,
-  endLeaseLost,
-  fenceOf,
-  CLEANUP_TIMEOUT_MS,
-  guarded,
-  runStep,
-  step,
-  underLease,
-} from './operation.js';
+import { endWriteRefused, recheckAdopted, removeUnlessClaimed } from './fencing.js';
+import { adopted, attempt, beginOperation, createdUntilAdopted, fenceOf, CLEANUP_TIMEOUT_MS, guarded, runStep, step, underLease } from './operation.js';
 import { bestEffortHealthEvent, recordFailure, recordSuccess } from './outcomes.js';
 import type { RunResult, RunSpec } from './ports.js';
 import { withTimeout } from './timeout.js';
@@ -223,8 +212,8 @@ async function runStartSteps(op: Operation, prepared?: PreparedImage, replacing?
   );
   if (!ran.ok) return recordFailure(op, ran.failure);
   const run = ran.value;
-  // Ours until the record names it: should the lease be lost first, it goes.
-  if (!adoptedLeftover) createdUntilAdopted(op, run.containerId, () => removeUnlessRecorded(op, run.containerId));
+  // Ours until the record names it: should the lease be lost first, it goes (fencing.ts says when it may).
+  if (!adoptedLeftover) createdUntilAdopted(op, run.containerId, () => removeUnlessClaimed(op, run.containerId));
 
   const record: RuntimeRecord = {
     gameId: op.gameId,
@@ -260,9 +249,11 @@ async function runStartSteps(op: Operation, prepared?: PreparedImage, replacing?
     await rollbackContainer(op, run.containerId);
     return recordFailure(op, written.failure);
   }
-  // Refused for its fence: a newer holder owns the game. What we made and it did not adopt goes.
-  if (!written.value) return endLeaseLost(op, '', run.containerId);
+  // Refused for its fence: a newer holder owns the game (or Redis went back). What we made and it did not adopt goes.
+  if (!written.value) return endWriteRefused(op, run.containerId);
   adopted(op, run.containerId);
+  const vanished = adoptedLeftover ? await recheckAdopted(op, record) : null;
+  if (vanished) return recordFailure(op, vanished);
 
   await step(op, 'publish_success');
   const result = await recordSuccess(op, {
@@ -307,16 +298,6 @@ async function fetchLobbyDiagnostic(op: Operation): Promise<void> {
   } catch (error) {
     op.log.debug({ step: 'lobby_diagnostic', err: errorMessage(error) }, 'lobby diagnostic fetch failed');
   }
-}
-
-/**
- * After a lost lease: the container this attempt made goes, unless the record
- * already names it (the newer holder adopted it; it is theirs now).
- */
-async function removeUnlessRecorded(op: Operation, containerId: string): Promise<void> {
-  const record = await op.deps.records.get(op.gameId);
-  if (record?.currentContainerId === containerId) return;
-  await op.deps.docker.remove(containerId);
 }
 
 /** The record could not be written: the container must not outlive the attempt. */

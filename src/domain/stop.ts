@@ -10,7 +10,8 @@ import type { Failure, LifecycleDeps, LifecycleHooks, LifecycleRequest, Lifecycl
 import type { RuntimeRecord } from './model.js';
 import { containerName, isOpSource } from './model.js';
 import type { Operation, StepOutcome } from './operation.js';
-import { beginOperation, endLeaseLost, fenceOf, runStep, step, underLease, withImage } from './operation.js';
+import { endWriteRefused } from './fencing.js';
+import { beginOperation, fenceOf, runStep, step, underLease, withImage } from './operation.js';
 import { bestEffortHealthEvent, recordFailure, recordSuccess } from './outcomes.js';
 
 export const STOP_STEPS = [
@@ -125,7 +126,7 @@ export async function stopLoadedUnderHeldLease(given: Operation, record: Runtime
     containerId: container?.id ?? '',
   });
   if (!written.ok) return failed(written.failure, op);
-  if (!written.value) return { ok: false, result: await endLeaseLost(op, '', container?.id ?? '') };
+  if (!written.value) return { ok: false, result: await endWriteRefused(op, container?.id ?? '') };
   if (container) {
     await bestEffortHealthEvent(op, {
       containerId: container.id,

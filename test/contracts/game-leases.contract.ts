@@ -51,6 +51,35 @@ export function describeGameLeasesContract(name: string, make: () => Promise<Gam
     );
 
     it(
+      'raised above a fence: every later fence is greater; a raise never lowers, and tells whether it had to raise',
+      withSubject(async ({ port }) => {
+        const first = (await port.tryAcquire('g-1', 'a', 10_000))!;
+        expect(await port.release('g-1', 'a')).toBe(true);
+        // A stored fence far above anything handed out: the counter went back in time.
+        const stored = first + 1_000_000_000;
+        expect(await port.raiseFenceAbove('g-1', stored)).toBe(true);
+        const second = (await port.tryAcquire('g-1', 'b', 10_000))!;
+        expect(second).toBeGreaterThan(stored);
+        expect(Number.isSafeInteger(second)).toBe(true);
+        expect(await port.release('g-1', 'b')).toBe(true);
+        // Below what was handed out: nothing to raise, and nothing goes back.
+        expect(await port.raiseFenceAbove('g-1', first)).toBe(false);
+        expect(await port.raiseFenceAbove('g-1', second)).toBe(false);
+        const third = (await port.tryAcquire('g-1', 'c', 10_000))!;
+        expect(third).toBeGreaterThan(second);
+        // Raising is no acquisition: the lease stays as it was.
+        expect(await port.raiseFenceAbove('g-1', third + 1_000_000_000)).toBe(true);
+        expect(await port.tryAcquire('g-1', 'd', 10_000)).toBeNull();
+        expect(await port.release('g-1', 'c')).toBe(true);
+        expect(await port.tryAcquire('g-1', 'd', 10_000)).toBeGreaterThan(third + 1_000_000_000);
+        // A game never seen before, and another game's order untouched.
+        expect(await port.raiseFenceAbove('g-2', stored)).toBe(true);
+        expect(await port.tryAcquire('g-2', 'a', 10_000)).toBeGreaterThan(stored);
+        expect(await port.tryAcquire('g-3', 'a', 10_000)).toBeLessThan(stored);
+      }),
+    );
+
+    it(
       'is renewed by its holder: still held after the original TTL',
       withSubject(async ({ port, elapse }) => {
         await port.tryAcquire('g-1', 'a', 500);

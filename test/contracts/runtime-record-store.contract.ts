@@ -158,7 +158,19 @@ export function describeRuntimeRecordStoreContract(name: string, make: () => Pro
         expect(await port.get('g-fenced')).toEqual(higher);
       }));
 
-    it('compares fences the size Redis hands out (unix_ms * 1000) exactly', () =>
+    it('tells the fence the record was last written with: 0 for no record, unchanged by a refused write', () =>
+      withSubject(async (port) => {
+        expect(await port.leaseFence('g-fenced')).toBe(0);
+        expect(await port.upsert(sampleRecord('g-fenced'), 5)).toBe(true);
+        expect(await port.leaseFence('g-fenced')).toBe(5);
+        expect(await port.upsert(sampleRecord('g-fenced'), 4)).toBe(false);
+        expect(await port.leaseFence('g-fenced')).toBe(5);
+        expect(await port.upsert(sampleRecord('g-fenced'), 1_796_599_596_257_178)).toBe(true);
+        expect(await port.leaseFence('g-fenced')).toBe(1_796_599_596_257_178);
+        expect(await port.leaseFence('g-other')).toBe(0);
+      }));
+
+    it('compares fences the size Redis hands out (its clock in µs) exactly', () =>
       withSubject(async (port) => {
         const fence = 1_795_614_446_371_001;
         const stored = sampleRecord('g-big');

@@ -2,11 +2,12 @@ import type { Clock, GameLeases } from '../../src/domain/ports.js';
 
 export class InMemoryGameLeases implements GameLeases {
   readonly held = new Map<string, { token: string; expiresAtMs: number }>();
-  /** The last fence handed out per game; the first is 1. */
+  /** The last fence handed out (or raised to) per game; the first is 1. Set it lower to play a Redis that went back in time. */
   readonly fences = new Map<string, number>();
   failAcquire: Error | null = null;
   failRelease: Error | null = null;
   readonly releases: Array<{ gameId: string; token: string }> = [];
+  readonly raises: Array<{ gameId: string; fence: number }> = [];
 
   constructor(private readonly clock: Clock = { now: () => new Date() }) {}
 
@@ -18,6 +19,13 @@ export class InMemoryGameLeases implements GameLeases {
     const fence = (this.fences.get(gameId) ?? 0) + 1;
     this.fences.set(gameId, fence);
     return Promise.resolve(fence);
+  }
+
+  raiseFenceAbove(gameId: string, fence: number): Promise<boolean> {
+    this.raises.push({ gameId, fence });
+    const behind = (this.fences.get(gameId) ?? 0) < fence;
+    if (behind) this.fences.set(gameId, fence);
+    return Promise.resolve(behind);
   }
 
   renew(gameId: string, token: string, ttlMs: number): Promise<boolean> {

@@ -23,6 +23,11 @@ export class InMemoryRuntimeRecordStore implements RuntimeRecordStore {
     return Promise.resolve(true);
   }
 
+  leaseFence(gameId: string): Promise<number> {
+    if (this.failGet) return Promise.reject(this.failGet);
+    return Promise.resolve(this.fences.get(gameId) ?? 0);
+  }
+
   list(query: { status?: RuntimeStatus; limit: number; cursor?: string | null }): Promise<RuntimeRecordPage> {
     const sorted = [...this.records.values()]
       .filter((r) => (query.status ? r.status === query.status : true))

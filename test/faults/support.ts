@@ -61,10 +61,15 @@ export function processAlive(pid: number): boolean {
   }
 }
 
-/** A Redis of the test's own, with AOF fsync always, that the test may kill and restart. */
-export async function privateRedis() {
+/**
+ * A Redis of the test's own, that the test may kill, restart or flush: with
+ * AOF fsync always (a crash loses nothing acknowledged), or with no
+ * persistence at all (a crash loses everything, as a cache-only Redis does).
+ */
+export async function privateRedis(opts: { persistence?: 'aof_always' | 'none' } = {}) {
   const port = await freePort();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'rtm-fault-redis-'));
+  const persistence = opts.persistence === 'none' ? ['--appendonly', 'no'] : ['--appendonly', 'yes', '--appendfsync', 'always'];
   const start = () =>
     execFileSync('redis-server', [
       '--port',
@@ -75,10 +80,7 @@ export async function privateRedis() {
       dir,
       '--save',
       '',
-      '--appendonly',
-      'yes',
-      '--appendfsync',
-      'always',
+      ...persistence,
       '--daemonize',
       'yes',
       '--pidfile',
@@ -99,7 +101,7 @@ export async function privateRedis() {
   );
   return {
     url,
-    /** SIGKILL: no graceful save; only what the AOF fsynced survives. */
+    /** SIGKILL: no graceful save; only what the AOF fsynced survives (nothing, without persistence). */
     crash: () => {
       const pid = execFileSync('cat', [`${dir}/redis.pid`])
         .toString()

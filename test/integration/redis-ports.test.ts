@@ -127,13 +127,15 @@ describe('redis adapters beyond the port contracts', () => {
       expect(new RedisGameLeases({ redis }).key('g-1')).toBe('rtmanager:lease:g-1');
     }));
 
-  it('fences come from {prefix}fence:{game_id}, a counter with no TTL started from the Redis clock as unix_ms * 1000', () =>
+  it('fences come from {prefix}fence:{game_id}, at least the Redis clock in µs, the counter kept for the idle window (a day by default)', () =>
     withLeases(async (leases, redis, prefix) => {
       const [seconds] = await redis.time();
       const fence = await leases.tryAcquire('g-1', 'tok', 5_000);
       expect(await redis.get(`${prefix}fence:g-1`)).toBe(String(fence));
-      expect(await redis.pttl(`${prefix}fence:g-1`)).toBe(-1);
-      // unix_ms * 1000 + 1: within a few seconds of Redis's clock, and exact in a JavaScript number.
+      const pttl = await redis.pttl(`${prefix}fence:g-1`);
+      expect(pttl).toBeGreaterThan(86_400_000 - 5_000);
+      expect(pttl).toBeLessThanOrEqual(86_400_000);
+      // sec * 1e6 + usec: within a few seconds of Redis's clock, and exact in a JavaScript number.
       expect(fence! / 1e6).toBeGreaterThanOrEqual(Number(seconds));
       expect(fence! / 1e6).toBeLessThan(Number(seconds) + 5);
       expect(Number.isSafeInteger(fence)).toBe(true);
@@ -143,20 +145,73 @@ describe('redis adapters beyond the port contracts', () => {
       expect(new RedisGameLeases({ redis }).fenceKey('g-1')).toBe('rtmanager:fence:g-1');
     }));
 
-  it('a fence counter Redis lost (a restart without AOF) starts again above every fence handed out', () =>
+  it('a fence counter Redis lost (a restart without persistence) starts again above every fence handed out', () =>
     withLeases(async (leases, redis, prefix) => {
       const earlier: number[] = [];
       for (const token of ['a', 'b', 'c', 'd', 'e']) {
         earlier.push((await leases.tryAcquire('g-1', token, 5_000))!);
         await leases.release('g-1', token);
       }
-      // The guarantee holds for fewer than 1,000 acquisitions per millisecond;
-      // a real restart takes far longer than these few milliseconds.
-      await new Promise((r) => setTimeout(r, 5));
       await redis.del(`${prefix}fence:g-1`, `${prefix}lease:g-1`);
       const after = await leases.tryAcquire('g-1', 'f', 5_000);
       expect(after).toBeGreaterThan(Math.max(...earlier));
     }));
+
+  it('a fence counter restored from an older copy (present, but behind) still hands out fences above every one handed out since', () =>
+    withLeases(async (leases, redis, prefix) => {
+      await leases.tryAcquire('g-1', 'a', 5_000);
+      await leases.release('g-1', 'a');
+      const snapshot = await redis.dumpBuffer(`${prefix}fence:g-1`);
+      const since: number[] = [];
+      for (const token of ['b', 'c', 'd']) {
+        since.push((await leases.tryAcquire('g-1', token, 5_000))!);
+        await leases.release('g-1', token);
+      }
+      await redis.restore(`${prefix}fence:g-1`, 0, snapshot, 'REPLACE');
+      expect(Number(await redis.get(`${prefix}fence:g-1`))).toBeLessThan(Math.max(...since));
+      expect(await leases.tryAcquire('g-1', 'e', 5_000)).toBeGreaterThan(Math.max(...since));
+    }));
+
+  it('a counter ahead of the clock (a raise, a host whose clock was ahead) keeps counting from itself', () =>
+    withLeases(async (leases, redis, prefix) => {
+      const ahead = (await leases.tryAcquire('g-1', 'a', 5_000))! + 3_600_000_000;
+      await leases.release('g-1', 'a');
+      await redis.set(`${prefix}fence:g-1`, String(ahead));
+      expect(await leases.tryAcquire('g-1', 'b', 5_000)).toBe(ahead + 1);
+      await leases.release('g-1', 'b');
+      expect(await leases.raiseFenceAbove('g-1', ahead + 10)).toBe(true);
+      expect(await leases.tryAcquire('g-1', 'c', 5_000)).toBe(ahead + 11);
+    }));
+
+  it('the fence counter expires once the game had no acquisition for the idle window, and the next fence is still above', async () => {
+    const redis = new Redis(REDIS_URL);
+    const prefix = `test:${randomUUID()}:`;
+    try {
+      const leases = new RedisGameLeases({ redis, prefix, idleTtlMs: 300 });
+      const first = (await leases.tryAcquire('g-1', 'a', 5_000))!;
+      await leases.release('g-1', 'a');
+      const pttl = await redis.pttl(`${prefix}fence:g-1`);
+      expect(pttl).toBeGreaterThan(0);
+      expect(pttl).toBeLessThanOrEqual(300);
+      // Each acquisition starts the window again; so does a raise.
+      await new Promise((r) => setTimeout(r, 200));
+      const second = (await leases.tryAcquire('g-1', 'b', 5_000))!;
+      await leases.release('g-1', 'b');
+      expect(await redis.pttl(`${prefix}fence:g-1`)).toBeGreaterThan(200);
+      expect(await leases.raiseFenceAbove('g-1', second + 1_000_000_000)).toBe(true);
+      expect(await redis.pttl(`${prefix}fence:g-1`)).toBeGreaterThan(200);
+      await new Promise((r) => setTimeout(r, 400));
+      expect(await redis.exists(`${prefix}fence:g-1`)).toBe(0);
+      expect(await redis.exists(`${prefix}lease:g-1`)).toBe(0);
+      const third = (await leases.tryAcquire('g-1', 'c', 5_000))!;
+      expect(third).toBeGreaterThan(second);
+      expect(second).toBeGreaterThan(first);
+      expect(() => new RedisGameLeases({ redis, idleTtlMs: 0 })).toThrow(/idleTtlMs must be a positive integer/);
+    } finally {
+      await deleteKeys(redis, `${prefix}*`);
+      redis.disconnect();
+    }
+  });
 
   it('refuses a fence of 2^53 or more and leaves the lease free', () =>
     withLeases(async (leases, redis, prefix) => {

@@ -162,6 +162,7 @@ describe('start on real Docker, Redis and Postgres', () => {
       ...w.records,
       get: (id) => w.records.get(id),
       list: (q) => w.records.list(q),
+      leaseFence: (id) => w.records.leaseFence(id),
       upsert: () => Promise.reject(new Error('database is down')),
     };
     const result = await start(w, gameId);

@@ -159,3 +159,70 @@ describe('reconcile: a fenced record write', () => {
     expect(w.healthEvents.published).toEqual([]);
   });
 });
+
+describe('a stored fence above every fence the leases handed out (Redis went back in time)', () => {
+  const raised = (w: World) => w.logger.lines.filter((l) => l.level === 'warn' && /fence counter was behind a stored lease_fence/.test(l.message));
+
+  it.each([
+    ['start', (w: World) => startRuntime(w.deps, { gameId: 'g-1', imageRef: IMAGE, ...who }), 'stopped'],
+    ['stop', (w: World) => stopRuntime(w.deps, { gameId: 'g-1', ...who }), 'running'],
+    ['restart', (w: World) => restartRuntime(w.deps, { gameId: 'g-1', ...who }), 'running'],
+  ] as const)('%s: refused once, the fence counter raised past it, and the retry gets through', async (_, run, status) => {
+    const w = world();
+    const record = await started(w);
+    if (status === 'stopped') expect((await stopRuntime(w.deps, { gameId: 'g-1', ...who })).outcome).toBe('success');
+    // The leases' counter went back to 1 while the record carries 99.
+    await writtenByNewer(w, (await w.records.get('g-1')) ?? record);
+    w.leases.fences.set('g-1', 1);
+    expect(await run(w)).toEqual(leaseLost);
+    expect(w.leases.raises).toEqual([{ gameId: 'g-1', fence: NEWER }]);
+    expect(raised(w)).toHaveLength(1);
+    const retried = await run(w);
+    expect(retried.outcome).toBe('success');
+    expect(w.records.fences.get('g-1')).toBeGreaterThan(NEWER);
+    expect((await w.records.get('g-1'))?.status).toBe(status === 'stopped' ? 'running' : retried.record?.status);
+  });
+
+  it('a refusal by a genuinely newer holder finds the counter past the stored fence: nothing raised, nothing said about Redis', async () => {
+    const w = world();
+    await started(w);
+    const result = await stopRuntime(
+      w.deps,
+      { gameId: 'g-1', ...who },
+      {
+        onStep: async (s) => {
+          if (s !== 'upsert_record') return;
+          // A newer holder (our lease lapsed, say) took fence 99 from the counter and wrote with it.
+          w.leases.fences.set('g-1', NEWER);
+          await writtenByNewer(w, sampleRecord('g-1', { status: 'stopped', currentContainerId: null }));
+        },
+      },
+    );
+    expect(result).toEqual(leaseLost);
+    expect(w.leases.raises).toEqual([{ gameId: 'g-1', fence: NEWER }]);
+    expect(w.leases.fences.get('g-1')).toBe(NEWER);
+    expect(raised(w)).toEqual([]);
+  });
+
+  it('reconcile: skipped once, the counter raised, and the next pass corrects the record', async () => {
+    const w = world();
+    const record = await writtenByNewer(w, await started(w));
+    w.leases.fences.set('g-1', 1);
+    await w.docker.remove(record.currentContainerId!);
+    expect(await reconcileGame(w.deps, 'g-1', null)).toBe('skipped_busy');
+    expect(w.leases.raises).toEqual([{ gameId: 'g-1', fence: NEWER }]);
+    expect(await reconcileGame(w.deps, 'g-1', null)).toBe('disappeared');
+    expect((await w.records.get('g-1'))?.status).toBe('removed');
+  });
+
+  it('a raise that fails is logged, and the Result is the same lease-lost conflict', async () => {
+    const w = world();
+    await writtenByNewer(w, await started(w));
+    w.leases.fences.set('g-1', 1);
+    w.leases.raiseFenceAbove = () => Promise.reject(new Error('redis down'));
+    expect(await stopRuntime(w.deps, { gameId: 'g-1', ...who })).toEqual(leaseLost);
+    expect(w.logger.lines.some((l) => l.level === 'warn' && l.message === 'raise fence counter after a refused write' && l.fields.err === 'redis down')).toBe(
+      true,
+    );
+  });
+});

@@ -60,6 +60,8 @@ describe('renewal', () => {
       // Another holder took the game (our lease lapsed meanwhile, say): the next renewal is refused.
       w.leases.held.set('g-1', { token: 'newer', expiresAtMs: Number.MAX_SAFE_INTEGER });
       await vi.advanceTimersByTimeAsync(TTL / 3);
+      // That holder is done when our undo comes (one still holding it would be left the container: lease-undo.test.ts).
+      w.leases.held.delete('g-1');
     });
     const result = await startRuntime(w.deps, { gameId: 'g-1', imageRef: IMAGE, ...who });
     expect(result).toEqual(lost(/its renewal was refused: it expired or another holder took it/));

@@ -46,6 +46,11 @@ export class PostgresRuntimeRecordStore implements RuntimeRecordStore {
     return written.length === 1;
   }
 
+  async leaseFence(gameId: string): Promise<number> {
+    const rows = await this.db.select({ fence: runtimeRecords.leaseFence }).from(runtimeRecords).where(eq(runtimeRecords.gameId, gameId)).limit(1);
+    return rows[0]?.fence ?? 0;
+  }
+
   /** Keyset paging on the primary key (game_id collates "C"), served by the (status, game_id) index when filtered. */
   async list(query: { status?: RuntimeStatus; limit: number; cursor?: string | null }): Promise<RuntimeRecordPage> {
     const conditions: SQL[] = [];
