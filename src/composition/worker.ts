@@ -32,7 +32,7 @@ export async function startWorkerRole(infra: Infrastructure, stepHook?: StepHook
   };
   const lifecycles = Object.entries(QUEUE_OF) as Array<[LifecycleKind, LifecycleQueue]>;
   // The enqueuer's mutex prefix is its default here too: the order's lookers read those mutexes.
-  const order = createGameOrder({ redis: infra.commands, bullPrefix: config.queuePrefix });
+  const order = createGameOrder({ redis: infra.commands, bullPrefix: config.queuePrefix, idleTtlMs: config.streamDedupWindowMs });
   const promote = (gameId: string) => enqueuer.promote(gameId);
   const waits = { order, leaseWaitMs: config.leaseWaitMs, promote };
   const lifecycleWorkers = lifecycles.map(([kind, queue]) => {

@@ -84,8 +84,10 @@ type OrderRedis = {
   rtmOrderClose(joinsKey: string, closedKey: string, member: string, ttlMs: number): Promise<string>;
 };
 
-export function createGameOrder(deps: { redis: Redis; bullPrefix: string; mutexPrefix?: string }): GameOrder {
+export function createGameOrder(deps: { redis: Redis; bullPrefix: string; mutexPrefix?: string; idleTtlMs?: number }): GameOrder {
   const keys = orderKeys(deps.bullPrefix);
+  // Never longer than the game's other keys live (contract §14).
+  const closedMarkerMs = Math.min(CLOSED_MARKER_MS, deps.idleTtlMs ?? CLOSED_MARKER_MS);
   const mutexPrefix = deps.mutexPrefix ?? DEFAULT_MUTEX_PREFIX;
   if (typeof (deps.redis as Partial<OrderRedis>).rtmOrderTurn !== 'function') {
     deps.redis.defineCommand('rtmOrderTurn', { numberOfKeys: 2, lua: TURN_LUA });
@@ -122,7 +124,7 @@ export function createGameOrder(deps: { redis: Redis; bullPrefix: string; mutexP
       const seq = orderSeqOf(job);
       if (seq === null) return [];
       const member = orderMember(queue, seq);
-      const list = await redis.rtmOrderClose(keys.joins(gameOf(job)), keys.closed(gameOf(job), member), member, CLOSED_MARKER_MS);
+      const list = await redis.rtmOrderClose(keys.joins(gameOf(job)), keys.closed(gameOf(job), member), member, closedMarkerMs);
       return parseJoiners(list);
     },
   };

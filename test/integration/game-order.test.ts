@@ -52,16 +52,19 @@ interface Options {
   backoffMs?: number;
   leaseWaitMs?: number;
   stepHook?: StepHook;
+  /** RTMANAGER_STREAM_DEDUP_WINDOW_MS, for the enqueuer, the order and the leases. */
+  idleTtlMs?: number;
 }
 
 /** The enqueuer and one worker per lifecycle queue, wired as the worker role wires them, on a real world. */
 async function system(opts: Options = {}) {
-  const w: RealWorld = await realWorld();
+  const w: RealWorld = await realWorld(opts.idleTtlMs ? { env: { RTMANAGER_STREAM_DEDUP_WINDOW_MS: String(opts.idleTtlMs) } } : {});
   const { prefix, redis, queues, close } = testQueues();
   const mutexPrefix = `${prefix}:enqueue:`;
   const logger = new RecordingLogger();
-  const enqueuer = createEnqueuer({ queues, redis, logger, attempts: opts.attempts ?? 5, backoffMs: opts.backoffMs ?? 1_000, mutexPrefix });
-  const order = createGameOrder({ redis, bullPrefix: prefix, mutexPrefix });
+  const idle = opts.idleTtlMs ? { idleTtlMs: opts.idleTtlMs } : {};
+  const enqueuer = createEnqueuer({ queues, redis, logger, attempts: opts.attempts ?? 5, backoffMs: opts.backoffMs ?? 1_000, mutexPrefix, ...idle });
+  const order = createGameOrder({ redis, bullPrefix: prefix, mutexPrefix, ...idle });
   const workers: Worker[] = [];
   cleanups.push(async () => {
     for (const worker of workers) await worker.close(true);
@@ -90,7 +93,10 @@ async function system(opts: Options = {}) {
   /** `op_kind:outcome:error_code` of the game's audit rows, oldest first. */
   const auditCodes = async (gameId: string) =>
     (await w.operations.listByGame(gameId, 50)).reverse().map((e) => [e.opKind, e.outcome, e.errorCode].filter(Boolean).join(':'));
-  return { w, prefix, redis, queues, enqueuer, startWorkers, who, job, stateOf, audit, auditCodes };
+  /** Every Redis key that names the game, but BullMQ's own job keys (kept by their retention). */
+  const gameKeys = async (gameId: string) =>
+    (await redis.keys(`*${gameId}*`)).filter((key) => !Object.values(QUEUE_OF).some((q) => key.startsWith(`${prefix}:${q}:`)));
+  return { w, prefix, redis, queues, enqueuer, startWorkers, who, job, stateOf, audit, auditCodes, gameKeys };
 }
 
 describe('one order per game', () => {
@@ -274,5 +280,35 @@ describe('the last accepted request wins (contract §14)', () => {
     ]);
     // Its operation has ended: a later request is a new one, not a join.
     expect(await s.enqueuer.enqueue('start', { gameId: game, imageRef: IMAGE, ...s.who('third') })).toMatchObject({ kind: 'enqueued' });
+  });
+});
+
+describe('per-game keys (contract §14)', () => {
+  it('expire once the game has had no operation for the dedup window: lease, fence, order, deferral, joins, dedup marks', async () => {
+    const idleTtlMs = 2_000;
+    const holds = holdAtRun();
+    const s = await system({ idleTtlMs, stepHook: holds.hook });
+    const game = s.w.gameId('idle');
+    holds.hold(game);
+    s.startWorkers();
+    const entry = { gameId: game, imageRef: IMAGE, opSource: 'lobby_stream' as const, sourceRef: '1700000000000-0' };
+    await s.enqueuer.enqueue('start', entry, { dedup: { entryId: entry.sourceRef, requestId: 'r-1' } });
+    await expect.poll(() => holds.reached(game), { timeout: 30_000 }).toBe(true);
+    // A joiner, a stop and a deferred start: every kind of per-game key is written.
+    await s.enqueuer.enqueue('start', { gameId: game, imageRef: IMAGE, ...s.who('joiner') });
+    await s.enqueuer.enqueue('stop', { gameId: game, ...s.who('stop') });
+    expect(await s.enqueuer.enqueue('start', { gameId: game, imageRef: IMAGE, ...s.who('again') })).toMatchObject({ kind: 'deferred' });
+    const written = await s.gameKeys(game);
+    for (const part of ['rtm-order:', 'rtm-deferred:', 'rtm-seen:', 'lease:', 'fence:'])
+      expect(
+        written.some((k) => k.includes(part)),
+        `${part} in ${written.join(', ')}`,
+      ).toBe(true);
+    holds.release(game);
+    await expect.poll(async () => (await s.job('start', game))?.data.sourceRef as string | undefined, { timeout: 60_000 }).toBe('again');
+    await expect.poll(() => s.stateOf('start', game), { timeout: 60_000 }).toBe('completed');
+    expect(await s.auditCodes(game)).toEqual(['start:success', 'start:success', 'stop:success', 'start:success']);
+    // Bounded by what is awaited: each key's own TTL, set at the game's last write.
+    await expect.poll(() => s.gameKeys(game), { timeout: idleTtlMs * 5, interval: 250 }).toEqual([]);
   });
 });

@@ -57,7 +57,7 @@ export async function realWorld(opts: { network?: string | null; env?: Record<st
     records,
     operations,
     docker: engine,
-    leases: new RedisGameLeases({ redis, prefix: leasePrefix }),
+    leases: new RedisGameLeases({ redis, prefix: leasePrefix, idleTtlMs: config.streamDedupWindowMs }),
     healthEvents: new RedisHealthEvents({ redis, stream: streams.health, snapshots }),
     notifications: new RedisNotifications({ redis, stream: streams.intents }),
     stateDirs: new FsStateDirectories({
