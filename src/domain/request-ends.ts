@@ -42,8 +42,13 @@ export function endWaitedTooLong(deps: LifecycleDeps, kind: OpKind, request: Acc
  * accepted after it) ends as that operation ended: its own audit row, under
  * its own op source and source ref, with the carrier's outcome.
  */
-export async function recordJoinedEnd(deps: LifecycleDeps, kind: OpKind, request: AcceptedRequest, result: LifecycleResult): Promise<void> {
+export async function recordJoinedEnd(deps: LifecycleDeps, kind: OpKind, request: AcceptedRequest, result: LifecycleResult, carrier: string): Promise<void> {
   const op = beginOperation(deps, kind, request, {});
   const containerId = result.outcome === 'success' ? (result.record?.currentContainerId ?? '') : '';
-  await bestEffortAppend(op, { containerId, outcome: result.outcome, errorCode: result.errorCode ?? '', errorMessage: result.errorMessage });
+  // A success says whose operation served it, so the log tells the one that ran from those that rode on it.
+  const errorMessage = result.outcome === 'success' ? `${JOINED_NOTE} ${carrier}` : result.errorMessage;
+  await bestEffortAppend(op, { containerId, outcome: result.outcome, errorCode: result.errorCode ?? '', errorMessage });
 }
+
+/** How a joined request's success row begins its message: `joined the operation of {carrier source ref}`. */
+export const JOINED_NOTE = 'joined the operation of';

@@ -78,13 +78,13 @@ export function createLifecycleProcessor(kind: LifecycleKind, deps: LifecycleDep
     const imageRef = 'imageRef' in payload && typeof payload.imageRef === 'string' ? payload.imageRef : '';
     const sourceRef = payload.sourceRef ? `${payload.sourceRef} ${sourceRefOf(job)}` : sourceRefOf(job);
     const request: AcceptedRequest = { gameId: payload.gameId, imageRef, opSource: payload.opSource, sourceRef };
-    const ends = requestEnds(kind, deps, job, waits?.order);
+    const ends = requestEnds(kind, deps, job, waits?.order, request);
 
     if (waits?.order) {
       const turn = await waits.order.turn(queue, job);
       if (turn.turn === 'wait') {
         if (turn.promote && waits.promote) await waits.promote(payload.gameId).catch(() => undefined);
-        return waitOrGiveUp(job, token, waits.leaseWaitMs, () => ends.giveUp(request));
+        return waitOrGiveUp(job, token, waits.leaseWaitMs, () => ends.giveUp());
       }
       if (turn.turn === 'moot')
         return ends.final(await endSuperseded(deps, kind, request, `a stop accepted later for game ${payload.gameId} decides its state`));
@@ -103,7 +103,7 @@ export function createLifecycleProcessor(kind: LifecycleKind, deps: LifecycleDep
     } finally {
       await progress.flush();
     }
-    if (waits && isLeaseBusy(result)) return waitOrGiveUp(job, token, waits.leaseWaitMs, () => ends.giveUp(request));
+    if (waits && isLeaseBusy(result)) return waitOrGiveUp(job, token, waits.leaseWaitMs, () => ends.giveUp());
     if (waits) await doneWaiting(job);
     return ends.final(result);
   };
@@ -135,18 +135,14 @@ async function waitOrGiveUp(job: Job, token: string | undefined, limitMs: number
  * closed to joiners first, and each request that joined it gets its own
  * audit row with this outcome (contract §14).
  */
-function requestEnds(kind: LifecycleKind, deps: LifecycleDeps, job: Job, order: GameOrder | undefined) {
+function requestEnds(kind: LifecycleKind, deps: LifecycleDeps, job: Job, order: GameOrder | undefined, carrier: AcceptedRequest) {
   const queue = QUEUE_OF[kind];
   const joinedEnd = async (result: LifecycleResult) => {
     if (!order) return;
     const joiners = await order.close(queue, job);
     for (const joiner of joiners) {
-      await recordJoinedEnd(
-        deps,
-        kind,
-        { gameId: job.id ?? '', imageRef: imageOfJob(job), opSource: joiner.opSource, sourceRef: `${joiner.sourceRef} ${sourceRefOf(job)}` },
-        result,
-      );
+      const request = { ...carrier, opSource: joiner.opSource, sourceRef: `${joiner.sourceRef} ${sourceRefOf(job)}` };
+      await recordJoinedEnd(deps, kind, request, result, carrier.sourceRef);
     }
   };
   return {
@@ -155,17 +151,12 @@ function requestEnds(kind: LifecycleKind, deps: LifecycleDeps, job: Job, order: 
       if (fateOf(result) !== 'retry' || lastAttempt) await joinedEnd(result);
       return settle(result);
     },
-    async giveUp(request: AcceptedRequest): Promise<never> {
-      const result = await endWaitedTooLong(deps, kind, request);
+    async giveUp(): Promise<never> {
+      const result = await endWaitedTooLong(deps, kind, carrier);
       await joinedEnd(result);
       return failForGood(result);
     },
   };
-}
-
-function imageOfJob(job: Job): string {
-  const image = (job.data as { imageRef?: unknown } | undefined)?.imageRef;
-  return typeof image === 'string' ? image : '';
 }
 
 /** Contract §11: the start poll's `progress` while a pull runs (Bull Board shows the same object). */
