@@ -5,6 +5,7 @@
  */
 import type { Config } from '../config.js';
 import type { Logger } from '../domain/ports.js';
+import type { AfterEnqueueHook } from '../jobs/intake.js';
 import type { StepHook } from '../jobs/lifecycle-jobs.js';
 import type { ReadinessChecks } from '../http/readiness.js';
 import { checkReadiness } from '../http/readiness.js';
@@ -22,6 +23,8 @@ export type Role = 'web' | 'worker' | 'intake' | 'all';
 export interface SystemOptions {
   /** Test-only: called at every named step of every lifecycle job (the crash-consistency test kills the worker there). */
   stepHook?: StepHook;
+  /** Test-only: called between a stream entry's enqueue and its XACK (the intake fault test kills the intake there). */
+  afterEnqueue?: AfterEnqueueHook;
 }
 
 export interface RunningSystem {
@@ -52,7 +55,7 @@ export async function startSystem(config: Config, role: Role, logger: Logger, op
     Object.assign(readiness, worker.readiness);
   }
   if (runs('intake')) {
-    const intake = startIntakeRole(infra);
+    const intake = startIntakeRole(infra, options.afterEnqueue);
     roles.unshift(intake.closers);
     Object.assign(readiness, intake.readiness);
   }

@@ -4,10 +4,12 @@
  */
 import { rejectStart } from '../domain/start.js';
 import { createRedis } from '../infra/redis/connection.js';
+import type { AfterEnqueueHook } from '../jobs/intake.js';
 import { startIntake } from '../jobs/intake.js';
 import type { Infrastructure, RoleHandle } from './infrastructure.js';
 
-export function startIntakeRole(infra: Infrastructure): RoleHandle {
+/** `afterEnqueue`, test-only: called between an entry's enqueue and its XACK. */
+export function startIntakeRole(infra: Infrastructure, afterEnqueue?: AfterEnqueueHook): RoleHandle {
   const { config, deps, enqueuer, logger } = infra;
   const intake = startIntake({
     blocking: createRedis(config.redisUrl, 'blocking'),
@@ -21,6 +23,7 @@ export function startIntakeRole(infra: Infrastructure): RoleHandle {
     },
     telemetry: infra.telemetry,
     logger,
+    afterEnqueue,
   });
   return {
     // Refused entries are recorded in Postgres; Docker it never calls.

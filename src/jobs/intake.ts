@@ -43,6 +43,13 @@ export type IntakeEnqueueOutcome =
   | { kind: 'duplicate'; jobId: string }
   | { kind: 'conflict'; pendingImageRef: string };
 
+/**
+ * Test-only: called once an entry's enqueue has answered and before its
+ * XACK, the window a crash leaves the entry pending though its operation was
+ * accepted (the fault test kills the intake there).
+ */
+export type AfterEnqueueHook = (entryId: string, gameId: string) => void | Promise<void>;
+
 export interface IntakeDeps {
   /** A connection of its own: XREADGROUP BLOCK holds it. */
   blocking: Redis;
@@ -66,6 +73,7 @@ export interface IntakeDeps {
   reject(request: StartRequest, code: 'start_config_invalid' | 'conflict', message: string): Promise<void>;
   telemetry: Pick<Telemetry, 'recordStreamDuplicate'>;
   logger: Logger;
+  afterEnqueue?: AfterEnqueueHook;
 }
 
 export interface Intake {
@@ -154,6 +162,7 @@ export function startIntake(deps: IntakeDeps): Intake {
     }
     const request = parsed.request;
     const outcome = await deps.enqueue(request, { entryId: id, ...(request.requestId ? { requestId: request.requestId } : {}) });
+    await deps.afterEnqueue?.(id, request.gameId);
     if (outcome.kind === 'duplicate') {
       // Expected after a crash or a lobby's re-send: info, not a warning.
       entryLog.info({ job_id: outcome.jobId, request_id: request.requestId ?? null }, 'duplicate start entry acknowledged without a new operation');
