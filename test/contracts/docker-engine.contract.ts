@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isContainerNameTaken } from '../../src/domain/errors.js';
 import type { DockerEngine, PullProgress, RunSpec } from '../../src/domain/ports.js';
+import { subjectRunner } from './subject.js';
 
 export interface DockerEngineSubject {
   port: DockerEngine;
@@ -20,18 +21,6 @@ export interface DockerEngineSubject {
   /** Labels every container the suite creates must carry (for cleanup). */
   extraLabels: Record<string, string>;
   cleanup(): Promise<void>;
-}
-
-/** A test body run on a fresh subject, cleaned up even when the body fails. */
-export function subjectRunner<S extends DockerEngineSubject>(make: () => Promise<S>) {
-  return (body: (s: S) => Promise<void>) => async () => {
-    const s = await make();
-    try {
-      await body(s);
-    } finally {
-      await s.cleanup();
-    }
-  };
 }
 
 /**

@@ -82,11 +82,13 @@ export function describeGameLeasesContract(name: string, make: () => Promise<Gam
     it(
       'is renewed by its holder: still held after the original TTL',
       withSubject(async ({ port, elapse }) => {
-        await port.tryAcquire('g-1', 'a', 500);
-        await elapse(300);
-        expect(await port.renew('g-1', 'a', 500)).toBe(true);
-        await elapse(300);
-        // Renewed at 300 ms: still held at 600 ms, past the first TTL.
+        expect(await port.tryAcquire('g-1', 'a', 1_000)).toEqual(expect.any(Number));
+        // A witness taken after it with the same TTL, never renewed: once it has expired, so has g-1's first TTL.
+        // The wait below is bounded by that expiry, not by a guess at how long a sleep takes on a busy machine.
+        expect(await port.tryAcquire('g-2', 'witness', 1_000)).toEqual(expect.any(Number));
+        expect(await port.renew('g-1', 'a', 60_000)).toBe(true);
+        await untilFree(port, elapse, 'g-2');
+        // Past the first TTL: only the renewal holds it.
         expect(await port.tryAcquire('g-1', 'b', 10_000)).toBeNull();
         expect(await port.release('g-1', 'a')).toBe(true);
       }),
@@ -151,4 +153,13 @@ export function describeGameLeasesContract(name: string, make: () => Promise<Gam
       }),
     );
   });
+}
+
+/** Lets time pass in small steps until `gameId`'s lease can be taken (and takes it). */
+async function untilFree(port: GameLeases, elapse: (ms: number) => Promise<void>, gameId: string): Promise<void> {
+  for (let looks = 0; looks < 1_000; looks++) {
+    if ((await port.tryAcquire(gameId, 'probe', 60_000)) !== null) return;
+    await elapse(50);
+  }
+  throw new Error(`${gameId}'s lease never expired`);
 }

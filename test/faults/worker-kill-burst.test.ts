@@ -38,8 +38,18 @@ describe('worker killed during bursts', () => {
 
     for (let round = 0; round < ROUNDS; round++) {
       const games = Array.from({ length: BURST }, (_, i) => s.gameId(`b${round}-${i}`));
-      const statuses = await Promise.all(games.map((g) => s.post(`/runtimes/${g}/start`, { image_ref: 'galaxy-test-engine:labelled' }).then((r) => r.status)));
-      games.forEach((g, i) => statuses[i] === 202 && accepted.push(g));
+      // Only the worker is killed, never the web: every start of every round must be accepted.
+      const answers = await Promise.all(
+        games.map(async (g) => {
+          const res = await s.post(`/runtimes/${g}/start`, { image_ref: 'galaxy-test-engine:labelled' });
+          return { gameId: g, status: res.status, body: res.status === 202 ? '' : await res.text() };
+        }),
+      );
+      expect(
+        answers.filter((a) => a.status !== 202),
+        `round ${round}: starts not accepted`,
+      ).toEqual([]);
+      accepted.push(...games);
       const delay = Math.floor(Math.random() * 3_000);
       killsAfterMs.push(delay);
       await new Promise((r) => setTimeout(r, delay));
@@ -47,6 +57,7 @@ describe('worker killed during bursts', () => {
       s.start('worker');
     }
 
+    expect(accepted).toHaveLength(ROUNDS * BURST);
     await until(
       async () => {
         const records = await Promise.all(accepted.map((g) => s.records.get(g)));

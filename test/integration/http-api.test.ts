@@ -242,11 +242,12 @@ describe('HTTP API on real Redis', () => {
 
   it('503 at once, naming the queue, when Redis does not answer', async () => {
     const h = harness({ redisUrl: `redis://127.0.0.1:${await closedPort()}`, queueTimeoutMs: 1_500 });
-    const began = Date.now();
     const res = await h.call('POST', start('web-6'), { image_ref: IMAGE });
     expect(res.status).toBe(503);
-    expect(await res.json()).toMatchObject({ error: { code: 'service_unavailable', message: expect.stringMatching(/^queue unavailable: /) } });
-    expect(Date.now() - began).toBeLessThan(5_000);
+    // Ended by the queue's own deadline (its message names it), not by BullMQ's connection, which would wait for ever.
+    expect(await res.json()).toEqual({
+      error: { code: 'service_unavailable', message: 'queue unavailable: no answer within 1500 ms; retrying is safe (a pending job is joined)' },
+    });
     // A poll reads through BullMQ's connection, which would wait for Redis forever.
     const poll = await h.call('GET', start('web-6'));
     expect(poll.status).toBe(503);

@@ -139,13 +139,20 @@ describe('stream intake', () => {
   });
 
   it('stops promptly even while blocked on the stream', async () => {
-    const h = harness({ blockMs: 10_000 });
+    // BLOCK 0 blocks for ever: stop() can only end by interrupting the read, never by waiting it out,
+    // so its returning at all is the proof (no stopwatch for a busy machine to stretch).
+    const h = harness({ blockMs: 0 });
+    const blockedClient = String(await h.deps.blocking.client('ID'));
     const intake = h.start();
     await intake.ready;
-    await new Promise((r) => setTimeout(r, 100));
+    // Really blocked before the stop: Redis lists that connection as blocked in XREADGROUP.
+    const blocked = async () => String(await h.commands.call('CLIENT', 'LIST', 'ID', blockedClient));
+    await expect.poll(blocked, { timeout: 10_000, interval: 20 }).toMatch(/ flags=b .* cmd=xreadgroup /);
     const began = Date.now();
     await intake.stop();
-    expect(Date.now() - began).toBeLessThan(2_000);
+    console.log(`intake stopped in ${Date.now() - began} ms while blocked in XREADGROUP BLOCK 0`);
+    // And the blocked connection is gone, not left blocked behind it.
+    await expect.poll(blocked, { timeout: 10_000, interval: 20 }).toBe('');
   });
 });
 

@@ -12,7 +12,8 @@ import type Dockerode from 'dockerode';
 import { describe, expect, it } from 'vitest';
 import { dockerFromHost } from '../../src/infra/docker/docker-engine.js';
 import { SwarmEngine } from '../../src/infra/docker/swarm-engine.js';
-import { contractRunSpec, describeDockerEngineContract, describeReplaceContract, subjectRunner } from '../contracts/docker-engine.contract.js';
+import { contractRunSpec, describeDockerEngineContract, describeReplaceContract } from '../contracts/docker-engine.contract.js';
+import { subjectRunner } from '../contracts/subject.js';
 import { RecordingTelemetry } from '../fakes/support.js';
 import { pushEngineImage, testRegistry } from '../support/registry.js';
 import { TEST_LABEL } from '../support/services.js';
@@ -218,13 +219,15 @@ describe('SwarmEngine on a one-node swarm', () => {
     'a bridge network of the manager’s own is not one a service can join',
     withSubject(async (s) => {
       const name = `${s.prefix}-bridge`;
-      const bridge = await docker.createNetwork({ Name: name, Driver: 'bridge', Labels: { ...TEST_LABEL } }).catch(() => null);
+      // Made for real, or the test fails: were it missing, "no such network" would be trivially true.
+      const bridge = await docker.createNetwork({ Name: name, Driver: 'bridge', Labels: { ...TEST_LABEL } });
       try {
         // The swarm engine runs with --bridge none; a user bridge still has local scope.
+        expect(await bridge.inspect()).toMatchObject({ Name: name, Driver: 'bridge', Scope: 'local' });
         expect(await s.port.networkExists(name)).toBe(false);
         expect(await s.port.networkExists(s.network)).toBe(true);
       } finally {
-        await bridge?.remove().catch(() => undefined);
+        await bridge.remove();
       }
     }),
   );
