@@ -6,7 +6,8 @@
  * request that joined another's pending operation (it ends as that one did,
  * with a row of its own). Each is recorded as the pipelines record theirs.
  */
-import { LEASE_BUSY_MESSAGE } from './errors.js';
+import { isRetryableFailure, LEASE_BUSY_MESSAGE, LEASE_LOST_MESSAGE } from './errors.js';
+import type { FailureCode } from './errors.js';
 import type { LifecycleDeps, LifecycleResult } from './lifecycle.js';
 import type { OpKind, OpSource } from './model.js';
 import { beginOperation } from './operation.js';
@@ -52,3 +53,26 @@ export async function recordJoinedEnd(deps: LifecycleDeps, kind: OpKind, request
 
 /** How a joined request's success row begins its message: `joined the operation of {carrier source ref}`. */
 export const JOINED_NOTE = 'joined the operation of';
+
+/**
+ * The end an attempt already wrote, if it did: a job BullMQ runs again after a
+ * stall (its worker died, or Redis lost the finish it had recorded) re-runs
+ * the same attempt (`job:{id}#{n}` in its source ref), and one whose audit row
+ * exists has ended; running it again would do its work, its row and its
+ * notification twice. The Result is rebuilt from that row.
+ */
+export async function endedAttempt(deps: LifecycleDeps, kind: OpKind, gameId: string, sourceRef: string): Promise<LifecycleResult | null> {
+  const rows = await deps.operations.listByGame(gameId, ATTEMPT_ROWS_LOOKED_AT, kind);
+  const row = rows.find((r) => r.sourceRef === sourceRef);
+  if (!row) return null;
+  if (row.outcome === 'success') {
+    const errorCode = row.errorCode === 'replay_no_op' ? 'replay_no_op' : null;
+    return { outcome: 'success', errorCode, errorMessage: '', record: await deps.records.get(gameId), retryable: false };
+  }
+  const code = row.errorCode as FailureCode;
+  const leaseBusy = code === 'conflict' && (row.errorMessage === LEASE_BUSY_MESSAGE || row.errorMessage.startsWith(LEASE_LOST_MESSAGE));
+  return { outcome: 'failure', errorCode: code, errorMessage: row.errorMessage, record: null, retryable: isRetryableFailure(code, leaseBusy) };
+}
+
+/** An attempt's own row is among its game's newest of its kind: a game's requests are few between two runs of one attempt. */
+const ATTEMPT_ROWS_LOOKED_AT = 20;

@@ -16,7 +16,7 @@ import type { LifecycleKind } from './queues.js';
 import { PAYLOAD_SCHEMAS, QUEUE_OF } from './queues.js';
 import { failForGood, fateOf, payloadRejected, settle } from './result-table.js';
 import type { AcceptedRequest } from '../domain/request-ends.js';
-import { endSuperseded, endWaitedTooLong, recordJoinedEnd } from '../domain/request-ends.js';
+import { endedAttempt, endSuperseded, endWaitedTooLong, recordJoinedEnd } from '../domain/request-ends.js';
 
 /**
  * A dead worker's job is picked up again within about lockDuration +
@@ -79,6 +79,10 @@ export function createLifecycleProcessor(kind: LifecycleKind, deps: LifecycleDep
     const sourceRef = payload.sourceRef ? `${payload.sourceRef} ${sourceRefOf(job)}` : sourceRefOf(job);
     const request: AcceptedRequest = { gameId: payload.gameId, imageRef, opSource: payload.opSource, sourceRef };
     const ends = requestEnds(kind, deps, job, waits?.order, request);
+
+    // Run again after a stall: an attempt that already wrote its end settles with it instead of running twice.
+    const ended = job.stalledCounter > 0 ? await endedAttempt(deps, kind, payload.gameId, sourceRef) : null;
+    if (ended) return ends.final(ended);
 
     if (waits?.order) {
       const turn = await waits.order.turn(queue, job);
