@@ -19,14 +19,15 @@
  *   conflict whose message starts with "lease lost" (an attempt that lost its
  *   lease or job lock; another attempt carries the request on). Every other
  *   row of a request is TERMINAL.
- * - joining: a request with no row at all joined a pending operation; that is
- *   allowed only when the previous accepted request of its game has the same
- *   kind and image (nothing else was accepted in between), and then it shares
- *   that operation's terminal row.
- * - exactly one terminal row per operation. The one allowance: in a sequence
- *   where a worker was killed or frozen, a job may run again after it wrote
- *   its row (at-least-once), so extra terminal rows are tolerated when every
- *   terminal row of that request is a success.
+ * - exactly one terminal row per accepted request, a request that joined a
+ *   pending operation included (contract §14: every accepted request ends
+ *   with an audit row). A request with none is reported with what it seems to
+ *   have joined: the latest earlier request of its kind and image, which is
+ *   allowed only when it is the one accepted just before it (nothing else in
+ *   between); either way its end is judged as that operation's. The one
+ *   allowance: in a sequence where a worker was killed or frozen, a job may
+ *   run again after it wrote its rows (at-least-once), so extra terminal rows
+ *   are tolerated when every terminal row of that request is a success.
  * - terminal codes allowed: success (''), replay_no_op, conflict, superseded;
  *   start_config_invalid only for a restart when no start or patch of its game
  *   succeeded before it (nothing to restart). superseded never on the last
@@ -253,9 +254,9 @@ export function judgeGame(game: GameObservation): { problems: string[]; outcomes
       if (own.length > 0) {
         problems.push(`${requestText(q)} has no terminal row, only retried attempts: ${own.map(rowText).join('; ')}`);
       } else if (twin && twin === previous) {
-        // Joined the pending operation of the request just before it.
-        outcomes.set(q, outcomes.get(previous) ?? null);
-        return;
+        problems.push(
+          `${requestText(q)} has no row of its own; it may have joined ${requestText(twin)}, accepted just before it, but must still end with a row`,
+        );
       } else {
         problems.push(
           `${requestText(q)} has no row of its own, and may not have joined a pending operation: the request accepted before it on ${game.gameId} was ` +

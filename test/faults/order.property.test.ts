@@ -23,10 +23,11 @@
  *   source_ref for all four kinds; a stream entry's is its entry id);
  * - retried rows (service_unavailable, internal_error, a "lease lost"
  *   conflict) are not terminal; every other row is;
- * - each accepted request has exactly one terminal row, or none when it joined
- *   the pending operation of the request accepted just before it on that game
- *   (same kind, same image; nothing accepted in between) and shares its row;
- *   after a worker fault, a re-run may add success rows (at-least-once);
+ * - each accepted request has exactly one terminal row, also one that joined
+ *   a pending operation (which it may only do when that operation's request
+ *   was accepted just before it on that game: same kind and image, nothing in
+ *   between); after a worker fault, a re-run may add success rows
+ *   (at-least-once);
  * - terminal codes: success, replay_no_op, conflict, superseded (never on a
  *   game's last accepted request); start_config_invalid only for a restart
  *   with nothing started before it;
