@@ -90,7 +90,8 @@ const EXAMPLES: Plan[] = [
     slowPull: true,
     worker: { kind: 'none' },
     requests: [
-      { game: 0, kind: 'start', image: 0, via: 'http', gapMs: 300 },
+      // Long enough for the pull (≈ 3 s) to be under way when the stop arrives.
+      { game: 0, kind: 'start', image: 0, via: 'http', gapMs: 1_200 },
       { game: 0, kind: 'stop', image: 0, via: 'http', gapMs: 0 },
       { game: 0, kind: 'start', image: 0, via: 'stream', gapMs: 0 },
     ],
@@ -118,12 +119,10 @@ const workers = workerPool();
 let sequenceNo = 0;
 
 beforeAll(async () => {
+  const began = Date.now();
   tmp = await mkdtemp(path.join(os.tmpdir(), 'rtm-order-'));
   const registry = testRegistry();
   proxy = await registryProxy({ upstream: registry.host, bytesPerSecond: SLOW_BYTES_PER_SECOND });
-  const pushed = pushEngineImage({ layerBytes: SLOW_LAYER_BYTES });
-  slowRef = pushed.ref.replace(registry.host, proxy.host);
-  localRefs.push(pushed.ref, slowRef);
   const auth = Buffer.from(`${registry.user}:${registry.password}`).toString('base64');
   await writeFile(path.join(tmp, 'config.json'), JSON.stringify({ auths: { [proxy.host]: { auth } } }));
   s = await faultSystem({
@@ -132,7 +131,12 @@ beforeAll(async () => {
   stream = s.env.RTMANAGER_START_JOBS_STREAM!;
   s.start('web');
   s.start('intake');
-  await workers.ready(await workers.spawn());
+  const worker = await workers.spawn();
+  // The image is built and pushed (synchronously) while the three processes boot.
+  const pushed = pushEngineImage({ layerBytes: SLOW_LAYER_BYTES });
+  slowRef = pushed.ref.replace(registry.host, proxy.host);
+  localRefs.push(pushed.ref, slowRef);
+  await workers.ready(worker);
   await s.waitReady();
   await until(
     async () => groupInfo().catch(() => null),
@@ -140,6 +144,7 @@ beforeAll(async () => {
     30_000,
     `the intake's consumer group on ${stream}\n${s.output()}`,
   );
+  console.log(`order property: processes up and the slow image pushed in ${((Date.now() - began) / 1000).toFixed(1)} s`);
 });
 
 afterAll(async () => {
