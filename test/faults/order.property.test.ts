@@ -250,7 +250,7 @@ async function runSequence(plan: Plan, label: string): Promise<void> {
       );
     }
     console.log(
-      `order #${n} ok (${took}): ${describePlan(plan)}${VERBOSE ? `\n  sent:\n    ${story.join('\n    ')}\n  seen:\n    ${seen.join('\n    ')}` : ''}`,
+      `order #${n}${label} ok (${took}): ${describePlan(plan)}${VERBOSE ? `\n  sent:\n    ${story.join('\n    ')}\n  seen:\n    ${seen.join('\n    ')}` : ''}`,
     );
   } finally {
     // A failed sequence may still hold a frozen worker (or a thaw pending): never leave one stopped.
