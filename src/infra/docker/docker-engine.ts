@@ -394,16 +394,25 @@ export class DockerodeEngine implements DockerEngine {
    */
   protected call<T>(op: string, fn: (signal: AbortSignal) => Promise<T>, graceMs = 0): Promise<T> {
     const ms = this.deadlines.callMs + graceMs;
-    const controller = new AbortController();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const error = new DockerDeadlineExceeded(op, ms);
-        controller.abort(error);
-        reject(error);
-      }, ms);
+    return this.timed(op, async () => {
+      const controller = new AbortController();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          const error = new DockerDeadlineExceeded(op, ms);
+          controller.abort(error);
+          reject(error);
+        }, ms);
+      });
+      // The timer goes however `fn` ends, a synchronous throw included: a deadline left armed
+      // would reject later with no one listening (an unhandled rejection, seen on a swarm
+      // whose service spec was refused before it was sent).
+      try {
+        return await Promise.race([fn(controller.signal), deadline]);
+      } finally {
+        clearTimeout(timer);
+      }
     });
-    return this.timed(op, () => Promise.race([fn(controller.signal), deadline]).finally(() => clearTimeout(timer)));
   }
 
   /**
