@@ -153,6 +153,9 @@ export async function attempt<T>(op: Operation, work: () => Promise<T>, onThrow:
   try {
     return { ok: true, value: await work() };
   } catch (error) {
+    // A step that failed once the lease was lost (a process frozen past its TTL, whose container a newer
+    // holder has since removed) failed because of that: no verdict of its own, the operation ends lease-lost.
+    assertLeaseHeld(op);
     const message = errorMessage(error);
     if (isDockerDeadline(error) || isContainerNameTaken(error) || isDatabaseDeadline(error)) {
       return { ok: false, failure: { step: name, code: 'service_unavailable', message: `${name}: ${message}`, ...containerOf(onThrow) } };

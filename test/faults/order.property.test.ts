@@ -82,7 +82,8 @@ const SLOW_BYTES_PER_SECOND = 1_000_000;
  * a stop, the same start again: that start must not join the first and be
  * lost behind the stop) and the one this property shrank to (stop, start,
  * stop back to back: the second stop joined the first, still active, and the
- * game ended running).
+ * game ended running), and one the new code failed (a thawed attempt's late
+ * verdict after a freeze, below).
  */
 const EXAMPLES: Plan[] = [
   ...(process.env.RTM_ORDER_EXAMPLE ? [JSON.parse(process.env.RTM_ORDER_EXAMPLE) as Plan] : []),
@@ -103,6 +104,18 @@ const EXAMPLES: Plan[] = [
       { game: 0, kind: 'stop', image: 0, via: 'http', gapMs: 0 },
       { game: 0, kind: 'start', image: 0, via: 'http', gapMs: 0 },
       { game: 0, kind: 'stop', image: 0, via: 'http', gapMs: 0 },
+    ],
+  },
+  // Found on the new code (2026-12-07, seed 1708624896): the worker frozen inside a start's run_container past the
+  // lease; the stalled job re-ran on another worker and ended superseded, the stop removed the container, and the
+  // thawed attempt's step failed on the missing container and wrote a second terminal row (container_start_failed).
+  // A step that fails once its lease is lost now ends lease-lost. It failed about half of its replays.
+  {
+    slowPull: false,
+    worker: { kind: 'freeze', afterRequest: 0, delayMs: 745, frozenMs: 4_321 },
+    requests: [
+      { game: 0, kind: 'start', image: 1, via: 'stream', gapMs: 0 },
+      { game: 0, kind: 'stop', image: 0, via: 'http', gapMs: 7 },
     ],
   },
 ];

@@ -75,6 +75,20 @@ describe('renewal', () => {
 });
 
 describe('a lease that may have expired', () => {
+  it("a step that fails after its holder stalled past the TTL ends lease-lost, not with the step's own verdict (its container was removed meanwhile)", async () => {
+    const w = world();
+    // Frozen inside run_container past the TTL; when it wakes, the daemon has no such container any more.
+    w.docker.run = () => {
+      w.clock.advance(TTL + 1);
+      return Promise.reject(new Error('No such container: c-gone'));
+    };
+    const result = await startRuntime(w.deps, { gameId: 'g-1', imageRef: IMAGE, ...who });
+    expect(result).toEqual(lost(/no renewal confirmed for \d+ ms/));
+    expect(w.operations.entries.map((e) => [e.opKind, e.outcome, e.errorCode])).toEqual([['start', 'failure', 'conflict']]);
+    // No admin notification: the start did not fail, its holder lost the game.
+    expect(w.notifications.published).toEqual([]);
+  });
+
   it('a holder that stalled past its TTL with no renewal confirmed stops at its next step and undoes its container', async () => {
     const w = world();
     afterRun(w, () => w.clock.advance(TTL + 1));
