@@ -48,4 +48,5 @@ build galaxy-test-engine:exits-later '["/bin/busybox","sh","-c","sleep 2; exit 1
 build galaxy-test-engine:greedy "$HTTPD" 'com.galaxy.memory="1p" com.galaxy.pids_limit="100000"'
 # Asks for less than the least limits (contract §14): to Docker, no CPU, memory or pids limit at all. A start refuses it.
 build galaxy-test-engine:tiny "$HTTPD" 'com.galaxy.cpu_quota="0.0000000001" com.galaxy.memory="0" com.galaxy.pids_limit="0"'
+# shellcheck disable=SC2016 # $x is the container shell's, not this one's
 build galaxy-test-engine:hog '["/bin/busybox","sh","-c","x=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa; while true; do x=$x$x; done"]' 'com.galaxy.memory="8m" com.galaxy.pids_limit="16"'

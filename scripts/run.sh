@@ -28,7 +28,10 @@ if [ "$PRIVATE_SWARM" = 1 ]; then
 else
   bash scripts/services.sh up --mode run
 fi
-set -a; . "$VAR/services.env"; set +a
+set -a
+# shellcheck source=/dev/null # written by services.sh just above
+. "$VAR/services.env"
+set +a
 if [ "$PRIVATE_SWARM" = 1 ]; then export RTMANAGER_DOCKER_HOST=$RTM_SWARM_HOST; fi
 # The engine the service talks to, as it chooses it (RTMANAGER_DOCKER_HOST, else DOCKER_HOST).
 ENGINE=${RTMANAGER_DOCKER_HOST:-${DOCKER_HOST:-unix:///var/run/docker.sock}}
@@ -40,6 +43,7 @@ GENERATED_API_TOKEN=$(head -c 32 /dev/urandom | base64 | tr -d '/+=' | cut -c1-4
 GENERATED_ADMIN_PASSWORD=$(head -c 24 /dev/urandom | base64 | tr -d '/+=' | cut -c1-24)
 SECRETS
 fi
+# shellcheck source=/dev/null # generated just above, once
 . "$VAR/run-secrets.env"
 export RTMANAGER_API_TOKEN=${RTMANAGER_API_TOKEN:-$GENERATED_API_TOKEN}
 export RTMANAGER_ADMIN_USER=${RTMANAGER_ADMIN_USER:-admin}

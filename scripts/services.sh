@@ -64,6 +64,8 @@ services_up() {
     need_pkg chromium chromium
     # The test command checks deploy/prometheus/ with promtool.
     need_pkg promtool prometheus
+    # The test command's lint (npm run lint) checks every shell script with it.
+    need_pkg shellcheck shellcheck
   fi
   if [ "$SWARM" = 1 ]; then
     need_pkg ss iproute2

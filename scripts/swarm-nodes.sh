@@ -66,7 +66,8 @@ alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
 
 # Every pid in node k's cgroup tree (pids hierarchy).
 node_pids() {
-  local base=$CGROUPS/pids/$(ns "$1")
+  local base
+  base=$CGROUPS/pids/$(ns "$1")
   [ -d "$base" ] || return 0
   find "$base" -name cgroup.procs -exec cat {} + 2>/dev/null | sort -un
 }
@@ -82,7 +83,7 @@ unmount_under() {
 need_tools() {
   for t in dockerd docker nsenter unshare ip awk; do command -v "$t" >/dev/null || die "missing tool: $t"; done
   [ "$(id -u)" = 0 ] || die "must run as root (network namespaces, dockerd)"
-  [ -d "$CGROUPS/pids" ] && [ -d "$CGROUPS/freezer" ] || die "needs cgroup v1 pids and freezer hierarchies under $CGROUPS"
+  if [ ! -d "$CGROUPS/pids" ] || [ ! -d "$CGROUPS/freezer" ]; then die "needs cgroup v1 pids and freezer hierarchies under $CGROUPS"; fi
 }
 
 # The overlay driver needs VXLAN in the kernel; prove it by making one in the hub.
@@ -106,16 +107,16 @@ check_kernel() {
 # SIGKILLs every process of node k (dockerd, containerd, shims, containers):
 # the machine behind that node lost its power. Bounded.
 kill_node() {
-  local k=$1 base i pids
+  local k=$1 base pids
   base=$(ns "$k")
   # Freeze first so nothing forks while we kill, then kill, then thaw.
-  [ -d "$CGROUPS/freezer/$base" ] && echo FROZEN >"$CGROUPS/freezer/$base/freezer.state" 2>/dev/null || true
-  for i in $(seq 1 50); do
+  if [ -d "$CGROUPS/freezer/$base" ]; then echo FROZEN >"$CGROUPS/freezer/$base/freezer.state" 2>/dev/null || true; fi
+  for _ in $(seq 1 50); do
     pids=$(node_pids "$k")
     [ -z "$pids" ] && break
-    # shellcheck disable=SC2086
+    # shellcheck disable=SC2086 # one pid a word
     kill -KILL $pids 2>/dev/null || true
-    [ -d "$CGROUPS/freezer/$base" ] && echo THAWED >"$CGROUPS/freezer/$base/freezer.state" 2>/dev/null || true
+    if [ -d "$CGROUPS/freezer/$base" ]; then echo THAWED >"$CGROUPS/freezer/$base/freezer.state" 2>/dev/null || true; fi
     sleep 0.1
   done
   pids=$(node_pids "$k")
@@ -132,7 +133,7 @@ remove_cgroups() {
   done
 }
 
-pid_of() { local f; f=$(dir_of "$1")/docker.pid; [ -f "$f" ] && cat "$f" 2>/dev/null || true; }
+pid_of() { local f; f=$(dir_of "$1")/docker.pid; if [ -f "$f" ]; then cat "$f" 2>/dev/null || true; fi; }
 
 # After the nodes' dockerd had their chance to stop cleanly (see down).
 down_node() {
@@ -160,9 +161,9 @@ down() {
   # containers' mounts and namespaces with it. Not longer: a dockerd stopping
   # waits out each container's stop grace period (an engine that ignores
   # SIGTERM costs 10 s); whatever is left is killed, and its mounts undone.
-  local pids=() pid i
+  local pids=() pid
   for k in $nodes; do pid=$(pid_of "$k"); alive "$pid" && { kill -TERM "$pid" 2>/dev/null || true; pids+=("$pid"); }; done
-  for i in $(seq 1 30); do
+  for _ in $(seq 1 30); do
     local any=""
     for pid in "${pids[@]}"; do alive "$pid" && any=1; done
     [ -z "$any" ] && break
@@ -193,6 +194,7 @@ start_node() {
   echo "---- $(date -Is) up" >>"$log"
   # The shell puts itself in the node's cgroups and a UTS namespace of its own
   # (so the node's hostname is its own), then becomes dockerd: $! is dockerd.
+  # shellcheck disable=SC2016 # the script is the node shell's own: $$ and $1.. expand there, not here
   nsenter --net="/var/run/netns/$name" -- unshare --uts -- sh -c '
     echo $$ >"$1/pids/$2/cgroup.procs"; echo $$ >"$1/freezer/$2/cgroup.procs"
     hostname "rtm-node-$3"
@@ -210,8 +212,8 @@ start_node() {
 }
 
 wait_node() {
-  local k=$1 i DK_TIMEOUT=5
-  for i in $(seq 1 300); do
+  local k=$1 DK_TIMEOUT=5
+  for _ in $(seq 1 300); do
     dk "$k" version >/dev/null 2>&1 && return 0
     [ -f "$(dir_of "$k")/docker.pid" ] && ! alive "$(cat "$(dir_of "$k")/docker.pid" 2>/dev/null)" && break
     sleep 0.1
@@ -233,6 +235,7 @@ load_images() {
   local n=$1 k images tar=$STATE/images.tar
   if ! docker image inspect galaxy-test-engine:labelled >/dev/null 2>&1; then bash scripts/build-test-images.sh; fi
   images=$(docker images --format '{{.Repository}}:{{.Tag}}' 'galaxy-test-engine' | sort)
+  # shellcheck disable=SC2086 # one image a word (a name:tag has no space)
   docker save -o "$tar" $images
   local pids=()
   for k in $(seq 1 "$n"); do dk "$k" load -q -i "$tar" >/dev/null & pids+=($!); done
@@ -300,8 +303,8 @@ up() {
     pids+=($!)
   done
   for p in "${pids[@]}"; do wait "$p" || die "a node could not join the swarm"; done
-  local i ready=0
-  for i in $(seq 1 600); do
+  local ready=0
+  for _ in $(seq 1 600); do
     ready=$(dk 1 node ls --format '{{.Status}}' 2>/dev/null | grep -c '^Ready$' || true)
     [ "$ready" = "$n" ] && break
     sleep 0.1

@@ -16,10 +16,14 @@ if [ ! -L node_modules ] && { [ ! -d node_modules ] || [ package-lock.json -nt n
 fi
 
 bash scripts/services.sh up --mode test --swarm
-set -a; . "$VAR/services.env"; set +a
+set -a
+# shellcheck source=/dev/null # written by services.sh just above
+. "$VAR/services.env"
+set +a
 swarm() { docker -H "$RTM_TEST_SWARM_HOST" "$@"; }
 # Every test container carries com.galaxy.test=<this session>: sweeps judge only their own.
-export RTM_TEST_SESSION="s$(date +%s)$$"
+RTM_TEST_SESSION="s$(date +%s)$$"
+export RTM_TEST_SESSION
 
 # The leak check judges this run only: containers of an earlier run that was
 # killed with its machine (left "Dead" mid-removal, or still running) are not
