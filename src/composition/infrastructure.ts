@@ -28,7 +28,7 @@ import { RedisNotifications } from '../infra/redis/notifications.js';
 import type { MetricsTelemetry } from '../infra/telemetry.js';
 import { createTelemetry } from '../infra/telemetry.js';
 import type { Enqueuer } from '../jobs/enqueue.js';
-import { createEnqueuer } from '../jobs/enqueue.js';
+import { createEnqueuer } from './enqueuer.js';
 import type { QueueName } from '../jobs/queues.js';
 import { QUEUE_NAMES } from '../jobs/queues.js';
 import { lifecycleSettings } from './settings.js';

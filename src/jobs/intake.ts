@@ -13,14 +13,15 @@
  * covers an entry XAUTOCLAIM took from a consumer that was only slow, and a
  * lobby re-sending its request (same request id) as a new entry. A poison
  * entry is recorded and acknowledged, never retried forever.
+ *
+ * Here: what an entry becomes. Reading the stream (consumer group, claims,
+ * acknowledgements) is src/infra/redis/stream-consumer.ts; the composition
+ * root joins the two (src/composition/intake.ts).
  */
-import os from 'node:os';
-import type { Redis } from 'ioredis';
 import type { OpSource } from '../domain/model.js';
 import { isOpSource } from '../domain/model.js';
 import type { Logger, Telemetry } from '../domain/ports.js';
-import { errorMessage } from '../domain/errors.js';
-import type { DedupKeys } from './enqueue.js';
+import type { DedupKeys } from './order-admission.js';
 import { startPayloadSchema } from './queues.js';
 
 export const INTAKE_GROUP = 'rtmanager';
@@ -33,8 +34,7 @@ export interface StartRequest {
   requestId?: string;
 }
 
-/** What the enqueuer remembers of an entry it accepted, per game: the entry id always, the lobby's request id when given. */
-/** A stream entry's identity (enqueue.ts remembers it for RTMANAGER_STREAM_DEDUP_WINDOW_MS). */
+/** A stream entry's identity (enqueue.ts remembers it for RTMANAGER_STREAM_DEDUP_WINDOW_MS): the entry id always, the lobby's request id when given. */
 export type StreamDedup = DedupKeys;
 
 export type IntakeEnqueueOutcome =
@@ -50,16 +50,16 @@ export type IntakeEnqueueOutcome =
  */
 export type AfterEnqueueHook = (entryId: string, gameId: string) => void | Promise<void>;
 
-export interface IntakeDeps {
-  /** A connection of its own: XREADGROUP BLOCK holds it. */
-  blocking: Redis;
-  /** For XACK / XAUTOCLAIM / XGROUP, which must not wait behind the block. */
-  commands: Redis;
-  stream: string;
-  consumer?: string;
-  claimIdleMs: number;
-  blockMs?: number;
-  batch?: number;
+/** A running intake. */
+export interface Intake {
+  stop(): Promise<void>;
+  /** Resolves after the consumer group exists: the intake is listening. */
+  ready: Promise<void>;
+  /** True from `ready` until its loop ends (stopped, or the group could not be made). */
+  listening(): boolean;
+}
+
+export interface StartEntryDeps {
   /**
    * Enqueues (or joins) the start, unless `dedup` was already accepted for
    * this game (`duplicate`); throws when the queue cannot be reached.
@@ -72,122 +72,38 @@ export interface IntakeDeps {
    */
   reject(request: StartRequest, code: 'start_config_invalid' | 'conflict', message: string): Promise<void>;
   telemetry: Pick<Telemetry, 'recordStreamDuplicate'>;
-  logger: Logger;
-  afterEnqueue?: AfterEnqueueHook;
+  afterEnqueue?: AfterEnqueueHook | undefined;
 }
 
-export interface Intake {
-  stop(): Promise<void>;
-  /** Resolves after the consumer group exists: the intake is listening. */
-  ready: Promise<void>;
-  /** True from `ready` until its loop ends (stopped, or the group could not be made). */
-  listening(): boolean;
-}
-
-type StreamEntry = [id: string, fields: string[]];
-
-export function startIntake(deps: IntakeDeps): Intake {
-  const consumer = deps.consumer ?? `${os.hostname()}-${process.pid}`;
-  const blockMs = deps.blockMs ?? 2_000;
-  const batch = deps.batch ?? 100;
-  const log = deps.logger.child({ component: 'intake', stream: deps.stream, consumer });
-  let stopping = false;
-  let lastClaimAt = 0;
-
-  const ready = ensureGroup(deps.commands, deps.stream);
-
-  let looping = false;
-  const loop = (async () => {
-    await ready;
-    log.info({}, 'intake listening');
-    looping = true;
-    while (!stopping) {
-      try {
-        if (Date.now() - lastClaimAt >= deps.claimIdleMs / 2) {
-          lastClaimAt = Date.now();
-          await claimAbandoned();
-        }
-        const reply = (await deps.blocking.xreadgroup('GROUP', INTAKE_GROUP, consumer, 'COUNT', batch, 'BLOCK', blockMs, 'STREAMS', deps.stream, '>')) as Array<
-          [string, StreamEntry[]]
-        > | null;
-        for (const [, entries] of reply ?? []) await handleAll(entries);
-      } catch (error) {
-        if (stopping) break;
-        log.error({ err: errorMessage(error) }, 'intake read failed; retrying');
-        await sleep(1_000);
-      }
-    }
-  })().finally(() => {
-    looping = false;
-  });
-
-  /** Entries a dead consumer read but never acknowledged (ours after a crash too). */
-  async function claimAbandoned(): Promise<void> {
-    let cursor = '0-0';
-    do {
-      // Redis 7: [next cursor, entries, deleted ids].
-      const reply = (await deps.commands.xautoclaim(deps.stream, INTAKE_GROUP, consumer, deps.claimIdleMs, cursor, 'COUNT', batch)) as [
-        string,
-        StreamEntry[],
-        string[]?,
-      ];
-      cursor = reply[0];
-      const entries = reply[1].filter((entry): entry is StreamEntry => Array.isArray(entry) && Array.isArray(entry[1]));
-      if (entries.length > 0) log.info({ claimed: entries.length }, 'claimed abandoned entries');
-      await handleAll(entries);
-    } while (cursor !== '0-0' && !stopping);
+/**
+ * One entry of the start stream: enqueued, joined, a duplicate or refused.
+ * Resolves once the entry may be acknowledged; throws when it must stay pending.
+ */
+export async function handleStartEntry(deps: StartEntryDeps, log: Logger, id: string, fields: string[]): Promise<void> {
+  const map = fieldsToMap(fields);
+  const entryLog = log.child({ entry_id: id, game_id: (map.game_id ?? '').slice(0, 128) });
+  const parsed = parseStartEntry(id, map);
+  if (!parsed.ok) {
+    entryLog.warn({ fields: Object.keys(map), problem: parsed.problem }, 'invalid start entry recorded and acknowledged');
+    await deps.reject(parsed.recorded, 'start_config_invalid', parsed.problem);
+    return;
   }
-
-  async function handleAll(entries: StreamEntry[]): Promise<void> {
-    for (const [id, fields] of entries) {
-      // One entry failing (queue unreachable, refusal not recorded) leaves it
-      // pending for a later claim; the others still go through.
-      try {
-        await handle(id, fields);
-        await deps.commands.xack(deps.stream, INTAKE_GROUP, id);
-      } catch (error) {
-        log.error({ entry_id: id, err: errorMessage(error) }, 'entry not enqueued or recorded; left pending');
-      }
-    }
+  const request = parsed.request;
+  const outcome = await deps.enqueue(request, { entryId: id, ...(request.requestId ? { requestId: request.requestId } : {}) });
+  await deps.afterEnqueue?.(id, request.gameId);
+  if (outcome.kind === 'duplicate') {
+    // Expected after a crash or a lobby's re-send: info, not a warning.
+    entryLog.info({ job_id: outcome.jobId, request_id: request.requestId ?? null }, 'duplicate start entry acknowledged without a new operation');
+    deps.telemetry.recordStreamDuplicate();
+    return;
   }
-
-  async function handle(id: string, fields: string[]): Promise<void> {
-    const map = fieldsToMap(fields);
-    const entryLog = log.child({ entry_id: id, game_id: (map.game_id ?? '').slice(0, 128) });
-    const parsed = parseStartEntry(id, map);
-    if (!parsed.ok) {
-      entryLog.warn({ fields: Object.keys(map), problem: parsed.problem }, 'invalid start entry recorded and acknowledged');
-      await deps.reject(parsed.recorded, 'start_config_invalid', parsed.problem);
-      return;
-    }
-    const request = parsed.request;
-    const outcome = await deps.enqueue(request, { entryId: id, ...(request.requestId ? { requestId: request.requestId } : {}) });
-    await deps.afterEnqueue?.(id, request.gameId);
-    if (outcome.kind === 'duplicate') {
-      // Expected after a crash or a lobby's re-send: info, not a warning.
-      entryLog.info({ job_id: outcome.jobId, request_id: request.requestId ?? null }, 'duplicate start entry acknowledged without a new operation');
-      deps.telemetry.recordStreamDuplicate();
-      return;
-    }
-    if (outcome.kind === 'conflict') {
-      const message = `a start with image_ref ${JSON.stringify(outcome.pendingImageRef)} is already pending for this game`;
-      entryLog.warn({ pending_image_ref: outcome.pendingImageRef }, 'start entry conflicts with a pending start');
-      await deps.reject(request, 'conflict', message);
-      return;
-    }
-    entryLog.debug({ job_id: outcome.jobId, kind: outcome.kind }, 'start entry enqueued');
+  if (outcome.kind === 'conflict') {
+    const message = `a start with image_ref ${JSON.stringify(outcome.pendingImageRef)} is already pending for this game`;
+    entryLog.warn({ pending_image_ref: outcome.pendingImageRef }, 'start entry conflicts with a pending start');
+    await deps.reject(request, 'conflict', message);
+    return;
   }
-
-  return {
-    ready,
-    listening: () => looping && !stopping,
-    async stop() {
-      stopping = true;
-      // Unblock XREADGROUP at once rather than waiting out its BLOCK.
-      deps.blocking.disconnect();
-      await loop.catch(() => undefined);
-    },
-  };
+  entryLog.debug({ job_id: outcome.jobId, kind: outcome.kind }, 'start entry enqueued');
 }
 
 /** Stream field names, for the refusal message. */
@@ -219,21 +135,8 @@ function parseStartEntry(
   return { ok: false, recorded: { gameId: raw.gameId, imageRef: raw.imageRef, opSource, sourceRef: id }, problem };
 }
 
-async function ensureGroup(redis: Redis, stream: string): Promise<void> {
-  try {
-    // From 0: entries the lobby wrote before the group existed are still ours to run.
-    await redis.xgroup('CREATE', stream, INTAKE_GROUP, '0', 'MKSTREAM');
-  } catch (error) {
-    if (!(error instanceof Error && error.message.includes('BUSYGROUP'))) throw error;
-  }
-}
-
 function fieldsToMap(fields: string[]): Record<string, string> {
   const map: Record<string, string> = {};
   for (let i = 0; i + 1 < fields.length; i += 2) map[fields[i]!] = fields[i + 1]!;
   return map;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { START_STEPS } from '../../src/domain/start.js';
 import { PostgresOperationLog } from '../../src/infra/db/postgres-operation-log.js';
 import { PostgresRuntimeRecordStore } from '../../src/infra/db/postgres-runtime-record-store.js';
-import { createEnqueuer } from '../../src/jobs/enqueue.js';
+import { createEnqueuer } from '../../src/composition/enqueuer.js';
 import type { QueueName } from '../../src/jobs/queues.js';
 import { QUEUE_NAMES } from '../../src/jobs/queues.js';
 import { RecordingLogger } from '../fakes/support.js';

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'bullmq';
-import { createEnqueuer } from '../../src/jobs/enqueue.js';
+import { createEnqueuer } from '../../src/composition/enqueuer.js';
 import type { LifecycleKind } from '../../src/jobs/queues.js';
 import { QUEUE_OF } from '../../src/jobs/queues.js';
 import { describeDedupEnqueueContract } from '../contracts/dedup-enqueue.contract.js';

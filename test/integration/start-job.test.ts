@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { StepHook } from '../../src/jobs/lifecycle-jobs.js';
 import { lifecycleWorkerOptions } from '../../src/jobs/lifecycle-jobs.js';
 import { resultFromFailure } from '../../src/jobs/result-table.js';
-import { createStartProcessor } from '../../src/jobs/start-job.js';
+import { createStartProcessor } from '../support/start-job.js';
 import { IMAGE, world } from '../fakes/world.js';
 import { testRedisUrl } from '../support/services.js';
 

@@ -1,7 +1,7 @@
 /**
- * The Lua behind a game's order (game-order.ts) and its enqueuer
- * (enqueue.ts). Each runs whole inside Redis, so what one reads no other
- * caller can change before it writes.
+ * The Lua behind a game's order (game-order.ts) and its admission of
+ * requests (order-admission.ts, for src/jobs/enqueue.ts). Each runs whole
+ * inside Redis, so what one reads no other caller can change before it writes.
  *
  * Per game, under the BullMQ prefix P:
  * - `P:rtm-order:{game}`: every accepted operation not yet ended, `{queue}/{seq}` scored by seq;
@@ -165,7 +165,7 @@ return 1`;
 
 /**
  * KEYS: the game's order, deferred. ARGV: member, BullMQ prefix, game, mutex prefix.
- * 1: the member heads the order; 3: it does, and is moot (see game-order.ts);
+ * 1: the member heads the order; 3: it does, and is moot (see src/jobs/game-order.ts);
  * 0: an earlier operation is pending; 2: a deferred one heads the order and
  * may need its job added; -1: the member is not in the order.
  */
