@@ -29,21 +29,34 @@ async function world(): Promise<RealWorld> {
   return w;
 }
 
-afterEach(async () => {
+async function cleanup(): Promise<void> {
   for (const stop of stops.splice(0)) await stop();
   await Promise.all(worlds.splice(0).map((w) => w.cleanup()));
-});
+}
 
 const who = { opSource: 'admin_rest' as const, sourceRef: 'it' };
 const start = (w: RealWorld, gameId: string, imageRef = LABELLED) => startRuntime(w.deps, { gameId, imageRef, ...who });
 const swarm = testBackend() === 'swarm';
+
+/**
+ * The lifecycles (stop, restart, patch), the reconciler and the engine events on
+ * the backend RTM_TEST_BACKEND names (test/support/backend.ts): run by
+ * test/integration on one engine and by test/swarm on the one-node swarm.
+ */
+export function lifecycleSuite(): void {
+  afterEach(cleanup);
+  describe('stop, restart, patch on real Docker', stopRestartPatch);
+  describe('restart and patch check the image before they stop anything (contract §14)', imageCheckedFirst);
+  describe('reconciler on real Docker', reconciler);
+  describe('engine events on real Docker', engineEvents);
+}
 
 /** On a swarm the reconciler reads the task, which its node reports failed a moment after the container exited. */
 async function taskEnded(w: RealWorld, gameId: string): Promise<void> {
   if (swarm) await expect.poll(async () => (await gameTasks(gameId, w.docker))[0]?.Status.State, { timeout: 10_000 }).toBe('failed');
 }
 
-describe('stop, restart, patch on real Docker', () => {
+function stopRestartPatch(): void {
   it('stop removes the container, records stopped and keeps the state directory', async () => {
     const w = await world();
     const gameId = w.gameId('stop');
@@ -87,9 +100,9 @@ describe('stop, restart, patch on real Docker', () => {
       [patched.record?.currentContainerId, 'running', 'galaxy-test-engine:labelled-v2'],
     ]);
   });
-});
+}
 
-describe('restart and patch check the image before they stop anything (contract §14)', () => {
+function imageCheckedFirst(): void {
   /** The game's containers as [id, state]: on a swarm, the current task's. */
   const running = async (w: RealWorld, gameId: string) =>
     (await currentGameContainers(await w.containersOf(gameId), gameId, w.docker)).map((c) => [c.Id, c.State]);
@@ -143,9 +156,9 @@ describe('restart and patch check the image before they stop anything (contract 
     expect(await w.containersOf(other)).toEqual([]);
     expect(await gameServices(other, w.docker)).toEqual([]);
   });
-});
+}
 
-describe('reconciler on real Docker', () => {
+function reconciler(): void {
   it('adopts a running container of ours that has no record', async () => {
     const w = await world();
     const gameId = w.gameId('orphan');
@@ -225,12 +238,12 @@ describe('reconciler on real Docker', () => {
     expect((await w.docker.getContainer(foreign).inspect()).State.Running).toBe(true);
     if (swarm) expect((await gameContainer(gameId, w.docker)).Id).toBe(foreign);
   });
-});
+}
 
 /** RTMANAGER_SWARM_POLL_MS's default: the follower reads as production does. */
 const SWARM_POLL_MS = 1_000;
 
-describe('engine events on real Docker', () => {
+function engineEvents(): void {
   it('a docker kill reaches the health stream and the record through the follower, at its first sight of the death', async () => {
     const w = await world();
     const gameId = w.gameId('kill');
@@ -286,4 +299,4 @@ describe('engine events on real Docker', () => {
     expect(await w.records.get(gameId)).toMatchObject({ status: 'exited' });
     console.log(`docker kill → container_exited on the health stream and the record: ${latency} ms`);
   });
-});
+}

@@ -15,14 +15,23 @@ async function world(opts: Parameters<typeof realWorld>[0] = {}): Promise<RealWo
   return w;
 }
 
-afterEach(async () => {
+async function cleanup(): Promise<void> {
   await Promise.all(worlds.splice(0).map((w) => w.cleanup()));
-});
+}
 
 const start = (w: RealWorld, gameId: string, imageRef = LABELLED) => startRuntime(w.deps, { gameId, imageRef, opSource: 'gm_rest', sourceRef: 'it' });
 const swarm = testBackend() === 'swarm';
 
-describe('start on real Docker, Redis and Postgres', () => {
+/**
+ * The start contract on the backend RTM_TEST_BACKEND names (test/support/backend.ts):
+ * run by test/integration on one engine and by test/swarm on the one-node swarm.
+ */
+export function startPipelineSuite(): void {
+  afterEach(cleanup);
+  describe('start on real Docker, Redis and Postgres', startOnRealServices);
+}
+
+function startOnRealServices(): void {
   it('runs the container exactly as contract §8 says and records, audits and announces it', async () => {
     const w = await world();
     const gameId = w.gameId('full');
@@ -191,4 +200,4 @@ describe('start on real Docker, Redis and Postgres', () => {
     expect(await w.containersOf(gameId)).toHaveLength(1);
     if (swarm) expect(await gameServices(gameId, w.docker)).toHaveLength(1);
   });
-});
+}

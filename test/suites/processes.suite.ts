@@ -13,17 +13,17 @@ const IMAGE = 'galaxy-test-engine:labelled';
 const OTHER = 'galaxy-test-engine:labelled-v2';
 let s: FaultSystem;
 
-beforeAll(async () => {
+async function startProcesses(): Promise<void> {
   s = await faultSystem();
   s.start('web');
   s.start('worker');
   s.start('intake');
   await s.waitReady();
-}, 90_000);
+}
 
-afterAll(async () => {
+async function stopProcesses(): Promise<void> {
   await s.cleanup();
-});
+}
 
 const get = (path: string) => fetch(`${s.base}/api/v1/internal${path}`, { headers: { authorization: `Bearer ${s.token}` } });
 const SLOW = { timeout: 30_000, interval: 100 };
@@ -44,7 +44,14 @@ const recordRunning = (gameId: string) =>
     return record!;
   }, SLOW);
 
-describe('the Procfile processes', () => {
+/** Run by test/e2e on one engine and by test/swarm on the one-node swarm. */
+export function processesSuite(): void {
+  beforeAll(startProcesses, 90_000);
+  afterAll(stopProcesses);
+  describe('the Procfile processes', procfileProcesses);
+}
+
+function procfileProcesses(): void {
   it('POST start → 202, poll until the record is running, and the engine answers HTTP', { timeout: 60_000 }, async () => {
     const gameId = s.gameId('post');
     const res = await s.post(`/runtimes/${gameId}/start`, { image_ref: IMAGE });
@@ -158,4 +165,4 @@ describe('the Procfile processes', () => {
     const res = await fetch(`${s.base}/api/v1/internal/runtimes/${s.gameId('x')}/start`, { method: 'POST', body: JSON.stringify({ image_ref: IMAGE }) });
     expect(res.status).toBe(401);
   });
-});
+}
