@@ -1,10 +1,19 @@
-import { configDefaults, defineConfig } from 'vitest/config';
+import { defineConfig } from 'vitest/config';
 
-// `unit` is pure (domain + fakes, no services); `integration` runs against the
-// real Redis, Postgres and Docker engine brought up by scripts/services.sh;
-// `swarm` runs the backend-aware files of it again, and the Swarm-only ones,
-// on the one-node swarm of `scripts/services.sh up --swarm`. `faults`
-// restarts services and is run on its own.
+// One project a folder of test/: `unit` is pure (domain + fakes, no services);
+// `integration` runs the adapters and pipelines against the real Redis,
+// Postgres and Docker engine brought up by scripts/services.sh, `e2e` the
+// Procfile processes and the dashboard on them; `swarm` the Swarm-only files
+// and the backend-aware suites (test/suites) again, on the one-node swarm of
+// `scripts/services.sh up --swarm`; `faults` restarts services and is run on
+// its own; `cluster` needs a swarm of three nodes.
+const onServices = {
+  environment: 'node',
+  globalSetup: ['test/support/global-setup.ts'],
+  testTimeout: 60_000,
+  hookTimeout: 60_000,
+};
+
 export default defineConfig({
   test: {
     projects: [
@@ -18,11 +27,8 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
-          environment: 'node',
-          globalSetup: ['test/support/global-setup.ts'],
-          testTimeout: 60_000,
-          hookTimeout: 60_000,
+          include: ['test/integration/**/*.test.ts'],
+          ...onServices,
           fileParallelism: true,
           maxWorkers: 2,
           // Its own group: a worker count of its own, run after the unit project.
@@ -31,24 +37,26 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          ...onServices,
+          fileParallelism: true,
+          maxWorkers: 2,
+          // Its own group, after integration: two files at a time, as when it was part of that project.
+          sequence: { groupOrder: 2 },
+        },
+      },
+      {
+        test: {
           name: 'swarm',
-          // The files that run on both backends (test/support/backend.ts), and the Swarm-only ones.
-          include: [
-            'test/integration/start-pipeline.test.ts',
-            'test/integration/lifecycle.test.ts',
-            'test/e2e/processes.e2e.test.ts',
-            'test/swarm/**/*.test.ts',
-          ],
-          // The many-nodes proof runs on a swarm of its own: the cluster project.
-          exclude: [...configDefaults.exclude, 'test/swarm/multinode*.test.ts'],
-          environment: 'node',
+          // The Swarm-only files, and thin ones running the suites both backends share
+          // (test/suites, test/support/backend.ts) on this one.
+          include: ['test/swarm/**/*.test.ts'],
+          ...onServices,
           env: { RTM_TEST_BACKEND: 'swarm' },
-          globalSetup: ['test/support/global-setup.ts'],
-          testTimeout: 60_000,
-          hookTimeout: 60_000,
           // One file at a time: two cores, and one engine doing a swarm manager's work too.
           fileParallelism: false,
-          sequence: { groupOrder: 2 },
+          sequence: { groupOrder: 3 },
         },
       },
       {
@@ -60,7 +68,7 @@ export default defineConfig({
           testTimeout: 600_000,
           hookTimeout: 120_000,
           fileParallelism: false,
-          sequence: { groupOrder: 3 },
+          sequence: { groupOrder: 4 },
         },
       },
       {
@@ -68,12 +76,12 @@ export default defineConfig({
         // namespaces of their own (scripts/swarm-nodes.sh), one file at a time.
         test: {
           name: 'cluster',
-          include: ['test/swarm/multinode*.test.ts'],
+          include: ['test/cluster/**/*.test.ts'],
           environment: 'node',
           testTimeout: 300_000,
           hookTimeout: 180_000,
           fileParallelism: false,
-          sequence: { groupOrder: 4 },
+          sequence: { groupOrder: 5 },
         },
       },
     ],

@@ -48,8 +48,8 @@ promtool check config deploy/prometheus/prometheus.yml
 (cd deploy/prometheus && promtool test rules alerts.test.yml)
 echo "test: typecheck"; npm run --silent typecheck
 echo "test: build"; npm run --silent build
-echo "test: vitest (unit + integration)"
-npx vitest run --project unit --project integration
+echo "test: vitest (unit + integration + e2e)"
+npx vitest run --project unit --project integration --project e2e
 
 # The backend-aware files again, and the Swarm-only ones, on the one-node swarm.
 echo "test: vitest (swarm)"

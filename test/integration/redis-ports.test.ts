@@ -139,12 +139,14 @@ describe('redis adapters beyond the port contracts', () => {
         const [seconds, micros] = await redis.time();
         return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
       };
+      const since = Date.now();
       const before = await redisMs();
       const fence = await leases.tryAcquire('g-1', 'tok', 5_000);
       const after = await redisMs();
       expect(await redis.get(`${prefix}fence:g-1`)).toBe(String(fence));
       const pttl = await redis.pttl(`${prefix}fence:g-1`);
-      expect(pttl).toBeGreaterThan(86_400_000 - 5_000);
+      // Bounded by the calls themselves (+1 for rounding), as the lease's TTL above.
+      expect(pttl).toBeGreaterThanOrEqual(86_400_000 - (Date.now() - since) - 1);
       expect(pttl).toBeLessThanOrEqual(86_400_000);
       // Redis's clock in µs (sec * 1e6 + usec), read by Redis between the two readings of its clock (in ms) around the call;
       // the counter here is fresh, so the clock decides. Exact in a JavaScript number.
@@ -199,20 +201,25 @@ describe('redis adapters beyond the port contracts', () => {
     const redis = new Redis(REDIS_URL);
     const prefix = `test:${randomUUID()}:`;
     try {
-      const leases = new RedisGameLeases({ redis, prefix, idleTtlMs: 300 });
+      const IDLE_MS = 300;
+      const leases = new RedisGameLeases({ redis, prefix, idleTtlMs: IDLE_MS });
       const first = (await leases.tryAcquire('g-1', 'a', 5_000))!;
       await leases.release('g-1', 'a');
       const pttl = await redis.pttl(`${prefix}fence:g-1`);
       expect(pttl).toBeGreaterThan(0);
-      expect(pttl).toBeLessThanOrEqual(300);
-      // Each acquisition starts the window again; so does a raise.
-      await new Promise((r) => setTimeout(r, 200));
+      expect(pttl).toBeLessThanOrEqual(IDLE_MS);
+      // Each acquisition starts the window again; so does a raise. Bounded by the calls themselves, not a fixed margin:
+      // a window started again has counted down at most what the calls since took (+1 for rounding); the first one,
+      // two thirds gone before them, would have less than that left.
+      await new Promise((r) => setTimeout(r, (IDLE_MS * 2) / 3));
+      let since = Date.now();
       const second = (await leases.tryAcquire('g-1', 'b', 5_000))!;
       await leases.release('g-1', 'b');
-      expect(await redis.pttl(`${prefix}fence:g-1`)).toBeGreaterThan(200);
+      expect(await redis.pttl(`${prefix}fence:g-1`)).toBeGreaterThanOrEqual(IDLE_MS - (Date.now() - since) - 1);
+      since = Date.now();
       expect(await leases.raiseFenceAbove('g-1', second + 1_000_000_000)).toBe(true);
-      expect(await redis.pttl(`${prefix}fence:g-1`)).toBeGreaterThan(200);
-      await new Promise((r) => setTimeout(r, 400));
+      expect(await redis.pttl(`${prefix}fence:g-1`)).toBeGreaterThanOrEqual(IDLE_MS - (Date.now() - since) - 1);
+      await new Promise((r) => setTimeout(r, IDLE_MS + 100));
       expect(await redis.exists(`${prefix}fence:g-1`)).toBe(0);
       expect(await redis.exists(`${prefix}lease:g-1`)).toBe(0);
       const third = (await leases.tryAcquire('g-1', 'c', 5_000))!;

@@ -35,7 +35,7 @@ async function removeSwarmImage(ref: string): Promise<void> {
     .catch(() => undefined);
 }
 
-async function subject(opts: { placementTimeoutMs?: number } = {}) {
+async function subject(opts: { placementTimeoutMs?: number; taskPollMs?: number } = {}) {
   const telemetry = new RecordingTelemetry();
   const run = randomUUID().slice(0, 8);
   const port = new SwarmEngine({
@@ -109,6 +109,10 @@ async function registryDigest(ref: string): Promise<{ digest: string }> {
   return { digest };
 }
 
+/** The placement test's timeout, and how often the engine looks at a task meanwhile (SwarmEngine's default). */
+const PLACEMENT_MS = 1_500;
+const TASK_POLL_MS = 50;
+
 const withSubject = (body: (s: Subject) => Promise<void>, opts: Parameters<typeof subject>[0] = {}) => subjectRunner(() => subject(opts))(body);
 const spec = contractRunSpec;
 
@@ -154,10 +158,16 @@ describe('SwarmEngine on a one-node swarm', () => {
         await expect(s.port.run(spec(s, 'huge', { memoryBytes: 1024 ** 4 }))).rejects.toThrow(
           /could not place .*-huge on any node within 1500 ms: no suitable node \(insufficient resources on 1 node\)/,
         );
-        expect(Date.now() - began).toBeLessThan(15_000);
+        // Bounded by the engine's own looks at the task, not a stopwatch: it waited the placement timeout out (no
+        // sooner), and gave up at its first look after it. A look comes at most every TASK_POLL_MS, so the wait has at
+        // most PLACEMENT_MS / TASK_POLL_MS of them, plus the first, the one past the timeout and the removal's; a
+        // loaded machine makes fewer, never more.
+        expect(Date.now() - began).toBeGreaterThan(PLACEMENT_MS);
+        const looks = s.telemetry.dockerOps.filter((o) => o.op === 'task_list').length;
+        expect(looks).toBeLessThanOrEqual(PLACEMENT_MS / TASK_POLL_MS + 3);
         expect(await s.port.inspectContainer(`${s.prefix}-huge`)).toBeNull();
       },
-      { placementTimeoutMs: 1_500 },
+      { placementTimeoutMs: PLACEMENT_MS, taskPollMs: TASK_POLL_MS },
     ),
   );
 

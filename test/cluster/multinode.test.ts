@@ -17,7 +17,7 @@
  * its games removed with container_disappeared, within a bounded time, and
  * leaves every other game's record, task and container as they were.
  *
- * Run alone: npx vitest run --project cluster (or test/swarm/multinode.test.ts
+ * Run alone: npx vitest run --project cluster (or test/cluster/multinode.test.ts
  * with --testTimeout 300000). Needs root (namespaces), the test images in the
  * default engine (the script builds them when missing), ~10 s of setup.
  */
