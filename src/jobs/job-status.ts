@@ -54,9 +54,13 @@ export function createJobStatus(deps: JobStatusDeps): JobStatus {
       if (await deps.hasDeferred?.(QUEUE_OF[kind], gameId)) {
         return { job_id: gameId, state: 'waiting', attempts: 0, progress: null, source: 'queue' };
       }
-      const job = (await deps.queues[QUEUE_OF[kind]].getJob(gameId)) as Job | undefined;
+      const queue = deps.queues[QUEUE_OF[kind]];
+      // The state first, then the job's data: a job read first could finish before
+      // its state is read, and a poll would say `completed` with no result yet.
+      // Read this way, data is never older than the state it is shown with.
+      const state = await queue.getJobState(gameId);
+      const job = state === 'unknown' ? undefined : ((await queue.getJob(gameId)) as Job | undefined);
       if (job) {
-        const state = await job.getState();
         const result = resultOfJob({ state, returnvalue: job.returnvalue, failedReason: job.failedReason });
         // A pending job that already failed an attempt: say why it is retrying.
         const lastFailure = !result && job.attemptsMade > 0 ? resultFromFailure(job.failedReason) : null;

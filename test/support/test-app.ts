@@ -44,10 +44,15 @@ export class StubEnqueuer implements Enqueuer {
 
 /** Fake queues for the job read model; unless a test says otherwise none holds a job, so polls fall back to the operation log. */
 export function queuesHolding(jobs: Partial<Record<QueueName, Record<string, object>>> = {}): Record<QueueName, Queue> {
-  return Object.fromEntries(QUEUE_NAMES.map((n) => [n, { getJob: (id: string) => Promise.resolve(jobs[n]?.[id]) } as unknown as Queue])) as Record<
-    QueueName,
-    Queue
-  >;
+  const fake = (n: QueueName) => ({
+    getJob: (id: string) => Promise.resolve(jobs[n]?.[id]),
+    // BullMQ answers 'unknown' for an id it does not hold; a fake job says its state through getState.
+    getJobState: async (id: string) => {
+      const job = jobs[n]?.[id] as { getState?: () => Promise<string> } | undefined;
+      return job ? ((await job.getState?.()) ?? 'waiting') : 'unknown';
+    },
+  });
+  return Object.fromEntries(QUEUE_NAMES.map((n) => [n, fake(n) as unknown as Queue])) as Record<QueueName, Queue>;
 }
 
 export interface TestAppOptions extends Partial<AppDeps> {
