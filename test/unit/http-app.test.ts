@@ -1,4 +1,4 @@
-import type { Job } from 'bullmq';
+import type { Job, Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import type { RuntimeRecord } from '../../src/domain/model.js';
 import type { LifecycleDeps } from '../../src/domain/lifecycle.js';
@@ -314,6 +314,26 @@ describe('poll of a job in the queue', () => {
     const res = await s.call('GET', START);
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ job_id: 'g-1', state: job.state, attempts: job.attemptsMade, progress: job.progress ?? 0, source: 'queue', ...extra });
+  });
+
+  it('never says completed without its result when the job finishes between two reads', async () => {
+    // The job's data read while it ran, its state read after it finished: the poll must not pair them.
+    let finished = false;
+    const running = { id: 'g-1', progress: 0, attemptsMade: 0, returnvalue: null };
+    const done = { ...running, attemptsMade: 1, returnvalue: success };
+    const queue = {
+      getJobState: () => Promise.resolve(finished ? 'completed' : 'active'),
+      getJob: () => {
+        const snapshot = finished ? done : running;
+        finished = true;
+        return Promise.resolve({ ...snapshot, getState: () => Promise.resolve(finished ? 'completed' : 'active') });
+      },
+    };
+    const queues = { ...queuesHolding(), 'start-runtime': queue as unknown as Queue };
+    const body = (await (await testApp({ queues }).call('GET', START)).json()) as { state: string; result?: ResultJson };
+    // Read in the old order (data, then state) this was `completed` with no result.
+    expect(body).toMatchObject({ state: 'active' });
+    expect(body.result).toBeUndefined();
   });
 });
 
