@@ -25,6 +25,25 @@ export const CONTAINER = {
   maxMemory: withDefault('RTMANAGER_CONTAINER_MAX_MEMORY', memoryLimit, '8g', 'contract11'),
   /** processes an image's `com.galaxy.pids_limit` may ask for, 1–4194304 */
   maxPidsLimit: withDefault('RTMANAGER_CONTAINER_MAX_PIDS_LIMIT', int(1, 4_194_304), '4096', 'contract11'),
+  // Contract §12: what every engine container is denied unless configured otherwise.
+  /** comma list of Linux capabilities taken from every engine (`ALL`, or names such as `NET_RAW`, any case, `CAP_` optional); an unknown name stops boot */
+  capDrop: withDefault('RTMANAGER_CONTAINER_CAP_DROP', capabilities, 'ALL', 'engineContainers'),
+  /** comma list given back after the drop, e.g. `NET_BIND_SERVICE` */
+  capAdd: withDefault('RTMANAGER_CONTAINER_CAP_ADD', capabilities, '', 'engineContainers'),
+  /** the image's files cannot be written; `/tmp` is then a `tmpfs` (`rw,nosuid,nodev`) */
+  readOnlyRootfs: withDefault('RTMANAGER_CONTAINER_READ_ONLY_ROOTFS', bool, 'true', 'engineContainers'),
+  /** Docker size of that `/tmp`; what is written there counts against the engine's memory limit */
+  tmpfsSizeBytes: withDefault('RTMANAGER_CONTAINER_TMPFS_SIZE', dockerSizeBytes, '64m', 'engineContainers'),
+  /** `uid:gid`; null: the image's own user. */
+  user: mapped(
+    /**
+     * `uid:gid`, two numbers (a `FROM scratch` image has no `/etc/passwd`); set `RTMANAGER_GAME_STATE_OWNER_UID` / `_GID` to the same ids so the engine
+     * can write its state directory
+     * @default empty (the image's user)
+     */
+    optional('RTMANAGER_CONTAINER_USER', uidGid, 'engineContainers'),
+    (user) => user ?? null,
+  ),
   /** absolute path of the state directory inside the container */
   engineStateMountPath: withDefault('RTMANAGER_ENGINE_STATE_MOUNT_PATH', absolutePath, '/var/lib/galaxy/engine', 'contract2'),
   /** primary env var carrying that path; `STORAGE_PATH` is always set too */
@@ -56,25 +75,6 @@ export const CONTAINER = {
   ),
   /** 0–600; SIGTERM grace of a stopping engine before it is killed; on a swarm, the service's stop grace period, fixed when it is created */
   stopTimeoutSeconds: withDefault('RTMANAGER_STOP_TIMEOUT_SECONDS', int(0, 600), '10', 'ours'),
-  // Contract §12: what every engine container is denied unless configured otherwise.
-  /** comma list of Linux capabilities taken from every engine (`ALL`, or names such as `NET_RAW`, any case, `CAP_` optional); an unknown name stops boot */
-  capDrop: withDefault('RTMANAGER_CONTAINER_CAP_DROP', capabilities, 'ALL', 'engineContainers'),
-  /** comma list given back after the drop, e.g. `NET_BIND_SERVICE` */
-  capAdd: withDefault('RTMANAGER_CONTAINER_CAP_ADD', capabilities, '', 'engineContainers'),
-  /** the image's files cannot be written; `/tmp` is then a `tmpfs` (`rw,nosuid,nodev`) */
-  readOnlyRootfs: withDefault('RTMANAGER_CONTAINER_READ_ONLY_ROOTFS', bool, 'true', 'engineContainers'),
-  /** Docker size of that `/tmp`; what is written there counts against the engine's memory limit */
-  tmpfsSizeBytes: withDefault('RTMANAGER_CONTAINER_TMPFS_SIZE', dockerSizeBytes, '64m', 'engineContainers'),
-  /** `uid:gid`; null: the image's own user. */
-  user: mapped(
-    /**
-     * `uid:gid`, two numbers (a `FROM scratch` image has no `/etc/passwd`); set `RTMANAGER_GAME_STATE_OWNER_UID` / `_GID` to the same ids so the engine
-     * can write its state directory
-     * @default empty (the image's user)
-     */
-    optional('RTMANAGER_CONTAINER_USER', uidGid, 'engineContainers'),
-    (user) => user ?? null,
-  ),
   /**
    * `k=v,…` added to every engine container; the reconciler and the events follower then look only at containers carrying them (several managers can
    * share one daemon; the tests mark theirs)
