@@ -1,35 +1,38 @@
 import type { Config } from '../config.js';
 import type { LifecycleSettings } from '../domain/lifecycle.js';
 
+type Shared<T> = readonly (keyof T & keyof LifecycleSettings)[];
+
+// The domain's settings carry these fields of `Config` under the same names; the compiler checks both sides.
+const FROM_DOCKER = ['network', 'pullPolicy', 'pullFallbackToLocal', 'logDriver', 'logOpts', 'allowedRegistries'] as const satisfies Shared<Config['docker']>;
+const FROM_CONTAINER = [
+  'defaultCpuQuota',
+  'defaultMemory',
+  'defaultPidsLimit',
+  'maxCpuQuota',
+  'maxMemory',
+  'maxPidsLimit',
+  'engineStateMountPath',
+  'engineStateEnvName',
+  'enginePort',
+  'stopTimeoutSeconds',
+  'capDrop',
+  'capAdd',
+  'readOnlyRootfs',
+  'tmpfsSizeBytes',
+  'user',
+  'extraLabels',
+] as const satisfies Shared<Config['container']>;
+
+function pick<T, K extends keyof T>(from: T, keys: readonly K[]): Pick<T, K> {
+  return Object.fromEntries(keys.map((key) => [key, from[key]])) as Pick<T, K>;
+}
+
 /**
  * The domain's settings, from configuration. The composition root and both
  * test worlds (in memory and real) build theirs here, so the defaults live
- * only in the config schema.
+ * only in the variables' declarations.
  */
 export function lifecycleSettings(config: Config): LifecycleSettings {
-  return {
-    network: config.docker.network,
-    pullPolicy: config.docker.pullPolicy,
-    pullFallbackToLocal: config.docker.pullFallbackToLocal,
-    logDriver: config.docker.logDriver,
-    logOpts: config.docker.logOpts,
-    defaultCpuQuota: config.container.defaultCpuQuota,
-    defaultMemory: config.container.defaultMemory,
-    defaultPidsLimit: config.container.defaultPidsLimit,
-    maxCpuQuota: config.container.maxCpuQuota,
-    maxMemory: config.container.maxMemory,
-    maxPidsLimit: config.container.maxPidsLimit,
-    allowedRegistries: config.docker.allowedRegistries,
-    engineStateMountPath: config.container.engineStateMountPath,
-    engineStateEnvName: config.container.engineStateEnvName,
-    enginePort: config.container.enginePort,
-    leaseTtlMs: config.leaseTtlMs,
-    stopTimeoutSeconds: config.container.stopTimeoutSeconds,
-    capDrop: config.container.capDrop,
-    capAdd: config.container.capAdd,
-    readOnlyRootfs: config.container.readOnlyRootfs,
-    tmpfsSizeBytes: config.container.tmpfsSizeBytes,
-    user: config.container.user,
-    extraLabels: config.container.extraLabels,
-  };
+  return { ...pick(config.docker, FROM_DOCKER), ...pick(config.container, FROM_CONTAINER), leaseTtlMs: config.leaseTtlMs };
 }

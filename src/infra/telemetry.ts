@@ -8,6 +8,7 @@
  * exactly the contract's labels.
  */
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
+import type { Meter } from '@opentelemetry/api';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import type { Telemetry } from '../domain/ports.js';
 
@@ -49,67 +50,19 @@ export interface TelemetryOptions {
   queueDepthTimeoutMs?: number;
 }
 
-export function createTelemetry(options: TelemetryOptions = {}): MetricsTelemetry {
-  const queueDepthTimeoutMs = options.queueDepthTimeoutMs ?? 1_000;
-  const exporter = new PrometheusExporter({ preventServerStart: true });
-  const provider = new MeterProvider({ readers: [exporter] });
-  const meter = provider.getMeter('rtmanager');
-  const serializer = new PrometheusSerializer(undefined, false, undefined, true, true);
+const latency = (meter: Meter, name: string, description: string) =>
+  meter.createHistogram(name, { description, advice: { explicitBucketBoundaries: SECONDS_BUCKETS } });
 
+/** Contract §9's instruments (and §14's stream duplicates): the domain's port. */
+function domainTelemetry(meter: Meter): Telemetry {
   const startOutcomes = meter.createCounter('rtmanager_start_outcomes_total', { description: 'start operations by outcome, error code and op source' });
-  const leaseLatency = meter.createHistogram('rtmanager_lease_acquire_latency_seconds', {
-    description: 'time to acquire (or be refused) a game lease',
-    advice: { explicitBucketBoundaries: SECONDS_BUCKETS },
-  });
-  const dockerLatency = meter.createHistogram('rtmanager_docker_op_latency_seconds', {
-    description: 'Docker engine call latency by operation',
-    advice: { explicitBucketBoundaries: SECONDS_BUCKETS },
-  });
+  const leaseLatency = latency(meter, 'rtmanager_lease_acquire_latency_seconds', 'time to acquire (or be refused) a game lease');
+  const dockerLatency = latency(meter, 'rtmanager_docker_op_latency_seconds', 'Docker engine call latency by operation');
   const healthEvents = meter.createCounter('rtmanager_health_events_total', { description: 'health events published by type' });
   const notificationIntents = meter.createCounter('rtmanager_notification_intents_total', { description: 'admin notification intents published by type' });
   const streamDuplicates = meter.createCounter('rtmanager_stream_duplicates_total', {
     description: 'start stream entries acknowledged without a new operation (entry or request id already accepted for the game)',
   });
-
-  let depthSource: (() => Promise<QueueDepth[]>) | null = null;
-  let lastDepths: QueueDepth[] = [];
-  // One read at a time: scrapes during an outage share it rather than pile up.
-  let inFlight: Promise<void> | null = null;
-  const queueJobs = meter.createObservableGauge('rtmanager_queue_jobs', { description: 'BullMQ jobs per queue and state' });
-  queueJobs.addCallback((result) => {
-    for (const row of lastDepths) result.observe(row.count, { queue: row.queue, state: row.state });
-  });
-
-  let readinessSource: (() => Promise<ReadinessState>) | null = null;
-  let readiness: ReadinessState = {};
-  const ready = meter.createObservableGauge('rtmanager_ready', { description: 'readiness checks of this process: 1 passes, 0 fails (the checks of /readyz)' });
-  ready.addCallback((result) => {
-    for (const [check, passes] of Object.entries(readiness)) result.observe(passes ? 1 : 0, { check });
-  });
-
-  let lastReconcileSeconds: number | null = null;
-  const lastReconcile = meter.createObservableGauge('rtmanager_reconcile_last_success_timestamp_seconds', {
-    description: 'Unix time at which a reconcile pass of this process last finished',
-  });
-  lastReconcile.addCallback((result) => {
-    if (lastReconcileSeconds !== null) result.observe(lastReconcileSeconds);
-  });
-  const pruned = meter.createCounter('rtmanager_operation_log_pruned_rows_total', { description: 'operation_log rows deleted by the retention job' });
-
-  async function refreshDepths(source: () => Promise<QueueDepth[]>): Promise<void> {
-    inFlight ??= source()
-      .then((rows) => {
-        lastDepths = rows;
-      })
-      .catch(() => undefined)
-      .finally(() => {
-        inFlight = null;
-      });
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([inFlight, new Promise<void>((resolve) => (timer = setTimeout(resolve, queueDepthTimeoutMs)))]);
-    clearTimeout(timer);
-  }
-
   return {
     recordStartOutcome: (outcome, errorCode, opSource) => startOutcomes.add(1, { outcome, error_code: errorCode, op_source: opSource }),
     recordLeaseAcquireLatency: (seconds) => leaseLatency.record(seconds),
@@ -117,28 +70,108 @@ export function createTelemetry(options: TelemetryOptions = {}): MetricsTelemetr
     recordHealthEvent: (eventType) => healthEvents.add(1, { event_type: eventType }),
     recordNotificationIntent: (notificationType) => notificationIntents.add(1, { notification_type: notificationType }),
     recordStreamDuplicate: () => streamDuplicates.add(1),
+  };
+}
+
+/**
+ * `rtmanager_queue_jobs{queue,state}`: the depths are read at scrape time
+ * (observable callbacks are synchronous, so before the collection), one read
+ * at a time, and past the timeout the scrape answers with the last depths.
+ */
+class QueueDepthGauge {
+  source: (() => Promise<QueueDepth[]>) | null = null;
+  private last: QueueDepth[] = [];
+  // One read at a time: scrapes during an outage share it rather than pile up.
+  private inFlight: Promise<void> | null = null;
+
+  constructor(
+    meter: Meter,
+    private readonly timeoutMs: number,
+  ) {
+    const gauge = meter.createObservableGauge('rtmanager_queue_jobs', { description: 'BullMQ jobs per queue and state' });
+    gauge.addCallback((result) => {
+      for (const row of this.last) result.observe(row.count, { queue: row.queue, state: row.state });
+    });
+  }
+
+  async refresh(): Promise<void> {
+    const source = this.source;
+    if (!source) return;
+    this.inFlight ??= source()
+      .then((rows) => {
+        this.last = rows;
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        this.inFlight = null;
+      });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([this.inFlight, new Promise<void>((resolve) => (timer = setTimeout(resolve, this.timeoutMs)))]);
+    clearTimeout(timer);
+  }
+}
+
+/** `rtmanager_ready{check}`: 1 passes, 0 fails, as last read at a scrape. */
+class ReadinessGauge {
+  source: (() => Promise<ReadinessState>) | null = null;
+  private state: ReadinessState = {};
+
+  constructor(meter: Meter) {
+    const gauge = meter.createObservableGauge('rtmanager_ready', {
+      description: 'readiness checks of this process: 1 passes, 0 fails (the checks of /readyz)',
+    });
+    gauge.addCallback((result) => {
+      for (const [check, passes] of Object.entries(this.state)) result.observe(passes ? 1 : 0, { check });
+    });
+  }
+
+  async refresh(): Promise<void> {
+    await this.source?.().then(
+      (state) => {
+        this.state = state;
+      },
+      // A source that throws says nothing about any one check: the series keep their last values.
+      () => undefined,
+    );
+  }
+}
+
+/** `rtmanager_reconcile_last_success_timestamp_seconds`; the returned function records a finished pass. */
+function reconcileGauge(meter: Meter): (at: Date) => void {
+  let lastSeconds: number | null = null;
+  const gauge = meter.createObservableGauge('rtmanager_reconcile_last_success_timestamp_seconds', {
+    description: 'Unix time at which a reconcile pass of this process last finished',
+  });
+  gauge.addCallback((result) => {
+    if (lastSeconds !== null) result.observe(lastSeconds);
+  });
+  return (at) => {
+    lastSeconds = at.getTime() / 1000;
+  };
+}
+
+export function createTelemetry(options: TelemetryOptions = {}): MetricsTelemetry {
+  const exporter = new PrometheusExporter({ preventServerStart: true });
+  const meter = new MeterProvider({ readers: [exporter] }).getMeter('rtmanager');
+  const serializer = new PrometheusSerializer(undefined, false, undefined, true, true);
+  // Created in this order, so the text lists them in it.
+  const domain = domainTelemetry(meter);
+  const depths = new QueueDepthGauge(meter, options.queueDepthTimeoutMs ?? 1_000);
+  const readiness = new ReadinessGauge(meter);
+  const recordReconcilePass = reconcileGauge(meter);
+  const pruned = meter.createCounter('rtmanager_operation_log_pruned_rows_total', { description: 'operation_log rows deleted by the retention job' });
+  return {
+    ...domain,
     setQueueDepthSource(source) {
-      depthSource = source;
+      depths.source = source;
     },
     setReadinessSource(source) {
-      readinessSource = source;
+      readiness.source = source;
     },
-    recordReconcilePass: (at) => {
-      lastReconcileSeconds = at.getTime() / 1000;
-    },
+    recordReconcilePass,
     recordOperationLogPruned: (rows) => pruned.add(rows),
     async metricsText() {
-      // Observable callbacks are synchronous: read the queues and the checks first.
-      await Promise.all([
-        depthSource ? refreshDepths(depthSource) : undefined,
-        readinessSource?.().then(
-          (state) => {
-            readiness = state;
-          },
-          // A source that throws says nothing about any one check: the series keep their last values.
-          () => undefined,
-        ),
-      ]);
+      await Promise.all([depths.refresh(), readiness.refresh()]);
       const { resourceMetrics } = await exporter.collect();
       return serializer.serialize(resourceMetrics);
     },

@@ -53,9 +53,6 @@ export interface OpenDatabaseOptions {
   statementTimeoutMs?: number;
 }
 
-/** Where the embedded database lives when RTMANAGER_DATABASE_URL is unset (README). */
-export const DEFAULT_PGLITE_DIR = 'var/pglite';
-
 const DEFAULT_PING_TIMEOUT_MS = 2_000;
 
 export async function openDatabase(url: string | undefined, opts: OpenDatabaseOptions): Promise<DatabaseHandle> {

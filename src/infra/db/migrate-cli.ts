@@ -1,15 +1,18 @@
 /**
  * `npm run db:migrate`: applies ./drizzle to RTMANAGER_DATABASE_URL, or to the
- * embedded PGlite directory (RTMANAGER_PGLITE_DIR, default var/pglite) when
- * no URL is set. Exit 0 when the schema is current, 1 on any failure.
+ * embedded PGlite directory (RTMANAGER_PGLITE_DIR) when no URL is set. Both
+ * are read through their declarations in src/config/, so their defaults and
+ * rules are the service's own. Exit 0 when the schema is current, 1 on any failure.
  */
-import { DEFAULT_PGLITE_DIR, openDatabase } from './client.js';
+import { readVariable } from '../../config/declare.js';
+import { DATABASE_URL, PGLITE_DIR } from '../../config/service-variables.js';
+import { openDatabase } from './client.js';
 import { migrateDatabase } from './migrate.js';
 import { errorMessage } from '../../domain/errors.js';
 
 async function main(): Promise<void> {
-  const url = process.env.RTMANAGER_DATABASE_URL || undefined;
-  const dataDir = process.env.RTMANAGER_PGLITE_DIR || DEFAULT_PGLITE_DIR;
+  const url = readVariable(DATABASE_URL, process.env);
+  const dataDir = readVariable(PGLITE_DIR, process.env);
   const handle = await openDatabase(url, { dataDir });
   try {
     await migrateDatabase(handle);
