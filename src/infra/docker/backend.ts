@@ -58,7 +58,8 @@ export interface RuntimeBackend {
 export function openRuntimeBackend(config: RuntimeBackendConfig, opts: { telemetry?: Telemetry } = {}): RuntimeBackend {
   const tls = readDockerTls(config.docker.tls);
   const capabilities = config.backend === 'swarm' ? SWARM_ENGINE_CAPABILITIES : CONTAINER_ENGINE_CAPABILITIES;
-  const engine = new LazyDockerEngine({ load: () => loadEngine(config, tls, opts.telemetry), capabilities, host: config.docker.host, tls, ...opts });
+  const { telemetry } = opts;
+  const engine = new LazyDockerEngine({ load: () => loadEngine(config, tls, telemetry), capabilities, host: config.docker.host, tls, telemetry });
   return {
     kind: config.backend,
     engine,
