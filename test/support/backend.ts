@@ -5,7 +5,9 @@
  * one service per game on the one-node swarm `scripts/services.sh up --swarm`
  * runs on a private engine (RTM_TEST_SWARM_HOST). What differs between the two
  * — the engine's socket, the network driver, how a game's container is found
- * and reached, what cleanup removes — is said here and nowhere else.
+ * and reached, what cleanup removes — is said here and nowhere else. The
+ * system under test opens its engine and follower as production does
+ * (openRuntimeBackend, from a configuration carrying backendEnv).
  */
 import Dockerode from 'dockerode';
 import { expect } from 'vitest';
