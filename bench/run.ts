@@ -20,7 +20,7 @@ import { lifecycleSettings } from '../src/composition/settings.js';
 import type { LifecycleDeps } from '../src/domain/lifecycle.js';
 import { reconcileAll } from '../src/domain/reconcile.js';
 import { PostgresHealthSnapshots } from '../src/infra/db/postgres-health-snapshots.js';
-import { DockerodeEngine } from '../src/infra/docker/docker-engine.js';
+import { ContainerEngine } from '../src/infra/docker/container-engine.js';
 import { FsStateDirectories } from '../src/infra/fs/state-directories.js';
 import { RedisGameLeases } from '../src/infra/redis/game-leases.js';
 import { RedisHealthEvents } from '../src/infra/redis/health-events.js';
@@ -241,7 +241,7 @@ async function main(): Promise<void> {
 
     if (runs('reconcile')) {
       // 4. One reconciler pass over the burst's and the storm's containers.
-      const engine = new DockerodeEngine({ docker });
+      const engine = new ContainerEngine({ docker });
       const deps: LifecycleDeps = {
         records: system.records,
         operations: system.operations,

@@ -4,7 +4,7 @@
  * same manager (RTM_TEST_SWARM_HOST), side by side in one run.
  *
  * The raw baseline does the adapter's work without the manager: the service
- * spec of SwarmEngine.serviceSpec (limits and reservations, hardening, tmpfs,
+ * spec of serviceSpec in swarm-service-spec.ts (limits and reservations, hardening, tmpfs,
  * the bind mount of a state directory of its own, labels, log driver,
  * overlay network, restart none, one replica, update and rollback
  * config, DNS round robin endpoint), then listTasks every 50 ms
@@ -27,7 +27,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type Dockerode from 'dockerode';
 import type { Redis } from 'ioredis';
-import { dockerFromHost } from '../src/infra/docker/docker-engine.js';
+import { dockerFromHost } from '../src/infra/docker/daemon-client.js';
 import type { FaultSystem } from '../test/faults/support.js';
 import { faultSystem } from '../test/faults/support.js';
 import { TEST_LABEL } from '../test/support/services.js';

@@ -16,9 +16,8 @@ import { migrateDatabase } from '../infra/db/migrate.js';
 import { PostgresHealthSnapshots } from '../infra/db/postgres-health-snapshots.js';
 import { PostgresOperationLog } from '../infra/db/postgres-operation-log.js';
 import { PostgresRuntimeRecordStore } from '../infra/db/postgres-runtime-record-store.js';
-import type { DockerTls } from '../infra/docker/host.js';
-import { readDockerTls } from '../infra/docker/host.js';
-import { LazyDockerEngine } from '../infra/docker/lazy-engine.js';
+import type { RuntimeBackend } from '../infra/docker/backend.js';
+import { openRuntimeBackend } from '../infra/docker/backend.js';
 import { FsStateDirectories } from '../infra/fs/state-directories.js';
 import { HttpLobbyDiagnostics } from '../infra/lobby.js';
 import { createRedis, redisPing } from '../infra/redis/connection.js';
@@ -51,9 +50,8 @@ export interface Infrastructure {
   commands: Redis;
   /** Shared by BullMQ's queues and workers. */
   bullConnection: Redis;
-  docker: LazyDockerEngine;
-  /** Read once at boot: a missing certificate stops boot rather than the first start. */
-  dockerTls: DockerTls | null;
+  /** The Docker engine (the deps' `docker`), its event follower and what it can do. */
+  backend: RuntimeBackend;
   deps: LifecycleDeps;
   queues: Record<QueueName, Queue>;
   enqueuer: Enqueuer;
@@ -64,10 +62,10 @@ export interface Infrastructure {
 }
 
 export async function openInfrastructure(config: Config, logger: Logger): Promise<Infrastructure> {
-  // First, before anything is opened that a failed boot would have to close.
-  const dockerTls = readDockerTls(config.docker.tls);
-  const closers: Closer[] = [];
   const telemetry = createTelemetry();
+  // First, before anything is opened that a failed boot would have to close: it reads the Docker TLS files.
+  const backend = openRuntimeBackend(config, { telemetry });
+  const closers: Closer[] = [];
   const database = await openDatabase(config.databaseUrl, { dataDir: config.pgliteDir, statementTimeoutMs: config.dbStatementTimeoutMs });
   closers.push(() => database.close());
   await migrateDatabase(database);
@@ -78,25 +76,20 @@ export async function openInfrastructure(config: Config, logger: Logger): Promis
     () => commands.quit(),
     () => bullConnection.quit(),
   );
+  const deps = lifecycleDeps(config, { database, commands, docker: backend.engine, telemetry, logger });
+  const queues = openQueues(config, bullConnection, telemetry, closers);
+  const enqueuer = openEnqueuer(config, queues, logger, closers);
+  const readiness = readinessChecks(config, database, backend, closers);
+  return { config, logger, telemetry, database, commands, bullConnection, backend, deps, queues, enqueuer, readiness, closers };
+}
 
-  const docker = new LazyDockerEngine({
-    host: config.docker.host,
-    tls: dockerTls,
-    telemetry,
-    deadlines: { callMs: config.docker.timeoutMs, pullMs: config.docker.pullTimeoutMs, pullIdleMs: config.docker.pullInactivityMs },
-    dockerConfigPath: config.docker.configPath,
-    runConcurrency: config.docker.runConcurrency,
-    ...(config.backend === 'swarm'
-      ? {
-          swarm: {
-            placementTimeoutMs: config.swarm.placementTimeoutMs,
-            reserveLimits: config.swarm.reserveLimits,
-            stopGracePeriodSeconds: config.container.stopTimeoutSeconds,
-          },
-        }
-      : {}),
-  });
-  const deps: LifecycleDeps = {
+/** The domain's ports on the real adapters. */
+function lifecycleDeps(
+  config: Config,
+  opened: { database: DatabaseHandle; commands: Redis; docker: RuntimeBackend['engine']; telemetry: MetricsTelemetry; logger: Logger },
+): LifecycleDeps {
+  const { database, commands, docker, telemetry, logger } = opened;
+  return {
     records: new PostgresRuntimeRecordStore(database.db, database.deadline),
     operations: new PostgresOperationLog(database.db, database.deadline),
     docker,
@@ -121,7 +114,10 @@ export async function openInfrastructure(config: Config, logger: Logger): Promis
     newToken: () => randomBytes(32).toString('base64url'),
     settings: lifecycleSettings(config),
   };
+}
 
+/** Every queue, their depths read into the metrics. */
+function openQueues(config: Config, bullConnection: Redis, telemetry: MetricsTelemetry, closers: Closer[]): Record<QueueName, Queue> {
   const queueOpts = { connection: bullConnection, prefix: config.queuePrefix };
   const queues = Object.fromEntries(QUEUE_NAMES.map((name) => [name, new Queue(name, queueOpts)])) as Record<QueueName, Queue>;
   closers.push(...Object.values(queues).map((q) => () => q.close()));
@@ -133,12 +129,15 @@ export async function openInfrastructure(config: Config, logger: Logger): Promis
     }
     return rows;
   });
+  return queues;
+}
 
+function openEnqueuer(config: Config, queues: Record<QueueName, Queue>, logger: Logger, closers: Closer[]): Enqueuer {
   // The mutex connection carries no BullMQ scripts: ioredis copies every defined
   // script into each pipeline it builds, and BullMQ defines dozens.
   const enqueueConnection = createRedis(config.redisUrl, 'enqueue');
   closers.push(() => enqueueConnection.quit());
-  const enqueuer = createEnqueuer({
+  return createEnqueuer({
     queues,
     redis: enqueueConnection,
     logger,
@@ -146,17 +145,17 @@ export async function openInfrastructure(config: Config, logger: Logger): Promis
     backoffMs: config.jobs.backoffMs,
     idleTtlMs: config.streamDedupWindowMs,
   });
+}
 
+function readinessChecks(config: Config, database: DatabaseHandle, backend: RuntimeBackend, closers: Closer[]): Infrastructure['readiness'] {
   // /readyz says at once that Redis is down: a connection without an offline queue.
   const failFast = createRedis(config.redisUrl, 'failfast');
   closers.push(() => failFast.quit());
-  const readiness = {
+  return {
     redis: () => redisPing(failFast, 1_000),
     postgres: () => database.ping(),
     docker: async () => {
-      if (!(await docker.ping())) throw new Error('docker engine does not answer');
+      if (!(await backend.engine.ping())) throw new Error('docker engine does not answer');
     },
   };
-
-  return { config, logger, telemetry, database, commands, bullConnection, docker, dockerTls, deps, queues, enqueuer, readiness, closers };
 }

@@ -218,7 +218,23 @@ export interface ContainerInfo {
   unreachable: boolean;
 }
 
+/**
+ * What an engine declares it can do beyond the calls every engine answers,
+ * fixed for its life; the domain reads it to choose a path. (Not Linux
+ * capabilities: those are capabilities.ts.)
+ */
+export interface EngineCapabilities {
+  /**
+   * `replace` puts a new engine in the place of a running one (a cluster's
+   * rolling update, rolled back on failure). Without it a recreate is a stop
+   * and a start.
+   */
+  readonly replaceInPlace: boolean;
+}
+
 export interface DockerEngine {
+  /** Declared, not probed: the contract suite checks that each engine does what it declares. */
+  readonly capabilities: EngineCapabilities;
   /** True when the daemon answers. Throws nothing. */
   ping(): Promise<boolean>;
   /** false when the network does not exist; throws when the daemon fails. */
@@ -235,13 +251,13 @@ export interface DockerEngine {
   /** Creates and starts the container (as RunSpec says, and hardened as it says always); on a start failure the created container is removed. */
   run(spec: RunSpec): Promise<RunResult>;
   /**
-   * Optional: puts an engine as `spec` says in the place of the running
-   * `containerId` (the same name), answering once the new one runs. A cluster
-   * does it as a rolling update of the game's service: on failure it rolls
-   * the previous engine back and throws. Absent (one engine): a recreate is a
-   * stop and a start.
+   * When `capabilities.replaceInPlace`: puts an engine as `spec` says in the
+   * place of the running `containerId` (the same name), answering once the
+   * new one runs. A cluster does it as a rolling update of the game's
+   * service: on failure it rolls the previous engine back and throws. An
+   * engine that does not declare it (one engine) throws and touches nothing.
    */
-  replace?(containerId: string, spec: RunSpec): Promise<RunResult>;
+  replace(containerId: string, spec: RunSpec): Promise<RunResult>;
   /** null when no container has this name or id. */
   inspectContainer(nameOrId: string): Promise<ContainerInfo | null>;
   /** SIGTERM, then kill after `timeoutSeconds`. A container already stopped is fine. */

@@ -62,7 +62,7 @@ async function recreate(given: Operation, newImageRef: string | null): Promise<L
 
   // A patch on an engine that can replace in place (a cluster's rolling
   // update) does not stop first: on failure the previous engine comes back.
-  const inPlace = given.kind === 'patch' && given.deps.docker.replace && record?.status === 'running' ? record.currentContainerId : null;
+  const inPlace = given.kind === 'patch' && given.deps.docker.capabilities.replaceInPlace && record?.status === 'running' ? record.currentContainerId : null;
   if (imageRef && inPlace) return startAndFinish(withImage(given, imageRef), imageRef, prepared, inPlace);
 
   const stopped = await stopLoadedUnderHeldLease(given, record);

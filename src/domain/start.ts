@@ -177,7 +177,7 @@ async function runStartSteps(op: Operation, prepared?: PreparedImage, replacing?
         node: previous.node,
       };
       op.log.info({ step: 'converge_container', container_id: previous.id }, 'adopting the container a previous attempt started');
-    } else if (replacing && previous.id === replacing && previous.running && deps.docker.replace) {
+    } else if (replacing && previous.id === replacing && previous.running && deps.docker.capabilities.replaceInPlace) {
       replaced = previous.id;
     } else {
       op.log.info({ step: 'converge_container', container_id: previous.id, container_state: previous.state }, 'replacing a stale container of this game');
@@ -206,7 +206,7 @@ async function runStartSteps(op: Operation, prepared?: PreparedImage, replacing?
         pidsLimit: limits.pidsLimit,
         ...engineHardening(settings),
       };
-      return replaced && deps.docker.replace ? deps.docker.replace(replaced, spec) : deps.docker.run(spec);
+      return replaced ? deps.docker.replace(replaced, spec) : deps.docker.run(spec);
     },
     { code: 'container_start_failed', notify: 'runtime.container_start_failed' },
   );

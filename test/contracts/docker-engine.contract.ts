@@ -247,6 +247,22 @@ export function describeDockerEngineContract(name: string, make: () => Promise<D
     );
 
     it(
+      'declares whether it replaces in place, and does what it declares: a new engine under the name, or a refusal that leaves the running one be',
+      withSubject(async (s) => {
+        const before = await s.port.run(spec(s, 'declared'));
+        const next = spec(s, 'declared', { env: { ...spec(s, 'declared').env, GENERATION: '2' } });
+        if (s.port.capabilities.replaceInPlace) {
+          const after = await s.port.replace(before.containerId, next);
+          expect(after.containerId).not.toBe(before.containerId);
+          expect(await s.port.inspectContainer(`${s.prefix}-declared`)).toMatchObject({ id: after.containerId, running: true });
+        } else {
+          await expect(s.port.replace(before.containerId, next)).rejects.toThrow(/cannot replace .* in place/);
+          expect(await s.port.inspectContainer(`${s.prefix}-declared`)).toMatchObject({ id: before.containerId, running: true });
+        }
+      }),
+    );
+
+    it(
       'answers null for a container that does not exist',
       withSubject(async (s) => {
         expect(await s.port.inspectContainer(`${s.prefix}-ghost`)).toBeNull();
@@ -258,7 +274,7 @@ export function describeDockerEngineContract(name: string, make: () => Promise<D
 
 /** A subject whose port can replace in place (a cluster's rolling update), with a second local image. */
 export interface ReplacingEngineSubject extends DockerEngineSubject {
-  port: DockerEngine & Required<Pick<DockerEngine, 'replace'>>;
+  port: DockerEngine;
   /** Local too, other than `localImage`. */
   otherImage: string;
 }
@@ -271,6 +287,14 @@ export function describeReplaceContract(name: string, make: () => Promise<Replac
         image,
         labels: { 'com.galaxy.owner': 'rtmanager', 'com.galaxy.game_id': 'swap', 'com.galaxy.engine_image_ref': image, ...s.extraLabels },
       });
+
+    it(
+      'declares that it replaces in place',
+      withSubject((s) => {
+        expect(s.port.capabilities).toEqual({ replaceInPlace: true });
+        return Promise.resolve();
+      }),
+    );
 
     it(
       'puts a new engine in the place of the running one, under its name: the one the name and the labels then show',

@@ -8,6 +8,7 @@ import type {
   Clock,
   ContainerInfo,
   DockerEngine,
+  EngineCapabilities,
   ImageInfo,
   PullOptions,
   PullOutcome,
@@ -172,28 +173,33 @@ export class FakeDockerEngine implements DockerEngine {
     });
   }
 
-  /** Set by `canReplace()`: as a cluster's rolling update, which one engine cannot do. */
-  replace?: (containerId: string, spec: RunSpec) => Promise<RunResult>;
+  /** As one engine's by default; `canReplace()` declares a cluster's rolling update. */
+  capabilities: EngineCapabilities = { replaceInPlace: false };
+
+  /** Declares the cluster's `replace`, which one engine cannot do. */
+  canReplace(): void {
+    this.capabilities = { replaceInPlace: true };
+  }
 
   /**
-   * Gives the fake the cluster's `replace`: the running container `containerId` gives way to one
-   * as `spec` says, under the same name; when the new one cannot run (its image is not local, a
-   * `failRun`), the previous comes back as it was and the call throws.
+   * As a cluster's rolling update: the running container `containerId` gives way to one as `spec`
+   * says, under the same name; when the new one cannot run (its image is not local, a `failRun`),
+   * the previous comes back as it was and the call throws. Refused, touching nothing, unless declared.
    */
-  canReplace(): void {
-    this.replace = async (containerId, spec) => {
-      const previous = this.containers.get(containerId);
-      if (!previous?.info.running) throw new Error(`no running container ${containerId} to replace`);
-      if (previous.info.name !== spec.name) throw new Error(`container ${containerId} is not ${spec.name}`);
-      this.enter('replace');
-      this.containers.delete(containerId);
-      try {
-        return await this.run(spec);
-      } catch (error) {
-        this.containers.set(containerId, previous);
-        throw error instanceof Error ? new Error(`update failed, rolled back: ${error.message}`) : error;
-      }
-    };
+  async replace(containerId: string, spec: RunSpec): Promise<RunResult> {
+    if (!this.capabilities.replaceInPlace)
+      throw new Error(`one Docker engine cannot replace container ${containerId} by ${spec.name} in place: stop it, then start`);
+    const previous = this.containers.get(containerId);
+    if (!previous?.info.running) throw new Error(`no running container ${containerId} to replace`);
+    if (previous.info.name !== spec.name) throw new Error(`container ${containerId} is not ${spec.name}`);
+    this.enter('replace');
+    this.containers.delete(containerId);
+    try {
+      return await this.run(spec);
+    } catch (error) {
+      this.containers.set(containerId, previous);
+      throw error instanceof Error ? new Error(`update failed, rolled back: ${error.message}`) : error;
+    }
   }
 
   inspectContainer(nameOrId: string): Promise<ContainerInfo | null> {

@@ -13,7 +13,7 @@ import Dockerode from 'dockerode';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { isDockerDeadline } from '../../src/domain/errors.js';
 import type { PullProgress, RunSpec } from '../../src/domain/ports.js';
-import { DockerodeEngine } from '../../src/infra/docker/docker-engine.js';
+import { ContainerEngine } from '../../src/infra/docker/container-engine.js';
 
 type Behaviour = 'silent' | 'cut' | 'pull_idle' | 'pull_drip';
 
@@ -78,8 +78,8 @@ async function stubDaemon(behaviour: Behaviour): Promise<StubDaemon> {
   return stub;
 }
 
-function engineOn(stub: StubDaemon, deadlines: { callMs?: number; pullMs?: number; pullIdleMs?: number }): DockerodeEngine {
-  return new DockerodeEngine({ docker: new Dockerode({ socketPath: stub.socketPath }), deadlines });
+function engineOn(stub: StubDaemon, deadlines: { callMs?: number; pullMs?: number; pullIdleMs?: number }): ContainerEngine {
+  return new ContainerEngine({ docker: new Dockerode({ socketPath: stub.socketPath }), deadlines });
 }
 
 async function deadlineOf(call: Promise<unknown>): Promise<string> {

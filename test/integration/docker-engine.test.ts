@@ -5,12 +5,14 @@ import path from 'node:path';
 import Dockerode from 'dockerode';
 import { describe, expect, it } from 'vitest';
 import type { DockerEngine } from '../../src/domain/ports.js';
-import { DockerodeEngine } from '../../src/infra/docker/docker-engine.js';
-import { LazyDockerEngine, pingDaemon } from '../../src/infra/docker/lazy-engine.js';
+import { ContainerEngine } from '../../src/infra/docker/container-engine.js';
+import { openRuntimeBackend } from '../../src/infra/docker/backend.js';
+import { pingDaemon } from '../../src/infra/docker/lazy-engine.js';
 import { RecordingTelemetry } from '../fakes/support.js';
 import { describeDockerEngineContract } from '../contracts/docker-engine.contract.js';
 import { pushEngineImage, removeLocalImage, testRegistry } from '../support/registry.js';
 import { TEST_LABEL, removeContainers } from '../support/services.js';
+import { testConfig } from '../support/test-config.js';
 
 const docker = new Dockerode({ socketPath: '/var/run/docker.sock' });
 
@@ -64,9 +66,11 @@ async function subject(make: (opts: { telemetry: RecordingTelemetry; dockerConfi
   };
 }
 
-describeDockerEngineContract('dockerode', () => subject((opts) => new DockerodeEngine({ docker, ...opts })));
-// What the composition root wires: dockerode loaded on first use, ping over a bare socket request.
-describeDockerEngineContract('lazy dockerode', () => subject((opts) => new LazyDockerEngine({ host: 'unix:///var/run/docker.sock', ...opts })));
+describeDockerEngineContract('dockerode', () => subject((opts) => new ContainerEngine({ docker, ...opts })));
+// What the composition root wires (openRuntimeBackend): dockerode loaded on first use, ping over a bare socket request.
+describeDockerEngineContract('lazy dockerode', () =>
+  subject(({ telemetry, dockerConfigPath }) => openRuntimeBackend(testConfig({ RTMANAGER_DOCKER_CONFIG: dockerConfigPath }), { telemetry }).engine),
+);
 
 describe('pingDaemon', () => {
   it('is false, not an error, for a socket nobody serves and a closed TCP port', async () => {
@@ -76,14 +80,14 @@ describe('pingDaemon', () => {
   });
 });
 
-describe('DockerodeEngine on the real daemon', () => {
+describe('ContainerEngine on the real daemon', () => {
   it('passes every RunSpec field to the engine, and hardens it always', async () => {
     const network = await testNetwork();
     const run = randomUUID().slice(0, 8);
     // A `:` in the host path: a `src:dst:mode` bind string would split there.
     const hostPath = await mkdtemp(path.join(os.tmpdir(), 'rtm-spec:colon-'));
     try {
-      const engine = new DockerodeEngine({ docker });
+      const engine = new ContainerEngine({ docker });
       const result = await engine.run({
         name: `rtm-spec-${run}`,
         hostname: `rtm-spec-${run}`,
@@ -136,7 +140,7 @@ describe('DockerodeEngine on the real daemon', () => {
     const network = await testNetwork();
     const run = randomUUID().slice(0, 8);
     try {
-      const result = await new DockerodeEngine({ docker }).run({
+      const result = await new ContainerEngine({ docker }).run({
         name: `rtm-loose-${run}`,
         hostname: `rtm-loose-${run}`,
         image: 'galaxy-test-engine:labelled',
@@ -167,7 +171,7 @@ describe('DockerodeEngine on the real daemon', () => {
 
   it('records the latency of each call', async () => {
     const telemetry = new RecordingTelemetry();
-    const engine = new DockerodeEngine({ docker, telemetry });
+    const engine = new ContainerEngine({ docker, telemetry });
     await engine.ping();
     await engine.networkExists('none');
     expect(telemetry.dockerOps.map((o) => o.op)).toEqual(['ping', 'network_inspect']);
@@ -175,19 +179,19 @@ describe('DockerodeEngine on the real daemon', () => {
   });
 
   it('reports the daemon as down through ping, and its errors elsewhere', async () => {
-    const engine = new DockerodeEngine({ docker: new Dockerode({ socketPath: '/nonexistent.sock' }) });
+    const engine = new ContainerEngine({ docker: new Dockerode({ socketPath: '/nonexistent.sock' }) });
     expect(await engine.ping()).toBe(false);
     await expect(engine.networkExists('x')).rejects.toThrow(/ENOENT|connect/);
   });
 });
 
-describe('DockerodeEngine image inspections', () => {
+describe('ContainerEngine image inspections', () => {
   const inspections = (t: RecordingTelemetry) => t.dockerOps.filter((o) => o.op === 'image_inspect').length;
 
   it('a burst of starts asks the daemon about an image once while the answer is fresh', async () => {
     const telemetry = new RecordingTelemetry();
     let now = 1_000_000;
-    const engine = new DockerodeEngine({ docker, telemetry, imageCacheMs: 300, now: () => now });
+    const engine = new ContainerEngine({ docker, telemetry, imageCacheMs: 300, now: () => now });
     const asks = Array.from({ length: 20 }, async () => {
       await engine.pullImage('galaxy-test-engine:labelled', 'if_not_present');
       return engine.inspectImage('galaxy-test-engine:labelled');
@@ -205,7 +209,7 @@ describe('DockerodeEngine image inspections', () => {
 
   it('a missing image is asked about again, never remembered', async () => {
     const telemetry = new RecordingTelemetry();
-    const engine = new DockerodeEngine({ docker, telemetry });
+    const engine = new ContainerEngine({ docker, telemetry });
     await expect(engine.inspectImage('galaxy-test-engine:no-such-tag')).rejects.toThrow();
     await expect(engine.inspectImage('galaxy-test-engine:no-such-tag')).rejects.toThrow();
     expect(inspections(telemetry)).toBe(2);

@@ -15,7 +15,9 @@ import tls from 'node:tls';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readDockerTls } from '../../src/infra/docker/host.js';
-import { LazyDockerEngine, pingDaemon } from '../../src/infra/docker/lazy-engine.js';
+import { openRuntimeBackend } from '../../src/infra/docker/backend.js';
+import { pingDaemon } from '../../src/infra/docker/lazy-engine.js';
+import type { DockerEngine } from '../../src/domain/ports.js';
 import { testConfig } from '../support/test-config.js';
 
 const run = promisify(execFile);
@@ -91,9 +93,9 @@ afterAll(async () => {
 });
 
 /** The Docker engine adapter as the composition root builds it, from these variables. */
-function engineFrom(env: Record<string, string>): { engine: LazyDockerEngine; config: ReturnType<typeof testConfig> } {
-  const config = testConfig({ DOCKER_HOST: host, ...env });
-  const engine = new LazyDockerEngine({ host: config.docker.host, tls: readDockerTls(config.docker.tls), deadlines: { callMs: 5_000 } });
+function engineFrom(env: Record<string, string>): { engine: DockerEngine; config: ReturnType<typeof testConfig> } {
+  const config = testConfig({ DOCKER_HOST: host, RTMANAGER_DOCKER_TIMEOUT_MS: '5000', ...env });
+  const { engine } = openRuntimeBackend(config);
   return { engine, config };
 }
 

@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Dockerode from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DockerodeEngine } from '../../src/infra/docker/docker-engine.js';
+import { ContainerEngine } from '../../src/infra/docker/container-engine.js';
 import type { InProcessSystem } from '../support/in-process-system.js';
 import { inProcessSystem } from '../support/in-process-system.js';
 import { pushEngineImage, removeLocalImage, testRegistry } from '../support/registry.js';
@@ -298,8 +298,8 @@ describe('what the Docker daemon shares by itself', () => {
   it('two clients pulling one ref at once: the daemon fetches the manifest and the config twice, each layer once; one adapter fetches everything once', async () => {
     const configPath = path.join(tmp, 'daemon-dedupe.json');
     await writeDockerConfig(configPath, registry.password);
-    const adapter = () => new DockerodeEngine({ docker: new Dockerode({ socketPath: '/var/run/docker.sock' }), dockerConfigPath: configPath });
-    const counts = async (pullers: [DockerodeEngine, DockerodeEngine]) => {
+    const adapter = () => new ContainerEngine({ docker: new Dockerode({ socketPath: '/var/run/docker.sock' }), dockerConfigPath: configPath });
+    const counts = async (pullers: [ContainerEngine, ContainerEngine]) => {
       const { ref } = pushThroughProxy({ layerBytes: 2_000_000 });
       const name = ref.slice(proxy.host.length + 1).replace(/:v1$/, '');
       const manifest = await registryManifest(name);

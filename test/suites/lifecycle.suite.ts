@@ -260,8 +260,7 @@ function engineEvents(): void {
     };
     let handed: (handled: { action: string; atRead: number }) => void = () => undefined;
     const killHandled = new Promise<{ action: string; atRead: number }>((resolve) => (handed = resolve));
-    const follower = followGames({
-      docker: w.docker,
+    const follower = await followGames({
       engine,
       labels: { 'com.galaxy.owner': 'rtmanager', ...w.deps.settings.extraLabels },
       onEvent: async (event) => {

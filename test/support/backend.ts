@@ -5,19 +5,17 @@
  * one service per game on the one-node swarm `scripts/services.sh up --swarm`
  * runs on a private engine (RTM_TEST_SWARM_HOST). What differs between the two
  * — the engine's socket, the network driver, how a game's container is found
- * and reached, what cleanup removes — is said here and nowhere else.
+ * and reached, what cleanup removes — is said here and nowhere else. The
+ * system under test opens its engine and follower as production does
+ * (openRuntimeBackend, from a configuration carrying backendEnv).
  */
 import Dockerode from 'dockerode';
 import { expect } from 'vitest';
 import type { DockerEngine, Logger } from '../../src/domain/ports.js';
-import type { DockerodeEngineOptions } from '../../src/infra/docker/docker-engine.js';
-import { DockerodeEngine } from '../../src/infra/docker/docker-engine.js';
+import { openRuntimeBackend } from '../../src/infra/docker/backend.js';
 import type { EngineEvent, EventsFollower } from '../../src/infra/docker/events-follower.js';
-import { followEngineEvents } from '../../src/infra/docker/events-follower.js';
-import type { SwarmEngineOptions } from '../../src/infra/docker/swarm-engine.js';
-import { SwarmEngine } from '../../src/infra/docker/swarm-engine.js';
-import { followSwarmTasks } from '../../src/infra/docker/swarm-follower.js';
 import { TEST_LABEL, removeContainers } from './services.js';
+import { testConfig } from './test-config.js';
 
 export type TestBackend = 'docker' | 'swarm';
 
@@ -108,20 +106,20 @@ export async function gameServices(gameId: string, docker = testDocker()): Promi
 }
 
 /**
- * What the worker follows to learn that an engine stopped: Docker's event
- * stream on one engine; on a swarm, which emits no task events, our services'
- * tasks read every `pollMs` (RTMANAGER_SWARM_POLL_MS's default unless told).
+ * What the worker follows to learn that an engine stopped, as the backend
+ * opens it (openRuntimeBackend): Docker's event stream on one engine; on a
+ * swarm, which emits no task events, our services' tasks read every `pollMs`
+ * (RTMANAGER_SWARM_POLL_MS's default unless told) through `engine`.
  */
 export function followGames(opts: {
-  docker: Dockerode;
   engine: DockerEngine;
   labels: Record<string, string>;
   onEvent: (event: EngineEvent) => Promise<void>;
   logger: Logger;
   pollMs?: number;
-}): EventsFollower {
-  const { docker, engine, pollMs = 1_000, ...follow } = opts;
-  return testBackend() === 'docker' ? followEngineEvents({ docker, ...follow }) : followSwarmTasks({ engine, pollMs, ...follow });
+}): Promise<EventsFollower> {
+  const { pollMs = 1_000, ...follow } = opts;
+  return openRuntimeBackend(testConfig({ ...backendEnv(), RTMANAGER_SWARM_POLL_MS: String(pollMs) })).followEvents(follow);
 }
 
 /** The fields of a Swarm task the tests read (dockerode types tasks as any). */
@@ -260,14 +258,6 @@ export async function runBareGame(
     if (Date.now() > deadline) throw new Error(`service ${name} not running in 30 s: ${JSON.stringify(task?.Status)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-}
-
-/**
- * The Docker port for this backend, on `options.docker`. The swarm adapter
- * reserves no limits (two cores: see backendEnv) and takes `swarm`'s options.
- */
-export function engineFor(options: DockerodeEngineOptions, swarm: Omit<SwarmEngineOptions, keyof DockerodeEngineOptions> = {}): DockerEngine {
-  return testBackend() === 'docker' ? new DockerodeEngine(options) : new SwarmEngine({ ...options, reserveLimits: false, ...swarm });
 }
 
 /**

@@ -15,12 +15,13 @@ import type { LifecycleDeps } from '../../src/domain/lifecycle.js';
 import { PostgresHealthSnapshots } from '../../src/infra/db/postgres-health-snapshots.js';
 import { PostgresOperationLog } from '../../src/infra/db/postgres-operation-log.js';
 import { PostgresRuntimeRecordStore } from '../../src/infra/db/postgres-runtime-record-store.js';
+import { openRuntimeBackend } from '../../src/infra/docker/backend.js';
 import { FsStateDirectories } from '../../src/infra/fs/state-directories.js';
 import { RedisGameLeases } from '../../src/infra/redis/game-leases.js';
 import { RedisHealthEvents } from '../../src/infra/redis/health-events.js';
 import { RedisNotifications } from '../../src/infra/redis/notifications.js';
 import { RecordingLogger, RecordingTelemetry } from '../fakes/support.js';
-import { backendEnv, createTestNetwork, engineFor, removeGames, testDocker } from './backend.js';
+import { backendEnv, createTestNetwork, removeGames, testDocker } from './backend.js';
 import { createTestDatabase } from './db.js';
 import { TEST_LABEL, testLabelsEnv } from './services.js';
 import { testConfig } from './test-config.js';
@@ -49,8 +50,8 @@ export async function realWorld(opts: { network?: string | null; env?: Record<st
     ...backendEnv(),
     ...opts.env,
   });
-  // A service's stop grace is fixed at its creation: the composition root gives it the stop timeout, as here.
-  const engine = engineFor({ docker }, { stopGracePeriodSeconds: config.container.stopTimeoutSeconds });
+  // As the composition root opens it: a service's stop grace (fixed at its creation) is the stop timeout, as here.
+  const { engine } = openRuntimeBackend(config);
   const telemetry = new RecordingTelemetry();
   const logger = new RecordingLogger();
   const deps: LifecycleDeps = {

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type Dockerode from 'dockerode';
 import { describe, expect, it } from 'vitest';
-import { dockerFromHost } from '../../src/infra/docker/docker-engine.js';
+import { dockerFromHost } from '../../src/infra/docker/daemon-client.js';
 import { SwarmEngine } from '../../src/infra/docker/swarm-engine.js';
 import { contractRunSpec, describeDockerEngineContract, describeReplaceContract } from '../contracts/docker-engine.contract.js';
 import { subjectRunner } from '../contracts/subject.js';

@@ -5,13 +5,7 @@
  */
 import Dockerode from 'dockerode';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DockerodeEngine } from '../../src/infra/docker/docker-engine.js';
-
-class Exposed extends DockerodeEngine {
-  run_<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    return this.call('test_op', fn);
-  }
-}
+import { DaemonClient } from '../../src/infra/docker/daemon-client.js';
 
 describe('a Docker call under its deadline', () => {
   const unhandled: unknown[] = [];
@@ -22,11 +16,11 @@ describe('a Docker call under its deadline', () => {
     unhandled.length = 0;
   });
   // Never dialled: the calls below send nothing.
-  const engine = new Exposed({ docker: new Dockerode({ socketPath: '/nonexistent.sock' }), deadlines: { callMs: 50 } });
+  const client = new DaemonClient({ docker: new Dockerode({ socketPath: '/nonexistent.sock' }), deadlines: { callMs: 50 } });
 
   it('a call that throws at once rejects with its own error and leaves no deadline behind', async () => {
     await expect(
-      engine.run_(() => {
+      client.call('test_op', () => {
         throw new Error('refused before sending');
       }),
     ).rejects.toThrow('refused before sending');
@@ -37,7 +31,8 @@ describe('a Docker call under its deadline', () => {
 
   it('a call that never answers fails at its deadline, and aborts its signal', async () => {
     let aborted: unknown = null;
-    const pending = engine.run_(
+    const pending = client.call(
+      'test_op',
       (signal) =>
         new Promise<never>(() => {
           signal.addEventListener('abort', () => {

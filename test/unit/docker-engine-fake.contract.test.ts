@@ -35,7 +35,7 @@ describeReplaceContract('fake', () => {
   port.images.set('local/engine:1', labels);
   port.images.set('local/engine:2', labels);
   return Promise.resolve({
-    port: port as FakeDockerEngine & Required<Pick<FakeDockerEngine, 'replace'>>,
+    port,
     localImage: 'local/engine:1',
     otherImage: 'local/engine:2',
     remoteImage: 'registry.invalid/engine:1',

@@ -44,56 +44,88 @@ interface RawEvent {
 }
 
 export function followEngineEvents(opts: FollowOptions): EventsFollower {
-  const log = opts.logger.child({ component: 'docker-events' });
-  const minBackoff = opts.minBackoffMs ?? 100;
-  const maxBackoff = opts.maxBackoffMs ?? 5_000;
-  let stopping = false;
-  let current: (NodeJS.ReadableStream & { destroy?: () => void }) | null = null;
-  let wake: (() => void) | null = null;
-  let markConnected: () => void = () => undefined;
-  const connected = new Promise<void>((resolve) => {
-    markConnected = resolve;
-  });
+  const follower = new EngineEventsFollower(opts);
+  return { connected: follower.connected, stop: () => follower.stop() };
+}
 
-  const loop = (async () => {
-    let backoff = minBackoff;
+class EngineEventsFollower {
+  readonly connected: Promise<void>;
+  private readonly log: Logger;
+  private readonly minBackoff: number;
+  private readonly maxBackoff: number;
+  private stopping = false;
+  private current: (NodeJS.ReadableStream & { destroy?: () => void }) | null = null;
+  private wake: (() => void) | null = null;
+  private markConnected: () => void = () => undefined;
+  private readonly loop: Promise<void>;
+
+  constructor(private readonly opts: FollowOptions) {
+    this.log = opts.logger.child({ component: 'docker-events' });
+    this.minBackoff = opts.minBackoffMs ?? 100;
+    this.maxBackoff = opts.maxBackoffMs ?? 5_000;
+    this.connected = new Promise<void>((resolve) => {
+      this.markConnected = resolve;
+    });
+    this.loop = this.follow();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const stream = this.current;
+    stream?.destroy?.();
+    this.wake?.();
+    await this.loop;
+  }
+
+  /** Subscribes, reads until the stream ends, and again after a backoff, until stopped. */
+  private async follow(): Promise<void> {
+    let backoff = this.minBackoff;
     let everConnected = false;
-    while (!stopping) {
+    while (!this.stopping) {
       try {
-        const stream = await opts.docker.getEvents({
-          filters: {
-            type: ['container'],
-            event: opts.actions ?? ['die', 'oom'],
-            label: Object.entries(opts.labels).map(([k, v]) => `${k}=${v}`),
-          },
-        });
-        current = stream;
+        const stream = await this.subscribe();
+        this.current = stream;
         if (everConnected) {
-          log.info({}, 'docker events reconnected; running a full reconcile');
-          await opts.onReconnect?.().catch((error: unknown) => log.error({ err: String(error) }, 'reconcile after reconnect failed'));
+          this.log.info({}, 'docker events reconnected; running a full reconcile');
+          await this.opts.onReconnect?.().catch((error: unknown) => this.log.error({ err: String(error) }, 'reconcile after reconnect failed'));
         }
         everConnected = true;
-        markConnected();
-        backoff = minBackoff;
-        await consume(stream);
+        this.markConnected();
+        backoff = this.minBackoff;
+        await this.consume(stream);
       } catch (error) {
-        if (stopping) break;
-        log.warn({ err: errorMessage(error), retry_in_ms: backoff }, 'docker events unavailable');
+        if (this.stopping) break;
+        this.log.warn({ err: errorMessage(error), retry_in_ms: backoff }, 'docker events unavailable');
       }
-      if (stopping) break;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, backoff);
-        wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      backoff = Math.min(maxBackoff, backoff * 2);
+      if (this.stopping) break;
+      await this.pause(backoff);
+      backoff = Math.min(this.maxBackoff, backoff * 2);
     }
-  })();
+  }
+
+  private subscribe(): Promise<NodeJS.ReadableStream> {
+    return this.opts.docker.getEvents({
+      filters: {
+        type: ['container'],
+        event: this.opts.actions ?? ['die', 'oom'],
+        label: Object.entries(this.opts.labels).map(([k, v]) => `${k}=${v}`),
+      },
+    });
+  }
+
+  /** A backoff that `stop` cuts short. */
+  private pause(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
 
   /** Reads JSON lines until the stream ends; a line may span chunks. */
-  function consume(stream: NodeJS.ReadableStream): Promise<void> {
+  private consume(stream: NodeJS.ReadableStream): Promise<void> {
     return new Promise((resolve, reject) => {
       let buffer = '';
       stream.on('data', (chunk: Buffer | string) => {
@@ -102,7 +134,7 @@ export function followEngineEvents(opts: FollowOptions): EventsFollower {
         while ((newline = buffer.indexOf('\n')) >= 0) {
           const line = buffer.slice(0, newline).trim();
           buffer = buffer.slice(newline + 1);
-          if (line) dispatch(line);
+          if (line) this.dispatch(line);
         }
       });
       stream.on('end', () => resolve());
@@ -111,12 +143,12 @@ export function followEngineEvents(opts: FollowOptions): EventsFollower {
     });
   }
 
-  function dispatch(line: string): void {
+  private dispatch(line: string): void {
     let raw: RawEvent;
     try {
       raw = JSON.parse(line) as RawEvent;
     } catch {
-      log.warn({ line: line.slice(0, 200) }, 'unparseable docker event');
+      this.log.warn({ line: line.slice(0, 200) }, 'unparseable docker event');
       return;
     }
     const event: EngineEvent = {
@@ -125,17 +157,6 @@ export function followEngineEvents(opts: FollowOptions): EventsFollower {
       labels: raw.Actor?.Attributes ?? {},
       time: raw.timeNano ? new Date(Math.floor(raw.timeNano / 1e6)) : new Date((raw.time ?? 0) * 1000),
     };
-    opts.onEvent(event).catch((error: unknown) => log.error({ err: String(error), action: event.action }, 'docker event handler failed'));
+    this.opts.onEvent(event).catch((error: unknown) => this.log.error({ err: String(error), action: event.action }, 'docker event handler failed'));
   }
-
-  return {
-    connected,
-    async stop() {
-      stopping = true;
-      const stream = current;
-      stream?.destroy?.();
-      wake?.();
-      await loop;
-    },
-  };
 }

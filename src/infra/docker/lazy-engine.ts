@@ -7,56 +7,49 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { PullPolicy } from '../../domain/model.js';
-import type { ContainerInfo, DockerEngine, ImageInfo, PullOptions, PullOutcome, RunResult, RunSpec, Telemetry } from '../../domain/ports.js';
-import type { DockerDeadlines, DockerodeEngine } from './docker-engine.js';
-import type { SwarmEngine, SwarmEngineOptions } from './swarm-engine.js';
+import type {
+  ContainerInfo,
+  DockerEngine,
+  EngineCapabilities,
+  ImageInfo,
+  PullOptions,
+  PullOutcome,
+  RunResult,
+  RunSpec,
+  Telemetry,
+} from '../../domain/ports.js';
 import type { DockerTls } from './host.js';
 import { dockerTarget, dockerTlsAgent } from './host.js';
 
-export class LazyDockerEngine implements DockerEngine {
-  private engine: Promise<DockerodeEngine> | undefined;
+export interface LazyEngineOptions {
+  /** Imports and builds the engine (backend.ts says which); called once, on first use. */
+  load: () => Promise<DockerEngine>;
+  /** What that engine declares: known before it is loaded, so the domain can read it at once. */
+  capabilities: EngineCapabilities;
+  host: string;
+  tls: DockerTls | null;
+  telemetry?: Telemetry;
+  pingTimeoutMs?: number;
+}
 
-  constructor(
-    private readonly opts: {
-      host: string;
-      tls?: DockerTls | null;
-      telemetry?: Telemetry;
-      pingTimeoutMs?: number;
-      deadlines?: Partial<DockerDeadlines>;
-      dockerConfigPath?: string;
-      runConcurrency?: number;
-      /** Set: a Swarm cluster through this manager (swarm-engine.ts), with these settings; unset: one engine. */
-      swarm?: Pick<SwarmEngineOptions, 'placementTimeoutMs' | 'reserveLimits' | 'stopGracePeriodSeconds'>;
-    },
-  ) {
-    // Only a cluster replaces in place: the domain asks whether the port can.
-    if (opts.swarm) this.replace = async (containerId, spec) => ((await this.load()) as SwarmEngine).replace(containerId, spec);
+export class LazyDockerEngine implements DockerEngine {
+  readonly capabilities: EngineCapabilities;
+  private engine: Promise<DockerEngine> | undefined;
+
+  constructor(private readonly opts: LazyEngineOptions) {
+    this.capabilities = opts.capabilities;
   }
 
-  readonly replace?: (containerId: string, spec: RunSpec) => Promise<RunResult>;
-
   /** The dockerode adapter; loaded once, on first use. */
-  private load(): Promise<DockerodeEngine> {
-    this.engine ??= (async () => {
-      const { DockerodeEngine, dockerFromHost } = await import('./docker-engine.js');
-      const options = {
-        docker: dockerFromHost(this.opts.host, this.opts.tls ?? null),
-        ...(this.opts.telemetry ? { telemetry: this.opts.telemetry } : {}),
-        ...(this.opts.deadlines ? { deadlines: this.opts.deadlines } : {}),
-        ...(this.opts.dockerConfigPath ? { dockerConfigPath: this.opts.dockerConfigPath } : {}),
-        ...(this.opts.runConcurrency ? { runConcurrency: this.opts.runConcurrency } : {}),
-      };
-      if (!this.opts.swarm) return new DockerodeEngine(options);
-      const { SwarmEngine } = await import('./swarm-engine.js');
-      return new SwarmEngine({ ...options, ...this.opts.swarm });
-    })();
+  private load(): Promise<DockerEngine> {
+    this.engine ??= this.opts.load();
     return this.engine;
   }
 
   async ping(): Promise<boolean> {
     const began = performance.now();
     try {
-      return await pingDaemon(this.opts.host, this.opts.pingTimeoutMs ?? 2_000, this.opts.tls ?? null);
+      return await pingDaemon(this.opts.host, this.opts.pingTimeoutMs ?? 2_000, this.opts.tls);
     } finally {
       this.opts.telemetry?.recordDockerOp('ping', (performance.now() - began) / 1000);
     }
@@ -76,6 +69,10 @@ export class LazyDockerEngine implements DockerEngine {
 
   async run(spec: RunSpec): Promise<RunResult> {
     return (await this.load()).run(spec);
+  }
+
+  async replace(containerId: string, spec: RunSpec): Promise<RunResult> {
+    return (await this.load()).replace(containerId, spec);
   }
 
   async inspectContainer(nameOrId: string): Promise<ContainerInfo | null> {

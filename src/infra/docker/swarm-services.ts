@@ -1,0 +1,170 @@
+/**
+ * Finding, changing and waiting on a game's Swarm service and its tasks,
+ * through the daemon client; and what a stop saw of the task it ended,
+ * which Swarm deletes soon after.
+ */
+import type { RuntimeNode } from '../../domain/ports.js';
+import { DockerDeadlineExceeded } from '../../domain/errors.js';
+import type { DaemonClient } from './daemon-client.js';
+import { statusOf } from './daemon-errors.js';
+import type { ServiceSpec, SwarmService, SwarmTask } from './swarm-service-spec.js';
+import { PREPARING, TERMINAL, UNPLACED, currentTask, sleep } from './swarm-service-spec.js';
+
+/** How long a removal waits for Swarm to reap the tasks a stop scaled down. */
+const REAP_WAIT_MS = 10_000;
+
+/** What a stop saw of the task it ended: the task itself is gone soon after (Swarm deletes a scaled-down task). */
+export interface StoppedTask {
+  serviceId: string;
+  containerId: string;
+  exitCode: number | null;
+  finishedAt: Date;
+  node: RuntimeNode | null;
+}
+
+export interface SwarmWaits {
+  /** A task no node would take for this long fails its start, with Swarm's reason. */
+  placementTimeoutMs: number;
+  /** How often a task is looked at while the engine waits for it to start or stop. */
+  taskPollMs: number;
+}
+
+export class SwarmServices {
+  private readonly stopped = new Map<string, StoppedTask>();
+
+  constructor(
+    private readonly client: DaemonClient,
+    private readonly waits: SwarmWaits,
+  ) {}
+
+  tasksOf(serviceId: string): Promise<SwarmTask[]> {
+    return this.client.call('task_list', (abortSignal) => this.client.docker.listTasks({ filters: { service: [serviceId] }, abortSignal })) as Promise<
+      SwarmTask[]
+    >;
+  }
+
+  allTasks(): Promise<SwarmTask[]> {
+    return this.client.call('task_list', (abortSignal) => this.client.docker.listTasks({ abortSignal })) as Promise<SwarmTask[]>;
+  }
+
+  /**
+   * A service by name or id, or the service whose task has (or, stopped,
+   * had) this container; with the task that stands for it.
+   */
+  async find(nameOrId: string): Promise<{ service: SwarmService; task: SwarmTask | null } | null> {
+    const service = await this.inspect(nameOrId);
+    if (service) return { service, task: currentTask(await this.tasksOf(service.ID)) };
+    if (!/^[0-9a-f]{12,64}$/.test(nameOrId)) return null;
+    const task = (await this.allTasks()).find((t) => t.Status.ContainerStatus?.ContainerID?.startsWith(nameOrId));
+    const serviceId = task?.ServiceID ?? [...this.stopped.values()].find((s) => s.containerId.startsWith(nameOrId))?.serviceId;
+    if (!serviceId) return null;
+    const owner = await this.inspect(serviceId);
+    if (!owner) return null;
+    // The container's own task, even when a newer one has replaced it.
+    return { service: owner, task: task ?? null };
+  }
+
+  async inspect(nameOrId: string): Promise<SwarmService | null> {
+    try {
+      return await this.client.inspect<SwarmService>('service_inspect', `/services/${encodeURIComponent(nameOrId)}`, 'no such service');
+    } catch (error) {
+      if (statusOf(error) === 404) return null;
+      throw error;
+    }
+  }
+
+  async scale(service: SwarmService, replicas: number): Promise<void> {
+    const spec: ServiceSpec = { ...service.Spec, Mode: { Replicated: { Replicas: replicas } } };
+    await this.client.call('service_update', (abortSignal) =>
+      this.client.docker.getService(service.ID).update({ version: service.Version.Index, ...spec, abortSignal }),
+    );
+  }
+
+  async remove(serviceId: string): Promise<void> {
+    // Docker 20.10's manager panics (swarmkit's SetServiceTasksRemove meets a task deleted under
+    // it, and the whole dockerd dies) when a service is removed while Swarm is reaping the tasks
+    // a scale-down left: let those go first. Bounded: a node that is down never reports them.
+    const until = Date.now() + REAP_WAIT_MS;
+    while (Date.now() < until && (await this.tasksOf(serviceId)).some((t) => t.DesiredState === 'remove')) await sleep(this.waits.taskPollMs);
+    try {
+      await this.client.call('service_remove', (abortSignal) =>
+        this.client.docker.getService(serviceId).remove({ abortSignal } as unknown as Record<string, unknown>),
+      );
+    } catch (error) {
+      if (statusOf(error) !== 404) throw error;
+    }
+    this.stopped.delete(serviceId);
+  }
+
+  /**
+   * Until the service's task runs. Each phase has its own deadline: a task
+   * no node takes (no node with the resources) fails after the placement
+   * timeout with Swarm's reason; one whose node is pulling has the pull's
+   * deadline; a container that does not start has a call's.
+   */
+  async waitForRunningTask(serviceId: string, name: string, replacing?: string): Promise<SwarmTask> {
+    let phase = '';
+    let phaseStarted = Date.now();
+    for (;;) {
+      const task = currentTask((await this.tasksOf(serviceId)).filter((t) => t.ID !== replacing));
+      const state = task?.Status.State ?? 'new';
+      if (state === 'running' && task) return task;
+      const reason = task?.Status.Err || task?.Status.Message || '';
+      if (TERMINAL.has(state)) throw new Error(`swarm task of ${name} ${state}: ${reason}`);
+      const current = UNPLACED.has(state) ? 'unplaced' : PREPARING.has(state) ? 'preparing' : 'starting';
+      if (current !== phase) {
+        phase = current;
+        phaseStarted = Date.now();
+      }
+      const allowed = this.phaseAllowedMs(phase);
+      if (Date.now() - phaseStarted > allowed) {
+        if (phase === 'unplaced') throw new Error(`swarm could not place ${name} on any node within ${allowed} ms: ${reason || state}`);
+        throw new DockerDeadlineExceeded(`service_${phase}`, allowed);
+      }
+      await sleep(this.waits.taskPollMs);
+    }
+  }
+
+  private phaseAllowedMs(phase: string): number {
+    const { deadlines } = this.client;
+    return phase === 'unplaced' ? this.waits.placementTimeoutMs : phase === 'preparing' ? deadlines.pullMs : deadlines.callMs;
+  }
+
+  /** Until Swarm has put the previous spec back (or gave up doing so), bounded by a pull's deadline: the node may pull it again. */
+  async waitForRollback(serviceId: string): Promise<void> {
+    const deadline = Date.now() + this.client.deadlines.pullMs;
+    while (Date.now() < deadline) {
+      const service = await this.inspect(serviceId);
+      const state = (service as { UpdateStatus?: { State?: string } } | null)?.UpdateStatus?.State ?? '';
+      if (!service || ['rollback_paused', 'paused'].includes(state)) return;
+      // Completed once the previous spec's task is there; it is back once that task runs.
+      if (state === 'rollback_completed' && currentTask(await this.tasksOf(serviceId))?.Status.State === 'running') return;
+      await sleep(this.waits.taskPollMs * 4);
+    }
+  }
+
+  /**
+   * Until the stopped task is terminal (or gone), bounded by the stop's own
+   * grace and a call's deadline; its exit code, when it had one.
+   */
+  async waitForStopped(serviceId: string, task: SwarmTask, graceSeconds: number): Promise<number | null> {
+    const deadline = Date.now() + (graceSeconds + 1) * 1000 + this.client.deadlines.callMs;
+    for (;;) {
+      const current = (await this.tasksOf(serviceId)).find((t) => t.ID === task.ID);
+      if (!current) return null;
+      if (TERMINAL.has(current.Status.State)) return current.Status.ContainerStatus?.ExitCode ?? null;
+      if (Date.now() > deadline) throw new DockerDeadlineExceeded('service_stop', deadline - Date.now());
+      await sleep(this.waits.taskPollMs);
+    }
+  }
+
+  rememberStopped(serviceId: string, task: SwarmTask, exitCode: number | null, node: RuntimeNode | null): void {
+    this.stopped.set(serviceId, { serviceId, containerId: task.Status.ContainerStatus?.ContainerID ?? '', exitCode, finishedAt: new Date(), node });
+    // Bounded: a stop is followed by a remove, which forgets it; a crash between them must not leak.
+    if (this.stopped.size > 1024) this.stopped.delete(this.stopped.keys().next().value!);
+  }
+
+  stoppedOf(serviceId: string): StoppedTask | undefined {
+    return this.stopped.get(serviceId);
+  }
+}
