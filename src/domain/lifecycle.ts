@@ -2,7 +2,7 @@
  * What every lifecycle (start, stop, restart, patch, reconcile) is given and
  * what it ends in: its dependencies, settings and hooks, the names of its
  * steps, and the Result. Types only, so the lifecycle files and the
- * operation machinery (operation.ts) can share them without a cycle.
+ * operation machinery (operation.ts, operation-lease.ts) can share them without a cycle.
  */
 import type { FailureCode } from './errors.js';
 import type { NotificationType, OpSource, PullPolicy, RuntimeRecord } from './model.js';

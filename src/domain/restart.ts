@@ -14,7 +14,8 @@ import type { LifecycleDeps, LifecycleHooks, LifecycleRequest, LifecycleResult }
 import { errorMessage } from './errors.js';
 import { isImagePullFailed } from './image-pull.js';
 import type { Operation, StepOutcome } from './operation.js';
-import { beginOperation, step, underLease, withImage } from './operation.js';
+import { beginOperation, step, withImage } from './operation.js';
+import { underLease } from './operation-lease.js';
 import { recordFailure, recordSuccess } from './outcomes.js';
 import { runStartUnderHeldLease } from './start.js';
 import { loadRecord, requestProblem, stopLoadedUnderHeldLease } from './stop.js';

@@ -11,7 +11,8 @@ import type { RuntimeRecord } from './model.js';
 import { containerName, isOpSource } from './model.js';
 import type { Operation, StepOutcome } from './operation.js';
 import { endWriteRefused } from './fencing.js';
-import { beginOperation, fenceOf, runStep, step, underLease, withImage } from './operation.js';
+import { beginOperation, runStep, step, withImage } from './operation.js';
+import { fenceOf, underLease } from './operation-lease.js';
 import { bestEffortHealthEvent, recordFailure, recordSuccess } from './outcomes.js';
 
 export const STOP_STEPS = [
