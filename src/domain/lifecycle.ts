@@ -4,7 +4,7 @@
  * steps, and the Result. Types only, so the lifecycle files and the
  * operation machinery (operation.ts, operation-lease.ts) can share them without a cycle.
  */
-import type { FailureCode } from './errors.js';
+import type { FailureCode, LeaseConflict } from './errors.js';
 import type { NotificationType, OpSource, PullPolicy, RuntimeRecord } from './model.js';
 import type {
   Clock,
@@ -52,7 +52,7 @@ export type StepName = (typeof STEP_NAMES)[number];
 /** Every lifecycle ends in one of these; a start's success always carries its record. */
 export type LifecycleResult =
   | { outcome: 'success'; errorCode: null | 'replay_no_op'; errorMessage: ''; record: RuntimeRecord | null; retryable: false }
-  | { outcome: 'failure'; errorCode: FailureCode; errorMessage: string; record: null; retryable: boolean };
+  | { outcome: 'failure'; errorCode: FailureCode; errorMessage: string; record: null; retryable: boolean; lease?: LeaseConflict };
 
 /** A failed step, before it becomes a Result (audit row, notification, counters). */
 export interface Failure {
@@ -61,7 +61,8 @@ export interface Failure {
   message: string;
   containerId?: string;
   notify?: NotificationType;
-  leaseBusy?: boolean;
+  /** A conflict about the game's lease (retryable), not about the request. */
+  lease?: LeaseConflict;
 }
 
 /** What an entry point knows about the request, shared by every lifecycle's input. */

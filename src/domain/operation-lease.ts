@@ -103,7 +103,7 @@ export async function endLeaseLost(op: Operation, reason: string, containerId = 
     }
   }
   const message = reason === '' || reason.startsWith(LEASE_LOST_MESSAGE) ? reason || LEASE_LOST_MESSAGE : `${LEASE_LOST_MESSAGE} (${reason})`;
-  return recordFailure(op, { step: op.progress.step, code: 'conflict', message, leaseBusy: true, containerId });
+  return recordFailure(op, { step: op.progress.step, code: 'conflict', message, lease: 'lease_lost', containerId });
 }
 
 /**
@@ -115,10 +115,10 @@ export function underLease(op: Operation, body: () => Promise<LifecycleResult>):
   return guarded(op, () =>
     holdingLease(op, () => guarded(op, body), {
       busy: () => {
-        const busy: Failure = { step: 'acquire_lease', code: 'conflict', message: LEASE_BUSY_MESSAGE, leaseBusy: true };
+        const busy: Failure = { step: 'acquire_lease', code: 'conflict', message: LEASE_BUSY_MESSAGE, lease: 'lease_busy' };
         if (!op.hooks.waitsWhenBusy) return recordFailure(op, busy);
         op.log.debug({ step: 'acquire_lease' }, 'game busy; the caller waits');
-        return Promise.resolve({ outcome: 'failure', errorCode: busy.code, errorMessage: busy.message, record: null, retryable: true });
+        return Promise.resolve({ outcome: 'failure', errorCode: busy.code, errorMessage: busy.message, record: null, retryable: true, lease: 'lease_busy' });
       },
       unavailable: (error) => recordFailure(op, { step: 'acquire_lease', code: 'service_unavailable', message: `acquire game lease: ${errorMessage(error)}` }),
     }),

@@ -83,8 +83,8 @@ async function startAndFinish(op: Operation, imageRef: string, prepared: Prepare
   await step(op, 'start');
   const started = await runStartUnderHeldLease(op, imageRef, prepared, replacing);
   if (started.outcome === 'failure') {
-    // A retryable conflict (the lease lost under the inner start) stays retryable.
-    return recordFailure(op, { step: 'start', code: started.errorCode, message: started.errorMessage, leaseBusy: started.retryable });
+    // A lease conflict (the lease lost under the inner start) stays one, and so retryable.
+    return recordFailure(op, { step: 'start', code: started.errorCode, message: started.errorMessage, ...(started.lease ? { lease: started.lease } : {}) });
   }
   op.imageDigest = started.record?.currentImageDigest ?? null;
   await step(op, 'publish_success');
