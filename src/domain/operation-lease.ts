@@ -102,7 +102,7 @@ export async function endLeaseLost(op: Operation, reason: string, containerId = 
       op.log.error({ err: errorMessage(error) }, 'undo after lease lost');
     }
   }
-  const message = reason === '' || reason.startsWith(LEASE_LOST_MESSAGE) ? reason || LEASE_LOST_MESSAGE : `${LEASE_LOST_MESSAGE} (${reason})`;
+  const message = reason === '' ? LEASE_LOST_MESSAGE : `${LEASE_LOST_MESSAGE} (${reason})`;
   return recordFailure(op, { step: op.progress.step, code: 'conflict', message, lease: 'lease_lost', containerId });
 }
 
@@ -130,7 +130,7 @@ export async function guarded(op: Operation, body: () => Promise<LifecycleResult
   try {
     return await body();
   } catch (error) {
-    if (error instanceof LeaseLost) return endLeaseLost(op, error.message);
+    if (error instanceof LeaseLost) return endLeaseLost(op, error.reason);
     const step = op.progress.step;
     return recordFailure(op, { step, code: isDatabaseDeadline(error) ? 'service_unavailable' : 'internal_error', message: `${step}: ${errorMessage(error)}` });
   }

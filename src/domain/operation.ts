@@ -36,7 +36,7 @@ export interface LeaseSlot {
 
 /** Thrown at a step boundary once the lease is lost: the operation makes no further change. */
 export class LeaseLost extends Error {
-  constructor(reason: string) {
+  constructor(readonly reason: string) {
     super(`${LEASE_LOST_MESSAGE} (${reason})`);
     this.name = 'LeaseLost';
   }
