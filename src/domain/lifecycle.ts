@@ -23,29 +23,31 @@ import type {
 
 /**
  * Every step name any lifecycle uses: it travels into logs (`step`), the
- * audit message of an unexpected throw, and test hooks.
+ * audit message of an unexpected throw, and test hooks. A glossary, so in
+ * alphabetical order: each lifecycle lists its own steps in the order it
+ * takes them (START_STEPS in start.ts, STOP_STEPS in stop.ts).
  */
 export const STEP_NAMES = [
-  'validate_input',
-  'enqueue',
-  'await_turn',
   'acquire_lease',
+  'await_turn',
+  'check_network',
+  'converge_container',
+  'enqueue',
+  'find_container',
+  'inspect_image',
   'load_record',
   'lobby_diagnostic',
-  'validate_image_ref',
-  'check_network',
-  'pull_image',
-  'inspect_image',
-  'prepare_state_dir',
-  'converge_container',
-  'run_container',
-  'find_container',
-  'stop_container',
-  'remove_container',
-  'upsert_record',
-  'start',
-  'publish_success',
   'observe',
+  'prepare_state_dir',
+  'publish_success',
+  'pull_image',
+  'remove_container',
+  'run_container',
+  'start',
+  'stop_container',
+  'upsert_record',
+  'validate_image_ref',
+  'validate_input',
 ] as const;
 export type StepName = (typeof STEP_NAMES)[number];
 
