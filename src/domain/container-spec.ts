@@ -1,4 +1,5 @@
 import { dockerSizeBytes, parseDockerSize } from './docker-size.js';
+import { parseKeyValues } from './key-values.js';
 import type { LifecycleSettings } from './lifecycle.js';
 import type { RunSpec } from './ports.js';
 import {
@@ -13,6 +14,7 @@ import {
   LABEL_OWNER,
   LABEL_OWNER_VALUE,
   LABEL_STARTED_AT_MS,
+  containerName,
 } from './model.js';
 
 export interface ContainerLimits {
@@ -174,6 +176,31 @@ export function engineHardening(
     readOnlyRootfs: settings.readOnlyRootfs,
     scratchMounts: settings.readOnlyRootfs ? [{ mountPath: SCRATCH_PATH, sizeBytes: settings.tmpfsSizeBytes }] : [],
     user: settings.user,
+  };
+}
+
+/** The engine container a start runs for `game`: named for the game, on the engines' network, its state directory mounted, within `limits`. */
+export function engineRunSpec(
+  settings: LifecycleSettings,
+  game: { gameId: string; imageRef: string; startedAt: Date },
+  statePath: string,
+  limits: Pick<ContainerLimits, 'nanoCpus' | 'memoryBytes' | 'pidsLimit'>,
+): RunSpec {
+  const name = containerName(game.gameId);
+  return {
+    name,
+    hostname: name,
+    image: game.imageRef,
+    network: settings.network,
+    env: engineEnv(settings.engineStateMountPath, settings.engineStateEnvName),
+    labels: { ...settings.extraLabels, ...engineLabels(game.gameId, game.imageRef, game.startedAt) },
+    bindMounts: [{ hostPath: statePath, mountPath: settings.engineStateMountPath, readOnly: false }],
+    logDriver: settings.logDriver,
+    logOpts: parseKeyValues(settings.logOpts),
+    nanoCpus: limits.nanoCpus,
+    memoryBytes: limits.memoryBytes,
+    pidsLimit: limits.pidsLimit,
+    ...engineHardening(settings),
   };
 }
 

@@ -21,13 +21,34 @@ export const LEASE_BUSY_MESSAGE = 'another lifecycle operation is in progress fo
 export const LEASE_LOST_MESSAGE = 'lease lost: a newer operation owns this game';
 
 /**
+ * Why a `conflict` is about the game's lease, which makes it retryable
+ * (contract §4, §10): another operation holds it (`lease_busy`: the jobs
+ * layer waits and asks again) or a newer holder took it (`lease_lost`). A
+ * conflict with neither (the game runs another image) is permanent. Carried
+ * by the Failure and the Result, so no reader decides from the message.
+ */
+export type LeaseConflict = 'lease_busy' | 'lease_lost';
+
+/**
  * Contract §4: retryable are `service_unavailable`, `internal_error` and the
- * lease-busy `conflict`. A conflict on image (the game runs another image) is
+ * lease `conflict`. A conflict on image (the game runs another image) is
  * permanent, so `conflict` alone does not decide: the caller says which.
  */
-export function isRetryableFailure(code: FailureCode, leaseBusy = false): boolean {
+export function isRetryableFailure(code: FailureCode, lease?: LeaseConflict): boolean {
   if (code === 'service_unavailable' || code === 'internal_error') return true;
-  return code === 'conflict' && leaseBusy;
+  return code === 'conflict' && lease !== undefined;
+}
+
+/**
+ * The lease reason of a `conflict` read back from its audit row (request-ends.ts).
+ * The row has the contract's columns only (§11: a code and a message, no
+ * reason), so the one message each reason is written with is what tells it:
+ * the single place a message decides, and only for a row, never a Result.
+ */
+export function leaseConflictOfRow(row: { errorCode: string; errorMessage: string }): LeaseConflict | undefined {
+  if (row.errorCode !== 'conflict') return undefined;
+  if (row.errorMessage === LEASE_BUSY_MESSAGE) return 'lease_busy';
+  return row.errorMessage.startsWith(LEASE_LOST_MESSAGE) ? 'lease_lost' : undefined;
 }
 
 /** The message of anything thrown: an Error's own, anything else as a string. */
@@ -60,10 +81,10 @@ export function truncateMessage(message: string, maxBytes = ERROR_MESSAGE_MAX_BY
 /**
  * The Result of an operation that found its game's lease held by another:
  * the jobs layer waits and asks again instead of spending an attempt.
- * Recognised by code, flag and message together, since a `conflict` on image is permanent.
+ * Known by its coded reason, not its message.
  */
-export function isLeaseBusy(result: { outcome: string; errorCode: string | null; errorMessage: string; retryable: boolean }): boolean {
-  return result.outcome === 'failure' && result.errorCode === 'conflict' && result.retryable && result.errorMessage === LEASE_BUSY_MESSAGE;
+export function isLeaseBusy(result: { outcome: string; errorCode: string | null; retryable: boolean; lease?: LeaseConflict }): boolean {
+  return result.outcome === 'failure' && result.errorCode === 'conflict' && result.retryable && result.lease === 'lease_busy';
 }
 
 const DOCKER_DEADLINE = 'docker_deadline_exceeded';

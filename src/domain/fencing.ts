@@ -14,7 +14,8 @@ import { errorMessage } from './errors.js';
 import type { Failure, LifecycleResult } from './lifecycle.js';
 import type { RuntimeRecord } from './model.js';
 import type { Operation } from './operation.js';
-import { attempt, CLEANUP_TIMEOUT_MS, endLeaseLost, fenceOf } from './operation.js';
+import { attempt } from './operation.js';
+import { CLEANUP_TIMEOUT_MS, endLeaseLost, fenceOf } from './operation-lease.js';
 import { withTimeout } from './timeout.js';
 
 /**

@@ -2,9 +2,9 @@
  * What every lifecycle (start, stop, restart, patch, reconcile) is given and
  * what it ends in: its dependencies, settings and hooks, the names of its
  * steps, and the Result. Types only, so the lifecycle files and the
- * operation machinery (operation.ts) can share them without a cycle.
+ * operation machinery (operation.ts, operation-lease.ts) can share them without a cycle.
  */
-import type { FailureCode } from './errors.js';
+import type { FailureCode, LeaseConflict } from './errors.js';
 import type { NotificationType, OpSource, PullPolicy, RuntimeRecord } from './model.js';
 import type {
   Clock,
@@ -23,36 +23,38 @@ import type {
 
 /**
  * Every step name any lifecycle uses: it travels into logs (`step`), the
- * audit message of an unexpected throw, and test hooks.
+ * audit message of an unexpected throw, and test hooks. A glossary, so in
+ * alphabetical order: each lifecycle lists its own steps in the order it
+ * takes them (START_STEPS in start.ts, STOP_STEPS in stop.ts).
  */
 export const STEP_NAMES = [
-  'validate_input',
-  'enqueue',
-  'await_turn',
   'acquire_lease',
+  'await_turn',
+  'check_network',
+  'converge_container',
+  'enqueue',
+  'find_container',
+  'inspect_image',
   'load_record',
   'lobby_diagnostic',
-  'validate_image_ref',
-  'check_network',
-  'pull_image',
-  'inspect_image',
-  'prepare_state_dir',
-  'converge_container',
-  'run_container',
-  'find_container',
-  'stop_container',
-  'remove_container',
-  'upsert_record',
-  'start',
-  'publish_success',
   'observe',
+  'prepare_state_dir',
+  'publish_success',
+  'pull_image',
+  'remove_container',
+  'run_container',
+  'start',
+  'stop_container',
+  'upsert_record',
+  'validate_image_ref',
+  'validate_input',
 ] as const;
 export type StepName = (typeof STEP_NAMES)[number];
 
 /** Every lifecycle ends in one of these; a start's success always carries its record. */
 export type LifecycleResult =
   | { outcome: 'success'; errorCode: null | 'replay_no_op'; errorMessage: ''; record: RuntimeRecord | null; retryable: false }
-  | { outcome: 'failure'; errorCode: FailureCode; errorMessage: string; record: null; retryable: boolean };
+  | { outcome: 'failure'; errorCode: FailureCode; errorMessage: string; record: null; retryable: boolean; lease?: LeaseConflict };
 
 /** A failed step, before it becomes a Result (audit row, notification, counters). */
 export interface Failure {
@@ -61,7 +63,8 @@ export interface Failure {
   message: string;
   containerId?: string;
   notify?: NotificationType;
-  leaseBusy?: boolean;
+  /** A conflict about the game's lease (retryable), not about the request. */
+  lease?: LeaseConflict;
 }
 
 /** What an entry point knows about the request, shared by every lifecycle's input. */

@@ -44,7 +44,8 @@ export async function recordFailure(op: Operation, given: Failure, audit: 'best_
     errorCode: failure.code,
     errorMessage: failure.message,
     record: null,
-    retryable: isRetryableFailure(failure.code, failure.leaseBusy ?? false),
+    retryable: isRetryableFailure(failure.code, failure.lease),
+    ...(failure.lease ? { lease: failure.lease } : {}),
   };
 }
 

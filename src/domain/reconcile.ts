@@ -15,7 +15,8 @@ import type { HealthEventType, RuntimeRecord } from './model.js';
 import { containerName, engineEndpoint, LABEL_ENGINE_IMAGE_REF, LABEL_GAME_ID, LABEL_OWNER, LABEL_OWNER_VALUE } from './model.js';
 import type { Operation } from './operation.js';
 import { raiseFenceAfterRefusal } from './fencing.js';
-import { asKind, beginOperation, fenceOf, holdingLease, step, withImage } from './operation.js';
+import { asKind, beginOperation, step, withImage } from './operation.js';
+import { fenceOf, holdingLease } from './operation-lease.js';
 import { bestEffortAppend, bestEffortHealthEvent } from './outcomes.js';
 import type { ContainerInfo, RuntimeRecordPage } from './ports.js';
 

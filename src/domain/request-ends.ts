@@ -6,7 +6,7 @@
  * request that joined another's pending operation (it ends as that one did,
  * with a row of its own). Each is recorded as the pipelines record theirs.
  */
-import { isRetryableFailure, LEASE_BUSY_MESSAGE, LEASE_LOST_MESSAGE } from './errors.js';
+import { isRetryableFailure, LEASE_BUSY_MESSAGE, leaseConflictOfRow } from './errors.js';
 import type { FailureCode } from './errors.js';
 import type { LifecycleDeps, LifecycleResult } from './lifecycle.js';
 import type { OpKind, OpSource } from './model.js';
@@ -35,7 +35,7 @@ export function endSuperseded(deps: LifecycleDeps, kind: OpKind, request: Accept
  */
 export function endWaitedTooLong(deps: LifecycleDeps, kind: OpKind, request: AcceptedRequest): Promise<LifecycleResult> {
   const op = beginOperation(deps, kind, request, {});
-  return recordFailure(op, { step: 'await_turn', code: 'conflict', message: LEASE_BUSY_MESSAGE, leaseBusy: true });
+  return recordFailure(op, { step: 'await_turn', code: 'conflict', message: LEASE_BUSY_MESSAGE, lease: 'lease_busy' });
 }
 
 /**
@@ -70,8 +70,9 @@ export async function endedAttempt(deps: LifecycleDeps, kind: OpKind, gameId: st
     return { outcome: 'success', errorCode, errorMessage: '', record: await deps.records.get(gameId), retryable: false };
   }
   const code = row.errorCode as FailureCode;
-  const leaseBusy = code === 'conflict' && (row.errorMessage === LEASE_BUSY_MESSAGE || row.errorMessage.startsWith(LEASE_LOST_MESSAGE));
-  return { outcome: 'failure', errorCode: code, errorMessage: row.errorMessage, record: null, retryable: isRetryableFailure(code, leaseBusy) };
+  const lease = leaseConflictOfRow(row);
+  const retryable = isRetryableFailure(code, lease);
+  return { outcome: 'failure', errorCode: code, errorMessage: row.errorMessage, record: null, retryable, ...(lease ? { lease } : {}) };
 }
 
 /** An attempt's own row is among its game's newest of its kind: a game's requests are few between two runs of one attempt. */

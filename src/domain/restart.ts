@@ -14,7 +14,8 @@ import type { LifecycleDeps, LifecycleHooks, LifecycleRequest, LifecycleResult }
 import { errorMessage } from './errors.js';
 import { isImagePullFailed } from './image-pull.js';
 import type { Operation, StepOutcome } from './operation.js';
-import { beginOperation, step, underLease, withImage } from './operation.js';
+import { beginOperation, step, withImage } from './operation.js';
+import { underLease } from './operation-lease.js';
 import { recordFailure, recordSuccess } from './outcomes.js';
 import { runStartUnderHeldLease } from './start.js';
 import { loadRecord, requestProblem, stopLoadedUnderHeldLease } from './stop.js';
@@ -82,8 +83,8 @@ async function startAndFinish(op: Operation, imageRef: string, prepared: Prepare
   await step(op, 'start');
   const started = await runStartUnderHeldLease(op, imageRef, prepared, replacing);
   if (started.outcome === 'failure') {
-    // A retryable conflict (the lease lost under the inner start) stays retryable.
-    return recordFailure(op, { step: 'start', code: started.errorCode, message: started.errorMessage, leaseBusy: started.retryable });
+    // A lease conflict (the lease lost under the inner start) stays one, and so retryable.
+    return recordFailure(op, { step: 'start', code: started.errorCode, message: started.errorMessage, ...(started.lease ? { lease: started.lease } : {}) });
   }
   op.imageDigest = started.record?.currentImageDigest ?? null;
   await step(op, 'publish_success');

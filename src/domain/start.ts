@@ -9,21 +9,24 @@
  * events and notifications are best effort: their failure is logged and never
  * changes the Result — the runtime record is the source of truth.
  */
-import { engineEnv, engineHardening, engineLabels, isOwnedBy } from './container-spec.js';
+import type { ContainerLimits } from './container-spec.js';
+import { engineRunSpec } from './container-spec.js';
+import type { Converged } from './converge.js';
+import { convergeContainer, readAheadLeftBehind } from './converge.js';
 import type { PreparedImage } from './engine-image.js';
 import { checkImageRef, checkNetwork, inspectEngineImage, pullEngineImage } from './engine-image.js';
 import { errorMessage } from './errors.js';
 import { gameIdProblem } from './game-id.js';
-import { parseKeyValues } from './key-values.js';
 import { keptOfRefused } from './request-bounds.js';
 import type { Failure, LifecycleDeps, LifecycleHooks, LifecycleRequest, LifecycleResult, StepName } from './lifecycle.js';
 import type { RuntimeRecord } from './model.js';
-import { containerName, engineEndpoint, isOpSource, LABEL_ENGINE_IMAGE_REF } from './model.js';
+import { engineEndpoint, isOpSource } from './model.js';
 import type { Operation, StepOutcome } from './operation.js';
 import { endWriteRefused, recheckAdopted, removeUnlessClaimed } from './fencing.js';
-import { adopted, attempt, beginOperation, createdUntilAdopted, fenceOf, CLEANUP_TIMEOUT_MS, guarded, runStep, step, underLease } from './operation.js';
+import { beginOperation, runStep, step } from './operation.js';
+import { adopted, CLEANUP_TIMEOUT_MS, createdUntilAdopted, fenceOf, guarded, underLease } from './operation-lease.js';
 import { bestEffortHealthEvent, recordFailure, recordSuccess } from './outcomes.js';
-import type { RunResult, RunSpec } from './ports.js';
+import type { RunResult } from './ports.js';
 import { withTimeout } from './timeout.js';
 
 export interface StartInput extends LifecycleRequest {
@@ -96,6 +99,7 @@ export async function rejectStart(
 }
 
 /**
+ * The steps under the lease, in START_STEPS order.
  * `prepared`: the image an orchestrator (restart, patch) already pulled,
  * inspected and judged under the same lease, before its stop.
  * `replacing`: the running container a patch replaces in place
@@ -103,22 +107,10 @@ export async function rejectStart(
  * that container is not removed but handed to `replace`.
  */
 async function runStartSteps(op: Operation, prepared?: PreparedImage, replacing?: string): Promise<LifecycleResult> {
-  const { deps } = op;
-  const { settings } = deps;
-
-  const loaded = await runStep(op, 'load_record', () => deps.records.get(op.gameId), { code: 'internal_error', context: 'load runtime record' });
+  const loaded = await runStep(op, 'load_record', () => op.deps.records.get(op.gameId), { code: 'internal_error', context: 'load runtime record' });
   if (!loaded.ok) return recordFailure(op, loaded.failure);
   const existing = loaded.value;
-  if (existing?.status === 'running' && !replacing) {
-    if (existing.currentImageRef === op.imageRef) {
-      return recordSuccess(op, { record: existing, containerId: existing.currentContainerId ?? '', replay: true, message: 'runtime start replay no-op' });
-    }
-    return recordFailure(op, {
-      step: 'load_record',
-      code: 'conflict',
-      message: `runtime already running with image_ref ${JSON.stringify(existing.currentImageRef)}`,
-    });
-  }
+  if (existing?.status === 'running' && !replacing) return endAlreadyRunning(op, existing);
 
   await step(op, 'lobby_diagnostic');
   await fetchLobbyDiagnostic(op);
@@ -126,14 +118,7 @@ async function runStartSteps(op: Operation, prepared?: PreparedImage, replacing?
   const refused = await checkImageRef(op);
   if (refused) return recordFailure(op, refused);
 
-  const name = containerName(op.gameId);
-  // Read ahead, under the lease: what a previous attempt left under our name is
-  // asked now, beside the network, image and directory checks, and judged in
-  // its own step below. A read only; on the common path it saves the start a
-  // round trip to the daemon. Handled here so that an early rejection is not
-  // reported as unhandled before its step awaits it.
-  const leftBehind = deps.docker.inspectContainer(name);
-  leftBehind.catch(() => undefined);
+  const leftBehind = readAheadLeftBehind(op);
 
   const network = await checkNetwork(op);
   if (!network.ok) return recordFailure(op, network.failure);
@@ -144,7 +129,7 @@ async function runStartSteps(op: Operation, prepared?: PreparedImage, replacing?
   op.imageDigest = image.value.digest;
   const { limits, note: pullNote } = image.value;
 
-  const stateDir = await runStep(op, 'prepare_state_dir', () => deps.stateDirs.prepare(op.gameId), {
+  const stateDir = await runStep(op, 'prepare_state_dir', () => op.deps.stateDirs.prepare(op.gameId), {
     code: 'start_config_invalid',
     context: 'prepare state directory',
     notify: 'runtime.start_config_invalid',
@@ -152,70 +137,57 @@ async function runStartSteps(op: Operation, prepared?: PreparedImage, replacing?
   if (!stateDir.ok) return recordFailure(op, stateDir.failure);
   const statePath = stateDir.value;
 
-  // A job runs at least once: a worker that died after `run` left a container
-  // with our name. Adopt it when it is what was asked for, replace it when it
-  // is ours but stale, and never touch one we do not own.
-  const found = await runStep(op, 'converge_container', () => leftBehind, { code: 'service_unavailable', context: 'inspect existing container' });
-  if (!found.ok) return recordFailure(op, found.failure);
-  let adoptedLeftover: RunResult | null = null;
-  let replaced: string | null = null;
-  const previous = found.value;
-  if (previous) {
-    if (!isOwnedBy(previous.labels, op.gameId)) {
-      return recordFailure(op, {
-        step: 'converge_container',
-        code: 'container_start_failed',
-        message: `container name ${JSON.stringify(name)} is taken by a container rtmanager does not own`,
-        notify: 'runtime.container_start_failed',
-      });
-    }
-    if (previous.running && previous.labels[LABEL_ENGINE_IMAGE_REF] === op.imageRef) {
-      adoptedLeftover = {
-        containerId: previous.id,
-        startedAt: previous.startedAt ?? deps.clock.now(),
-        effective: previous.effective ?? { cpuQuota: limits.cpuQuota, memoryBytes: limits.memoryBytes, pidsLimit: limits.pidsLimit },
-        node: previous.node,
-      };
-      op.log.info({ step: 'converge_container', container_id: previous.id }, 'adopting the container a previous attempt started');
-    } else if (replacing && previous.id === replacing && previous.running && deps.docker.capabilities.replaceInPlace) {
-      replaced = previous.id;
-    } else {
-      op.log.info({ step: 'converge_container', container_id: previous.id, container_state: previous.state }, 'replacing a stale container of this game');
-      const replaced = await attempt(op, () => deps.docker.remove(previous.id), { code: 'service_unavailable', context: 'replace stale container' });
-      if (!replaced.ok) return recordFailure(op, replaced.failure);
-    }
-  }
+  const converged = await convergeContainer(op, leftBehind, limits, replacing);
+  if (!converged.ok) return recordFailure(op, converged.failure);
 
+  const ran = await runContainer(op, converged.value, statePath, limits);
+  if (!ran.ok) return recordFailure(op, ran.failure);
+  const run = ran.value;
+
+  const record = runningRecord(op, existing, run, statePath);
+  const unwritten = await upsertRecord(op, record, run, converged.value.kind === 'adopt');
+  if (unwritten) return unwritten;
+
+  return publishSuccess(op, record, run, pullNote);
+}
+
+/** `load_record` found the game running: with this image it is a replay, with another a conflict. */
+function endAlreadyRunning(op: Operation, existing: RuntimeRecord): Promise<LifecycleResult> {
+  if (existing.currentImageRef === op.imageRef) {
+    return recordSuccess(op, { record: existing, containerId: existing.currentContainerId ?? '', replay: true, message: 'runtime start replay no-op' });
+  }
+  return recordFailure(op, {
+    step: 'load_record',
+    code: 'conflict',
+    message: `runtime already running with image_ref ${JSON.stringify(existing.currentImageRef)}`,
+  });
+}
+
+/** `run_container`: the adopted leftover, or a new engine (in place of `replace`'s container). */
+async function runContainer(op: Operation, converged: Converged, statePath: string, limits: ContainerLimits): Promise<StepOutcome<RunResult>> {
+  const { deps } = op;
+  const replaced = converged.kind === 'replace' ? converged.containerId : null;
   const ran = await runStep(
     op,
     'run_container',
     async () => {
-      if (adoptedLeftover) return adoptedLeftover;
-      const spec: RunSpec = {
-        name,
-        hostname: name,
-        image: op.imageRef,
-        network: settings.network,
-        env: engineEnv(settings.engineStateMountPath, settings.engineStateEnvName),
-        labels: { ...settings.extraLabels, ...engineLabels(op.gameId, op.imageRef, op.startedAt) },
-        bindMounts: [{ hostPath: statePath, mountPath: settings.engineStateMountPath, readOnly: false }],
-        logDriver: settings.logDriver,
-        logOpts: parseKeyValues(settings.logOpts),
-        nanoCpus: limits.nanoCpus,
-        memoryBytes: limits.memoryBytes,
-        pidsLimit: limits.pidsLimit,
-        ...engineHardening(settings),
-      };
+      if (converged.kind === 'adopt') return converged.run;
+      const spec = engineRunSpec(deps.settings, op, statePath, limits);
       return replaced ? deps.docker.replace(replaced, spec) : deps.docker.run(spec);
     },
     { code: 'container_start_failed', notify: 'runtime.container_start_failed' },
   );
-  if (!ran.ok) return recordFailure(op, ran.failure);
-  const run = ran.value;
   // Ours until the record names it: should the lease be lost first, it goes (fencing.ts says when it may).
-  if (!adoptedLeftover) createdUntilAdopted(op, run.containerId, () => removeUnlessClaimed(op, run.containerId));
+  if (ran.ok && converged.kind !== 'adopt') {
+    const { containerId } = ran.value;
+    createdUntilAdopted(op, containerId, () => removeUnlessClaimed(op, containerId));
+  }
+  return ran;
+}
 
-  const record: RuntimeRecord = {
+function runningRecord(op: Operation, existing: RuntimeRecord | null, run: RunResult, statePath: string): RuntimeRecord {
+  const { settings } = op.deps;
+  return {
     gameId: op.gameId,
     status: 'running',
     currentContainerId: run.containerId,
@@ -234,12 +206,19 @@ async function runStartSteps(op: Operation, prepared?: PreparedImage, replacing?
     nodeId: run.node?.id ?? null,
     nodeHostname: run.node?.hostname ?? null,
   };
-  // Departure from the reference, which answers container_start_failed (never
-  // retried): the container is rolled back, so a retry is safe, and a database
-  // that blinked must not lose an accepted start. internal_error is retryable
-  // (contract §4); a database that stays down still ends the job after its
-  // attempts, with this code.
-  const written = await runStep(op, 'upsert_record', () => deps.records.upsert(record, fenceOf(op)), {
+}
+
+/**
+ * `upsert_record`: the Result the start ends in when the record does not
+ * name the container (written elsewhere, refused, or gone since), or null.
+ * Departure from the reference, which answers container_start_failed (never
+ * retried): the container is rolled back, so a retry is safe, and a database
+ * that blinked must not lose an accepted start. internal_error is retryable
+ * (contract §4); a database that stays down still ends the job after its
+ * attempts, with this code.
+ */
+async function upsertRecord(op: Operation, record: RuntimeRecord, run: RunResult, adoptedLeftover: boolean): Promise<LifecycleResult | null> {
+  const written = await runStep(op, 'upsert_record', () => op.deps.records.upsert(record, fenceOf(op)), {
     code: 'internal_error',
     context: 'upsert runtime record',
     containerId: run.containerId,
@@ -253,8 +232,10 @@ async function runStartSteps(op: Operation, prepared?: PreparedImage, replacing?
   if (!written.value) return endWriteRefused(op, run.containerId);
   adopted(op, run.containerId);
   const vanished = adoptedLeftover ? await recheckAdopted(op, record) : null;
-  if (vanished) return recordFailure(op, vanished);
+  return vanished ? recordFailure(op, vanished) : null;
+}
 
+async function publishSuccess(op: Operation, record: RuntimeRecord, run: RunResult, pullNote: string | null): Promise<LifecycleResult> {
   await step(op, 'publish_success');
   const result = await recordSuccess(op, {
     record,

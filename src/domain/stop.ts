@@ -8,10 +8,12 @@ import { isOwnedBy } from './container-spec.js';
 import { gameIdProblem } from './game-id.js';
 import type { Failure, LifecycleDeps, LifecycleHooks, LifecycleRequest, LifecycleResult, StepName } from './lifecycle.js';
 import type { RuntimeRecord } from './model.js';
+import type { ContainerInfo } from './ports.js';
 import { containerName, isOpSource } from './model.js';
 import type { Operation, StepOutcome } from './operation.js';
 import { endWriteRefused } from './fencing.js';
-import { beginOperation, fenceOf, runStep, step, underLease, withImage } from './operation.js';
+import { beginOperation, runStep, step, withImage } from './operation.js';
+import { fenceOf, underLease } from './operation-lease.js';
 import { bestEffortHealthEvent, recordFailure, recordSuccess } from './outcomes.js';
 
 export const STOP_STEPS = [
@@ -45,7 +47,7 @@ export type Stopped = { ok: true; op: Operation; record: RuntimeRecord | null; c
 /** The stop steps under the lease `given` holds, from reading the record on. */
 async function stopUnderHeldLease(given: Operation): Promise<Stopped> {
   const loaded = await loadRecord(given);
-  if (!loaded.ok) return { ok: false, result: await recordFailure(given, loaded.failure) };
+  if (!loaded.ok) return failed(given, loaded.failure);
   return stopLoadedUnderHeldLease(given, loaded.value);
 }
 
@@ -63,49 +65,64 @@ export function loadRecord(op: Operation): Promise<StepOutcome<RuntimeRecord | n
  * starts with its step's name.
  */
 export async function stopLoadedUnderHeldLease(given: Operation, record: RuntimeRecord | null): Promise<Stopped> {
-  const { deps } = given;
-  const failed = async (failure: Failure, op: Operation = given): Promise<Stopped> => ({ ok: false, result: await recordFailure(op, failure) });
-
   const op = given.imageRef === '' && record?.currentImageRef ? withImage(given, record.currentImageRef, record.currentImageDigest) : given;
 
-  const found = await runStep(
-    op,
-    'find_container',
-    async () => {
-      const byId = record?.currentContainerId ? await deps.docker.inspectContainer(record.currentContainerId) : null;
-      const candidate = byId ?? (await deps.docker.inspectContainer(containerName(op.gameId)));
-      return candidate && isOwnedBy(candidate.labels, op.gameId) ? candidate : null;
-    },
-    { code: 'service_unavailable', context: 'find_container' },
-  );
-  if (!found.ok) return failed(found.failure, op);
+  const found = await findContainer(op, record);
+  if (!found.ok) return failed(op, found.failure);
   const container = found.value;
 
-  let exitCode: number | null = null;
-  if (container) {
-    const stopped = await runStep(
-      op,
-      'stop_container',
-      async () => {
-        await deps.docker.stop(container.id, deps.settings.stopTimeoutSeconds);
-        return (await deps.docker.inspectContainer(container.id))?.exitCode ?? null;
-      },
-      { code: 'service_unavailable', context: 'stop_container', containerId: container.id },
-    );
-    if (!stopped.ok) return failed(stopped.failure, op);
-    exitCode = stopped.value;
-    const removed = await runStep(op, 'remove_container', () => deps.docker.remove(container.id), {
-      code: 'service_unavailable',
-      context: 'remove_container',
-      containerId: container.id,
-    });
-    if (!removed.ok) return failed(removed.failure, op);
-  }
+  const stopped = container ? await stopAndRemove(op, container) : { ok: true as const, value: null };
+  if (!stopped.ok) return failed(op, stopped.failure);
 
   if (!record || (record.status !== 'running' && !container)) {
     return { ok: true, op, record, changed: container !== null };
   }
+  return recordStopped(op, record, container, stopped.value);
+}
 
+async function failed(op: Operation, failure: Failure): Promise<Stopped> {
+  return { ok: false, result: await recordFailure(op, failure) };
+}
+
+/** `find_container`: the record's container by id, else the game's by name; only one we own. */
+function findContainer(op: Operation, record: RuntimeRecord | null): Promise<StepOutcome<ContainerInfo | null>> {
+  const { docker } = op.deps;
+  return runStep(
+    op,
+    'find_container',
+    async () => {
+      const byId = record?.currentContainerId ? await docker.inspectContainer(record.currentContainerId) : null;
+      const candidate = byId ?? (await docker.inspectContainer(containerName(op.gameId)));
+      return candidate && isOwnedBy(candidate.labels, op.gameId) ? candidate : null;
+    },
+    { code: 'service_unavailable', context: 'find_container' },
+  );
+}
+
+/** `stop_container` then `remove_container`: the exit code the stopped container reported, if any. */
+async function stopAndRemove(op: Operation, container: ContainerInfo): Promise<StepOutcome<number | null>> {
+  const { deps } = op;
+  const stopped = await runStep(
+    op,
+    'stop_container',
+    async () => {
+      await deps.docker.stop(container.id, deps.settings.stopTimeoutSeconds);
+      return (await deps.docker.inspectContainer(container.id))?.exitCode ?? null;
+    },
+    { code: 'service_unavailable', context: 'stop_container', containerId: container.id },
+  );
+  if (!stopped.ok) return stopped;
+  const removed = await runStep(op, 'remove_container', () => deps.docker.remove(container.id), {
+    code: 'service_unavailable',
+    context: 'remove_container',
+    containerId: container.id,
+  });
+  return removed.ok ? stopped : removed;
+}
+
+/** `upsert_record`: the record says `stopped`; a container that was stopped is told as a health event. */
+async function recordStopped(op: Operation, record: RuntimeRecord, container: ContainerInfo | null, exitCode: number | null): Promise<Stopped> {
+  const { deps } = op;
   const now = deps.clock.now();
   // The digest stays: the image the game last ran. The effective limits and the node went with the container.
   const stoppedRecord: RuntimeRecord = {
@@ -125,7 +142,7 @@ export async function stopLoadedUnderHeldLease(given: Operation, record: Runtime
     context: 'upsert_record: upsert runtime record',
     containerId: container?.id ?? '',
   });
-  if (!written.ok) return failed(written.failure, op);
+  if (!written.ok) return failed(op, written.failure);
   if (!written.value) return { ok: false, result: await endWriteRefused(op, container?.id ?? '') };
   if (container) {
     await bestEffortHealthEvent(op, {

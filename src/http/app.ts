@@ -6,39 +6,29 @@
 import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import type { RequestIdVariables } from 'hono/request-id';
 import { requestId } from 'hono/request-id';
-import type { Logger, OperationLog, RuntimeRecordStore } from '../domain/ports.js';
-import type { Enqueuer } from '../jobs/enqueue.js';
-import type { JobStatus } from '../jobs/job-status.js';
+import type { Logger } from '../domain/ports.js';
 import { fail, httpExceptionToJson } from './answers.js';
 import { bearerGuard } from './auth.js';
-import type { ReadinessChecks } from './readiness.js';
+import type { Env } from './env.js';
 import { docsRoutes } from './routes/docs.js';
+import type { LifecycleRouteDeps } from './routes/lifecycle.js';
 import { lifecycleRoutes } from './routes/lifecycle.js';
+import type { OpsDeps } from './routes/ops.js';
 import { opsRoutes } from './routes/ops.js';
+import type { RecordRouteDeps } from './routes/records.js';
 import { recordRoutes } from './routes/records.js';
 
-export interface AppDeps {
-  enqueuer: Enqueuer;
-  /** Where a lifecycle job stands, and its Result (src/jobs/job-status.ts). */
-  jobs: JobStatus;
-  records: RuntimeRecordStore;
-  operations: OperationLog;
-  /** Redis, Postgres and Docker; in `all` mode the worker's and the intake's checks too. */
-  readiness: ReadinessChecks;
-  metricsText: () => Promise<string>;
+/**
+ * What the API needs: each route module's own deps (its readiness checks are
+ * Redis, Postgres and Docker; in `all` mode the worker's and the intake's too),
+ * and what the app itself adds around them.
+ */
+export interface AppDeps extends OpsDeps, LifecycleRouteDeps, RecordRouteDeps {
   auth: { disabled: boolean; apiToken: string; adminUser: string; adminPassword: string };
-  bodyLimitBytes: number;
-  /** Requests that may hold `?wait` at once (RTMANAGER_HTTP_MAX_WAITERS); beyond, 503 before anything is enqueued. */
-  maxWaiters: number;
-  /** How long a request waits for the queue (enqueue or poll) before answering 503 [8000]. */
-  enqueueTimeoutMs?: number;
   logger: Logger;
   bullBoard?: (app: Hono<Env>) => void;
 }
-
-export type Env = { Variables: RequestIdVariables };
 
 const API = '/api/v1/internal';
 

@@ -114,12 +114,23 @@ export function buildOpenApi(): Json {
   };
 }
 
+/** In the order the document lists them: the lifecycle calls, the reads, then the open routes. */
 function buildPaths(): Json {
+  return { ...lifecyclePathItems(), ...recordPathItems(), ...opsPathItems() };
+}
+
+function lifecyclePathItems(): Json {
   return {
     '/api/v1/internal/runtimes/{game_id}/start': lifecyclePaths('start'),
     '/api/v1/internal/runtimes/{game_id}/stop': lifecyclePaths('stop'),
     '/api/v1/internal/runtimes/{game_id}/restart': lifecyclePaths('restart'),
     '/api/v1/internal/runtimes/{game_id}/patch': lifecyclePaths('patch'),
+  };
+}
+
+/** The reads of routes/records.ts. */
+function recordPathItems(): Json {
+  return {
     '/api/v1/internal/runtimes/{game_id}': {
       get: {
         operationId: 'getRuntime',
@@ -147,6 +158,12 @@ function buildPaths(): Json {
         responses: { '200': json('operations', z.object({ operations: z.array(operationJson) })), ...COMMON_ERRORS },
       },
     },
+  };
+}
+
+/** What is open without a token: health, readiness, metrics, this document, and Bull Board (its own basic auth). */
+function opsPathItems(): Json {
+  return {
     '/healthz': { get: { operationId: 'healthz', summary: 'Liveness', security: [], tags: ['ops'], responses: { '200': { description: 'alive' } } } },
     '/readyz': {
       get: {

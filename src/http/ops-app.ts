@@ -5,7 +5,7 @@
  */
 import { Hono } from 'hono';
 import type { Logger } from '../domain/ports.js';
-import type { Env } from './app.js';
+import type { Env } from './env.js';
 import { fail } from './answers.js';
 import type { OpsDeps } from './routes/ops.js';
 import { opsRoutes } from './routes/ops.js';

@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DatabaseDeadlineExceeded, isDatabaseDeadline } from '../../src/domain/errors.js';
-import { beginOperation, guarded } from '../../src/domain/operation.js';
+import { beginOperation } from '../../src/domain/operation.js';
+import { guarded } from '../../src/domain/operation-lease.js';
 import { startRuntime } from '../../src/domain/start.js';
 import { stopRuntime } from '../../src/domain/stop.js';
 import { withinDeadline } from '../../src/infra/db/deadline.js';

@@ -39,10 +39,14 @@ describe('order places', () => {
 });
 
 describe('a busy lease', () => {
-  it('is the retryable conflict with the lease message, and nothing else', () => {
-    const busy = { outcome: 'failure', errorCode: 'conflict', errorMessage: LEASE_BUSY_MESSAGE, retryable: true };
+  it('is the retryable conflict with the lease_busy reason, and nothing else', () => {
+    const busy = { outcome: 'failure', errorCode: 'conflict', errorMessage: LEASE_BUSY_MESSAGE, retryable: true, lease: 'lease_busy' } as const;
     expect(isLeaseBusy(busy)).toBe(true);
-    expect(isLeaseBusy({ ...busy, errorMessage: 'the game runs another image' })).toBe(false);
+    // Decided by the code, not the text: the busy message alone, or a conflict on image, is not a busy lease.
+    expect(isLeaseBusy({ ...busy, lease: undefined })).toBe(false);
+    const onImage = { ...busy, errorMessage: 'the game runs another image', lease: undefined };
+    expect(isLeaseBusy(onImage)).toBe(false);
+    expect(isLeaseBusy({ ...busy, lease: 'lease_lost' })).toBe(false);
     expect(isLeaseBusy({ ...busy, retryable: false })).toBe(false);
     expect(isLeaseBusy({ ...busy, errorCode: 'service_unavailable' })).toBe(false);
   });

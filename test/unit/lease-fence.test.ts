@@ -18,7 +18,7 @@ import type { World } from '../fakes/world.js';
 
 const who = { opSource: 'admin_rest' as const, sourceRef: 'op-1' };
 const NEWER = 99;
-const leaseLost = failure('conflict', LEASE_LOST_MESSAGE, true);
+const leaseLost = failure('conflict', LEASE_LOST_MESSAGE, true, 'lease_lost');
 
 async function started(w: World): Promise<RuntimeRecord> {
   const result = await startRuntime(w.deps, { gameId: 'g-1', imageRef: IMAGE, ...who });

@@ -15,7 +15,7 @@ import type { World } from '../fakes/world.js';
 
 const TTL = 60_000;
 const who = { opSource: 'gm_rest' as const, sourceRef: 'req-1' };
-const lost = (why: RegExp) => failure('conflict', new RegExp(`^lease lost: a newer operation owns this game \\(${why.source}\\)$`), true);
+const lost = (why: RegExp) => failure('conflict', new RegExp(`^lease lost: a newer operation owns this game \\(${why.source}\\)$`), true, 'lease_lost');
 
 afterEach(() => {
   vi.useRealTimers();
@@ -114,7 +114,7 @@ describe('a lease that may have expired', () => {
       },
     );
     // Our own write is then refused for its fence, and what we would undo is theirs.
-    expect(result).toEqual(failure('conflict', 'lease lost: a newer operation owns this game', true));
+    expect(result).toEqual(failure('conflict', 'lease lost: a newer operation owns this game', true, 'lease_lost'));
     expect(w.docker.containers.has(made)).toBe(true);
     expect((await w.records.get('g-1'))?.currentContainerId).toBe(made);
   });

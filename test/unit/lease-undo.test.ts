@@ -75,12 +75,14 @@ describe('undo after a lost lease, raced by a newer holder', () => {
     // adopted the old container now, the old undo would remove it under it.
     const newer = await startRuntime(w.deps, input);
     old.thaw();
-    expect(await old.result).toEqual(failure('conflict', /^lease lost: a newer operation owns this game \(no renewal confirmed for \d+ ms\)$/, true));
+    expect(await old.result).toEqual(
+      failure('conflict', /^lease lost: a newer operation owns this game \(no renewal confirmed for \d+ ms\)$/, true, 'lease_lost'),
+    );
     // The bug this guards against: the newer start adopts the old container, records it, answers success, and the thawed undo removes it.
     const successOnAGoneContainer = newer.outcome === 'success' && !w.docker.containers.has(newer.record!.currentContainerId!);
     expect(successOnAGoneContainer).toBe(false);
     // The undo holds the game while it looks and removes: the newer start waits its turn (a retryable busy conflict).
-    expect(newer).toEqual(failure('conflict', LEASE_BUSY_MESSAGE, true));
+    expect(newer).toEqual(failure('conflict', LEASE_BUSY_MESSAGE, true, 'lease_busy'));
 
     const retried = await startRuntime(w.deps, input);
     expect(retried.outcome).toBe('success');
@@ -110,7 +112,7 @@ describe('undo after a lost lease, raced by a newer holder', () => {
         await newerStarted.promise;
       },
     });
-    expect(old).toEqual(failure('conflict', /^lease lost: a newer operation owns this game \(no renewal confirmed for \d+ ms\)$/, true));
+    expect(old).toEqual(failure('conflict', /^lease lost: a newer operation owns this game \(no renewal confirmed for \d+ ms\)$/, true, 'lease_lost'));
     const made = [...w.docker.containers.keys()];
     expect(made).toHaveLength(1);
     expect(w.docker.calls).not.toContain('remove');
@@ -134,7 +136,7 @@ describe('undo after a lost lease, raced by a newer holder', () => {
       return run(spec);
     };
     const old = await startRuntime(w.deps, input);
-    expect(old).toEqual(failure('conflict', /^lease lost: a newer operation owns this game \(no renewal confirmed for \d+ ms\)$/, true));
+    expect(old).toEqual(failure('conflict', /^lease lost: a newer operation owns this game \(no renewal confirmed for \d+ ms\)$/, true, 'lease_lost'));
     expect(w.docker.calls.filter((c) => c === 'remove')).toHaveLength(1);
     expect(w.docker.containers.size).toBe(0);
     expect(w.leases.held.size).toBe(0);

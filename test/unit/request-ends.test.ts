@@ -3,7 +3,7 @@
  * the end an attempt already wrote (a stalled re-run must not run it twice).
  */
 import { describe, expect, it } from 'vitest';
-import { LEASE_BUSY_MESSAGE } from '../../src/domain/errors.js';
+import { LEASE_BUSY_MESSAGE, LEASE_LOST_MESSAGE, leaseConflictOfRow } from '../../src/domain/errors.js';
 import { endedAttempt, endSuperseded, endWaitedTooLong, JOINED_NOTE, recordJoinedEnd } from '../../src/domain/request-ends.js';
 import { startRuntime } from '../../src/domain/start.js';
 import { IMAGE, world } from '../fakes/world.js';
@@ -24,7 +24,7 @@ describe('request ends', () => {
   it('waited too long: the lease-busy conflict, retryable for its caller, one audit row', async () => {
     const w = world();
     const result = await endWaitedTooLong(w.deps, 'stop', { ...request('r-2'), imageRef: '' });
-    expect(result).toEqual({ outcome: 'failure', errorCode: 'conflict', errorMessage: LEASE_BUSY_MESSAGE, record: null, retryable: true });
+    expect(result).toEqual({ outcome: 'failure', errorCode: 'conflict', errorMessage: LEASE_BUSY_MESSAGE, record: null, retryable: true, lease: 'lease_busy' });
     expect(await w.operations.listByGame('g-1', 10)).toMatchObject([{ opKind: 'stop', outcome: 'failure', errorCode: 'conflict' }]);
   });
 
@@ -48,8 +48,16 @@ describe('request ends', () => {
     // Same source ref, another kind: not this attempt's row.
     expect(await endedAttempt(w.deps, 'stop', 'g-1', 'r job:g-1#1')).toBeNull();
     await endWaitedTooLong(w.deps, 'stop', { ...request('s job:g-1#1'), imageRef: '' });
-    expect(await endedAttempt(w.deps, 'stop', 'g-1', 's job:g-1#1')).toMatchObject({ errorCode: 'conflict', retryable: true });
+    expect(await endedAttempt(w.deps, 'stop', 'g-1', 's job:g-1#1')).toMatchObject({ errorCode: 'conflict', retryable: true, lease: 'lease_busy' });
     await endSuperseded(w.deps, 'patch', request('p job:g-1#1'), 'a later stop');
     expect(await endedAttempt(w.deps, 'patch', 'g-1', 'p job:g-1#1')).toMatchObject({ errorCode: 'superseded', retryable: false });
+  });
+
+  it("reads a lease conflict's reason back from its row by the message it was written with, and no other conflict's", () => {
+    expect(leaseConflictOfRow({ errorCode: 'conflict', errorMessage: LEASE_BUSY_MESSAGE })).toBe('lease_busy');
+    expect(leaseConflictOfRow({ errorCode: 'conflict', errorMessage: LEASE_LOST_MESSAGE })).toBe('lease_lost');
+    expect(leaseConflictOfRow({ errorCode: 'conflict', errorMessage: `${LEASE_LOST_MESSAGE} (the job lost its lock: job lock lost)` })).toBe('lease_lost');
+    expect(leaseConflictOfRow({ errorCode: 'conflict', errorMessage: 'runtime already running with image_ref "x"' })).toBeUndefined();
+    expect(leaseConflictOfRow({ errorCode: 'internal_error', errorMessage: LEASE_BUSY_MESSAGE })).toBeUndefined();
   });
 });

@@ -248,7 +248,7 @@ describe('start: lease', () => {
     const w = world();
     await w.leases.tryAcquire('g-100', 'someone-else', 60_000);
     const result = await startRuntime(w.deps, input());
-    expect(result).toEqual(failure('conflict', LEASE_BUSY_MESSAGE, true));
+    expect(result).toEqual(failure('conflict', LEASE_BUSY_MESSAGE, true, 'lease_busy'));
     expect(w.docker.calls).toEqual([]);
     expect(w.leases.held.get('g-100')?.token).toBe('someone-else');
     expect(w.notifications.published).toEqual([]);
@@ -280,7 +280,7 @@ describe('start: lease', () => {
     // A first attempt died after taking the lease: nobody renews it, so it lasts one TTL.
     await w.leases.tryAcquire('g-100', 'dead-attempt', 60_000);
     const rerun = await startRuntime(w.deps, input());
-    expect(rerun).toEqual(failure('conflict', LEASE_BUSY_MESSAGE, true));
+    expect(rerun).toEqual(failure('conflict', LEASE_BUSY_MESSAGE, true, 'lease_busy'));
     expect(w.docker.calls).toEqual([]);
     expect(w.leases.held.get('g-100')?.token).toBe('dead-attempt');
     w.clock.advance(60_000);

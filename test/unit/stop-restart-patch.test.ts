@@ -317,7 +317,7 @@ describe('stop', () => {
     const w = world();
     const before = await started(w);
     await w.leases.tryAcquire('g-1', 'other', 60_000);
-    expect(await stopRuntime(w.deps, { gameId: 'g-1', ...who })).toEqual(failure('conflict', LEASE_BUSY_MESSAGE, true));
+    expect(await stopRuntime(w.deps, { gameId: 'g-1', ...who })).toEqual(failure('conflict', LEASE_BUSY_MESSAGE, true, 'lease_busy'));
     expect(w.leases.held.get('g-1')?.token).toBe('other');
     w.leases.held.clear();
     w.leases.failAcquire = new Error('ECONNREFUSED 127.0.0.1:6379');
@@ -513,7 +513,7 @@ describe('restart', () => {
     const before = await started(w);
     await w.leases.tryAcquire('g-1', 'other', 60_000);
     const calls = w.docker.calls.length;
-    expect(await restartRuntime(w.deps, { gameId: 'g-1', ...who })).toEqual(failure('conflict', LEASE_BUSY_MESSAGE, true));
+    expect(await restartRuntime(w.deps, { gameId: 'g-1', ...who })).toEqual(failure('conflict', LEASE_BUSY_MESSAGE, true, 'lease_busy'));
     expect(w.docker.calls.length).toBe(calls);
     expect(await w.records.get('g-1')).toEqual(before);
     expect(w.notifications.published).toEqual([]);
@@ -643,7 +643,7 @@ describe('patch', () => {
     await w.leases.tryAcquire('g-1', 'other', 60_000);
     const calls = w.docker.calls.length;
     const result = await patchRuntime(w.deps, { gameId: 'g-1', imageRef: OTHER_IMAGE, ...who });
-    expect(result).toEqual(failure('conflict', LEASE_BUSY_MESSAGE, true));
+    expect(result).toEqual(failure('conflict', LEASE_BUSY_MESSAGE, true, 'lease_busy'));
     expect(w.docker.calls.length).toBe(calls);
     expect(await w.records.get('g-1')).toEqual(before);
     expect(w.leases.held.get('g-1')?.token).toBe('other');

@@ -1,6 +1,6 @@
 /** The API's own description, open like health: the OpenAPI document and a page rendering it. */
 import { Hono } from 'hono';
-import type { Env } from '../app.js';
+import type { Env } from '../env.js';
 import { renderDocs } from '../docs-page.js';
 import { buildOpenApi } from '../openapi.js';
 

@@ -4,7 +4,7 @@
  * intake process (src/http/ops-app.ts).
  */
 import { Hono } from 'hono';
-import type { Env } from '../app.js';
+import type { Env } from '../env.js';
 import { ANSWERS } from '../answers.js';
 import type { ReadinessChecks } from '../readiness.js';
 import { checkReadiness } from '../readiness.js';

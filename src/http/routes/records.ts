@@ -1,11 +1,17 @@
 /** Reads of what the Runtime Manager knows: a game's record, the records page by page, a game's audit trail. */
 import { Hono } from 'hono';
 import { operationToJson, recordToJson } from '../../jobs/json.js';
-import type { AppDeps, Env } from '../app.js';
+import type { OperationLog, RuntimeRecordStore } from '../../domain/ports.js';
+import type { Env } from '../env.js';
 import { ANSWERS, fail, invalid } from '../answers.js';
 import { gameIdParam, listQuery, operationsQuery } from '../schemas.js';
 
-export function recordRoutes(deps: Pick<AppDeps, 'records' | 'operations'>): Hono<Env> {
+export interface RecordRouteDeps {
+  records: RuntimeRecordStore;
+  operations: OperationLog;
+}
+
+export function recordRoutes(deps: RecordRouteDeps): Hono<Env> {
   const app = new Hono<Env>();
 
   app.get('/runtimes/:game_id', async (c) => {
