@@ -1,7 +1,7 @@
 import { dockerSizeBytes, parseDockerSize } from './docker-size.js';
 import { parseKeyValues } from './key-values.js';
 import type { LifecycleSettings } from './lifecycle.js';
-import type { RunSpec } from './ports.js';
+import type { RunSpec } from './engine-port.js';
 import {
   ENGINE_STATE_BACK_COMPAT_ENV_NAME,
   IMAGE_LABEL_CPU_QUOTA,

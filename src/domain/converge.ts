@@ -9,7 +9,7 @@ import { isOwnedBy } from './container-spec.js';
 import { containerName, LABEL_ENGINE_IMAGE_REF } from './model.js';
 import type { Operation, StepOutcome } from './operation.js';
 import { attempt, runStep } from './operation.js';
-import type { ContainerInfo, RunResult } from './ports.js';
+import type { ContainerInfo, RunResult } from './engine-port.js';
 
 /**
  * Read ahead, under the lease: what a previous attempt left under our name is

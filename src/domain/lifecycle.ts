@@ -8,18 +8,17 @@ import type { FailureCode, LeaseConflict } from './errors.js';
 import type { NotificationType, OpSource, PullPolicy, RuntimeRecord } from './model.js';
 import type {
   Clock,
-  DockerEngine,
   GameLeases,
   HealthEvents,
   LobbyDiagnostics,
   Logger,
   Notifications,
   OperationLog,
-  PullProgress,
   RuntimeRecordStore,
   StateDirectories,
   Telemetry,
 } from './ports.js';
+import type { DockerEngine, PullProgress } from './engine-port.js';
 
 /**
  * Every step name any lifecycle uses: it travels into logs (`step`), the

@@ -18,7 +18,8 @@ import { raiseFenceAfterRefusal } from './fencing.js';
 import { asKind, beginOperation, step, withImage } from './operation.js';
 import { fenceOf, holdingLease } from './operation-lease.js';
 import { bestEffortAppend, bestEffortHealthEvent } from './outcomes.js';
-import type { ContainerInfo, RuntimeRecordPage } from './ports.js';
+import type { RuntimeRecordPage } from './ports.js';
+import type { ContainerInfo } from './engine-port.js';
 
 export type ReconcileAction = 'adopted' | 'disappeared' | 'exited' | 'oom' | 'unchanged' | 'skipped_busy' | 'failed';
 

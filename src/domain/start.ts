@@ -26,7 +26,7 @@ import { endWriteRefused, recheckAdopted, removeUnlessClaimed } from './fencing.
 import { beginOperation, runStep, step } from './operation.js';
 import { adopted, CLEANUP_TIMEOUT_MS, createdUntilAdopted, fenceOf, guarded, underLease } from './operation-lease.js';
 import { bestEffortHealthEvent, recordFailure, recordSuccess } from './outcomes.js';
-import type { RunResult } from './ports.js';
+import type { RunResult } from './engine-port.js';
 import { withTimeout } from './timeout.js';
 
 export interface StartInput extends LifecycleRequest {

@@ -8,7 +8,7 @@ import { isOwnedBy } from './container-spec.js';
 import { gameIdProblem } from './game-id.js';
 import type { Failure, LifecycleDeps, LifecycleHooks, LifecycleRequest, LifecycleResult, StepName } from './lifecycle.js';
 import type { RuntimeRecord } from './model.js';
-import type { ContainerInfo } from './ports.js';
+import type { ContainerInfo } from './engine-port.js';
 import { containerName, isOpSource } from './model.js';
 import type { Operation, StepOutcome } from './operation.js';
 import { endWriteRefused } from './fencing.js';

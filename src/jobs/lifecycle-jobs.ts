@@ -5,7 +5,7 @@
 import type { Job, Worker, WorkerOptions } from 'bullmq';
 import { isLeaseBusy } from '../domain/errors.js';
 import type { LifecycleDeps, LifecycleHooks, LifecycleResult } from '../domain/lifecycle.js';
-import type { PullProgress } from '../domain/ports.js';
+import type { PullProgress } from '../domain/engine-port.js';
 import { patchRuntime, restartRuntime } from '../domain/restart.js';
 import { startRuntime } from '../domain/start.js';
 import { stopRuntime } from '../domain/stop.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isContainerNameTaken } from '../../src/domain/errors.js';
-import type { DockerEngine, PullProgress, RunSpec } from '../../src/domain/ports.js';
+import type { DockerEngine, PullProgress, RunSpec } from '../../src/domain/engine-port.js';
 import { subjectRunner } from './subject.js';
 
 export interface DockerEngineSubject {

@@ -4,8 +4,8 @@ import { ContainerNameTaken } from '../../src/domain/errors.js';
 import { isImagePullFailed, pullFailure, registryUnreachable } from '../../src/domain/image-pull.js';
 import { registryOfRef } from '../../src/domain/image-ref.js';
 import type { PullPolicy } from '../../src/domain/model.js';
+import type { Clock } from '../../src/domain/ports.js';
 import type {
-  Clock,
   ContainerInfo,
   DockerEngine,
   EngineCapabilities,
@@ -16,7 +16,7 @@ import type {
   RunResult,
   RunSpec,
   RuntimeNode,
-} from '../../src/domain/ports.js';
+} from '../../src/domain/engine-port.js';
 
 interface FakeContainer {
   info: ContainerInfo;

@@ -1,6 +1,6 @@
 import { lifecycleSettings } from '../../src/composition/settings.js';
 import type { LifecycleDeps } from '../../src/domain/lifecycle.js';
-import type { EffectiveLimits } from '../../src/domain/ports.js';
+import type { EffectiveLimits } from '../../src/domain/engine-port.js';
 import { FakeDockerEngine, fakeDigest } from '../fakes/fake-docker-engine.js';
 import { InMemoryGameLeases } from '../fakes/in-memory-game-leases.js';
 import { InMemoryOperationLog } from '../fakes/in-memory-operation-log.js';

@@ -12,7 +12,7 @@ import path from 'node:path';
 import Dockerode from 'dockerode';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { isDockerDeadline } from '../../src/domain/errors.js';
-import type { PullProgress, RunSpec } from '../../src/domain/ports.js';
+import type { PullProgress, RunSpec } from '../../src/domain/engine-port.js';
 import { ContainerEngine } from '../../src/infra/docker/container-engine.js';
 
 type Behaviour = 'silent' | 'cut' | 'pull_idle' | 'pull_drip';

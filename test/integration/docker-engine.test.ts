@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Dockerode from 'dockerode';
 import { describe, expect, it } from 'vitest';
-import type { DockerEngine } from '../../src/domain/ports.js';
+import type { DockerEngine } from '../../src/domain/engine-port.js';
 import { ContainerEngine } from '../../src/infra/docker/container-engine.js';
 import { openRuntimeBackend } from '../../src/infra/docker/backend.js';
 import { pingDaemon } from '../../src/infra/docker/lazy-engine.js';

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readDockerTls } from '../../src/infra/docker/host.js';
 import { openRuntimeBackend } from '../../src/infra/docker/backend.js';
 import { pingDaemon } from '../../src/infra/docker/lazy-engine.js';
-import type { DockerEngine } from '../../src/domain/ports.js';
+import type { DockerEngine } from '../../src/domain/engine-port.js';
 import { testConfig } from '../support/test-config.js';
 
 const run = promisify(execFile);

@@ -11,7 +11,8 @@
  */
 import Dockerode from 'dockerode';
 import { expect } from 'vitest';
-import type { DockerEngine, Logger } from '../../src/domain/ports.js';
+import type { Logger } from '../../src/domain/ports.js';
+import type { DockerEngine } from '../../src/domain/engine-port.js';
 import { openRuntimeBackend } from '../../src/infra/docker/backend.js';
 import type { EngineEvent, EventsFollower } from '../../src/infra/docker/events-follower.js';
 import { TEST_LABEL, removeContainers } from './services.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DockerDeadlineExceeded, ERROR_MESSAGE_MAX_BYTES, LEASE_BUSY_MESSAGE } from '../../src/domain/errors.js';
 import type { RuntimeRecord } from '../../src/domain/model.js';
-import type { PullProgress } from '../../src/domain/ports.js';
+import type { PullProgress } from '../../src/domain/engine-port.js';
 import type { StartInput, StartResult } from '../../src/domain/start.js';
 import { beginOperation } from '../../src/domain/operation.js';
 import { runStartUnderHeldLease, START_STEPS, startRuntime } from '../../src/domain/start.js';

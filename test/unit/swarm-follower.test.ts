@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ContainerInfo } from '../../src/domain/ports.js';
+import type { ContainerInfo } from '../../src/domain/engine-port.js';
 import type { EngineEvent } from '../../src/infra/docker/events-follower.js';
 import { followSwarmTasks } from '../../src/infra/docker/swarm-follower.js';
 import { RecordingLogger } from '../fakes/support.js';

@@ -10,7 +10,8 @@
  * import tree costs a process about 30 MB, and the web role only pings
  * (lazy-engine.ts).
  */
-import type { DockerEngine, EngineCapabilities, Logger, Telemetry } from '../../domain/ports.js';
+import type { Logger, Telemetry } from '../../domain/ports.js';
+import type { DockerEngine, EngineCapabilities } from '../../domain/engine-port.js';
 import { CONTAINER_ENGINE_CAPABILITIES, SWARM_ENGINE_CAPABILITIES } from './engine-capabilities.js';
 import type { EngineEvent, EventsFollower } from './events-follower.js';
 import type { DockerTls } from './host.js';

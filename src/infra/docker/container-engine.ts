@@ -9,7 +9,7 @@
 import type Dockerode from 'dockerode';
 import { unlimitedProblem } from '../../domain/container-spec.js';
 import type { PullPolicy } from '../../domain/model.js';
-import type { ContainerInfo, DockerEngine, EffectiveLimits, ImageInfo, PullOptions, PullOutcome, RunResult, RunSpec } from '../../domain/ports.js';
+import type { ContainerInfo, DockerEngine, EffectiveLimits, ImageInfo, PullOptions, PullOutcome, RunResult, RunSpec } from '../../domain/engine-port.js';
 import type { DaemonClientOptions } from './daemon-client.js';
 import { DaemonClient } from './daemon-client.js';
 import { createError, daemonError, messageOf, parseDockerTime, statusOf } from './daemon-errors.js';

@@ -3,7 +3,7 @@
  * apart from the engines and without dockerode: the lazy engine the web role
  * holds declares it before it loads its engine, if ever.
  */
-import type { EngineCapabilities } from '../../domain/ports.js';
+import type { EngineCapabilities } from '../../domain/engine-port.js';
 
 /** One engine: a recreate is a stop and a start. */
 export const CONTAINER_ENGINE_CAPABILITIES: EngineCapabilities = Object.freeze({ replaceInPlace: false });

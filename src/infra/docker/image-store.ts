@@ -6,7 +6,7 @@
 import type Dockerode from 'dockerode';
 import { pullFailure, registryUnreachable } from '../../domain/image-pull.js';
 import type { PullPolicy } from '../../domain/model.js';
-import type { ImageInfo, PullOptions, PullOutcome, PullProgress } from '../../domain/ports.js';
+import type { ImageInfo, PullOptions, PullOutcome, PullProgress } from '../../domain/engine-port.js';
 import type { DaemonClient } from './daemon-client.js';
 import { daemonError, messageOf, statusOf } from './daemon-errors.js';
 import { pullFailureOf, pullWithDeadlines } from './pull.js';

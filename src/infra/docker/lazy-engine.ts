@@ -7,17 +7,8 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { PullPolicy } from '../../domain/model.js';
-import type {
-  ContainerInfo,
-  DockerEngine,
-  EngineCapabilities,
-  ImageInfo,
-  PullOptions,
-  PullOutcome,
-  RunResult,
-  RunSpec,
-  Telemetry,
-} from '../../domain/ports.js';
+import type { Telemetry } from '../../domain/ports.js';
+import type { ContainerInfo, DockerEngine, EngineCapabilities, ImageInfo, PullOptions, PullOutcome, RunResult, RunSpec } from '../../domain/engine-port.js';
 import type { DockerTls } from './host.js';
 import { dockerTarget, dockerTlsAgent } from './host.js';
 

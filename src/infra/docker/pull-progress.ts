@@ -5,7 +5,7 @@
  * lines about the image as a whole (`Pulling from …`, `Digest: …`,
  * `Status: …`). A tally of the layers turns them into one PullProgress.
  */
-import type { PullProgress } from '../../domain/ports.js';
+import type { PullProgress } from '../../domain/engine-port.js';
 
 export interface PullEvent {
   status?: string;

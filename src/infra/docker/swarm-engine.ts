@@ -26,7 +26,7 @@ import type Dockerode from 'dockerode';
 import { isDockerDeadline } from '../../domain/errors.js';
 import { pulledDigest } from '../../domain/image-ref.js';
 import type { PullPolicy } from '../../domain/model.js';
-import type { ContainerInfo, DockerEngine, ImageInfo, PullOptions, PullOutcome, RunResult, RunSpec } from '../../domain/ports.js';
+import type { ContainerInfo, DockerEngine, ImageInfo, PullOptions, PullOutcome, RunResult, RunSpec } from '../../domain/engine-port.js';
 import type { EngineOptions } from './container-engine.js';
 import { DaemonClient } from './daemon-client.js';
 import { createError, daemonError, statusOf } from './daemon-errors.js';

@@ -9,7 +9,8 @@
  */
 import { errorMessage } from '../../domain/errors.js';
 import { LABEL_GAME_ID } from '../../domain/model.js';
-import type { ContainerInfo, DockerEngine, Logger } from '../../domain/ports.js';
+import type { Logger } from '../../domain/ports.js';
+import type { ContainerInfo, DockerEngine } from '../../domain/engine-port.js';
 import type { EngineEvent, EventsFollower } from './events-follower.js';
 
 export interface SwarmFollowOptions {

@@ -4,7 +4,7 @@
  * creates a game's service with, and what its tasks' states mean.
  */
 import { unlimitedProblem } from '../../domain/container-spec.js';
-import type { EffectiveLimits, RunSpec } from '../../domain/ports.js';
+import type { EffectiveLimits, RunSpec } from '../../domain/engine-port.js';
 
 /** Task states after which a task never runs again. */
 export const TERMINAL = new Set(['complete', 'shutdown', 'failed', 'rejected', 'remove', 'orphaned']);

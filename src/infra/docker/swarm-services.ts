@@ -3,7 +3,7 @@
  * through the daemon client; and what a stop saw of the task it ended,
  * which Swarm deletes soon after.
  */
-import type { RuntimeNode } from '../../domain/ports.js';
+import type { RuntimeNode } from '../../domain/engine-port.js';
 import { DockerDeadlineExceeded } from '../../domain/errors.js';
 import type { DaemonClient } from './daemon-client.js';
 import { statusOf } from './daemon-errors.js';

@@ -4,7 +4,7 @@
  * container itself when it runs on the manager's own node.
  */
 import type Dockerode from 'dockerode';
-import type { ContainerInfo, RunResult, RuntimeNode } from '../../domain/ports.js';
+import type { ContainerInfo, RunResult, RuntimeNode } from '../../domain/engine-port.js';
 import { effectiveLimits } from './container-engine.js';
 import type { DaemonClient } from './daemon-client.js';
 import { parseDockerTime, statusOf } from './daemon-errors.js';
