@@ -12,6 +12,7 @@
  */
 import { z } from 'zod';
 import { CONTAINER } from './config/container-variables.js';
+import { ENGINES } from './config/engine-variables.js';
 import { build, variablesOf, type Shape } from './config/declare.js';
 import { BACKEND, DOCKER, SWARM } from './config/docker-variables.js';
 import { JOBS, LEASES, LOG_LEVEL, OPERATION_LOG, PROCESS, RECONCILE_INTERVAL, STREAMS } from './config/operation-variables.js';
@@ -31,6 +32,7 @@ const CONFIG_TREE = {
   swarm: SWARM,
   docker: DOCKER,
   container: CONTAINER,
+  engines: ENGINES,
   ...LEASES,
   streams: STREAMS,
   reconcileIntervalMs: RECONCILE_INTERVAL,

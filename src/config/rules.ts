@@ -86,4 +86,14 @@ export function checkCeilings(v: Parsed, ctx: z.RefinementCtx): void {
       ctx.addIssue({ code: 'custom', path: [name], message: `must not be above ${maxName} (${String(v[maxName])})` });
     }
   }
+  // Contract §15: the stop timeout an image without its own label gets is under the ceiling its label would be held to.
+  const stop = amount(v.RTMANAGER_STOP_TIMEOUT_SECONDS, false);
+  const maxStop = amount(v.RTMANAGER_CONTAINER_MAX_STOP_TIMEOUT_SECONDS, false);
+  if (stop !== null && maxStop !== null && stop > maxStop) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['RTMANAGER_STOP_TIMEOUT_SECONDS'],
+      message: `must not be above RTMANAGER_CONTAINER_MAX_STOP_TIMEOUT_SECONDS (${String(v.RTMANAGER_CONTAINER_MAX_STOP_TIMEOUT_SECONDS)})`,
+    });
+  }
 }

@@ -75,6 +75,11 @@ Docker CLI's variables, read as it reads them:`,
 [testing.md](testing.md).`,
   },
   contract14: { heading: "Contract v3 (§14): every accepted request's intent" },
+  contract15: {
+    heading: 'Contract v3 (§15): engines, not only containers',
+    before: `Image labels \`com.galaxy.stop_signal\` and \`com.galaxy.stop_timeout\` choose how a stop ends an
+engine (falling back to the image's \`STOPSIGNAL\` and \`RTMANAGER_STOP_TIMEOUT_SECONDS\`).`,
+  },
 } as const satisfies Record<string, Section>;
 
 export type SectionId = keyof typeof SECTIONS;

@@ -25,7 +25,7 @@
  *   and metrics.
  */
 
-export const OP_SOURCES = ['lobby_stream', 'gm_rest', 'admin_rest', 'reconciler'] as const;
+export const OP_SOURCES = ['lobby_stream', 'gm_rest', 'admin_rest', 'reconciler', 'crash_policy'] as const;
 export type OpSource = (typeof OP_SOURCES)[number];
 export function isOpSource(value: unknown): value is OpSource {
   return typeof value === 'string' && (OP_SOURCES as readonly string[]).includes(value);
@@ -38,6 +38,13 @@ export const RUNTIME_STATUSES = ['running', 'stopped', 'exited', 'removed'] as c
 export type RuntimeStatus = (typeof RUNTIME_STATUSES)[number];
 
 export type Outcome = 'success' | 'failure';
+
+/**
+ * What Docker's `HEALTHCHECK` says of the engine (contract §15): `none` for an
+ * image without one (and on records written before it was followed).
+ */
+export const RUNTIME_HEALTHS = ['healthy', 'unhealthy', 'starting', 'none'] as const;
+export type RuntimeHealth = (typeof RUNTIME_HEALTHS)[number];
 
 export interface RuntimeRecord {
   gameId: string;
@@ -73,6 +80,12 @@ export interface RuntimeRecord {
    */
   nodeId: string | null;
   nodeHostname: string | null;
+  /** The engine's health as last seen (contract §15). */
+  health: RuntimeHealth;
+  /** Crash restarts made in the current crash-restart window (contract §15); 0 when none. */
+  restartCount: number;
+  /** The exit code of the engine's last exit, null while it never exited (or before it was recorded). */
+  lastExitCode: number | null;
 }
 
 /** One row of the audit log: one attempt of one operation. */
@@ -90,13 +103,25 @@ export interface OperationEntry {
   errorMessage: string;
   startedAt: Date;
   finishedAt: Date;
+  /** The engine's exit code when the operation ended it (a stop's), else null (contract §15). */
+  exitCode: number | null;
 }
 
 export interface StoredOperationEntry extends OperationEntry {
   id: number;
 }
 
-export const HEALTH_EVENT_TYPES = ['container_started', 'container_exited', 'container_oom', 'container_disappeared', 'container_adopted'] as const;
+export const HEALTH_EVENT_TYPES = [
+  'container_started',
+  'container_exited',
+  'container_oom',
+  'container_disappeared',
+  'container_adopted',
+  'container_unhealthy',
+  'container_healthy',
+  'container_restarted',
+  'container_crash_loop',
+] as const;
 export type HealthEventType = (typeof HEALTH_EVENT_TYPES)[number];
 
 export interface HealthEvent {
@@ -107,7 +132,12 @@ export interface HealthEvent {
   details: Record<string, unknown>;
 }
 
-export const NOTIFICATION_TYPES = ['runtime.image_pull_failed', 'runtime.container_start_failed', 'runtime.start_config_invalid'] as const;
+export const NOTIFICATION_TYPES = [
+  'runtime.image_pull_failed',
+  'runtime.container_start_failed',
+  'runtime.start_config_invalid',
+  'runtime.container_crash_loop',
+] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
 
 export interface NotificationIntent {
@@ -137,6 +167,9 @@ export const LABEL_STARTED_AT_MS = 'com.galaxy.started_at_ms';
 export const IMAGE_LABEL_CPU_QUOTA = 'com.galaxy.cpu_quota';
 export const IMAGE_LABEL_MEMORY = 'com.galaxy.memory';
 export const IMAGE_LABEL_PIDS_LIMIT = 'com.galaxy.pids_limit';
+/** Contract §15: the signal a stop sends, and the seconds it waits before the kill. */
+export const IMAGE_LABEL_STOP_SIGNAL = 'com.galaxy.stop_signal';
+export const IMAGE_LABEL_STOP_TIMEOUT = 'com.galaxy.stop_timeout';
 
 export const HOSTNAME_PREFIX = 'galaxy-game-';
 /** v1 engines read the state directory from this name as well as the configured one. */

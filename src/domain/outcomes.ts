@@ -64,7 +64,7 @@ export async function recordSuccess(
 /** Never throws; says whether the row was written, for the callers that must know. */
 export async function bestEffortAppend(
   op: Operation,
-  entry: { containerId: string; outcome: 'success' | 'failure'; errorCode: string; errorMessage: string },
+  entry: { containerId: string; outcome: 'success' | 'failure'; errorCode: string; errorMessage: string; exitCode?: number | null },
 ): Promise<{ written: true } | { written: false; error: string }> {
   try {
     await op.deps.operations.append({
@@ -77,6 +77,7 @@ export async function bestEffortAppend(
       startedAt: op.startedAt,
       finishedAt: op.deps.clock.now(),
       ...entry,
+      exitCode: entry.exitCode ?? null,
     });
     return { written: true };
   } catch (error) {

@@ -178,6 +178,9 @@ async function adopt(observing: Operation, record: RuntimeRecord | null, contain
     effectiveMemoryBytes: container.effective?.memoryBytes ?? null,
     effectivePidsLimit: container.effective?.pidsLimit ?? null,
     nodeId: container.node?.id ?? null,
+    health: record?.health ?? 'none',
+    restartCount: record?.restartCount ?? 0,
+    lastExitCode: record?.lastExitCode ?? null,
     nodeHostname: container.node?.hostname ?? null,
   };
   if (!(await deps.records.upsert(adopted, fenceOf(op)))) return false;

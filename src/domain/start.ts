@@ -204,6 +204,10 @@ function runningRecord(op: Operation, existing: RuntimeRecord | null, run: RunRe
     effectiveMemoryBytes: run.effective.memoryBytes,
     effectivePidsLimit: run.effective.pidsLimit,
     nodeId: run.node?.id ?? null,
+    // Contract §15: health is followed from here; a start by an operation opens a new crash window.
+    health: 'none',
+    restartCount: 0,
+    lastExitCode: existing?.lastExitCode ?? null,
     nodeHostname: run.node?.hostname ?? null,
   };
 }

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { GAME_ID_PATTERN_SOURCE } from '../domain/game-id.js';
 import { ERROR_CODES } from '../domain/errors.js';
-import { RUNTIME_STATUSES } from '../domain/model.js';
+import { RUNTIME_HEALTHS, RUNTIME_STATUSES } from '../domain/model.js';
 import { gameIdSchema, imageRefSchema, sourceRefSchema } from '../jobs/queues.js';
 
 // The pattern is checked in a refinement (for its message), so the document is told it here.
@@ -78,6 +78,11 @@ export const recordJson = z
       description: "that node's hostname; null on one engine and once stopped, kept when it exits or disappears",
       example: 'worker-2',
     }),
+    health: z.enum(RUNTIME_HEALTHS).meta({
+      description: "the engine's Docker HEALTHCHECK as last seen: `healthy`, `unhealthy`, `starting`, or `none` for an image without one",
+    }),
+    restart_count: z.number().int().meta({ description: 'crash restarts the manager made in the current crash-restart window' }),
+    last_exit_code: z.number().int().nullable().meta({ description: "the exit code of the engine's last exit; null while it never exited" }),
   })
   .meta({ id: 'RuntimeRecord' });
 
@@ -131,6 +136,7 @@ export const operationJson = z
     error_message: z.string(),
     started_at: z.string(),
     finished_at: z.string(),
+    exit_code: z.number().int().nullable().meta({ description: "the engine's exit code when the operation ended it (a stop), else null" }),
   })
   .meta({ id: 'Operation' });
 

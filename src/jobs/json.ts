@@ -20,6 +20,9 @@ export interface RecordJson {
   effective_pids_limit: number | null;
   node_id: string | null;
   node_hostname: string | null;
+  health: string;
+  restart_count: number;
+  last_exit_code: number | null;
 }
 
 export interface ResultJson {
@@ -51,6 +54,9 @@ export function recordToJson(r: RuntimeRecord): RecordJson {
     effective_pids_limit: r.effectivePidsLimit,
     node_id: r.nodeId,
     node_hostname: r.nodeHostname,
+    health: r.health,
+    restart_count: r.restartCount,
+    last_exit_code: r.lastExitCode,
   };
 }
 
@@ -79,5 +85,6 @@ export function operationToJson(e: StoredOperationEntry) {
     error_message: e.errorMessage,
     started_at: e.startedAt.toISOString(),
     finished_at: e.finishedAt.toISOString(),
+    exit_code: e.exitCode,
   };
 }

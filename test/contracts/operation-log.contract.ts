@@ -23,6 +23,7 @@ export function sampleEntry(gameId: string, overrides: Partial<OperationEntry> =
     errorMessage: '',
     startedAt: new Date(T0),
     finishedAt: new Date(T0 + 250),
+    exitCode: null,
     ...overrides,
   };
 }
@@ -61,6 +62,7 @@ export function describeOperationLogContract(name: string, make: () => Promise<O
           errorMessage: 'OCI runtime create failed: «quotes» "and" \\ newlines\nsecond line',
           startedAt: new Date(T0 + 7),
           finishedAt: new Date(T0 + 1234),
+          exitCode: null,
         });
         const id = await port.append(entry);
         const [read] = await port.listByGame('g-rt', 10);

@@ -28,6 +28,9 @@ export function sampleRecord(gameId: string, overrides: Partial<RuntimeRecord> =
     effectivePidsLimit: 4096,
     nodeId: 'n4bxkq2pdlvw3hygx7cm9rjse',
     nodeHostname: 'worker-2.galaxy.test',
+    health: 'none',
+    restartCount: 0,
+    lastExitCode: null,
     ...overrides,
   };
 }
@@ -100,6 +103,9 @@ export function describeRuntimeRecordStoreContract(name: string, make: () => Pro
           effectivePidsLimit: null,
           nodeId: null,
           nodeHostname: null,
+          health: 'none',
+          restartCount: 0,
+          lastExitCode: null,
         });
         await port.upsert(record, 1);
         expect(await port.get('g-nulls')).toEqual(record);
@@ -121,6 +127,9 @@ export function describeRuntimeRecordStoreContract(name: string, make: () => Pro
           effectivePidsLimit: null,
           nodeId: null,
           nodeHostname: null,
+          health: 'none',
+          restartCount: 0,
+          lastExitCode: null,
         });
         await port.upsert(replacement, 1);
         expect(await port.get('g-replace')).toEqual(replacement);

@@ -141,6 +141,7 @@ describe('Postgres: a locked runtime_records table', () => {
       errorMessage: '',
       startedAt: new Date(),
       finishedAt: new Date(),
+      exitCode: null,
     });
     const { call } = testApp({ records, operations });
     const lock = await lockTables(database.url, 'runtime_records');

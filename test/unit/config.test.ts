@@ -61,6 +61,7 @@ describe('config defaults (contract §2 and ours)', () => {
         user: null,
         extraLabels: {},
       },
+      engines: { startHealthTimeoutMs: 60000, maxStopTimeoutSeconds: 300, crashRestart: { max: 0, windowMs: 600000, backoffMs: 1000 } },
       leaseTtlMs: 60000,
       leaseWaitMs: 600000,
       streamDedupWindowMs: 86400000,
@@ -172,6 +173,11 @@ describe('config defaults (contract §2 and ours)', () => {
       RTMANAGER_LEASE_WAIT_MS: '20000',
       RTMANAGER_STREAM_DEDUP_WINDOW_MS: '3600000',
       RTMANAGER_STOP_TIMEOUT_SECONDS: '3',
+      RTMANAGER_START_HEALTH_TIMEOUT_MS: '7000',
+      RTMANAGER_CONTAINER_MAX_STOP_TIMEOUT_SECONDS: '120',
+      RTMANAGER_CRASH_RESTART_MAX: '5',
+      RTMANAGER_CRASH_RESTART_WINDOW_MS: '120000',
+      RTMANAGER_CRASH_RESTART_BACKOFF_MS: '250',
       RTMANAGER_CONTAINER_EXTRA_LABELS: 'com.galaxy.fleet=eu-1, team=games',
       RTMANAGER_LOBBY_BASE_URL: 'http://lobby:8080',
       RTMANAGER_START_JOBS_STREAM: 's1',
@@ -237,6 +243,7 @@ describe('config defaults (contract §2 and ours)', () => {
         user: '1000:1001',
         extraLabels: { 'com.galaxy.fleet': 'eu-1', team: 'games' },
       },
+      engines: { startHealthTimeoutMs: 7000, maxStopTimeoutSeconds: 120, crashRestart: { max: 5, windowMs: 120000, backoffMs: 250 } },
       leaseTtlMs: 5000,
       leaseWaitMs: 20000,
       streamDedupWindowMs: 3600000,
@@ -340,6 +347,11 @@ const INVALID: Array<[string, string, string]> = [
   ['RTMANAGER_LEASE_WAIT_MS', '86400001', 'must be an integer between 1 and 86400000 (got "86400001")'],
   ['RTMANAGER_STREAM_DEDUP_WINDOW_MS', '999', 'must be an integer between 1000 and 31536000000 (got "999")'],
   ['RTMANAGER_STOP_TIMEOUT_SECONDS', '601', 'must be an integer between 0 and 600 (got "601")'],
+  ['RTMANAGER_START_HEALTH_TIMEOUT_MS', '99', 'must be an integer between 100 and 3600000 (got "99")'],
+  ['RTMANAGER_CONTAINER_MAX_STOP_TIMEOUT_SECONDS', '0', 'must be an integer between 1 and 3600 (got "0")'],
+  ['RTMANAGER_CRASH_RESTART_MAX', '-1', 'must be an integer between 0 and 1000 (got "-1")'],
+  ['RTMANAGER_CRASH_RESTART_WINDOW_MS', '999', 'must be an integer between 1000 and 604800000 (got "999")'],
+  ['RTMANAGER_CRASH_RESTART_BACKOFF_MS', 'soon', 'must be an integer between 0 and 3600000 (got "soon")'],
   ['RTMANAGER_LOBBY_BASE_URL', 'lobby', 'must be a http or https URL (got "lobby")'],
   ['RTMANAGER_START_JOBS_STREAM', ' ', 'must not be blank (got " ")'],
   ['RTMANAGER_HEALTH_EVENTS_STREAM', ' ', 'must not be blank (got " ")'],
@@ -395,8 +407,34 @@ describe('config errors: one line per bad variable, naming it and why', () => {
     [{ RTMANAGER_CONTAINER_DEFAULT_MEMORY: '16g' }, 'RTMANAGER_CONTAINER_DEFAULT_MEMORY: must not be above RTMANAGER_CONTAINER_MAX_MEMORY (8g)'],
     [{ RTMANAGER_CONTAINER_MAX_MEMORY: '256m' }, 'RTMANAGER_CONTAINER_DEFAULT_MEMORY: must not be above RTMANAGER_CONTAINER_MAX_MEMORY (256m)'],
     [{ RTMANAGER_CONTAINER_DEFAULT_PIDS_LIMIT: '5000' }, 'RTMANAGER_CONTAINER_DEFAULT_PIDS_LIMIT: must not be above RTMANAGER_CONTAINER_MAX_PIDS_LIMIT (4096)'],
+    [
+      { RTMANAGER_STOP_TIMEOUT_SECONDS: '31', RTMANAGER_CONTAINER_MAX_STOP_TIMEOUT_SECONDS: '30' },
+      'RTMANAGER_STOP_TIMEOUT_SECONDS: must not be above RTMANAGER_CONTAINER_MAX_STOP_TIMEOUT_SECONDS (30)',
+    ],
   ])('refuses a default above its ceiling: %j', (env, line) => {
     expect(loadConfig({ ...AUTH, ...env })).toEqual({ ok: false, errors: [line] });
+  });
+
+  it('reads contract §15: defaults, and each variable given', () => {
+    expect(ok({ ...AUTH }).engines).toEqual({
+      startHealthTimeoutMs: 60_000,
+      maxStopTimeoutSeconds: 300,
+      crashRestart: { max: 0, windowMs: 600_000, backoffMs: 1_000 },
+    });
+    const given = {
+      RTMANAGER_START_HEALTH_TIMEOUT_MS: '5000',
+      RTMANAGER_CONTAINER_MAX_STOP_TIMEOUT_SECONDS: '10',
+      RTMANAGER_STOP_TIMEOUT_SECONDS: '10',
+      RTMANAGER_CRASH_RESTART_MAX: '3',
+      RTMANAGER_CRASH_RESTART_WINDOW_MS: '60000',
+      RTMANAGER_CRASH_RESTART_BACKOFF_MS: '0',
+    };
+    expect(ok({ ...AUTH, ...given }).engines).toEqual({
+      startHealthTimeoutMs: 5_000,
+      maxStopTimeoutSeconds: 10,
+      crashRestart: { max: 3, windowMs: 60_000, backoffMs: 0 },
+    });
+    expect(loadConfig({ ...AUTH, RTMANAGER_CRASH_RESTART_MAX: '-1' }).ok).toBe(false);
   });
 
   it('takes defaults equal to their ceilings, and judges a ceiling only when both sides parse', () => {

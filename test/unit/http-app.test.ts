@@ -135,6 +135,9 @@ describe('reads', () => {
     effectivePidsLimit: 64,
     nodeId: 'n1',
     nodeHostname: 'host-1',
+    health: 'none',
+    restartCount: 0,
+    lastExitCode: null,
   };
 
   it('GET a record in contract JSON, 404 when absent', async () => {
@@ -159,6 +162,9 @@ describe('reads', () => {
       effective_pids_limit: 64,
       node_id: 'n1',
       node_hostname: 'host-1',
+      health: 'none',
+      restart_count: 0,
+      last_exit_code: null,
     });
     expect((await s.call('GET', '/api/v1/internal/runtimes/g-2')).status).toBe(404);
   });
@@ -196,6 +202,7 @@ describe('reads', () => {
       errorMessage: '',
       startedAt: new Date(),
       finishedAt: new Date(),
+      exitCode: null,
     });
     const res = await s.call('GET', START);
     expect(res.status).toBe(200);
@@ -224,6 +231,7 @@ describe('reads', () => {
         errorMessage: '',
         startedAt: new Date(),
         finishedAt: new Date(),
+        exitCode: null,
       });
     }
     const body = (await (await s.call('GET', '/api/v1/internal/runtimes/g-1/operations?limit=10')).json()) as {

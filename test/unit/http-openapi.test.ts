@@ -108,6 +108,9 @@ describe('OpenAPI document', () => {
       'effective_pids_limit',
       'node_id',
       'node_hostname',
+      'health',
+      'restart_count',
+      'last_exit_code',
     ]);
     // Contract §11: a number, integers, and null for what was never recorded.
     expect(doc.components.schemas.RuntimeRecord?.properties).toMatchObject({
@@ -118,7 +121,11 @@ describe('OpenAPI document', () => {
       // Where the engine runs: null on one engine and once stopped.
       node_id: { type: ['string', 'null'], description: expect.stringContaining('node') as string },
       node_hostname: { type: ['string', 'null'], description: expect.stringContaining('hostname') as string },
+      // Contract §15.
+      health: { enum: ['healthy', 'unhealthy', 'starting', 'none'] },
+      last_exit_code: { anyOf: [expect.objectContaining({ type: 'integer' }), { type: 'null' }] },
     });
+    expect(doc.components.schemas.Operation?.required).toContain('exit_code');
     expect(doc.components.schemas.Operation?.required).toContain('image_digest');
     expect(doc.components.schemas.Result?.required).toEqual(['outcome', 'error_code', 'error_message', 'record', 'retryable']);
     // Only an image can clash: stop and restart never answer 409.

@@ -140,6 +140,9 @@ function recordNaming(w: World, containerId: string) {
     effectivePidsLimit: null,
     nodeId: null,
     nodeHostname: null,
+    health: 'none' as const,
+    restartCount: 0,
+    lastExitCode: null,
   };
 }
 

@@ -37,6 +37,9 @@ function runningRecord(over: Partial<RuntimeRecord> = {}): RuntimeRecord {
     effectivePidsLimit: 512,
     nodeId: null,
     nodeHostname: null,
+    health: 'none',
+    restartCount: 0,
+    lastExitCode: null,
     ...over,
   };
 }
@@ -101,6 +104,9 @@ describe('start: fresh success', () => {
       // One engine: no node to name.
       nodeId: null,
       nodeHostname: null,
+      health: 'none',
+      restartCount: 0,
+      lastExitCode: null,
     };
     expect(result).toEqual({ outcome: 'success', errorCode: null, errorMessage: '', record: expectedRecord, retryable: false });
     expect(await w.records.get('g-100')).toEqual(result.record);

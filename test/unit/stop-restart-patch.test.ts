@@ -78,6 +78,7 @@ describe('stop', () => {
       errorMessage: '',
       startedAt: expect.any(Date),
       finishedAt: expect.any(Date),
+      exitCode: null,
     });
     // A stop is not a start: the start counter saw only the boot.
     expect(w.telemetry.startOutcomes).toEqual([{ outcome: 'success', errorCode: '', opSource: 'gm_rest' }]);

@@ -88,5 +88,6 @@ function toEntry(row: Row): StoredOperationEntry {
     errorMessage: row.errorMessage,
     startedAt: row.startedAt,
     finishedAt: row.finishedAt,
+    exitCode: row.exitCode,
   };
 }

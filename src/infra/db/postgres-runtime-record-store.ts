@@ -1,5 +1,5 @@
 import { and, asc, eq, gt, sql, type SQL } from 'drizzle-orm';
-import type { RuntimeRecord, RuntimeStatus } from '../../domain/model.js';
+import type { RuntimeHealth, RuntimeRecord, RuntimeStatus } from '../../domain/model.js';
 import type { RuntimeRecordPage, RuntimeRecordStore } from '../../domain/ports.js';
 import type { Database } from './client.js';
 import { type CallDeadline, withinDeadline } from './deadline.js';
@@ -91,6 +91,9 @@ function toRow(record: RuntimeRecord, fence: number): Row {
     effectivePidsLimit: record.effectivePidsLimit,
     nodeId: record.nodeId,
     nodeHostname: record.nodeHostname,
+    health: record.health,
+    restartCount: record.restartCount,
+    lastExitCode: record.lastExitCode,
   };
 }
 
@@ -115,5 +118,9 @@ function toRecord(row: Row): RuntimeRecord {
     effectivePidsLimit: row.effectivePidsLimit,
     nodeId: row.nodeId,
     nodeHostname: row.nodeHostname,
+    // The table's check constraint admits only the four healths.
+    health: row.health as RuntimeHealth,
+    restartCount: row.restartCount,
+    lastExitCode: row.lastExitCode,
   };
 }

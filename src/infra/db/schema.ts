@@ -3,7 +3,7 @@
  * the migrations there are the schema of record, this file is their source.
  */
 import { sql } from 'drizzle-orm';
-import { bigint, check, customType, doublePrecision, index, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, check, customType, doublePrecision, index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
 
 /**
  * Game ids compare byte-wise everywhere (the fakes, PGlite, any Postgres),
@@ -41,10 +41,15 @@ export const runtimeRecords = pgTable(
     /** Where the engine runs on a cluster; NULL on one engine, while nothing runs, and on rows written before it was recorded. */
     nodeId: text('node_id'),
     nodeHostname: text('node_hostname'),
+    /** Contract §15: 'none' on rows written before health was followed. */
+    health: text('health').notNull().default('none'),
+    restartCount: integer('restart_count').notNull().default(0),
+    lastExitCode: integer('last_exit_code'),
   },
   (t) => [
     index('runtime_records_status_game_id_idx').on(t.status, t.gameId),
     check('runtime_records_status_check', sql`${t.status} in ('running', 'stopped', 'exited', 'removed')`),
+    check('runtime_records_health_check', sql`${t.health} in ('healthy', 'unhealthy', 'starting', 'none')`),
   ],
 );
 
@@ -65,6 +70,8 @@ export const operationLog = pgTable(
     errorMessage: text('error_message').notNull().default(''),
     startedAt: timestamptz('started_at').notNull(),
     finishedAt: timestamptz('finished_at').notNull(),
+    /** Contract §15: the engine's exit code when the operation ended it; NULL otherwise. */
+    exitCode: integer('exit_code'),
   },
   (t) => [
     index('operation_log_game_id_id_idx').on(t.gameId, t.id.desc()),
