@@ -62,7 +62,7 @@ export function describeOperationLogContract(name: string, make: () => Promise<O
           errorMessage: 'OCI runtime create failed: «quotes» "and" \\ newlines\nsecond line',
           startedAt: new Date(T0 + 7),
           finishedAt: new Date(T0 + 1234),
-          exitCode: null,
+          exitCode: 137,
         });
         const id = await port.append(entry);
         const [read] = await port.listByGame('g-rt', 10);

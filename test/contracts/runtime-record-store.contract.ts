@@ -86,6 +86,15 @@ export function describeRuntimeRecordStoreContract(name: string, make: () => Pro
         expect(await port.get('g-limits')).toEqual(record);
       }));
 
+    it('keeps what it knows of the engine (contract §15): its health, crash restarts and last exit code', () =>
+      withSubject(async (port) => {
+        for (const [i, health] of (['healthy', 'unhealthy', 'starting', 'none'] as const).entries()) {
+          const record = sampleRecord(`g-engine-${i}`, { health, restartCount: i * 3, lastExitCode: i === 3 ? null : [0, 137, -1][i]! });
+          await port.upsert(record, 1);
+          expect(await port.get(record.gameId)).toEqual(record);
+        }
+      }));
+
     it('keeps nulls as nulls, not empty strings or epoch dates', () =>
       withSubject(async (port) => {
         const record = sampleRecord('g-nulls', {
