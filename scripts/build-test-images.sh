@@ -10,8 +10,8 @@ cd "$(dirname "$0")/.."
 HTTPD='["/bin/busybox","httpd","-f","-p","8080","-h","/www"]'
 LIMITS='com.galaxy.cpu_quota="0.5" com.galaxy.memory="64m" com.galaxy.pids_limit="64"'
 
-build() { # build <tag> <entrypoint json> <label line or empty>
-  local tag=$1 entrypoint=$2 labels=$3
+build() { # build <tag> <entrypoint json> <label line or empty> [more Dockerfile lines: HEALTHCHECK, STOPSIGNAL]
+  local tag=$1 entrypoint=$2 labels=$3 more=${4:-}
   local ctx; ctx=$(mktemp -d)
   cp /bin/busybox "$ctx/busybox"
   mkdir -p "$ctx/www" && cp test/images/engine/index.html "$ctx/www/index.html"
@@ -19,7 +19,8 @@ build() { # build <tag> <entrypoint json> <label line or empty>
     echo 'FROM scratch'
     echo 'COPY busybox /bin/busybox'
     echo 'COPY www /www'
-    [ -n "$labels" ] && echo "LABEL $labels"
+    if [ -n "$labels" ]; then echo "LABEL $labels"; fi
+    if [ -n "$more" ]; then echo "$more"; fi
     echo "ENTRYPOINT $entrypoint"
   } >"$ctx/Dockerfile"
   local hash; hash=$(cat "$ctx/Dockerfile" "$ctx/www/index.html" | sha256sum | cut -c1-16)
