@@ -51,3 +51,6 @@ build galaxy-test-engine:greedy "$HTTPD" 'com.galaxy.memory="1p" com.galaxy.pids
 build galaxy-test-engine:tiny "$HTTPD" 'com.galaxy.cpu_quota="0.0000000001" com.galaxy.memory="0" com.galaxy.pids_limit="0"'
 # shellcheck disable=SC2016 # $x is the container shell's, not this one's
 build galaxy-test-engine:hog '["/bin/busybox","sh","-c","x=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa; while true; do x=$x$x; done"]' 'com.galaxy.memory="8m" com.galaxy.pids_limit="16"'
+# Contract §15: healthy while the file `ok` is in the game's state directory (mounted at RTMANAGER_ENGINE_STATE_MOUNT_PATH's
+# default), so a test flips its health from the host; the first probe a second after the start, unhealthy after two failures.
+build galaxy-test-engine:healthcheck "$HTTPD" "$LIMITS" 'HEALTHCHECK --interval=1s --timeout=1s --retries=2 CMD ["/bin/busybox","test","-f","/var/lib/galaxy/engine/ok"]'

@@ -6,7 +6,7 @@
  * every port (ports.ts), it throws on infrastructure failure and answers
  * business outcomes (not found, network missing) as values.
  */
-import type { PullPolicy } from './model.js';
+import type { PullPolicy, RuntimeHealth } from './model.js';
 
 /**
  * A pull so far, over all its layers. Layers and their sizes become known as
@@ -111,6 +111,8 @@ export interface ImageInfo {
   /** Docker's RepoDigests: `repository@sha256:…` for each repository the image was pulled from or pushed to. */
   repoDigests: string[];
   labels: Record<string, string>;
+  /** The image declares a `HEALTHCHECK` (Config.Healthcheck with a test other than `NONE`): a start waits for it (contract §15). */
+  healthcheck: boolean;
 }
 
 export interface ContainerInfo {
@@ -137,7 +139,21 @@ export interface ContainerInfo {
    * there or not asked at all). Not running.
    */
   unreachable: boolean;
+  /**
+   * Docker's verdict on its `HEALTHCHECK` (State.Health.Status; a listing's
+   * status line says it too); `none` without one. On a cluster, a task on
+   * another node is `healthy` while it runs (Swarm runs a task with a
+   * HEALTHCHECK only once healthy, and ends it when unhealthy).
+   */
+  health: RuntimeHealth;
 }
+
+/**
+ * How a wait for an engine's health ended (DockerEngine.awaitHealth):
+ * `none`, the container has no HEALTHCHECK (nothing to wait for); `gone`, it
+ * stopped running, or is no more, before a verdict.
+ */
+export type HealthVerdict = 'healthy' | 'unhealthy' | 'timeout' | 'gone' | 'none';
 
 /**
  * What an engine declares it can do beyond the calls every engine answers,
@@ -179,6 +195,12 @@ export interface DockerEngine {
    * engine that does not declare it (one engine) throws and touches nothing.
    */
   replace(containerId: string, spec: RunSpec): Promise<RunResult>;
+  /**
+   * Until the running container's HEALTHCHECK gives its first verdict since
+   * the container started (Docker's `health_status` events), at most
+   * `timeoutMs`. Throws only when the daemon fails.
+   */
+  awaitHealth(containerId: string, timeoutMs: number): Promise<HealthVerdict>;
   /** null when no container has this name or id. */
   inspectContainer(nameOrId: string): Promise<ContainerInfo | null>;
   /** SIGTERM, then kill after `timeoutSeconds`. A container already stopped is fine. */

@@ -1,3 +1,6 @@
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isContainerNameTaken } from '../../src/domain/errors.js';
 import type { DockerEngine, PullProgress, RunSpec } from '../../src/domain/engine-port.js';
@@ -11,6 +14,11 @@ export interface DockerEngineSubject {
   remoteImage: string;
   /** A fresh `registry/repo:tag` in a registry that answers (with the credentials the port was given), not local. */
   pullableImage(): Promise<string>;
+  /**
+   * Local, with a HEALTHCHECK that passes while the file `ok` is in the
+   * directory mounted at HEALTH_MOUNT (its first probe a second after the start).
+   */
+  healthImage: string;
   /** A ref whose registry does not answer, of which a local copy exists. */
   unreachableLocalImage: string;
   /** Downloads the port has started so far (a shared pull counts once). */
@@ -49,6 +57,21 @@ export function contractRunSpec(s: DockerEngineSubject, suffix: string, over: Pa
     user: '65534:65534',
     ...over,
   };
+}
+
+/** Where the health image looks for its `ok` file: RTMANAGER_ENGINE_STATE_MOUNT_PATH's default. */
+export const HEALTH_MOUNT = '/var/lib/galaxy/engine';
+
+/** A host directory for the health image's mount, with `ok` in it or not; the engine's user may read it. */
+async function withHealthDir<T>(ok: boolean, body: (hostPath: string) => Promise<T>): Promise<T> {
+  const hostPath = await mkdtemp(path.join(os.tmpdir(), 'rtm-health-'));
+  try {
+    await chmod(hostPath, 0o755);
+    if (ok) await writeFile(path.join(hostPath, 'ok'), '');
+    return await body(hostPath);
+  } finally {
+    await rm(hostPath, { recursive: true, force: true });
+  }
 }
 
 export function describeDockerEngineContract(name: string, make: () => Promise<DockerEngineSubject>): void {
@@ -262,6 +285,8 @@ export function describeDockerEngineContract(name: string, make: () => Promise<D
       }),
     );
 
+    describeHealthContract(withSubject);
+
     it(
       'answers null for a container that does not exist',
       withSubject(async (s) => {
@@ -270,6 +295,50 @@ export function describeDockerEngineContract(name: string, make: () => Promise<D
       }),
     );
   });
+}
+
+/** Contract §15: the HEALTHCHECK as the port tells it. */
+function describeHealthContract(withSubject: ReturnType<typeof subjectRunner<DockerEngineSubject>>): void {
+  const healthSpec = (s: DockerEngineSubject, suffix: string, hostPath: string) =>
+    contractRunSpec(s, suffix, { image: s.healthImage, bindMounts: [{ hostPath, mountPath: HEALTH_MOUNT, readOnly: false }] });
+
+  it(
+    'says whether an image declares a HEALTHCHECK',
+    withSubject(async (s) => {
+      expect((await s.port.inspectImage(s.localImage)).healthcheck).toBe(false);
+      expect((await s.port.inspectImage(s.healthImage)).healthcheck).toBe(true);
+    }),
+  );
+
+  it(
+    "waits for a HEALTHCHECK's first verdict: healthy while it passes, unhealthy when it fails; the container's health says so",
+    withSubject((s) =>
+      withHealthDir(true, async (passing) => {
+        await withHealthDir(false, async (failing) => {
+          const [good, bad] = await Promise.all([s.port.run(healthSpec(s, 'healthy', passing)), s.port.run(healthSpec(s, 'unhealthy', failing))]);
+          const verdicts = await Promise.all([s.port.awaitHealth(good.containerId, 30_000), s.port.awaitHealth(bad.containerId, 30_000)]);
+          expect(verdicts).toEqual(['healthy', 'unhealthy']);
+          expect(await s.port.inspectContainer(good.containerId)).toMatchObject({ running: true, health: 'healthy' });
+        });
+      }),
+    ),
+  );
+
+  it(
+    'answers timeout when no verdict comes in time, none without a HEALTHCHECK, gone once the container stopped',
+    withSubject((s) =>
+      withHealthDir(true, async (hostPath) => {
+        const waiting = await s.port.run(healthSpec(s, 'waiting', hostPath));
+        // Its first probe is a second away.
+        expect(await s.port.awaitHealth(waiting.containerId, 100)).toBe('timeout');
+        const plain = await s.port.run(contractRunSpec(s, 'nocheck'));
+        expect(await s.port.awaitHealth(plain.containerId, 30_000)).toBe('none');
+        expect(await s.port.inspectContainer(plain.containerId)).toMatchObject({ running: true, health: 'none' });
+        await s.port.stop(plain.containerId, 1);
+        expect(await s.port.awaitHealth(plain.containerId, 30_000)).toBe('gone');
+      }),
+    ),
+  );
 }
 
 /** A subject whose port can replace in place (a cluster's rolling update), with a second local image. */

@@ -3,12 +3,13 @@ import { unlimitedProblem } from '../../src/domain/container-spec.js';
 import { ContainerNameTaken } from '../../src/domain/errors.js';
 import { isImagePullFailed, pullFailure, registryUnreachable } from '../../src/domain/image-pull.js';
 import { registryOfRef } from '../../src/domain/image-ref.js';
-import type { PullPolicy } from '../../src/domain/model.js';
+import type { PullPolicy, RuntimeHealth } from '../../src/domain/model.js';
 import type { Clock } from '../../src/domain/ports.js';
 import type {
   ContainerInfo,
   DockerEngine,
   EngineCapabilities,
+  HealthVerdict,
   ImageInfo,
   PullOptions,
   PullOutcome,
@@ -63,6 +64,15 @@ export class FakeDockerEngine implements DockerEngine {
   failStop: Error | null = null;
   failRemove: Error | null = null;
   failInspectContainer: Error | null = null;
+  /**
+   * Images with a HEALTHCHECK (ref → its probe of a container run as `spec`:
+   * `starting` while it gives no verdict). A container of one starts
+   * `starting`; its first probe is `healthProbeMs` after awaitHealth asks.
+   */
+  readonly healthchecks = new Map<string, (spec: RunSpec) => RuntimeHealth>();
+  healthProbeMs = 0;
+  /** Who waits for a container's health to change (awaitHealth). */
+  private readonly healthWaiters = new Map<string, Set<() => void>>();
   private nextId = 1;
 
   constructor(private readonly clock: Clock = { now: () => new Date() }) {}
@@ -133,7 +143,12 @@ export class FakeDockerEngine implements DockerEngine {
       if (this.failInspectImage) throw this.failInspectImage;
       const ref = [...this.images.keys()].find((r) => r === refOrId || fakeDigest(r) === refOrId);
       if (ref === undefined) throw new Error(`No such image: ${refOrId}`);
-      return { id: fakeDigest(ref), repoDigests: [...(this.repoDigests.get(ref) ?? [])], labels: { ...this.images.get(ref) } };
+      return {
+        id: fakeDigest(ref),
+        repoDigests: [...(this.repoDigests.get(ref) ?? [])],
+        labels: { ...this.images.get(ref) },
+        healthcheck: this.healthchecks.has(ref),
+      };
     });
   }
 
@@ -167,6 +182,7 @@ export class FakeDockerEngine implements DockerEngine {
           effective,
           node: this.node,
           unreachable: false,
+          health: this.healthchecks.has(spec.image) ? 'starting' : 'none',
         },
       });
       return { containerId: id, startedAt, effective: { ...effective }, node: this.node };
@@ -202,6 +218,44 @@ export class FakeDockerEngine implements DockerEngine {
     }
   }
 
+  /** The first probe `healthProbeMs` after the ask; then until `setHealth`, an exit or a removal says more, or the time is up. */
+  async awaitHealth(containerId: string, timeoutMs: number): Promise<HealthVerdict> {
+    await this.call('awaitHealth', () => undefined);
+    const deadline = Date.now() + timeoutMs;
+    const probe = this.findByNameOrId(containerId);
+    if (probe?.info.health === 'starting' && probe.spec) {
+      const probed = this.healthProbeMs <= timeoutMs;
+      await this.healthChange(probe.info.id, probed ? this.healthProbeMs : timeoutMs);
+      const current = this.containers.get(probe.info.id);
+      if (probed && current?.info.health === 'starting') current.info.health = this.healthchecks.get(current.info.image)?.(probe.spec) ?? 'none';
+    }
+    for (;;) {
+      const found = this.findByNameOrId(containerId);
+      if (!found?.info.running) return 'gone';
+      if (found.info.health !== 'starting') return found.info.health;
+      if (Date.now() >= deadline) return 'timeout';
+      await this.healthChange(found.info.id, deadline - Date.now());
+    }
+  }
+
+  private healthChange(containerId: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const waiters = this.healthWaiters.get(containerId) ?? new Set<() => void>();
+      this.healthWaiters.set(containerId, waiters);
+      const done = () => {
+        clearTimeout(timer);
+        waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      waiters.add(done);
+    });
+  }
+
+  private healthChanged(containerId: string): void {
+    for (const wake of [...(this.healthWaiters.get(containerId) ?? [])]) wake();
+  }
+
   inspectContainer(nameOrId: string): Promise<ContainerInfo | null> {
     return this.call('inspectContainer', () => {
       if (this.failInspectContainer) throw this.failInspectContainer;
@@ -224,6 +278,7 @@ export class FakeDockerEngine implements DockerEngine {
       if (this.failRemove) throw this.failRemove;
       const found = this.findByNameOrId(containerId);
       if (found) this.containers.delete(found.info.id);
+      if (found) this.healthChanged(found.info.id);
     });
   }
 
@@ -243,6 +298,15 @@ export class FakeDockerEngine implements DockerEngine {
     const found = this.containers.get(containerId);
     if (!found) throw new Error(`no fake container ${containerId}`);
     found.info = { ...found.info, state: 'exited', running: false, exitCode, oomKilled, finishedAt: this.clock.now() };
+    this.healthChanged(containerId);
+  }
+
+  /** What the container's HEALTHCHECK says now (Docker's health_status). */
+  setHealth(containerId: string, health: RuntimeHealth): void {
+    const found = this.containers.get(containerId);
+    if (!found) throw new Error(`no fake container ${containerId}`);
+    found.info = { ...found.info, health };
+    this.healthChanged(containerId);
   }
 
   /** A cluster node that stopped answering, with the container on it: its last known state is all anyone can say. */
@@ -254,11 +318,17 @@ export class FakeDockerEngine implements DockerEngine {
 
   /** A container someone else created (no spec): foreign or left by a crash. Unless given, it runs `info.image` with no limits. */
   addContainer(
-    info: Omit<ContainerInfo, 'id' | 'imageId' | 'effective' | 'node' | 'unreachable'> &
-      Partial<Pick<ContainerInfo, 'id' | 'imageId' | 'effective' | 'node' | 'unreachable'>>,
+    info: Omit<ContainerInfo, 'id' | 'imageId' | 'effective' | 'node' | 'unreachable' | 'health'> &
+      Partial<Pick<ContainerInfo, 'id' | 'imageId' | 'effective' | 'node' | 'unreachable' | 'health'>>,
   ): string {
     const id = info.id ?? `fake${String(this.nextId++).padStart(60, '0')}`;
-    const defaults = { imageId: fakeDigest(info.image), effective: { cpuQuota: 0, memoryBytes: 0, pidsLimit: 0 }, node: this.node, unreachable: false };
+    const defaults = {
+      imageId: fakeDigest(info.image),
+      effective: { cpuQuota: 0, memoryBytes: 0, pidsLimit: 0 },
+      node: this.node,
+      unreachable: false,
+      health: 'none' as const,
+    };
     this.containers.set(id, { spec: null, info: { ...defaults, ...info, id } });
     return id;
   }

@@ -47,6 +47,7 @@ async function subject(make: (opts: { telemetry: RecordingTelemetry; dockerConfi
   return {
     port,
     localImage: 'galaxy-test-engine:labelled',
+    healthImage: 'galaxy-test-engine:healthcheck',
     remoteImage: 'registry.invalid/galaxy/engine:1',
     pullableImage: () => {
       const { ref } = pushEngineImage();

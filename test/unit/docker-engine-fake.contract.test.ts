@@ -1,5 +1,20 @@
-import { describeDockerEngineContract, describeReplaceContract } from '../contracts/docker-engine.contract.js';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { RunSpec } from '../../src/domain/engine-port.js';
+import { describeDockerEngineContract, describeReplaceContract, HEALTH_MOUNT } from '../contracts/docker-engine.contract.js';
 import { FakeDockerEngine } from '../fakes/fake-docker-engine.js';
+
+/** As galaxy-test-engine:healthcheck: healthy while `ok` is in the directory mounted at HEALTH_MOUNT, its first probe a second in. */
+function withHealthImage(port: FakeDockerEngine, labels: Record<string, string>): string {
+  const probe = (spec: RunSpec) => {
+    const mount = spec.bindMounts.find((m) => m.mountPath === HEALTH_MOUNT);
+    return mount && existsSync(path.join(mount.hostPath, 'ok')) ? 'healthy' : 'unhealthy';
+  };
+  port.images.set('local/engine:health', labels);
+  port.healthchecks.set('local/engine:health', probe);
+  port.healthProbeMs = 1_000;
+  return 'local/engine:health';
+}
 
 describeDockerEngineContract('fake', () => {
   const port = new FakeDockerEngine();
@@ -8,10 +23,12 @@ describeDockerEngineContract('fake', () => {
   port.images.set('local/engine:1', labels);
   port.images.set('127.0.0.1:1/engine:1', labels);
   port.unreachableRegistries.add('127.0.0.1:1');
+  const healthImage = withHealthImage(port, labels);
   let pushed = 0;
   return Promise.resolve({
     port,
     localImage: 'local/engine:1',
+    healthImage,
     remoteImage: 'registry.invalid/engine:1',
     pullableImage: () => {
       const ref = `registry.galaxy.test/engine-${++pushed}:v1`;
@@ -37,6 +54,7 @@ describeReplaceContract('fake', () => {
   return Promise.resolve({
     port,
     localImage: 'local/engine:1',
+    healthImage: withHealthImage(port, labels),
     otherImage: 'local/engine:2',
     remoteImage: 'registry.invalid/engine:1',
     pullableImage: () => Promise.reject(new Error('not used')),

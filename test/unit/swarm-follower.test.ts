@@ -19,6 +19,7 @@ const info = (gameId: string, id: string, running: boolean): ContainerInfo => ({
   effective: null,
   node: null,
   unreachable: false,
+  health: 'none',
 });
 
 /** Serves one listing per read, then the last one again; a listing that is an Error fails that read. */

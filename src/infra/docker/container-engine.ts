@@ -9,11 +9,22 @@
 import type Dockerode from 'dockerode';
 import { unlimitedProblem } from '../../domain/container-spec.js';
 import type { PullPolicy } from '../../domain/model.js';
-import type { ContainerInfo, DockerEngine, EffectiveLimits, ImageInfo, PullOptions, PullOutcome, RunResult, RunSpec } from '../../domain/engine-port.js';
+import type {
+  ContainerInfo,
+  DockerEngine,
+  EffectiveLimits,
+  HealthVerdict,
+  ImageInfo,
+  PullOptions,
+  PullOutcome,
+  RunResult,
+  RunSpec,
+} from '../../domain/engine-port.js';
 import type { DaemonClientOptions } from './daemon-client.js';
 import { DaemonClient } from './daemon-client.js';
 import { createError, daemonError, messageOf, parseDockerTime, statusOf } from './daemon-errors.js';
 import { CONTAINER_ENGINE_CAPABILITIES } from './engine-capabilities.js';
+import { awaitContainerHealth, healthOfState, healthOfStatusLine } from './health.js';
 import type { ImageStoreOptions } from './image-store.js';
 import { ImageStore } from './image-store.js';
 import { RunSlots } from './run-slots.js';
@@ -91,6 +102,10 @@ export class ContainerEngine implements DockerEngine {
       await this.remove(container.id).catch(() => undefined);
       throw daemonError(error);
     }
+  }
+
+  awaitHealth(containerId: string, timeoutMs: number): Promise<HealthVerdict> {
+    return awaitContainerHealth(this.client, containerId, timeoutMs);
   }
 
   async inspectContainer(nameOrId: string): Promise<ContainerInfo | null> {
@@ -204,6 +219,7 @@ function containerInfoOf(info: Dockerode.ContainerInspectInfo): ContainerInfo {
     // One engine: no node to name, and it answered.
     node: null,
     unreachable: false,
+    health: healthOfState(info.State),
   };
 }
 
@@ -224,6 +240,7 @@ function listedInfoOf(c: Dockerode.ContainerInfo): ContainerInfo {
     effective: null,
     node: null,
     unreachable: false,
+    health: healthOfStatusLine(c.Status),
   };
 }
 

@@ -13,6 +13,7 @@ import { pullFailureOf, pullWithDeadlines } from './pull.js';
 import { PullTally } from './pull-progress.js';
 import type { RegistryAuth } from './registry-auth.js';
 import { DockerConfigCredentials } from './registry-auth.js';
+import { declaresHealthcheck } from './health.js';
 
 export interface ImageStoreOptions {
   /** A Docker CLI config.json whose `auths` give registry credentials (RTMANAGER_DOCKER_CONFIG); none: anonymous pulls. */
@@ -81,7 +82,7 @@ export class ImageStore {
   async inspect(ref: string): Promise<ImageInfo> {
     try {
       const info = await this.inspectCached(ref);
-      return { id: info.Id, repoDigests: info.RepoDigests ?? [], labels: info.Config?.Labels ?? {} };
+      return { id: info.Id, repoDigests: info.RepoDigests ?? [], labels: info.Config?.Labels ?? {}, healthcheck: declaresHealthcheck(info.Config) };
     } catch (error) {
       throw daemonError(error);
     }

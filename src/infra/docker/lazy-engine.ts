@@ -8,7 +8,17 @@ import http from 'node:http';
 import https from 'node:https';
 import type { PullPolicy } from '../../domain/model.js';
 import type { Telemetry } from '../../domain/ports.js';
-import type { ContainerInfo, DockerEngine, EngineCapabilities, ImageInfo, PullOptions, PullOutcome, RunResult, RunSpec } from '../../domain/engine-port.js';
+import type {
+  ContainerInfo,
+  DockerEngine,
+  EngineCapabilities,
+  HealthVerdict,
+  ImageInfo,
+  PullOptions,
+  PullOutcome,
+  RunResult,
+  RunSpec,
+} from '../../domain/engine-port.js';
 import type { DockerTls } from './host.js';
 import { dockerTarget, dockerTlsAgent } from './host.js';
 
@@ -64,6 +74,10 @@ export class LazyDockerEngine implements DockerEngine {
 
   async replace(containerId: string, spec: RunSpec): Promise<RunResult> {
     return (await this.load()).replace(containerId, spec);
+  }
+
+  async awaitHealth(containerId: string, timeoutMs: number): Promise<HealthVerdict> {
+    return (await this.load()).awaitHealth(containerId, timeoutMs);
   }
 
   async inspectContainer(nameOrId: string): Promise<ContainerInfo | null> {

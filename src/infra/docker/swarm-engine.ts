@@ -26,7 +26,7 @@ import type Dockerode from 'dockerode';
 import { isDockerDeadline } from '../../domain/errors.js';
 import { pulledDigest } from '../../domain/image-ref.js';
 import type { PullPolicy } from '../../domain/model.js';
-import type { ContainerInfo, DockerEngine, ImageInfo, PullOptions, PullOutcome, RunResult, RunSpec } from '../../domain/engine-port.js';
+import type { ContainerInfo, DockerEngine, HealthVerdict, ImageInfo, PullOptions, PullOutcome, RunResult, RunSpec } from '../../domain/engine-port.js';
 import type { EngineOptions } from './container-engine.js';
 import { DaemonClient } from './daemon-client.js';
 import { createError, daemonError, statusOf } from './daemon-errors.js';
@@ -34,6 +34,7 @@ import { SWARM_ENGINE_CAPABILITIES } from './engine-capabilities.js';
 import { ImageStore } from './image-store.js';
 import type { ServiceShape, SwarmService, SwarmTask } from './swarm-service-spec.js';
 import { TERMINAL, currentTask, serviceSpec } from './swarm-service-spec.js';
+import { awaitTaskHealth } from './swarm-health.js';
 import { SwarmServices } from './swarm-services.js';
 import { SwarmView } from './swarm-view.js';
 
@@ -55,11 +56,13 @@ export class SwarmEngine implements DockerEngine {
   private readonly services: SwarmServices;
   private readonly view: SwarmView;
   private readonly shape: ServiceShape;
+  private readonly taskPollMs: number;
 
   constructor(opts: SwarmEngineOptions) {
     this.client = new DaemonClient(opts);
     this.images = new ImageStore(this.client, opts);
-    this.services = new SwarmServices(this.client, { placementTimeoutMs: opts.placementTimeoutMs ?? 30_000, taskPollMs: opts.taskPollMs ?? 50 });
+    this.taskPollMs = opts.taskPollMs ?? 50;
+    this.services = new SwarmServices(this.client, { placementTimeoutMs: opts.placementTimeoutMs ?? 30_000, taskPollMs: this.taskPollMs });
     this.view = new SwarmView(this.client, this.images);
     this.shape = { reserveLimits: opts.reserveLimits ?? true, stopGracePeriodSeconds: opts.stopGracePeriodSeconds ?? 10 };
   }
@@ -97,7 +100,9 @@ export class SwarmEngine implements DockerEngine {
       throw createError(spec.name, error);
     }
     try {
-      return await this.view.runResult(await this.services.waitForRunningTask(service.id, spec.name), serviceSpec(spec, image, this.shape));
+      // A task with a HEALTHCHECK stays `starting` until healthy: its start's await_healthy waits for that, under its own timeout.
+      const started = await this.services.waitForRunningTask(service.id, spec.name, undefined, await this.healthchecked(spec.image));
+      return await this.view.runResult(started, serviceSpec(spec, image, this.shape));
     } catch (error) {
       // Created but not running: nobody would own it. A re-run creates it afresh.
       await this.services.remove(service.id).catch(() => undefined);
@@ -135,6 +140,14 @@ export class SwarmEngine implements DockerEngine {
     } catch (error) {
       await this.services.waitForRollback(service.ID);
       throw new Error(`swarm update of ${spec.name} failed and was rolled back: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
+  }
+
+  async awaitHealth(containerId: string, timeoutMs: number): Promise<HealthVerdict> {
+    try {
+      return await awaitTaskHealth(this.view, this.services, containerId, timeoutMs, this.taskPollMs);
+    } catch (error) {
+      throw isDockerDeadline(error) ? error : daemonError(error);
     }
   }
 
@@ -207,6 +220,13 @@ export class SwarmEngine implements DockerEngine {
     } catch (error) {
       throw isDockerDeadline(error) ? error : daemonError(error);
     }
+  }
+
+  private healthchecked(ref: string): Promise<boolean> {
+    return this.images.inspect(ref).then(
+      (image) => image.healthcheck,
+      () => false,
+    );
   }
 
   /**

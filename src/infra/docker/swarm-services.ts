@@ -101,14 +101,17 @@ export class SwarmServices {
    * no node takes (no node with the resources) fails after the placement
    * timeout with Swarm's reason; one whose node is pulling has the pull's
    * deadline; a container that does not start has a call's.
+   * `startedIsEnough`: a task `starting` with its container is enough (one
+   * with a HEALTHCHECK, whose wait for healthy is the caller's).
    */
-  async waitForRunningTask(serviceId: string, name: string, replacing?: string): Promise<SwarmTask> {
+  async waitForRunningTask(serviceId: string, name: string, replacing?: string, startedIsEnough = false): Promise<SwarmTask> {
     let phase = '';
     let phaseStarted = Date.now();
     for (;;) {
       const task = currentTask((await this.tasksOf(serviceId)).filter((t) => t.ID !== replacing));
       const state = task?.Status.State ?? 'new';
       if (state === 'running' && task) return task;
+      if (startedIsEnough && state === 'starting' && task?.Status.ContainerStatus?.ContainerID) return task;
       const reason = task?.Status.Err || task?.Status.Message || '';
       if (TERMINAL.has(state)) throw new Error(`swarm task of ${name} ${state}: ${reason}`);
       const current = UNPLACED.has(state) ? 'unplaced' : PREPARING.has(state) ? 'preparing' : 'starting';

@@ -8,6 +8,7 @@ import type { ContainerInfo, RunResult, RuntimeNode } from '../../domain/engine-
 import { effectiveLimits } from './container-engine.js';
 import type { DaemonClient } from './daemon-client.js';
 import { parseDockerTime, statusOf } from './daemon-errors.js';
+import { healthOfState } from './health.js';
 import type { ImageStore } from './image-store.js';
 import type { ServiceSpec, SwarmNode, SwarmService, SwarmTask } from './swarm-service-spec.js';
 import { TERMINAL, specLimits } from './swarm-service-spec.js';
@@ -54,16 +55,12 @@ export class SwarmView {
     const terminal = TERMINAL.has(state);
     const local = terminal || opts.inspectRunning ? await this.localContainer(containerId) : null;
     const exitCode = terminal ? (local?.State.ExitCode ?? task.Status.ContainerStatus?.ExitCode ?? null) : null;
+    // Else the manager's copy of the image the service names (cached: many games share an image).
+    const imageInfo = local ? null : await this.images.inspect(containerSpec.Image).catch(() => null);
     return {
       id: containerId || service.ID,
       ...common,
-      // Else the manager's copy of the image the service names (cached: many games share an image).
-      imageId:
-        local?.Image ??
-        (await this.images.inspect(containerSpec.Image).then(
-          (i) => i.id,
-          () => pinned,
-        )),
+      imageId: local?.Image ?? imageInfo?.id ?? pinned,
       state,
       running: state === 'running' && !unreachable,
       exitCode,
@@ -73,11 +70,13 @@ export class SwarmView {
       effective: local ? effectiveLimits(local.HostConfig) : specLimits(spec),
       node: await this.nodeOf(task.NodeID),
       unreachable,
+      // Unseen (another node's, or not inspected): Swarm runs a task with a HEALTHCHECK only once healthy, and ends it unhealthy.
+      health: local ? healthOfState(local.State) : state === 'running' && imageInfo?.healthcheck ? 'healthy' : 'none',
     };
   }
 
   /** The container when it runs on the manager's own node; null on another node (or gone). */
-  private async localContainer(containerId: string): Promise<Dockerode.ContainerInspectInfo | null> {
+  async localContainer(containerId: string): Promise<Dockerode.ContainerInspectInfo | null> {
     if (!containerId) return null;
     try {
       return await this.client.call('inspect', (abortSignal) => this.client.docker.getContainer(containerId).inspect({ abortSignal }));
@@ -135,5 +134,6 @@ function taskless(
     effective: specLimits(service.Spec),
     node: stopped?.node ?? null,
     unreachable: false,
+    health: 'none',
   };
 }
