@@ -120,7 +120,7 @@ async function scheduleJobs({ config, queues }: Infrastructure): Promise<void> {
   );
 }
 
-/** The backend's follower of our engines (events-follower.ts or swarm-follower.ts): each death is reconciled at once. */
+/** The backend's follower of our engines (events-follower.ts or swarm-follower.ts): each death or health change is reconciled at once. */
 function followGames({ backend, config, deps, enqueuer, logger }: Infrastructure): Promise<EventsFollower> {
   const wait = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
   return backend.followEvents({

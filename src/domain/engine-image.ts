@@ -22,6 +22,8 @@ export interface PreparedImage {
   /** What the record and the audit row call the image (pulledDigest). */
   digest: string;
   limits: ContainerLimits;
+  /** It declares a HEALTHCHECK: the start waits for `healthy` (contract §15). */
+  healthcheck: boolean;
 }
 
 /** `validate_image_ref`: the grammar, and the allowed registries, before any pull. */
@@ -85,5 +87,5 @@ export async function inspectEngineImage(op: Operation, pullNote: string | null)
   if (!resolved.ok) {
     return { ok: false, failure: { step: 'inspect_image', code: 'start_config_invalid', message: resolved.problem, notify: 'runtime.start_config_invalid' } };
   }
-  return { ok: true, value: { note: pullNote, digest: op.imageDigest, limits: resolved.limits } };
+  return { ok: true, value: { note: pullNote, digest: op.imageDigest, limits: resolved.limits, healthcheck: image.value.healthcheck } };
 }

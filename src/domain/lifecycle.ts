@@ -28,6 +28,7 @@ import type { DockerEngine, PullProgress } from './engine-port.js';
  */
 export const STEP_NAMES = [
   'acquire_lease',
+  'await_healthy',
   'await_turn',
   'check_network',
   'converge_container',
@@ -114,6 +115,8 @@ export interface LifecycleSettings {
   leaseTtlMs: number;
   /** SIGTERM grace before the engine kills a stopping container. */
   stopTimeoutSeconds: number;
+  /** Contract §15: how long a start waits for an image's HEALTHCHECK to say `healthy` (RTMANAGER_START_HEALTH_TIMEOUT_MS). */
+  startHealthTimeoutMs: number;
   /** Contract §12: capabilities dropped, then added back (`ALL` drops every one). */
   capDrop: string[];
   capAdd: string[];

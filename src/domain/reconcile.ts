@@ -2,7 +2,8 @@
  * The reconciler makes the records tell the truth about Docker. Docker is the
  * witness: a running container of ours is adopted, a record whose container is
  * gone becomes `removed`, a container that exited or was OOM-killed makes its
- * record `exited`. Each game is handled under its lease; a game busy with
+ * record `exited`, and a running engine's health is the record's
+ * (health-follow.ts). Each game is handled under its lease; a game busy with
  * another operation is skipped this pass (the operation will leave it true).
  * Only containers labelled `com.galaxy.owner=rtmanager` are ever looked at.
  */
@@ -18,10 +19,11 @@ import { raiseFenceAfterRefusal } from './fencing.js';
 import { asKind, beginOperation, step, withImage } from './operation.js';
 import { fenceOf, holdingLease } from './operation-lease.js';
 import { bestEffortAppend, bestEffortHealthEvent } from './outcomes.js';
+import { followHealth, unhealthyAtExit } from './health-follow.js';
 import type { RuntimeRecordPage } from './ports.js';
 import type { ContainerInfo } from './engine-port.js';
 
-export type ReconcileAction = 'adopted' | 'disappeared' | 'exited' | 'oom' | 'unchanged' | 'skipped_busy' | 'failed';
+export type ReconcileAction = 'adopted' | 'disappeared' | 'exited' | 'oom' | 'health_changed' | 'unchanged' | 'skipped_busy' | 'failed';
 
 export interface ReconcileSummary {
   containers: number;
@@ -30,6 +32,7 @@ export interface ReconcileSummary {
   disappeared: number;
   exited: number;
   oom: number;
+  health_changed: number;
   unchanged: number;
   skipped_busy: number;
   failed: number;
@@ -60,6 +63,7 @@ export async function reconcileAll(deps: LifecycleDeps): Promise<ReconcileSummar
     disappeared: 0,
     exited: 0,
     oom: 0,
+    health_changed: 0,
     unchanged: 0,
     skipped_busy: 0,
     failed: 0,
@@ -119,7 +123,10 @@ async function reconcileUnderLease(op: Operation, seen: ContainerInfo | null): P
 
   if (container?.running) {
     // The same container is on the node it was started on; a record from before nodes were recorded keeps null until the next start.
-    if (record?.status === 'running' && record.currentContainerId === container.id) return 'unchanged';
+    if (record?.status === 'running' && record.currentContainerId === container.id) {
+      if (container.health === record.health) return 'unchanged';
+      return (await followHealth(op, record, container)) ? 'health_changed' : await refusedWrite(op);
+    }
     return (await adopt(op, record, container)) ? 'adopted' : await refusedWrite(op);
   }
 
@@ -134,7 +141,7 @@ async function reconcileUnderLease(op: Operation, seen: ContainerInfo | null): P
   }
 
   const eventType: HealthEventType = container.oomKilled ? 'container_oom' : 'container_exited';
-  const marked = await markRecord(op, record, 'exited', eventType, container.id, {
+  const marked = await markRecord(op, await unhealthyAtExit(op, record, container), 'exited', eventType, container.id, {
     exit_code: container.exitCode,
     oom_killed: container.oomKilled,
     state: container.state,
@@ -178,7 +185,7 @@ async function adopt(observing: Operation, record: RuntimeRecord | null, contain
     effectiveMemoryBytes: container.effective?.memoryBytes ?? null,
     effectivePidsLimit: container.effective?.pidsLimit ?? null,
     nodeId: container.node?.id ?? null,
-    health: record?.health ?? 'none',
+    health: container.health,
     restartCount: record?.restartCount ?? 0,
     lastExitCode: record?.lastExitCode ?? null,
     nodeHostname: container.node?.hostname ?? null,
@@ -241,7 +248,7 @@ async function allRunningRecords(deps: LifecycleDeps): Promise<RuntimeRecord[]> 
 }
 
 /**
- * An engine event (die, oom) for one of our containers: reconcile that game.
+ * An engine event (die, oom, health_status) for one of our containers: reconcile that game.
  * The operation holding the lease (a stop, a start) may be the cause; wait
  * for it rather than skip, so the record and the health stream say within
  * seconds what happened, not at the next pass.

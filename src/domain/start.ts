@@ -19,7 +19,7 @@ import { errorMessage } from './errors.js';
 import { gameIdProblem } from './game-id.js';
 import { keptOfRefused } from './request-bounds.js';
 import type { Failure, LifecycleDeps, LifecycleHooks, LifecycleRequest, LifecycleResult, StepName } from './lifecycle.js';
-import type { RuntimeRecord } from './model.js';
+import type { RuntimeHealth, RuntimeRecord } from './model.js';
 import { engineEndpoint, isOpSource } from './model.js';
 import type { Operation, StepOutcome } from './operation.js';
 import { endWriteRefused, recheckAdopted, removeUnlessClaimed } from './fencing.js';
@@ -27,6 +27,7 @@ import { beginOperation, runStep, step } from './operation.js';
 import { adopted, CLEANUP_TIMEOUT_MS, createdUntilAdopted, fenceOf, guarded, underLease } from './operation-lease.js';
 import { bestEffortHealthEvent, recordFailure, recordSuccess } from './outcomes.js';
 import type { RunResult } from './engine-port.js';
+import { awaitHealthy } from './readiness.js';
 import { withTimeout } from './timeout.js';
 
 export interface StartInput extends LifecycleRequest {
@@ -48,6 +49,7 @@ export const START_STEPS = [
   'prepare_state_dir',
   'converge_container',
   'run_container',
+  'await_healthy',
   'upsert_record',
   'publish_success',
 ] as const satisfies readonly StepName[];
@@ -127,7 +129,7 @@ async function runStartSteps(op: Operation, prepared?: PreparedImage, replacing?
   const image = prepared ? { ok: true as const, value: prepared } : await pullAndInspect(op);
   if (!image.ok) return recordFailure(op, image.failure);
   op.imageDigest = image.value.digest;
-  const { limits, note: pullNote } = image.value;
+  const { limits, note: pullNote, healthcheck } = image.value;
 
   const stateDir = await runStep(op, 'prepare_state_dir', () => op.deps.stateDirs.prepare(op.gameId), {
     code: 'start_config_invalid',
@@ -143,8 +145,9 @@ async function runStartSteps(op: Operation, prepared?: PreparedImage, replacing?
   const ran = await runContainer(op, converged.value, statePath, limits);
   if (!ran.ok) return recordFailure(op, ran.failure);
   const run = ran.value;
-
-  const record = runningRecord(op, existing, run, statePath);
+  const ready = await awaitHealthy(op, run.containerId, healthcheck);
+  if (!ready.ok) return recordFailure(op, ready.failure);
+  const record = runningRecord(op, existing, run, statePath, ready.value);
   const unwritten = await upsertRecord(op, record, run, converged.value.kind === 'adopt');
   if (unwritten) return unwritten;
 
@@ -185,7 +188,7 @@ async function runContainer(op: Operation, converged: Converged, statePath: stri
   return ran;
 }
 
-function runningRecord(op: Operation, existing: RuntimeRecord | null, run: RunResult, statePath: string): RuntimeRecord {
+function runningRecord(op: Operation, existing: RuntimeRecord | null, run: RunResult, statePath: string, health: RuntimeHealth): RuntimeRecord {
   const { settings } = op.deps;
   return {
     gameId: op.gameId,
@@ -204,8 +207,8 @@ function runningRecord(op: Operation, existing: RuntimeRecord | null, run: RunRe
     effectiveMemoryBytes: run.effective.memoryBytes,
     effectivePidsLimit: run.effective.pidsLimit,
     nodeId: run.node?.id ?? null,
-    // Contract §15: health is followed from here; a start by an operation opens a new crash window.
-    health: 'none',
+    // Contract §15: as await_healthy found it; a start by an operation opens a new crash window.
+    health,
     restartCount: 0,
     lastExitCode: existing?.lastExitCode ?? null,
     nodeHostname: run.node?.hostname ?? null,

@@ -838,7 +838,7 @@ describe('restart and patch: every check of the image before anything is stopped
     expect(w.docker.specOf(result.record!.currentContainerId!)).toMatchObject({ nanoCpus: 10_000_000, memoryBytes: 6 * 1024 ** 2, pidsLimit: 1 });
     // The inner start names its steps without a second pull or inspect.
     const startSteps = w.logger.lines.filter((l) => l.message === 'start step' && l.fields.op_kind === 'start').map((l) => l.fields.step);
-    expect(startSteps.slice(-9)).toEqual([
+    expect(startSteps.slice(-10)).toEqual([
       'load_record',
       'lobby_diagnostic',
       'validate_image_ref',
@@ -846,6 +846,7 @@ describe('restart and patch: every check of the image before anything is stopped
       'prepare_state_dir',
       'converge_container',
       'run_container',
+      'await_healthy',
       'upsert_record',
       'publish_success',
     ]);

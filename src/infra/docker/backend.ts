@@ -51,7 +51,7 @@ export interface RuntimeBackend {
   readonly engine: DockerEngine;
   /** What the engine declares it can do (`engine.capabilities`). */
   readonly capabilities: EngineCapabilities;
-  /** Follows the games' engines, handing on each that stopped (a die event, or a task no longer running). */
+  /** Follows the games' engines, handing on each that stopped (a die event, or a task no longer running) or whose health changed. */
   followEvents(opts: GameEventsOptions): Promise<EventsFollower>;
 }
 
@@ -87,7 +87,7 @@ async function loadEngine(config: RuntimeBackendConfig, tls: DockerTls | null, t
   return new SwarmEngine({ ...options, placementTimeoutMs, reserveLimits, stopGracePeriodSeconds: config.container.stopTimeoutSeconds });
 }
 
-/** One engine: its event stream (die, oom). A swarm emits no task events: our services' tasks are read every pollMs. */
+/** One engine: its event stream (die, oom, health_status). A swarm emits no task events: our services' tasks are read every pollMs. */
 async function followEvents(config: RuntimeBackendConfig, tls: DockerTls | null, engine: DockerEngine, opts: GameEventsOptions): Promise<EventsFollower> {
   const { engine: reader = engine, ...follow } = opts;
   if (config.backend === 'docker') {

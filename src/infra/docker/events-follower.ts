@@ -1,6 +1,7 @@
 /**
- * Follows the engine's event stream for our containers (die, oom) and hands
- * each event on. When the stream ends — the daemon restarted, the socket
+ * Follows the engine's event stream for our containers (die, oom, and the
+ * `health_status: healthy|unhealthy` of an engine's HEALTHCHECK, contract
+ * §15) and hands each event on. When the stream ends — the daemon restarted, the socket
  * broke — it reconnects with exponential backoff and then calls
  * `onReconnect`, because events missed while away are only recovered by a
  * full reconcile.
@@ -107,7 +108,8 @@ class EngineEventsFollower {
     return this.opts.docker.getEvents({
       filters: {
         type: ['container'],
-        event: this.opts.actions ?? ['die', 'oom'],
+        // `health_status` matches the daemon's `health_status: healthy` and `: unhealthy` (its filter takes the prefix).
+        event: this.opts.actions ?? ['die', 'oom', 'health_status'],
         label: Object.entries(this.opts.labels).map(([k, v]) => `${k}=${v}`),
       },
     });
