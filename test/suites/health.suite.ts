@@ -3,6 +3,7 @@ import { rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { reconcileAll, reconcileOnEvent } from '../../src/domain/reconcile.js';
+import { patchRuntime, restartRuntime } from '../../src/domain/restart.js';
 import { startRuntime } from '../../src/domain/start.js';
 import { expectNoContainers, followGames, gameContainer, gameServices, testBackend } from '../support/backend.js';
 import type { RealWorld } from '../support/real-world.js';
@@ -101,6 +102,24 @@ export function healthSuite(): void {
       });
       await expectNoContainers(() => w.containersOf(gameId));
       expect(await gameServices(gameId, w.docker)).toEqual([]);
+    });
+  });
+
+  describe('restart and patch start through the same wait', () => {
+    it('a patch onto an image with a HEALTHCHECK and a restart of it each succeed once healthy', async () => {
+      const w = await world();
+      const gameId = w.gameId('patch');
+      const before = await startRuntime(w.deps, { gameId, imageRef: 'galaxy-test-engine:labelled', ...who });
+      expect(before).toMatchObject({ outcome: 'success', record: { health: 'none' } });
+      await writeFile(okFile(w, gameId), '');
+      // On a swarm a rolling update: Swarm runs the new task once healthy.
+      const patched = await patchRuntime(w.deps, { gameId, imageRef: HEALTH, ...who });
+      expect(patched).toMatchObject({ outcome: 'success', record: { currentImageRef: HEALTH, health: 'healthy' } });
+      expect(await healthOf(gameId, w)).toBe('healthy');
+      const restarted = await restartRuntime(w.deps, { gameId, ...who });
+      expect(restarted).toMatchObject({ outcome: 'success', record: { health: 'healthy' } });
+      expect(restarted.record?.currentContainerId).not.toBe(patched.record?.currentContainerId);
+      expect(await healthOf(gameId, w)).toBe('healthy');
     });
   });
 
