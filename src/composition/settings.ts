@@ -34,5 +34,10 @@ function pick<T, K extends keyof T>(from: T, keys: readonly K[]): Pick<T, K> {
  * only in the variables' declarations.
  */
 export function lifecycleSettings(config: Config): LifecycleSettings {
-  return { ...pick(config.docker, FROM_DOCKER), ...pick(config.container, FROM_CONTAINER), leaseTtlMs: config.leaseTtlMs };
+  return {
+    ...pick(config.docker, FROM_DOCKER),
+    ...pick(config.container, FROM_CONTAINER),
+    leaseTtlMs: config.leaseTtlMs,
+    maxStopTimeoutSeconds: config.engines.maxStopTimeoutSeconds,
+  };
 }

@@ -77,6 +77,14 @@ export interface RunSpec {
   scratchMounts: ScratchMount[];
   /** `uid:gid` the engine runs as; null: the image's own user. */
   user: string | null;
+  /**
+   * Contract §15: the signal any stop of this container sends (through the
+   * init process, to the engine), and the seconds it waits before the kill.
+   * The container's own, set at its creation: Docker 20.10 (API 1.41) stops
+   * with no signal of the caller's, and a Swarm service stops as its spec says.
+   */
+  stopSignal: string;
+  stopTimeoutSeconds: number;
 }
 
 /** What Docker applied to a container (its inspect's HostConfig), not what was asked. */
@@ -111,6 +119,8 @@ export interface ImageInfo {
   /** Docker's RepoDigests: `repository@sha256:…` for each repository the image was pulled from or pushed to. */
   repoDigests: string[];
   labels: Record<string, string>;
+  /** The image's `STOPSIGNAL` (Config.StopSignal), null when it sets none. */
+  stopSignal: string | null;
 }
 
 export interface ContainerInfo {
@@ -137,6 +147,9 @@ export interface ContainerInfo {
    * there or not asked at all). Not running.
    */
   unreachable: boolean;
+  /** How it is stopped (RunSpec.stopSignal, stopTimeoutSeconds): null when it was created without (or a listing does not say). */
+  stopSignal: string | null;
+  stopTimeoutSeconds: number | null;
 }
 
 /**
@@ -181,7 +194,11 @@ export interface DockerEngine {
   replace(containerId: string, spec: RunSpec): Promise<RunResult>;
   /** null when no container has this name or id. */
   inspectContainer(nameOrId: string): Promise<ContainerInfo | null>;
-  /** SIGTERM, then kill after `timeoutSeconds`. A container already stopped is fine. */
+  /**
+   * The container's stop signal, then the kill after `timeoutSeconds` (pass
+   * the container's own, ContainerInfo.stopTimeoutSeconds: a cluster can only
+   * wait as long as the service says). A container already stopped is fine.
+   */
   stop(containerId: string, timeoutSeconds: number): Promise<void>;
   /** Force-remove; a container already gone is fine. */
   remove(containerId: string): Promise<void>;

@@ -19,6 +19,8 @@ const info = (gameId: string, id: string, running: boolean): ContainerInfo => ({
   effective: null,
   node: null,
   unreachable: false,
+  stopSignal: null,
+  stopTimeoutSeconds: null,
 });
 
 /** Serves one listing per read, then the last one again; a listing that is an Error fails that read. */

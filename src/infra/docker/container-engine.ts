@@ -165,6 +165,9 @@ function containerOptions(spec: RunSpec): Dockerode.ContainerCreateOptions {
     Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
     Labels: spec.labels,
     ...(spec.user === null ? {} : { User: spec.user }),
+    // Contract §15: the engine's own way to stop, whoever stops it (API 1.41's stop takes no signal).
+    StopSignal: spec.stopSignal,
+    StopTimeout: spec.stopTimeoutSeconds,
     HostConfig: {
       // Typed, not a `src:dst:mode` string that a `:` in the host path would split wrongly.
       Mounts: spec.bindMounts.map((m) => ({ Type: 'bind' as const, Source: m.hostPath, Target: m.mountPath, ReadOnly: m.readOnly })),
@@ -188,6 +191,8 @@ function containerOptions(spec: RunSpec): Dockerode.ContainerCreateOptions {
 }
 
 function containerInfoOf(info: Dockerode.ContainerInspectInfo): ContainerInfo {
+  // dockerode's types leave these out; the daemon sends them when the container was created with them.
+  const config = info.Config as Dockerode.ContainerInspectInfo['Config'] & { StopSignal?: string; StopTimeout?: number | null };
   return {
     id: info.Id,
     name: info.Name.replace(/^\//, ''),
@@ -204,6 +209,8 @@ function containerInfoOf(info: Dockerode.ContainerInspectInfo): ContainerInfo {
     // One engine: no node to name, and it answered.
     node: null,
     unreachable: false,
+    stopSignal: config.StopSignal || null,
+    stopTimeoutSeconds: config.StopTimeout ?? null,
   };
 }
 
@@ -224,6 +231,8 @@ function listedInfoOf(c: Dockerode.ContainerInfo): ContainerInfo {
     effective: null,
     node: null,
     unreachable: false,
+    stopSignal: null,
+    stopTimeoutSeconds: null,
   };
 }
 

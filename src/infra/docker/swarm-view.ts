@@ -10,7 +10,7 @@ import type { DaemonClient } from './daemon-client.js';
 import { parseDockerTime, statusOf } from './daemon-errors.js';
 import type { ImageStore } from './image-store.js';
 import type { ServiceSpec, SwarmNode, SwarmService, SwarmTask } from './swarm-service-spec.js';
-import { TERMINAL, specLimits } from './swarm-service-spec.js';
+import { TERMINAL, specLimits, specStop } from './swarm-service-spec.js';
 import type { StoppedTask } from './swarm-services.js';
 
 export class SwarmView {
@@ -73,6 +73,7 @@ export class SwarmView {
       effective: local ? effectiveLimits(local.HostConfig) : specLimits(spec),
       node: await this.nodeOf(task.NodeID),
       unreachable,
+      ...specStop(spec),
     };
   }
 
@@ -135,5 +136,6 @@ function taskless(
     effective: specLimits(service.Spec),
     node: stopped?.node ?? null,
     unreachable: false,
+    ...specStop(service.Spec),
   };
 }
