@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { reconcileAll } from '../../src/domain/reconcile.js';
+import { patchRuntime } from '../../src/domain/restart.js';
 import { startRuntime } from '../../src/domain/start.js';
 import { stopRuntime } from '../../src/domain/stop.js';
 import { gameServices, gameTasks, testBackend } from '../support/backend.js';
@@ -129,6 +130,18 @@ export function gracefulStopSuite(): void {
       expect(await w.containersOf(gameId)).toEqual([]);
       expect(await gameServices(gameId, w.docker)).toEqual([]);
       expect(await w.records.get(gameId)).toBeNull();
+    });
+
+    it('a patch onto an image whose stop label is refused is refused before the stop: the engine runs on, untouched (contract §14)', async () => {
+      const w = await world();
+      const gameId = w.gameId('patch-slow');
+      const before = await startReady(w, gameId, GRACEFUL);
+      const refused = await patchRuntime(w.deps, { gameId, imageRef: SLOW_STOP, ...who });
+      expect(refused).toMatchObject({ outcome: 'failure', errorCode: 'start_config_invalid' });
+      expect(await w.engine.inspectContainer(before.currentContainerId!)).toMatchObject({ running: true, stopSignal: 'SIGINT' });
+      expect(await w.records.get(gameId)).toEqual(before);
+      // Nothing was sent to the engine: it wrote no stop.
+      expect(await readFile(path.join(before.statePath!, 'stopped-by'), 'utf8').catch(() => 'none')).toBe('none');
     });
 
     it('an exit nobody asked for is told stopped_by engine, with its code, and the record keeps it', async () => {
