@@ -54,3 +54,17 @@ build galaxy-test-engine:hog '["/bin/busybox","sh","-c","x=aaaaaaaaaaaaaaaaaaaaa
 # Contract §15: healthy while the file `ok` is in the game's state directory (mounted at RTMANAGER_ENGINE_STATE_MOUNT_PATH's
 # default), so a test flips its health from the host; the first probe a second after the start, unhealthy after two failures.
 build galaxy-test-engine:healthcheck "$HTTPD" "$LIMITS" 'HEALTHCHECK --interval=1s --timeout=1s --retries=2 CMD ["/bin/busybox","test","-f","/var/lib/galaxy/engine/ok"]'
+# Contract §15, graceful stop. The engine traps SIGINT and SIGUSR1: it writes which one reached it (through the
+# init process) into its state directory and exits 0; it ignores SIGTERM, the default a stop would otherwise send.
+# It writes `ready` once its traps are set: a signal before that would find none.
+# shellcheck disable=SC2016 # the container shell's variables, not this one's
+TRAPPER='["/bin/busybox","sh","-c","for s in INT USR1; do trap \"echo $s > \\\"\\$STORAGE_PATH/stopped-by\\\"; exit 0\" $s; done; trap \"\" TERM; echo > \"$STORAGE_PATH/ready\"; while :; do sleep 1 & wait $!; done"]'
+build galaxy-test-engine:graceful "$TRAPPER" "$LIMITS com.galaxy.stop_signal=\"int\" com.galaxy.stop_timeout=\"10\""
+# No stop label: the image's own STOPSIGNAL is the one sent.
+build galaxy-test-engine:graceful-stopsignal "$TRAPPER" "$LIMITS" 'STOPSIGNAL SIGUSR1'
+# Ignores its stop signal: the kill comes at its own timeout (3 s, above the tests' configured 1 s), exit 137.
+# shellcheck disable=SC2016
+build galaxy-test-engine:stubborn '["/bin/busybox","sh","-c","trap \"\" INT TERM; echo > \"$STORAGE_PATH/ready\"; while :; do sleep 1 & wait $!; done"]' \
+  "$LIMITS com.galaxy.stop_signal=\"SIGINT\" com.galaxy.stop_timeout=\"3\""
+# Asks for a stop longer than the ceiling (RTMANAGER_CONTAINER_MAX_STOP_TIMEOUT_SECONDS, 300 by default): a start refuses it.
+build galaxy-test-engine:slow-stop "$HTTPD" "$LIMITS com.galaxy.stop_timeout=\"301\""

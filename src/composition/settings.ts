@@ -39,5 +39,6 @@ export function lifecycleSettings(config: Config): LifecycleSettings {
     ...pick(config.container, FROM_CONTAINER),
     leaseTtlMs: config.leaseTtlMs,
     startHealthTimeoutMs: config.engines.startHealthTimeoutMs,
+    maxStopTimeoutSeconds: config.engines.maxStopTimeoutSeconds,
   };
 }

@@ -73,7 +73,7 @@ export const CONTAINER = {
     optional('RTMANAGER_GAME_STATE_OWNER_GID', int(0, 4_294_967_294), 'contract2'),
     (gid) => gid ?? process.getgid?.() ?? 0,
   ),
-  /** 0–600; SIGTERM grace of a stopping engine before it is killed; on a swarm, the service's stop grace period, fixed when it is created */
+  /** 0–600; seconds a stopping engine is given before it is killed, unless its image's `com.galaxy.stop_timeout` says; set on each engine when it is created (on a swarm, its service's stop grace period) */
   stopTimeoutSeconds: withDefault('RTMANAGER_STOP_TIMEOUT_SECONDS', int(0, 600), '10', 'ours'),
   /**
    * `k=v,…` added to every engine container; the reconciler and the events follower then look only at containers carrying them (several managers can

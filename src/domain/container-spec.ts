@@ -2,6 +2,7 @@ import { dockerSizeBytes, parseDockerSize } from './docker-size.js';
 import { parseKeyValues } from './key-values.js';
 import type { LifecycleSettings } from './lifecycle.js';
 import type { RunSpec } from './engine-port.js';
+import type { StopPolicy } from './stop-policy.js';
 import {
   ENGINE_STATE_BACK_COMPAT_ENV_NAME,
   IMAGE_LABEL_CPU_QUOTA,
@@ -179,12 +180,13 @@ export function engineHardening(
   };
 }
 
-/** The engine container a start runs for `game`: named for the game, on the engines' network, its state directory mounted, within `limits`. */
+/** The engine container a start runs for `game`: named for the game, on the engines' network, its state directory mounted, within `limits`, stopped as `stop` says. */
 export function engineRunSpec(
   settings: LifecycleSettings,
   game: { gameId: string; imageRef: string; startedAt: Date },
   statePath: string,
   limits: Pick<ContainerLimits, 'nanoCpus' | 'memoryBytes' | 'pidsLimit'>,
+  stop: StopPolicy,
 ): RunSpec {
   const name = containerName(game.gameId);
   return {
@@ -201,6 +203,8 @@ export function engineRunSpec(
     memoryBytes: limits.memoryBytes,
     pidsLimit: limits.pidsLimit,
     ...engineHardening(settings),
+    stopSignal: stop.signal,
+    stopTimeoutSeconds: stop.timeoutSeconds,
   };
 }
 

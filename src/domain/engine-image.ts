@@ -1,8 +1,8 @@
 /**
  * The engine image a start will run, checked before anything depends on it:
  * its ref (grammar, allowed registries), the network it will join, the image
- * made local per the pull policy, inspected, and its limit labels resolved
- * (contract §8, §11, §14). A start runs these steps itself; a restart or a
+ * made local per the pull policy, inspected, and its limit and stop labels
+ * resolved (contract §8, §11, §14, §15). A start runs these steps itself; a restart or a
  * patch runs them before it stops the running engine (contract §14: a
  * refusal leaves the game running) and hands what it found to the start
  * under the same lease as a PreparedImage, so the image is neither pulled
@@ -14,6 +14,8 @@ import { imageRefProblem, pulledDigest } from './image-ref.js';
 import type { Failure } from './lifecycle.js';
 import type { Operation, StepOutcome } from './operation.js';
 import { runStep, step } from './operation.js';
+import type { StopPolicy } from './stop-policy.js';
+import { resolveStopPolicy } from './stop-policy.js';
 
 /** An image made local, inspected and judged: what the start runs it with. */
 export interface PreparedImage {
@@ -24,6 +26,8 @@ export interface PreparedImage {
   limits: ContainerLimits;
   /** It declares a HEALTHCHECK: the start waits for `healthy` (contract §15). */
   healthcheck: boolean;
+  /** How its engine is stopped: set on the container at its creation. */
+  stop: StopPolicy;
 }
 
 /** `validate_image_ref`: the grammar, and the allowed registries, before any pull. */
@@ -72,8 +76,8 @@ export async function pullEngineImage(op: Operation): Promise<string | null> {
 
 /**
  * `inspect_image`: the local image's digest (set on `op`, so a refusal's
- * audit row names the image refused) and the limits its labels ask for,
- * within the configured bounds.
+ * audit row names the image refused), and the limits and the stop its labels
+ * ask for, within the configured bounds: every label refused is named.
  */
 export async function inspectEngineImage(op: Operation, pullNote: string | null): Promise<StepOutcome<PreparedImage>> {
   const image = await runStep(op, 'inspect_image', () => op.deps.docker.inspectImage(op.imageRef), {
@@ -84,8 +88,10 @@ export async function inspectEngineImage(op: Operation, pullNote: string | null)
   if (!image.ok) return image;
   op.imageDigest = pulledDigest(op.imageRef, image.value);
   const resolved = resolveLimits(image.value.labels, op.deps.settings);
-  if (!resolved.ok) {
-    return { ok: false, failure: { step: 'inspect_image', code: 'start_config_invalid', message: resolved.problem, notify: 'runtime.start_config_invalid' } };
+  const stop = resolveStopPolicy(image.value.labels, image.value.stopSignal, op.deps.settings);
+  if (!resolved.ok || !stop.ok) {
+    const message = [resolved, stop].flatMap((r) => (r.ok ? [] : [r.problem])).join('; ');
+    return { ok: false, failure: { step: 'inspect_image', code: 'start_config_invalid', message, notify: 'runtime.start_config_invalid' } };
   }
-  return { ok: true, value: { note: pullNote, digest: op.imageDigest, limits: resolved.limits, healthcheck: image.value.healthcheck } };
+  return { ok: true, value: { note: pullNote, digest: op.imageDigest, limits: resolved.limits, healthcheck: image.value.healthcheck, stop: stop.stop } };
 }

@@ -77,6 +77,14 @@ export interface RunSpec {
   scratchMounts: ScratchMount[];
   /** `uid:gid` the engine runs as; null: the image's own user. */
   user: string | null;
+  /**
+   * Contract §15: the signal any stop of this container sends (through the
+   * init process, to the engine), and the seconds it waits before the kill.
+   * The container's own, set at its creation: Docker 20.10 (API 1.41) stops
+   * with no signal of the caller's, and a Swarm service stops as its spec says.
+   */
+  stopSignal: string;
+  stopTimeoutSeconds: number;
 }
 
 /** What Docker applied to a container (its inspect's HostConfig), not what was asked. */
@@ -113,6 +121,8 @@ export interface ImageInfo {
   labels: Record<string, string>;
   /** The image declares a `HEALTHCHECK` (Config.Healthcheck with a test other than `NONE`): a start waits for it (contract §15). */
   healthcheck: boolean;
+  /** The image's `STOPSIGNAL` (Config.StopSignal), null when it sets none. */
+  stopSignal: string | null;
 }
 
 export interface ContainerInfo {
@@ -146,6 +156,9 @@ export interface ContainerInfo {
    * HEALTHCHECK only once healthy, and ends it when unhealthy).
    */
   health: RuntimeHealth;
+  /** How it is stopped (RunSpec.stopSignal, stopTimeoutSeconds): null when it was created without (or a listing does not say). */
+  stopSignal: string | null;
+  stopTimeoutSeconds: number | null;
 }
 
 /**
@@ -203,7 +216,11 @@ export interface DockerEngine {
   awaitHealth(containerId: string, timeoutMs: number): Promise<HealthVerdict>;
   /** null when no container has this name or id. */
   inspectContainer(nameOrId: string): Promise<ContainerInfo | null>;
-  /** SIGTERM, then kill after `timeoutSeconds`. A container already stopped is fine. */
+  /**
+   * The container's stop signal, then the kill after `timeoutSeconds` (pass
+   * the container's own, ContainerInfo.stopTimeoutSeconds: a cluster can only
+   * wait as long as the service says). A container already stopped is fine.
+   */
   stop(containerId: string, timeoutSeconds: number): Promise<void>;
   /** Force-remove; a container already gone is fine. */
   remove(containerId: string): Promise<void>;

@@ -113,10 +113,12 @@ export interface LifecycleSettings {
   engineStateEnvName: string;
   enginePort: number;
   leaseTtlMs: number;
-  /** SIGTERM grace before the engine kills a stopping container. */
+  /** Seconds a stopping engine is given before the kill, unless its image says (com.galaxy.stop_timeout). */
   stopTimeoutSeconds: number;
   /** Contract §15: how long a start waits for an image's HEALTHCHECK to say `healthy` (RTMANAGER_START_HEALTH_TIMEOUT_MS). */
   startHealthTimeoutMs: number;
+  /** The most an image's com.galaxy.stop_timeout may ask (RTMANAGER_CONTAINER_MAX_STOP_TIMEOUT_SECONDS). */
+  maxStopTimeoutSeconds: number;
   /** Contract §12: capabilities dropped, then added back (`ALL` drops every one). */
   capDrop: string[];
   capAdd: string[];

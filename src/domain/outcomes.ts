@@ -51,11 +51,18 @@ export async function recordFailure(op: Operation, given: Failure, audit: 'best_
 
 export async function recordSuccess(
   op: Operation,
-  args: { record: RuntimeRecord | null; containerId: string; replay: boolean; message: string; note?: string },
+  args: { record: RuntimeRecord | null; containerId: string; replay: boolean; message: string; note?: string; exitCode?: number | null },
 ): Promise<LifecycleResult> {
   const errorCode = args.replay ? 'replay_no_op' : null;
-  // A success with a note (a start on the local copy because the registry was down) says so in its audit row.
-  await bestEffortAppend(op, { containerId: args.containerId, outcome: 'success', errorCode: errorCode ?? '', errorMessage: args.note ?? '' });
+  // A success with a note (a start on the local copy because the registry was down) says so in its audit row;
+  // one that stopped an engine, the code it exited with (contract §15).
+  await bestEffortAppend(op, {
+    containerId: args.containerId,
+    outcome: 'success',
+    errorCode: errorCode ?? '',
+    errorMessage: args.note ?? '',
+    exitCode: args.exitCode ?? null,
+  });
   if (op.kind === 'start') op.deps.telemetry.recordStartOutcome('success', errorCode ?? '', op.opSource);
   op.log.info({ step: op.progress.step, container_id: args.containerId, image_ref: op.imageRef }, args.message);
   return { outcome: 'success', errorCode, errorMessage: '', record: args.record, retryable: false };

@@ -141,10 +141,10 @@ async function reconcileUnderLease(op: Operation, seen: ContainerInfo | null): P
   }
 
   const eventType: HealthEventType = container.oomKilled ? 'container_oom' : 'container_exited';
-  const marked = await markRecord(op, await unhealthyAtExit(op, record, container), 'exited', eventType, container.id, {
-    exit_code: container.exitCode,
-    oom_killed: container.oomKilled,
-    state: container.state,
+  // Nobody asked for this exit: a stop holds the lease until its record says `stopped` (contract §15: `stopped_by`).
+  const details = { exit_code: container.exitCode, oom_killed: container.oomKilled, stopped_by: 'engine', state: container.state };
+  const marked = await markRecord(op, await unhealthyAtExit(op, record, container), 'exited', eventType, container.id, details, {
+    lastExitCode: container.exitCode,
   });
   if (!marked) return await refusedWrite(op);
   return container.oomKilled ? 'oom' : 'exited';
@@ -224,13 +224,14 @@ async function markRecord(
   eventType: HealthEventType,
   containerId: string,
   details: Record<string, unknown>,
+  seen: { lastExitCode?: number | null } = {},
 ): Promise<boolean> {
   const op = withImage(observing, record.currentImageRef ?? '', record.currentImageDigest);
   const { deps } = op;
   const now = deps.clock.now();
   // The effective limits and the node stay: what the container last had, and where it last ran.
-  if (!(await deps.records.upsert({ ...record, status, stoppedAt: now, lastOpAt: now }, fenceOf(op)))) return false;
-  await bestEffortAppend(op, { containerId, outcome: 'success', errorCode: '', errorMessage: `${eventType}` });
+  if (!(await deps.records.upsert({ ...record, ...seen, status, stoppedAt: now, lastOpAt: now }, fenceOf(op)))) return false;
+  await bestEffortAppend(op, { containerId, outcome: 'success', errorCode: '', errorMessage: `${eventType}`, exitCode: seen.lastExitCode ?? null });
   await bestEffortHealthEvent(op, { containerId, eventType, occurredAt: now, details });
   op.log.info({ container_id: containerId, status, event_type: eventType }, 'reconcile: record corrected');
   return true;

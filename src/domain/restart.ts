@@ -75,11 +75,20 @@ async function recreate(given: Operation, newImageRef: string | null): Promise<L
       message: `game ${JSON.stringify(given.gameId)} has no runtime to ${given.kind}`,
     });
   }
-  return startAndFinish(withImage(stopped.op, imageRef), imageRef, prepared);
+  return startAndFinish(withImage(stopped.op, imageRef), imageRef, prepared, undefined, stopped.exit?.exitCode ?? null);
 }
 
-/** The start under the held lease (replacing `replacing` in place, if given), and the outer operation's outcome. */
-async function startAndFinish(op: Operation, imageRef: string, prepared: PreparedImage | undefined, replacing?: string): Promise<LifecycleResult> {
+/**
+ * The start under the held lease (replacing `replacing` in place, if given), and the outer operation's
+ * outcome; its row carries the exit code of the engine the stop ended (`stoppedExitCode`), as a stop's does.
+ */
+async function startAndFinish(
+  op: Operation,
+  imageRef: string,
+  prepared: PreparedImage | undefined,
+  replacing?: string,
+  stoppedExitCode: number | null = null,
+): Promise<LifecycleResult> {
   await step(op, 'start');
   const started = await runStartUnderHeldLease(op, imageRef, prepared, replacing);
   if (started.outcome === 'failure') {
@@ -88,7 +97,13 @@ async function startAndFinish(op: Operation, imageRef: string, prepared: Prepare
   }
   op.imageDigest = started.record?.currentImageDigest ?? null;
   await step(op, 'publish_success');
-  return recordSuccess(op, { record: started.record, containerId: started.record?.currentContainerId ?? '', replay: false, message: `runtime ${op.kind}ed` });
+  return recordSuccess(op, {
+    record: started.record,
+    containerId: started.record?.currentContainerId ?? '',
+    replay: false,
+    message: `runtime ${op.kind}ed`,
+    exitCode: stoppedExitCode,
+  });
 }
 
 /**

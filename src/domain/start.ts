@@ -9,7 +9,6 @@
  * events and notifications are best effort: their failure is logged and never
  * changes the Result — the runtime record is the source of truth.
  */
-import type { ContainerLimits } from './container-spec.js';
 import { engineRunSpec } from './container-spec.js';
 import type { Converged } from './converge.js';
 import { convergeContainer, readAheadLeftBehind } from './converge.js';
@@ -142,7 +141,7 @@ async function runStartSteps(op: Operation, prepared?: PreparedImage, replacing?
   const converged = await convergeContainer(op, leftBehind, limits, replacing);
   if (!converged.ok) return recordFailure(op, converged.failure);
 
-  const ran = await runContainer(op, converged.value, statePath, limits);
+  const ran = await runContainer(op, converged.value, statePath, image.value);
   if (!ran.ok) return recordFailure(op, ran.failure);
   const run = ran.value;
   const ready = await awaitHealthy(op, run.containerId, healthcheck);
@@ -167,7 +166,7 @@ function endAlreadyRunning(op: Operation, existing: RuntimeRecord): Promise<Life
 }
 
 /** `run_container`: the adopted leftover, or a new engine (in place of `replace`'s container). */
-async function runContainer(op: Operation, converged: Converged, statePath: string, limits: ContainerLimits): Promise<StepOutcome<RunResult>> {
+async function runContainer(op: Operation, converged: Converged, statePath: string, image: PreparedImage): Promise<StepOutcome<RunResult>> {
   const { deps } = op;
   const replaced = converged.kind === 'replace' ? converged.containerId : null;
   const ran = await runStep(
@@ -175,7 +174,7 @@ async function runContainer(op: Operation, converged: Converged, statePath: stri
     'run_container',
     async () => {
       if (converged.kind === 'adopt') return converged.run;
-      const spec = engineRunSpec(deps.settings, op, statePath, limits);
+      const spec = engineRunSpec(deps.settings, op, statePath, image.limits, image.stop);
       return replaced ? deps.docker.replace(replaced, spec) : deps.docker.run(spec);
     },
     { code: 'container_start_failed', notify: 'runtime.container_start_failed' },

@@ -1,8 +1,10 @@
 /**
- * The `stop` lifecycle: SIGTERM with a bounded wait, then kill; remove the
- * container; record `stopped`. The state directory is kept: a later start
- * finds the game's data where it left it. Stopping a game that is not running
- * is an idempotent success (`replay_no_op`).
+ * The `stop` lifecycle: the container's own stop signal with its own bounded
+ * wait (contract §15: set at its creation from the image), then kill; remove
+ * the container; record `stopped`, with the exit code the engine ended on.
+ * The state directory is kept: a later start finds the game's data where it
+ * left it. Stopping a game that is not running is an idempotent success
+ * (`replay_no_op`).
  */
 import { isOwnedBy } from './container-spec.js';
 import { gameIdProblem } from './game-id.js';
@@ -41,8 +43,20 @@ export function requestProblem(input: LifecycleRequest): string | null {
   return gameIdProblem(input.gameId) ?? (isOpSource(input.opSource) ? null : `op source ${JSON.stringify(input.opSource)} is unsupported`);
 }
 
-/** What a stop under a held lease ends in; `op` names the image the record said the game ran. */
-export type Stopped = { ok: true; op: Operation; record: RuntimeRecord | null; changed: boolean } | { ok: false; result: LifecycleResult };
+/** What a stop under a held lease ends in; `op` names the image the record said the game ran; `exit`, how its engine ended, if it had one. */
+export type Stopped =
+  { ok: true; op: Operation; record: RuntimeRecord | null; changed: boolean; exit: EngineExit | null } | { ok: false; result: LifecycleResult };
+
+/**
+ * How the container a stop removed had ended: by this stop (`operation`), or
+ * on its own before the stop came (`engine`). The exit code is null when the
+ * backend no longer knows it (a cluster whose task went with its node).
+ */
+export interface EngineExit {
+  exitCode: number | null;
+  oomKilled: boolean;
+  stoppedBy: 'operation' | 'engine';
+}
 
 /** The stop steps under the lease `given` holds, from reading the record on. */
 async function stopUnderHeldLease(given: Operation): Promise<Stopped> {
@@ -75,7 +89,7 @@ export async function stopLoadedUnderHeldLease(given: Operation, record: Runtime
   if (!stopped.ok) return failed(op, stopped.failure);
 
   if (!record || (record.status !== 'running' && !container)) {
-    return { ok: true, op, record, changed: container !== null };
+    return { ok: true, op, record, changed: container !== null, exit: stopped.value };
   }
   return recordStopped(op, record, container, stopped.value);
 }
@@ -99,15 +113,18 @@ function findContainer(op: Operation, record: RuntimeRecord | null): Promise<Ste
   );
 }
 
-/** `stop_container` then `remove_container`: the exit code the stopped container reported, if any. */
-async function stopAndRemove(op: Operation, container: ContainerInfo): Promise<StepOutcome<number | null>> {
+/** `stop_container` then `remove_container`: how the stopped container ended. */
+async function stopAndRemove(op: Operation, container: ContainerInfo): Promise<StepOutcome<EngineExit>> {
   const { deps } = op;
+  // The container's own timeout, set from its image at creation; the configured one for a container created without.
+  const timeoutSeconds = container.stopTimeoutSeconds ?? deps.settings.stopTimeoutSeconds;
   const stopped = await runStep(
     op,
     'stop_container',
-    async () => {
-      await deps.docker.stop(container.id, deps.settings.stopTimeoutSeconds);
-      return (await deps.docker.inspectContainer(container.id))?.exitCode ?? null;
+    async (): Promise<EngineExit> => {
+      await deps.docker.stop(container.id, timeoutSeconds);
+      const ended = await deps.docker.inspectContainer(container.id);
+      return { exitCode: ended?.exitCode ?? null, oomKilled: ended?.oomKilled ?? false, stoppedBy: container.running ? 'operation' : 'engine' };
     },
     { code: 'service_unavailable', context: 'stop_container', containerId: container.id },
   );
@@ -121,7 +138,7 @@ async function stopAndRemove(op: Operation, container: ContainerInfo): Promise<S
 }
 
 /** `upsert_record`: the record says `stopped`; a container that was stopped is told as a health event. */
-async function recordStopped(op: Operation, record: RuntimeRecord, container: ContainerInfo | null, exitCode: number | null): Promise<Stopped> {
+async function recordStopped(op: Operation, record: RuntimeRecord, container: ContainerInfo | null, exit: EngineExit | null): Promise<Stopped> {
   const { deps } = op;
   const now = deps.clock.now();
   // The digest stays: the image the game last ran. The effective limits and the node went with the container.
@@ -136,6 +153,8 @@ async function recordStopped(op: Operation, record: RuntimeRecord, container: Co
     effectivePidsLimit: null,
     nodeId: null,
     nodeHostname: null,
+    // What the engine just ended on; a record whose container was already gone keeps the last one known.
+    lastExitCode: exit ? exit.exitCode : record.lastExitCode,
   };
   const written = await runStep(op, 'upsert_record', () => deps.records.upsert(stoppedRecord, fenceOf(op)), {
     code: 'internal_error',
@@ -144,15 +163,15 @@ async function recordStopped(op: Operation, record: RuntimeRecord, container: Co
   });
   if (!written.ok) return failed(op, written.failure);
   if (!written.value) return { ok: false, result: await endWriteRefused(op, container?.id ?? '') };
-  if (container) {
+  if (container && exit) {
     await bestEffortHealthEvent(op, {
       containerId: container.id,
       eventType: 'container_exited',
       occurredAt: now,
-      details: { reason: `${op.kind}_requested`, exit_code: exitCode },
+      details: { reason: `${op.kind}_requested`, exit_code: exit.exitCode, oom_killed: exit.oomKilled, stopped_by: exit.stoppedBy },
     });
   }
-  return { ok: true, op, record: stoppedRecord, changed: true };
+  return { ok: true, op, record: stoppedRecord, changed: true, exit };
 }
 
 async function runStopSteps(given: Operation): Promise<LifecycleResult> {
@@ -165,5 +184,6 @@ async function runStopSteps(given: Operation): Promise<LifecycleResult> {
     containerId: '',
     replay: !stopped.changed,
     message: stopped.changed ? 'runtime stopped' : 'runtime stop replay no-op',
+    exitCode: stopped.exit?.exitCode ?? null,
   });
 }

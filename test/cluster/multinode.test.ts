@@ -217,7 +217,7 @@ describe('many nodes on one machine: the real pipeline on SwarmEngine', () => {
     // the same path.
     stateRoot = await mkdtemp(path.join(os.tmpdir(), `rtm-mn-state-${run}-`));
     records = new PostgresRuntimeRecordStore(database.db);
-    engine = new SwarmEngine({ docker: cluster.manager, telemetry: new RecordingTelemetry(), stopGracePeriodSeconds: 1, reserveLimits: true });
+    engine = new SwarmEngine({ docker: cluster.manager, telemetry: new RecordingTelemetry(), reserveLimits: true });
     const config = testConfig({
       RTMANAGER_RUNTIME_BACKEND: 'swarm',
       RTMANAGER_DOCKER_NETWORK: cluster.overlay,

@@ -55,6 +55,8 @@ export function contractRunSpec(s: DockerEngineSubject, suffix: string, over: Pa
     readOnlyRootfs: true,
     scratchMounts: [{ mountPath: '/tmp', sizeBytes: 8 * 1024 * 1024 }],
     user: '65534:65534',
+    stopSignal: 'SIGTERM',
+    stopTimeoutSeconds: 1,
     ...over,
   };
 }
@@ -179,6 +181,8 @@ export function describeDockerEngineContract(name: string, make: () => Promise<D
           'com.galaxy.pids_limit': '64',
         });
         expect(image.id).toMatch(/^sha256:[0-9a-f]{64}$/);
+        // Its Dockerfile has no STOPSIGNAL.
+        expect(image.stopSignal).toBeNull();
         for (const entry of image.repoDigests) expect(entry).toMatch(/^[^@\s]+@sha256:[0-9a-f]{64}$/);
         expect(await s.port.inspectImage(image.id)).toEqual(image);
         await expect(s.port.inspectImage(s.remoteImage)).rejects.toThrow();
@@ -266,6 +270,21 @@ export function describeDockerEngineContract(name: string, make: () => Promise<D
         expect(await s.port.inspectContainer(run.containerId)).toBeNull();
         await s.port.remove(run.containerId);
         await s.port.stop(run.containerId, 1);
+      }),
+    );
+
+    it(
+      'sets the stop signal and timeout on the container (contract §15), and a stop ends the engine by that signal, through the init',
+      withSubject(async (s) => {
+        const run = await s.port.run(spec(s, 'signal', { stopSignal: 'SIGINT', stopTimeoutSeconds: 7 }));
+        expect(await s.port.inspectContainer(run.containerId)).toMatchObject({ running: true, stopSignal: 'SIGINT', stopTimeoutSeconds: 7 });
+        await s.port.stop(run.containerId, 7);
+        // The engine has no handler for SIGINT and dies of it; the init exits as it did: 128 + 2. SIGTERM would be 143.
+        const stopped = await s.port.inspectContainer(run.containerId);
+        expect(stopped).toMatchObject({ running: false, exitCode: 130, oomKilled: false, stopSignal: 'SIGINT', stopTimeoutSeconds: 7 });
+        // Not running, so read in full: the listing says the same.
+        const listed = await s.port.listContainers({ 'com.galaxy.game_id': 'signal', ...s.extraLabels });
+        expect(listed).toEqual([expect.objectContaining({ id: run.containerId, exitCode: 130, stopSignal: 'SIGINT', stopTimeoutSeconds: 7 })]);
       }),
     );
 

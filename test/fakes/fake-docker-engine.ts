@@ -19,6 +19,11 @@ import type {
   RuntimeNode,
 } from '../../src/domain/engine-port.js';
 
+/** Linux's numbers of the signals a stop may send (stop-policy.ts), as an exit code tells them: 128 + n. */
+const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGUSR1: 10, SIGUSR2: 12, SIGTERM: 15, SIGWINCH: 28, SIGPWR: 30 };
+/** Signals whose default action is to be ignored: an engine with no handler for them lives on until the kill. */
+const DEFAULT_IGNORED = new Set(['SIGWINCH']);
+
 interface FakeContainer {
   info: ContainerInfo;
   spec: RunSpec | null;
@@ -45,6 +50,15 @@ function repositoryOf(ref: string): string {
  */
 export class FakeDockerEngine implements DockerEngine {
   readonly images = new Map<string, Record<string, string>>();
+  /** A local image's STOPSIGNAL, by ref (none: the image sets none). */
+  readonly imageStopSignals = new Map<string, string>();
+  /**
+   * How an image's engine ends when stopped, by ref: the code it exits with
+   * on its stop signal (0: it traps it and winds down), or `ignores` (it is
+   * killed at the timeout: 137). Unless given, it dies of the signal, as a
+   * real engine with no handler does behind the init: 128 + the signal's number.
+   */
+  readonly stopBehaviour = new Map<string, number | 'ignores'>();
   readonly repoDigests = new Map<string, string[]>();
   readonly registry = new Map<string, Record<string, string>>();
   readonly unreachableRegistries = new Set<string>();
@@ -57,6 +71,8 @@ export class FakeDockerEngine implements DockerEngine {
   readonly containers = new Map<string, FakeContainer>();
   /** Every call by method name, in order: lets a test assert "no Docker call". */
   readonly calls: string[] = [];
+  /** [container id, timeout] of each stop of a running container: a test asserts the container's own was passed. */
+  readonly stopTimeouts: Array<[string, number]> = [];
   daemonDown = false;
   failRun: Error | null = null;
   failPull: Error | null = null;
@@ -148,6 +164,7 @@ export class FakeDockerEngine implements DockerEngine {
         repoDigests: [...(this.repoDigests.get(ref) ?? [])],
         labels: { ...this.images.get(ref) },
         healthcheck: this.healthchecks.has(ref),
+        stopSignal: this.imageStopSignals.get(ref) ?? null,
       };
     });
   }
@@ -183,6 +200,8 @@ export class FakeDockerEngine implements DockerEngine {
           node: this.node,
           unreachable: false,
           health: this.healthchecks.has(spec.image) ? 'starting' : 'none',
+          stopSignal: spec.stopSignal,
+          stopTimeoutSeconds: spec.stopTimeoutSeconds,
         },
       });
       return { containerId: id, startedAt, effective: { ...effective }, node: this.node };
@@ -264,13 +283,23 @@ export class FakeDockerEngine implements DockerEngine {
     });
   }
 
-  stop(containerId: string, _timeoutSeconds: number): Promise<void> {
+  stop(containerId: string, timeoutSeconds: number): Promise<void> {
     return this.call('stop', () => {
       if (this.failStop) throw this.failStop;
       const found = this.findByNameOrId(containerId);
       if (!found || !found.info.running) return;
-      this.markExited(found.info.id, 143, false);
+      this.stopTimeouts.push([found.info.id, timeoutSeconds]);
+      this.markExited(found.info.id, this.exitOnStop(found.info), false);
     });
+  }
+
+  private exitOnStop(info: ContainerInfo): number {
+    const behaviour = this.stopBehaviour.get(info.image);
+    if (behaviour === 'ignores') return 137;
+    if (behaviour !== undefined) return behaviour;
+    const signal = info.stopSignal ?? 'SIGTERM';
+    // No handler: the signal kills the engine, unless its default is to be ignored (then the kill at the timeout does).
+    return DEFAULT_IGNORED.has(signal) ? 137 : 128 + (SIGNAL_NUMBERS[signal] ?? 15);
   }
 
   remove(containerId: string): Promise<void> {
@@ -318,8 +347,8 @@ export class FakeDockerEngine implements DockerEngine {
 
   /** A container someone else created (no spec): foreign or left by a crash. Unless given, it runs `info.image` with no limits. */
   addContainer(
-    info: Omit<ContainerInfo, 'id' | 'imageId' | 'effective' | 'node' | 'unreachable' | 'health'> &
-      Partial<Pick<ContainerInfo, 'id' | 'imageId' | 'effective' | 'node' | 'unreachable' | 'health'>>,
+    info: Omit<ContainerInfo, 'id' | 'imageId' | 'effective' | 'node' | 'unreachable' | 'health' | 'stopSignal' | 'stopTimeoutSeconds'> &
+      Partial<Pick<ContainerInfo, 'id' | 'imageId' | 'effective' | 'node' | 'unreachable' | 'health' | 'stopSignal' | 'stopTimeoutSeconds'>>,
   ): string {
     const id = info.id ?? `fake${String(this.nextId++).padStart(60, '0')}`;
     const defaults = {
@@ -328,6 +357,8 @@ export class FakeDockerEngine implements DockerEngine {
       node: this.node,
       unreachable: false,
       health: 'none' as const,
+      stopSignal: null,
+      stopTimeoutSeconds: null,
     };
     this.containers.set(id, { spec: null, info: { ...defaults, ...info, id } });
     return id;

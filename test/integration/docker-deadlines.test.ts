@@ -111,6 +111,8 @@ const SPEC: RunSpec = {
   readOnlyRootfs: true,
   scratchMounts: [],
   user: null,
+  stopSignal: 'SIGTERM',
+  stopTimeoutSeconds: 1,
 };
 
 describe('the cause: docker-modem never settles a response cut off after its headers', () => {

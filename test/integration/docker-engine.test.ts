@@ -107,9 +107,13 @@ describe('ContainerEngine on the real daemon', () => {
         readOnlyRootfs: true,
         scratchMounts: [{ mountPath: '/tmp', sizeBytes: 8 * 1024 * 1024 }],
         user: '65534:65534',
+        stopSignal: 'SIGUSR2',
+        stopTimeoutSeconds: 42,
       });
       const info = await docker.getContainer(result.containerId).inspect();
       expect(info.Config.Hostname).toBe(`rtm-spec-${run}`);
+      // Contract §15: the container's own stop, which any stop of it uses (dockerode's types leave both out).
+      expect(info.Config).toMatchObject({ StopSignal: 'SIGUSR2', StopTimeout: 42 });
       expect(info.Config.Env).toEqual(expect.arrayContaining(['A=1', 'STORAGE_PATH=/state']));
       expect(info.Config.User).toBe('65534:65534');
       expect(info.HostConfig.Binds).toBeNull();
@@ -159,6 +163,8 @@ describe('ContainerEngine on the real daemon', () => {
         readOnlyRootfs: false,
         scratchMounts: [],
         user: null,
+        stopSignal: 'SIGTERM',
+        stopTimeoutSeconds: 1,
       });
       const info = await docker.getContainer(result.containerId).inspect();
       expect(info.Config.User).toBe('');

@@ -206,7 +206,8 @@ function reconciler(): void {
     expect(await w.records.get(gameId)).toMatchObject({ status: 'exited' });
     const event = (await w.streamEntries(w.streams.health)).at(-1)!;
     expect(event.event_type).toBe('container_exited');
-    expect(JSON.parse(event.details!)).toMatchObject({ exit_code: 1, oom_killed: false });
+    expect(JSON.parse(event.details!)).toMatchObject({ exit_code: 1, oom_killed: false, stopped_by: 'engine' });
+    expect(await w.records.get(gameId)).toMatchObject({ lastExitCode: 1 });
   });
 
   it('marks an engine the kernel killed for memory as OOM', async () => {
@@ -295,6 +296,8 @@ function engineEvents(): void {
     const events = await w.streamEntries(w.streams.health);
     expect(events.map((e) => e.event_type)).toContain('container_exited');
     expect(events.find((e) => e.event_type === 'container_exited')).toMatchObject({ game_id: gameId, container_id: containerId });
+    // Contract §15: nobody asked for this exit; SIGKILL's code.
+    expect(JSON.parse(events.find((e) => e.event_type === 'container_exited')!.details!)).toMatchObject({ exit_code: 137, stopped_by: 'engine' });
     expect(await w.records.get(gameId)).toMatchObject({ status: 'exited' });
     console.log(`docker kill → container_exited on the health stream and the record: ${latency} ms`);
   });

@@ -16,9 +16,24 @@ import type { TestBackend } from './backend.js';
 import { removeServices, testBackend, testDocker, testDockerHost } from './backend.js';
 import { removeContainers, testPgUrl, testRedisUrl, testSession } from './services.js';
 
-const IMAGES = ['labelled', 'labelled-v2', 'plain', 'badlabels', 'greedy', 'tiny', 'exits', 'exits-later', 'hog', 'healthcheck'].map(
-  (t) => `galaxy-test-engine:${t}`,
-);
+const IMAGES = [
+  'labelled',
+  'labelled-v2',
+  'plain',
+  'badlabels',
+  'greedy',
+  'tiny',
+  'exits',
+  'exits-later',
+  'hog',
+  // Contract §15, health.
+  'healthcheck',
+  // Contract §15, graceful stop.
+  'graceful',
+  'graceful-stopsignal',
+  'stubborn',
+  'slow-stop',
+].map((t) => `galaxy-test-engine:${t}`);
 const HINT = 'run: bash scripts/services.sh up';
 
 async function check(name: string, probe: () => Promise<unknown>, hint = HINT): Promise<void> {

@@ -42,7 +42,6 @@ async function subject(opts: { placementTimeoutMs?: number; taskPollMs?: number 
     docker,
     telemetry,
     dockerConfigPath: testRegistry().dockerConfigPath,
-    stopGracePeriodSeconds: 1,
     reserveLimits: true,
     ...opts,
   });
@@ -219,7 +218,7 @@ describe('SwarmEngine on a one-node swarm', () => {
     'without credentials the node cannot pull the private image, and the run fails with the node’s reason',
     withSubject(async (s) => {
       const ref = await s.pullableImage();
-      const anonymous = new SwarmEngine({ docker, stopGracePeriodSeconds: 1 });
+      const anonymous = new SwarmEngine({ docker });
       // The node's pull was refused; what it reports is that the image is not there.
       await expect(anonymous.run(spec(s, 'anon', { image: ref }))).rejects.toThrow(`-anon rejected: No such image: ${ref}`);
       expect(await s.port.inspectContainer(`${s.prefix}-anon`)).toBeNull();

@@ -136,6 +136,9 @@ describe('start: fresh success', () => {
       readOnlyRootfs: true,
       scratchMounts: [{ mountPath: '/tmp', sizeBytes: 64 * 1024 ** 2 }],
       user: null,
+      // No stop labels and no STOPSIGNAL: SIGTERM, and RTMANAGER_STOP_TIMEOUT_SECONDS.
+      stopSignal: 'SIGTERM',
+      stopTimeoutSeconds: 10,
     });
 
     expect(w.operations.entries).toEqual([

@@ -37,6 +37,8 @@ const stoppedFrom = (before: RuntimeRecord): RuntimeRecord => ({
   effectivePidsLimit: null,
   nodeId: null,
   nodeHostname: null,
+  // The fake's engine died of the default stop signal, SIGTERM, behind its init: 128 + 15.
+  lastExitCode: 143,
 });
 
 /** [op_kind, outcome, error_code] of every audit row, oldest first. */
@@ -60,7 +62,7 @@ describe('stop', () => {
       eventType: 'container_exited',
       containerId: before.currentContainerId,
       occurredAt: result.record?.stoppedAt,
-      details: { reason: 'stop_requested', exit_code: 143 },
+      details: { reason: 'stop_requested', exit_code: 143, oom_killed: false, stopped_by: 'operation' },
     });
     expect(w.telemetry.healthEvents).toEqual(['container_started', 'container_exited']);
     expect(w.operations.entries.at(-1)).toEqual({
@@ -78,7 +80,8 @@ describe('stop', () => {
       errorMessage: '',
       startedAt: expect.any(Date),
       finishedAt: expect.any(Date),
-      exitCode: null,
+      // Contract §15: the code the stopped engine exited with.
+      exitCode: 143,
     });
     // A stop is not a start: the start counter saw only the boot.
     expect(w.telemetry.startOutcomes).toEqual([{ outcome: 'success', errorCode: '', opSource: 'gm_rest' }]);
@@ -185,7 +188,8 @@ describe('stop', () => {
     await w.docker.remove(before.currentContainerId!);
     const calls = w.docker.calls.length;
     const result = await stopRuntime(w.deps, { gameId: 'g-1', ...who });
-    expect(result).toEqual(success(stoppedFrom(before)));
+    // No engine was seen ending: the last exit code known stays.
+    expect(result).toEqual(success({ ...stoppedFrom(before), lastExitCode: null }));
     expect(await w.records.get('g-1')).toEqual(result.record);
     expect(w.docker.calls.slice(calls)).toEqual(['inspectContainer', 'inspectContainer']);
     expect(w.healthEvents.published.map((e) => e.eventType)).toEqual(['container_started']);
@@ -285,7 +289,8 @@ describe('stop', () => {
 
     w.records.failUpsert = null;
     const retry = await stopRuntime(w.deps, { gameId: 'g-1', ...who });
-    expect(retry).toEqual(success(stoppedFrom(before)));
+    // The retry saw no engine end: the exit code the first attempt saw went with the record it could not write.
+    expect(retry).toEqual(success({ ...stoppedFrom(before), lastExitCode: null }));
     expect(await w.records.get('g-1')).toEqual(retry.record);
   });
 
@@ -356,7 +361,8 @@ describe('restart', () => {
     const result = await restartRuntime(w.deps, { gameId: 'g-1', ...who });
     const after = (await w.records.get('g-1'))!;
     expect(result).toEqual(success(after));
-    expect(after).toEqual({ ...before, currentContainerId: expect.any(String), startedAt: expect.any(Date), lastOpAt: expect.any(Date) });
+    // The exit code of the engine the restart stopped (SIGTERM, behind the init) stays as the last one seen.
+    expect(after).toEqual({ ...before, currentContainerId: expect.any(String), startedAt: expect.any(Date), lastOpAt: expect.any(Date), lastExitCode: 143 });
     expect(after.currentContainerId).not.toBe(before.currentContainerId);
     expect(w.docker.containers.size).toBe(1);
     const [container] = await w.docker.listContainers({});
@@ -540,6 +546,7 @@ describe('patch', () => {
       effectiveCpuQuota: 1,
       effectiveMemoryBytes: 512 * 1024 ** 2,
       effectivePidsLimit: 256,
+      lastExitCode: 143,
     });
     const [container] = await w.docker.listContainers({});
     expect(container?.labels['com.galaxy.engine_image_ref']).toBe(OTHER_IMAGE);

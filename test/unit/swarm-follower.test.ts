@@ -20,6 +20,8 @@ const info = (gameId: string, id: string, running: boolean): ContainerInfo => ({
   node: null,
   unreachable: false,
   health: 'none',
+  stopSignal: null,
+  stopTimeoutSeconds: null,
 });
 
 /** Serves one listing per read, then the last one again; a listing that is an Error fails that read. */

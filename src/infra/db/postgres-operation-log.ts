@@ -33,6 +33,7 @@ export class PostgresOperationLog implements OperationLog {
           errorMessage: entry.errorMessage,
           startedAt: entry.startedAt,
           finishedAt: entry.finishedAt,
+          exitCode: entry.exitCode,
         })
         .returning({ id: operationLog.id }),
     );

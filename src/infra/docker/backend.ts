@@ -31,7 +31,6 @@ export interface RuntimeBackendConfig {
     runConcurrency: number;
   };
   swarm: { placementTimeoutMs: number; reserveLimits: boolean; pollMs: number };
-  container: { stopTimeoutSeconds: number };
 }
 
 /** What the worker hands the follower: whose deaths to hear, and what to do then. */
@@ -84,7 +83,7 @@ async function loadEngine(config: RuntimeBackendConfig, tls: DockerTls | null, t
   }
   const { SwarmEngine } = await import('./swarm-engine.js');
   const { placementTimeoutMs, reserveLimits } = config.swarm;
-  return new SwarmEngine({ ...options, placementTimeoutMs, reserveLimits, stopGracePeriodSeconds: config.container.stopTimeoutSeconds });
+  return new SwarmEngine({ ...options, placementTimeoutMs, reserveLimits });
 }
 
 /** One engine: its event stream (die, oom, health_status). A swarm emits no task events: our services' tasks are read every pollMs. */

@@ -180,6 +180,9 @@ function containerOptions(spec: RunSpec): Dockerode.ContainerCreateOptions {
     Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
     Labels: spec.labels,
     ...(spec.user === null ? {} : { User: spec.user }),
+    // Contract §15: the engine's own way to stop, whoever stops it (API 1.41's stop takes no signal).
+    StopSignal: spec.stopSignal,
+    StopTimeout: spec.stopTimeoutSeconds,
     HostConfig: {
       // Typed, not a `src:dst:mode` string that a `:` in the host path would split wrongly.
       Mounts: spec.bindMounts.map((m) => ({ Type: 'bind' as const, Source: m.hostPath, Target: m.mountPath, ReadOnly: m.readOnly })),
@@ -203,6 +206,8 @@ function containerOptions(spec: RunSpec): Dockerode.ContainerCreateOptions {
 }
 
 function containerInfoOf(info: Dockerode.ContainerInspectInfo): ContainerInfo {
+  // dockerode's types leave these out; the daemon sends them when the container was created with them.
+  const config = info.Config as Dockerode.ContainerInspectInfo['Config'] & { StopSignal?: string; StopTimeout?: number | null };
   return {
     id: info.Id,
     name: info.Name.replace(/^\//, ''),
@@ -220,6 +225,8 @@ function containerInfoOf(info: Dockerode.ContainerInspectInfo): ContainerInfo {
     node: null,
     unreachable: false,
     health: healthOfState(info.State),
+    stopSignal: config.StopSignal || null,
+    stopTimeoutSeconds: config.StopTimeout ?? null,
   };
 }
 
@@ -241,6 +248,8 @@ function listedInfoOf(c: Dockerode.ContainerInfo): ContainerInfo {
     node: null,
     unreachable: false,
     health: healthOfStatusLine(c.Status),
+    stopSignal: null,
+    stopTimeoutSeconds: null,
   };
 }
 

@@ -82,7 +82,15 @@ export class ImageStore {
   async inspect(ref: string): Promise<ImageInfo> {
     try {
       const info = await this.inspectCached(ref);
-      return { id: info.Id, repoDigests: info.RepoDigests ?? [], labels: info.Config?.Labels ?? {}, healthcheck: declaresHealthcheck(info.Config) };
+      // dockerode's types leave out the image's STOPSIGNAL; the daemon sends it.
+      const config = info.Config as (Dockerode.ImageInspectInfo['Config'] & { StopSignal?: string }) | undefined;
+      return {
+        id: info.Id,
+        repoDigests: info.RepoDigests ?? [],
+        labels: config?.Labels ?? {},
+        stopSignal: config?.StopSignal || null,
+        healthcheck: declaresHealthcheck(config),
+      };
     } catch (error) {
       throw daemonError(error);
     }

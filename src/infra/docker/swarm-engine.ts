@@ -33,7 +33,7 @@ import { createError, daemonError, statusOf } from './daemon-errors.js';
 import { SWARM_ENGINE_CAPABILITIES } from './engine-capabilities.js';
 import { ImageStore } from './image-store.js';
 import type { ServiceShape, SwarmService, SwarmTask } from './swarm-service-spec.js';
-import { TERMINAL, currentTask, serviceSpec } from './swarm-service-spec.js';
+import { TERMINAL, currentTask, serviceSpec, specStop } from './swarm-service-spec.js';
 import { awaitTaskHealth } from './swarm-health.js';
 import { SwarmServices } from './swarm-services.js';
 import { SwarmView } from './swarm-view.js';
@@ -43,8 +43,6 @@ export interface SwarmEngineOptions extends EngineOptions {
   placementTimeoutMs?: number;
   /** Reserve the CPU and memory limits, so Swarm places an engine only where they fit (RTMANAGER_SWARM_RESERVE_LIMITS). */
   reserveLimits?: boolean;
-  /** SIGTERM to kill on a stop: fixed per service at creation (RTMANAGER_STOP_TIMEOUT_SECONDS). */
-  stopGracePeriodSeconds?: number;
   /** How often a task is looked at while the engine waits for it to start or stop. */
   taskPollMs?: number;
 }
@@ -64,7 +62,7 @@ export class SwarmEngine implements DockerEngine {
     this.taskPollMs = opts.taskPollMs ?? 50;
     this.services = new SwarmServices(this.client, { placementTimeoutMs: opts.placementTimeoutMs ?? 30_000, taskPollMs: this.taskPollMs });
     this.view = new SwarmView(this.client, this.images);
-    this.shape = { reserveLimits: opts.reserveLimits ?? true, stopGracePeriodSeconds: opts.stopGracePeriodSeconds ?? 10 };
+    this.shape = { reserveLimits: opts.reserveLimits ?? true };
   }
 
   ping(): Promise<boolean> {
@@ -163,10 +161,11 @@ export class SwarmEngine implements DockerEngine {
   }
 
   /**
-   * Scales the service to zero: Swarm sends the stop signal, kills after the
-   * grace period the service was created with, and deletes the task. The exit
-   * code is read while the task is still there, and kept for the inspect
-   * that follows.
+   * Scales the service to zero: Swarm sends the stop signal and kills after
+   * the grace period the service was created with (its spec's, whatever
+   * `timeoutSeconds` says: waited for as the longer of the two), and deletes
+   * the task. The exit code is read while the task is still there, and kept
+   * for the inspect that follows.
    */
   async stop(containerId: string, timeoutSeconds: number): Promise<void> {
     try {
@@ -179,7 +178,7 @@ export class SwarmEngine implements DockerEngine {
       const exitCode =
         nodes.get(task.NodeID ?? '') === 'down'
           ? null
-          : await this.services.waitForStopped(service.ID, task, Math.max(timeoutSeconds, this.shape.stopGracePeriodSeconds));
+          : await this.services.waitForStopped(service.ID, task, Math.max(timeoutSeconds, specStop(service.Spec).stopTimeoutSeconds ?? 0));
       this.services.rememberStopped(service.ID, task, exitCode, this.view.knownNode(task.NodeID));
     } catch (error) {
       if (statusOf(error) === 404) return;

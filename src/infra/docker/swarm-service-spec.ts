@@ -32,7 +32,7 @@ export interface ServiceSpec {
   Name: string;
   Labels?: Record<string, string>;
   TaskTemplate: {
-    ContainerSpec: { Image: string; Labels?: Record<string, string>; [key: string]: unknown };
+    ContainerSpec: { Image: string; Labels?: Record<string, string>; StopSignal?: string; StopGracePeriod?: number; [key: string]: unknown };
     Resources?: { Limits?: { NanoCPUs?: number; MemoryBytes?: number; Pids?: number }; Reservations?: { NanoCPUs?: number; MemoryBytes?: number } };
     [key: string]: unknown;
   };
@@ -48,8 +48,6 @@ export interface SwarmNode {
 
 /** How every game's service is shaped, beside its RunSpec. */
 export interface ServiceShape {
-  /** SIGTERM to kill on a stop: fixed per service at creation. */
-  stopGracePeriodSeconds: number;
   /** Reserve the CPU and memory limits, so Swarm places an engine only where they fit. */
   reserveLimits: boolean;
 }
@@ -64,7 +62,7 @@ export function serviceSpec(spec: RunSpec, image: string, shape: ServiceShape): 
     Name: spec.name,
     Labels: spec.labels,
     TaskTemplate: {
-      ContainerSpec: containerSpec(spec, image, shape),
+      ContainerSpec: containerSpec(spec, image),
       Resources: {
         Limits: limits,
         // Swarm places by reservations only: without them it would stack engines on a full node.
@@ -85,7 +83,7 @@ export function serviceSpec(spec: RunSpec, image: string, shape: ServiceShape): 
   };
 }
 
-function containerSpec(spec: RunSpec, image: string, shape: ServiceShape): ServiceSpec['TaskTemplate']['ContainerSpec'] {
+function containerSpec(spec: RunSpec, image: string): ServiceSpec['TaskTemplate']['ContainerSpec'] {
   return {
     Image: image,
     Hostname: spec.hostname,
@@ -101,8 +99,16 @@ function containerSpec(spec: RunSpec, image: string, shape: ServiceShape): Servi
     CapabilityDrop: spec.capDrop,
     CapabilityAdd: spec.capAdd,
     Init: true,
-    StopGracePeriod: shape.stopGracePeriodSeconds * 1e9,
+    // Contract §15: the engine's own way to stop, fixed per service (a scale to zero stops it so).
+    StopSignal: spec.stopSignal,
+    StopGracePeriod: spec.stopTimeoutSeconds * 1e9,
   };
+}
+
+/** How the service's engine is stopped, as its spec says (null: created without). */
+export function specStop(spec: ServiceSpec): { stopSignal: string | null; stopTimeoutSeconds: number | null } {
+  const { StopSignal, StopGracePeriod } = spec.TaskTemplate.ContainerSpec;
+  return { stopSignal: StopSignal || null, stopTimeoutSeconds: typeof StopGracePeriod === 'number' ? StopGracePeriod / 1e9 : null };
 }
 
 /**

@@ -11,7 +11,7 @@ import { parseDockerTime, statusOf } from './daemon-errors.js';
 import { healthOfState } from './health.js';
 import type { ImageStore } from './image-store.js';
 import type { ServiceSpec, SwarmNode, SwarmService, SwarmTask } from './swarm-service-spec.js';
-import { TERMINAL, specLimits } from './swarm-service-spec.js';
+import { TERMINAL, specLimits, specStop } from './swarm-service-spec.js';
 import type { StoppedTask } from './swarm-services.js';
 
 export class SwarmView {
@@ -72,6 +72,7 @@ export class SwarmView {
       unreachable,
       // Unseen (another node's, or not inspected): Swarm runs a task with a HEALTHCHECK only once healthy, and ends it unhealthy.
       health: local ? healthOfState(local.State) : state === 'running' && imageInfo?.healthcheck ? 'healthy' : 'none',
+      ...specStop(spec),
     };
   }
 
@@ -135,5 +136,6 @@ function taskless(
     node: stopped?.node ?? null,
     unreachable: false,
     health: 'none',
+    ...specStop(service.Spec),
   };
 }
