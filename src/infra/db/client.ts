@@ -87,6 +87,12 @@ function openPostgres(url: string, maxConnections: number, statementTimeoutMs: n
       connection: { TimeZone: 'UTC', application_name: applicationName, ...timeouts },
       // "schema already exists, skipping" on every boot's migration is noise.
       onnotice: () => undefined,
+      // No catalog query on each new connection: postgres.js 3.4.9 starts it and drops
+      // its promise, so a connection that dies during it (Postgres going down as a
+      // worker reconnects) rejects with nobody listening and the process exits on the
+      // unhandled rejection (seen in the Postgres-outage fault test;
+      // porsager/postgres#1192). The schema has no array columns to parse.
+      fetch_types: false,
       ...(socketPath ? { path: socketPath } : {}),
     });
   // lock_timeout beside statement_timeout: a lock wait is inside the statement's
