@@ -8,7 +8,6 @@
  */
 import { once } from 'node:events';
 import net from 'node:net';
-import type { ReservedSql } from 'postgres';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isDatabaseDeadline } from '../../src/domain/errors.js';
 import type { LifecycleDeps, LifecycleHooks } from '../../src/domain/lifecycle.js';
@@ -36,7 +35,8 @@ afterEach(async () => {
 /** A second session, as an operator's psql would be, holding `tables` locked in an open transaction until `release()`. */
 async function lockTables(url: string, tables: string): Promise<{ release(): Promise<void> }> {
   const handle = (await openDatabase(url, { dataDir: '' })) as PostgresHandle;
-  const session: ReservedSql = await handle.client.reserve();
+  // A pool of one is one session (client.ts: nothing reserves).
+  const session = handle.openUnbounded(1);
   await session`begin`;
   await session.unsafe(`lock table ${tables} in access exclusive mode`);
   let released = false;
@@ -44,7 +44,7 @@ async function lockTables(url: string, tables: string): Promise<{ release(): Pro
     if (released) return;
     released = true;
     await session`rollback`;
-    session.release();
+    await session.end({ timeout: 5 });
     await handle.close();
   };
   cleanups.push(release);
@@ -208,14 +208,16 @@ describe('Postgres: migrations at boot are not bounded by the statement timeout'
     cleanups.push(() => database.close());
     const peer = (await openDatabase(database.url, { dataDir: '' })) as PostgresHandle;
     cleanups.push(() => peer.close());
-    const session = await peer.client.reserve();
+    const session = peer.openUnbounded(1);
+    cleanups.push(() => session.end({ timeout: 5 }));
     await session`select pg_advisory_lock(hashtext(${MIGRATION_LOCK}))`;
     const handle = database.handle as PostgresHandle;
     // The handle's own sessions would give up waiting for that lock at 200 ms…
     await expect(handle.client`select pg_advisory_lock(hashtext(${MIGRATION_LOCK}))`).rejects.toMatchObject({
       code: expect.stringMatching(/^(57014|55P03)$/) as string,
     });
-    setTimeout(() => void session`select pg_advisory_unlock(hashtext(${MIGRATION_LOCK}))`.then(() => session.release()), 1_000);
+    // postgres.js sends a query only once it is awaited or executed.
+    setTimeout(() => void session`select pg_advisory_unlock(hashtext(${MIGRATION_LOCK}))`.execute(), 1_000);
 
     // …the migrator's wait as long as the other process migrates.
     const { ms } = await timed(() => migrateDatabase(handle));

@@ -244,6 +244,29 @@ describe('openDatabase', () => {
     }
   });
 
+  it('a connection whose first statements fail leaves no rejection unheard (the process would exit on it)', async () => {
+    // A 1 ms statement_timeout cancels whatever a new connection runs first. postgres.js 3.4.9
+    // runs a catalog query there unless fetch_types is off, and drops that query's promise:
+    // its cancel was an unhandled rejection, as a connection dying during it is when
+    // Postgres goes down (the Postgres-outage fault test's worker exited on one).
+    const unheard: unknown[] = [];
+    const listen = (reason: unknown) => unheard.push(reason);
+    process.on('unhandledRejection', listen);
+    const handle = await openDatabase(clusterUrl(), { dataDir: '', statementTimeoutMs: 1 });
+    try {
+      for (let i = 0; i < 3; i++) {
+        // The statement itself may be cancelled too: that one is answered to its caller.
+        await handle.ping().catch(() => undefined);
+      }
+      // An unhandled rejection is reported after the microtasks of its turn: let a few turns pass.
+      for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+      expect(unheard).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', listen);
+      await handle.close();
+    }
+  });
+
   it('ping rejects within its timeout when the server does not answer', async () => {
     // A server on loopback that accepts connections and never says a word:
     // only this machine's own addresses are ever a test's target.

@@ -30,10 +30,12 @@ export type PostgresHandle = HandleCommon & {
   db: PostgresJsDatabase<Schema>;
   client: postgres.Sql;
   /**
-   * A second, small pool on the same server whose sessions have no statement
-   * or lock timeout: the migrator's (migrate.ts). The caller ends it.
+   * A second, small pool (`connections`, default 2) on the same server whose
+   * sessions have no statement or lock timeout: the migrator's (migrate.ts).
+   * The caller ends it. One connection is one session: hold a session-level
+   * lock on such a pool, not on `reserve()` (see fetch_types below).
    */
-  openUnbounded(): postgres.Sql;
+  openUnbounded(connections?: number): postgres.Sql;
 };
 export type PgliteHandle = HandleCommon & { kind: 'pglite'; db: PgliteDatabase<Schema>; client: PGlite };
 export type DatabaseHandle = PostgresHandle | PgliteHandle;
@@ -87,6 +89,15 @@ function openPostgres(url: string, maxConnections: number, statementTimeoutMs: n
       connection: { TimeZone: 'UTC', application_name: applicationName, ...timeouts },
       // "schema already exists, skipping" on every boot's migration is noise.
       onnotice: () => undefined,
+      // No catalog query on each new connection: postgres.js 3.4.9 starts it and drops
+      // its promise, so a connection that dies during it (Postgres going down as a
+      // worker reconnects) rejects with nobody listening and the process exits on the
+      // unhandled rejection (seen in the Postgres-outage fault test;
+      // porsager/postgres#1192). The schema has no array columns to parse. Without
+      // it, `reserve()` never resolves when it has to open a connection (3.4.9
+      // hands a new connection to its reserver only after that catalog query), so
+      // nothing here reserves: a session is a pool of one (openUnbounded(1)).
+      fetch_types: false,
       ...(socketPath ? { path: socketPath } : {}),
     });
   // lock_timeout beside statement_timeout: a lock wait is inside the statement's
@@ -101,7 +112,7 @@ function openPostgres(url: string, maxConnections: number, statementTimeoutMs: n
     client,
     deadline: statementTimeoutMs === undefined ? null : serverDeadline(statementTimeoutMs),
     // Two: the advisory lock's holder and the migration's transaction.
-    openUnbounded: () => connect(2, 'galaxy-rtmanager-migrate', {}),
+    openUnbounded: (connections = 2) => connect(connections, 'galaxy-rtmanager-migrate', {}),
     ping: (timeoutMs = DEFAULT_PING_TIMEOUT_MS) => pingWithin(client`select 1`.execute(), timeoutMs, 'postgres ping'),
     close: () => client.end({ timeout: 5 }),
   });

@@ -14,6 +14,8 @@ export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../../drizzle', impor
  * its transaction, so concurrent runs can collide. A session advisory lock,
  * held on a reserved connection, serialises them: the later ones find the
  * journal up to date and do nothing. PGlite is single-process and needs none.
+ * The lock's session is a pool of one connection of its own (client.ts says
+ * why not a reserved connection).
  *
  * Both run on a pool of their own without RTMANAGER_DB_STATEMENT_TIMEOUT_MS:
  * a migration may lawfully take longer than any query (an index built on a
@@ -28,20 +30,16 @@ export async function migrateDatabase(handle: DatabaseHandle): Promise<void> {
     await migratePglite(handle.db, { migrationsFolder: MIGRATIONS_FOLDER });
     return;
   }
+  const lockHolder = handle.openUnbounded(1);
   const client = handle.openUnbounded();
   try {
-    const lockHolder = await client.reserve();
+    await lockHolder`select pg_advisory_lock(hashtext(${MIGRATION_LOCK}))`;
     try {
-      await lockHolder`select pg_advisory_lock(hashtext(${MIGRATION_LOCK}))`;
-      try {
-        await migratePostgres(drizzlePostgres({ client, schema }), { migrationsFolder: MIGRATIONS_FOLDER });
-      } finally {
-        await lockHolder`select pg_advisory_unlock(hashtext(${MIGRATION_LOCK}))`;
-      }
+      await migratePostgres(drizzlePostgres({ client, schema }), { migrationsFolder: MIGRATIONS_FOLDER });
     } finally {
-      lockHolder.release();
+      await lockHolder`select pg_advisory_unlock(hashtext(${MIGRATION_LOCK}))`;
     }
   } finally {
-    await client.end({ timeout: 5 });
+    await Promise.all([lockHolder.end({ timeout: 5 }), client.end({ timeout: 5 })]);
   }
 }
