@@ -152,7 +152,9 @@ export function healthSuite(): void {
       },
     );
 
-    it.skipIf(swarm)('with no event heard, the periodic pass corrects the health from its inspect', async () => {
+    // Not declared on a swarm, rather than skipped: there Swarm ends an unhealthy task itself, so no pass
+    // ever finds a running engine whose health drifted (docs/operations.md, Swarm).
+    (swarm ? () => undefined : it)('with no event heard, the periodic pass corrects the health from its inspect', async () => {
       const w = await world();
       const gameId = w.gameId('pass');
       expect(await startHealthy(w, gameId)).toMatchObject({ outcome: 'success' });
