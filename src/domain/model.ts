@@ -25,7 +25,9 @@
  *   and metrics.
  */
 
-export const OP_SOURCES = ['lobby_stream', 'gm_rest', 'admin_rest', 'reconciler', 'crash_policy'] as const;
+// Contract §15's `crash_policy` joins these with the crash policy itself, as a source only the
+// manager gives its own operations: a request may not claim it (the intake and the API accept these).
+export const OP_SOURCES = ['lobby_stream', 'gm_rest', 'admin_rest', 'reconciler'] as const;
 export type OpSource = (typeof OP_SOURCES)[number];
 export function isOpSource(value: unknown): value is OpSource {
   return typeof value === 'string' && (OP_SOURCES as readonly string[]).includes(value);
