@@ -29,6 +29,13 @@ interface SharedPull {
   latest: PullProgress | null;
 }
 
+/**
+ * How long an image's inspect is believed: a burst of starts asks the daemon once.
+ * An image removed within it still reads as present (known edge: a start then
+ * skips its pull and its create finds no image).
+ */
+export const DEFAULT_IMAGE_CACHE_MS = 2_000;
+
 export class ImageStore {
   /**
    * Image inspections, kept briefly: a start asks twice (is it local? its
@@ -51,7 +58,7 @@ export class ImageStore {
     private readonly client: DaemonClient,
     opts: ImageStoreOptions = {},
   ) {
-    this.imageTtlMs = opts.imageCacheMs ?? 2_000;
+    this.imageTtlMs = opts.imageCacheMs ?? DEFAULT_IMAGE_CACHE_MS;
     this.now = opts.now ?? Date.now;
     this.credentials = opts.dockerConfigPath ? new DockerConfigCredentials(opts.dockerConfigPath) : undefined;
   }
