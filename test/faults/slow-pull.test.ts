@@ -61,6 +61,14 @@ describe('a pull slower than the lease TTL', () => {
     expect(audit[0]!.finishedAt.getTime() - pullBegan).toBeGreaterThanOrEqual(PULL_MS - 1_000);
     expect(await s.records.get(gameId)).toMatchObject({ status: 'stopped', currentContainerId: null });
     expect((await s.containersOf(gameId)).filter((c) => c.Names[0] === `/galaxy-game-${gameId}`)).toEqual([]);
-    expect(await s.redis.exists(lease)).toBe(0);
+    // The stop releases the lease after it wrote its audit row and published its event: awaited, not raced.
+    expect(
+      await until(
+        () => s.redis.exists(lease),
+        (n) => n === 0,
+        10_000,
+        'lease released after the stop',
+      ),
+    ).toBe(0);
   });
 });
