@@ -52,7 +52,6 @@ import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_IMAGE_CACHE_MS } from '../../src/infra/docker/image-store.js';
 import { removeGames } from '../support/backend.js';
 import { pushEngineImage, removeLocalImage, testRegistry } from '../support/registry.js';
 import type { RegistryProxy } from '../support/registry-proxy.js';
@@ -271,13 +270,9 @@ async function runSequence(plan: Plan, label: string): Promise<void> {
     const stale = thawed ?? (await fault.catch(() => null));
     if (stale) await workers.kill(stale);
     await removeGames(docker, { name: [`galaxy-game-${sys.run}-q${n}-`] });
-    if (plan.slowPull) {
-      removeLocalImage(slowRef);
-      // The worker believes an image's inspect for DEFAULT_IMAGE_CACHE_MS: a start of the next sequence
-      // inside it would skip the pull of the image just removed and fail its create. That is the image
-      // store's known edge (a prune within the window), not the order this test judges: wait it out.
-      await new Promise((resolve) => setTimeout(resolve, DEFAULT_IMAGE_CACHE_MS + 100));
-    }
+    // The next sequence's start may come while the worker still believes this image local
+    // (image-store.ts keeps an inspect briefly): its create then pulls it again (pullAfterMissing).
+    if (plan.slowPull) removeLocalImage(slowRef);
   }
 }
 

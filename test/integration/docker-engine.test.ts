@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Dockerode from 'dockerode';
 import { describe, expect, it } from 'vitest';
-import type { DockerEngine } from '../../src/domain/engine-port.js';
+import type { DockerEngine, RunSpec } from '../../src/domain/engine-port.js';
 import { ContainerEngine } from '../../src/infra/docker/container-engine.js';
 import { openRuntimeBackend } from '../../src/infra/docker/backend.js';
 import { pingDaemon } from '../../src/infra/docker/lazy-engine.js';
@@ -145,27 +145,7 @@ describe('ContainerEngine on the real daemon', () => {
     const network = await testNetwork();
     const run = randomUUID().slice(0, 8);
     try {
-      const result = await new ContainerEngine({ docker }).run({
-        name: `rtm-loose-${run}`,
-        hostname: `rtm-loose-${run}`,
-        image: 'galaxy-test-engine:labelled',
-        network: network.name,
-        env: {},
-        labels: { ...TEST_LABEL, 'com.galaxy.test_run': run },
-        bindMounts: [],
-        logDriver: 'json-file',
-        logOpts: {},
-        nanoCpus: 250_000_000,
-        memoryBytes: 32 * 1024 * 1024,
-        pidsLimit: 32,
-        capDrop: [],
-        capAdd: [],
-        readOnlyRootfs: false,
-        scratchMounts: [],
-        user: null,
-        stopSignal: 'SIGTERM',
-        stopTimeoutSeconds: 1,
-      });
+      const result = await new ContainerEngine({ docker }).run(looseSpec(`rtm-loose-${run}`, 'galaxy-test-engine:labelled', network.name, run));
       const info = await docker.getContainer(result.containerId).inspect();
       expect(info.Config.User).toBe('');
       expect(info.HostConfig).toMatchObject({ ReadonlyRootfs: false, SecurityOpt: ['no-new-privileges'], MemorySwap: 32 * 1024 * 1024, Init: true });
@@ -192,6 +172,31 @@ describe('ContainerEngine on the real daemon', () => {
   });
 });
 
+/** A run spec with nothing hardened: the image's own user, a writable root, no capability dropped. */
+function looseSpec(name: string, image: string, network: string, run: string): RunSpec {
+  return {
+    name,
+    hostname: name,
+    image,
+    network,
+    env: {},
+    labels: { ...TEST_LABEL, 'com.galaxy.test_run': run },
+    bindMounts: [],
+    logDriver: 'json-file',
+    logOpts: {},
+    nanoCpus: 250_000_000,
+    memoryBytes: 32 * 1024 * 1024,
+    pidsLimit: 32,
+    capDrop: [],
+    capAdd: [],
+    readOnlyRootfs: false,
+    scratchMounts: [],
+    user: null,
+    stopSignal: 'SIGTERM',
+    stopTimeoutSeconds: 1,
+  };
+}
+
 describe('ContainerEngine image inspections', () => {
   const inspections = (t: RecordingTelemetry) => t.dockerOps.filter((o) => o.op === 'image_inspect').length;
 
@@ -212,6 +217,34 @@ describe('ContainerEngine image inspections', () => {
     now += 1;
     await engine.inspectImage('galaxy-test-engine:labelled');
     expect(inspections(telemetry)).toBe(2);
+  });
+
+  it('an image removed while its inspect is kept: the create that finds it gone pulls it once per policy, then runs', async () => {
+    const pushed = pushEngineImage();
+    const network = await testNetwork();
+    const run = randomUUID().slice(0, 8);
+    const telemetry = new RecordingTelemetry();
+    const options = { docker, telemetry, dockerConfigPath: testRegistry().dockerConfigPath, imageCacheMs: 60_000 };
+    const engine = new ContainerEngine({ ...options, pullPolicy: 'if_not_present' });
+    const never = new ContainerEngine({ ...options, pullPolicy: 'never' });
+    try {
+      expect(await engine.pullImage(pushed.ref, 'if_not_present')).toEqual({ kind: 'pulled' });
+      await engine.inspectImage(pushed.ref); // as a start does after its pull: the labels
+      expect(await never.pullImage(pushed.ref, 'never')).toEqual({ kind: 'present' });
+      removeLocalImage(pushed.ref);
+      // Both still believe it local: the inspect they keep is not a minute old.
+      expect(await engine.pullImage(pushed.ref, 'if_not_present')).toEqual({ kind: 'present' });
+      expect(await never.pullImage(pushed.ref, 'never')).toEqual({ kind: 'present' });
+
+      await expect(never.run(looseSpec(`rtm-never-${run}`, pushed.ref, network.name, run))).rejects.toThrow(/No such image/);
+      const result = await engine.run(looseSpec(`rtm-gone-${run}`, pushed.ref, network.name, run));
+      expect((await docker.getContainer(result.containerId).inspect()).State.Running).toBe(true);
+      expect(telemetry.dockerOps.filter((o) => o.op === 'pull')).toHaveLength(2);
+    } finally {
+      await removeByLabel({ 'com.galaxy.test_run': run });
+      await network.remove();
+      removeLocalImage(pushed.ref);
+    }
   });
 
   it('a missing image is asked about again, never remembered', async () => {

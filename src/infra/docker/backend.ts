@@ -12,6 +12,7 @@
  */
 import type { Logger, Telemetry } from '../../domain/ports.js';
 import type { DockerEngine, EngineCapabilities } from '../../domain/engine-port.js';
+import type { PullPolicy } from '../../domain/model.js';
 import { CONTAINER_ENGINE_CAPABILITIES, SWARM_ENGINE_CAPABILITIES } from './engine-capabilities.js';
 import type { EngineEvent, EventsFollower } from './events-follower.js';
 import type { DockerTls } from './host.js';
@@ -29,6 +30,7 @@ export interface RuntimeBackendConfig {
     pullTimeoutMs: number;
     pullInactivityMs: number;
     runConcurrency: number;
+    pullPolicy: PullPolicy;
   };
   swarm: { placementTimeoutMs: number; reserveLimits: boolean; pollMs: number };
 }
@@ -76,6 +78,7 @@ async function loadEngine(config: RuntimeBackendConfig, tls: DockerTls | null, t
     ...(telemetry ? { telemetry } : {}),
     deadlines: { callMs: docker.timeoutMs, pullMs: docker.pullTimeoutMs, pullIdleMs: docker.pullInactivityMs },
     dockerConfigPath: docker.configPath,
+    pullPolicy: docker.pullPolicy,
   };
   if (config.backend === 'docker') {
     const { ContainerEngine } = await import('./container-engine.js');

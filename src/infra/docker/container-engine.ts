@@ -39,6 +39,11 @@ export interface ContainerEngineOptions extends EngineOptions {
 
 export const DEFAULT_RUN_CONCURRENCY = 8;
 
+/** The daemon's answer to a create whose image is not local (404, "No such image: …"). */
+function isMissingImage(error: unknown): boolean {
+  return statusOf(error) === 404 && /no such image/i.test(messageOf(error));
+}
+
 export class ContainerEngine implements DockerEngine {
   readonly capabilities = CONTAINER_ENGINE_CAPABILITIES;
   private readonly client: DaemonClient;
@@ -81,12 +86,7 @@ export class ContainerEngine implements DockerEngine {
     // Docker reads a zero (or too small) limit as none: such a spec never reaches it.
     const unlimited = unlimitedProblem(spec);
     if (unlimited) throw new Error(unlimited);
-    let container: Dockerode.Container;
-    try {
-      container = await this.client.call('create', (abortSignal) => this.client.docker.createContainer({ abortSignal, ...containerOptions(spec) }));
-    } catch (error) {
-      throw createError(spec.name, error);
-    }
+    const container = await this.create(spec);
     try {
       await this.client.call('start', (abortSignal) => container.start({ abortSignal }));
       const info = await this.client.call('inspect', (abortSignal) => container.inspect({ abortSignal }));
@@ -101,6 +101,21 @@ export class ContainerEngine implements DockerEngine {
       // Remove it before failing; a re-run creates it afresh.
       await this.remove(container.id).catch(() => undefined);
       throw daemonError(error);
+    }
+  }
+
+  /** The create; an image gone since the start's pull step believed it present is pulled once per policy, then created again. */
+  private async create(spec: RunSpec): Promise<Dockerode.Container> {
+    const create = () => this.client.call('create', (abortSignal) => this.client.docker.createContainer({ abortSignal, ...containerOptions(spec) }));
+    try {
+      return await create();
+    } catch (error) {
+      if (!isMissingImage(error) || !(await this.images.pullAfterMissing(spec.image))) throw createError(spec.name, error);
+    }
+    try {
+      return await create();
+    } catch (error) {
+      throw createError(spec.name, error);
     }
   }
 

@@ -19,6 +19,8 @@ export interface ImageStoreOptions {
   /** A Docker CLI config.json whose `auths` give registry credentials (RTMANAGER_DOCKER_CONFIG); none: anonymous pulls. */
   dockerConfigPath?: string;
   imageCacheMs?: number;
+  /** RTMANAGER_DOCKER_PULL_POLICY: whether an image found missing at create may be pulled again (not under `never`). */
+  pullPolicy?: PullPolicy;
   now?: () => number;
 }
 
@@ -31,10 +33,11 @@ interface SharedPull {
 
 /**
  * How long an image's inspect is believed: a burst of starts asks the daemon once.
- * An image removed within it still reads as present (known edge: a start then
- * skips its pull and its create finds no image).
+ * An image removed within it still reads as present: a start then skips its
+ * pull, and its create finds no image — the engine then forgets it and pulls
+ * once per policy (`pullAfterMissing`) before it creates again.
  */
-export const DEFAULT_IMAGE_CACHE_MS = 2_000;
+const DEFAULT_IMAGE_CACHE_MS = 2_000;
 
 export class ImageStore {
   /**
@@ -53,6 +56,7 @@ export class ImageStore {
    */
   private readonly pulls = new Map<string, SharedPull>();
   private readonly credentials: DockerConfigCredentials | undefined;
+  private readonly pullPolicy: PullPolicy;
 
   constructor(
     private readonly client: DaemonClient,
@@ -60,6 +64,7 @@ export class ImageStore {
   ) {
     this.imageTtlMs = opts.imageCacheMs ?? DEFAULT_IMAGE_CACHE_MS;
     this.now = opts.now ?? Date.now;
+    this.pullPolicy = opts.pullPolicy ?? 'if_not_present';
     this.credentials = opts.dockerConfigPath ? new DockerConfigCredentials(opts.dockerConfigPath) : undefined;
   }
 
@@ -100,6 +105,24 @@ export class ImageStore {
       };
     } catch (error) {
       throw daemonError(error);
+    }
+  }
+
+  /**
+   * A create answered "No such image" for `ref`, which this store may have
+   * called present from an inspect it kept (removed since, by a prune or an
+   * operator): it is forgotten, and pulled once unless the policy is `never`.
+   * True when it was pulled: the create may be tried again. A failed pull
+   * throws its image_pull_failed as the start's own pull would.
+   */
+  async pullAfterMissing(ref: string): Promise<boolean> {
+    this.images.delete(ref);
+    if (this.pullPolicy === 'never') return false;
+    try {
+      await this.sharedPull(ref);
+      return true;
+    } catch (error) {
+      throw pullFailureOf(error, ref);
     }
   }
 
