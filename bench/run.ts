@@ -27,7 +27,7 @@ import { RedisHealthEvents } from '../src/infra/redis/health-events.js';
 import { RedisNotifications } from '../src/infra/redis/notifications.js';
 import type { FaultSystem } from '../test/faults/support.js';
 import { docker, faultSystem } from '../test/faults/support.js';
-import { RecordingLogger, RecordingTelemetry } from '../test/fakes/support.js';
+import { CRASH_POLICY_OFF, RecordingLogger, RecordingTelemetry } from '../test/fakes/support.js';
 import { pushEngineImage, removeLocalImage, testRegistry } from '../test/support/registry.js';
 import { testConfig } from '../test/support/test-config.js';
 import { enqueueLoad, enqueueRatios, ensureWrk, floorLoad } from './enqueue-load.js';
@@ -253,6 +253,7 @@ async function main(): Promise<void> {
           snapshots: new PostgresHealthSnapshots(system.database.db),
         }),
         notifications: new RedisNotifications({ redis: system.redis, stream: `${system.run}:bench-intents` }),
+        crashRestarts: CRASH_POLICY_OFF,
         stateDirs: new FsStateDirectories({ root: '/tmp', mode: 0o750, uid: 0, gid: 0 }),
         telemetry: new RecordingTelemetry(),
         logger: new RecordingLogger(),

@@ -9,7 +9,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { ReadinessChecks } from '../http/readiness.js';
 import type { LifecycleDeps } from '../domain/lifecycle.js';
-import type { Logger } from '../domain/ports.js';
+import type { CrashRestarts, Logger } from '../domain/ports.js';
 import type { DatabaseHandle } from '../infra/db/client.js';
 import { openDatabase } from '../infra/db/client.js';
 import { migrateDatabase } from '../infra/db/migrate.js';
@@ -30,6 +30,7 @@ import type { Enqueuer } from '../jobs/enqueue.js';
 import { createEnqueuer } from './enqueuer.js';
 import type { QueueName } from '../jobs/queues.js';
 import { QUEUE_NAMES } from '../jobs/queues.js';
+import { BullCrashRestarts } from '../jobs/crash-restarts.js';
 import { lifecycleSettings } from './settings.js';
 
 /** Releases one thing a role or the infrastructure opened. */
@@ -76,8 +77,9 @@ export async function openInfrastructure(config: Config, logger: Logger): Promis
     () => commands.quit(),
     () => bullConnection.quit(),
   );
-  const deps = lifecycleDeps(config, { database, commands, docker: backend.engine, telemetry, logger });
   const queues = openQueues(config, bullConnection, telemetry, closers);
+  const crashRestarts = new BullCrashRestarts(queues['crash-restart']);
+  const deps = lifecycleDeps(config, { database, commands, docker: backend.engine, crashRestarts, telemetry, logger });
   const enqueuer = openEnqueuer(config, queues, logger, closers);
   const readiness = readinessChecks(config, database, backend, closers);
   return { config, logger, telemetry, database, commands, bullConnection, backend, deps, queues, enqueuer, readiness, closers };
@@ -86,9 +88,16 @@ export async function openInfrastructure(config: Config, logger: Logger): Promis
 /** The domain's ports on the real adapters. */
 function lifecycleDeps(
   config: Config,
-  opened: { database: DatabaseHandle; commands: Redis; docker: RuntimeBackend['engine']; telemetry: MetricsTelemetry; logger: Logger },
+  opened: {
+    database: DatabaseHandle;
+    commands: Redis;
+    docker: RuntimeBackend['engine'];
+    crashRestarts: CrashRestarts;
+    telemetry: MetricsTelemetry;
+    logger: Logger;
+  },
 ): LifecycleDeps {
-  const { database, commands, docker, telemetry, logger } = opened;
+  const { database, commands, docker, crashRestarts, telemetry, logger } = opened;
   return {
     records: new PostgresRuntimeRecordStore(database.db, database.deadline),
     operations: new PostgresOperationLog(database.db, database.deadline),
@@ -101,6 +110,7 @@ function lifecycleDeps(
       snapshots: new PostgresHealthSnapshots(database.db, database.deadline),
     }),
     notifications: new RedisNotifications({ redis: commands, stream: config.streams.notificationIntents }),
+    crashRestarts,
     stateDirs: new FsStateDirectories({
       root: config.container.gameStateRoot,
       mode: config.container.gameStateDirMode,

@@ -40,5 +40,6 @@ export function lifecycleSettings(config: Config): LifecycleSettings {
     leaseTtlMs: config.leaseTtlMs,
     startHealthTimeoutMs: config.engines.startHealthTimeoutMs,
     maxStopTimeoutSeconds: config.engines.maxStopTimeoutSeconds,
+    crashRestart: config.engines.crashRestart,
   };
 }

@@ -9,6 +9,7 @@ import { LABEL_GAME_ID, LABEL_OWNER, LABEL_OWNER_VALUE } from '../domain/model.j
 import { reconcileAll, reconcileOnEvent } from '../domain/reconcile.js';
 import { pruneOperationLog } from '../domain/retention.js';
 import { createGameOrder } from '../infra/redis/game-order.js';
+import { createCrashRestartProcessor } from '../jobs/crash-restarts.js';
 import { leaveOrderWhenFinished } from '../jobs/game-order.js';
 import type { StepHook } from '../jobs/lifecycle-jobs.js';
 import { createLifecycleProcessor, lifecycleWorkerOptions, lockLostCancels } from '../jobs/lifecycle-jobs.js';
@@ -72,7 +73,7 @@ function startLifecycleWorkers(infra: Infrastructure, workerOpts: WorkerOptions,
   });
 }
 
-/** The reconciler and operation log retention, one job at a time each. */
+/** The reconciler and operation log retention, one job at a time each; the crash restarts handed on when due (crash-restarts.ts). */
 function startScheduledWorkers(infra: Infrastructure, workerOpts: WorkerOptions): Worker[] {
   const { config, deps, telemetry } = infra;
   const reconciler = new Worker(
@@ -93,7 +94,9 @@ function startScheduledWorkers(infra: Infrastructure, workerOpts: WorkerOptions)
     },
     { ...workerOpts, concurrency: 1 },
   );
-  return [reconciler, retention];
+  // A due crash is one enqueue: a few at once is plenty.
+  const crashRestarts = new Worker('crash-restart', createCrashRestartProcessor(infra.enqueuer), { ...workerOpts, concurrency: 4 });
+  return [reconciler, retention, crashRestarts];
 }
 
 /**

@@ -8,6 +8,7 @@ import type { FailureCode, LeaseConflict } from './errors.js';
 import type { NotificationType, OpSource, PullPolicy, RuntimeRecord } from './model.js';
 import type {
   Clock,
+  CrashRestarts,
   GameLeases,
   HealthEvents,
   LobbyDiagnostics,
@@ -32,9 +33,11 @@ export const STEP_NAMES = [
   'await_turn',
   'check_network',
   'converge_container',
+  'count_restarts',
   'enqueue',
   'find_container',
   'inspect_image',
+  'judge_crash',
   'load_record',
   'lobby_diagnostic',
   'observe',
@@ -119,6 +122,8 @@ export interface LifecycleSettings {
   startHealthTimeoutMs: number;
   /** The most an image's com.galaxy.stop_timeout may ask (RTMANAGER_CONTAINER_MAX_STOP_TIMEOUT_SECONDS). */
   maxStopTimeoutSeconds: number;
+  /** Contract §15 (RTMANAGER_CRASH_RESTART_*): restarts of a crashed engine within `windowMs` (0: never), the first after `backoffMs`, doubling. */
+  crashRestart: { max: number; windowMs: number; backoffMs: number };
   /** Contract §12: capabilities dropped, then added back (`ALL` drops every one). */
   capDrop: string[];
   capAdd: string[];
@@ -138,6 +143,7 @@ export interface LifecycleDeps {
   leases: GameLeases;
   healthEvents: HealthEvents;
   notifications: Notifications;
+  crashRestarts: CrashRestarts;
   stateDirs: StateDirectories;
   /** Optional: without it there is no lobby diagnostic. */
   lobby?: LobbyDiagnostics;

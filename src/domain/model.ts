@@ -25,12 +25,19 @@
  *   and metrics.
  */
 
-// Contract §15's `crash_policy` joins these with the crash policy itself, as a source only the
-// manager gives its own operations: a request may not claim it (the intake and the API accept these).
+/** The op sources a request may name: what the intake and the API accept. */
 export const OP_SOURCES = ['lobby_stream', 'gm_rest', 'admin_rest', 'reconciler'] as const;
-export type OpSource = (typeof OP_SOURCES)[number];
-export function isOpSource(value: unknown): value is OpSource {
+export type RequestOpSource = (typeof OP_SOURCES)[number];
+/** Contract §15: the source the manager gives the operations it decides on its own (a crash restart); no request may claim it. */
+export const MANAGER_OP_SOURCE = 'crash_policy';
+export type OpSource = RequestOpSource | typeof MANAGER_OP_SOURCE;
+/** A request's op source (the intake's and the API's check). */
+export function isRequestOpSource(value: unknown): value is RequestOpSource {
   return typeof value === 'string' && (OP_SOURCES as readonly string[]).includes(value);
+}
+/** Any op source an operation may carry: a request's, or the manager's own. */
+export function isOpSource(value: unknown): value is OpSource {
+  return isRequestOpSource(value) || value === MANAGER_OP_SOURCE;
 }
 
 export const OP_KINDS = ['start', 'stop', 'restart', 'patch', 'reconcile_adopt', 'reconcile_dispose', 'reconcile_observe'] as const;
@@ -88,6 +95,19 @@ export interface RuntimeRecord {
   restartCount: number;
   /** The exit code of the engine's last exit, null while it never exited (or before it was recorded). */
   lastExitCode: number | null;
+}
+
+/**
+ * Contract §15: an engine's end the crash policy answers — an exit with a
+ * code other than 0, an OOM kill, or a HEALTHCHECK turned `unhealthy` — of
+ * one container (the one the record named when it was seen).
+ */
+export interface EngineCrash {
+  containerId: string;
+  reason: 'exit' | 'oom' | 'unhealthy';
+  /** null: still running (unhealthy), or a backend that no longer knows. */
+  exitCode: number | null;
+  oomKilled: boolean;
 }
 
 /** One row of the audit log: one attempt of one operation. */

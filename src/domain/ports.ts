@@ -7,7 +7,7 @@
  * expected business answers (not found, network missing, lease held) are
  * return values, never exceptions.
  */
-import type { HealthEvent, NotificationIntent, OperationEntry, OpKind, RuntimeRecord, RuntimeStatus, StoredOperationEntry } from './model.js';
+import type { EngineCrash, HealthEvent, NotificationIntent, OperationEntry, OpKind, RuntimeRecord, RuntimeStatus, StoredOperationEntry } from './model.js';
 
 export interface RuntimeRecordPage {
   records: RuntimeRecord[];
@@ -71,6 +71,17 @@ export interface GameLeases {
   renew(gameId: string, token: string, ttlMs: number): Promise<boolean>;
   /** Compare-and-delete: releases only if `token` still holds it; true if released. */
   release(gameId: string, token: string): Promise<boolean>;
+}
+
+/**
+ * Contract §15: the crash restarts the policy decided on, each handed on as
+ * a restart operation of its game (op source `crash_policy`, in the game's
+ * order) once its backoff has passed. Durable: a manager that dies while a
+ * crash waits out its backoff leaves it scheduled.
+ */
+export interface CrashRestarts {
+  /** Hands `crash` on in `delayMs`; a crash of the same container already waiting is not scheduled twice. */
+  schedule(gameId: string, crash: EngineCrash, delayMs: number): Promise<void>;
 }
 
 /** Publishes to `runtime:health_events` and upserts the `health_snapshots` row. */

@@ -3,7 +3,8 @@
  * witness: a running container of ours is adopted, a record whose container is
  * gone becomes `removed`, a container that exited or was OOM-killed makes its
  * record `exited`, and a running engine's health is the record's
- * (health-follow.ts). Each game is handled under its lease; a game busy with
+ * (health-follow.ts); a crash among these is handed to the crash policy
+ * (crash-policy.ts). Each game is handled under its lease; a game busy with
  * another operation is skipped this pass (the operation will leave it true).
  * Only containers labelled `com.galaxy.owner=rtmanager` are ever looked at.
  */
@@ -20,6 +21,7 @@ import { asKind, beginOperation, step, withImage } from './operation.js';
 import { fenceOf, holdingLease } from './operation-lease.js';
 import { bestEffortAppend, bestEffortHealthEvent } from './outcomes.js';
 import { followHealth, unhealthyAtExit } from './health-follow.js';
+import { crashOfExit, crashOfUnhealthy, scheduleCrashRestart } from './crash-policy.js';
 import type { RuntimeRecordPage } from './ports.js';
 import type { ContainerInfo } from './engine-port.js';
 
@@ -125,7 +127,9 @@ async function reconcileUnderLease(op: Operation, seen: ContainerInfo | null): P
     // The same container is on the node it was started on; a record from before nodes were recorded keeps null until the next start.
     if (record?.status === 'running' && record.currentContainerId === container.id) {
       if (container.health === record.health) return 'unchanged';
-      return (await followHealth(op, record, container)) ? 'health_changed' : await refusedWrite(op);
+      if (!(await followHealth(op, record, container))) return await refusedWrite(op);
+      if (container.health === 'unhealthy') await scheduleCrashRestart(op, crashOfUnhealthy(container));
+      return 'health_changed';
     }
     return (await adopt(op, record, container)) ? 'adopted' : await refusedWrite(op);
   }
@@ -143,6 +147,9 @@ async function reconcileUnderLease(op: Operation, seen: ContainerInfo | null): P
   const eventType: HealthEventType = container.oomKilled ? 'container_oom' : 'container_exited';
   // Nobody asked for this exit: a stop holds the lease until its record says `stopped` (contract §15: `stopped_by`).
   const details = { exit_code: container.exitCode, oom_killed: container.oomKilled, stopped_by: 'engine', state: container.state };
+  // Before the record: a reconciler that dies in between leaves a crash answered (the restart judges it again), not forgotten.
+  const crash = crashOfExit(container);
+  if (crash) await scheduleCrashRestart(op, crash);
   const marked = await markRecord(op, await unhealthyAtExit(op, record, container), 'exited', eventType, container.id, details, {
     lastExitCode: container.exitCode,
   });

@@ -17,6 +17,7 @@ import type { Operation, StepOutcome } from './operation.js';
 import { beginOperation, step, withImage } from './operation.js';
 import { underLease } from './operation-lease.js';
 import { recordFailure, recordSuccess } from './outcomes.js';
+import type { CarriedCrashCount } from './start.js';
 import { runStartUnderHeldLease } from './start.js';
 import { loadRecord, requestProblem, stopLoadedUnderHeldLease } from './stop.js';
 
@@ -81,16 +82,18 @@ async function recreate(given: Operation, newImageRef: string | null): Promise<L
 /**
  * The start under the held lease (replacing `replacing` in place, if given), and the outer operation's
  * outcome; its row carries the exit code of the engine the stop ended (`stoppedExitCode`), as a stop's does.
+ * A crash restart (crash-policy.ts) hands the record its crash count (`carried`).
  */
-async function startAndFinish(
+export async function startAndFinish(
   op: Operation,
   imageRef: string,
   prepared: PreparedImage | undefined,
   replacing?: string,
   stoppedExitCode: number | null = null,
+  carried?: CarriedCrashCount,
 ): Promise<LifecycleResult> {
   await step(op, 'start');
-  const started = await runStartUnderHeldLease(op, imageRef, prepared, replacing);
+  const started = await runStartUnderHeldLease(op, imageRef, prepared, replacing, carried);
   if (started.outcome === 'failure') {
     // A lease conflict (the lease lost under the inner start) stays one, and so retryable.
     return recordFailure(op, { step: 'start', code: started.errorCode, message: started.errorMessage, ...(started.lease ? { lease: started.lease } : {}) });

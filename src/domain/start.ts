@@ -26,6 +26,7 @@ import { beginOperation, runStep, step } from './operation.js';
 import { adopted, CLEANUP_TIMEOUT_MS, createdUntilAdopted, fenceOf, guarded, underLease } from './operation-lease.js';
 import { bestEffortHealthEvent, recordFailure, recordSuccess } from './outcomes.js';
 import type { RunResult } from './engine-port.js';
+import { fetchLobbyDiagnostic } from './lobby-diagnostic.js';
 import { awaitHealthy } from './readiness.js';
 import { withTimeout } from './timeout.js';
 
@@ -53,9 +54,6 @@ export const START_STEPS = [
   'publish_success',
 ] as const satisfies readonly StepName[];
 
-/** Bounds the lobby lookup: a diagnostic must never hold a start up for long. */
-const LOBBY_TIMEOUT_MS = 1_000;
-
 /** Start a game's runtime under its lease: the entry for jobs and handlers. */
 export async function startRuntime(deps: LifecycleDeps, input: StartInput, hooks: LifecycleHooks = {}): Promise<StartResult> {
   const op = beginOperation(deps, 'start', input, hooks);
@@ -64,17 +62,26 @@ export async function startRuntime(deps: LifecycleDeps, input: StartInput, hooks
   return underLease(op, () => runStartSteps(op));
 }
 
+/** What a crash restart's start writes into the record instead of a new window (contract §15). */
+export type CarriedCrashCount = Pick<RuntimeRecord, 'restartCount' | 'lastExitCode'>;
+
 /**
- * Start without taking the lease: for orchestrators (restart, patch) that
- * already hold the game's lease around a stop and a start.
+ * Start without taking the lease: for orchestrators (restart, patch, a crash
+ * restart: `carried`) that already hold the game's lease around a stop and a start.
  */
-export async function runStartUnderHeldLease(parent: Operation, imageRef: string, prepared?: PreparedImage, replacing?: string): Promise<StartResult> {
+export async function runStartUnderHeldLease(
+  parent: Operation,
+  imageRef: string,
+  prepared?: PreparedImage,
+  replacing?: string,
+  carried?: CarriedCrashCount,
+): Promise<StartResult> {
   const input: StartInput = { gameId: parent.gameId, imageRef, opSource: parent.opSource, sourceRef: parent.sourceRef };
   // The same lease, fence and undo list as the orchestrator that holds it.
   const op = beginOperation(parent.deps, 'start', input, parent.hooks, parent.lease);
   const invalid = validateInput(input);
   if (invalid) return recordFailure(op, invalid);
-  return guarded(op, () => runStartSteps(op, prepared, replacing));
+  return guarded(op, () => runStartSteps(op, prepared, replacing, carried));
 }
 
 /**
@@ -107,7 +114,7 @@ export async function rejectStart(
  * (DockerEngine.replace): the record's `running` is then no conflict, and
  * that container is not removed but handed to `replace`.
  */
-async function runStartSteps(op: Operation, prepared?: PreparedImage, replacing?: string): Promise<LifecycleResult> {
+async function runStartSteps(op: Operation, prepared?: PreparedImage, replacing?: string, carried?: CarriedCrashCount): Promise<LifecycleResult> {
   const loaded = await runStep(op, 'load_record', () => op.deps.records.get(op.gameId), { code: 'internal_error', context: 'load runtime record' });
   if (!loaded.ok) return recordFailure(op, loaded.failure);
   const existing = loaded.value;
@@ -146,7 +153,7 @@ async function runStartSteps(op: Operation, prepared?: PreparedImage, replacing?
   const run = ran.value;
   const ready = await awaitHealthy(op, run.containerId, healthcheck);
   if (!ready.ok) return recordFailure(op, ready.failure);
-  const record = runningRecord(op, existing, run, statePath, ready.value);
+  const record = { ...runningRecord(op, existing, run, statePath, ready.value), ...carried };
   const unwritten = await upsertRecord(op, record, run, converged.value.kind === 'adopt');
   if (unwritten) return unwritten;
 
@@ -274,17 +281,6 @@ function validateInput(input: StartInput): Failure | null {
     (isOpSource(input.opSource) ? null : `op source ${JSON.stringify(input.opSource)} is unsupported`);
   if (!problem) return null;
   return { step: 'validate_input', code: 'start_config_invalid', message: problem, notify: 'runtime.start_config_invalid' };
-}
-
-async function fetchLobbyDiagnostic(op: Operation): Promise<void> {
-  const lobby = op.deps.lobby;
-  if (!lobby) return;
-  try {
-    const game = await withTimeout(lobby.getGame(op.gameId), LOBBY_TIMEOUT_MS);
-    op.log.debug({ step: 'lobby_diagnostic', lobby_status: game.status, lobby_target_engine_version: game.targetEngineVersion }, 'lobby diagnostic fetched');
-  } catch (error) {
-    op.log.debug({ step: 'lobby_diagnostic', err: errorMessage(error) }, 'lobby diagnostic fetch failed');
-  }
 }
 
 /** The record could not be written: the container must not outlive the attempt. */

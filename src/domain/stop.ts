@@ -76,9 +76,11 @@ export function loadRecord(op: Operation): Promise<StepOutcome<RuntimeRecord | n
  * Docker, not the record, says whether something runs: a crash may have left
  * a container the record does not name, so the game's container is looked up
  * by id and by name, and only one we own is touched. Each failure message
- * starts with its step's name.
+ * starts with its step's name. `toldExit`: the engine's own exit was told
+ * already (the crash policy answers one the reconciler published): only an
+ * exit this stop causes is told again.
  */
-export async function stopLoadedUnderHeldLease(given: Operation, record: RuntimeRecord | null): Promise<Stopped> {
+export async function stopLoadedUnderHeldLease(given: Operation, record: RuntimeRecord | null, toldExit = false): Promise<Stopped> {
   const op = given.imageRef === '' && record?.currentImageRef ? withImage(given, record.currentImageRef, record.currentImageDigest) : given;
 
   const found = await findContainer(op, record);
@@ -91,7 +93,7 @@ export async function stopLoadedUnderHeldLease(given: Operation, record: Runtime
   if (!record || (record.status !== 'running' && !container)) {
     return { ok: true, op, record, changed: container !== null, exit: stopped.value };
   }
-  return recordStopped(op, record, container, stopped.value);
+  return recordStopped(op, record, container, stopped.value, toldExit);
 }
 
 async function failed(op: Operation, failure: Failure): Promise<Stopped> {
@@ -138,7 +140,13 @@ async function stopAndRemove(op: Operation, container: ContainerInfo): Promise<S
 }
 
 /** `upsert_record`: the record says `stopped`; a container that was stopped is told as a health event. */
-async function recordStopped(op: Operation, record: RuntimeRecord, container: ContainerInfo | null, exit: EngineExit | null): Promise<Stopped> {
+async function recordStopped(
+  op: Operation,
+  record: RuntimeRecord,
+  container: ContainerInfo | null,
+  exit: EngineExit | null,
+  toldExit: boolean,
+): Promise<Stopped> {
   const { deps } = op;
   const now = deps.clock.now();
   // The digest stays: the image the game last ran. The effective limits and the node went with the container.
@@ -163,7 +171,7 @@ async function recordStopped(op: Operation, record: RuntimeRecord, container: Co
   });
   if (!written.ok) return failed(op, written.failure);
   if (!written.value) return { ok: false, result: await endWriteRefused(op, container?.id ?? '') };
-  if (container && exit) {
+  if (container && exit && !(toldExit && exit.stoppedBy === 'engine')) {
     await bestEffortHealthEvent(op, {
       containerId: container.id,
       eventType: 'container_exited',

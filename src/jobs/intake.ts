@@ -18,8 +18,8 @@
  * acknowledgements) is src/infra/redis/stream-consumer.ts; the composition
  * root joins the two (src/composition/intake.ts).
  */
-import type { OpSource } from '../domain/model.js';
-import { isOpSource } from '../domain/model.js';
+import type { RequestOpSource } from '../domain/model.js';
+import { isRequestOpSource } from '../domain/model.js';
 import type { Logger, Telemetry } from '../domain/ports.js';
 import type { DedupKeys } from './order-admission.js';
 import { startPayloadSchema } from './queues.js';
@@ -29,7 +29,7 @@ export const INTAKE_GROUP = 'rtmanager';
 export interface StartRequest {
   gameId: string;
   imageRef: string;
-  opSource: OpSource;
+  opSource: RequestOpSource;
   sourceRef: string;
   requestId?: string;
 }
@@ -131,7 +131,7 @@ function parseStartEntry(
   const parsed = startPayloadSchema.safeParse(raw);
   if (parsed.success) return { ok: true, request: parsed.data };
   const problem = parsed.error.issues.map((i) => `${FIELD_OF[String(i.path[0])] ?? String(i.path[0])}: ${i.message}`).join('; ');
-  const opSource = isOpSource(raw.opSource) ? raw.opSource : 'lobby_stream';
+  const opSource = isRequestOpSource(raw.opSource) ? raw.opSource : 'lobby_stream';
   return { ok: false, recorded: { gameId: raw.gameId, imageRef: raw.imageRef, opSource, sourceRef: id }, problem };
 }
 

@@ -6,6 +6,8 @@ import type { Job, Worker, WorkerOptions } from 'bullmq';
 import { isLeaseBusy } from '../domain/errors.js';
 import type { LifecycleDeps, LifecycleHooks, LifecycleResult } from '../domain/lifecycle.js';
 import type { PullProgress } from '../domain/engine-port.js';
+import { crashRestartRuntime } from '../domain/crash-policy.js';
+import type { EngineCrash } from '../domain/model.js';
 import { patchRuntime, restartRuntime } from '../domain/restart.js';
 import { startRuntime } from '../domain/start.js';
 import { stopRuntime } from '../domain/stop.js';
@@ -103,7 +105,7 @@ export function createLifecycleProcessor(kind: LifecycleKind, deps: LifecycleDep
     };
     let result: LifecycleResult;
     try {
-      result = await runLifecycle(kind, deps, { ...request, imageRef }, stepHooks);
+      result = await runLifecycle(kind, deps, { ...request, imageRef }, stepHooks, 'crash' in payload ? payload.crash : undefined);
     } finally {
       await progress.flush();
     }
@@ -113,8 +115,16 @@ export function createLifecycleProcessor(kind: LifecycleKind, deps: LifecycleDep
   };
 }
 
-function runLifecycle(kind: LifecycleKind, deps: LifecycleDeps, request: AcceptedRequest, hooks: LifecycleHooks): Promise<LifecycleResult> {
+/** `crash`: a restart the crash policy asked for (contract §15), with the crash it answers. */
+function runLifecycle(
+  kind: LifecycleKind,
+  deps: LifecycleDeps,
+  request: AcceptedRequest,
+  hooks: LifecycleHooks,
+  crash?: EngineCrash,
+): Promise<LifecycleResult> {
   const { gameId, opSource, sourceRef, imageRef } = request;
+  if (crash) return crashRestartRuntime(deps, { gameId, sourceRef, crash }, hooks);
   switch (kind) {
     case 'start':
       return startRuntime(deps, { gameId, imageRef, opSource, sourceRef }, hooks);

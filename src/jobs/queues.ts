@@ -4,14 +4,26 @@
  */
 import { z } from 'zod';
 import { gameIdProblem } from '../domain/game-id.js';
-import { OP_SOURCES } from '../domain/model.js';
+import { MANAGER_OP_SOURCE, OP_SOURCES } from '../domain/model.js';
 import { IMAGE_REF_MAX_LENGTH, REQUEST_ID_MAX_LENGTH, SOURCE_REF_MAX_LENGTH } from '../domain/request-bounds.js';
 
-export const QUEUE_NAMES = ['start-runtime', 'stop-runtime', 'restart-runtime', 'patch-runtime', 'reconcile', 'operation-log-retention'] as const;
+export const QUEUE_NAMES = [
+  'start-runtime',
+  'stop-runtime',
+  'restart-runtime',
+  'patch-runtime',
+  'reconcile',
+  'operation-log-retention',
+  'crash-restart',
+] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
-/** The scheduled ones: the reconciler and operation log retention (contract §13). */
-type ScheduledQueue = 'reconcile' | 'operation-log-retention';
-export type LifecycleQueue = Exclude<QueueName, ScheduledQueue>;
+/**
+ * Not a game's operation: the scheduled ones (the reconciler and operation
+ * log retention, contract §13) and the crash restarts waiting out their
+ * backoff (crash-restarts.ts), each of which becomes a restart when due.
+ */
+type ServiceQueue = 'reconcile' | 'operation-log-retention' | 'crash-restart';
+export type LifecycleQueue = Exclude<QueueName, ServiceQueue>;
 export type LifecycleKind = 'start' | 'stop' | 'restart' | 'patch';
 
 export const QUEUE_OF: Record<LifecycleKind, LifecycleQueue> = {
@@ -43,11 +55,23 @@ const base = {
 export const startPayloadSchema = z.object({ ...base, imageRef: imageRefSchema });
 export const patchPayloadSchema = startPayloadSchema;
 export const stopPayloadSchema = z.object(base);
-export const restartPayloadSchema = stopPayloadSchema;
+
+/** Contract §15: a crash the policy answers (EngineCrash). */
+export const engineCrashSchema = z.object({
+  containerId: z.string().min(1).max(128),
+  reason: z.enum(['exit', 'oom', 'unhealthy']),
+  exitCode: z.number().int().nullable(),
+  oomKilled: z.boolean(),
+});
+
+/** A crash restart: the manager's own restart (crash-restarts.ts adds it); no door lets a request name its source. */
+export const crashRestartPayloadSchema = z.object({ ...base, opSource: z.literal(MANAGER_OP_SOURCE), crash: engineCrashSchema });
+export const restartPayloadSchema = z.union([crashRestartPayloadSchema, stopPayloadSchema]);
 
 export type StartPayload = z.infer<typeof startPayloadSchema>;
 export type StopPayload = z.infer<typeof stopPayloadSchema>;
-export type LifecyclePayload = StartPayload | StopPayload;
+export type CrashRestartPayload = z.infer<typeof crashRestartPayloadSchema>;
+export type LifecyclePayload = StartPayload | StopPayload | CrashRestartPayload;
 
 export const PAYLOAD_SCHEMAS = {
   start: startPayloadSchema,

@@ -42,7 +42,7 @@ import { FsStateDirectories } from '../../src/infra/fs/state-directories.js';
 import { RedisGameLeases } from '../../src/infra/redis/game-leases.js';
 import { RedisHealthEvents } from '../../src/infra/redis/health-events.js';
 import { RedisNotifications } from '../../src/infra/redis/notifications.js';
-import { RecordingLogger, RecordingTelemetry } from '../fakes/support.js';
+import { CRASH_POLICY_OFF, RecordingLogger, RecordingTelemetry } from '../fakes/support.js';
 import type { TestDatabase } from '../support/db.js';
 import { createTestDatabase } from '../support/db.js';
 import { testRedisUrl } from '../support/services.js';
@@ -231,6 +231,7 @@ describe('many nodes on one machine: the real pipeline on SwarmEngine', () => {
       leases: new RedisGameLeases({ redis, prefix: `test:mn${run}:lease:` }),
       healthEvents: new RedisHealthEvents({ redis, stream, snapshots: new PostgresHealthSnapshots(database.db) }),
       notifications: new RedisNotifications({ redis, stream: `test:mn${run}:intents` }),
+      crashRestarts: CRASH_POLICY_OFF,
       stateDirs: new FsStateDirectories({
         root: stateRoot,
         mode: config.container.gameStateDirMode,

@@ -1,5 +1,5 @@
 import { gameIdProblem } from '../../src/domain/game-id.js';
-import type { Clock, Logger, StateDirectories, Telemetry } from '../../src/domain/ports.js';
+import type { Clock, CrashRestarts, Logger, StateDirectories, Telemetry } from '../../src/domain/ports.js';
 
 /** A clock tests move by hand; each read advances 1 ms so durations are non-zero. */
 export class ManualClock implements Clock {
@@ -88,3 +88,6 @@ export class FakeStateDirectories implements StateDirectories {
     return Promise.resolve(path);
   }
 }
+
+/** Deps whose crash policy is off (RTMANAGER_CRASH_RESTART_MAX=0, the default) never schedule; should one, it is told. */
+export const CRASH_POLICY_OFF: CrashRestarts = { schedule: () => Promise.reject(new Error('the crash policy is off in these deps')) };

@@ -7,6 +7,7 @@ import { InMemoryOperationLog } from '../fakes/in-memory-operation-log.js';
 import { InMemoryRuntimeRecordStore } from '../fakes/in-memory-runtime-record-store.js';
 import { RecordingHealthEvents } from '../fakes/recording-health-events.js';
 import { RecordingNotifications } from '../fakes/recording-notifications.js';
+import { TimedCrashRestarts } from '../fakes/timed-crash-restarts.js';
 import { FakeStateDirectories, ManualClock, RecordingLogger, RecordingTelemetry } from '../fakes/support.js';
 import { testConfig } from '../support/test-config.js';
 
@@ -27,6 +28,7 @@ export function world() {
   const leases = new InMemoryGameLeases(clock);
   const healthEvents = new RecordingHealthEvents();
   const notifications = new RecordingNotifications();
+  const crashRestarts = new TimedCrashRestarts();
   const stateDirs = new FakeStateDirectories('/srv/game-state');
   const telemetry = new RecordingTelemetry();
   const logger = new RecordingLogger();
@@ -38,6 +40,7 @@ export function world() {
     leases,
     healthEvents,
     notifications,
+    crashRestarts,
     stateDirs,
     telemetry,
     logger,
@@ -46,7 +49,7 @@ export function world() {
     // The CPU ceiling is pinned: its default is the host's CPU count, and IMAGE asks for 2.
     settings: lifecycleSettings(testConfig({ RTMANAGER_DOCKER_NETWORK: NETWORK, RTMANAGER_CONTAINER_MAX_CPU_QUOTA: '4' })),
   };
-  return { deps, clock, docker, records, operations, leases, healthEvents, notifications, stateDirs, telemetry, logger };
+  return { deps, clock, docker, records, operations, leases, healthEvents, notifications, crashRestarts, stateDirs, telemetry, logger };
 }
 
 export type World = ReturnType<typeof world>;

@@ -9,6 +9,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { lifecycleSettings } from '../../src/composition/settings.js';
 import type { LifecycleDeps } from '../../src/domain/lifecycle.js';
@@ -20,6 +21,7 @@ import { FsStateDirectories } from '../../src/infra/fs/state-directories.js';
 import { RedisGameLeases } from '../../src/infra/redis/game-leases.js';
 import { RedisHealthEvents } from '../../src/infra/redis/health-events.js';
 import { RedisNotifications } from '../../src/infra/redis/notifications.js';
+import { BullCrashRestarts } from '../../src/jobs/crash-restarts.js';
 import { RecordingLogger, RecordingTelemetry } from '../fakes/support.js';
 import { backendEnv, createTestNetwork, removeGames, testDocker } from './backend.js';
 import { createTestDatabase } from './db.js';
@@ -39,6 +41,7 @@ export async function realWorld(opts: { network?: string | null; env?: Record<st
   const network = opts.network === null ? null : await createTestNetwork(networkName, {}, docker);
   const streams = { health: `test:${run}:health`, intents: `test:${run}:intents` };
   const leasePrefix = `test:${run}:lease:`;
+  const crashQueue = new Queue('crash-restart', { connection: redis, prefix: `test:${run}:bull` });
 
   const records = new PostgresRuntimeRecordStore(database.db);
   const operations = new PostgresOperationLog(database.db);
@@ -61,6 +64,8 @@ export async function realWorld(opts: { network?: string | null; env?: Record<st
     leases: new RedisGameLeases({ redis, prefix: leasePrefix, idleTtlMs: config.streamDedupWindowMs }),
     healthEvents: new RedisHealthEvents({ redis, stream: streams.health, snapshots }),
     notifications: new RedisNotifications({ redis, stream: streams.intents }),
+    // Waits in Redis under this test's prefix; nothing hands a crash on here (no worker): the whole-system tests do.
+    crashRestarts: new BullCrashRestarts(crashQueue),
     stateDirs: new FsStateDirectories({
       root: stateRoot,
       mode: config.container.gameStateDirMode,
@@ -92,6 +97,7 @@ export async function realWorld(opts: { network?: string | null; env?: Record<st
   async function cleanup(): Promise<void> {
     await removeGames(docker, { name: [`galaxy-game-t${run}-`] });
     await network?.remove().catch(() => undefined);
+    await crashQueue.close();
     const keys = await redis.keys(`test:${run}:*`);
     if (keys.length) await redis.del(...keys);
     redis.disconnect();
@@ -111,6 +117,7 @@ export async function realWorld(opts: { network?: string | null; env?: Record<st
     stateRoot,
     networkName,
     streams,
+    crashQueue,
     telemetry,
     logger,
     gameId,

@@ -1,7 +1,10 @@
+import { describeCrashRestartsContract } from '../contracts/crash-restarts.contract.js';
 import { describeGameLeasesContract } from '../contracts/game-leases.contract.js';
 import { describeHealthEventsContract } from '../contracts/health-events.contract.js';
 import { describeNotificationsContract } from '../contracts/notifications.contract.js';
 import { InMemoryGameLeases } from '../fakes/in-memory-game-leases.js';
+import type { DueCrash } from '../fakes/timed-crash-restarts.js';
+import { TimedCrashRestarts } from '../fakes/timed-crash-restarts.js';
 import { RecordingHealthEvents } from '../fakes/recording-health-events.js';
 import { RecordingNotifications } from '../fakes/recording-notifications.js';
 import { ManualClock } from '../fakes/support.js';
@@ -23,4 +26,10 @@ describeHealthEventsContract('recording', () => {
 describeNotificationsContract('recording', () => {
   const port = new RecordingNotifications();
   return Promise.resolve({ port, readBack: () => Promise.resolve(port.published), cleanup: () => Promise.resolve() });
+});
+
+describeCrashRestartsContract('timed, in memory', () => {
+  const due: DueCrash[] = [];
+  const port = new TimedCrashRestarts((d) => due.push(d));
+  return Promise.resolve({ port, handedOn: () => due, cleanup: () => Promise.resolve(port.clear()) });
 });

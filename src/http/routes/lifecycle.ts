@@ -6,7 +6,7 @@
  */
 import type { Context } from 'hono';
 import { Hono } from 'hono';
-import type { OpSource } from '../../domain/model.js';
+import type { RequestOpSource } from '../../domain/model.js';
 import type { Enqueuer, EnqueueOutcome } from '../../jobs/enqueue.js';
 import type { JobStatus } from '../../jobs/job-status.js';
 import type { LifecycleKind } from '../../jobs/queues.js';
@@ -141,6 +141,6 @@ async function readBody(
   return { ok: true, value: parsed.data };
 }
 
-function opSourceOf(c: Context): OpSource {
+function opSourceOf(c: Context): RequestOpSource {
   return c.req.header('x-op-source') === 'admin_rest' ? 'admin_rest' : 'gm_rest';
 }
