@@ -68,3 +68,7 @@ build galaxy-test-engine:stubborn '["/bin/busybox","sh","-c","trap \"\" INT TERM
   "$LIMITS com.galaxy.stop_signal=\"SIGINT\" com.galaxy.stop_timeout=\"3\""
 # Asks for a stop longer than the ceiling (RTMANAGER_CONTAINER_MAX_STOP_TIMEOUT_SECONDS, 300 by default): a start refuses it.
 build galaxy-test-engine:slow-stop "$HTTPD" "$LIMITS com.galaxy.stop_timeout=\"301\""
+# Contract §15, crash policy. Each run of the engine adds a line to `starts` in the game's state directory (so a
+# test counts real engine starts); two seconds in, it exits 3 within a second of the host creating `crash` there.
+# shellcheck disable=SC2016 # the container shell's variables, not this one's
+build galaxy-test-engine:crashy '["/bin/busybox","sh","-c","echo >> \"$STORAGE_PATH/starts\"; sleep 2; while :; do [ -f \"$STORAGE_PATH/crash\" ] && exit 3; sleep 1; done"]' "$LIMITS"
