@@ -4,8 +4,8 @@
  * bench/results/latest.json with exactly the keys the issue names. Sizes can
  * be lowered for a quick look (BENCH_LATENCY_GAMES, BENCH_BURST, …); the
  * defaults are the issue's. `RTM_BENCH_ONLY=cold,shared` runs only the parts
- * named (latency, burst, storm, reconcile, cold, shared, swarm, swarm_burst,
- * enqueue) and writes bench/results/partial.json instead, so a partial run
+ * named (latency, health, burst, storm, reconcile, cold, shared, swarm,
+ * swarm_burst, enqueue) and writes bench/results/partial.json instead, so a partial run
  * never stands for a full one. The swarm parts (bench/swarm.ts) run on the
  * swarm manager at RTM_TEST_SWARM_HOST (`scripts/services.sh up --swarm`); a
  * full run without one skips them and says so. Cleans up every container,
@@ -31,6 +31,7 @@ import { CRASH_POLICY_OFF, RecordingLogger, RecordingTelemetry } from '../test/f
 import { pushEngineImage, removeLocalImage, testRegistry } from '../test/support/registry.js';
 import { testConfig } from '../test/support/test-config.js';
 import { enqueueLoad, enqueueRatios, ensureWrk, floorLoad } from './enqueue-load.js';
+import { healthReadyRatio } from './health-ready.js';
 import { median, systemStart, timedStart as timed, waitRunning } from './measure.js';
 import type { SwarmBench } from './swarm.js';
 import { swarmBench } from './swarm.js';
@@ -38,6 +39,7 @@ import { swarmBench } from './swarm.js';
 const IMAGE = 'galaxy-test-engine:labelled';
 const N = {
   latency: Number(process.env.BENCH_LATENCY_GAMES ?? 40),
+  health: Number(process.env.BENCH_HEALTH_SAMPLES ?? 20),
   burst: Number(process.env.BENCH_BURST ?? 100),
   stormGames: Number(process.env.BENCH_STORM_GAMES ?? 100),
   stormRequests: Number(process.env.BENCH_STORM_REQUESTS ?? 2000),
@@ -53,9 +55,9 @@ const N = {
 };
 /** The unique layer of each cold image: it is what a cold start downloads. */
 const COLD_LAYER_BYTES = 20 * 1024 * 1024;
-const PARTS = ['latency', 'burst', 'storm', 'reconcile', 'cold', 'shared', 'swarm', 'swarm_burst', 'enqueue'] as const;
+const PARTS = ['latency', 'health', 'burst', 'storm', 'reconcile', 'cold', 'shared', 'swarm', 'swarm_burst', 'enqueue'] as const;
 /** The parts that drive the system on the default engine: without any, its processes are not started. */
-const ENGINE_PARTS = ['latency', 'burst', 'storm', 'reconcile', 'cold', 'shared'] as const;
+const ENGINE_PARTS = ['latency', 'health', 'burst', 'storm', 'reconcile', 'cold', 'shared'] as const;
 const ONLY = new Set(
   (process.env.RTM_BENCH_ONLY ?? '')
     .split(',')
@@ -73,10 +75,16 @@ const RAW_STATE_ROOT = path.join(tmpdir(), 'rtm-bench-raw-state');
 
 /** The raw baseline: what the manager does to Docker (hardened as contract §12 says), without the manager. */
 async function rawStart(network: string, name: string, image = IMAGE): Promise<Dockerode.Container> {
+  const container = await rawCreate(network, name, image);
+  await container.start();
+  return container;
+}
+
+async function rawCreate(network: string, name: string, image: string): Promise<Dockerode.Container> {
   // Its own state directory, bind-mounted where the manager mounts a game's: the same work for the daemon.
   const state = path.join(RAW_STATE_ROOT, name);
   await mkdir(state, { recursive: true, mode: 0o750 });
-  const container = await docker.createContainer({
+  return docker.createContainer({
     name,
     Hostname: name,
     Image: image,
@@ -98,8 +106,6 @@ async function rawStart(network: string, name: string, image = IMAGE): Promise<D
     },
     NetworkingConfig: { EndpointsConfig: { [network]: {} } },
   });
-  await container.start();
-  return container;
 }
 
 async function removeRaw(): Promise<void> {
@@ -191,6 +197,15 @@ async function main(): Promise<void> {
       }
       results.start_latency_ratio = +(median(sys) / median(raw)).toFixed(3);
       console.log(`latency: raw median ${median(raw).toFixed(0)} ms, system median ${median(sys).toFixed(0)} ms`);
+    }
+
+    if (runs('health')) {
+      // 1b. Ready, not only running: an engine healthy at its first probe, raw and through the system, alternately, paired.
+      const ready = await healthReadyRatio(system, watcher, N.health, (name, image) => rawCreate(system.networkName, name, image));
+      results.health_ready_ratio = ready.ratio;
+      console.log(
+        `health ready (${N.health} pairs): raw median ${median(ready.rawMs).toFixed(0)} ms, system median ${median(ready.sysMs).toFixed(0)} ms, median of paired ratios ${ready.ratio}`,
+      );
     }
 
     if (runs('burst')) {
@@ -373,6 +388,7 @@ async function main(): Promise<void> {
 
   const ordered = [
     'start_latency_ratio',
+    'health_ready_ratio',
     'burst_throughput_ratio',
     'cold_start_ratio',
     'shared_pull_ratio',
@@ -395,6 +411,7 @@ async function main(): Promise<void> {
   await writeFile(file, `${JSON.stringify(latest, null, 2)}\n`);
   const goals: Record<string, string> = {
     start_latency_ratio: '≤ 1.05',
+    health_ready_ratio: '≤ 1.10',
     burst_throughput_ratio: '≥ 0.90',
     cold_start_ratio: '≤ 1.10',
     shared_pull_ratio: '≤ 1.10',

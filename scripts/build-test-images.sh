@@ -54,6 +54,8 @@ build galaxy-test-engine:hog '["/bin/busybox","sh","-c","x=aaaaaaaaaaaaaaaaaaaaa
 # Contract §15: healthy while the file `ok` is in the game's state directory (mounted at RTMANAGER_ENGINE_STATE_MOUNT_PATH's
 # default), so a test flips its health from the host; the first probe a second after the start, unhealthy after two failures.
 build galaxy-test-engine:healthcheck "$HTTPD" "$LIMITS" 'HEALTHCHECK --interval=1s --timeout=1s --retries=2 CMD ["/bin/busybox","test","-f","/var/lib/galaxy/engine/ok"]'
+# Healthy at its first probe, a second after the start (the bench's health_ready_ratio starts it raw and through the system).
+build galaxy-test-engine:healthy "$HTTPD" "$LIMITS" 'HEALTHCHECK --interval=1s --timeout=1s --retries=1 CMD ["/bin/busybox","true"]'
 # Contract §15, graceful stop. The engine traps SIGINT and SIGUSR1: it writes which one reached it (through the
 # init process) into its state directory and exits 0; it ignores SIGTERM, the default a stop would otherwise send.
 # It writes `ready` once its traps are set: a signal before that would find none.

@@ -17,6 +17,7 @@ import { serveOps } from './ops-server.js';
 import { startWebRole } from './web.js';
 import { startWorkerRole } from './worker.js';
 import { errorMessage } from '../domain/errors.js';
+import { HEALTH_EVENT_TYPES } from '../domain/model.js';
 
 export type Role = 'web' | 'worker' | 'intake' | 'all';
 
@@ -50,6 +51,8 @@ export async function startSystem(config: Config, role: Role, logger: Logger, op
   // worker's active jobs, then what every role shares.
   const roles: Closer[][] = [];
   if (runs('worker')) {
+    // The worker tells the health events: each type is a series from boot, so a rule's increase() sees its first event.
+    infra.telemetry.initHealthEventSeries(HEALTH_EVENT_TYPES);
     const worker = await startWorkerRole(infra, options.stepHook);
     roles.unshift(worker.closers);
     Object.assign(readiness, worker.readiness);

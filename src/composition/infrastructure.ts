@@ -16,6 +16,7 @@ import { migrateDatabase } from '../infra/db/migrate.js';
 import { PostgresHealthSnapshots } from '../infra/db/postgres-health-snapshots.js';
 import { PostgresOperationLog } from '../infra/db/postgres-operation-log.js';
 import { PostgresRuntimeRecordStore } from '../infra/db/postgres-runtime-record-store.js';
+import { countRuntimes } from '../infra/db/runtime-counts.js';
 import type { RuntimeBackend } from '../infra/docker/backend.js';
 import { openRuntimeBackend } from '../infra/docker/backend.js';
 import { FsStateDirectories } from '../infra/fs/state-directories.js';
@@ -70,6 +71,8 @@ export async function openInfrastructure(config: Config, logger: Logger): Promis
   const database = await openDatabase(config.databaseUrl, { dataDir: config.pgliteDir, statementTimeoutMs: config.dbStatementTimeoutMs });
   closers.push(() => database.close());
   await migrateDatabase(database);
+  // Every process reads the same table: the alert rules collapse their series with max.
+  telemetry.setRuntimeCountSource(() => countRuntimes(database.db, database.deadline));
 
   const commands = createRedis(config.redisUrl, 'command');
   const bullConnection = createRedis(config.redisUrl, 'bullmq');

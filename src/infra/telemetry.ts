@@ -8,7 +8,7 @@
  * exactly the contract's labels.
  */
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
-import type { Meter } from '@opentelemetry/api';
+import type { Attributes, Meter } from '@opentelemetry/api';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import type { Telemetry } from '../domain/ports.js';
 
@@ -21,18 +21,35 @@ export interface QueueDepth {
   count: number;
 }
 
+/** How many runtime records have one status and one health (contract §15), as the record store says. */
+export interface RuntimeCount {
+  status: string;
+  health: string;
+  count: number;
+}
+
 /** Each readiness check of the process by name: true when it passes. */
 export type ReadinessState = Record<string, boolean>;
 
 /**
  * Ours in addition to contract §9, for the alert rules
- * (deploy/prometheus/alerts.yml): readiness, the reconciler's last pass, and
- * what retention deleted. Process-level, so not on the domain's port.
+ * (deploy/prometheus/alerts.yml): readiness, the reconciler's last pass, what
+ * retention deleted, and the runtimes by status and health. Process-level,
+ * so not on the domain's port.
  */
 export interface MetricsTelemetry extends Telemetry {
   metricsText(): Promise<string>;
   /** The gauge `rtmanager_queue_jobs{queue,state}` reads this at scrape time. */
   setQueueDepthSource(source: () => Promise<QueueDepth[]>): void;
+  /** The gauge `rtmanager_runtimes{status,health}` reads this at scrape time. */
+  setRuntimeCountSource(source: () => Promise<RuntimeCount[]>): void;
+  /**
+   * Shows `rtmanager_health_events_total` at 0 for each type from now on. A
+   * counter series born at its first event is invisible to `increase()`
+   * (Prometheus has no earlier sample to count from): the crash-loop alert
+   * would miss a process's first crash loop.
+   */
+  initHealthEventSeries(eventTypes: readonly string[]): void;
   /** The gauge `rtmanager_ready{check}` (1 passes, 0 fails) reads this at scrape time. */
   setReadinessSource(source: () => Promise<ReadinessState>): void;
   /** `rtmanager_reconcile_last_success_timestamp_seconds`: when a reconcile pass last finished. */
@@ -43,18 +60,19 @@ export interface MetricsTelemetry extends Telemetry {
 
 export interface TelemetryOptions {
   /**
-   * How long a scrape waits for the queue depths [1000]. BullMQ's connection
-   * retries forever while Redis is down; past this the scrape answers with
-   * the last depths it read instead of hanging.
+   * How long a scrape waits for a gauge read from a store [1000]: the queue
+   * depths from Redis, the runtime counts from the record store. BullMQ's
+   * connection retries forever while Redis is down; past this the scrape
+   * answers with the last rows it read instead of hanging.
    */
-  queueDepthTimeoutMs?: number;
+  scrapeReadTimeoutMs?: number;
 }
 
 const latency = (meter: Meter, name: string, description: string) =>
   meter.createHistogram(name, { description, advice: { explicitBucketBoundaries: SECONDS_BUCKETS } });
 
 /** Contract §9's instruments (and §14's stream duplicates): the domain's port. */
-function domainTelemetry(meter: Meter): Telemetry {
+function domainTelemetry(meter: Meter): Telemetry & Pick<MetricsTelemetry, 'initHealthEventSeries'> {
   const startOutcomes = meter.createCounter('rtmanager_start_outcomes_total', { description: 'start operations by outcome, error code and op source' });
   const leaseLatency = latency(meter, 'rtmanager_lease_acquire_latency_seconds', 'time to acquire (or be refused) a game lease');
   const dockerLatency = latency(meter, 'rtmanager_docker_op_latency_seconds', 'Docker engine call latency by operation');
@@ -70,27 +88,33 @@ function domainTelemetry(meter: Meter): Telemetry {
     recordHealthEvent: (eventType) => healthEvents.add(1, { event_type: eventType }),
     recordNotificationIntent: (notificationType) => notificationIntents.add(1, { notification_type: notificationType }),
     recordStreamDuplicate: () => streamDuplicates.add(1),
+    initHealthEventSeries: (eventTypes) => {
+      for (const eventType of eventTypes) healthEvents.add(0, { event_type: eventType });
+    },
   };
 }
 
 /**
- * `rtmanager_queue_jobs{queue,state}`: the depths are read at scrape time
- * (observable callbacks are synchronous, so before the collection), one read
- * at a time, and past the timeout the scrape answers with the last depths.
+ * A gauge whose rows are read from a store at scrape time (observable
+ * callbacks are synchronous, so before the collection): one read at a time,
+ * and past the timeout the scrape answers with the last rows read. A read
+ * that fails keeps them too.
  */
-class QueueDepthGauge {
-  source: (() => Promise<QueueDepth[]>) | null = null;
-  private last: QueueDepth[] = [];
+class ScrapedGauge<Row> {
+  source: (() => Promise<Row[]>) | null = null;
+  private last: Row[] = [];
   // One read at a time: scrapes during an outage share it rather than pile up.
   private inFlight: Promise<void> | null = null;
 
   constructor(
     meter: Meter,
+    name: string,
+    description: string,
+    observe: (row: Row) => [number, Attributes],
     private readonly timeoutMs: number,
   ) {
-    const gauge = meter.createObservableGauge('rtmanager_queue_jobs', { description: 'BullMQ jobs per queue and state' });
-    gauge.addCallback((result) => {
-      for (const row of this.last) result.observe(row.count, { queue: row.queue, state: row.state });
+    meter.createObservableGauge(name, { description }).addCallback((result) => {
+      for (const row of this.last) result.observe(...observe(row));
     });
   }
 
@@ -156,14 +180,31 @@ export function createTelemetry(options: TelemetryOptions = {}): MetricsTelemetr
   const serializer = new PrometheusSerializer(undefined, false, undefined, true, true);
   // Created in this order, so the text lists them in it.
   const domain = domainTelemetry(meter);
-  const depths = new QueueDepthGauge(meter, options.queueDepthTimeoutMs ?? 1_000);
+  const timeoutMs = options.scrapeReadTimeoutMs ?? 1_000;
+  const depths = new ScrapedGauge<QueueDepth>(
+    meter,
+    'rtmanager_queue_jobs',
+    'BullMQ jobs per queue and state',
+    (row) => [row.count, { queue: row.queue, state: row.state }],
+    timeoutMs,
+  );
   const readiness = new ReadinessGauge(meter);
   const recordReconcilePass = reconcileGauge(meter);
   const pruned = meter.createCounter('rtmanager_operation_log_pruned_rows_total', { description: 'operation_log rows deleted by the retention job' });
+  const runtimes = new ScrapedGauge<RuntimeCount>(
+    meter,
+    'rtmanager_runtimes',
+    'runtime records per status and health, as the record store says',
+    (row) => [row.count, { status: row.status, health: row.health }],
+    timeoutMs,
+  );
   return {
     ...domain,
     setQueueDepthSource(source) {
       depths.source = source;
+    },
+    setRuntimeCountSource(source) {
+      runtimes.source = source;
     },
     setReadinessSource(source) {
       readiness.source = source;
@@ -171,7 +212,7 @@ export function createTelemetry(options: TelemetryOptions = {}): MetricsTelemetr
     recordReconcilePass,
     recordOperationLogPruned: (rows) => pruned.add(rows),
     async metricsText() {
-      await Promise.all([depths.refresh(), readiness.refresh()]);
+      await Promise.all([depths.refresh(), runtimes.refresh(), readiness.refresh()]);
       const { resourceMetrics } = await exporter.collect();
       return serializer.serialize(resourceMetrics);
     },

@@ -33,6 +33,7 @@ async function exportedSeries(): Promise<Set<string>> {
   t.recordStreamDuplicate();
   t.setQueueDepthSource(() => Promise.resolve([{ queue: 'start-runtime', state: 'waiting', count: 1 }]));
   t.setReadinessSource(() => Promise.resolve({ redis: true }));
+  t.setRuntimeCountSource(() => Promise.resolve([{ status: 'running', health: 'unhealthy', count: 1 }]));
   t.recordReconcilePass(new Date());
   t.recordOperationLogPruned(1);
   const names = new Set<string>();
@@ -70,7 +71,7 @@ function seriesIn(expr: string): string[] {
 }
 
 describe('deploy/prometheus/alerts.yml', () => {
-  it('has one group of the five alerts the README lists, and nothing else', () => {
+  it('has one group of the seven alerts docs/operations.md lists, and nothing else', () => {
     expect(file.groups.map((g) => g.name)).toEqual(['rtmanager']);
     expect(rules.map((r) => r.alert)).toEqual([
       'RtmanagerStartFailureRatioHigh',
@@ -78,6 +79,8 @@ describe('deploy/prometheus/alerts.yml', () => {
       'RtmanagerQueueBacklogGrowing',
       'RtmanagerReconcileNotRunning',
       'RtmanagerProcessNotReady',
+      'RtmanagerEngineCrashLoop',
+      'RtmanagerEnginesUnhealthy',
     ]);
   });
 
@@ -101,6 +104,7 @@ describe('deploy/prometheus/alerts.yml', () => {
       'rtmanager_queue_jobs',
       'rtmanager_ready',
       'rtmanager_reconcile_last_success_timestamp_seconds',
+      'rtmanager_runtimes',
       'rtmanager_start_outcomes_total',
       'rtmanager_stream_duplicates_total',
     ]);
@@ -111,6 +115,8 @@ describe('deploy/prometheus/alerts.yml', () => {
       RtmanagerQueueBacklogGrowing: ['rtmanager_queue_jobs'],
       RtmanagerReconcileNotRunning: ['rtmanager_reconcile_last_success_timestamp_seconds'],
       RtmanagerProcessNotReady: ['up', 'rtmanager_ready'],
+      RtmanagerEngineCrashLoop: ['rtmanager_health_events_total'],
+      RtmanagerEnginesUnhealthy: ['rtmanager_runtimes'],
     });
     for (const [alert, names] of Object.entries(named)) {
       for (const name of names) expect(name === 'up' || exported.has(name), `${alert}: ${name}`).toBe(true);

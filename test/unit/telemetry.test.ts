@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
+import { HEALTH_EVENT_TYPES } from '../../src/domain/model.js';
 import { createTelemetry } from '../../src/infra/telemetry.js';
 
 /** The sample lines of one metric family, without HELP/TYPE. */
@@ -74,6 +75,47 @@ describe('telemetry as Prometheus text', () => {
     expect(samples(await t.metricsText(), 'rtmanager_ready').sort()).toEqual(['rtmanager_ready{check="redis"} 1', 'rtmanager_ready{check="workers"} 1']);
   });
 
+  it('counts the health events of contract §15 by type, each shown at 0 from the start once initialised', async () => {
+    const t = createTelemetry();
+    t.initHealthEventSeries(HEALTH_EVENT_TYPES);
+    const zeros = samples(await t.metricsText(), 'rtmanager_health_events_total');
+    expect(zeros).toEqual(HEALTH_EVENT_TYPES.map((type) => `rtmanager_health_events_total{event_type="${type}"} 0`));
+    for (const type of ['container_unhealthy', 'container_healthy', 'container_unhealthy', 'container_restarted', 'container_crash_loop'] as const) {
+      t.recordHealthEvent(type);
+    }
+    const counted = samples(await t.metricsText(), 'rtmanager_health_events_total').filter((line) => !line.endsWith(' 0'));
+    expect(counted.sort()).toEqual([
+      'rtmanager_health_events_total{event_type="container_crash_loop"} 1',
+      'rtmanager_health_events_total{event_type="container_healthy"} 1',
+      'rtmanager_health_events_total{event_type="container_restarted"} 1',
+      'rtmanager_health_events_total{event_type="container_unhealthy"} 2',
+    ]);
+  });
+
+  it('exports the runtimes per status and health as read at each scrape, keeping the last counts when the read fails', async () => {
+    const t = createTelemetry();
+    let unhealthy = 1;
+    t.setRuntimeCountSource(() =>
+      Promise.resolve([
+        { status: 'running', health: 'healthy', count: 3 },
+        { status: 'running', health: 'unhealthy', count: unhealthy },
+      ]),
+    );
+    const text = await t.metricsText();
+    expect(text).toContain('# TYPE rtmanager_runtimes gauge\n');
+    expect(samples(text, 'rtmanager_runtimes')).toEqual([
+      'rtmanager_runtimes{status="running",health="healthy"} 3',
+      'rtmanager_runtimes{status="running",health="unhealthy"} 1',
+    ]);
+    unhealthy = 0;
+    expect(samples(await t.metricsText(), 'rtmanager_runtimes')).toContain('rtmanager_runtimes{status="running",health="unhealthy"} 0');
+    t.setRuntimeCountSource(() => Promise.reject(new Error('postgres down')));
+    expect(samples(await t.metricsText(), 'rtmanager_runtimes')).toEqual([
+      'rtmanager_runtimes{status="running",health="healthy"} 3',
+      'rtmanager_runtimes{status="running",health="unhealthy"} 0',
+    ]);
+  });
+
   it('keeps the last queue depths when the source fails', async () => {
     const t = createTelemetry();
     t.setQueueDepthSource(() => Promise.resolve([{ queue: 'q', state: 'active', count: 2 }]));
@@ -86,7 +128,7 @@ describe('telemetry as Prometheus text', () => {
     // Time moves only when the test says: the scrapes can end by the code's own timer alone.
     vi.useFakeTimers();
     try {
-      const t = createTelemetry({ queueDepthTimeoutMs: 50 });
+      const t = createTelemetry({ scrapeReadTimeoutMs: 50 });
       t.setQueueDepthSource(() => Promise.resolve([{ queue: 'q', state: 'waiting', count: 1 }]));
       await t.metricsText();
       let reads = 0;
