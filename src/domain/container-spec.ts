@@ -8,6 +8,7 @@ import {
   IMAGE_LABEL_CPU_QUOTA,
   IMAGE_LABEL_MEMORY,
   IMAGE_LABEL_PIDS_LIMIT,
+  LABEL_CRASH_RESTARTS,
   LABEL_ENGINE_IMAGE_REF,
   LABEL_GAME_ID,
   LABEL_KIND,
@@ -183,7 +184,7 @@ export function engineHardening(
 /** The engine container a start runs for `game`: named for the game, on the engines' network, its state directory mounted, within `limits`, stopped as `stop` says. */
 export function engineRunSpec(
   settings: LifecycleSettings,
-  game: { gameId: string; imageRef: string; startedAt: Date },
+  game: { gameId: string; imageRef: string; startedAt: Date; crashRestarts?: number },
   statePath: string,
   limits: Pick<ContainerLimits, 'nanoCpus' | 'memoryBytes' | 'pidsLimit'>,
   stop: StopPolicy,
@@ -195,7 +196,11 @@ export function engineRunSpec(
     image: game.imageRef,
     network: settings.network,
     env: engineEnv(settings.engineStateMountPath, settings.engineStateEnvName),
-    labels: { ...settings.extraLabels, ...engineLabels(game.gameId, game.imageRef, game.startedAt) },
+    labels: {
+      ...settings.extraLabels,
+      ...engineLabels(game.gameId, game.imageRef, game.startedAt),
+      ...(game.crashRestarts ? { [LABEL_CRASH_RESTARTS]: String(game.crashRestarts) } : {}),
+    },
     bindMounts: [{ hostPath: statePath, mountPath: settings.engineStateMountPath, readOnly: false }],
     logDriver: settings.logDriver,
     logOpts: parseKeyValues(settings.logOpts),

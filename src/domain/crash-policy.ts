@@ -13,7 +13,7 @@
  * operation of op source `crash_policy` in the game's order, and under its
  * lease (`crashRestartRuntime`) it judges again what it finds: the crash
  * is answered only while the record still names the crashed container and
- * that container is still down (or still unhealthy). So a stop accepted
+ * that container is still down or gone (or still unhealthy). So a stop accepted
  * meanwhile wins (it ran first, or made this operation moot in the order),
  * a game stopped by an operation is never restarted, and an operation run
  * twice (its worker died) restarts once: the second run finds the engine
@@ -26,10 +26,11 @@ import type { ContainerInfo } from './engine-port.js';
 import { errorMessage } from './errors.js';
 import type { Operation, StepOutcome } from './operation.js';
 import { beginOperation, runStep, withImage } from './operation.js';
-import { underLease } from './operation-lease.js';
+import { fenceOf, underLease } from './operation-lease.js';
+import { endWriteRefused } from './fencing.js';
 import { bestEffortHealthEvent, recordFailure, recordSuccess } from './outcomes.js';
 import { startAndFinish } from './restart.js';
-import { loadRecord, stopLoadedUnderHeldLease } from './stop.js';
+import { loadRecord, removeEngine } from './stop.js';
 
 /** What the reconciler saw end is a crash the policy answers; null for an engine's own clean exit (code 0). */
 export function crashOfExit(container: ContainerInfo): EngineCrash | null {
@@ -97,13 +98,42 @@ async function answerCrash(given: Operation, crash: EngineCrash): Promise<Lifecy
   if (!counted.ok) return recordFailure(op, counted.failure);
   if (counted.value >= op.deps.settings.crashRestart.max) return declareCrashLoop(op, crash, counted.value);
 
-  // Crashed, so `record` names the crashed container and its image.
-  const stopped = await stopLoadedUnderHeldLease(op, record, true);
-  if (!stopped.ok) return stopped.result;
-  const carried = { restartCount: counted.value + 1, lastExitCode: crash.exitCode ?? record?.lastExitCode ?? null };
-  const restarted = await startAndFinish(stopped.op, record?.currentImageRef ?? '', undefined, undefined, stopped.exit?.exitCode ?? null, carried);
-  if (restarted.outcome === 'success') await tellRestarted(stopped.op, restarted.record, crash);
+  // Crashed: `record` names the crashed container and its image.
+  const down = await takeDown(op, record!, crash);
+  if (!down.ok) return recordFailure(op, down.failure);
+  if (!down.value) return endWriteRefused(op, crash.containerId);
+  const carried = { restartCount: counted.value + 1, lastExitCode: crash.exitCode ?? down.value.lastExitCode };
+  const restarted = await startAndFinish(op, record!.currentImageRef ?? '', undefined, undefined, null, carried);
+  if (restarted.outcome === 'success') await tellRestarted(op, restarted.record, crash);
   return restarted;
+}
+
+/**
+ * The crashed engine ended and removed, and the record `exited` (still
+ * naming it) when it said running (an unhealthy engine, or an exit the
+ * reconciler has not written yet): never `stopped`, which only an operator's
+ * stop writes — so a run of this operation that dies here and runs again
+ * finds the crash still to answer. Null when the write was refused for its fence.
+ */
+async function takeDown(op: Operation, record: RuntimeRecord, crash: EngineCrash): Promise<StepOutcome<RuntimeRecord | null>> {
+  const removed = await removeEngine(op, crash.containerId);
+  if (!removed.ok) return removed;
+  if (record.status !== 'running') return { ok: true, value: record };
+  const now = op.deps.clock.now();
+  const down: RuntimeRecord = {
+    ...record,
+    status: 'exited',
+    stoppedAt: now,
+    lastOpAt: now,
+    lastExitCode: removed.value?.exitCode ?? crash.exitCode ?? record.lastExitCode,
+  };
+  const written = await runStep(op, 'upsert_record', () => op.deps.records.upsert(down, fenceOf(op)), {
+    code: 'internal_error',
+    context: 'upsert_record: upsert runtime record',
+    containerId: crash.containerId,
+  });
+  if (!written.ok) return written;
+  return { ok: true, value: written.value ? down : null };
 }
 
 /**
@@ -121,25 +151,27 @@ function judgeCrash(op: Operation, record: RuntimeRecord | null, crash: EngineCr
         return { kind: 'changed', why: `the game is ${record?.status ?? 'unknown'}: a game stopped by an operation is never restarted` };
       }
       if (record.currentContainerId !== crash.containerId) {
-        if (record.status === 'running' && (await startedByThisOperation(op))) return { kind: 'answered', record };
+        if (startedByCrashRestart(record)) return { kind: 'answered', record };
         return { kind: 'changed', why: `the game runs another engine (${record.currentContainerId ?? 'none'}) since ${crash.containerId} crashed` };
       }
+      // Gone (removed by an earlier run of this operation, or by hand) or down: still crashed.
       const container = await op.deps.docker.inspectContainer(crash.containerId);
-      if (crash.reason === 'unhealthy') {
-        return container?.running && container.health === 'unhealthy'
-          ? { kind: 'crashed' }
-          : { kind: 'changed', why: `the engine ${container?.running ? `is ${container.health} again` : 'is no longer running'}` };
-      }
-      return container?.running ? { kind: 'changed', why: 'the engine runs again' } : { kind: 'crashed' };
+      if (!container?.running) return { kind: 'crashed' };
+      if (crash.reason === 'unhealthy' && container.health === 'unhealthy') return { kind: 'crashed' };
+      return { kind: 'changed', why: crash.reason === 'unhealthy' ? `the engine is ${container.health} again` : 'the engine runs again' };
     },
     { code: 'service_unavailable', context: 'judge_crash' },
   );
 }
 
-/** A run of this same attempt got as far as its start's row: the engine it started is the answer (a worker died after it). */
-async function startedByThisOperation(op: Operation): Promise<boolean> {
-  const rows = await op.deps.operations.listByGame(op.gameId, 20, 'start');
-  return rows.some((row) => row.sourceRef === op.sourceRef && row.outcome === 'success');
+/**
+ * Another engine runs, started by a crash restart (every other start writes
+ * restart_count 0): by an earlier run of this operation whose worker died
+ * after its start wrote the record. A later crash's restart cannot have run
+ * yet: it waits behind this one in the game's order. That engine is the answer.
+ */
+function startedByCrashRestart(record: RuntimeRecord): boolean {
+  return record.status === 'running' && record.restartCount > 0;
 }
 
 async function finishRestarted(op: Operation, record: RuntimeRecord, crash: EngineCrash): Promise<LifecycleResult> {

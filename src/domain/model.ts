@@ -186,6 +186,18 @@ export const LABEL_KIND_VALUE = 'game-engine';
 export const LABEL_GAME_ID = 'com.galaxy.game_id';
 export const LABEL_ENGINE_IMAGE_REF = 'com.galaxy.engine_image_ref';
 export const LABEL_STARTED_AT_MS = 'com.galaxy.started_at_ms';
+/**
+ * Contract §15: on an engine a crash restart started, the record's
+ * restart_count it carries — so a reconciler that adopts it (its restart's
+ * worker died before the record was written) keeps the count.
+ */
+export const LABEL_CRASH_RESTARTS = 'com.galaxy.crash_restarts';
+
+/** The restart_count an engine's labels carry: 0 for one no crash restart started. */
+export function crashRestartsOf(labels: Record<string, string>): number {
+  const count = Number(labels[LABEL_CRASH_RESTARTS]);
+  return Number.isSafeInteger(count) && count > 0 ? count : 0;
+}
 export const IMAGE_LABEL_CPU_QUOTA = 'com.galaxy.cpu_quota';
 export const IMAGE_LABEL_MEMORY = 'com.galaxy.memory';
 export const IMAGE_LABEL_PIDS_LIMIT = 'com.galaxy.pids_limit';

@@ -14,7 +14,7 @@ import { gameIdProblem } from './game-id.js';
 import { pulledDigest } from './image-ref.js';
 import type { LifecycleDeps } from './lifecycle.js';
 import type { HealthEventType, RuntimeRecord } from './model.js';
-import { containerName, engineEndpoint, LABEL_ENGINE_IMAGE_REF, LABEL_GAME_ID, LABEL_OWNER, LABEL_OWNER_VALUE } from './model.js';
+import { containerName, crashRestartsOf, engineEndpoint, LABEL_ENGINE_IMAGE_REF, LABEL_GAME_ID, LABEL_OWNER, LABEL_OWNER_VALUE } from './model.js';
 import type { Operation } from './operation.js';
 import { raiseFenceAfterRefusal } from './fencing.js';
 import { asKind, beginOperation, step, withImage } from './operation.js';
@@ -193,7 +193,8 @@ async function adopt(observing: Operation, record: RuntimeRecord | null, contain
     effectivePidsLimit: container.effective?.pidsLimit ?? null,
     nodeId: container.node?.id ?? null,
     health: container.health,
-    restartCount: record?.restartCount ?? 0,
+    // A crash restart's engine carries its count (its worker died before the record said so); any other is a new window.
+    restartCount: crashRestartsOf(container.labels),
     lastExitCode: record?.lastExitCode ?? null,
     nodeHostname: container.node?.hostname ?? null,
   };

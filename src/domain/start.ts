@@ -148,7 +148,7 @@ async function runStartSteps(op: Operation, prepared?: PreparedImage, replacing?
   const converged = await convergeContainer(op, leftBehind, limits, replacing);
   if (!converged.ok) return recordFailure(op, converged.failure);
 
-  const ran = await runContainer(op, converged.value, statePath, image.value);
+  const ran = await runContainer(carried ? { ...op, crashRestarts: carried.restartCount } : op, converged.value, statePath, image.value);
   if (!ran.ok) return recordFailure(op, ran.failure);
   const run = ran.value;
   const ready = await awaitHealthy(op, run.containerId, healthcheck);
@@ -172,8 +172,13 @@ function endAlreadyRunning(op: Operation, existing: RuntimeRecord): Promise<Life
   });
 }
 
-/** `run_container`: the adopted leftover, or a new engine (in place of `replace`'s container). */
-async function runContainer(op: Operation, converged: Converged, statePath: string, image: PreparedImage): Promise<StepOutcome<RunResult>> {
+/** `run_container`: the adopted leftover, or a new engine (in place of `replace`'s container); a crash restart's says its count. */
+async function runContainer(
+  op: Operation & { crashRestarts?: number },
+  converged: Converged,
+  statePath: string,
+  image: PreparedImage,
+): Promise<StepOutcome<RunResult>> {
   const { deps } = op;
   const replaced = converged.kind === 'replace' ? converged.containerId : null;
   const ran = await runStep(

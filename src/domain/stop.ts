@@ -76,11 +76,9 @@ export function loadRecord(op: Operation): Promise<StepOutcome<RuntimeRecord | n
  * Docker, not the record, says whether something runs: a crash may have left
  * a container the record does not name, so the game's container is looked up
  * by id and by name, and only one we own is touched. Each failure message
- * starts with its step's name. `toldExit`: the engine's own exit was told
- * already (the crash policy answers one the reconciler published): only an
- * exit this stop causes is told again.
+ * starts with its step's name.
  */
-export async function stopLoadedUnderHeldLease(given: Operation, record: RuntimeRecord | null, toldExit = false): Promise<Stopped> {
+export async function stopLoadedUnderHeldLease(given: Operation, record: RuntimeRecord | null): Promise<Stopped> {
   const op = given.imageRef === '' && record?.currentImageRef ? withImage(given, record.currentImageRef, record.currentImageDigest) : given;
 
   const found = await findContainer(op, record);
@@ -93,7 +91,31 @@ export async function stopLoadedUnderHeldLease(given: Operation, record: Runtime
   if (!record || (record.status !== 'running' && !container)) {
     return { ok: true, op, record, changed: container !== null, exit: stopped.value };
   }
-  return recordStopped(op, record, container, stopped.value, toldExit);
+  return recordStopped(op, record, container, stopped.value);
+}
+
+/**
+ * The crash restart's stop (crash-policy.ts): the crashed container ended
+ * and removed, by its id only — another under the game's name is what an
+ * earlier run of the same restart started, which its start adopts — and the
+ * record left for the caller to write. Its exit is told only when this stop
+ * ended a running engine: the reconciler told an engine's own.
+ */
+export async function removeEngine(op: Operation, containerId: string): Promise<StepOutcome<EngineExit | null>> {
+  const found = await runStep(
+    op,
+    'find_container',
+    async () => {
+      const container = await op.deps.docker.inspectContainer(containerId);
+      return container && isOwnedBy(container.labels, op.gameId) ? container : null;
+    },
+    { code: 'service_unavailable', context: 'find_container' },
+  );
+  if (!found.ok || !found.value) return found.ok ? { ok: true, value: null } : found;
+  const container = found.value;
+  const stopped = await stopAndRemove(op, container);
+  if (stopped.ok && stopped.value.stoppedBy === 'operation') await tellExit(op, container.id, stopped.value);
+  return stopped;
 }
 
 async function failed(op: Operation, failure: Failure): Promise<Stopped> {
@@ -140,13 +162,7 @@ async function stopAndRemove(op: Operation, container: ContainerInfo): Promise<S
 }
 
 /** `upsert_record`: the record says `stopped`; a container that was stopped is told as a health event. */
-async function recordStopped(
-  op: Operation,
-  record: RuntimeRecord,
-  container: ContainerInfo | null,
-  exit: EngineExit | null,
-  toldExit: boolean,
-): Promise<Stopped> {
+async function recordStopped(op: Operation, record: RuntimeRecord, container: ContainerInfo | null, exit: EngineExit | null): Promise<Stopped> {
   const { deps } = op;
   const now = deps.clock.now();
   // The digest stays: the image the game last ran. The effective limits and the node went with the container.
@@ -171,15 +187,17 @@ async function recordStopped(
   });
   if (!written.ok) return failed(op, written.failure);
   if (!written.value) return { ok: false, result: await endWriteRefused(op, container?.id ?? '') };
-  if (container && exit && !(toldExit && exit.stoppedBy === 'engine')) {
-    await bestEffortHealthEvent(op, {
-      containerId: container.id,
-      eventType: 'container_exited',
-      occurredAt: now,
-      details: { reason: `${op.kind}_requested`, exit_code: exit.exitCode, oom_killed: exit.oomKilled, stopped_by: exit.stoppedBy },
-    });
-  }
+  if (container && exit) await tellExit(op, container.id, exit, now);
   return { ok: true, op, record: stoppedRecord, changed: true, exit };
+}
+
+function tellExit(op: Operation, containerId: string, exit: EngineExit, at = op.deps.clock.now()): Promise<void> {
+  return bestEffortHealthEvent(op, {
+    containerId,
+    eventType: 'container_exited',
+    occurredAt: at,
+    details: { reason: `${op.kind}_requested`, exit_code: exit.exitCode, oom_killed: exit.oomKilled, stopped_by: exit.stoppedBy },
+  });
 }
 
 async function runStopSteps(given: Operation): Promise<LifecycleResult> {

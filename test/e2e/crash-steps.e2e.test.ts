@@ -4,11 +4,9 @@
  * restarted. Afterwards every game has exactly one container, a running
  * record naming that container, an audit trail, and no lease left behind.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
+import { readdir } from 'node:fs/promises';
 import { Queue } from 'bullmq';
 import Dockerode from 'dockerode';
 import { Redis } from 'ioredis';
@@ -20,10 +18,9 @@ import { createEnqueuer } from '../../src/composition/enqueuer.js';
 import type { QueueName } from '../../src/jobs/queues.js';
 import { QUEUE_NAMES } from '../../src/jobs/queues.js';
 import { RecordingLogger } from '../fakes/support.js';
-import { freePort } from '../faults/support.js';
 import type { TestDatabase } from '../support/db.js';
-import { createTestDatabase } from '../support/db.js';
-import { TEST_LABEL, removeContainers, testLabelsEnv, testRedisUrl } from '../support/services.js';
+import { openCrashRun, spawnCrashWorker } from '../support/crash-worker-run.js';
+import { testLabelsEnv, testRedisUrl } from '../support/services.js';
 
 const run = randomUUID().slice(0, 6);
 const STEPS = START_STEPS.filter((s) => s !== 'validate_input');
@@ -33,29 +30,15 @@ const docker = new Dockerode({ socketPath: '/var/run/docker.sock' });
 let database: TestDatabase;
 let redis: Redis;
 let tmp: string;
-let network: Dockerode.Network;
 let env: NodeJS.ProcessEnv;
+let crashRun: Awaited<ReturnType<typeof openCrashRun>>;
 let output = '';
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  redis = new Redis(testRedisUrl());
-  tmp = await mkdtemp(path.join(os.tmpdir(), `rtm-crash-${run}-`));
-  network = await docker.createNetwork({ Name: `rtm-crash-${run}`, Driver: 'bridge', Labels: { ...TEST_LABEL } });
+  crashRun = await openCrashRun(`crash${run}`);
+  ({ database, redis, tmp } = crashRun);
   env = {
-    PATH: process.env.PATH,
-    RTMANAGER_DATABASE_URL: database.url,
-    RTMANAGER_REDIS_URL: testRedisUrl(),
-    // One worker at a time, each after the last one died: they can share a port, but not the default one other runs use.
-    RTMANAGER_WORKER_OPS_PORT: String(await freePort()),
-    RTMANAGER_QUEUE_PREFIX: `crash${run}`,
-    RTMANAGER_START_JOBS_STREAM: `crash${run}:start_jobs`,
-    RTMANAGER_HEALTH_EVENTS_STREAM: `crash${run}:health`,
-    RTMANAGER_NOTIFICATION_INTENTS_STREAM: `crash${run}:intents`,
-    RTMANAGER_DOCKER_NETWORK: `rtm-crash-${run}`,
-    RTMANAGER_GAME_STATE_ROOT: path.join(tmp, 'state'),
-    RTMANAGER_AUTH_DISABLED: 'true',
-    RTMANAGER_LOG_LEVEL: 'info',
+    ...crashRun.env,
     RTMANAGER_RECONCILE_INTERVAL_MS: '3600000',
     RTMANAGER_WORKER_CONCURRENCY: '1',
     RTMANAGER_JOB_LOCK_MS: '2000',
@@ -68,27 +51,9 @@ beforeAll(async () => {
   };
 });
 
-afterAll(async () => {
-  const containers = await docker.listContainers({ all: true, filters: { name: [`galaxy-game-c${run}-`] } });
-  await removeContainers(
-    docker,
-    containers.map((c) => c.Id),
-  );
-  await network.remove().catch(() => undefined);
-  const keys = await redis.keys(`crash${run}*`);
-  if (keys.length) await redis.del(...keys);
-  redis.disconnect();
-  await database.close();
-  await rm(tmp, { recursive: true, force: true });
-});
+afterAll(() => crashRun.cleanup(`galaxy-game-c${run}-`));
 
-function spawnWorker(): ChildProcess {
-  // The compiled build's worker (the global setup keeps it current), with the test's crash hook.
-  const child = spawn(process.execPath, ['test/support/crash-worker.mjs'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  return child;
-}
+const spawnWorker = (): ChildProcess => spawnCrashWorker(env, (text) => (output += text));
 
 describe('a worker killed at every step of start', () => {
   it('converges: one container per game, a true record, an audit trail, no lease left', { timeout: 240_000 }, async () => {

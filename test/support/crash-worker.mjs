@@ -10,6 +10,8 @@
  *   node test/support/crash-worker.mjs
  * with the worker's RTMANAGER_* environment plus
  *   RTMANAGER_TEST_CRASH_AT=game:step,…  RTMANAGER_TEST_CRASH_MARKER_DIR=/absolute/dir
+ * and, to crash only in the jobs of one op source (the crash policy's restarts),
+ *   RTMANAGER_TEST_CRASH_SOURCE=crash_policy
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -29,11 +31,13 @@ if (crashAt.trim() === '' || !isKeyValueList(crashAt, ':') || !path.isAbsolute(m
 }
 const stepOf = parseKeyValues(crashAt, ':');
 const signal = process.env.RTMANAGER_TEST_CRASH_SIGNAL ?? 'SIGKILL';
+const onlySource = process.env.RTMANAGER_TEST_CRASH_SOURCE ?? '';
 
 /** @type {import('../../src/jobs/lifecycle-jobs.js').StepHook} */
 const stepHook = (job, step) => {
   const gameId = String(job.data?.gameId ?? '');
   if (stepOf[gameId] !== step) return;
+  if (onlySource !== '' && job.data?.opSource !== onlySource) return;
   const marker = path.join(markerDir, `${gameId}.${step}`);
   if (existsSync(marker)) return;
   writeFileSync(marker, String(Date.now()));

@@ -171,4 +171,30 @@ describe('crash policy: the crash restart', () => {
     expect([...w.docker.containers.keys()]).toEqual(containers);
     expect(eventTypes(w).filter((t) => t === 'container_restarted')).toHaveLength(1);
   });
+
+  it.each(['exit', 'unhealthy'] as const)(
+    'a %s crash whose restart died after it took the engine down is answered by the next run: one restart, not none',
+    async (reason) => {
+      const w = policyWorld();
+      const id = await running(w);
+      let crash: EngineCrash;
+      if (reason === 'exit') crash = (await crashes(w, id))!;
+      else {
+        w.docker.setHealth(id, 'unhealthy');
+        await reconcileGame(w.deps, GAME, null);
+        crash = w.crashRestarts.scheduled.at(-1)!.crash;
+      }
+      const input = { gameId: GAME, sourceRef: `crash:${id} job:${GAME}#1`, crash };
+      let down = false;
+      void crashRestartRuntime(w.deps, input, { onStep: (step) => (step === 'start' ? ((down = true), new Promise<void>(() => undefined)) : undefined) });
+      await expect.poll(() => down).toBe(true);
+      // Down, and not `stopped`: only an operator's stop says that.
+      expect(await w.records.get(GAME)).toMatchObject({ status: 'exited', currentContainerId: id });
+      expect(w.docker.containers.size).toBe(0);
+      w.clock.advance(w.deps.settings.leaseTtlMs + 1);
+
+      expect(await crashRestartRuntime(w.deps, input)).toMatchObject({ outcome: 'success', record: { status: 'running', restartCount: 1 } });
+      expect(w.docker.containers.size).toBe(1);
+    },
+  );
 });
