@@ -12,6 +12,7 @@ import type {
   ContainerInfo,
   DockerEngine,
   EngineCapabilities,
+  EngineStats,
   HealthVerdict,
   ImageInfo,
   PullOptions,
@@ -82,6 +83,10 @@ export class LazyDockerEngine implements DockerEngine {
 
   async inspectContainer(nameOrId: string): Promise<ContainerInfo | null> {
     return (await this.load()).inspectContainer(nameOrId);
+  }
+
+  async stats(containerId: string): Promise<EngineStats | null> {
+    return (await this.load()).stats(containerId);
   }
 
   async stop(containerId: string, timeoutSeconds: number): Promise<void> {
