@@ -1,7 +1,9 @@
 import { describeGameLeasesContract } from '../contracts/game-leases.contract.js';
 import { describeHealthEventsContract } from '../contracts/health-events.contract.js';
+import { describeHealthEventsReaderContract } from '../contracts/health-events-reader.contract.js';
 import { describeNotificationsContract } from '../contracts/notifications.contract.js';
 import { InMemoryGameLeases } from '../fakes/in-memory-game-leases.js';
+import { InMemoryHealthEventStream } from '../fakes/in-memory-health-event-stream.js';
 import { RecordingHealthEvents } from '../fakes/recording-health-events.js';
 import { RecordingNotifications } from '../fakes/recording-notifications.js';
 import { ManualClock } from '../fakes/support.js';
@@ -23,4 +25,9 @@ describeHealthEventsContract('recording', () => {
 describeNotificationsContract('recording', () => {
   const port = new RecordingNotifications();
   return Promise.resolve({ port, readBack: () => Promise.resolve(port.published), cleanup: () => Promise.resolve() });
+});
+
+describeHealthEventsReaderContract('in-memory', () => {
+  const stream = new InMemoryHealthEventStream();
+  return Promise.resolve({ port: stream, publish: (e) => stream.publish(e), cleanup: () => Promise.resolve() });
 });
