@@ -49,6 +49,8 @@ build galaxy-test-engine:exits-later '["/bin/busybox","sh","-c","sleep 2; exit 1
 build galaxy-test-engine:greedy "$HTTPD" 'com.galaxy.memory="1p" com.galaxy.pids_limit="100000"'
 # Asks for less than the least limits (contract §14): to Docker, no CPU, memory or pids limit at all. A start refuses it.
 build galaxy-test-engine:tiny "$HTTPD" 'com.galaxy.cpu_quota="0.0000000001" com.galaxy.memory="0" com.galaxy.pids_limit="0"'
+# Contract §16: keeps one CPU busy, so its stats show the 0.5 CPU its labels give it.
+build galaxy-test-engine:busy '["/bin/busybox","sh","-c","while :; do :; done"]' "$LIMITS"
 # shellcheck disable=SC2016 # $x is the container shell's, not this one's
 build galaxy-test-engine:hog '["/bin/busybox","sh","-c","x=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa; while true; do x=$x$x; done"]' 'com.galaxy.memory="8m" com.galaxy.pids_limit="16"'
 # Contract §15: healthy while the file `ok` is in the game's state directory (mounted at RTMANAGER_ENGINE_STATE_MOUNT_PATH's

@@ -4,10 +4,12 @@
  */
 import { QueueEvents } from 'bullmq';
 import { createApp } from '../http/app.js';
+import { boundedGate } from '../http/follower-gate.js';
 import { mountBullBoard } from '../http/bull-board.js';
 import type { ReadinessChecks } from '../http/readiness.js';
 import { listen } from '../http/server.js';
 import { createRedis } from '../infra/redis/connection.js';
+import { RedisHealthEventsReader } from '../infra/redis/health-events-reader.js';
 import { createJobStatus } from '../jobs/job-status.js';
 import type { QueueName } from '../jobs/queues.js';
 import { QUEUE_OF } from '../jobs/queues.js';
@@ -20,6 +22,8 @@ export function startWebRole(infra: Infrastructure, readiness: ReadinessChecks):
   for (const name of Object.values(QUEUE_OF)) {
     queueEvents[name] = new QueueEvents(name, { connection: createRedis(config.redisUrl, 'bullmq'), prefix: config.queuePrefix });
   }
+  // Contract §16: the followers of the live events end when the process closes, so that the server can close.
+  const closing = new AbortController();
   const app = createApp({
     enqueuer: infra.enqueuer,
     jobs: createJobStatus({
@@ -31,6 +35,15 @@ export function startWebRole(infra: Infrastructure, readiness: ReadinessChecks):
     }),
     records: deps.records,
     operations: deps.operations,
+    docker: deps.docker,
+    healthEventsReader: new RedisHealthEventsReader({
+      redis: infra.commands,
+      stream: config.streams.healthEvents,
+      openConnection: () => createRedis(config.redisUrl, 'blocking', { connectionName: 'rtmanager-event-follower' }),
+    }),
+    followerGate: boundedGate(100), // wired to RTMANAGER_LOG_STREAM_MAX_FOLLOWERS at merge
+    countEventFollowers: (delta) => telemetry.recordEventFollowers(delta),
+    closing: closing.signal,
     readiness,
     metricsText: () => telemetry.metricsText(),
     auth: config.auth,
@@ -42,5 +55,11 @@ export function startWebRole(infra: Infrastructure, readiness: ReadinessChecks):
   const server = listen(app.fetch, { hostname: config.http.host, port: config.http.port });
   logger.info({ role: 'web', url: `http://${config.http.host}:${config.http.port}` }, 'web listening');
 
-  return [() => new Promise<void>((resolve) => server.close(() => resolve())), ...Object.values(queueEvents).map((events) => () => events.close())];
+  return [
+    () => {
+      closing.abort();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+    ...Object.values(queueEvents).map((events) => () => events.close()),
+  ];
 }

@@ -169,6 +169,25 @@ export interface ContainerInfo {
 export type HealthVerdict = 'healthy' | 'unhealthy' | 'timeout' | 'gone' | 'none';
 
 /**
+ * One reading of a running engine's use (contract §16), as `docker stats`
+ * shows it. On a cluster, read from the daemon of the node it runs on.
+ */
+export interface EngineStats {
+  /** Of one CPU, as `docker stats` counts it: 100 is one CPU busy, 200 two; over about a second. */
+  cpuPercent: number;
+  /** In use, without the page cache the kernel can reclaim (`docker stats`' figure). */
+  memoryBytes: number;
+  /** The container's memory limit; the machine's memory when it has none. */
+  memoryLimitBytes: number;
+  pids: number;
+  /** Received and sent on all its networks since it started. */
+  netRxBytes: number;
+  netTxBytes: number;
+  /** When the daemon took the reading. */
+  readAt: Date;
+}
+
+/**
  * What an engine declares it can do beyond the calls every engine answers,
  * fixed for its life; the domain reads it to choose a path. (Not Linux
  * capabilities: those are capabilities.ts.)
@@ -216,6 +235,13 @@ export interface DockerEngine {
   awaitHealth(containerId: string, timeoutMs: number): Promise<HealthVerdict>;
   /** null when no container has this name or id. */
   inspectContainer(nameOrId: string): Promise<ContainerInfo | null>;
+  /**
+   * One reading of the container's use; null when it does not run (or there
+   * is no such container). Throws when the daemon fails, or when no daemon
+   * this engine speaks to can read it (a cluster's container on a node other
+   * than the manager's).
+   */
+  stats(containerId: string): Promise<EngineStats | null>;
   /**
    * The container's stop signal, then the kill after `timeoutSeconds` (pass
    * the container's own, ContainerInfo.stopTimeoutSeconds: a cluster can only

@@ -89,6 +89,34 @@ export interface HealthEvents {
   publish(event: HealthEvent): Promise<void>;
 }
 
+/** A health event as `runtime:health_events` holds it, under the id the stream gave its entry. */
+export interface HealthEventEntry {
+  /** The stream entry id, `{ms}-{seq}`: increasing, so a reader resumes after the last it saw. */
+  id: string;
+  event: HealthEvent;
+}
+
+/**
+ * Reads `runtime:health_events` for the operator (contract §16's live
+ * events): pages of what is there, and followers that wait for what comes.
+ * What the stream holds is read as it is: an event type this version does
+ * not know passes through, and `details` that are not a JSON object come as
+ * `{"raw": …}`.
+ */
+export interface HealthEventsReader {
+  /** Entries after `afterId` (`0-0`: from the first), oldest first, at most `count`. */
+  readAfter(afterId: string, count: number): Promise<HealthEventEntry[]>;
+  /** A follower of its own (the real one holds a Redis connection for its blocking reads): close it when done. */
+  follow(): HealthEventsFollower;
+}
+
+export interface HealthEventsFollower {
+  /** As readAfter, but when there is nothing after `afterId` yet, waits up to `waitMs` for it: [] when none came. Rejects once closed. */
+  next(afterId: string, count: number, waitMs: number): Promise<HealthEventEntry[]>;
+  /** Lets go of what it holds; a `next` under way rejects at once. */
+  close(): void;
+}
+
 /** Publishes admin-only intents to `notification:intents`. */
 export interface Notifications {
   publish(intent: NotificationIntent): Promise<void>;

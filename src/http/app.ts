@@ -12,19 +12,23 @@ import { fail, httpExceptionToJson } from './answers.js';
 import { bearerGuard } from './auth.js';
 import type { Env } from './env.js';
 import { docsRoutes } from './routes/docs.js';
+import type { EventRouteDeps } from './routes/events.js';
+import { eventRoutes } from './routes/events.js';
 import type { LifecycleRouteDeps } from './routes/lifecycle.js';
 import { lifecycleRoutes } from './routes/lifecycle.js';
 import type { OpsDeps } from './routes/ops.js';
 import { opsRoutes } from './routes/ops.js';
 import type { RecordRouteDeps } from './routes/records.js';
 import { recordRoutes } from './routes/records.js';
+import type { StatsRouteDeps } from './routes/stats.js';
+import { statsRoutes } from './routes/stats.js';
 
 /**
  * What the API needs: each route module's own deps (its readiness checks are
  * Redis, Postgres and Docker; in `all` mode the worker's and the intake's too),
  * and what the app itself adds around them.
  */
-export interface AppDeps extends OpsDeps, LifecycleRouteDeps, RecordRouteDeps {
+export interface AppDeps extends OpsDeps, LifecycleRouteDeps, RecordRouteDeps, StatsRouteDeps, EventRouteDeps {
   auth: { disabled: boolean; apiToken: string; adminUser: string; adminPassword: string };
   logger: Logger;
   bullBoard?: (app: Hono<Env>) => void;
@@ -71,6 +75,8 @@ export function createApp(deps: AppDeps): Hono<Env> {
   app.use(`${API}/*`, bearerGuard(deps.auth));
   app.route(API, lifecycleRoutes(deps, API));
   app.route(API, recordRoutes(deps));
+  app.route(API, statsRoutes(deps));
+  app.route(API, eventRoutes(deps));
 
   deps.bullBoard?.(app);
   return app;

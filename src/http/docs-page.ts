@@ -45,9 +45,10 @@ function propertiesTable(schema: Json): string {
   return `<table><tr><th>field</th><th>type</th><th>required</th><th>meaning</th></tr>${rows}</table>${strict}`;
 }
 
+/** JSON's schema, else the first media type's (an event stream's: each event's data). */
 function bodySchema(content: unknown): Json | undefined {
   const media = (content ?? {}) as Record<string, { schema?: Json }>;
-  return media['application/json']?.schema;
+  return media['application/json']?.schema ?? Object.values(media).find((m) => m.schema)?.schema;
 }
 
 function operation(path: string, method: string, op: Json): string {
@@ -74,7 +75,7 @@ function operation(path: string, method: string, op: Json): string {
   const auth = security === undefined ? 'bearer token' : security.length === 0 ? 'none' : security.map((s) => Object.keys(s).join(', ')).join('; ');
   const id = anchor(`${method}-${path}`);
   return `<section id="${id}"><h3><span class="m">${escape(method.toUpperCase())}</span> <code>${escape(path)}</code></h3>
-<p>${escape(str(op.summary))}</p><p class="note">auth: ${escape(auth)}</p>${paramTable}${bodyTable}
+<p>${escape(str(op.summary))}</p>${op.description ? `<p>${escape(str(op.description))}</p>` : ''}<p class="note">auth: ${escape(auth)}</p>${paramTable}${bodyTable}
 <h4>Responses</h4><table><tr><th>status</th><th>when</th><th>body</th></tr>${responses}</table></section>`;
 }
 

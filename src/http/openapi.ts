@@ -18,6 +18,7 @@ import {
   startBody,
   waitQuery,
 } from './schemas.js';
+import { eventsQuery, healthEventJson, lastEventIdHeader, statsJson } from './window-schemas.js';
 
 type Json = Record<string, unknown>;
 
@@ -116,7 +117,7 @@ export function buildOpenApi(): Json {
 
 /** In the order the document lists them: the lifecycle calls, the reads, then the open routes. */
 function buildPaths(): Json {
-  return { ...lifecyclePathItems(), ...recordPathItems(), ...opsPathItems() };
+  return { ...lifecyclePathItems(), ...recordPathItems(), ...windowPathItems(), ...opsPathItems() };
 }
 
 function lifecyclePathItems(): Json {
@@ -156,6 +157,42 @@ function recordPathItems(): Json {
         tags: ['records'],
         parameters: [gameIdParameter, ...queryParameters(operationsQuery)],
         responses: { '200': json('operations', z.object({ operations: z.array(operationJson) })), ...COMMON_ERRORS },
+      },
+    },
+  };
+}
+
+/** Contract §16, the operator's window: routes/stats.ts and routes/events.ts. */
+function windowPathItems(): Json {
+  return {
+    '/api/v1/internal/runtimes/{game_id}/stats': {
+      get: {
+        operationId: 'getRuntimeStats',
+        summary: "One reading of the game's engine: CPU, memory, processes, network (about a second: CPU is a rate)",
+        tags: ['window'],
+        parameters: [gameIdParameter],
+        responses: {
+          '200': json('the reading', statsJson),
+          '404': errorResponse('no record'),
+          '409': errorResponse('the game is not running (code conflict)'),
+          ...COMMON_ERRORS,
+          '503': errorResponse("the daemon does not answer, or (on a swarm) the engine runs on a node whose daemon the manager's is not"),
+        },
+      },
+    },
+    '/api/v1/internal/events': {
+      get: {
+        operationId: 'streamHealthEvents',
+        summary: 'The health events (runtime:health_events) as Server-Sent Events: `id` is the stream entry id, the data the event as JSON',
+        description:
+          'A followed stream sends a `: ping` comment every 15 s, ends when the client goes, and counts toward the follower ceiling. A failure after the stream began is an `error` event carrying the error JSON, then the end.',
+        tags: ['window'],
+        parameters: [...queryParameters(eventsQuery), { name: 'Last-Event-ID', in: 'header', required: false, schema: schema(lastEventIdHeader, 'input') }],
+        responses: {
+          '200': { description: "SSE; each event's data is a HealthEvent", content: { 'text/event-stream': { schema: schema(healthEventJson) } } },
+          ...COMMON_ERRORS,
+          '503': errorResponse('follow=true and the follower ceiling is reached (code service_unavailable)'),
+        },
       },
     },
   };

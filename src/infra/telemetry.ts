@@ -56,6 +56,8 @@ export interface MetricsTelemetry extends Telemetry {
   recordReconcilePass(at: Date): void;
   /** `rtmanager_operation_log_pruned_rows_total`. */
   recordOperationLogPruned(rows: number): void;
+  /** `rtmanager_event_followers` (contract §16): +1 when a followed health events stream begins, -1 when it ends. */
+  recordEventFollowers(delta: 1 | -1): void;
 }
 
 export interface TelemetryOptions {
@@ -198,6 +200,10 @@ export function createTelemetry(options: TelemetryOptions = {}): MetricsTelemetr
     (row) => [row.count, { status: row.status, health: row.health }],
     timeoutMs,
   );
+  // Up and down: the exporter serves it as a gauge.
+  const eventFollowers = meter.createUpDownCounter('rtmanager_event_followers', {
+    description: 'followed health event streams (GET /events?follow=true) open now',
+  });
   return {
     ...domain,
     setQueueDepthSource(source) {
@@ -211,6 +217,7 @@ export function createTelemetry(options: TelemetryOptions = {}): MetricsTelemetr
     },
     recordReconcilePass,
     recordOperationLogPruned: (rows) => pruned.add(rows),
+    recordEventFollowers: (delta) => eventFollowers.add(delta),
     async metricsText() {
       await Promise.all([depths.refresh(), runtimes.refresh(), readiness.refresh()]);
       const { resourceMetrics } = await exporter.collect();

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isContainerNameTaken } from '../../src/domain/errors.js';
 import type { DockerEngine, PullProgress, RunSpec } from '../../src/domain/engine-port.js';
+import { describeStatsContract } from './engine-stats.contract.js';
 import { subjectRunner } from './subject.js';
 
 export interface DockerEngineSubject {
@@ -19,6 +20,8 @@ export interface DockerEngineSubject {
    * directory mounted at HEALTH_MOUNT (its first probe a second after the start).
    */
   healthImage: string;
+  /** Local, limits as `localImage`'s, an engine that keeps a CPU busy. */
+  busyImage: string;
   /** A ref whose registry does not answer, of which a local copy exists. */
   unreachableLocalImage: string;
   /** Downloads the port has started so far (a shared pull counts once). */
@@ -305,6 +308,7 @@ export function describeDockerEngineContract(name: string, make: () => Promise<D
     );
 
     describeHealthContract(withSubject);
+    describeStatsContract(withSubject);
 
     it(
       'answers null for a container that does not exist',

@@ -9,6 +9,7 @@ import type {
   ContainerInfo,
   DockerEngine,
   EngineCapabilities,
+  EngineStats,
   HealthVerdict,
   ImageInfo,
   PullOptions,
@@ -80,6 +81,9 @@ export class FakeDockerEngine implements DockerEngine {
   failStop: Error | null = null;
   failRemove: Error | null = null;
   failInspectContainer: Error | null = null;
+  failStats: Error | null = null;
+  /** What the stats of an image's engines say (by image ref), beyond an idle engine's. */
+  readonly usage = new Map<string, Partial<Omit<EngineStats, 'readAt'>>>();
   /**
    * Images with a HEALTHCHECK (ref → its probe of a container run as `spec`:
    * `starting` while it gives no verdict). A container of one starts
@@ -280,6 +284,22 @@ export class FakeDockerEngine implements DockerEngine {
       if (this.failInspectContainer) throw this.failInspectContainer;
       const found = this.findByNameOrId(nameOrId);
       return found ? structuredClone(found.info) : null;
+    });
+  }
+
+  /**
+   * A running container's reading: what `usage` says of its image, else an idle
+   * engine (its init and itself, 1 MiB in use), its limit the one it was run
+   * with (the machine's, 8 GiB, when none), read now.
+   */
+  stats(containerId: string): Promise<EngineStats | null> {
+    return this.call('stats', () => {
+      if (this.failStats) throw this.failStats;
+      const found = this.findByNameOrId(containerId);
+      if (!found?.info.running) return null;
+      const limit = found.info.effective?.memoryBytes || 8 * 1024 ** 3;
+      const idle = { cpuPercent: 0, memoryBytes: 1024 * 1024, memoryLimitBytes: limit, pids: 2, netRxBytes: 0, netTxBytes: 0 };
+      return { ...idle, ...this.usage.get(found.info.image), readAt: this.clock.now() };
     });
   }
 

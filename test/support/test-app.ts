@@ -7,11 +7,14 @@
 import type { Queue } from 'bullmq';
 import type { AppDeps } from '../../src/http/app.js';
 import { createApp } from '../../src/http/app.js';
+import { boundedGate } from '../../src/http/follower-gate.js';
 import type { EnqueueOutcome, Enqueuer } from '../../src/jobs/enqueue.js';
 import type { JobStatusDeps } from '../../src/jobs/job-status.js';
 import { createJobStatus } from '../../src/jobs/job-status.js';
 import type { LifecycleKind, LifecyclePayload, QueueName } from '../../src/jobs/queues.js';
 import { QUEUE_NAMES } from '../../src/jobs/queues.js';
+import { FakeDockerEngine } from '../fakes/fake-docker-engine.js';
+import { InMemoryHealthEventStream } from '../fakes/in-memory-health-event-stream.js';
 import { InMemoryOperationLog } from '../fakes/in-memory-operation-log.js';
 import { InMemoryRuntimeRecordStore } from '../fakes/in-memory-runtime-record-store.js';
 import { RecordingLogger } from '../fakes/support.js';
@@ -66,6 +69,9 @@ export function testApp(options: TestAppOptions = {}) {
   const enqueuer = new StubEnqueuer();
   const records = over.records ?? new InMemoryRuntimeRecordStore();
   const operations = over.operations ?? new InMemoryOperationLog();
+  const docker = new FakeDockerEngine();
+  const healthEvents = new InMemoryHealthEventStream();
+  const followerGate = boundedGate(100);
   // Readiness checks fail while a test marks their dependency down.
   const down = { redis: false, postgres: false, docker: false };
   const deps: AppDeps = {
@@ -73,6 +79,9 @@ export function testApp(options: TestAppOptions = {}) {
     jobs: createJobStatus({ queues, queueEvents, records, operations }),
     records,
     operations,
+    docker,
+    healthEventsReader: healthEvents,
+    followerGate,
     readiness: {
       redis: () => (down.redis ? Promise.reject(new Error('ECONNREFUSED')) : Promise.resolve()),
       postgres: () => (down.postgres ? Promise.reject(new Error('connection refused')) : Promise.resolve()),
@@ -93,5 +102,5 @@ export function testApp(options: TestAppOptions = {}) {
       headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json', ...headers },
       ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
     });
-  return { app, call, enqueuer, records, operations, down };
+  return { app, call, enqueuer, records, operations, down, docker, healthEvents, followerGate };
 }

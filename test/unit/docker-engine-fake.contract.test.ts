@@ -4,6 +4,13 @@ import type { RunSpec } from '../../src/domain/engine-port.js';
 import { describeDockerEngineContract, describeReplaceContract, HEALTH_MOUNT } from '../contracts/docker-engine.contract.js';
 import { FakeDockerEngine } from '../fakes/fake-docker-engine.js';
 
+/** As galaxy-test-engine:busy: its engines keep half a CPU busy. */
+function withBusyImage(port: FakeDockerEngine, labels: Record<string, string>): string {
+  port.images.set('local/engine:busy', labels);
+  port.usage.set('local/engine:busy', { cpuPercent: 49.5 });
+  return 'local/engine:busy';
+}
+
 /** As galaxy-test-engine:healthcheck: healthy while `ok` is in the directory mounted at HEALTH_MOUNT, its first probe a second in. */
 function withHealthImage(port: FakeDockerEngine, labels: Record<string, string>): string {
   const probe = (spec: RunSpec) => {
@@ -29,6 +36,7 @@ describeDockerEngineContract('fake', () => {
     port,
     localImage: 'local/engine:1',
     healthImage,
+    busyImage: withBusyImage(port, labels),
     remoteImage: 'registry.invalid/engine:1',
     pullableImage: () => {
       const ref = `registry.galaxy.test/engine-${++pushed}:v1`;
@@ -55,6 +63,7 @@ describeReplaceContract('fake', () => {
     port,
     localImage: 'local/engine:1',
     healthImage: withHealthImage(port, labels),
+    busyImage: withBusyImage(port, labels),
     otherImage: 'local/engine:2',
     remoteImage: 'registry.invalid/engine:1',
     pullableImage: () => Promise.reject(new Error('not used')),

@@ -49,7 +49,7 @@ describe('OpenAPI document', () => {
     const documented = new Set(Object.entries(doc.paths).flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m} ${path}`)));
     documented.delete('get /admin/queues');
     expect(documented).toEqual(served);
-    expect(served.size).toBe(16);
+    expect(served.size).toBe(18);
   });
 
   it('every $ref resolves inside the document, and every named schema is used', async () => {
@@ -131,6 +131,26 @@ describe('OpenAPI document', () => {
     // Only an image can clash: stop and restart never answer 409.
     expect(Object.keys((doc.paths['/api/v1/internal/runtimes/{game_id}/stop']!.post as { responses: Json }).responses)).not.toContain('409');
     expect(Object.keys((doc.paths['/api/v1/internal/runtimes/{game_id}/patch']!.post as { responses: Json }).responses)).toContain('409');
+  });
+
+  it('documents contract §16: the stats reading and its 409, the events stream with its event JSON, Last-Event-ID and its 503', async () => {
+    const doc = await documentOf(app());
+    const stats = doc.paths['/api/v1/internal/runtimes/{game_id}/stats']!.get as { responses: Record<string, Json> };
+    expect(Object.keys(stats.responses)).toEqual(expect.arrayContaining(['200', '401', '404', '409', '503']));
+    expect(doc.components.schemas.EngineStats?.required).toEqual([
+      'cpu_percent',
+      'memory_bytes',
+      'memory_limit_bytes',
+      'pids',
+      'net_rx_bytes',
+      'net_tx_bytes',
+      'read_at',
+    ]);
+    const events = doc.paths['/api/v1/internal/events']!.get as { parameters: Json[]; responses: Record<string, { content?: Record<string, Json> }> };
+    expect(events.responses['200']!.content!['text/event-stream']).toEqual({ schema: { $ref: '#/components/schemas/HealthEvent' } });
+    expect(doc.components.schemas.HealthEvent?.required).toEqual(['game_id', 'container_id', 'event_type', 'occurred_at_ms', 'details']);
+    expect(events.parameters.map((p) => `${p.in as string} ${p.name as string}`)).toEqual(['query game_id', 'query follow', 'header Last-Event-ID']);
+    expect(Object.keys(events.responses)).toEqual(expect.arrayContaining(['200', '401', '503']));
   });
 });
 

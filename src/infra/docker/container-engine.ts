@@ -13,6 +13,7 @@ import type {
   ContainerInfo,
   DockerEngine,
   EffectiveLimits,
+  EngineStats,
   HealthVerdict,
   ImageInfo,
   PullOptions,
@@ -23,6 +24,7 @@ import type {
 import type { DaemonClientOptions } from './daemon-client.js';
 import { DaemonClient } from './daemon-client.js';
 import { createError, daemonError, messageOf, parseDockerTime, statusOf } from './daemon-errors.js';
+import { daemonSampler, readStats } from './container-stats.js';
 import { CONTAINER_ENGINE_CAPABILITIES } from './engine-capabilities.js';
 import { awaitContainerHealth, healthOfState, healthOfStatusLine } from './health.js';
 import type { ImageStoreOptions } from './image-store.js';
@@ -127,6 +129,18 @@ export class ContainerEngine implements DockerEngine {
     try {
       const info = await this.client.call('inspect', (abortSignal) => this.client.docker.getContainer(nameOrId).inspect({ abortSignal }));
       return containerInfoOf(info);
+    } catch (error) {
+      if (statusOf(error) === 404) return null;
+      throw daemonError(error);
+    }
+  }
+
+  /** Docker answers a stopped container's stats with zeros: it is asked only while it runs. */
+  async stats(containerId: string): Promise<EngineStats | null> {
+    const info = await this.inspectContainer(containerId);
+    if (!info?.running) return null;
+    try {
+      return await readStats(daemonSampler(this.client, info.id));
     } catch (error) {
       if (statusOf(error) === 404) return null;
       throw daemonError(error);

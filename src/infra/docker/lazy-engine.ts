@@ -1,8 +1,9 @@
 /**
  * The DockerEngine port, loading dockerode only when a role first drives
  * Docker. dockerode's import tree (gRPC, protobuf, ssh2) costs a process
- * about 30 MB of resident memory; the web role only ever asks "does the
- * daemon answer?" for /readyz, which a GET /_ping on the socket answers.
+ * about 30 MB of resident memory; the web role mostly asks "does the
+ * daemon answer?" for /readyz, which a GET /_ping on the socket answers, and
+ * loads it only when an operator first reads an engine's stats.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -12,6 +13,7 @@ import type {
   ContainerInfo,
   DockerEngine,
   EngineCapabilities,
+  EngineStats,
   HealthVerdict,
   ImageInfo,
   PullOptions,
@@ -82,6 +84,10 @@ export class LazyDockerEngine implements DockerEngine {
 
   async inspectContainer(nameOrId: string): Promise<ContainerInfo | null> {
     return (await this.load()).inspectContainer(nameOrId);
+  }
+
+  async stats(containerId: string): Promise<EngineStats | null> {
+    return (await this.load()).stats(containerId);
   }
 
   async stop(containerId: string, timeoutSeconds: number): Promise<void> {

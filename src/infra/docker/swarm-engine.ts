@@ -26,8 +26,19 @@ import type Dockerode from 'dockerode';
 import { isDockerDeadline } from '../../domain/errors.js';
 import { pulledDigest } from '../../domain/image-ref.js';
 import type { PullPolicy } from '../../domain/model.js';
-import type { ContainerInfo, DockerEngine, HealthVerdict, ImageInfo, PullOptions, PullOutcome, RunResult, RunSpec } from '../../domain/engine-port.js';
+import type {
+  ContainerInfo,
+  DockerEngine,
+  EngineStats,
+  HealthVerdict,
+  ImageInfo,
+  PullOptions,
+  PullOutcome,
+  RunResult,
+  RunSpec,
+} from '../../domain/engine-port.js';
 import type { EngineOptions } from './container-engine.js';
+import { daemonSampler, readStats } from './container-stats.js';
 import { DaemonClient } from './daemon-client.js';
 import { createError, daemonError, statusOf } from './daemon-errors.js';
 import { SWARM_ENGINE_CAPABILITIES } from './engine-capabilities.js';
@@ -156,6 +167,31 @@ export class SwarmEngine implements DockerEngine {
       const nodes = await this.view.nodeStates();
       return await this.view.describe(found.service, found.task, nodes, this.services.stoppedOf(found.service.ID));
     } catch (error) {
+      throw isDockerDeadline(error) ? error : daemonError(error);
+    }
+  }
+
+  /**
+   * The reading of the task's container, from the daemon of its node: the
+   * manager's own, the one this engine speaks to. Swarm has no stats of a
+   * service or task, so a container on another node cannot be read: that
+   * throws, naming the node.
+   */
+  async stats(containerId: string): Promise<EngineStats | null> {
+    try {
+      const found = await this.services.find(containerId);
+      const id = found?.task?.Status.ContainerStatus?.ContainerID;
+      if (!found?.task || found.task.Status.State !== 'running' || !id) return null;
+      const local = await this.view.localContainer(id);
+      if (!local) {
+        const node = await this.view.nodeOf(found.task.NodeID);
+        throw new Error(
+          `the engine runs on node ${node?.hostname ?? 'unknown'}: Docker reads a container's stats only from its own node's daemon, and this manager's is not it`,
+        );
+      }
+      return local.State.Running ? await readStats(daemonSampler(this.client, id)) : null;
+    } catch (error) {
+      if (statusOf(error) === 404) return null;
       throw isDockerDeadline(error) ? error : daemonError(error);
     }
   }
