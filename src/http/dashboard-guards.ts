@@ -40,16 +40,19 @@ export function dashboardGuards(login: DashboardLogin, writes: MiddlewareHandler
   return guards;
 }
 
+const NOT_FRAMED = "frame-ancestors 'none'";
+
 /**
  * On every dashboard response, the 401s and static files included. A page
- * that states a policy of its own keeps it, behind `frame-ancestors 'none'`:
- * of a directive given twice, the first counts.
+ * that states a policy of its own keeps it, behind `frame-ancestors 'none'`
+ * (of a directive given twice, the first counts). Said once, though the guard
+ * runs twice for a base path (`/admin/queues` matches `/admin/queues/*` too).
  */
 const notFramed: MiddlewareHandler = async (c, next) => {
   await next();
   c.res.headers.set('X-Frame-Options', 'DENY');
   const own = c.res.headers.get('Content-Security-Policy');
-  c.res.headers.set('Content-Security-Policy', own ? `frame-ancestors 'none'; ${own}` : "frame-ancestors 'none'");
+  if (!own?.startsWith(NOT_FRAMED)) c.res.headers.set('Content-Security-Policy', own ? `${NOT_FRAMED}; ${own}` : NOT_FRAMED);
 };
 
 export const isRead = (method: string) => method === 'GET' || method === 'HEAD';
