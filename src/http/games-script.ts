@@ -7,6 +7,7 @@
  */
 
 export const PAGE_STYLE = `
+[hidden]{display:none!important}
 body{margin:0;font:14px/1.45 system-ui,sans-serif;color:#1f2328;background:#f6f8fa}
 header{display:flex;gap:2em;align-items:center;padding:.6em 1.5em;background:#24292f;color:#fff}
 header nav a{color:#fff;margin-right:1.2em}
@@ -27,6 +28,7 @@ dt{color:#57606a}dd{margin:0;word-break:break-all}
 section{margin-top:1.5em}
 .note{color:#57606a}
 #log-lines{background:#0d1117;color:#e6edf3;padding:.6em;max-height:32em;overflow:auto;white-space:pre-wrap;word-break:break-all;margin:0}
+#log-lines:empty{display:none}
 #log-lines span{display:block}
 #log-lines .stderr{color:#ff9492}
 #log-lines .note{color:#8b949e;font-style:italic}
@@ -81,8 +83,10 @@ export const DETAIL_SCRIPT = `(() => {
       return;
     }
     statsValues.hidden = true;
-    statsState.textContent = res && res.status === 409 ? 'not running' : res && res.status === 404 ? 'no such game' : 'unavailable';
-    statsDetail.textContent = body && body.error ? text(body.error.message) : '';
+    const label = res && res.status === 409 ? 'not running' : res && res.status === 404 ? 'no such game' : 'unavailable';
+    const why = body && body.error ? text(body.error.message) : '';
+    statsState.textContent = label;
+    statsDetail.textContent = why === label ? '' : why;
   }
   $('stats-refresh').addEventListener('click', () => void readStats());
 

@@ -47,6 +47,7 @@ function layout(title: string, nonce: string, body: Html, script = ''): Html {
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>${title} · Runtime Manager</title>
+        <link rel="icon" href="${BULL_BOARD_BASE}/static/favicon-32x32.png" />
         <style nonce="${nonce}">
           ${raw(PAGE_STYLE)}
         </style>
