@@ -32,6 +32,8 @@ export interface AppDeps extends OpsDeps, LifecycleRouteDeps, RecordRouteDeps, S
   auth: { disabled: boolean; apiToken: string; adminUser: string; adminPassword: string };
   logger: Logger;
   bullBoard?: (app: Hono<Env>) => void;
+  /** Mounts the games pages beside the board (games-pages.ts). */
+  gamesPages?: (app: Hono<Env>) => void;
 }
 
 const API = '/api/v1/internal';
@@ -79,5 +81,6 @@ export function createApp(deps: AppDeps): Hono<Env> {
   app.route(API, eventRoutes(deps));
 
   deps.bullBoard?.(app);
+  deps.gamesPages?.(app);
   return app;
 }

@@ -11,75 +11,47 @@
  * preflight we never grant) and, when the browser names its origin, come
  * from the board's own; and no page may frame the board (clickjacking).
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { HonoAdapter } from '@bull-board/hono';
 import { serveStatic } from '@hono/node-server/serve-static';
 import type { Hono, MiddlewareHandler } from 'hono';
-import { basicAuth } from 'hono/basic-auth';
 import { fail } from './answers.js';
+import type { DashboardLogin } from './dashboard-guards.js';
+import { dashboardGuards, foreignOrigin, GAMES_PAGE, isRead, readOnly } from './dashboard-guards.js';
 
 export const BULL_BOARD_BASE = '/admin/queues';
 
 /** What the board reads a queue through; typed from the adapter, since src/http does not import bullmq. */
 type BoardQueue = ConstructorParameters<typeof BullMQAdapter>[0];
 
-export interface BoardAccess {
-  disabled: boolean;
-  adminUser: string;
-  adminPassword: string;
+export interface BoardAccess extends DashboardLogin {
   /** RTMANAGER_ADMIN_WRITE_ENABLED */
   writeEnabled: boolean;
 }
-
-const same = (a: string, b: string) => timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Hono's Env differs per app; the board does not care.
 export function mountBullBoard(app: Hono<any>, queues: BoardQueue[], access: BoardAccess): void {
   const adapter = new HonoAdapter(serveStatic).setBasePath(BULL_BOARD_BASE);
   // The board's own read-only mode hides the actions and refuses them per queue; the guard below refuses every write regardless.
-  createBullBoard({ queues: queues.map((q) => new BullMQAdapter(q, { readOnlyMode: !access.writeEnabled })), serverAdapter: adapter });
-  const guards: MiddlewareHandler[] = [notFramed];
-  if (!access.disabled) {
-    guards.push(
-      basicAuth({
-        verifyUser: (user, password) => same(user, access.adminUser) && same(password, access.adminPassword),
-        realm: 'rtmanager',
-      }),
-    );
-  }
-  guards.push(access.writeEnabled ? writesFromTheBoardOnly : readOnly);
+  createBullBoard({
+    queues: queues.map((q) => new BullMQAdapter(q, { readOnlyMode: !access.writeEnabled })),
+    serverAdapter: adapter,
+    options: { uiConfig: { miscLinks: [{ text: 'Games', url: GAMES_PAGE }] } },
+  });
+  const guards = dashboardGuards(access, access.writeEnabled ? writesFromTheBoardOnly : readOnly('RTMANAGER_ADMIN_WRITE_ENABLED=false'));
   if (access.writeEnabled) guards.push(typeTheBoardsWritesAsJson);
   for (const path of [BULL_BOARD_BASE, `${BULL_BOARD_BASE}/*`]) app.use(path, ...guards);
   app.route(BULL_BOARD_BASE, adapter.registerPlugin());
 }
-
-/** On every board response, the 401s and static files included. */
-const notFramed: MiddlewareHandler = async (c, next) => {
-  await next();
-  c.res.headers.set('X-Frame-Options', 'DENY');
-  c.res.headers.set('Content-Security-Policy', "frame-ancestors 'none'");
-};
-
-const isRead = (method: string) => method === 'GET' || method === 'HEAD';
-
-const readOnly: MiddlewareHandler = async (c, next) => {
-  if (isRead(c.req.method)) return next();
-  return fail(c, 'forbidden', 'the dashboard is read-only (RTMANAGER_ADMIN_WRITE_ENABLED=false)');
-};
 
 const writesFromTheBoardOnly: MiddlewareHandler = async (c, next) => {
   if (isRead(c.req.method)) return next();
   if (!/^application\/json\s*(;|$)/i.test(c.req.header('content-type') ?? '')) {
     return fail(c, 'forbidden', 'a dashboard write needs content-type: application/json');
   }
-  const origin = c.req.header('origin');
-  // The request's own scheme://host[:port]; browsers send Origin on every write, and "null" from sandboxes and files.
-  const own = new URL(c.req.url).origin;
-  if (origin !== undefined && origin !== own) {
-    return fail(c, 'forbidden', `a dashboard write must come from the dashboard's origin ${own} (got ${JSON.stringify(origin.slice(0, 200))})`);
-  }
+  const foreign = foreignOrigin(c);
+  if (foreign) return fail(c, 'forbidden', `a dashboard write must come from ${foreign}`);
   return next();
 };
 

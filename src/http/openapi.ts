@@ -233,5 +233,48 @@ function opsPathItems(): Json {
         responses: { '200': { description: 'HTML' }, '401': { description: 'basic auth required' } },
       },
     },
+    ...gamesPagePathItems(),
+  };
+}
+
+/** The games pages beside the board (games-pages.ts): HTML and the reads of their own script, behind the board's basic auth, read-only. */
+function gamesPagePathItems(): Json {
+  const page = (operationId: string, summary: string, parameters: Json[], responses: Json) => ({
+    get: {
+      operationId,
+      summary,
+      security: [{ basic: [] }],
+      tags: ['ops'],
+      parameters,
+      responses: { ...responses, '401': { description: 'basic auth required' } },
+    },
+  });
+  const sameOrigin = { '403': { description: 'asked from another origin or site: only the page itself reads this' } };
+  return {
+    '/admin/games': page(
+      'gamesPage',
+      'Every game: status, health, image and digest, effective limits, started at, restart count; 100 a page',
+      [
+        { name: 'status', in: 'query', required: false, schema: { enum: ['running', 'stopped', 'exited', 'removed'] } },
+        { name: 'after', in: 'query', required: false, schema: { type: 'string', description: "the next page's cursor, as its link gives it" } },
+      ],
+      { '200': { description: 'HTML' } },
+    ),
+    '/admin/games/{game_id}': page('gamePage', 'One game: its record, last operations, a stats reading and a live tail of its log', [gameIdParameter], {
+      '200': { description: 'HTML' },
+      '404': { description: 'HTML: no record' },
+    }),
+    '/admin/games/{game_id}/stats': page(
+      'gamePageStats',
+      "The game page's stats reading: what GET /api/v1/internal/runtimes/{game_id}/stats answers",
+      [gameIdParameter],
+      { '200': { description: 'one reading' }, ...sameOrigin },
+    ),
+    '/admin/games/{game_id}/logs': page(
+      'gamePageLogs',
+      "The game page's log tail: what GET /api/v1/internal/runtimes/{game_id}/logs answers, with the same query",
+      [gameIdParameter],
+      { '200': { description: 'NDJSON, or SSE with Accept: text/event-stream' }, ...sameOrigin },
+    ),
   };
 }

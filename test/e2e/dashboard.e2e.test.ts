@@ -18,8 +18,12 @@ import { createTestDatabase } from '../support/db.js';
 import { testLabelsEnv, testRedisUrl } from '../support/services.js';
 import { SseReader } from '../support/sse.js';
 
-/** Bull Board 9's queue actions menu: shown only for a queue that is not read-only. */
-const QUEUE_ACTIONS = 'button[aria-haspopup="menu"]';
+/**
+ * Bull Board 9's queue actions menu: shown only for a queue that is not
+ * read-only. Not the header's links menu (its user icon), which holds the
+ * games page's link on every board page.
+ */
+const QUEUE_ACTIONS = 'button[aria-haspopup="menu"]:not(:has(svg.lucide-circle-user))';
 const auth = { user: 'operator', password: 'dashboard-password' };
 const basic = `Basic ${Buffer.from(`${auth.user}:${auth.password}`).toString('base64')}`;
 
@@ -159,6 +163,7 @@ describe('Bull Board and the web process (read-only, the default)', () => {
       queues: Array<{ name: string }>;
     };
     expect(api.queues.map((q) => q.name).sort()).toEqual([
+      'crash-restart',
       'operation-log-retention',
       'patch-runtime',
       'reconcile',

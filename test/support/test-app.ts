@@ -8,6 +8,8 @@ import type { Queue } from 'bullmq';
 import type { AppDeps } from '../../src/http/app.js';
 import { createApp } from '../../src/http/app.js';
 import { boundedGate } from '../../src/http/follower-gate.js';
+import type { GameWindow, GamesPagesDeps } from '../../src/http/games-pages.js';
+import { mountGamesPages } from '../../src/http/games-pages.js';
 import type { EnqueueOutcome, Enqueuer } from '../../src/jobs/enqueue.js';
 import type { JobStatusDeps } from '../../src/jobs/job-status.js';
 import { createJobStatus } from '../../src/jobs/job-status.js';
@@ -103,4 +105,31 @@ export function testApp(options: TestAppOptions = {}) {
       ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
     });
   return { app, call, enqueuer, records, operations, down, docker, healthEvents, followerGate };
+}
+
+/** The dashboard's credentials as a browser sends them. */
+export const TEST_ADMIN_BASIC = `Basic ${Buffer.from(`${TEST_ADMIN.user}:${TEST_ADMIN.password}`).toString('base64')}`;
+
+/** A window whose answers the test sets, and which remembers what it was asked. */
+export class StubGameWindow implements GameWindow {
+  readonly asked: Array<{ kind: 'stats' | 'logs'; gameId: string; query?: string; accept?: string; signal?: AbortSignal }> = [];
+  statsAnswer: () => Response = () => Response.json({ error: { code: 'not_implemented', message: 'not wired' } }, { status: 501 });
+  logsAnswer: () => Response = () => Response.json({ error: { code: 'not_implemented', message: 'not wired' } }, { status: 501 });
+  stats(gameId: string): Promise<Response> {
+    this.asked.push({ kind: 'stats', gameId });
+    return Promise.resolve(this.statsAnswer());
+  }
+  logs(gameId: string, query: URLSearchParams, accept: string, signal: AbortSignal): Promise<Response> {
+    this.asked.push({ kind: 'logs', gameId, query: query.toString(), accept, signal });
+    return Promise.resolve(this.logsAnswer());
+  }
+}
+
+/** The app with the games pages mounted (as the web role mounts them) over the given stores; a page read with the dashboard's credentials. */
+export function gamesPagesApp(over: Partial<GamesPagesDeps> & Pick<GamesPagesDeps, 'records' | 'operations'>) {
+  const window = new StubGameWindow();
+  const login = { disabled: false, adminUser: TEST_ADMIN.user, adminPassword: TEST_ADMIN.password };
+  const s = testApp({ records: over.records, operations: over.operations, gamesPages: (app) => mountGamesPages(app, { window, login, ...over }) });
+  const page = (path: string, headers: Record<string, string> = {}) => s.app.request(path, { headers: { authorization: TEST_ADMIN_BASIC, ...headers } });
+  return { ...s, window, page };
 }
