@@ -19,8 +19,8 @@ export async function systemStart(s: FaultSystem, gameId: string, image: string)
   return res.status;
 }
 
-/** Blocks on the health stream until `gameId`'s container_started arrives after entry `from`. */
-async function startedEvent(redis: Redis, stream: string, from: string, gameId: string): Promise<void> {
+/** Blocks on the health stream until `gameId`'s event of `type` arrives after entry `from`. */
+export async function healthEvent(redis: Redis, stream: string, from: string, gameId: string, type = 'container_started'): Promise<void> {
   const deadline = Date.now() + 60_000;
   let last = from;
   for (;;) {
@@ -30,11 +30,18 @@ async function startedEvent(redis: Redis, stream: string, from: string, gameId: 
         last = id;
         const map = new Map<string, string>();
         for (let k = 0; k + 1 < fields.length; k += 2) map.set(fields[k]!, fields[k + 1]!);
-        if (map.get('game_id') === gameId && map.get('event_type') === 'container_started') return;
+        if (map.get('game_id') === gameId && map.get('event_type') === type) return;
       }
     }
-    if (Date.now() > deadline) throw new Error(`${gameId}: no container_started in 60 s`);
+    if (Date.now() > deadline) throw new Error(`${gameId}: no ${type} in 60 s`);
   }
+}
+
+export const healthStreamOf = (s: FaultSystem) => `${s.run}:health`;
+
+/** The id of the health stream's last entry: events after it are the ones to wait for. */
+export async function lastHealthEntry(s: FaultSystem): Promise<string> {
+  return (await s.redis.xrevrange(healthStreamOf(s), '+', '-', 'COUNT', 1))[0]?.[0] ?? '0-0';
 }
 
 /**
@@ -44,11 +51,10 @@ async function startedEvent(redis: Redis, stream: string, from: string, gameId: 
  * holds it).
  */
 export async function timedStart(s: FaultSystem, watcher: Redis, gameId: string, image: string): Promise<number> {
-  const healthStream = `${s.run}:health`;
-  const from = (await s.redis.xrevrange(healthStream, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0-0';
+  const from = await lastHealthEntry(s);
   const t = performance.now();
   if ((await systemStart(s, gameId, image)) !== 202) throw new Error('start refused');
-  await startedEvent(watcher, healthStream, from, gameId);
+  await healthEvent(watcher, healthStreamOf(s), from, gameId);
   const ms = performance.now() - t;
   if ((await s.records.get(gameId))?.status !== 'running') throw new Error(`${gameId}: event without a running record`);
   return ms;

@@ -4,8 +4,8 @@
  * bench/results/latest.json with exactly the keys the issue names. Sizes can
  * be lowered for a quick look (BENCH_LATENCY_GAMES, BENCH_BURST, …); the
  * defaults are the issue's. `RTM_BENCH_ONLY=cold,shared` runs only the parts
- * named (latency, health, burst, storm, reconcile, cold, shared, swarm,
- * swarm_burst, enqueue) and writes bench/results/partial.json instead, so a partial run
+ * named (latency, health, burst, storm, reconcile, cold, shared, crash,
+ * swarm, swarm_burst, enqueue) and writes bench/results/partial.json instead, so a partial run
  * never stands for a full one. The swarm parts (bench/swarm.ts) run on the
  * swarm manager at RTM_TEST_SWARM_HOST (`scripts/services.sh up --swarm`); a
  * full run without one skips them and says so. Cleans up every container,
@@ -31,6 +31,7 @@ import { CRASH_POLICY_OFF, RecordingLogger, RecordingTelemetry } from '../test/f
 import { pushEngineImage, removeLocalImage, testRegistry } from '../test/support/registry.js';
 import { testConfig } from '../test/support/test-config.js';
 import { enqueueLoad, enqueueRatios, ensureWrk, floorLoad } from './enqueue-load.js';
+import { crashRestartRatio } from './crash-restart.js';
 import { healthReadyRatio } from './health-ready.js';
 import { median, systemStart, timedStart as timed, waitRunning } from './measure.js';
 import type { SwarmBench } from './swarm.js';
@@ -40,6 +41,7 @@ const IMAGE = 'galaxy-test-engine:labelled';
 const N = {
   latency: Number(process.env.BENCH_LATENCY_GAMES ?? 40),
   health: Number(process.env.BENCH_HEALTH_SAMPLES ?? 20),
+  crash: Number(process.env.BENCH_CRASH_SAMPLES ?? 20),
   burst: Number(process.env.BENCH_BURST ?? 100),
   stormGames: Number(process.env.BENCH_STORM_GAMES ?? 100),
   stormRequests: Number(process.env.BENCH_STORM_REQUESTS ?? 2000),
@@ -55,8 +57,8 @@ const N = {
 };
 /** The unique layer of each cold image: it is what a cold start downloads. */
 const COLD_LAYER_BYTES = 20 * 1024 * 1024;
-const PARTS = ['latency', 'health', 'burst', 'storm', 'reconcile', 'cold', 'shared', 'swarm', 'swarm_burst', 'enqueue'] as const;
-/** The parts that drive the system on the default engine: without any, its processes are not started. */
+const PARTS = ['latency', 'health', 'burst', 'storm', 'reconcile', 'cold', 'shared', 'crash', 'swarm', 'swarm_burst', 'enqueue'] as const;
+/** The parts that drive the system on the default engine: without any, its processes are not started (crash runs a system of its own). */
 const ENGINE_PARTS = ['latency', 'health', 'burst', 'storm', 'reconcile', 'cold', 'shared'] as const;
 const ONLY = new Set(
   (process.env.RTM_BENCH_ONLY ?? '')
@@ -72,6 +74,7 @@ const CAPPED_HEAP = ['--max-semi-space-size=16', '--max-old-space-size=96'];
 
 /** Where the raw baseline's containers keep their state directories. */
 const RAW_STATE_ROOT = path.join(tmpdir(), 'rtm-bench-raw-state');
+const rawStateDir = (name: string) => path.join(RAW_STATE_ROOT, name);
 
 /** The raw baseline: what the manager does to Docker (hardened as contract §12 says), without the manager. */
 async function rawStart(network: string, name: string, image = IMAGE): Promise<Dockerode.Container> {
@@ -82,7 +85,7 @@ async function rawStart(network: string, name: string, image = IMAGE): Promise<D
 
 async function rawCreate(network: string, name: string, image: string): Promise<Dockerode.Container> {
   // Its own state directory, bind-mounted where the manager mounts a game's: the same work for the daemon.
-  const state = path.join(RAW_STATE_ROOT, name);
+  const state = rawStateDir(name);
   await mkdir(state, { recursive: true, mode: 0o750 });
   return docker.createContainer({
     name,
@@ -334,6 +337,19 @@ async function main(): Promise<void> {
     }
     watcher.disconnect();
 
+    if (runs('crash')) {
+      // 6b. Exit → running again: the crash policy with backoff 0, on a system of its own with an operator's defaults,
+      // against a raw `docker start` of the exited container. The system above stops first: its idle processes would share the 2 cores.
+      await system.kill('all', 'SIGTERM');
+      const crash = await crashRestartRatio(N.crash, { create: rawCreate, stateDir: rawStateDir });
+      results.crash_restart_ratio = crash.ratio;
+      results.crash_restart_ms = Math.round(median(crash.sysMs));
+      console.log(
+        `crash restart (${N.crash} pairs, die → start events): raw docker start median ${median(crash.rawMs).toFixed(0)} ms, system median ${median(crash.sysMs).toFixed(0)} ms; median of paired ratios ${crash.ratio}, ratio of medians ${crash.ratioOfMedians}; median paired difference ${crash.differenceMs} ms; system die → container_restarted read, median ${median(crash.toldMs).toFixed(0)} ms; load average ${crash.load}`,
+      );
+      console.log(`  raw ms: ${crash.rawMs.map((ms) => ms.toFixed(0)).join(' ')}\n  sys ms: ${crash.sysMs.map((ms) => ms.toFixed(0)).join(' ')}`);
+    }
+
     if (runs('swarm') || runs('swarm_burst')) {
       // 7. On a one-node swarm: the system in swarm mode against raw service creates (bench/swarm.ts).
       const host = process.env.RTM_TEST_SWARM_HOST;
@@ -389,6 +405,8 @@ async function main(): Promise<void> {
   const ordered = [
     'start_latency_ratio',
     'health_ready_ratio',
+    'crash_restart_ratio',
+    'crash_restart_ms',
     'burst_throughput_ratio',
     'cold_start_ratio',
     'shared_pull_ratio',
@@ -412,6 +430,8 @@ async function main(): Promise<void> {
   const goals: Record<string, string> = {
     start_latency_ratio: '≤ 1.05',
     health_ready_ratio: '≤ 1.10',
+    crash_restart_ratio: '≤ 1.5',
+    crash_restart_ms: '(median, system side)',
     burst_throughput_ratio: '≥ 0.90',
     cold_start_ratio: '≤ 1.10',
     shared_pull_ratio: '≤ 1.10',

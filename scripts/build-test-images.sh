@@ -76,3 +76,8 @@ build galaxy-test-engine:slow-stop "$HTTPD" "$LIMITS com.galaxy.stop_timeout=\"3
 # test counts real engine starts); two seconds in, it exits 3 within a second of the host creating `crash` there.
 # shellcheck disable=SC2016 # the container shell's variables, not this one's
 build galaxy-test-engine:crashy '["/bin/busybox","sh","-c","echo >> \"$STORAGE_PATH/starts\"; sleep 2; while :; do [ -f \"$STORAGE_PATH/crash\" ] && exit 3; sleep 1; done"]' "$LIMITS"
+# The bench's crash_restart_ratio: exits 3 within 100 ms of the host creating `crash` in its state directory, from its
+# first moment, and takes the file away as it goes, so the next run of the same state directory (a restart) stays up
+# until the next `crash`. Each run adds a line to `starts`.
+# shellcheck disable=SC2016 # the container shell's variables, not this one's
+build galaxy-test-engine:crash-on-demand '["/bin/busybox","sh","-c","echo >> \"$STORAGE_PATH/starts\"; while :; do if [ -f \"$STORAGE_PATH/crash\" ]; then rm -f \"$STORAGE_PATH/crash\"; exit 3; fi; sleep 0.1; done"]' "$LIMITS"
