@@ -8,6 +8,7 @@ import { boundedGate } from '../http/follower-gate.js';
 import { mountBullBoard } from '../http/bull-board.js';
 import type { GameWindow } from '../http/games-pages.js';
 import { mountGamesPages } from '../http/games-pages.js';
+import { statsRoutes } from '../http/routes/stats.js';
 import type { ReadinessChecks } from '../http/readiness.js';
 import { listen } from '../http/server.js';
 import { createRedis } from '../infra/redis/connection.js';
@@ -53,7 +54,7 @@ export function startWebRole(infra: Infrastructure, readiness: ReadinessChecks):
     maxWaiters: config.http.maxWaiters,
     logger,
     bullBoard: (app) => mountBullBoard(app, Object.values(queues), { ...config.auth, writeEnabled: config.adminWriteEnabled }),
-    gamesPages: (app) => mountGamesPages(app, { records: deps.records, operations: deps.operations, window: unwiredWindow, login: config.auth }),
+    gamesPages: (app) => mountGamesPages(app, { records: deps.records, operations: deps.operations, window: gameWindow(infra), login: config.auth }),
   });
   const server = listen(app.fetch, { hostname: config.http.host, port: config.http.port });
   logger.info({ role: 'web', url: `http://${config.http.host}:${config.http.port}` }, 'web listening');
@@ -67,12 +68,24 @@ export function startWebRole(infra: Infrastructure, readiness: ReadinessChecks):
   ];
 }
 
-// wired to the logs and stats endpoints at merge
-const notWired = (what: string) =>
-  Promise.resolve(
-    new Response(JSON.stringify({ error: { code: 'not_implemented', message: `the ${what} endpoint is not wired yet` } }), {
-      status: 501,
+/**
+ * What the games pages read of an engine, through the API's own routes
+ * (without their bearer token: the pages are behind the dashboard's login),
+ * so a page shows exactly what the API answers.
+ */
+function gameWindow({ deps }: Infrastructure): GameWindow {
+  const stats = statsRoutes({ records: deps.records, docker: deps.docker });
+  const logs = notWired('logs');
+  return {
+    stats: async (gameId) => stats.request(`/runtimes/${encodeURIComponent(gameId)}/stats`),
+    logs: () => Promise.resolve(logs()),
+  };
+}
+
+function notWired(what: string): () => Response {
+  return () =>
+    new Response(JSON.stringify({ error: { code: 'service_unavailable', message: `the ${what} endpoint is not wired yet` } }), {
+      status: 503,
       headers: { 'content-type': 'application/json' },
-    }),
-  );
-const unwiredWindow: GameWindow = { stats: () => notWired('stats'), logs: () => notWired('logs') };
+    });
+}

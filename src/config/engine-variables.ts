@@ -12,9 +12,9 @@ export const ENGINES = {
   startHealthTimeoutMs: withDefault('RTMANAGER_START_HEALTH_TIMEOUT_MS', int(100, 3_600_000), '60000', 'contract15'),
   /** 1–3600; the most an image's `com.galaxy.stop_timeout` may ask (above: `start_config_invalid`); `RTMANAGER_STOP_TIMEOUT_SECONDS` may not be above it */
   maxStopTimeoutSeconds: withDefault('RTMANAGER_CONTAINER_MAX_STOP_TIMEOUT_SECONDS', int(1, 3_600), '300', 'contract15'),
-  // Read and validated, not yet applied: the crash policy that uses them is the next part of issue 21.
+  // The crash policy (src/domain/crash-policy.ts); off by default, as Docker's own restart policy `no` is.
   crashRestart: {
-    /** 0–1000; restarts the manager makes of a crashed engine within the window; `0`: never. **Not applied yet** (the crash policy is still to come): validated only */
+    /** 0–1000; restarts the manager makes of a crashed engine (exit non-zero, OOM kill, turned `unhealthy`) within the window, then `container_crash_loop`; `0`: never */
     max: withDefault('RTMANAGER_CRASH_RESTART_MAX', int(0, 1_000), '0', 'contract15'),
     /** 1 s – 7 days; the window the restarts are counted in */
     windowMs: withDefault('RTMANAGER_CRASH_RESTART_WINDOW_MS', int(1_000, 604_800_000), '600000', 'contract15'),
