@@ -9,7 +9,8 @@
  * Delayed jobs live in Redis: a worker that dies during the backoff leaves
  * the crash scheduled, and the next worker hands it on. One job per crashed
  * container while it waits (its id): the reconciler may see one crash twice
- * (an event and a pass) before its record says so.
+ * (an event and a pass) before its record says so. Handed on at most once:
+ * the enqueue carries the crash's own id as a stream entry carries its id.
  */
 import type { Job, Queue } from 'bullmq';
 import type { EngineCrash } from '../domain/model.js';
@@ -57,7 +58,9 @@ export class BullCrashRestarts implements CrashRestarts {
 export function createCrashRestartProcessor(enqueuer: Pick<Enqueuer, 'enqueue'>) {
   return async (job: Job): Promise<EnqueueOutcome['kind']> => {
     const { gameId, crash } = dueCrashSchema.parse(job.data);
-    const outcome = await enqueuer.enqueue('restart', { gameId, opSource: MANAGER_OP_SOURCE, sourceRef: crashSourceRef(crash), crash });
+    // At most once, as a stream entry is (contract §14): a worker that dies after the enqueue runs this job again.
+    const dedup = { entryId: crashJobId(gameId, crash.containerId) };
+    const outcome = await enqueuer.enqueue('restart', { gameId, opSource: MANAGER_OP_SOURCE, sourceRef: crashSourceRef(crash), crash }, { dedup });
     return outcome.kind;
   };
 }

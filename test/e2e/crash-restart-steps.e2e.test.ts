@@ -113,7 +113,14 @@ describe('a worker killed at every step of a crash restart', () => {
             removedCrashFile.add(gameId);
           }
         }
-        const done = await Promise.all(games.map(async (g) => (await records.get(g))?.restartCount === 1 && (await records.get(g))?.status === 'running'));
+        // Done: every game runs its second engine, and its crash restart has ended (a run killed after the start still has to).
+        const done = await Promise.all(
+          games.map(
+            async (g) =>
+              (await records.get(g))?.restartCount === 1 &&
+              (await operations.listByGame(g, 30)).some((e) => e.opKind === 'restart' && e.opSource === 'crash_policy'),
+          ),
+        );
         if (done.every(Boolean) && (await readdir(tmp)).filter((f) => f.startsWith(`k${run}`)).length === STEPS.length) break;
         if (Date.now() > deadline) {
           const states = await Promise.all(
