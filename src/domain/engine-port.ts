@@ -226,4 +226,58 @@ export interface DockerEngine {
   remove(containerId: string): Promise<void>;
   /** Containers (running or not) carrying the given labels. */
   listContainers(labels: Record<string, string>): Promise<ContainerInfo[]>;
+  /**
+   * Contract §16: the container's output (on a cluster, its task's) as the
+   * query says, opened once the daemon answers; null when no container has
+   * this id. The read ends when `signal` fires, and the daemon's connection
+   * with it. Throws when the daemon fails (DockerDeadlineExceeded when it
+   * does not answer).
+   */
+  openLogs(containerId: string, query: LogQuery, signal: AbortSignal): Promise<EngineLogs | null>;
+}
+
+/** Which of the engine's outputs a log line came from. */
+export type LogStreamName = 'stdout' | 'stderr';
+
+/**
+ * One line of an engine's output (contract §16), as the bounds of log-lines.ts
+ * leave it: at most LOG_LINE_MAX_BYTES of UTF-8, bytes that were not UTF-8
+ * replaced by U+FFFD, without its newline.
+ */
+export interface LogLine {
+  /** When Docker read the line from the engine: RFC 3339 in UTC, to the nanosecond where the engine says so. */
+  ts: string;
+  stream: LogStreamName;
+  line: string;
+  /** It was longer than LOG_LINE_MAX_BYTES: the rest of it is not there. */
+  truncated: boolean;
+}
+
+/** What of a container's output to read (contract §16's `tail`, `since`, `follow`). */
+export interface LogQuery {
+  /** The last this many lines written before the read began (0: none). */
+  tail: number;
+  /** Only lines written at or after it; null: from the first. */
+  since: Date | null;
+  /** Then every line as the engine writes it, until the container stops. */
+  follow: boolean;
+}
+
+/**
+ * How a read of an engine's output ended: `complete`, every line asked for
+ * was read (a read that does not follow); `stopped`, a followed container
+ * stopped (also one that had stopped before the read), with its exit code
+ * when it is known; `closed`, the reader's signal ended it first.
+ */
+export type LogsEnd = { kind: 'complete' } | { kind: 'stopped'; exitCode: number | null } | { kind: 'closed' };
+
+/** A container's output opened for reading (DockerEngine.openLogs). */
+export interface EngineLogs {
+  /**
+   * Hands every line to `onLine` as it arrives, each stream's lines in their
+   * order, without waiting on the caller (a caller that cannot keep up
+   * drops, it does not slow the read). Settles with how the read ended;
+   * throws when the daemon's stream breaks off. Called once.
+   */
+  read(onLine: (line: LogLine) => void): Promise<LogsEnd>;
 }

@@ -48,6 +48,7 @@ async function subject(make: (opts: { telemetry: RecordingTelemetry; dockerConfi
     port,
     localImage: 'galaxy-test-engine:labelled',
     healthImage: 'galaxy-test-engine:healthcheck',
+    chatterImage: 'galaxy-test-engine:chatter',
     remoteImage: 'registry.invalid/galaxy/engine:1',
     pullableImage: () => {
       const { ref } = pushEngineImage();

@@ -13,8 +13,10 @@ import type {
   ContainerInfo,
   DockerEngine,
   EffectiveLimits,
+  EngineLogs,
   HealthVerdict,
   ImageInfo,
+  LogQuery,
   PullOptions,
   PullOutcome,
   RunResult,
@@ -22,6 +24,8 @@ import type {
 } from '../../domain/engine-port.js';
 import type { DaemonClientOptions } from './daemon-client.js';
 import { DaemonClient } from './daemon-client.js';
+import { modemDaemonRequests } from './daemon-requests.js';
+import { openContainerLogs } from './container-logs.js';
 import { createError, daemonError, messageOf, parseDockerTime, statusOf } from './daemon-errors.js';
 import { CONTAINER_ENGINE_CAPABILITIES } from './engine-capabilities.js';
 import { awaitContainerHealth, healthOfState, healthOfStatusLine } from './health.js';
@@ -106,6 +110,15 @@ export class ContainerEngine implements DockerEngine {
 
   awaitHealth(containerId: string, timeoutMs: number): Promise<HealthVerdict> {
     return awaitContainerHealth(this.client, containerId, timeoutMs);
+  }
+
+  async openLogs(containerId: string, query: LogQuery, signal: AbortSignal): Promise<EngineLogs | null> {
+    try {
+      const requests = modemDaemonRequests(this.client.docker);
+      return await this.client.timed('logs', () => openContainerLogs(requests, containerId, query, signal, this.client.deadlines.callMs));
+    } catch (error) {
+      throw daemonError(error);
+    }
   }
 
   async inspectContainer(nameOrId: string): Promise<ContainerInfo | null> {

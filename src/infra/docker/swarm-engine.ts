@@ -26,9 +26,21 @@ import type Dockerode from 'dockerode';
 import { isDockerDeadline } from '../../domain/errors.js';
 import { pulledDigest } from '../../domain/image-ref.js';
 import type { PullPolicy } from '../../domain/model.js';
-import type { ContainerInfo, DockerEngine, HealthVerdict, ImageInfo, PullOptions, PullOutcome, RunResult, RunSpec } from '../../domain/engine-port.js';
+import type {
+  ContainerInfo,
+  DockerEngine,
+  EngineLogs,
+  HealthVerdict,
+  ImageInfo,
+  LogQuery,
+  PullOptions,
+  PullOutcome,
+  RunResult,
+  RunSpec,
+} from '../../domain/engine-port.js';
 import type { EngineOptions } from './container-engine.js';
 import { DaemonClient } from './daemon-client.js';
+import { modemDaemonRequests } from './daemon-requests.js';
 import { createError, daemonError, statusOf } from './daemon-errors.js';
 import { SWARM_ENGINE_CAPABILITIES } from './engine-capabilities.js';
 import { ImageStore } from './image-store.js';
@@ -37,6 +49,7 @@ import { TERMINAL, currentTask, serviceSpec, specStop } from './swarm-service-sp
 import { awaitTaskHealth } from './swarm-health.js';
 import { SwarmServices } from './swarm-services.js';
 import { SwarmView } from './swarm-view.js';
+import { openTaskLogs } from './task-logs.js';
 
 export interface SwarmEngineOptions extends EngineOptions {
   /** A task no node would take for this long fails its start, with Swarm's reason (RTMANAGER_SWARM_PLACEMENT_TIMEOUT_MS). */
@@ -45,6 +58,8 @@ export interface SwarmEngineOptions extends EngineOptions {
   reserveLimits?: boolean;
   /** How often a task is looked at while the engine waits for it to start or stop. */
   taskPollMs?: number;
+  /** How often a followed task's log reader looks at whether the task is over (RTMANAGER_SWARM_POLL_MS). */
+  logPollMs?: number;
 }
 
 export class SwarmEngine implements DockerEngine {
@@ -55,11 +70,13 @@ export class SwarmEngine implements DockerEngine {
   private readonly view: SwarmView;
   private readonly shape: ServiceShape;
   private readonly taskPollMs: number;
+  private readonly logPollMs: number;
 
   constructor(opts: SwarmEngineOptions) {
     this.client = new DaemonClient(opts);
     this.images = new ImageStore(this.client, opts);
     this.taskPollMs = opts.taskPollMs ?? 50;
+    this.logPollMs = opts.logPollMs ?? 1_000;
     this.services = new SwarmServices(this.client, { placementTimeoutMs: opts.placementTimeoutMs ?? 30_000, taskPollMs: this.taskPollMs });
     this.view = new SwarmView(this.client, this.images);
     this.shape = { reserveLimits: opts.reserveLimits ?? true };
@@ -146,6 +163,16 @@ export class SwarmEngine implements DockerEngine {
       return await awaitTaskHealth(this.view, this.services, containerId, timeoutMs, this.taskPollMs);
     } catch (error) {
       throw isDockerDeadline(error) ? error : daemonError(error);
+    }
+  }
+
+  async openLogs(containerId: string, query: LogQuery, signal: AbortSignal): Promise<EngineLogs | null> {
+    try {
+      const requests = modemDaemonRequests(this.client.docker);
+      const opts = { deadlineMs: this.client.deadlines.callMs, pollMs: this.logPollMs };
+      return await this.client.timed('logs', () => openTaskLogs(requests, containerId, query, signal, opts));
+    } catch (error) {
+      throw daemonError(error);
     }
   }
 
