@@ -4,6 +4,7 @@
  */
 import { QueueEvents } from 'bullmq';
 import { createApp } from '../http/app.js';
+import { followerGate } from '../http/follower-gate.js';
 import { mountBullBoard } from '../http/bull-board.js';
 import type { ReadinessChecks } from '../http/readiness.js';
 import { listen } from '../http/server.js';
@@ -16,6 +17,11 @@ import type { Closer, Infrastructure } from './infrastructure.js';
 /** `readiness`: the process's checks; in `all` mode they include the worker's and the intake's. */
 export function startWebRole(infra: Infrastructure, readiness: ReadinessChecks): Closer[] {
   const { config, deps, logger, queues, telemetry } = infra;
+  // One ceiling for every followed stream of the process (contract §16).
+  const followers = followerGate(config.window.logStream.maxFollowers);
+  telemetry.setFollowersSource(() => followers.active);
+  // Aborted first at shutdown: a followed stream would otherwise hold the server's close for as long as its client stays.
+  const streams = new AbortController();
   const queueEvents: Partial<Record<QueueName, QueueEvents>> = {};
   for (const name of Object.values(QUEUE_OF)) {
     queueEvents[name] = new QueueEvents(name, { connection: createRedis(config.redisUrl, 'bullmq'), prefix: config.queuePrefix });
@@ -36,11 +42,23 @@ export function startWebRole(infra: Infrastructure, readiness: ReadinessChecks):
     auth: config.auth,
     bodyLimitBytes: config.http.bodyLimitBytes,
     maxWaiters: config.http.maxWaiters,
+    engine: infra.backend.engine,
+    followers,
+    logBufferBytes: config.window.logStream.bufferBytes,
+    onLogLineDropped: () => telemetry.recordLogLineDropped(),
+    shutdown: streams.signal,
     logger,
     bullBoard: (app) => mountBullBoard(app, Object.values(queues), { ...config.auth, writeEnabled: config.adminWriteEnabled }),
   });
   const server = listen(app.fetch, { hostname: config.http.host, port: config.http.port });
   logger.info({ role: 'web', url: `http://${config.http.host}:${config.http.port}` }, 'web listening');
 
-  return [() => new Promise<void>((resolve) => server.close(() => resolve())), ...Object.values(queueEvents).map((events) => () => events.close())];
+  return [
+    () => {
+      streams.abort();
+      return Promise.resolve();
+    },
+    () => new Promise<void>((resolve) => server.close(() => resolve())),
+    ...Object.values(queueEvents).map((events) => () => events.close()),
+  ];
 }

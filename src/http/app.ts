@@ -1,5 +1,5 @@
 /**
- * The HTTP API of contract §5, assembled from its route modules (routes/):
+ * The HTTP API of contract §5 (and §16's logs), assembled from its route modules (routes/):
  * request ids and the access log around everything, our error shape for
  * whatever throws, the bearer check in front of /api/v1/internal/*.
  */
@@ -14,6 +14,8 @@ import type { Env } from './env.js';
 import { docsRoutes } from './routes/docs.js';
 import type { LifecycleRouteDeps } from './routes/lifecycle.js';
 import { lifecycleRoutes } from './routes/lifecycle.js';
+import type { LogRouteDeps } from './routes/logs.js';
+import { logRoutes } from './routes/logs.js';
 import type { OpsDeps } from './routes/ops.js';
 import { opsRoutes } from './routes/ops.js';
 import type { RecordRouteDeps } from './routes/records.js';
@@ -24,7 +26,7 @@ import { recordRoutes } from './routes/records.js';
  * Redis, Postgres and Docker; in `all` mode the worker's and the intake's too),
  * and what the app itself adds around them.
  */
-export interface AppDeps extends OpsDeps, LifecycleRouteDeps, RecordRouteDeps {
+export interface AppDeps extends OpsDeps, LifecycleRouteDeps, RecordRouteDeps, LogRouteDeps {
   auth: { disabled: boolean; apiToken: string; adminUser: string; adminPassword: string };
   logger: Logger;
   bullBoard?: (app: Hono<Env>) => void;
@@ -71,6 +73,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
   app.use(`${API}/*`, bearerGuard(deps.auth));
   app.route(API, lifecycleRoutes(deps, API));
   app.route(API, recordRoutes(deps));
+  app.route(API, logRoutes(deps));
 
   deps.bullBoard?.(app);
   return app;

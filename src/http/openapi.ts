@@ -10,6 +10,10 @@ import {
   errorJson,
   gameIdParam,
   listQuery,
+  logDroppedJson,
+  logEndJson,
+  logLineJson,
+  logsQuery,
   operationJson,
   operationsQuery,
   patchBody,
@@ -116,7 +120,7 @@ export function buildOpenApi(): Json {
 
 /** In the order the document lists them: the lifecycle calls, the reads, then the open routes. */
 function buildPaths(): Json {
-  return { ...lifecyclePathItems(), ...recordPathItems(), ...opsPathItems() };
+  return { ...lifecyclePathItems(), ...recordPathItems(), ...logPathItems(), ...opsPathItems() };
 }
 
 function lifecyclePathItems(): Json {
@@ -156,6 +160,35 @@ function recordPathItems(): Json {
         tags: ['records'],
         parameters: [gameIdParameter, ...queryParameters(operationsQuery)],
         responses: { '200': json('operations', z.object({ operations: z.array(operationJson) })), ...COMMON_ERRORS },
+      },
+    },
+  };
+}
+
+/** Contract §16's logs (routes/logs.ts): a stream, in NDJSON or as Server-Sent Events. */
+function logPathItems(): Json {
+  const events = z.union([logLineJson, logDroppedJson, logEndJson, errorJson]);
+  return {
+    '/api/v1/internal/runtimes/{game_id}/logs': {
+      get: {
+        operationId: 'getRuntimeLogs',
+        summary: "The engine's output: the last `tail` lines, then with `follow` every line until the container stops",
+        description:
+          "One JSON object a line (NDJSON), or with `Accept: text/event-stream` one Server-Sent Event each: `log` (a LogLine), `dropped` (lines left out for a reader that did not keep up), `end` (a followed stream's last: the container stopped), `error` (the engine's stream broke off). A record with no container has no lines; a follow of it ends at once with the record's last exit code.",
+        tags: ['records'],
+        parameters: [gameIdParameter, ...queryParameters(logsQuery)],
+        responses: {
+          '200': {
+            description: 'the stream',
+            content: {
+              'application/x-ndjson': { schema: schema(events) },
+              'text/event-stream': { schema: { type: 'string', description: '`event: log|dropped|end|error`, `data:` the same JSON as the NDJSON line' } },
+            },
+          },
+          '404': errorResponse('no record'),
+          ...COMMON_ERRORS,
+          '503': errorResponse('the engine cannot be read, or RTMANAGER_LOG_STREAM_MAX_FOLLOWERS streams are already followed (with follow)'),
+        },
       },
     },
   };

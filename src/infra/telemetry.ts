@@ -39,6 +39,10 @@ export interface MetricsTelemetry extends Telemetry {
   recordReconcilePass(at: Date): void;
   /** `rtmanager_operation_log_pruned_rows_total`. */
   recordOperationLogPruned(rows: number): void;
+  /** The gauge `rtmanager_log_followers` (contract §16: streams followed now) reads this at scrape time. */
+  setFollowersSource(source: () => number): void;
+  /** `rtmanager_log_lines_dropped_total`: a line of an engine's output left out for a reader that did not keep up. */
+  recordLogLineDropped(): void;
 }
 
 export interface TelemetryOptions {
@@ -150,6 +154,26 @@ function reconcileGauge(meter: Meter): (at: Date) => void {
   };
 }
 
+/** Contract §16's streams: how many are followed now (read at scrape time), and the lines slow readers missed. */
+function windowInstruments(meter: Meter): Pick<MetricsTelemetry, 'setFollowersSource' | 'recordLogLineDropped'> {
+  let followers: (() => number) | null = null;
+  const gauge = meter.createObservableGauge('rtmanager_log_followers', {
+    description: 'followed streams open now (logs with follow=true, live events), against RTMANAGER_LOG_STREAM_MAX_FOLLOWERS',
+  });
+  gauge.addCallback((result) => {
+    if (followers) result.observe(followers());
+  });
+  const dropped = meter.createCounter('rtmanager_log_lines_dropped_total', {
+    description: "lines of engines' output left out of a log stream because its reader did not keep up (RTMANAGER_LOG_STREAM_BUFFER_BYTES)",
+  });
+  return {
+    setFollowersSource(source) {
+      followers = source;
+    },
+    recordLogLineDropped: () => dropped.add(1),
+  };
+}
+
 export function createTelemetry(options: TelemetryOptions = {}): MetricsTelemetry {
   const exporter = new PrometheusExporter({ preventServerStart: true });
   const meter = new MeterProvider({ readers: [exporter] }).getMeter('rtmanager');
@@ -160,6 +184,7 @@ export function createTelemetry(options: TelemetryOptions = {}): MetricsTelemetr
   const readiness = new ReadinessGauge(meter);
   const recordReconcilePass = reconcileGauge(meter);
   const pruned = meter.createCounter('rtmanager_operation_log_pruned_rows_total', { description: 'operation_log rows deleted by the retention job' });
+  const window = windowInstruments(meter);
   return {
     ...domain,
     setQueueDepthSource(source) {
@@ -170,6 +195,7 @@ export function createTelemetry(options: TelemetryOptions = {}): MetricsTelemetr
     },
     recordReconcilePass,
     recordOperationLogPruned: (rows) => pruned.add(rows),
+    ...window,
     async metricsText() {
       await Promise.all([depths.refresh(), readiness.refresh()]);
       const { resourceMetrics } = await exporter.collect();

@@ -12,6 +12,8 @@ import type { JobStatusDeps } from '../../src/jobs/job-status.js';
 import { createJobStatus } from '../../src/jobs/job-status.js';
 import type { LifecycleKind, LifecyclePayload, QueueName } from '../../src/jobs/queues.js';
 import { QUEUE_NAMES } from '../../src/jobs/queues.js';
+import { followerGate } from '../../src/http/follower-gate.js';
+import { FakeDockerEngine } from '../fakes/fake-docker-engine.js';
 import { InMemoryOperationLog } from '../fakes/in-memory-operation-log.js';
 import { InMemoryRuntimeRecordStore } from '../fakes/in-memory-runtime-record-store.js';
 import { RecordingLogger } from '../fakes/support.js';
@@ -83,6 +85,9 @@ export function testApp(options: TestAppOptions = {}) {
     bodyLimitBytes: 1024,
     maxWaiters: 1000,
     logger: new RecordingLogger(),
+    engine: new FakeDockerEngine(),
+    followers: followerGate(100),
+    logBufferBytes: 1024 * 1024,
     ...over,
   };
   const app = createApp(deps);
@@ -93,5 +98,5 @@ export function testApp(options: TestAppOptions = {}) {
       headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json', ...headers },
       ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
     });
-  return { app, call, enqueuer, records, operations, down };
+  return { app, call, enqueuer, records, operations, down, deps };
 }
