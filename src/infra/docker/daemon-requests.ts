@@ -53,12 +53,13 @@ function readText(res: IncomingMessage, maxBytes = Number.POSITIVE_INFINITY): Pr
 export function bareDaemonRequests(host: string, tls: DockerTls | null): DaemonRequests {
   const target = dockerTarget(host, tls);
   const where = 'socketPath' in target ? { socketPath: target.socketPath } : { host: target.host, port: target.port };
-  const secure = 'tls' in target && target.tls ? { agent: dockerTlsAgent(target.tls) } : null;
+  // No connection is kept for later: a closed reader leaves nothing open at the daemon, not even an idle socket.
+  const secure = 'tls' in target && target.tls ? { agent: dockerTlsAgent(target.tls, { keepAlive: false }) } : null;
   const send = (method: string, path: string, query: Query, signal: AbortSignal) =>
     new Promise<IncomingMessage>((resolve, reject) => {
       const search = new URLSearchParams(query).toString();
       const options = { ...where, method, path: search ? `${path}?${search}` : path, signal, headers: { 'content-length': 0 } };
-      const req = secure ? https.request({ ...options, ...secure }, resolve) : http.request(options, resolve);
+      const req = secure ? https.request({ ...options, ...secure }, resolve) : http.request({ ...options, agent: false }, resolve);
       req.on('error', reject);
       req.end();
     });
