@@ -10,20 +10,27 @@ cd "$(dirname "$0")/.."
 HTTPD='["/bin/busybox","httpd","-f","-p","8080","-h","/www"]'
 LIMITS='com.galaxy.cpu_quota="0.5" com.galaxy.memory="64m" com.galaxy.pids_limit="64"'
 
-build() { # build <tag> <entrypoint json> <label line or empty> [more Dockerfile lines: HEALTHCHECK, STOPSIGNAL]
-  local tag=$1 entrypoint=$2 labels=$3 more=${4:-}
+build() { # build <tag> <entrypoint json> <label line or empty> [more Dockerfile lines: HEALTHCHECK, STOPSIGNAL] [a directory of test/images copied to /engine]
+  local tag=$1 entrypoint=$2 labels=$3 more=${4:-} files=${5:-}
   local ctx; ctx=$(mktemp -d)
   cp /bin/busybox "$ctx/busybox"
   mkdir -p "$ctx/www" && cp test/images/engine/index.html "$ctx/www/index.html"
+  if [ -n "$files" ]; then cp -r "test/images/$files" "$ctx/engine"; fi
   {
     echo 'FROM scratch'
     echo 'COPY busybox /bin/busybox'
     echo 'COPY www /www'
+    if [ -n "$files" ]; then echo 'COPY engine /engine'; fi
     if [ -n "$labels" ]; then echo "LABEL $labels"; fi
     if [ -n "$more" ]; then echo "$more"; fi
     echo "ENTRYPOINT $entrypoint"
   } >"$ctx/Dockerfile"
-  local hash; hash=$(cat "$ctx/Dockerfile" "$ctx/www/index.html" | sha256sum | cut -c1-16)
+  local hash
+  if [ -n "$files" ]; then
+    hash=$( (cat "$ctx/Dockerfile" "$ctx/www/index.html"; find "$ctx/engine" -type f | sort | xargs cat) | sha256sum | cut -c1-16)
+  else
+    hash=$(cat "$ctx/Dockerfile" "$ctx/www/index.html" | sha256sum | cut -c1-16)
+  fi
   echo "LABEL com.galaxy.test_image_hash=\"$hash\"" >>"$ctx/Dockerfile"
   if [ "$(docker image inspect -f '{{index .Config.Labels "com.galaxy.test_image_hash"}}' "$tag" 2>/dev/null)" = "$hash" ]; then
     rm -rf "$ctx"; return
@@ -81,3 +88,6 @@ build galaxy-test-engine:crashy '["/bin/busybox","sh","-c","echo >> \"$STORAGE_P
 # until the next `crash`. Each run adds a line to `starts`.
 # shellcheck disable=SC2016 # the container shell's variables, not this one's
 build galaxy-test-engine:crash-on-demand '["/bin/busybox","sh","-c","echo >> \"$STORAGE_PATH/starts\"; while :; do if [ -f \"$STORAGE_PATH/crash\" ]; then rm -f \"$STORAGE_PATH/crash\"; exit 3; fi; sleep 0.1; done"]' "$LIMITS"
+# Contract §16: known lines on stdout and stderr at a known rate, a 20,000-character line, bytes that are not
+# UTF-8, and a flood of lines on demand (test/images/chatter/chatter.sh says what it writes and when).
+build galaxy-test-engine:chatter '["/bin/busybox","sh","/engine/chatter.sh"]' "$LIMITS" "" chatter

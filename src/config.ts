@@ -18,6 +18,7 @@ import { BACKEND, DOCKER, SWARM } from './config/docker-variables.js';
 import { JOBS, LEASES, LOG_LEVEL, OPERATION_LOG, PROCESS, RECONCILE_INTERVAL, STREAMS } from './config/operation-variables.js';
 import { checkCeilings, checkCredentials, withoutOverriddenFallbacks } from './config/rules.js';
 import { ADMIN_WRITE_ENABLED, AUTH, HTTP, STORES } from './config/service-variables.js';
+import { WINDOW } from './config/window-variables.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -33,6 +34,7 @@ const CONFIG_TREE = {
   docker: DOCKER,
   container: CONTAINER,
   engines: ENGINES,
+  window: WINDOW,
   ...LEASES,
   streams: STREAMS,
   reconcileIntervalMs: RECONCILE_INTERVAL,

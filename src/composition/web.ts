@@ -4,10 +4,12 @@
  */
 import { QueueEvents } from 'bullmq';
 import { createApp } from '../http/app.js';
-import { boundedGate } from '../http/follower-gate.js';
+import { followerGate } from '../http/follower-gate.js';
 import { mountBullBoard } from '../http/bull-board.js';
 import type { GameWindow } from '../http/games-pages.js';
 import { mountGamesPages } from '../http/games-pages.js';
+import type { LogRouteDeps } from '../http/routes/logs.js';
+import { logRoutes } from '../http/routes/logs.js';
 import { statsRoutes } from '../http/routes/stats.js';
 import type { ReadinessChecks } from '../http/readiness.js';
 import { listen } from '../http/server.js';
@@ -21,12 +23,21 @@ import type { Closer, Infrastructure } from './infrastructure.js';
 /** `readiness`: the process's checks; in `all` mode they include the worker's and the intake's. */
 export function startWebRole(infra: Infrastructure, readiness: ReadinessChecks): Closer[] {
   const { config, deps, logger, queues, telemetry } = infra;
+  // One ceiling for every followed stream of the process (contract §16).
+  const followers = followerGate(config.window.logStream.maxFollowers);
+  telemetry.setFollowersSource(() => followers.active);
+  // Aborted first at shutdown: a followed stream would otherwise hold the server's close for as long as its client stays.
+  const streams = new AbortController();
+  const following = {
+    followers,
+    logBufferBytes: config.window.logStream.bufferBytes,
+    onLogLineDropped: () => telemetry.recordLogLineDropped(),
+    shutdown: streams.signal,
+  };
   const queueEvents: Partial<Record<QueueName, QueueEvents>> = {};
   for (const name of Object.values(QUEUE_OF)) {
     queueEvents[name] = new QueueEvents(name, { connection: createRedis(config.redisUrl, 'bullmq'), prefix: config.queuePrefix });
   }
-  // Contract §16: the followers of the live events end when the process closes, so that the server can close.
-  const closing = new AbortController();
   const app = createApp({
     enqueuer: infra.enqueuer,
     jobs: createJobStatus({
@@ -44,26 +55,30 @@ export function startWebRole(infra: Infrastructure, readiness: ReadinessChecks):
       stream: config.streams.healthEvents,
       openConnection: () => createRedis(config.redisUrl, 'blocking', { connectionName: 'rtmanager-event-follower' }),
     }),
-    followerGate: boundedGate(100), // wired to RTMANAGER_LOG_STREAM_MAX_FOLLOWERS at merge
+    // The live events share the logs' ceiling and end with them at shutdown.
+    followerGate: followers,
     countEventFollowers: (delta) => telemetry.recordEventFollowers(delta),
-    closing: closing.signal,
+    closing: streams.signal,
     readiness,
     metricsText: () => telemetry.metricsText(),
     auth: config.auth,
     bodyLimitBytes: config.http.bodyLimitBytes,
     maxWaiters: config.http.maxWaiters,
+    engine: infra.backend.engine,
+    ...following,
     logger,
     bullBoard: (app) => mountBullBoard(app, Object.values(queues), { ...config.auth, writeEnabled: config.adminWriteEnabled }),
-    gamesPages: (app) => mountGamesPages(app, { records: deps.records, operations: deps.operations, window: gameWindow(infra), login: config.auth }),
+    gamesPages: (app) => mountGamesPages(app, { records: deps.records, operations: deps.operations, window: gameWindow(infra, following), login: config.auth }),
   });
   const server = listen(app.fetch, { hostname: config.http.host, port: config.http.port });
   logger.info({ role: 'web', url: `http://${config.http.host}:${config.http.port}` }, 'web listening');
 
   return [
     () => {
-      closing.abort();
-      return new Promise<void>((resolve) => server.close(() => resolve()));
+      streams.abort();
+      return Promise.resolve();
     },
+    () => new Promise<void>((resolve) => server.close(() => resolve())),
     ...Object.values(queueEvents).map((events) => () => events.close()),
   ];
 }
@@ -73,19 +88,13 @@ export function startWebRole(infra: Infrastructure, readiness: ReadinessChecks):
  * (without their bearer token: the pages are behind the dashboard's login),
  * so a page shows exactly what the API answers.
  */
-function gameWindow({ deps }: Infrastructure): GameWindow {
+function gameWindow({ deps }: Infrastructure, following: Omit<LogRouteDeps, 'records' | 'engine'>): GameWindow {
   const stats = statsRoutes({ records: deps.records, docker: deps.docker });
-  const logs = notWired('logs');
+  const logs = logRoutes({ records: deps.records, engine: deps.docker, ...following });
+  const path = (gameId: string, what: string) => `/runtimes/${encodeURIComponent(gameId)}/${what}`;
   return {
-    stats: async (gameId) => stats.request(`/runtimes/${encodeURIComponent(gameId)}/stats`),
-    logs: () => Promise.resolve(logs()),
+    stats: async (gameId) => stats.request(path(gameId, 'stats')),
+    // The browser's leaving aborts `signal`: the route ends the engine's stream with it.
+    logs: async (gameId, query, accept, signal) => logs.request(`${path(gameId, 'logs')}?${query.toString()}`, { headers: { accept }, signal }),
   };
-}
-
-function notWired(what: string): () => Response {
-  return () =>
-    new Response(JSON.stringify({ error: { code: 'service_unavailable', message: `the ${what} endpoint is not wired yet` } }), {
-      status: 503,
-      headers: { 'content-type': 'application/json' },
-    });
 }

@@ -80,6 +80,11 @@ Docker CLI's variables, read as it reads them:`,
     before: `Image labels \`com.galaxy.stop_signal\` and \`com.galaxy.stop_timeout\` choose how a stop ends an
 engine (falling back to the image's \`STOPSIGNAL\` and \`RTMANAGER_STOP_TIMEOUT_SECONDS\`).`,
   },
+  contract16: {
+    heading: "Contract v3 (§16): the operator's window",
+    before: `Reading an engine's output through \`GET /api/v1/internal/runtimes/{game_id}/logs\`
+([api.md](api.md#logs)); what the bounds cost: [operations.md](operations.md#logs).`,
+  },
 } as const satisfies Record<string, Section>;
 
 export type SectionId = keyof typeof SECTIONS;

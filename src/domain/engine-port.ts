@@ -7,6 +7,9 @@
  * business outcomes (not found, network missing) as values.
  */
 import type { PullPolicy, RuntimeHealth } from './model.js';
+import type { EngineLogs, EngineStats, LogQuery } from './engine-window.js';
+// The window's shapes travel with the port that answers them.
+export type { EngineLogs, EngineStats, LogLine, LogQuery, LogsEnd, LogStreamName } from './engine-window.js';
 
 /**
  * A pull so far, over all its layers. Layers and their sizes become known as
@@ -169,25 +172,6 @@ export interface ContainerInfo {
 export type HealthVerdict = 'healthy' | 'unhealthy' | 'timeout' | 'gone' | 'none';
 
 /**
- * One reading of a running engine's use (contract §16), as `docker stats`
- * shows it. On a cluster, read from the daemon of the node it runs on.
- */
-export interface EngineStats {
-  /** Of one CPU, as `docker stats` counts it: 100 is one CPU busy, 200 two; over about a second. */
-  cpuPercent: number;
-  /** In use, without the page cache the kernel can reclaim (`docker stats`' figure). */
-  memoryBytes: number;
-  /** The container's memory limit; the machine's memory when it has none. */
-  memoryLimitBytes: number;
-  pids: number;
-  /** Received and sent on all its networks since it started. */
-  netRxBytes: number;
-  netTxBytes: number;
-  /** When the daemon took the reading. */
-  readAt: Date;
-}
-
-/**
  * What an engine declares it can do beyond the calls every engine answers,
  * fixed for its life; the domain reads it to choose a path. (Not Linux
  * capabilities: those are capabilities.ts.)
@@ -252,4 +236,12 @@ export interface DockerEngine {
   remove(containerId: string): Promise<void>;
   /** Containers (running or not) carrying the given labels. */
   listContainers(labels: Record<string, string>): Promise<ContainerInfo[]>;
+  /**
+   * Contract §16: the container's output (on a cluster, its task's) as the
+   * query says, opened once the daemon answers; null when no container has
+   * this id. The read ends when `signal` fires, and the daemon's connection
+   * with it. Throws when the daemon fails (DockerDeadlineExceeded when it
+   * does not answer).
+   */
+  openLogs(containerId: string, query: LogQuery, signal: AbortSignal): Promise<EngineLogs | null>;
 }

@@ -1,5 +1,5 @@
 /**
- * The HTTP API of contract §5, assembled from its route modules (routes/):
+ * The HTTP API of contract §5 (and §16's logs), assembled from its route modules (routes/):
  * request ids and the access log around everything, our error shape for
  * whatever throws, the bearer check in front of /api/v1/internal/*.
  */
@@ -16,6 +16,8 @@ import type { EventRouteDeps } from './routes/events.js';
 import { eventRoutes } from './routes/events.js';
 import type { LifecycleRouteDeps } from './routes/lifecycle.js';
 import { lifecycleRoutes } from './routes/lifecycle.js';
+import type { LogRouteDeps } from './routes/logs.js';
+import { logRoutes } from './routes/logs.js';
 import type { OpsDeps } from './routes/ops.js';
 import { opsRoutes } from './routes/ops.js';
 import type { RecordRouteDeps } from './routes/records.js';
@@ -28,7 +30,7 @@ import { statsRoutes } from './routes/stats.js';
  * Redis, Postgres and Docker; in `all` mode the worker's and the intake's too),
  * and what the app itself adds around them.
  */
-export interface AppDeps extends OpsDeps, LifecycleRouteDeps, RecordRouteDeps, StatsRouteDeps, EventRouteDeps {
+export interface AppDeps extends OpsDeps, LifecycleRouteDeps, RecordRouteDeps, StatsRouteDeps, EventRouteDeps, LogRouteDeps {
   auth: { disabled: boolean; apiToken: string; adminUser: string; adminPassword: string };
   logger: Logger;
   bullBoard?: (app: Hono<Env>) => void;
@@ -79,6 +81,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
   app.route(API, recordRoutes(deps));
   app.route(API, statsRoutes(deps));
   app.route(API, eventRoutes(deps));
+  app.route(API, logRoutes(deps));
 
   deps.bullBoard?.(app);
   deps.gamesPages?.(app);

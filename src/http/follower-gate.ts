@@ -1,29 +1,33 @@
 /**
- * Contract §16's ceiling on followed streams: a follower holds a slot while
- * it streams, and a request that finds none free answers 503
- * `service_unavailable` before it streams anything.
+ * The ceiling on followed streams (contract §16,
+ * RTMANAGER_LOG_STREAM_MAX_FOLLOWERS): each holds a client's socket, a
+ * Docker connection or a Redis read, and a buffer for as long as the client
+ * stays. One gate per process, shared by every endpoint that follows (the
+ * logs, the live events), so the ceiling is on all of them together.
  */
-
 export interface FollowerGate {
-  /** A slot, as the function that frees it (once, however often it is called); null when none is free. */
+  /** A place, and the function that gives it back (once: later calls do nothing); null when every place is taken. */
   tryEnter(): (() => void) | null;
+  /** Places held now (the gauge `rtmanager_log_followers`). */
+  readonly active: number;
+  readonly max: number;
 }
 
-/** A gate of `limit` slots, counted in this process. */
-export function boundedGate(limit: number): FollowerGate & { readonly inUse: number } {
-  let inUse = 0;
+export function followerGate(max: number): FollowerGate {
+  let active = 0;
   return {
-    get inUse() {
-      return inUse;
+    max,
+    get active() {
+      return active;
     },
     tryEnter() {
-      if (inUse >= limit) return null;
-      inUse += 1;
-      let freed = false;
+      if (active >= max) return null;
+      active++;
+      let held = true;
       return () => {
-        if (freed) return;
-        freed = true;
-        inUse -= 1;
+        if (!held) return;
+        held = false;
+        active--;
       };
     },
   };

@@ -4,69 +4,11 @@
  * (docs-page.ts).
  */
 import { z } from 'zod';
-import {
-  emptyBody,
-  enqueueResponse,
-  errorJson,
-  gameIdParam,
-  listQuery,
-  operationJson,
-  operationsQuery,
-  patchBody,
-  pollResponse,
-  recordJson,
-  startBody,
-  waitQuery,
-} from './schemas.js';
-import { eventsQuery, healthEventJson, lastEventIdHeader, statsJson } from './window-schemas.js';
+import { emptyBody, enqueueResponse, listQuery, operationJson, operationsQuery, patchBody, pollResponse, recordJson, startBody, waitQuery } from './schemas.js';
 
-type Json = Record<string, unknown>;
-
-/**
- * Named schemas (zod `.meta({ id })`), shared by every operation. zod puts
- * them in each schema's own `$defs` with `#/$defs/…` refs, but in an OpenAPI
- * document such a ref resolves against the document root: they are moved to
- * `components.schemas` and the refs rewritten.
- */
-const components: Record<string, unknown> = {};
-
-function hoistDefs(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(hoistDefs);
-  if (value === null || typeof value !== 'object') return value;
-  const out: Json = {};
-  for (const [key, inner] of Object.entries(value as Json)) {
-    if (key === '$defs') {
-      for (const [id, def] of Object.entries(inner as Json)) {
-        const hoisted = hoistDefs(def);
-        if (id in components && JSON.stringify(components[id]) !== JSON.stringify(hoisted)) throw new Error(`two different schemas are named ${id}`);
-        components[id] = hoisted;
-      }
-    } else if (key === '$ref' && typeof inner === 'string') {
-      out[key] = inner.replace(/^#\/\$defs\//, '#/components/schemas/');
-    } else {
-      out[key] = hoistDefs(inner);
-    }
-  }
-  return out;
-}
-
-const schema = (s: z.ZodType, io: 'input' | 'output' = 'output'): Json => {
-  const { $schema: _drop, ...rest } = z.toJSONSchema(s, { io, unrepresentable: 'any' }) as Json;
-  return hoistDefs(rest) as Json;
-};
-
-const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: schema(errorJson) } } });
-const json = (description: string, s: z.ZodType) => ({ description, content: { 'application/json': { schema: schema(s) } } });
-
-const gameIdParameter = { name: 'game_id', in: 'path', required: true, schema: schema(gameIdParam, 'input') };
-const queryParameters = (s: z.ZodObject) =>
-  Object.entries((schema(s, 'input').properties ?? {}) as Record<string, Json>).map(([name, prop]) => ({ name, in: 'query', required: false, schema: prop }));
-
-const COMMON_ERRORS = {
-  '400': errorResponse('invalid game id, body or query (code start_config_invalid, naming the fields)'),
-  '401': errorResponse('missing or wrong bearer token'),
-  '503': errorResponse('Redis (the queue) does not answer'),
-};
+import type { Json } from './openapi-parts.js';
+import { COMMON_ERRORS, components, errorResponse, gameIdParameter, json, queryParameters, schema } from './openapi-parts.js';
+import { logPathItems, windowPathItems } from './openapi-window.js';
 
 function lifecyclePaths(kind: 'start' | 'stop' | 'restart' | 'patch'): Json {
   const body = kind === 'start' || kind === 'patch' ? (kind === 'start' ? startBody : patchBody) : emptyBody;
@@ -117,7 +59,7 @@ export function buildOpenApi(): Json {
 
 /** In the order the document lists them: the lifecycle calls, the reads, then the open routes. */
 function buildPaths(): Json {
-  return { ...lifecyclePathItems(), ...recordPathItems(), ...windowPathItems(), ...opsPathItems() };
+  return { ...lifecyclePathItems(), ...recordPathItems(), ...windowPathItems(), ...logPathItems(), ...opsPathItems() };
 }
 
 function lifecyclePathItems(): Json {
@@ -157,42 +99,6 @@ function recordPathItems(): Json {
         tags: ['records'],
         parameters: [gameIdParameter, ...queryParameters(operationsQuery)],
         responses: { '200': json('operations', z.object({ operations: z.array(operationJson) })), ...COMMON_ERRORS },
-      },
-    },
-  };
-}
-
-/** Contract §16, the operator's window: routes/stats.ts and routes/events.ts. */
-function windowPathItems(): Json {
-  return {
-    '/api/v1/internal/runtimes/{game_id}/stats': {
-      get: {
-        operationId: 'getRuntimeStats',
-        summary: "One reading of the game's engine: CPU, memory, processes, network (about a second: CPU is a rate)",
-        tags: ['window'],
-        parameters: [gameIdParameter],
-        responses: {
-          '200': json('the reading', statsJson),
-          '404': errorResponse('no record'),
-          '409': errorResponse('the game is not running (code conflict)'),
-          ...COMMON_ERRORS,
-          '503': errorResponse("the daemon does not answer, or (on a swarm) the engine runs on a node whose daemon the manager's is not"),
-        },
-      },
-    },
-    '/api/v1/internal/events': {
-      get: {
-        operationId: 'streamHealthEvents',
-        summary: 'The health events (runtime:health_events) as Server-Sent Events: `id` is the stream entry id, the data the event as JSON',
-        description:
-          'A followed stream sends a `: ping` comment every 15 s, ends when the client goes, and counts toward the follower ceiling. A failure after the stream began is an `error` event carrying the error JSON, then the end.',
-        tags: ['window'],
-        parameters: [...queryParameters(eventsQuery), { name: 'Last-Event-ID', in: 'header', required: false, schema: schema(lastEventIdHeader, 'input') }],
-        responses: {
-          '200': { description: "SSE; each event's data is a HealthEvent", content: { 'text/event-stream': { schema: schema(healthEventJson) } } },
-          ...COMMON_ERRORS,
-          '503': errorResponse('follow=true and the follower ceiling is reached (code service_unavailable)'),
-        },
       },
     },
   };

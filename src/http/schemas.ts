@@ -47,6 +47,60 @@ export const listQuery = z.object({
 
 export const operationsQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) });
 
+/** Contract §16: the most lines a log read may ask for from the end. */
+export const MAX_LOG_TAIL = 10_000;
+
+const UNIX_SECONDS = /^\d{1,11}(\.\d{1,9})?$/;
+// A date, or a date and time with its zone: a time without one would be read in the server's.
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/;
+
+/** `since` as unix seconds (a fraction allowed) or ISO-8601; null when it is neither. */
+export function parseSince(value: string): Date | null {
+  const date = UNIX_SECONDS.test(value) ? new Date(Number(value) * 1000) : ISO_8601.test(value) ? new Date(value) : null;
+  return date && Number.isFinite(date.getTime()) ? date : null;
+}
+
+export const logsQuery = z.object({
+  tail: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_LOG_TAIL)
+    .default(200)
+    .meta({ description: `lines from the end of what the engine wrote before the read (≤ ${MAX_LOG_TAIL}; 0: none)` }),
+  since: z
+    .string()
+    .transform((value, ctx) => {
+      const date = parseSince(value);
+      if (!date) ctx.addIssue({ code: 'custom', message: 'must be unix seconds (e.g. 1765100000.5) or ISO-8601 with a zone (e.g. 2026-12-07T10:00:00Z)' });
+      return date ?? new Date(0);
+    })
+    .optional()
+    .meta({ description: 'only lines written at or after it: unix seconds, or ISO-8601 (a time needs its zone)', example: '2026-12-07T10:00:00Z' }),
+  follow: z
+    .enum(['true', 'false', '1', '0'])
+    .default('false')
+    .transform((value) => value === 'true' || value === '1')
+    .meta({ description: 'then every line as the engine writes it, until it stops (a bounded number of followers at once: 503 beyond)' }),
+});
+
+export const logLineJson = z
+  .object({
+    ts: z.string().meta({ description: 'when Docker read the line: RFC 3339, UTC, to the nanosecond', example: '2026-12-07T10:00:00.123456789Z' }),
+    stream: z.enum(['stdout', 'stderr']),
+    line: z.string().meta({ description: 'the line without its newline: at most 16 KiB of UTF-8, bytes that were not UTF-8 as U+FFFD' }),
+    truncated: z.literal(true).optional().meta({ description: 'present when the line was longer than 16 KiB and was cut' }),
+  })
+  .meta({ id: 'LogLine' });
+
+export const logDroppedJson = z
+  .object({ dropped: z.number().int().min(1) })
+  .meta({ id: 'LogDropped', description: 'lines left out here because the reader did not keep up (RTMANAGER_LOG_STREAM_BUFFER_BYTES)' });
+
+export const logEndJson = z
+  .object({ end: z.literal(true), exit_code: z.number().int().nullable() })
+  .meta({ id: 'LogEnd', description: "a followed stream's last line: the container stopped, with its exit code (null when it is not known)" });
+
 export const recordJson = z
   .object({
     game_id: z.string(),

@@ -58,6 +58,10 @@ export interface MetricsTelemetry extends Telemetry {
   recordOperationLogPruned(rows: number): void;
   /** `rtmanager_event_followers` (contract §16): +1 when a followed health events stream begins, -1 when it ends. */
   recordEventFollowers(delta: 1 | -1): void;
+  /** The gauge `rtmanager_log_followers` (contract §16: streams followed now) reads this at scrape time. */
+  setFollowersSource(source: () => number): void;
+  /** `rtmanager_log_lines_dropped_total`: a line of an engine's output left out for a reader that did not keep up. */
+  recordLogLineDropped(): void;
 }
 
 export interface TelemetryOptions {
@@ -176,6 +180,26 @@ function reconcileGauge(meter: Meter): (at: Date) => void {
   };
 }
 
+/** Contract §16's streams: how many are followed now (read at scrape time), and the lines slow readers missed. */
+function windowInstruments(meter: Meter): Pick<MetricsTelemetry, 'setFollowersSource' | 'recordLogLineDropped'> {
+  let followers: (() => number) | null = null;
+  const gauge = meter.createObservableGauge('rtmanager_log_followers', {
+    description: 'followed streams open now (logs with follow=true, live events), against RTMANAGER_LOG_STREAM_MAX_FOLLOWERS',
+  });
+  gauge.addCallback((result) => {
+    if (followers) result.observe(followers());
+  });
+  const dropped = meter.createCounter('rtmanager_log_lines_dropped_total', {
+    description: "lines of engines' output left out of a log stream because its reader did not keep up (RTMANAGER_LOG_STREAM_BUFFER_BYTES)",
+  });
+  return {
+    setFollowersSource(source) {
+      followers = source;
+    },
+    recordLogLineDropped: () => dropped.add(1),
+  };
+}
+
 export function createTelemetry(options: TelemetryOptions = {}): MetricsTelemetry {
   const exporter = new PrometheusExporter({ preventServerStart: true });
   const meter = new MeterProvider({ readers: [exporter] }).getMeter('rtmanager');
@@ -204,6 +228,7 @@ export function createTelemetry(options: TelemetryOptions = {}): MetricsTelemetr
   const eventFollowers = meter.createUpDownCounter('rtmanager_event_followers', {
     description: 'followed health event streams (GET /events?follow=true) open now',
   });
+  const window = windowInstruments(meter);
   return {
     ...domain,
     setQueueDepthSource(source) {
@@ -218,6 +243,7 @@ export function createTelemetry(options: TelemetryOptions = {}): MetricsTelemetr
     recordReconcilePass,
     recordOperationLogPruned: (rows) => pruned.add(rows),
     recordEventFollowers: (delta) => eventFollowers.add(delta),
+    ...window,
     async metricsText() {
       await Promise.all([depths.refresh(), runtimes.refresh(), readiness.refresh()]);
       const { resourceMetrics } = await exporter.collect();

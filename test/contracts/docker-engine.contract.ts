@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { isContainerNameTaken } from '../../src/domain/errors.js';
 import type { DockerEngine, PullProgress, RunSpec } from '../../src/domain/engine-port.js';
 import { describeStatsContract } from './engine-stats.contract.js';
+import { describeLogsContract } from './engine-logs.contract.js';
 import { subjectRunner } from './subject.js';
 
 export interface DockerEngineSubject {
@@ -27,6 +28,8 @@ export interface DockerEngineSubject {
   /** Downloads the port has started so far (a shared pull counts once). */
   downloads(): number;
   network: string;
+  /** Local: writes what galaxy-test-engine:chatter writes (engine-logs.contract.ts). */
+  chatterImage: string;
   /** Unique per test run: container names start with it. */
   prefix: string;
   /** Labels every container the suite creates must carry (for cleanup). */
@@ -309,6 +312,8 @@ export function describeDockerEngineContract(name: string, make: () => Promise<D
 
     describeHealthContract(withSubject);
     describeStatsContract(withSubject);
+
+    describeLogsContract(withSubject, contractRunSpec);
 
     it(
       'answers null for a container that does not exist',

@@ -10,8 +10,11 @@ import type {
   DockerEngine,
   EngineCapabilities,
   EngineStats,
+  EngineLogs,
   HealthVerdict,
   ImageInfo,
+  LogQuery,
+  LogStreamName,
   PullOptions,
   PullOutcome,
   PullProgress,
@@ -19,6 +22,15 @@ import type {
   RunSpec,
   RuntimeNode,
 } from '../../src/domain/engine-port.js';
+import { FakeEngineOutput } from './fake-engine-output.js';
+
+/** What a fake engine's program (FakeDockerEngine.programs) may do. */
+export interface FakeEngineIo {
+  write(stream: LogStreamName, data: string | Uint8Array): void;
+  /** Exits with `code`, if it still runs. */
+  exit(code: number): void;
+  running(): boolean;
+}
 
 /** Linux's numbers of the signals a stop may send (stop-policy.ts), as an exit code tells them: 128 + n. */
 const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGUSR1: 10, SIGUSR2: 12, SIGTERM: 15, SIGWINCH: 28, SIGPWR: 30 };
@@ -91,6 +103,14 @@ export class FakeDockerEngine implements DockerEngine {
    */
   readonly healthchecks = new Map<string, (spec: RunSpec) => RuntimeHealth>();
   healthProbeMs = 0;
+  /** What the containers wrote (`writeOutput`), read through openLogs. */
+  readonly output = new FakeEngineOutput();
+  /**
+   * What an image's engine does once it runs, by ref: as a real engine writes
+   * its output and may exit by itself, through `engine` (the container's id,
+   * writes stamped by the clock, an exit).
+   */
+  readonly programs = new Map<string, (engine: FakeEngineIo, spec: RunSpec) => void>();
   /** Who waits for a container's health to change (awaitHealth). */
   private readonly healthWaiters = new Map<string, Set<() => void>>();
   private nextId = 1;
@@ -208,8 +228,36 @@ export class FakeDockerEngine implements DockerEngine {
           stopTimeoutSeconds: spec.stopTimeoutSeconds,
         },
       });
+      this.programs.get(spec.image)?.(this.engineIo(id), structuredClone(spec));
       return { containerId: id, startedAt, effective: { ...effective }, node: this.node };
     });
+  }
+
+  private engineIo(containerId: string): FakeEngineIo {
+    return {
+      write: (stream, data) => this.writeOutput(containerId, stream, data),
+      exit: (code) => {
+        if (this.containers.get(containerId)?.info.running) this.markExited(containerId, code, false);
+      },
+      running: () => this.containers.get(containerId)?.info.running === true,
+    };
+  }
+
+  openLogs(containerId: string, query: LogQuery, signal: AbortSignal): Promise<EngineLogs | null> {
+    return this.call('openLogs', () => {
+      const found = this.findByNameOrId(containerId);
+      if (!found) return null;
+      const id = found.info.id;
+      return this.output.open(id, query, signal, () => {
+        const info = this.containers.get(id)?.info;
+        return { running: info?.running === true, exitCode: info?.exitCode ?? null };
+      });
+    });
+  }
+
+  /** What the container writes on `stream` now (stamped by the clock): a real engine's output. */
+  writeOutput(containerId: string, stream: LogStreamName, data: string | Uint8Array): void {
+    this.output.write(containerId, stream, data, this.clock.now());
   }
 
   /** As one engine's by default; `canReplace()` declares a cluster's rolling update. */
@@ -328,6 +376,8 @@ export class FakeDockerEngine implements DockerEngine {
       const found = this.findByNameOrId(containerId);
       if (found) this.containers.delete(found.info.id);
       if (found) this.healthChanged(found.info.id);
+      // A running container removed by force is killed: its follows end as the daemon's do.
+      if (found) this.output.stopped(found.info.id, found.info.running ? 137 : found.info.exitCode);
     });
   }
 
@@ -348,6 +398,7 @@ export class FakeDockerEngine implements DockerEngine {
     if (!found) throw new Error(`no fake container ${containerId}`);
     found.info = { ...found.info, state: 'exited', running: false, exitCode, oomKilled, finishedAt: this.clock.now() };
     this.healthChanged(containerId);
+    this.output.stopped(containerId, exitCode);
   }
 
   /** What the container's HEALTHCHECK says now (Docker's health_status). */

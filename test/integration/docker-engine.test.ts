@@ -49,6 +49,7 @@ async function subject(make: (opts: { telemetry: RecordingTelemetry; dockerConfi
     localImage: 'galaxy-test-engine:labelled',
     healthImage: 'galaxy-test-engine:healthcheck',
     busyImage: 'galaxy-test-engine:busy',
+    chatterImage: 'galaxy-test-engine:chatter',
     remoteImage: 'registry.invalid/galaxy/engine:1',
     pullableImage: () => {
       const { ref } = pushEngineImage();

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { HealthEvent } from '../../src/domain/model.js';
-import { boundedGate } from '../../src/http/follower-gate.js';
+import { followerGate } from '../../src/http/follower-gate.js';
 import { listen } from '../../src/http/server.js';
 import { createRedis } from '../../src/infra/redis/connection.js';
 import { RedisHealthEvents } from '../../src/infra/redis/health-events.js';
@@ -43,7 +43,7 @@ async function harness(opts: { ceiling?: number; heartbeatMs?: number } = {}) {
   const followerName = `rtm-test-events-${run}`;
   const reader = new RedisHealthEventsReader({ redis, stream, openConnection: () => createRedis(REDIS_URL, 'blocking', { connectionName: followerName }) });
   const publisher = new RedisHealthEvents({ redis, stream, snapshots: { upsert: () => Promise.resolve() } });
-  const gate = boundedGate(opts.ceiling ?? 100);
+  const gate = followerGate(opts.ceiling ?? 100);
   const telemetry = createTelemetry();
   const { app } = testApp({
     healthEventsReader: reader,
@@ -136,11 +136,11 @@ describe('GET /events on a real Redis', () => {
     const h = await harness();
     const followers = [await h.get('?follow=true'), await h.get('?follow=true&game_id=g-1')];
     await expect.poll(h.followerConnections, { timeout: 5_000 }).toBe(2);
-    expect(h.gate.inUse).toBe(2);
+    expect(h.gate.active).toBe(2);
     expect(await h.followersGauge()).toBe('2');
     for (const f of followers) f.leave();
     await expect.poll(h.followerConnections, { timeout: 5_000 }).toBe(0);
-    await expect.poll(() => h.gate.inUse, { timeout: 5_000 }).toBe(0);
+    await expect.poll(() => h.gate.active, { timeout: 5_000 }).toBe(0);
     expect(await h.followersGauge()).toBe('0');
   });
 
@@ -154,7 +154,7 @@ describe('GET /events on a real Redis', () => {
     // One Redis connection per admitted follower, none for the refused one.
     await expect.poll(h.followerConnections, { timeout: 5_000 }).toBe(2);
     first.leave();
-    await expect.poll(() => h.gate.inUse, { timeout: 5_000 }).toBe(1);
+    await expect.poll(() => h.gate.active, { timeout: 5_000 }).toBe(1);
     expect((await h.get('?follow=true')).res.status).toBe(200);
   });
 
@@ -163,6 +163,6 @@ describe('GET /events on a real Redis', () => {
     const res = await fetch(`${h.base}?follow=true`);
     expect(res.status).toBe(401);
     expect(await res.json()).toMatchObject({ error: { code: 'unauthorized' } });
-    expect(h.gate.inUse).toBe(0);
+    expect(h.gate.active).toBe(0);
   });
 });

@@ -7,7 +7,7 @@
 import type { Queue } from 'bullmq';
 import type { AppDeps } from '../../src/http/app.js';
 import { createApp } from '../../src/http/app.js';
-import { boundedGate } from '../../src/http/follower-gate.js';
+import { followerGate as openFollowerGate } from '../../src/http/follower-gate.js';
 import type { GameWindow, GamesPagesDeps } from '../../src/http/games-pages.js';
 import { mountGamesPages } from '../../src/http/games-pages.js';
 import type { EnqueueOutcome, Enqueuer } from '../../src/jobs/enqueue.js';
@@ -73,7 +73,8 @@ export function testApp(options: TestAppOptions = {}) {
   const operations = over.operations ?? new InMemoryOperationLog();
   const docker = new FakeDockerEngine();
   const healthEvents = new InMemoryHealthEventStream();
-  const followerGate = boundedGate(100);
+  // One ceiling for the logs and the live events, as the web role has.
+  const followerGate = openFollowerGate(100);
   // Readiness checks fail while a test marks their dependency down.
   const down = { redis: false, postgres: false, docker: false };
   const deps: AppDeps = {
@@ -94,6 +95,9 @@ export function testApp(options: TestAppOptions = {}) {
     bodyLimitBytes: 1024,
     maxWaiters: 1000,
     logger: new RecordingLogger(),
+    engine: docker,
+    followers: followerGate,
+    logBufferBytes: 1024 * 1024,
     ...over,
   };
   const app = createApp(deps);
@@ -104,7 +108,7 @@ export function testApp(options: TestAppOptions = {}) {
       headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json', ...headers },
       ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
     });
-  return { app, call, enqueuer, records, operations, down, docker, healthEvents, followerGate };
+  return { app, call, enqueuer, records, operations, down, docker, healthEvents, followerGate, deps };
 }
 
 /** The dashboard's credentials as a browser sends them. */

@@ -57,6 +57,7 @@ async function subject(opts: { placementTimeoutMs?: number; taskPollMs?: number 
     localImage: 'galaxy-test-engine:labelled',
     healthImage: 'galaxy-test-engine:healthcheck',
     busyImage: 'galaxy-test-engine:busy',
+    chatterImage: 'galaxy-test-engine:chatter',
     remoteImage: 'registry.invalid/galaxy/engine:1',
     pullableImage: () => {
       // Pushed from the machine's engine, which keeps no copy: the swarm's engine must download it.

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { RunSpec } from '../../src/domain/engine-port.js';
 import { describeDockerEngineContract, describeReplaceContract, HEALTH_MOUNT } from '../contracts/docker-engine.contract.js';
+import { fakeChatter } from '../fakes/fake-chatter.js';
 import { FakeDockerEngine } from '../fakes/fake-docker-engine.js';
 
 /** As galaxy-test-engine:busy: its engines keep half a CPU busy. */
@@ -31,6 +32,8 @@ describeDockerEngineContract('fake', () => {
   port.images.set('127.0.0.1:1/engine:1', labels);
   port.unreachableRegistries.add('127.0.0.1:1');
   const healthImage = withHealthImage(port, labels);
+  port.images.set('local/engine:chatter', labels);
+  port.programs.set('local/engine:chatter', fakeChatter);
   let pushed = 0;
   return Promise.resolve({
     port,
@@ -44,6 +47,7 @@ describeDockerEngineContract('fake', () => {
       return Promise.resolve(ref);
     },
     unreachableLocalImage: '127.0.0.1:1/engine:1',
+    chatterImage: 'local/engine:chatter',
     downloads: () => port.downloads,
     network: 'net',
     prefix: 'fake',
@@ -65,6 +69,7 @@ describeReplaceContract('fake', () => {
     healthImage: withHealthImage(port, labels),
     busyImage: withBusyImage(port, labels),
     otherImage: 'local/engine:2',
+    chatterImage: 'local/engine:1',
     remoteImage: 'registry.invalid/engine:1',
     pullableImage: () => Promise.reject(new Error('not used')),
     unreachableLocalImage: 'local/engine:1',

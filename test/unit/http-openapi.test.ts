@@ -50,7 +50,7 @@ describe('OpenAPI document', () => {
       Object.entries(doc.paths).flatMap(([path, methods]) => (path.startsWith('/admin/') ? [] : Object.keys(methods).map((m) => `${m} ${path}`))),
     );
     expect(documented).toEqual(served);
-    expect(served.size).toBe(18);
+    expect(served.size).toBe(19);
   });
 
   it('every $ref resolves inside the document, and every named schema is used', async () => {

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { HealthEvent } from '../../src/domain/model.js';
 import { startRuntime } from '../../src/domain/start.js';
 import { stopRuntime } from '../../src/domain/stop.js';
-import { boundedGate } from '../../src/http/follower-gate.js';
+import { followerGate } from '../../src/http/follower-gate.js';
 import { InMemoryHealthEventStream } from '../fakes/in-memory-health-event-stream.js';
 import { IMAGE, world } from '../fakes/world.js';
 import { SseReader } from '../support/sse.js';
@@ -77,7 +77,7 @@ const event = (gameId: string, eventType: HealthEvent['eventType'] = 'container_
 function eventsApp(over: TestAppOptions = {}) {
   const stream = new InMemoryHealthEventStream();
   const followers: number[] = [];
-  const gate = boundedGate(2);
+  const gate = followerGate(2);
   const app = testApp({ healthEventsReader: stream, followerGate: gate, countEventFollowers: (d) => followers.push(d), ...over });
   const get = (query = '', headers: Record<string, string> = {}) => app.call('GET', `/api/v1/internal/events${query}`, undefined, headers);
   return { stream, gate, followers, app, get };
@@ -105,7 +105,7 @@ describe('GET /events', () => {
       })),
     );
     // Not followed: no slot was taken, no follower counted.
-    expect(s.gate.inUse).toBe(0);
+    expect(s.gate.active).toBe(0);
     expect(s.followers).toEqual([]);
   });
 
@@ -127,11 +127,11 @@ describe('GET /events', () => {
     expect(await sse.next()).toEqual({ comment: 'ping' });
     await s.stream.publish(event('g-3'));
     expect(JSON.parse((await sse.nextEvent())!.data!)).toMatchObject({ game_id: 'g-3' });
-    expect(s.gate.inUse).toBe(1);
+    expect(s.gate.active).toBe(1);
     expect(s.stream.openFollowers).toBe(1);
     expect(s.followers).toEqual([1]);
     await sse.cancel();
-    await expect.poll(() => [s.gate.inUse, s.stream.openFollowers]).toEqual([0, 0]);
+    await expect.poll(() => [s.gate.active, s.stream.openFollowers]).toEqual([0, 0]);
     expect(s.followers).toEqual([1, -1]);
   });
 
@@ -145,12 +145,12 @@ describe('GET /events', () => {
     // Reading what is there takes no slot.
     expect((await s.get()).status).toBe(200);
     await first.cancel();
-    await expect.poll(() => s.gate.inUse).toBe(1);
+    await expect.poll(() => s.gate.active).toBe(1);
     const third = await s.get('?follow=true');
     expect(third.status).toBe(200);
     await new SseReader(third.body).cancel();
     await second.cancel();
-    await expect.poll(() => s.gate.inUse).toBe(0);
+    await expect.poll(() => s.gate.active).toBe(0);
   });
 
   it('ends followed streams when the process closes', async () => {
@@ -160,7 +160,7 @@ describe('GET /events', () => {
     await expect.poll(() => s.stream.openFollowers).toBe(1);
     closing.abort();
     expect(await sse.rest()).toEqual([]);
-    expect([s.gate.inUse, s.stream.openFollowers]).toEqual([0, 0]);
+    expect([s.gate.active, s.stream.openFollowers]).toEqual([0, 0]);
   });
 
   it('a stream that fails once begun says so in an error event, then ends', async () => {
@@ -178,6 +178,6 @@ describe('GET /events', () => {
     expect(badId.status).toBe(400);
     expect(await badId.json()).toMatchObject({ error: { code: 'start_config_invalid', message: expect.stringContaining('Last-Event-ID') } });
     expect((await s.app.app.request('/api/v1/internal/events')).status).toBe(401);
-    expect(s.gate.inUse).toBe(0);
+    expect(s.gate.active).toBe(0);
   });
 });

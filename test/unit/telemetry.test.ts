@@ -116,6 +116,21 @@ describe('telemetry as Prometheus text', () => {
     ]);
   });
 
+  it("exports contract §16's in addition: followed streams now (read at scrape time) and the lines slow readers missed", async () => {
+    const t = createTelemetry();
+    let followers = 3;
+    t.setFollowersSource(() => followers);
+    t.recordLogLineDropped();
+    t.recordLogLineDropped();
+    const text = await t.metricsText();
+    expect(text).toContain('# TYPE rtmanager_log_followers gauge\n');
+    expect(text).toContain('# TYPE rtmanager_log_lines_dropped_total counter\n');
+    expect(samples(text, 'rtmanager_log_followers')).toEqual(['rtmanager_log_followers 3']);
+    expect(samples(text, 'rtmanager_log_lines_dropped_total')).toEqual(['rtmanager_log_lines_dropped_total 2']);
+    followers = 0;
+    expect(samples(await t.metricsText(), 'rtmanager_log_followers')).toEqual(['rtmanager_log_followers 0']);
+  });
+
   it('keeps the last queue depths when the source fails', async () => {
     const t = createTelemetry();
     t.setQueueDepthSource(() => Promise.resolve([{ queue: 'q', state: 'active', count: 2 }]));

@@ -17,7 +17,10 @@ import { CONTAINER_ENGINE_CAPABILITIES, SWARM_ENGINE_CAPABILITIES } from './engi
 import type { EngineEvent, EventsFollower } from './events-follower.js';
 import type { DockerTls } from './host.js';
 import { readDockerTls } from './host.js';
+import { openContainerLogs } from './container-logs.js';
+import type { LazyEngineOptions } from './lazy-engine.js';
 import { LazyDockerEngine } from './lazy-engine.js';
+import { openTaskLogs } from './task-logs.js';
 
 /** What the backend is opened from: the configuration's own fields (config.ts). */
 export interface RuntimeBackendConfig {
@@ -61,7 +64,8 @@ export function openRuntimeBackend(config: RuntimeBackendConfig, opts: { telemet
   const tls = readDockerTls(config.docker.tls);
   const capabilities = config.backend === 'swarm' ? SWARM_ENGINE_CAPABILITIES : CONTAINER_ENGINE_CAPABILITIES;
   const { telemetry } = opts;
-  const engine = new LazyDockerEngine({ load: () => loadEngine(config, tls, telemetry), capabilities, host: config.docker.host, tls, telemetry });
+  const logs = logReader(config);
+  const engine = new LazyDockerEngine({ load: () => loadEngine(config, tls, telemetry), capabilities, host: config.docker.host, tls, telemetry, logs });
   return {
     kind: config.backend,
     engine,
@@ -86,7 +90,14 @@ async function loadEngine(config: RuntimeBackendConfig, tls: DockerTls | null, t
   }
   const { SwarmEngine } = await import('./swarm-engine.js');
   const { placementTimeoutMs, reserveLimits } = config.swarm;
-  return new SwarmEngine({ ...options, placementTimeoutMs, reserveLimits });
+  return new SwarmEngine({ ...options, placementTimeoutMs, reserveLimits, logPollMs: config.swarm.pollMs });
+}
+
+/** The backend's log reader, on whatever requests the lazy engine makes: a container's on one engine, a task's on a swarm. */
+function logReader(config: RuntimeBackendConfig): LazyEngineOptions['logs'] {
+  const deadlineMs = config.docker.timeoutMs;
+  if (config.backend === 'docker') return (requests, id, query, signal) => openContainerLogs(requests, id, query, signal, deadlineMs);
+  return (requests, id, query, signal) => openTaskLogs(requests, id, query, signal, { deadlineMs, pollMs: config.swarm.pollMs });
 }
 
 /** One engine: its event stream (die, oom, health_status). A swarm emits no task events: our services' tasks are read every pollMs. */

@@ -13,9 +13,11 @@ import type {
   ContainerInfo,
   DockerEngine,
   EffectiveLimits,
+  EngineLogs,
   EngineStats,
   HealthVerdict,
   ImageInfo,
+  LogQuery,
   PullOptions,
   PullOutcome,
   RunResult,
@@ -23,7 +25,9 @@ import type {
 } from '../../domain/engine-port.js';
 import type { DaemonClientOptions } from './daemon-client.js';
 import { DaemonClient } from './daemon-client.js';
-import { createError, daemonError, messageOf, parseDockerTime, statusOf } from './daemon-errors.js';
+import { modemDaemonRequests } from './daemon-requests.js';
+import { openContainerLogs } from './container-logs.js';
+import { createError, daemonError, isMissingImage, messageOf, parseDockerTime, statusOf } from './daemon-errors.js';
 import { daemonSampler, readStats } from './container-stats.js';
 import { CONTAINER_ENGINE_CAPABILITIES } from './engine-capabilities.js';
 import { awaitContainerHealth, healthOfState, healthOfStatusLine } from './health.js';
@@ -40,11 +44,6 @@ export interface ContainerEngineOptions extends EngineOptions {
 }
 
 export const DEFAULT_RUN_CONCURRENCY = 8;
-
-/** The daemon's answer to a create whose image is not local (404, "No such image: …"). */
-function isMissingImage(error: unknown): boolean {
-  return statusOf(error) === 404 && /no such image/i.test(messageOf(error));
-}
 
 export class ContainerEngine implements DockerEngine {
   readonly capabilities = CONTAINER_ENGINE_CAPABILITIES;
@@ -123,6 +122,15 @@ export class ContainerEngine implements DockerEngine {
 
   awaitHealth(containerId: string, timeoutMs: number): Promise<HealthVerdict> {
     return awaitContainerHealth(this.client, containerId, timeoutMs);
+  }
+
+  async openLogs(containerId: string, query: LogQuery, signal: AbortSignal): Promise<EngineLogs | null> {
+    try {
+      const requests = modemDaemonRequests(this.client.docker);
+      return await this.client.timed('logs', () => openContainerLogs(requests, containerId, query, signal, this.client.deadlines.callMs));
+    } catch (error) {
+      throw daemonError(error);
+    }
   }
 
   async inspectContainer(nameOrId: string): Promise<ContainerInfo | null> {

@@ -42,3 +42,8 @@ export function parseDockerTime(value: string | undefined): Date | null {
   const date = new Date(value);
   return Number.isNaN(date.getTime()) ? null : date;
 }
+
+/** The daemon's answer to a create whose image is not local (404, "No such image: …"). */
+export function isMissingImage(error: unknown): boolean {
+  return statusOf(error) === 404 && /no such image/i.test(messageOf(error));
+}

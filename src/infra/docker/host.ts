@@ -59,6 +59,6 @@ export function readDockerTls(settings: { verify: boolean; certPath: string } | 
  * over a request's, so dockerode (which cannot be told not to verify) and
  * the bare ping share one behaviour. Kept alive, as Node's global agent is.
  */
-export function dockerTlsAgent(tls: DockerTls): https.Agent {
-  return new https.Agent({ keepAlive: true, ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: tls.verify });
+export function dockerTlsAgent(tls: DockerTls, opts: { keepAlive: boolean } = { keepAlive: true }): https.Agent {
+  return new https.Agent({ keepAlive: opts.keepAlive, ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: tls.verify });
 }

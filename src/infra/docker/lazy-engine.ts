@@ -13,14 +13,18 @@ import type {
   ContainerInfo,
   DockerEngine,
   EngineCapabilities,
+  EngineLogs,
   EngineStats,
   HealthVerdict,
   ImageInfo,
+  LogQuery,
   PullOptions,
   PullOutcome,
   RunResult,
   RunSpec,
 } from '../../domain/engine-port.js';
+import type { DaemonRequests } from './daemon-requests.js';
+import { bareDaemonRequests } from './daemon-requests.js';
 import type { DockerTls } from './host.js';
 import { dockerTarget, dockerTlsAgent } from './host.js';
 
@@ -33,11 +37,14 @@ export interface LazyEngineOptions {
   tls: DockerTls | null;
   telemetry?: Telemetry;
   pingTimeoutMs?: number;
+  /** The backend's log reader (container-logs.ts, task-logs.ts), over bare socket requests: reading logs loads no dockerode either. */
+  logs: (requests: DaemonRequests, containerId: string, query: LogQuery, signal: AbortSignal) => Promise<EngineLogs | null>;
 }
 
 export class LazyDockerEngine implements DockerEngine {
   readonly capabilities: EngineCapabilities;
   private engine: Promise<DockerEngine> | undefined;
+  private requests: DaemonRequests | undefined;
 
   constructor(private readonly opts: LazyEngineOptions) {
     this.capabilities = opts.capabilities;
@@ -55,6 +62,16 @@ export class LazyDockerEngine implements DockerEngine {
       return await pingDaemon(this.opts.host, this.opts.pingTimeoutMs ?? 2_000, this.opts.tls);
     } finally {
       this.opts.telemetry?.recordDockerOp('ping', (performance.now() - began) / 1000);
+    }
+  }
+
+  async openLogs(containerId: string, query: LogQuery, signal: AbortSignal): Promise<EngineLogs | null> {
+    this.requests ??= bareDaemonRequests(this.opts.host, this.opts.tls);
+    const began = performance.now();
+    try {
+      return await this.opts.logs(this.requests, containerId, query, signal);
+    } finally {
+      this.opts.telemetry?.recordDockerOp('logs', (performance.now() - began) / 1000);
     }
   }
 

@@ -29,9 +29,11 @@ import type { PullPolicy } from '../../domain/model.js';
 import type {
   ContainerInfo,
   DockerEngine,
+  EngineLogs,
   EngineStats,
   HealthVerdict,
   ImageInfo,
+  LogQuery,
   PullOptions,
   PullOutcome,
   RunResult,
@@ -40,6 +42,7 @@ import type {
 import type { EngineOptions } from './container-engine.js';
 import { daemonSampler, readStats } from './container-stats.js';
 import { DaemonClient } from './daemon-client.js';
+import { modemDaemonRequests } from './daemon-requests.js';
 import { createError, daemonError, statusOf } from './daemon-errors.js';
 import { SWARM_ENGINE_CAPABILITIES } from './engine-capabilities.js';
 import { ImageStore } from './image-store.js';
@@ -48,6 +51,7 @@ import { TERMINAL, currentTask, serviceSpec, specStop } from './swarm-service-sp
 import { awaitTaskHealth } from './swarm-health.js';
 import { SwarmServices } from './swarm-services.js';
 import { SwarmView } from './swarm-view.js';
+import { openTaskLogs } from './task-logs.js';
 
 export interface SwarmEngineOptions extends EngineOptions {
   /** A task no node would take for this long fails its start, with Swarm's reason (RTMANAGER_SWARM_PLACEMENT_TIMEOUT_MS). */
@@ -56,6 +60,8 @@ export interface SwarmEngineOptions extends EngineOptions {
   reserveLimits?: boolean;
   /** How often a task is looked at while the engine waits for it to start or stop. */
   taskPollMs?: number;
+  /** How often a followed task's log reader looks at whether the task is over (RTMANAGER_SWARM_POLL_MS). */
+  logPollMs?: number;
 }
 
 export class SwarmEngine implements DockerEngine {
@@ -66,11 +72,13 @@ export class SwarmEngine implements DockerEngine {
   private readonly view: SwarmView;
   private readonly shape: ServiceShape;
   private readonly taskPollMs: number;
+  private readonly logPollMs: number;
 
   constructor(opts: SwarmEngineOptions) {
     this.client = new DaemonClient(opts);
     this.images = new ImageStore(this.client, opts);
     this.taskPollMs = opts.taskPollMs ?? 50;
+    this.logPollMs = opts.logPollMs ?? 1_000;
     this.services = new SwarmServices(this.client, { placementTimeoutMs: opts.placementTimeoutMs ?? 30_000, taskPollMs: this.taskPollMs });
     this.view = new SwarmView(this.client, this.images);
     this.shape = { reserveLimits: opts.reserveLimits ?? true };
@@ -157,6 +165,16 @@ export class SwarmEngine implements DockerEngine {
       return await awaitTaskHealth(this.view, this.services, containerId, timeoutMs, this.taskPollMs);
     } catch (error) {
       throw isDockerDeadline(error) ? error : daemonError(error);
+    }
+  }
+
+  async openLogs(containerId: string, query: LogQuery, signal: AbortSignal): Promise<EngineLogs | null> {
+    try {
+      const requests = modemDaemonRequests(this.client.docker);
+      const opts = { deadlineMs: this.client.deadlines.callMs, pollMs: this.logPollMs };
+      return await this.client.timed('logs', () => openTaskLogs(requests, containerId, query, signal, opts));
+    } catch (error) {
+      throw daemonError(error);
     }
   }
 

@@ -1,0 +1,145 @@
+import { describe, expect, it } from 'vitest';
+import type { LogLine } from '../../src/domain/engine-port.js';
+import { LOG_LINE_MAX_BYTES, LineAssembler } from '../../src/domain/log-lines.js';
+import { DockerLogParser } from '../../src/infra/docker/log-frames.js';
+
+const utf8 = (text: string) => new TextEncoder().encode(text);
+const TS = '2026-12-07T10:00:00.123456789Z';
+
+function assemble(pieces: Array<[string, Uint8Array | string]>, dropCarriageReturn = false): LogLine[] {
+  const lines: LogLine[] = [];
+  const assembler = new LineAssembler('stdout', (l) => lines.push(l), dropCarriageReturn);
+  for (const [ts, bytes] of pieces) assembler.push(ts, typeof bytes === 'string' ? utf8(bytes) : bytes);
+  assembler.end();
+  return lines;
+}
+
+/** Docker's frame: stream, three zero bytes, the payload's length big-endian, the payload. */
+function frame(stream: 1 | 2 | 3, payload: string | Uint8Array): Uint8Array {
+  const body = typeof payload === 'string' ? utf8(payload) : payload;
+  const out = new Uint8Array(8 + body.length);
+  out[0] = stream;
+  new DataView(out.buffer).setUint32(4, body.length);
+  out.set(body, 8);
+  return out;
+}
+
+const concat = (...parts: Uint8Array[]) => {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+};
+
+function parse(tty: boolean, chunks: Uint8Array[]): { lines: LogLine[]; error: string } {
+  const lines: LogLine[] = [];
+  const parser = new DockerLogParser(tty, (l) => lines.push(l));
+  for (const chunk of chunks) parser.write(chunk);
+  parser.end();
+  return { lines, error: parser.error };
+}
+
+describe('LineAssembler (contract §16 bounds on a line)', () => {
+  it('ends a line at each newline, stamped with when its first piece came; an empty line is a line; a last piece without newline is one at the end', () => {
+    expect(
+      assemble([
+        ['t1', 'a\n\nb'],
+        ['t2', 'c\nd'],
+      ]),
+    ).toEqual([
+      { ts: 't1', stream: 'stdout', line: 'a', truncated: false },
+      { ts: 't1', stream: 'stdout', line: '', truncated: false },
+      { ts: 't1', stream: 'stdout', line: 'bc', truncated: false },
+      { ts: 't2', stream: 'stdout', line: 'd', truncated: false },
+    ]);
+    expect(assemble([['t1', 'a\n']])).toHaveLength(1);
+  });
+
+  it('cuts a line longer than 16 KiB at 16 KiB, marks it, and goes on with the next line whole', () => {
+    const long = 'x'.repeat(20_000);
+    const lines = assemble([
+      ['t', `${long.slice(0, 9_000)}`],
+      ['t', `${long.slice(9_000)}\nnext\n`],
+    ]);
+    expect(lines.map((l) => [l.line.length, l.truncated])).toEqual([
+      [LOG_LINE_MAX_BYTES, true],
+      [4, false],
+    ]);
+    expect(assemble([['t', `${'y'.repeat(LOG_LINE_MAX_BYTES)}\n`]])[0]).toMatchObject({ truncated: false });
+  });
+
+  it('a character the cut falls inside is left out whole, not replaced', () => {
+    // 16383 ASCII bytes, then a three-byte snowman straddling the 16 KiB cut.
+    const lines = assemble([['t', `${'a'.repeat(LOG_LINE_MAX_BYTES - 1)}\u2603tail\n`]]);
+    expect(lines[0]!.line).toBe('a'.repeat(LOG_LINE_MAX_BYTES - 1));
+    expect(lines[0]!.truncated).toBe(true);
+  });
+
+  it('bytes that are not UTF-8 become U+FFFD; a character split over two pieces is decoded whole', () => {
+    const snowman = utf8('\u2603');
+    const lines = assemble([
+      ['t', new Uint8Array([0x61, 0xff, 0xfe, 0x62, 0x0a])],
+      ['t', concat(utf8('snow '), snowman.subarray(0, 1))],
+      ['t', concat(snowman.subarray(1), utf8(' man\n'))],
+    ]);
+    expect(lines.map((l) => l.line)).toEqual(['a\uFFFD\uFFFDb', 'snow \u2603 man']);
+  });
+
+  it("a TTY's \\r before the newline is no part of the line", () => {
+    expect(assemble([['t', 'a\r\nb\n']], true).map((l) => l.line)).toEqual(['a', 'b']);
+    expect(assemble([['t', 'a\r\n']], false).map((l) => l.line)).toEqual(['a\r']);
+  });
+});
+
+describe("DockerLogParser (Docker's log stream with timestamps)", () => {
+  const framed = concat(
+    frame(1, `${TS} out one\n`),
+    frame(2, `${TS} err one\n`),
+    // A message Docker cut in two (a partial one without its newline, then the rest, stamped again).
+    frame(1, `${TS} part`),
+    frame(1, `2026-12-07T10:00:01.000000000Z ial\n`),
+    frame(2, `${TS} err \u2603\n`),
+  );
+  const expected = [
+    { ts: TS, stream: 'stdout', line: 'out one', truncated: false },
+    { ts: TS, stream: 'stderr', line: 'err one', truncated: false },
+    { ts: TS, stream: 'stdout', line: 'partial', truncated: false },
+    { ts: TS, stream: 'stderr', line: 'err \u2603', truncated: false },
+  ];
+
+  it('demultiplexes frames into stdout and stderr lines, the timestamp taken off each message', () => {
+    expect(parse(false, [framed])).toEqual({ lines: expected, error: '' });
+  });
+
+  it('reads the same however the stream is cut into chunks: at every byte', () => {
+    for (let cut = 1; cut < framed.length; cut++) {
+      expect(parse(false, [framed.subarray(0, cut), framed.subarray(cut)]).lines, `cut at ${cut}`).toEqual(expected);
+    }
+    expect(
+      parse(
+        false,
+        [...framed].map((b) => new Uint8Array([b])),
+      ).lines,
+    ).toEqual(expected);
+  });
+
+  it("a TTY's stream has no frames: each message is `timestamp message` up to its newline, all stdout", () => {
+    const raw = utf8(`${TS} one\r\n${TS} two \u2603\r\n`);
+    const want = [
+      { ts: TS, stream: 'stdout', line: 'one', truncated: false },
+      { ts: TS, stream: 'stdout', line: 'two \u2603', truncated: false },
+    ];
+    expect(parse(true, [raw]).lines).toEqual(want);
+    for (let cut = 1; cut < raw.length; cut++) expect(parse(true, [raw.subarray(0, cut), raw.subarray(cut)]).lines).toEqual(want);
+  });
+
+  it("keeps what the daemon wrote on its own stream (3) as the stream's error", () => {
+    expect(parse(false, [concat(frame(1, `${TS} ok\n`), frame(3, 'error from daemon in stream: boom\n'))])).toEqual({
+      lines: [{ ts: TS, stream: 'stdout', line: 'ok', truncated: false }],
+      error: 'error from daemon in stream: boom',
+    });
+  });
+});
