@@ -10,7 +10,7 @@ import { mkdir } from 'node:fs/promises';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FaultSystem } from '../faults/support.js';
-import { faultSystem } from '../faults/support.js';
+import { docker, faultSystem } from '../faults/support.js';
 import { launchChromium } from '../support/chromium.js';
 
 const IMAGE = 'galaxy-test-engine:labelled';
@@ -115,6 +115,36 @@ describe('the games pages in a real browser', () => {
       const kinds = await page.locator('#operations tbody tr td:nth-child(2)').allInnerTexts();
       expect(kinds).toEqual(['stop', 'start']);
       await expect.poll(() => page.locator('#stats-state').innerText(), { timeout: 15_000 }).toBe(await expectedStatsLabel(page));
+      expect(problems).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('show lines the engine wrote after the page opened, as text, stderr apart, until the stop ends the stream', { timeout: 90_000 }, async () => {
+    const followed = s.gameId('tail');
+    const started = await s.post(`/runtimes/${followed}/start?wait=45`, { image_ref: IMAGE });
+    expect(started.status, await started.clone().text()).toBe(200);
+    const containerId = (await s.records.get(followed))!.currentContainerId!;
+    /** A line on the engine's own stdout (1) or stderr (2): written to its init process's, as the engine's would be. */
+    const engineWrites = async (line: string, fd: 1 | 2) => {
+      const exec = await docker.getContainer(containerId).exec({ Cmd: ['/bin/busybox', 'sh', '-c', `echo '${line}' > /proc/1/fd/${fd}`] });
+      await exec.start({ Detach: true });
+    };
+    const { context, page, problems } = await operatorPage();
+    try {
+      await page.goto(`${s.base}/admin/games/${followed}`);
+      await expect.poll(() => page.locator('#logs-state').innerText(), { timeout: 15_000 }).toBe('following');
+      const marker = `after-open-${Date.now()}`;
+      await engineWrites(`${marker} <b>out</b>`, 1);
+      await engineWrites(`${marker} err`, 2);
+      await expect.poll(() => page.locator('#log-lines span', { hasText: marker }).count(), { timeout: 15_000 }).toBe(2);
+      expect(await page.locator('#log-lines span.stdout', { hasText: `${marker} <b>out</b>` }).count()).toBe(1);
+      expect(await page.locator('#log-lines b').count()).toBe(0);
+      expect(await page.locator('#log-lines span.stderr', { hasText: `${marker} err` }).count()).toBe(1);
+      // The stop ends the followed stream with its end line: the page says so and does not reconnect.
+      expect((await s.post(`/runtimes/${followed}/stop?wait=45`)).status).toBe(200);
+      await expect.poll(() => page.locator('#logs-state').innerText(), { timeout: 30_000 }).toMatch(/^the engine stopped/);
       expect(problems).toEqual([]);
     } finally {
       await context.close();
