@@ -109,9 +109,17 @@ export function describeLogsContract<S extends LogsSubject & { cleanup(): Promis
       expect(linesOf(replay.lines, 'stdout')).toEqual([...CHATTER_PREAMBLE, 'tick 1 out']);
 
       const running = await s.port.run(chatter(s, 'logs-stop', {}));
-      const following = readAll(await open(s.port, running.containerId, { follow: true }));
+      // Stopped once its preamble was heard: a loaded machine may not have written it yet when the run returns.
+      const lines: LogLine[] = [];
+      let heardReady: () => void = () => undefined;
+      const ready = new Promise<void>((resolve) => (heardReady = resolve));
+      const following = (await open(s.port, running.containerId, { follow: true })).read((l) => {
+        lines.push(l);
+        if (l.line === 'ready') heardReady();
+      });
+      await ready;
       await s.port.stop(running.containerId, 1);
-      const { end, lines } = await following;
+      const end = await following;
       expect(end).toEqual({ kind: 'stopped', exitCode: (await s.port.inspectContainer(running.containerId))?.exitCode });
       expect(linesOf(lines, 'stdout').slice(0, CHATTER_PREAMBLE.length)).toEqual(CHATTER_PREAMBLE);
     }),

@@ -95,7 +95,11 @@ export function logsSuite(): void {
     it('tail=N: the last N lines; since (ISO-8601 or unix seconds): the lines written at or after it', async () => {
       const last = ndjson<Line>(await (await logs(gameId, '?tail=3')).text());
       expect(last).toHaveLength(3);
-      const all = ndjson<Line>(await (await logs(gameId, '?tail=10000')).text());
+      // A loaded machine may not have run the engine to its third tick yet.
+      let all: Line[] = [];
+      await expect
+        .poll(async () => (all = ndjson<Line>(await (await logs(gameId, '?tail=10000')).text())).some((l) => l.line === 'tick 3 out'), { timeout: 20_000 })
+        .toBe(true);
       const pivot = all.find((l) => l.line === 'tick 3 out')!;
       for (const since of [pivot.ts, (Date.parse(pivot.ts) / 1000).toFixed(3)]) {
         const after = ndjson<Line>(await (await logs(gameId, `?tail=10000&since=${encodeURIComponent(since)}`)).text());
