@@ -9,7 +9,7 @@
 import type { PullPolicy, RuntimeHealth } from './model.js';
 import type { EngineLogs, EngineStats, LogQuery } from './engine-window.js';
 // The window's shapes travel with the port that answers them.
-export type { EngineLogs, EngineStats, LogLine, LogQuery, LogsEnd, LogStreamName } from './engine-window.js';
+export type { EngineLogs, EngineStats, LogLine, LogQuery, LogSink, LogsEnd, LogStreamName } from './engine-window.js';
 
 /**
  * A pull so far, over all its layers. Layers and their sizes become known as

@@ -57,13 +57,28 @@ export interface LogQuery {
  */
 export type LogsEnd = { kind: 'complete' } | { kind: 'stopped'; exitCode: number | null } | { kind: 'closed' };
 
+/**
+ * Where a read hands an engine's lines. A reader whose buffer is full would
+ * drop the next line anyway: while `wants` says so, a line is passed over
+ * whole, never decoded (`passed`), which is what keeps a paused reader from
+ * costing the CPU a fast one needs.
+ */
+export interface LogSink {
+  /** A whole line, each stream's lines in their order. */
+  line(line: LogLine): void;
+  /** False while a line would only be dropped. A sink without it takes every line. */
+  wants?(): boolean;
+  /** A line passed over because `wants` said no. */
+  passed?(): void;
+}
+
 /** A container's output opened for reading (DockerEngine.openLogs). */
 export interface EngineLogs {
   /**
-   * Hands every line to `onLine` as it arrives, each stream's lines in their
-   * order, without waiting on the caller (a caller that cannot keep up
-   * drops, it does not slow the read). Settles with how the read ended;
-   * throws when the daemon's stream breaks off. Called once.
+   * Hands every line to `sink` as it arrives, without waiting on the caller
+   * (a caller that cannot keep up drops, it does not slow the read). Settles
+   * with how the read ended; throws when the daemon's stream breaks off.
+   * Called once.
    */
-  read(onLine: (line: LogLine) => void): Promise<LogsEnd>;
+  read(sink: LogSink): Promise<LogsEnd>;
 }

@@ -6,7 +6,7 @@
  * whole, so a character whose bytes arrive in two pieces (two frames, two
  * reads) is decoded as the one character it is.
  */
-import type { LogLine, LogStreamName } from './engine-port.js';
+import type { LogSink, LogStreamName } from './engine-port.js';
 
 /** 16 KiB of UTF-8: the most of one line a reader gets (Docker's own log messages are cut at the same size). */
 export const LOG_LINE_MAX_BYTES = 16 * 1024;
@@ -31,7 +31,7 @@ export class LineAssembler {
   /** `dropCarriageReturn`: a TTY writes `\r\n`; its `\r` is no part of the line. */
   constructor(
     private readonly stream: LogStreamName,
-    private readonly emit: (line: LogLine) => void,
+    private readonly sink: LogSink,
     private readonly dropCarriageReturn = false,
   ) {}
 
@@ -68,14 +68,20 @@ export class LineAssembler {
   }
 
   private flush(): void {
-    let bytes = joined(this.pieces, this.size);
-    if (this.truncated) bytes = withoutCutCharacter(bytes);
-    else if (this.dropCarriageReturn && bytes[bytes.length - 1] === CARRIAGE_RETURN) bytes = bytes.subarray(0, -1);
-    this.emit({ ts: this.ts ?? '', stream: this.stream, line: this.decoder.decode(bytes), truncated: this.truncated });
+    if (this.sink.wants?.() === false) this.sink.passed?.();
+    else this.sink.line({ ts: this.ts ?? '', stream: this.stream, line: this.decoder.decode(this.bytes()), truncated: this.truncated });
     this.pieces = [];
     this.size = 0;
     this.truncated = false;
     this.ts = null;
+  }
+
+  /** The line's bytes as a reader gets them: a cut character left out, a TTY's `\r` dropped. */
+  private bytes(): Uint8Array {
+    const bytes = joined(this.pieces, this.size);
+    if (this.truncated) return withoutCutCharacter(bytes);
+    if (this.dropCarriageReturn && bytes[bytes.length - 1] === CARRIAGE_RETURN) return bytes.subarray(0, -1);
+    return bytes;
   }
 }
 

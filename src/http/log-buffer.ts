@@ -5,9 +5,12 @@
  * The engine's stream is read as fast as it comes whatever the reader does,
  * so a reader that does not keep up never grows the server's memory: past
  * the bound lines are dropped, and where they were the reader finds
- * `{"dropped":N}` once it has caught up.
+ * `{"dropped":N}` once it has caught up. Once one line is dropped, every
+ * line is until the reader takes some of the queue: the engine's read then
+ * passes lines over without decoding them (LogSink.wants), and the gap is
+ * one gap, not lines that happened to fit scattered through it.
  */
-import type { LogLine } from '../domain/engine-port.js';
+import type { LogLine, LogSink } from '../domain/engine-port.js';
 
 export type LogFormat = 'ndjson' | 'sse';
 
@@ -30,10 +33,12 @@ export function encodeEvent(format: LogFormat, { event, json }: LogEvent): Buffe
 /** How much of the queue one read of the response takes at most: one write, not one per line. */
 const CHUNK_BYTES = 64 * 1024;
 
-export class LogBuffer {
+export class LogBuffer implements LogSink {
   private queue: Buffer[] = [];
   private bytes = 0;
   private dropped = 0;
+  /** A line was dropped and the reader has taken nothing since. */
+  private dropping = false;
   private finished = false;
   private wake: (() => void) | null = null;
 
@@ -52,16 +57,25 @@ export class LogBuffer {
   /** A line from the engine: queued, or dropped when the queue is full (an empty queue takes any line). */
   line(line: LogLine): void {
     if (this.finished) return;
+    if (this.dropping) return this.passed();
     const encoded = encodeEvent(this.format, { event: 'log', json: lineJson(line) });
     const marker = this.dropped > 0 ? this.droppedMarker() : null;
-    if (this.queue.length > 0 && this.bytes + encoded.length + (marker?.length ?? 0) > this.maxBytes) {
-      this.dropped++;
-      this.onDropped();
-      return;
-    }
+    if (this.queue.length > 0 && this.bytes + encoded.length + (marker?.length ?? 0) > this.maxBytes) return this.passed();
     if (marker) this.push(marker);
     this.dropped = 0;
     this.push(encoded);
+  }
+
+  wants(): boolean {
+    return !this.dropping && !this.finished;
+  }
+
+  /** A line dropped: counted, and told where the gap was once the reader catches up. */
+  passed(): void {
+    if (this.finished) return;
+    this.dropped++;
+    this.dropping = true;
+    this.onDropped();
   }
 
   /** Nothing more will come: after what is queued (and any drops told), `last` if given, then the end of the response. */
@@ -95,6 +109,7 @@ export class LogBuffer {
     while (count < this.queue.length && (count === 0 || size + this.queue[count]!.length <= CHUNK_BYTES)) size += this.queue[count++]!.length;
     const taken = this.queue.splice(0, count);
     this.bytes -= size;
+    this.dropping = false;
     return taken.length === 1 ? taken[0]! : Buffer.concat(taken, size);
   }
 

@@ -25,7 +25,7 @@ export const TIMESTAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$/;
 
 export async function readAll(logs: EngineLogs): Promise<{ lines: LogLine[]; end: LogsEnd }> {
   const lines: LogLine[] = [];
-  const end = await logs.read((line) => lines.push(line));
+  const end = await logs.read({ line: (line) => lines.push(line) });
   return { lines, end };
 }
 
@@ -89,7 +89,9 @@ export function describeLogsContract<S extends LogsSubject & { cleanup(): Promis
       const run = await s.port.run(chatter(s, 'logs-follow', { CHATTER_TICKS: '8', CHATTER_TICK: '0.25', CHATTER_EXIT: '7' }));
       const heard: Array<{ line: string; at: number }> = [];
       const began = Date.now();
-      const end = await (await open(s.port, run.containerId, { tail: 0, follow: true })).read((l) => heard.push({ line: l.line, at: Date.now() - began }));
+      const end = await (
+        await open(s.port, run.containerId, { tail: 0, follow: true })
+      ).read({ line: (l) => heard.push({ line: l.line, at: Date.now() - began }) });
       expect(end).toEqual({ kind: 'stopped', exitCode: 7 });
       const ticks = heard.filter((h) => h.line.endsWith(' out')).map((h) => h.line);
       expect(ticks.at(-1)).toBe('tick 8 out');
@@ -113,9 +115,11 @@ export function describeLogsContract<S extends LogsSubject & { cleanup(): Promis
       const lines: LogLine[] = [];
       let heardReady: () => void = () => undefined;
       const ready = new Promise<void>((resolve) => (heardReady = resolve));
-      const following = (await open(s.port, running.containerId, { follow: true })).read((l) => {
-        lines.push(l);
-        if (l.line === 'ready') heardReady();
+      const following = (await open(s.port, running.containerId, { follow: true })).read({
+        line: (l) => {
+          lines.push(l);
+          if (l.line === 'ready') heardReady();
+        },
       });
       await ready;
       await s.port.stop(running.containerId, 1);
@@ -132,9 +136,11 @@ export function describeLogsContract<S extends LogsSubject & { cleanup(): Promis
       const reader = new AbortController();
       const logs = await open(s.port, run.containerId, { tail: 0, follow: true }, reader.signal);
       let heard = 0;
-      const reading = logs.read(() => {
-        heard++;
-        if (heard === 2) reader.abort();
+      const reading = logs.read({
+        line: () => {
+          heard++;
+          if (heard === 2) reader.abort();
+        },
       });
       const began = Date.now();
       expect(await reading).toEqual({ kind: 'closed' });

@@ -8,7 +8,7 @@
  * stops, with its exit code.
  */
 import { LineAssembler } from '../../src/domain/log-lines.js';
-import type { EngineLogs, LogLine, LogQuery, LogStreamName, LogsEnd } from '../../src/domain/engine-port.js';
+import type { EngineLogs, LogQuery, LogSink, LogStreamName, LogsEnd } from '../../src/domain/engine-port.js';
 
 interface Message {
   at: Date;
@@ -55,17 +55,17 @@ export class FakeEngineOutput {
 
   /** `state`: whether the container runs, and its last exit (a follow of a stopped one ends with it), as they are when the read begins. */
   open(containerId: string, query: LogQuery, signal: AbortSignal, state: () => { running: boolean; exitCode: number | null }): EngineLogs {
-    return { read: (onLine) => this.read(containerId, query, state, onLine, signal) };
+    return { read: (sink) => this.read(containerId, query, state, sink, signal) };
   }
 
   private async read(
     containerId: string,
     query: LogQuery,
     state: () => { running: boolean; exitCode: number | null },
-    onLine: (line: LogLine) => void,
+    sink: LogSink,
     signal: AbortSignal,
   ): Promise<LogsEnd> {
-    const lines = { stdout: new LineAssembler('stdout', onLine), stderr: new LineAssembler('stderr', onLine) };
+    const lines = { stdout: new LineAssembler('stdout', sink), stderr: new LineAssembler('stderr', sink) };
     const deliver = (m: Message) => lines[m.stream].push(m.at.toISOString(), m.bytes);
     const ended = () => {
       lines.stdout.end();

@@ -2,13 +2,14 @@ import { describe, expect, it } from 'vitest';
 import type { LogLine } from '../../src/domain/engine-port.js';
 import { LOG_LINE_MAX_BYTES, LineAssembler } from '../../src/domain/log-lines.js';
 import { DockerLogParser } from '../../src/infra/docker/log-frames.js';
+import { LogBuffer } from '../../src/http/log-buffer.js';
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
 const TS = '2026-12-07T10:00:00.123456789Z';
 
 function assemble(pieces: Array<[string, Uint8Array | string]>, dropCarriageReturn = false): LogLine[] {
   const lines: LogLine[] = [];
-  const assembler = new LineAssembler('stdout', (l) => lines.push(l), dropCarriageReturn);
+  const assembler = new LineAssembler('stdout', { line: (l) => lines.push(l) }, dropCarriageReturn);
   for (const [ts, bytes] of pieces) assembler.push(ts, typeof bytes === 'string' ? utf8(bytes) : bytes);
   assembler.end();
   return lines;
@@ -36,7 +37,7 @@ const concat = (...parts: Uint8Array[]) => {
 
 function parse(tty: boolean, chunks: Uint8Array[]): { lines: LogLine[]; error: string } {
   const lines: LogLine[] = [];
-  const parser = new DockerLogParser(tty, (l) => lines.push(l));
+  const parser = new DockerLogParser(tty, { line: (l) => lines.push(l) });
   for (const chunk of chunks) parser.write(chunk);
   parser.end();
   return { lines, error: parser.error };
@@ -91,6 +92,49 @@ describe('LineAssembler (contract §16 bounds on a line)', () => {
   it("a TTY's \\r before the newline is no part of the line", () => {
     expect(assemble([['t', 'a\r\nb\n']], true).map((l) => l.line)).toEqual(['a', 'b']);
     expect(assemble([['t', 'a\r\n']], false).map((l) => l.line)).toEqual(['a\r']);
+  });
+});
+
+describe('a sink that does not want lines (its reader would drop them)', () => {
+  it('passes whole lines over undecoded while it says no, and hands whole lines again once it says yes', () => {
+    let wants = true;
+    const lines: string[] = [];
+    let passed = 0;
+    const assembler = new LineAssembler('stdout', { line: (l) => lines.push(l.line), wants: () => wants, passed: () => passed++ });
+    assembler.push(TS, utf8('one\ntw'));
+    wants = false;
+    // `two` began while it wanted lines and ends while it does not: passed over whole, with the next one.
+    assembler.push(TS, utf8('o\nthree\nfo'));
+    wants = true;
+    assembler.push(TS, utf8('ur\nfive\n'));
+    expect(lines).toEqual(['one', 'four', 'five']);
+    expect(passed).toBe(2);
+  });
+
+  it('LogBuffer: once a line is dropped, every line is until the reader takes some of the queue, and the engine is told not to decode them', async () => {
+    const dropped: number[] = [];
+    const buffer = new LogBuffer('ndjson', 16 * 1024, () => dropped.push(1));
+    const line = (text: string): LogLine => ({ ts: TS, stream: 'stdout', line: text, truncated: false });
+    while (buffer.wants()) buffer.line(line('x'.repeat(1000)));
+    expect(dropped).toHaveLength(1);
+    const held = buffer.size;
+    // A small line would fit in what is left, but the gap is one gap.
+    expect(held + 100).toBeLessThan(16 * 1024);
+    buffer.line(line('small'));
+    buffer.passed();
+    expect(buffer.size).toBe(held);
+    expect(dropped).toHaveLength(3);
+    const taken = (await buffer.next())!.toString();
+    expect(buffer.wants()).toBe(true);
+    buffer.line(line('after'));
+    buffer.finish(null);
+    let rest = '';
+    for (let chunk = await buffer.next(); chunk; chunk = await buffer.next()) rest += chunk.toString();
+    const events = `${taken}${rest}`
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { line?: string; dropped?: number });
+    expect(events.slice(-2)).toEqual([{ dropped: 3 }, { ts: TS, stream: 'stdout', line: 'after' }]);
   });
 });
 

@@ -73,7 +73,7 @@ async function logsRoute(c: Context<Env>, deps: LogRouteDeps): Promise<Response>
   }
   const format: LogFormat = /\btext\/event-stream\b/.test(c.req.header('accept') ?? '') ? 'sse' : 'ndjson';
   const buffer = new LogBuffer(format, deps.logBufferBytes, deps.onLogLineDropped);
-  const reading = logs ? logs.read((line) => buffer.line(line)) : Promise.resolve(withoutContainer(record, query));
+  const reading = logs ? logs.read(buffer) : Promise.resolve(withoutContainer(record, query));
   void reading
     .then(
       (end) => buffer.finish(lastEvent(end)),

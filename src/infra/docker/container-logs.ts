@@ -34,8 +34,8 @@ export async function openContainerLogs(
   if (!body) return null;
   signal.addEventListener('abort', () => body.destroy(), { once: true });
   return {
-    async read(onLine): Promise<LogsEnd> {
-      const ended = await pumpLogStream(body, info.Config.Tty === true, onLine, signal);
+    async read(sink): Promise<LogsEnd> {
+      const ended = await pumpLogStream(body, info.Config.Tty === true, sink, signal);
       if (ended === 'closed') return { kind: 'closed' };
       if (!query.follow) return { kind: 'complete' };
       if (!exit) return { kind: 'stopped', exitCode: info.State.ExitCode };

@@ -9,7 +9,7 @@
  * most a header, a timestamp and one line per stream.
  */
 import { LineAssembler } from '../../domain/log-lines.js';
-import type { LogLine } from '../../domain/engine-port.js';
+import type { LogSink } from '../../domain/engine-port.js';
 
 const HEADER_BYTES = 8;
 const SPACE = 0x20;
@@ -33,9 +33,9 @@ export class DockerLogParser {
 
   constructor(
     private readonly tty: boolean,
-    onLine: (line: LogLine) => void,
+    sink: LogSink,
   ) {
-    this.lines = { 1: new LineAssembler('stdout', onLine, tty), 2: new LineAssembler('stderr', onLine, tty) };
+    this.lines = { 1: new LineAssembler('stdout', sink, tty), 2: new LineAssembler('stderr', sink, tty) };
     this.phase = tty ? 'timestamp' : 'header';
   }
 

@@ -8,7 +8,7 @@
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream';
 import { DockerDeadlineExceeded } from '../../domain/errors.js';
-import type { LogLine, LogQuery } from '../../domain/engine-port.js';
+import type { LogQuery, LogSink } from '../../domain/engine-port.js';
 import type { DaemonRequests } from './daemon-requests.js';
 import { DockerLogParser } from './log-frames.js';
 
@@ -70,12 +70,12 @@ export async function within<T>(promise: Promise<T>, ms: number, fallback: T): P
 export type StreamEnd = 'ended' | 'closed';
 
 /**
- * Reads `body` through the frame parser into `onLine` until it ends
+ * Reads `body` through the frame parser into `sink` until it ends
  * (`ended`) or `signal` fires (`closed`, the connection destroyed); throws
  * when it breaks off, or the daemon wrote an error into it.
  */
-export function pumpLogStream(body: Readable, tty: boolean, onLine: (line: LogLine) => void, signal: AbortSignal): Promise<StreamEnd> {
-  const parser = new DockerLogParser(tty, onLine);
+export function pumpLogStream(body: Readable, tty: boolean, sink: LogSink, signal: AbortSignal): Promise<StreamEnd> {
+  const parser = new DockerLogParser(tty, sink);
   return new Promise<StreamEnd>((resolve, reject) => {
     const close = () => {
       body.destroy();

@@ -9,7 +9,7 @@
  * container runs on the manager's own node, a wait asked of it beside the
  * stream says the code all the same; elsewhere it is unknown (null).
  */
-import type { EngineLogs, LogLine, LogQuery, LogsEnd } from '../../domain/engine-port.js';
+import type { EngineLogs, LogQuery, LogSink, LogsEnd } from '../../domain/engine-port.js';
 import type { DaemonRequests } from './daemon-requests.js';
 import { logParameters, pumpLogStream, waitForExit, withDeadline, within } from './log-reading.js';
 import type { SwarmTask } from './swarm-service-spec.js';
@@ -52,11 +52,19 @@ export async function openTaskLogs(
   // On another node than the manager's the daemon has no such container: null at once.
   const localExit = query.follow && !TERMINAL.has(task.Status.State) ? waitForExit(daemon, containerPath, signal) : Promise.resolve(null);
   return {
-    async read(onLine): Promise<LogsEnd> {
+    async read(sink): Promise<LogsEnd> {
       let lastLineAt = Date.now();
-      const heard = (line: LogLine) => {
-        lastLineAt = Date.now();
-        onLine(line);
+      // A line passed over is a line heard all the same: the stream is not quiet.
+      const heard: LogSink = {
+        line: (line) => {
+          lastLineAt = Date.now();
+          sink.line(line);
+        },
+        wants: () => sink.wants?.() !== false,
+        passed: () => {
+          lastLineAt = Date.now();
+          sink.passed?.();
+        },
       };
       // The watch ends the stream (through `ending`) once the task is over, or when it fails.
       const watched = query.follow ? watchTask(daemon, path, reading, opts, () => lastLineAt).finally(() => ending.abort()) : null;
