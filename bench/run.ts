@@ -5,7 +5,7 @@
  * be lowered for a quick look (BENCH_LATENCY_GAMES, BENCH_BURST, …); the
  * defaults are the issue's. `RTM_BENCH_ONLY=cold,shared` runs only the parts
  * named (latency, health, burst, storm, reconcile, cold, shared, crash,
- * swarm, swarm_burst, enqueue) and writes bench/results/partial.json instead, so a partial run
+ * swarm, swarm_burst, logs, enqueue) and writes bench/results/partial.json instead, so a partial run
  * never stands for a full one. The swarm parts (bench/swarm.ts) run on the
  * swarm manager at RTM_TEST_SWARM_HOST (`scripts/services.sh up --swarm`); a
  * full run without one skips them and says so. Cleans up every container,
@@ -33,6 +33,7 @@ import { testConfig } from '../test/support/test-config.js';
 import { enqueueLoad, enqueueRatios, ensureWrk, floorLoad } from './enqueue-load.js';
 import { crashRestartRatio } from './crash-restart.js';
 import { healthReadyRatio } from './health-ready.js';
+import { logsFollow } from './logs-follow.js';
 import { median, systemStart, timedStart as timed, waitRunning } from './measure.js';
 import type { SwarmBench } from './swarm.js';
 import { swarmBench } from './swarm.js';
@@ -54,10 +55,13 @@ const N = {
   // 10 at once, 3 rounds each side: about 75 s on a 2-core one-node swarm, of which half is Swarm removing each burst's services.
   swarmBurst: Number(process.env.BENCH_SWARM_BURST ?? 10),
   swarmBurstRounds: Number(process.env.BENCH_SWARM_BURST_ROUNDS ?? 3),
+  logsRounds: Number(process.env.BENCH_LOGS_ROUNDS ?? 5),
+  // About 9 MB in the json-file log: under the default rotation (max-size 10m).
+  logsLines: Number(process.env.BENCH_LOGS_LINES ?? 40_000),
 };
 /** The unique layer of each cold image: it is what a cold start downloads. */
 const COLD_LAYER_BYTES = 20 * 1024 * 1024;
-const PARTS = ['latency', 'health', 'burst', 'storm', 'reconcile', 'cold', 'shared', 'crash', 'swarm', 'swarm_burst', 'enqueue'] as const;
+const PARTS = ['latency', 'health', 'burst', 'storm', 'reconcile', 'cold', 'shared', 'crash', 'swarm', 'swarm_burst', 'logs', 'enqueue'] as const;
 /** The parts that drive the system on the default engine: without any, its processes are not started (crash runs a system of its own). */
 const ENGINE_PARTS = ['latency', 'health', 'burst', 'storm', 'reconcile', 'cold', 'shared'] as const;
 const ONLY = new Set(
@@ -367,6 +371,26 @@ async function main(): Promise<void> {
       }
     }
 
+    if (runs('logs')) {
+      // 7b. Following an engine's output through the API against `docker logs -f` at the same time, a paused reader beside them.
+      // The system of the parts above stops first: its idle processes would share the 2 cores.
+      await system.kill('all', 'SIGTERM');
+      // BENCH_LOGS_LOG_OPTS (say max-size=100m) lets a larger flood stay under one rotation.
+      const logsSystem = await faultSystem(process.env.BENCH_LOGS_LOG_OPTS ? { env: { RTMANAGER_DOCKER_LOG_OPTS: process.env.BENCH_LOGS_LOG_OPTS } } : {});
+      extraSystems.push(logsSystem);
+      const web = logsSystem.start('web');
+      logsSystem.start('worker');
+      await logsSystem.waitReady();
+      const logs = await logsFollow(logsSystem, web, N.logsRounds, N.logsLines);
+      results.logs_follow_ratio = logs.ratio;
+      results.logs_slow_reader_rss_mb = logs.rssMb;
+      console.log(
+        `logs follow (${N.logsLines} lines a round, ${N.logsRounds} rounds): docker logs -f / API ms ${logs.rounds.map((r) => `${r.rawMs}/${r.apiMs}`).join(' ')}; ratios ${logs.rounds.map((r) => r.ratio).join(' ')}; web CPU ms ${logs.rounds.map((r) => r.webCpuMs).join(' ')}; web grew ${logs.rssMb} MB with a paused reader`,
+      );
+      await logsSystem.kill('web', 'SIGTERM');
+      await logsSystem.kill('worker', 'SIGTERM');
+    }
+
     if (runs('enqueue')) {
       // 8. Enqueue load on a web process with no worker: no container per request.
       // The system under the earlier parts stops first: its idle process would share the 2 cores.
@@ -412,6 +436,8 @@ async function main(): Promise<void> {
     'shared_pull_ratio',
     'swarm_start_latency_ratio',
     'swarm_burst_throughput_ratio',
+    'logs_follow_ratio',
+    'logs_slow_reader_rss_mb',
     'enqueue_rps',
     'enqueue_p99_ms',
     'enqueue_floor_rps',
@@ -437,6 +463,8 @@ async function main(): Promise<void> {
     shared_pull_ratio: '≤ 1.10',
     swarm_start_latency_ratio: '≤ 1.10',
     swarm_burst_throughput_ratio: '≥ 0.90',
+    logs_follow_ratio: '≥ 0.90',
+    logs_slow_reader_rss_mb: '≤ 20',
     enqueue_rps: '≥ 5000',
     enqueue_p99_ms: '≤ 10',
     enqueue_floor_rps: '(the floor, this run)',

@@ -12,6 +12,14 @@ export function residentBytes(pid: number): number {
   return Number(kb) * 1024;
 }
 
+/** CPU time the process has used so far, user and system, in ms (/proc/PID/stat's utime and stime, in clock ticks of 10 ms). */
+export function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // After the command's parenthesis: state is field 3, utime 14, stime 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 /** The inodes of the sockets the process holds (its /proc/PID/fd links `socket:[N]`). */
 function socketInodes(pid: number): Set<string> {
   const inodes = new Set<string>();
