@@ -25,16 +25,29 @@ export function lineJson(line: LogLine): Record<string, unknown> {
   return { ts: line.ts, stream: line.stream, line: line.line, ...(line.truncated ? { truncated: true } : {}) };
 }
 
-export function encodeEvent(format: LogFormat, { event, json }: LogEvent): Buffer {
+export function encodeEvent(format: LogFormat, { event, json }: LogEvent): string {
   const text = JSON.stringify(json);
-  return Buffer.from(format === 'sse' ? `event: ${event}\ndata: ${text}\n\n` : `${text}\n`);
+  return format === 'sse' ? `event: ${event}\ndata: ${text}\n\n` : `${text}\n`;
 }
 
-/** How much of the queue one read of the response takes at most: one write, not one per line. */
+/** The blocks the queue is written into, and the most one read of the response takes: one write, not one per line. */
 const CHUNK_BYTES = 64 * 1024;
 
+/**
+ * The queue is bytes, written line after line into 64 KiB blocks, not a
+ * Buffer (or a string) a line: a paused reader's full queue is thousands of
+ * lines, and as small objects they cost the process several times their
+ * bytes (measured: 10 paused followers beside a fast one, 40,000 lines of flood
+ * three times, grew the web by 64 MB so and by 46 MB in blocks;
+ * docs/benchmarks.md).
+ */
 export class LogBuffer implements LogSink {
-  private queue: Buffer[] = [];
+  /** Blocks written full, oldest first: the next reads'. */
+  private full: Buffer[] = [];
+  /** The block being written: [start, filled) is queued, what is before `start` was taken. */
+  private block: Buffer | null = null;
+  private start = 0;
+  private filled = 0;
   private bytes = 0;
   private dropped = 0;
   /** A line was dropped and the reader has taken nothing since. */
@@ -60,7 +73,7 @@ export class LogBuffer implements LogSink {
     if (this.dropping) return this.passed();
     const encoded = encodeEvent(this.format, { event: 'log', json: lineJson(line) });
     const marker = this.dropped > 0 ? this.droppedMarker() : null;
-    if (this.queue.length > 0 && this.bytes + encoded.length + (marker?.length ?? 0) > this.maxBytes) return this.passed();
+    if (this.bytes > 0 && this.bytes + byteLength(encoded) + (marker ? byteLength(marker) : 0) > this.maxBytes) return this.passed();
     if (marker) this.push(marker);
     this.dropped = 0;
     this.push(encoded);
@@ -91,7 +104,7 @@ export class LogBuffer implements LogSink {
   /** Up to CHUNK_BYTES of what is queued (at least one event), once there is some; null once finished and taken. */
   async next(): Promise<Buffer | null> {
     for (;;) {
-      if (this.queue.length > 0) return this.take();
+      if (this.bytes > 0) return this.take();
       // The reader caught up with a gap behind it: it hears how many lines the gap held.
       if (this.dropped > 0) {
         this.push(this.droppedMarker());
@@ -103,23 +116,33 @@ export class LogBuffer implements LogSink {
     }
   }
 
+  /** The oldest full block, or what is queued of the one being written (which goes on being written after it). */
   private take(): Buffer {
-    let count = 0;
-    let size = 0;
-    while (count < this.queue.length && (count === 0 || size + this.queue[count]!.length <= CHUNK_BYTES)) size += this.queue[count++]!.length;
-    const taken = this.queue.splice(0, count);
-    this.bytes -= size;
+    let taken = this.full.shift();
+    if (!taken) {
+      taken = this.block!.subarray(this.start, this.filled);
+      this.start = this.filled;
+    }
+    this.bytes -= taken.length;
     this.dropping = false;
-    return taken.length === 1 ? taken[0]! : Buffer.concat(taken, size);
+    return taken;
   }
 
-  private droppedMarker(): Buffer {
+  private droppedMarker(): string {
     return encodeEvent(this.format, { event: 'dropped', json: { dropped: this.dropped } });
   }
 
-  private push(encoded: Buffer): void {
-    this.queue.push(encoded);
-    this.bytes += encoded.length;
+  private push(encoded: string): void {
+    const size = byteLength(encoded);
+    if (!this.block || this.filled + size > this.block.length) {
+      if (this.block && this.filled > this.start) this.full.push(this.block.subarray(this.start, this.filled));
+      // A line's event can be longer than a block (16 KiB of control characters escaped six times over): a block its size.
+      this.block = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, size));
+      this.start = 0;
+      this.filled = 0;
+    }
+    this.filled += this.block.write(encoded, this.filled);
+    this.bytes += size;
     this.wakeReader();
   }
 
@@ -129,3 +152,5 @@ export class LogBuffer implements LogSink {
     wake?.();
   }
 }
+
+const byteLength = (text: string) => Buffer.byteLength(text, 'utf8');

@@ -138,6 +138,49 @@ describe('a sink that does not want lines (its reader would drop them)', () => {
   });
 });
 
+describe('LogBuffer: the queue in blocks', () => {
+  const drain = async (buffer: LogBuffer) => {
+    const chunks: Buffer[] = [];
+    for (let chunk = await buffer.next(); chunk; chunk = await buffer.next()) chunks.push(chunk);
+    return chunks;
+  };
+  const line = (text: string): LogLine => ({ ts: TS, stream: 'stdout', line: text, truncated: false });
+
+  it('gives back every line whole and in order across blocks, each read at most a block, what was taken never written over', async () => {
+    const buffer = new LogBuffer('ndjson', 4 * 1024 * 1024);
+    buffer.line(line('one'));
+    // Taken before more is written into the same block: what the reader holds must stay as it was.
+    const taken = (await buffer.next())!;
+    const copy = Buffer.from(taken);
+    for (let i = 0; i < 5_000; i++) buffer.line(line(`line ${i} ${'é'.repeat(i % 50)}`));
+    buffer.finish({ event: 'end', json: { end: true, exit_code: 0 } });
+    const chunks = await drain(buffer);
+    expect(taken.equals(copy)).toBe(true);
+    expect(Math.max(...chunks.map((c) => c.length))).toBeLessThanOrEqual(64 * 1024);
+    const events = Buffer.concat([taken, ...chunks])
+      .toString('utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { line?: string });
+    expect(events.map((e) => e.line)).toEqual(['one', ...Array.from({ length: 5_000 }, (_, i) => `line ${i} ${'é'.repeat(i % 50)}`), undefined]);
+    expect(buffer.size).toBe(0);
+  });
+
+  it('an event longer than a block (16 KiB of control characters, escaped six times over) comes whole', async () => {
+    const buffer = new LogBuffer('sse', 1024 * 1024);
+    const control = '\u0001'.repeat(16 * 1024);
+    buffer.line(line('before'));
+    buffer.line(line(control));
+    buffer.finish(null);
+    const text = Buffer.concat(await drain(buffer)).toString('utf8');
+    const data = text
+      .split('\n\n')
+      .filter(Boolean)
+      .map((event) => JSON.parse(event.split('\ndata: ')[1]!) as { line: string });
+    expect(data.map((d) => d.line)).toEqual(['before', control]);
+  });
+});
+
 describe("DockerLogParser (Docker's log stream with timestamps)", () => {
   const framed = concat(
     frame(1, `${TS} out one\n`),
