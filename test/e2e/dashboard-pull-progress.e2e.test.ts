@@ -26,7 +26,9 @@ const refs: string[] = [];
 
 beforeAll(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), 'rtm-dash-pull-'));
-  proxy = await registryProxy({ upstream: registry.host, bytesPerSecond: 1_000_000 });
+  // 40 s for the 16 MB: long enough for Chromium to start and Bull Board to render on a loaded machine (at 1 MB/s the pull
+  // once ended first, at load average 19); a passing test reads the page mid-pull and does not wait for the rest.
+  proxy = await registryProxy({ upstream: registry.host, bytesPerSecond: 400_000 });
   const auth = Buffer.from(`${registry.user}:${registry.password}`).toString('base64');
   await writeFile(path.join(tmp, 'config.json'), JSON.stringify({ auths: { [proxy.host]: { auth } } }));
   s = await inProcessSystem({

@@ -96,7 +96,7 @@ export async function privateRedis(opts: { persistence?: 'aof_always' | 'none' }
         .toString()
         .trim(),
     (v) => v === 'PONG',
-    10_000,
+    30_000,
     'private redis up',
   );
   return {
@@ -121,7 +121,8 @@ export async function privateRedis(opts: { persistence?: 'aof_always' | 'none' }
           }
         },
         (v) => v === 'PONG',
-        10_000,
+        // A restart is quick, but at load average 19 one once took more than 10 s.
+        30_000,
         'private redis back',
       );
     },
