@@ -142,7 +142,23 @@ export async function privateRedis(opts: { persistence?: 'aof_always' | 'none' }
  */
 const MAIN = ['dist/main.js'];
 
-export async function faultSystem(opts: { redisUrl?: string; env?: Record<string, string>; nodeArgs?: string[] } = {}) {
+/**
+ * The fault tests' own settings: a quiet log, short locks and leases (a killed
+ * worker's games are free again within seconds), many attempts. `defaults:
+ * true` (the bench) leaves them out, and the hour-long reconcile period of
+ * isolatedSystemEnv too: what runs then is what an operator gets.
+ */
+const HARNESS_SETTINGS: Record<string, string> = {
+  RTMANAGER_LOG_LEVEL: 'warn',
+  RTMANAGER_JOB_LOCK_MS: '2000',
+  // Renewed every second while its holder lives: a killed worker's games are free again within 3 s.
+  RTMANAGER_GAME_LEASE_TTL_MS: '3000',
+  RTMANAGER_JOB_ATTEMPTS: '20',
+  RTMANAGER_JOB_BACKOFF_MS: '500',
+  RTMANAGER_WORKER_CONCURRENCY: '10',
+};
+
+export async function faultSystem(opts: { redisUrl?: string; env?: Record<string, string>; nodeArgs?: string[]; defaults?: boolean } = {}) {
   const run = `f${randomUUID().slice(0, 6)}`;
   const database: TestDatabase = await createTestDatabase();
   const tmp = await mkdtemp(path.join(os.tmpdir(), `rtm-${run}-`));
@@ -161,22 +177,18 @@ export async function faultSystem(opts: { redisUrl?: string; env?: Record<string
     RTMANAGER_API_TOKEN: token,
     RTMANAGER_ADMIN_USER: 'admin',
     RTMANAGER_ADMIN_PASSWORD: 'fault-admin-password',
-    RTMANAGER_LOG_LEVEL: 'warn',
-    RTMANAGER_JOB_LOCK_MS: '2000',
-    // Renewed every second while its holder lives: a killed worker's games are free again within 3 s.
-    RTMANAGER_GAME_LEASE_TTL_MS: '3000',
-    RTMANAGER_JOB_ATTEMPTS: '20',
-    RTMANAGER_JOB_BACKOFF_MS: '500',
-    RTMANAGER_WORKER_CONCURRENCY: '10',
+    ...(opts.defaults ? {} : HARNESS_SETTINGS),
     ...backendEnv(),
     ...opts.env,
   };
+  if (opts.defaults && !opts.env?.RTMANAGER_RECONCILE_INTERVAL_MS) delete env.RTMANAGER_RECONCILE_INTERVAL_MS;
   const children = new Map<Role, ChildProcess>();
   let output = '';
   const base = `http://127.0.0.1:${port}`;
 
-  function start(role: Role): ChildProcess {
-    const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...MAIN, role], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  /** `nodeArgs`: node flags for this process, instead of the system's. */
+  function start(role: Role, nodeArgs = opts.nodeArgs ?? []): ChildProcess {
+    const child = spawn(process.execPath, [...nodeArgs, ...MAIN, role], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-20_000)));
     child.stderr?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-20_000)));
     children.set(role, child);
