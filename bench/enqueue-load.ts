@@ -251,25 +251,36 @@ export function describePairs(p: EnqueuePairs): string {
   return `req/s ours/floor by round ${rounds}; p99 ms ours ${p.ours.map((o) => o.p99Ms).join(' ')}, floor ${p.floor.map((f) => f.p99Ms).join(' ')}; ratio of medians ${p.ratioOfMedians.rps} (p99 ${p.ratioOfMedians.p99})`;
 }
 
+/**
+ * Alone: the web process against the floor; with BENCH_VS_DIST=dir (another
+ * build, say `cp -r dist dist-before` before a change), against that build's
+ * web process instead, both at once, paired the same way.
+ */
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { faultSystem } = await import('../test/faults/support.js');
   const prof = process.env.BENCH_CPU_PROF;
   const nodeArgs = [...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [])];
+  const vsDist = process.env.BENCH_VS_DIST;
   const web = await faultSystem({ nodeArgs, defaults: true });
-  const floor = await startFloor(web);
+  const other = vsDist ? await faultSystem({ nodeArgs, defaults: true, main: path.join(vsDist, 'main.js') }) : null;
+  const floorServer = other ? null : await startFloor(web);
+  const floor = other ?? floorServer!;
   try {
     console.log(describeSettings('web', web.env, nodeArgs));
     web.start('web');
     await web.waitReady();
+    other?.start('web');
+    await other?.waitReady();
     const seconds = Number(process.env.BENCH_ENQUEUE_SECONDS ?? 10);
     const connections = Number(process.env.BENCH_CONNECTIONS ?? 16);
     const pairs = await enqueuePairs(web, floor, Number(process.env.BENCH_ENQUEUE_ROUNDS ?? 3), seconds, connections);
-    console.log(describePairs(pairs));
+    console.log(`${other ? `against ${vsDist}: ` : ''}${describePairs(pairs)}`);
     console.log(JSON.stringify(pairs.figures));
     await web.kill('web', 'SIGTERM');
     if (process.env.BENCH_SHOW_OUTPUT) console.log(web.output());
   } finally {
-    await floor.stop();
+    await floorServer?.stop();
+    await other?.cleanup();
     await web.cleanup();
   }
 }

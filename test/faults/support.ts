@@ -158,7 +158,16 @@ const HARNESS_SETTINGS: Record<string, string> = {
   RTMANAGER_WORKER_CONCURRENCY: '10',
 };
 
-export async function faultSystem(opts: { redisUrl?: string; env?: Record<string, string>; nodeArgs?: string[]; defaults?: boolean } = {}) {
+export async function faultSystem(
+  opts: {
+    redisUrl?: string;
+    env?: Record<string, string>;
+    nodeArgs?: string[];
+    defaults?: boolean;
+    /** Another build's entry (`dist-before/main.js`): the bench compares two builds side by side. */
+    main?: string;
+  } = {},
+) {
   const run = `f${randomUUID().slice(0, 6)}`;
   const database: TestDatabase = await createTestDatabase();
   const tmp = await mkdtemp(path.join(os.tmpdir(), `rtm-${run}-`));
@@ -188,7 +197,7 @@ export async function faultSystem(opts: { redisUrl?: string; env?: Record<string
 
   /** `nodeArgs`: node flags for this process, instead of the system's. */
   function start(role: Role, nodeArgs = opts.nodeArgs ?? []): ChildProcess {
-    const child = spawn(process.execPath, [...nodeArgs, ...MAIN, role], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...nodeArgs, ...(opts.main ? [opts.main] : MAIN), role], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-20_000)));
     child.stderr?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-20_000)));
     children.set(role, child);
