@@ -10,7 +10,9 @@
  * measured in the same run, with the same load, does. The floor is the least
  * a real POST start must do: read the JSON body, one Redis write on the same
  * Redis, a JSON answer; a bare @hono/node-server handler in a process of its
- * own (plain node, as the web process runs its compiled build).
+ * own (plain node, as the web process runs its compiled build). It reads the
+ * body from the IncomingMessage, as the web process does (src/http/body.ts):
+ * `req.json()` there would build a whole WHATWG Request and slow the floor.
  */
 import { execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -20,6 +22,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import autocannon from 'autocannon';
 import type { FaultSystem } from '../test/faults/support.js';
+import { cpuMs } from '../test/support/process-probes.js';
 import { alternate, median, pairedRatio } from './measure.js';
 import { describeSettings } from './settings.js';
 
@@ -27,6 +30,8 @@ import { describeSettings } from './settings.js';
 export interface LoadTarget {
   base: string;
   token: string;
+  /** The server's process: its CPU time per request is measured (less noisy than req/s on a shared machine). */
+  pid?: number;
 }
 
 export interface EnqueueLoadResult {
@@ -36,6 +41,8 @@ export interface EnqueueLoadResult {
   total: number;
   non2xx: number;
   errors: number;
+  /** CPU time the server's process spent a request, µs (null without its pid). */
+  cpuUsPerRequest: number | null;
   /** Which load generator measured it. */
   tool: 'wrk' | 'autocannon';
 }
@@ -75,7 +82,7 @@ function done(summary, latency, requests)
 end
 `;
 
-async function wrkLoad(web: LoadTarget, seconds: number, connections: number): Promise<EnqueueLoadResult> {
+async function wrkLoad(web: LoadTarget, seconds: number, connections: number): Promise<Omit<EnqueueLoadResult, 'cpuUsPerRequest'>> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'rtm-wrk-'));
   try {
     const script = path.join(dir, 'load.lua');
@@ -102,13 +109,15 @@ async function wrkLoad(web: LoadTarget, seconds: number, connections: number): P
 
 /** `seconds` of load at `web`; a request answered other than 2xx, or not at all, fails it. */
 export async function enqueueLoad(web: LoadTarget, seconds: number, connections = 32): Promise<EnqueueLoadResult> {
-  const result = (await hasWrk()) ? await wrkLoad(web, seconds, connections) : await autocannonLoad(web, seconds, connections);
+  const cpuBefore = web.pid ? cpuMs(web.pid) : 0;
+  const load = (await hasWrk()) ? await wrkLoad(web, seconds, connections) : await autocannonLoad(web, seconds, connections);
+  const result = { ...load, cpuUsPerRequest: web.pid ? Math.round(((cpuMs(web.pid) - cpuBefore) * 1000) / load.total) : null };
   if (result.non2xx || result.errors)
     throw new Error(`enqueue load at ${web.base}: ${result.non2xx} non-2xx answers, ${result.errors} errors of ${result.total}`);
   return result;
 }
 
-async function autocannonLoad(web: LoadTarget, seconds: number, connections: number): Promise<EnqueueLoadResult> {
+async function autocannonLoad(web: LoadTarget, seconds: number, connections: number): Promise<Omit<EnqueueLoadResult, 'cpuUsPerRequest'>> {
   let n = 0;
   const prefix = `e${randomUUID().slice(0, 6)}`;
   const headers = { authorization: `Bearer ${web.token}`, 'content-type': 'application/json' };
@@ -148,8 +157,10 @@ const prefix = process.env.FLOOR_PREFIX;
 const server = serve({
   hostname: '127.0.0.1',
   port: 0,
-  fetch: async (req) => {
-    const body = await req.json();
+  fetch: async (req, { incoming }) => {
+    const chunks = [];
+    for await (const chunk of incoming) chunks.push(chunk);
+    const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
     await redis.set(prefix + req.url.slice(req.url.indexOf('/', 8)), body.image_ref, 'PX', 60000);
     return new Response(JSON.stringify({ state: 'waiting' }), { status: 202, headers: { 'content-type': 'application/json' } });
   },
@@ -248,7 +259,8 @@ export async function enqueuePairs(web: LoadTarget, floor: LoadTarget, rounds: n
 /** The rounds, one line. */
 export function describePairs(p: EnqueuePairs): string {
   const rounds = p.ours.map((o, i) => `${o.rps}/${p.floor[i]!.rps}`).join(' ');
-  return `req/s ours/floor by round ${rounds}; p99 ms ours ${p.ours.map((o) => o.p99Ms).join(' ')}, floor ${p.floor.map((f) => f.p99Ms).join(' ')}; ratio of medians ${p.ratioOfMedians.rps} (p99 ${p.ratioOfMedians.p99})`;
+  const cpu = p.ours.map((o, i) => `${o.cpuUsPerRequest}/${p.floor[i]!.cpuUsPerRequest}`).join(' ');
+  return `req/s ours/floor by round ${rounds}; p99 ms ours ${p.ours.map((o) => o.p99Ms).join(' ')}, floor ${p.floor.map((f) => f.p99Ms).join(' ')}; ratio of medians ${p.ratioOfMedians.rps} (p99 ${p.ratioOfMedians.p99}); server CPU µs a request ours/floor ${cpu}`;
 }
 
 /**
@@ -264,16 +276,15 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const web = await faultSystem({ nodeArgs, defaults: true });
   const other = vsDist ? await faultSystem({ nodeArgs, defaults: true, main: path.join(vsDist, 'main.js') }) : null;
   const floorServer = other ? null : await startFloor(web);
-  const floor = other ?? floorServer!;
   try {
     console.log(describeSettings('web', web.env, nodeArgs));
-    web.start('web');
+    const ours = { base: web.base, token: web.token, pid: web.start('web').pid };
     await web.waitReady();
-    other?.start('web');
+    const theirs = other ? { base: other.base, token: other.token, pid: other.start('web').pid } : floorServer!;
     await other?.waitReady();
     const seconds = Number(process.env.BENCH_ENQUEUE_SECONDS ?? 10);
     const connections = Number(process.env.BENCH_CONNECTIONS ?? 16);
-    const pairs = await enqueuePairs(web, floor, Number(process.env.BENCH_ENQUEUE_ROUNDS ?? 3), seconds, connections);
+    const pairs = await enqueuePairs(ours, theirs, Number(process.env.BENCH_ENQUEUE_ROUNDS ?? 3), seconds, connections);
     console.log(`${other ? `against ${vsDist}: ` : ''}${describePairs(pairs)}`);
     console.log(JSON.stringify(pairs.figures));
     await web.kill('web', 'SIGTERM');

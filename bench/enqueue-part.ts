@@ -60,7 +60,7 @@ export async function enqueuePart(n: EnqueueSizes, settings: Record<string, stri
   cleanups.push(() => floor.stop());
   await web.system.waitReady();
   const webRss = peakRss(() => [web.pid]);
-  const pairs = await enqueuePairs(web.system, floor, n.rounds, n.seconds, n.connections);
+  const pairs = await enqueuePairs({ base: web.system.base, token: web.system.token, pid: web.pid }, floor, n.rounds, n.seconds, n.connections);
   results.rss_mb_web = webRss.stop();
   Object.assign(results, pairs.figures);
   console.log(`enqueue (${pairs.ours[0]!.tool}, ${n.connections} connections, ${n.rounds} pairs of ${n.seconds} s): ${describePairs(pairs)}`);
