@@ -22,8 +22,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import autocannon from 'autocannon';
 import type { FaultSystem } from '../test/faults/support.js';
-import { cpuMs } from '../test/support/process-probes.js';
-import { alternate, median, pairedRatio } from './measure.js';
+import { cpuMs, residentBytes } from '../test/support/process-probes.js';
+import { alternate, median, pairedRatio, peakRss } from './measure.js';
 import { describeSettings } from './settings.js';
 
 /** Where the load goes: the web process (a FaultSystem) or the floor. */
@@ -274,7 +274,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const nodeArgs = [...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [])];
   const vsDist = process.env.BENCH_VS_DIST;
   const web = await faultSystem({ nodeArgs, defaults: true });
-  const other = vsDist ? await faultSystem({ nodeArgs, defaults: true, main: path.join(vsDist, 'main.js') }) : null;
+  // BENCH_VS_NODE_ARGS: the other build's node flags, when they differ.
+  const otherArgs = process.env.BENCH_VS_NODE_ARGS?.split(' ').filter(Boolean) ?? nodeArgs;
+  const other = vsDist ? await faultSystem({ nodeArgs: otherArgs, defaults: true, main: path.join(vsDist, 'main.js') }) : null;
   const floorServer = other ? null : await startFloor(web);
   try {
     console.log(describeSettings('web', web.env, nodeArgs));
@@ -284,9 +286,12 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     await other?.waitReady();
     const seconds = Number(process.env.BENCH_ENQUEUE_SECONDS ?? 10);
     const connections = Number(process.env.BENCH_CONNECTIONS ?? 16);
+    const rss = peakRss(() => [ours.pid]);
+    const theirRss = other ? peakRss(() => [theirs.pid]) : null;
+    const idleRss = [ours.pid, other ? theirs.pid : undefined].map((pid) => pid && Math.round(residentBytes(pid) / 2 ** 20));
     const pairs = await enqueuePairs(ours, theirs, Number(process.env.BENCH_ENQUEUE_ROUNDS ?? 3), seconds, connections);
     console.log(`${other ? `against ${vsDist}: ` : ''}${describePairs(pairs)}`);
-    console.log(JSON.stringify(pairs.figures));
+    console.log(JSON.stringify({ ...pairs.figures, rss_mb_idle: idleRss, rss_mb_max: [rss.stop(), theirRss?.stop()] }));
     await web.kill('web', 'SIGTERM');
     if (process.env.BENCH_SHOW_OUTPUT) console.log(web.output());
   } finally {
