@@ -181,9 +181,10 @@ async function main(): Promise<void> {
         ...(process.env.BENCH_LOGS_LOG_OPTS ? { env: { RTMANAGER_DOCKER_LOG_OPTS: process.env.BENCH_LOGS_LOG_OPTS } } : {}),
       });
       cleanups.push(() => logsSystem.cleanup());
-      const web = logsSystem.start('web', await procfileNodeArgs('web'));
+      const flags = await procfileNodeArgs('web');
+      const web = logsSystem.start('web', flags);
       logsSystem.start('worker', await procfileNodeArgs('worker'));
-      settings.logs = describeSettings('web, worker (logs part)', logsSystem.env);
+      settings.logs = describeSettings('web, worker (logs part)', logsSystem.env, flags);
       await logsSystem.waitReady();
       const logs = await logsFollow(logsSystem, web, N.logsRounds, N.logsLines);
       results.logs_follow_ratio = logs.ratio;
