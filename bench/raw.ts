@@ -35,6 +35,9 @@ export async function rawCreate(network: string, name: string, image: string): P
     Image: image,
     Labels: { 'com.galaxy.test': '1', 'com.galaxy.bench': 'raw' },
     Env: ['GALAXY_ENGINE_STATE_DIR=/var/lib/galaxy/engine', 'STORAGE_PATH=/var/lib/galaxy/engine'],
+    // As the system's containers (contract §15): the engine's stop signal and timeout, set at create.
+    StopSignal: 'SIGTERM',
+    StopTimeout: 10,
     HostConfig: {
       NetworkMode: network,
       NanoCpus: 500_000_000,

@@ -143,6 +143,7 @@ export async function swarmBench(host: string): Promise<SwarmBench> {
           CapabilityDrop: ['ALL'],
           CapabilityAdd: [],
           Init: true,
+          StopSignal: 'SIGTERM',
           StopGracePeriod: 10e9,
         },
         Resources: { Limits: LIMITS, Reservations: { NanoCPUs: LIMITS.NanoCPUs, MemoryBytes: LIMITS.MemoryBytes } },
