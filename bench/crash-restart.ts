@@ -25,6 +25,7 @@ import { LABEL_GAME_ID } from '../src/domain/model.js';
 import type { FaultSystem } from '../test/faults/support.js';
 import { docker, faultSystem } from '../test/faults/support.js';
 import { healthEvent, healthStreamOf, lastHealthEntry, median, timedStart } from './measure.js';
+import { PLACEMENT } from './settings.js';
 
 /** Exits 3 within 100 ms of `crash` appearing in its state directory, and takes the file away (scripts/build-test-images.sh). */
 export const CRASH_IMAGE = 'galaxy-test-engine:crash-on-demand';
@@ -33,26 +34,6 @@ const SETTLE_MS = 1_500;
 const EVENT_DEADLINE_MS = 60_000;
 /** One crash on each side before the samples: the first run of each code path (JIT, pools) is not a sample. */
 const WARMUPS = 1;
-
-/** Where this run's system is, not how it behaves: set by the harness, not reset to a default. */
-const PLACEMENT = new Set([
-  'RTMANAGER_DATABASE_URL',
-  'RTMANAGER_REDIS_URL',
-  'RTMANAGER_HTTP_PORT',
-  'RTMANAGER_WORKER_OPS_PORT',
-  'RTMANAGER_INTAKE_OPS_PORT',
-  'RTMANAGER_QUEUE_PREFIX',
-  'RTMANAGER_START_JOBS_STREAM',
-  'RTMANAGER_HEALTH_EVENTS_STREAM',
-  'RTMANAGER_NOTIFICATION_INTENTS_STREAM',
-  'RTMANAGER_DOCKER_NETWORK',
-  'RTMANAGER_GAME_STATE_ROOT',
-  'RTMANAGER_CONTAINER_EXTRA_LABELS',
-  'RTMANAGER_API_TOKEN',
-  'RTMANAGER_ADMIN_USER',
-  'RTMANAGER_ADMIN_PASSWORD',
-  'RTMANAGER_DOCKER_CONFIG',
-]);
 
 export interface CrashRestart {
   /** Median of the per-pair ratios (system ÷ raw). */

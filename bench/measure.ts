@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis';
 import { and, count, eq, inArray } from 'drizzle-orm';
 import { runtimeRecords } from '../src/infra/db/schema.js';
 import type { FaultSystem } from '../test/faults/support.js';
+import { residentBytes } from '../test/support/process-probes.js';
 
 export const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -72,4 +73,65 @@ export async function waitRunning(s: FaultSystem, gameIds: string[], ms: number)
     if (Date.now() > deadline) throw new Error(`records running: ${row?.running ?? 0} of ${gameIds.length} in ${ms} ms`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+export interface Paired {
+  /** Median of the per-pair ratios. */
+  ratio: number;
+  /** The ratio of the two sides' medians, printed beside it. */
+  ratioOfMedians: number;
+}
+
+/** `top[i] / bottom[i]` for each pair; their median is the figure. */
+export function pairedRatio(top: number[], bottom: number[]): Paired {
+  return {
+    ratio: +median(top.map((t, i) => t / bottom[i]!)).toFixed(3),
+    ratioOfMedians: +(median(top) / median(bottom)).toFixed(3),
+  };
+}
+
+/**
+ * `rounds` pairs of samples, the side that goes first alternating (raw first
+ * in even rounds), `before` run before every side alike (the same clean-up).
+ */
+export async function alternate(
+  rounds: number,
+  sides: { raw: (round: number) => Promise<number>; sys: (round: number) => Promise<number>; before?: () => Promise<void> },
+): Promise<{ rawMs: number[]; sysMs: number[] }> {
+  const rawMs: number[] = [];
+  const sysMs: number[] = [];
+  const run = async (side: 'raw' | 'sys', round: number) => {
+    await sides.before?.();
+    (side === 'raw' ? rawMs : sysMs).push(await sides[side](round));
+  };
+  for (let round = 0; round < rounds; round++) {
+    const [first, second] = round % 2 === 0 ? (['raw', 'sys'] as const) : (['sys', 'raw'] as const);
+    await run(first, round);
+    await run(second, round);
+  }
+  return { rawMs, sysMs };
+}
+
+/** The peak resident memory of the processes `pids` names, sampled every 100 ms until `stop` (MB). */
+export function peakRss(pids: () => Array<number | undefined>): { stop(): number } {
+  let peak = 0;
+  const sample = () => {
+    for (const pid of pids()) {
+      if (pid === undefined) continue;
+      try {
+        peak = Math.max(peak, residentBytes(pid));
+      } catch {
+        // Gone between two samples.
+      }
+    }
+  };
+  sample();
+  const timer = setInterval(sample, 100);
+  return {
+    stop() {
+      clearInterval(timer);
+      sample();
+      return Math.round(peak / (1024 * 1024));
+    },
+  };
 }

@@ -90,4 +90,8 @@ cat <<INFO
           -d '{"image_ref":"galaxy-demo-engine:latest"}' "http://$HOST:$PORT/api/v1/internal/runtimes/demo-1/start?wait=30"
 
 INFO
-exec node dist/main.js all
+# V8's young generation (semi-space) and old space bounded, as in the Procfile:
+# under load V8 otherwise lets the heap grow with garbage (a web process at
+# 200 MB where 100 do); the old space a little larger here, one process holding
+# three roles' live data.
+exec node --max-semi-space-size=4 --max-old-space-size=128 dist/main.js all

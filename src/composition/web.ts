@@ -5,7 +5,7 @@
 import { QueueEvents } from 'bullmq';
 import { createApp } from '../http/app.js';
 import { followerGate } from '../http/follower-gate.js';
-import { mountBullBoard } from '../http/bull-board.js';
+import { mountBullBoardLazily } from '../http/lazy-bull-board.js';
 import type { GameWindow } from '../http/games-pages.js';
 import { mountGamesPages } from '../http/games-pages.js';
 import type { LogRouteDeps } from '../http/routes/logs.js';
@@ -34,10 +34,7 @@ export function startWebRole(infra: Infrastructure, readiness: ReadinessChecks):
     onLogLineDropped: () => telemetry.recordLogLineDropped(),
     shutdown: streams.signal,
   };
-  const queueEvents: Partial<Record<QueueName, QueueEvents>> = {};
-  for (const name of Object.values(QUEUE_OF)) {
-    queueEvents[name] = new QueueEvents(name, { connection: createRedis(config.redisUrl, 'bullmq'), prefix: config.queuePrefix });
-  }
+  const { queueEvents, opened } = queueEventsOnDemand(config);
   const app = createApp({
     enqueuer: infra.enqueuer,
     jobs: createJobStatus({
@@ -67,7 +64,7 @@ export function startWebRole(infra: Infrastructure, readiness: ReadinessChecks):
     engine: infra.backend.engine,
     ...following,
     logger,
-    bullBoard: (app) => mountBullBoard(app, Object.values(queues), { ...config.auth, writeEnabled: config.adminWriteEnabled }),
+    bullBoard: (app) => mountBullBoardLazily(app, Object.values(queues), { ...config.auth, writeEnabled: config.adminWriteEnabled }),
     gamesPages: (app) => mountGamesPages(app, { records: deps.records, operations: deps.operations, window: gameWindow(infra, following), login: config.auth }),
   });
   const server = listen(app.fetch, { hostname: config.http.host, port: config.http.port });
@@ -79,8 +76,34 @@ export function startWebRole(infra: Infrastructure, readiness: ReadinessChecks):
       return Promise.resolve();
     },
     () => new Promise<void>((resolve) => server.close(() => resolve())),
-    ...Object.values(queueEvents).map((events) => () => events.close()),
+    () => Promise.all(opened.map((events) => events.close())),
   ];
+}
+
+/**
+ * The queue events `?wait` listens to, each opened at its queue's first
+ * `?wait`, not at boot: each holds a blocking Redis connection and reads
+ * every event of its queue, which a web process that is only polled never
+ * needs. Opening late misses nothing: BullMQ's waitUntilFinished listens,
+ * waits until its QueueEvents is ready, then asks whether the job already ended.
+ */
+function queueEventsOnDemand(config: Infrastructure['config']) {
+  const queueEvents: Partial<Record<QueueName, QueueEvents>> = {};
+  const opened: QueueEvents[] = [];
+  for (const name of Object.values(QUEUE_OF)) {
+    let events: QueueEvents | undefined;
+    Object.defineProperty(queueEvents, name, {
+      enumerable: true,
+      get: () => {
+        if (!events) {
+          events = new QueueEvents(name, { connection: createRedis(config.redisUrl, 'bullmq'), prefix: config.queuePrefix });
+          opened.push(events);
+        }
+        return events;
+      },
+    });
+  }
+  return { queueEvents, opened };
 }
 
 /**

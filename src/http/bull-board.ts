@@ -18,12 +18,10 @@ import { serveStatic } from '@hono/node-server/serve-static';
 import type { Hono, MiddlewareHandler } from 'hono';
 import { fail } from './answers.js';
 import type { DashboardLogin } from './dashboard-guards.js';
-import { dashboardGuards, foreignOrigin, GAMES_PAGE, isRead, readOnly } from './dashboard-guards.js';
-
-export const BULL_BOARD_BASE = '/admin/queues';
+import { BULL_BOARD_BASE, dashboardGuards, foreignOrigin, GAMES_PAGE, isRead, readOnly } from './dashboard-guards.js';
 
 /** What the board reads a queue through; typed from the adapter, since src/http does not import bullmq. */
-type BoardQueue = ConstructorParameters<typeof BullMQAdapter>[0];
+export type BoardQueue = ConstructorParameters<typeof BullMQAdapter>[0];
 
 export interface BoardAccess extends DashboardLogin {
   /** RTMANAGER_ADMIN_WRITE_ENABLED */

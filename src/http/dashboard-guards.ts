@@ -11,6 +11,8 @@ import { fail } from './answers.js';
 
 /** The games pages beside the board (games-pages.ts), offered in the board's header menu. */
 export const GAMES_PAGE = '/admin/games';
+/** Bull Board's pages (bull-board.ts, mounted lazily by lazy-bull-board.ts). */
+export const BULL_BOARD_BASE = '/admin/queues';
 
 /** The dashboard's credentials (RTMANAGER_ADMIN_USER / RTMANAGER_ADMIN_PASSWORD); none asked with RTMANAGER_AUTH_DISABLED. */
 export interface DashboardLogin {

@@ -8,8 +8,7 @@ import { html, raw } from 'hono/html';
 import type { HtmlEscapedString } from 'hono/utils/html';
 import type { RuntimeRecord, RuntimeStatus, StoredOperationEntry } from '../domain/model.js';
 import { RUNTIME_STATUSES } from '../domain/model.js';
-import { BULL_BOARD_BASE } from './bull-board.js';
-import { GAMES_PAGE } from './dashboard-guards.js';
+import { BULL_BOARD_BASE, GAMES_PAGE } from './dashboard-guards.js';
 import { DETAIL_SCRIPT, PAGE_STYLE } from './games-script.js';
 
 type Html = HtmlEscapedString | Promise<HtmlEscapedString>;

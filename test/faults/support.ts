@@ -7,7 +7,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -143,7 +143,32 @@ export async function privateRedis(opts: { persistence?: 'aof_always' | 'none' }
  */
 const MAIN = ['dist/main.js'];
 
-export async function faultSystem(opts: { redisUrl?: string; env?: Record<string, string>; nodeArgs?: string[] } = {}) {
+/**
+ * The fault tests' own settings: a quiet log, short locks and leases (a killed
+ * worker's games are free again within seconds), many attempts. `defaults:
+ * true` (the bench) leaves them out, and the hour-long reconcile period of
+ * isolatedSystemEnv too: what runs then is what an operator gets.
+ */
+const HARNESS_SETTINGS: Record<string, string> = {
+  RTMANAGER_LOG_LEVEL: 'warn',
+  RTMANAGER_JOB_LOCK_MS: '2000',
+  // Renewed every second while its holder lives: a killed worker's games are free again within 3 s.
+  RTMANAGER_GAME_LEASE_TTL_MS: '3000',
+  RTMANAGER_JOB_ATTEMPTS: '20',
+  RTMANAGER_JOB_BACKOFF_MS: '500',
+  RTMANAGER_WORKER_CONCURRENCY: '10',
+};
+
+export async function faultSystem(
+  opts: {
+    redisUrl?: string;
+    env?: Record<string, string>;
+    nodeArgs?: string[];
+    defaults?: boolean;
+    /** Another build's entry (`dist-before/main.js`): the bench compares two builds side by side. */
+    main?: string;
+  } = {},
+) {
   const run = `f${randomUUID().slice(0, 6)}`;
   const database: TestDatabase = await createTestDatabase();
   const tmp = await mkdtemp(path.join(os.tmpdir(), `rtm-${run}-`));
@@ -162,26 +187,52 @@ export async function faultSystem(opts: { redisUrl?: string; env?: Record<string
     RTMANAGER_API_TOKEN: token,
     RTMANAGER_ADMIN_USER: 'admin',
     RTMANAGER_ADMIN_PASSWORD: 'fault-admin-password',
-    RTMANAGER_LOG_LEVEL: 'warn',
-    RTMANAGER_JOB_LOCK_MS: '2000',
-    // Renewed every second while its holder lives: a killed worker's games are free again within 3 s.
-    RTMANAGER_GAME_LEASE_TTL_MS: '3000',
-    RTMANAGER_JOB_ATTEMPTS: '20',
-    RTMANAGER_JOB_BACKOFF_MS: '500',
-    RTMANAGER_WORKER_CONCURRENCY: '10',
+    ...(opts.defaults ? {} : HARNESS_SETTINGS),
     ...backendEnv(),
     ...opts.env,
   };
+  if (opts.defaults && !opts.env?.RTMANAGER_RECONCILE_INTERVAL_MS) delete env.RTMANAGER_RECONCILE_INTERVAL_MS;
   const children = new Map<Role, ChildProcess>();
   let output = '';
   const base = `http://127.0.0.1:${port}`;
 
-  function start(role: Role): ChildProcess {
-    const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...MAIN, role], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  /**
+   * With `defaults` (the bench) the processes write their logs to a file, as
+   * to an operator's collector: read through a pipe here, an `info` log under
+   * load would cost this process a core beside the system it measures.
+   */
+  const logFile = opts.defaults ? path.join(tmp, 'system.log') : null;
+
+  /** `nodeArgs`: node flags for this process, instead of the system's. */
+  function start(role: Role, nodeArgs = opts.nodeArgs ?? []): ChildProcess {
+    const argv = [...nodeArgs, ...(opts.main ? [opts.main] : MAIN), role];
+    if (logFile) {
+      const fd = openSync(logFile, 'a');
+      const child = spawn(process.execPath, argv, { env, stdio: ['ignore', fd, fd] });
+      closeSync(fd);
+      children.set(role, child);
+      return child;
+    }
+    const child = spawn(process.execPath, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-20_000)));
     child.stderr?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-20_000)));
     children.set(role, child);
     return child;
+  }
+
+  /** The processes' last 20,000 characters of output. */
+  function outputTail(): string {
+    if (!logFile) return output;
+    try {
+      const size = statSync(logFile).size;
+      const fd = openSync(logFile, 'r');
+      const buffer = Buffer.alloc(Math.min(size, 20_000));
+      readSync(fd, buffer, 0, buffer.length, size - buffer.length);
+      closeSync(fd);
+      return buffer.toString('utf8');
+    } catch {
+      return '';
+    }
   }
 
   async function kill(role: Role, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
@@ -208,7 +259,7 @@ export async function faultSystem(opts: { redisUrl?: string; env?: Record<string
     operations,
     redis,
     networkName,
-    output: () => output,
+    output: outputTail,
     start,
     kill,
     gameId: (name: string) => `${run}-${name}`,
@@ -221,7 +272,7 @@ export async function faultSystem(opts: { redisUrl?: string; env?: Record<string
           ),
         (s) => s === 200,
         ms,
-        `web ready\n${output}`,
+        `web ready\n${outputTail()}`,
       );
     },
     post(pathname: string, body?: unknown) {
