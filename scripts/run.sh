@@ -94,4 +94,4 @@ INFO
 # under load V8 otherwise lets the heap grow with garbage (a web process at
 # 200 MB where 100 do); the old space a little larger here, one process holding
 # three roles' live data.
-exec node --max-semi-space-size=4 --max-old-space-size=128 dist/main.js all
+exec node --max-semi-space-size=4 --max-old-space-size=384 dist/main.js all
