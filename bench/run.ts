@@ -12,7 +12,7 @@
  * service and image it made.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type Dockerode from 'dockerode';
@@ -34,7 +34,7 @@ import { enqueueLoad, enqueueRatios, ensureWrk, floorLoad } from './enqueue-load
 import { crashRestartRatio } from './crash-restart.js';
 import { healthReadyRatio } from './health-ready.js';
 import { logsFollow } from './logs-follow.js';
-import { median, systemStart, timedStart as timed, waitRunning } from './measure.js';
+import { loadServicesEnv, median, systemStart, timedStart as timed, waitRunning } from './measure.js';
 import type { SwarmBench } from './swarm.js';
 import { swarmBench } from './swarm.js';
 
@@ -146,16 +146,6 @@ function coldImage(pushed: string[]): string {
   const { ref } = pushEngineImage({ layerBytes: COLD_LAYER_BYTES });
   pushed.push(ref);
   return ref;
-}
-
-/** The test registry's coordinates, from var/services.env when the shell did not source it. */
-async function loadServicesEnv(): Promise<void> {
-  if (process.env.RTM_TEST_REGISTRY) return;
-  const text = await readFile('var/services.env', 'utf8').catch(() => '');
-  for (const line of text.split('\n')) {
-    const match = /^(RTM_[A-Z_]+)=(.*)$/.exec(line.trim());
-    if (match && process.env[match[1]!] === undefined) process.env[match[1]!] = match[2];
-  }
 }
 
 async function main(): Promise<void> {
