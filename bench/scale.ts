@@ -3,7 +3,7 @@
  * operator's defaults (bench/scale-system.ts) under 10,000 records and 500
  * running engines on one daemon, then 200 services on the one-node swarm
  * (bench/scale-swarm.ts). Writes bench/results/scale.json. Sizes:
- * BENCH_SCALE_ENGINES [500] engines started through the API,
+ * BENCH_SCALE_ENGINES [500; 0 skips the part] engines started through the API,
  * BENCH_SCALE_RECORDS [10000] records in all (the rest written straight to
  * Postgres, stopped, as a stop leaves them), BENCH_SCALE_SWARM_SERVICES
  * [200; 0 skips the swarm part]. Everything it made is removed on the way out, Ctrl-C included.
@@ -82,23 +82,32 @@ async function insertStopped(system: FaultSystem, n: number): Promise<void> {
   for (let i = 0; i < rows.length; i += 1000) await system.database.db.insert(runtimeRecords).values(rows.slice(i, i + 1000));
 }
 
-/** Each page's time, walking `GET /runtimes?limit=100` through every record; fails unless it saw `expected` records. */
-async function walkPages(system: FaultSystem, expected: number): Promise<number[]> {
-  const times: number[] = [];
+/**
+ * Each page's time, walking `GET /runtimes?limit=100` through every record,
+ * and after each page a `GET /healthz` of the same web process (no database):
+ * what the machine's own stalls cost a request. Fails unless it saw `expected` records.
+ */
+async function walkPages(system: FaultSystem, expected: number): Promise<{ pages: number[]; floor: number[] }> {
+  const pages: number[] = [];
+  const floor: number[] = [];
   let cursor: string | null = null;
   let seen = 0;
   do {
     const query: string = `limit=${PAGE_LIMIT}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
-    const t = performance.now();
+    let t = performance.now();
     const res = await fetch(`${system.base}/api/v1/internal/runtimes?${query}`, { headers: { authorization: `Bearer ${system.token}` } });
     const page = (await res.json()) as { records: unknown[]; next_cursor: string | null };
-    times.push(performance.now() - t);
+    pages.push(performance.now() - t);
     if (res.status !== 200) throw new Error(`GET /runtimes answered ${res.status}`);
     seen += page.records.length;
     cursor = page.next_cursor;
+    t = performance.now();
+    const health = await fetch(`${system.base}/healthz`);
+    await health.arrayBuffer();
+    floor.push(performance.now() - t);
   } while (cursor);
   if (seen !== expected) throw new Error(`paging saw ${seen} records, not ${expected}`);
-  return times;
+  return { pages, floor };
 }
 
 const p99 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(0.99 * xs.length) - 1)]!;
@@ -134,6 +143,13 @@ async function killStorm(system: FaultSystem, games: string[]): Promise<number> 
   if (containers.length !== games.length) throw new Error(`${containers.length} engines running, not ${games.length}`);
   const t = performance.now();
   await Promise.all(containers.map((c) => docker.getContainer(c.Id).kill()));
+  const killedMs = performance.now() - t;
+  // The daemon's side beside the records': when it lists none of them running any more.
+  let daemonMs = 0;
+  const daemonDone = (async () => {
+    while ((await docker.listContainers({ filters: { name: [`galaxy-game-${system.run}-`], status: ['running'] } })).length > 0) await sleep(250);
+    daemonMs = performance.now() - t;
+  })();
   const deadline = Date.now() + 600_000;
   for (;;) {
     const [row] = await system.database.db
@@ -145,6 +161,10 @@ async function killStorm(system: FaultSystem, games: string[]): Promise<number> 
     await sleep(100);
   }
   const ms = performance.now() - t;
+  await daemonDone;
+  console.log(
+    `kill storm: the kills answered after ${Math.round(killedMs)} ms, the daemon listed none running after ${Math.round(daemonMs)} ms, every record true after ${Math.round(ms)} ms`,
+  );
   const statuses = await system.database.db
     .select({ status: runtimeRecords.status, n: count() })
     .from(runtimeRecords)
@@ -187,14 +207,19 @@ async function singleEngine(results: Record<string, number | null>, meta: Record
 
     await walkPages(system, N.records);
     const pages: number[] = [];
-    for (let w = 0; w < PAGE_WALKS; w++) pages.push(...(await walkPages(system, N.records)));
+    const floor: number[] = [];
+    for (let w = 0; w < PAGE_WALKS; w++) {
+      const walk = await walkPages(system, N.records);
+      pages.push(...walk.pages);
+      floor.push(...walk.floor);
+    }
     results.scale_page_p99_ms = +p99(pages).toFixed(1);
     const slowest = pages
       .map((ms, i) => ({ ms, i }))
       .sort((a, b) => b.ms - a.ms)
       .slice(0, 5);
     console.log(
-      `paging: ${pages.length} pages of ${PAGE_LIMIT}, median ${median(pages).toFixed(1)} ms, p99 ${results.scale_page_p99_ms} ms; slowest (page #: ms) ${slowest.map((x) => `${x.i}: ${x.ms.toFixed(1)}`).join(', ')}`,
+      `paging: ${pages.length} pages of ${PAGE_LIMIT}, median ${median(pages).toFixed(1)} ms, p99 ${results.scale_page_p99_ms} ms; slowest (page #: ms) ${slowest.map((x) => `${x.i}: ${x.ms.toFixed(1)}`).join(', ')}; GET /healthz beside each page: median ${median(floor).toFixed(1)} ms, p99 ${p99(floor).toFixed(1)} ms`,
     );
 
     results.scale_kill_storm_true_ms = Math.round(await killStorm(system, games));
@@ -217,7 +242,7 @@ async function main(): Promise<void> {
     swarm_reconcile_ms_200: null,
   };
   const meta: Record<string, unknown> = {};
-  await singleEngine(results, meta);
+  if (N.engines > 0) await singleEngine(results, meta);
   const host = process.env.RTM_TEST_SWARM_HOST;
   if (host && N.swarmServices > 0) {
     const swarm = await swarmReconcile(host, N.swarmServices);
