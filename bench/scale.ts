@@ -20,6 +20,7 @@ import { loadServicesEnv, median, systemStart, waitRunning } from './measure.js'
 import type { Pass } from './scale-system.js';
 import { configOf, operatorSystem, reconcilePasses, settingsOf } from './scale-system.js';
 import { swarmReconcile } from './scale-swarm.js';
+import { removeNetwork } from './swarm.js';
 
 const IMAGE = 'galaxy-test-engine:labelled';
 const N = {
@@ -227,6 +228,8 @@ async function singleEngine(results: Record<string, number | null>, meta: Record
   } finally {
     process.removeListener('SIGINT', stop);
     await system.cleanup();
+    // The harness tries its network once; just after 500 containers went, the daemon may still hold endpoints on it.
+    await removeNetwork(docker, system.networkName);
   }
 }
 

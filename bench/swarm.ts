@@ -330,7 +330,7 @@ export async function removeServices(engine: Dockerode, label: string, opts: { c
   }
 }
 
-/** An overlay network is released a moment after its last task: retried, bounded. */
+/** A network is released a moment after its last task or container: retried, bounded. */
 export async function removeNetwork(engine: Dockerode, name: string): Promise<void> {
   for (let attempt = 0; attempt < 20; attempt++) {
     try {
