@@ -132,8 +132,8 @@ async function systemSample(s: FaultSystem, watcher: Redis, daemon: Daemon, game
   return { ms: msBetween(died, started), toldMs };
 }
 
-/** Every declared variable outside PLACEMENT at its default (or unset), then the crash policy's: what is left differing is printed. */
-export function operatorDefaults(env: NodeJS.ProcessEnv, crashEnv: Record<string, string>): void {
+/** Every declared variable outside PLACEMENT at its default (or unset), then the crash policy's (`crashEnv`, or a part's own): what is left differing is printed. */
+export function operatorDefaults(env: NodeJS.ProcessEnv, crashEnv: Record<string, string>, part = 'crash restart'): void {
   const undone: string[] = [];
   for (const v of DECLARED_VARIABLES) {
     if (PLACEMENT.has(v.name) || env[v.name] === undefined || env[v.name] === v.fallback) continue;
@@ -144,7 +144,7 @@ export function operatorDefaults(env: NodeJS.ProcessEnv, crashEnv: Record<string
   Object.assign(env, crashEnv);
   const set = Object.entries(crashEnv).map(([k, v]) => `${k}=${v}`);
   const placed = DECLARED_VARIABLES.filter((v) => PLACEMENT.has(v.name) && env[v.name] !== undefined).map((v) => v.name);
-  console.log(`crash restart: settings: every variable at its operator default except ${set.join(' ')}`);
+  console.log(`${part}: settings: every variable at its operator default except ${set.join(' ')}`);
   console.log(`  reset from the harness's values: ${undone.join(', ') || 'none'}`);
   console.log(`  placement only (this run's own): ${placed.join(', ')}`);
 }

@@ -3,6 +3,7 @@
  * (run.ts) and on a swarm (swarm.ts): a start through the HTTP API until its
  * container_started event, and a burst until every record runs.
  */
+import { readFile } from 'node:fs/promises';
 import type { Redis } from 'ioredis';
 import { and, count, eq, inArray } from 'drizzle-orm';
 import { runtimeRecords } from '../src/infra/db/schema.js';
@@ -134,4 +135,14 @@ export function peakRss(pids: () => Array<number | undefined>): { stop(): number
       return Math.round(peak / (1024 * 1024));
     },
   };
+}
+
+/** The test registry's coordinates, from var/services.env when the shell did not source it. */
+export async function loadServicesEnv(): Promise<void> {
+  if (process.env.RTM_TEST_REGISTRY) return;
+  const text = await readFile('var/services.env', 'utf8').catch(() => '');
+  for (const line of text.split('\n')) {
+    const match = /^(RTM_[A-Z_]+)=(.*)$/.exec(line.trim());
+    if (match && process.env[match[1]!] === undefined) process.env[match[1]!] = match[2];
+  }
 }

@@ -17,7 +17,6 @@
  * full run without one skips them and says so. Cleans up every container,
  * service and image it made.
  */
-import { readFile } from 'node:fs/promises';
 import type { Role } from '../test/faults/support.js';
 import { faultSystem } from '../test/faults/support.js';
 import { removeLocalImage, testRegistry } from '../test/support/registry.js';
@@ -26,7 +25,7 @@ import { ensureWrk } from './enqueue-load.js';
 import { enqueuePart } from './enqueue-part.js';
 import { healthReadyRatio } from './health-ready.js';
 import { logsFollow } from './logs-follow.js';
-import { median, peakRss } from './measure.js';
+import { loadServicesEnv, median, peakRss } from './measure.js';
 import { rawCreate, rawStateDir, removeRaw } from './raw.js';
 import { writeReport } from './report.js';
 import { describeSettings, procfileNodeArgs } from './settings.js';
@@ -73,16 +72,6 @@ const ONLY = new Set(
 const unknownParts = [...ONLY].filter((p) => !(PARTS as readonly string[]).includes(p));
 if (unknownParts.length) throw new Error(`RTM_BENCH_ONLY: unknown part(s) ${unknownParts.join(', ')}; parts are ${PARTS.join(', ')}`);
 const runs = (part: (typeof PARTS)[number]) => ONLY.size === 0 || ONLY.has(part);
-
-/** The test registry's coordinates, from var/services.env when the shell did not source it. */
-async function loadServicesEnv(): Promise<void> {
-  if (process.env.RTM_TEST_REGISTRY) return;
-  const text = await readFile('var/services.env', 'utf8').catch(() => '');
-  for (const line of text.split('\n')) {
-    const match = /^(RTM_[A-Z_]+)=(.*)$/.exec(line.trim());
-    if (match && process.env[match[1]!] === undefined) process.env[match[1]!] = match[2];
-  }
-}
 
 async function main(): Promise<void> {
   await loadServicesEnv();

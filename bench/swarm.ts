@@ -304,31 +304,38 @@ function currentTask(tasks: Task[]): Task | null {
   return newest.find((t) => t.DesiredState === 'running') ?? newest[0] ?? null;
 }
 
-/** Removes the services with this label (running ones: no task of theirs is being reaped), then waits (bounded) until their containers are gone. */
-async function removeServices(engine: Dockerode, label: string): Promise<void> {
+/**
+ * Removes the services with this label (running ones: no task of theirs is
+ * being reaped), `concurrency` at a time [all at once], then waits (bounded)
+ * until their containers are gone.
+ */
+export async function removeServices(engine: Dockerode, label: string, opts: { concurrency?: number; goneMs?: number } = {}): Promise<void> {
   const services = await engine.listServices({ filters: { label: [label] } });
+  const goneMs = opts.goneMs ?? GONE_DEADLINE_MS;
+  let next = 0;
   await Promise.all(
-    services.map((svc) =>
-      engine
-        .getService(svc.ID)
-        .remove()
-        .catch((error: { statusCode?: number }) => {
-          if (error.statusCode !== 404) throw error;
-        }),
-    ),
+    Array.from({ length: Math.min(opts.concurrency ?? services.length, services.length) }, async () => {
+      while (next < services.length) {
+        await engine
+          .getService(services[next++]!.ID)
+          .remove()
+          .catch((error: { statusCode?: number }) => {
+            if (error.statusCode !== 404) throw error;
+          });
+      }
+    }),
   );
-  const deadline = Date.now() + GONE_DEADLINE_MS;
+  const deadline = Date.now() + goneMs;
   for (;;) {
     const left = await engine.listContainers({ all: true, filters: { label: [label] } });
     if (left.length === 0) return;
-    if (Date.now() > deadline)
-      throw new Error(`${left.length} container(s) labelled ${label} still there ${GONE_DEADLINE_MS} ms after their services were removed`);
+    if (Date.now() > deadline) throw new Error(`${left.length} container(s) labelled ${label} still there ${goneMs} ms after their services were removed`);
     await sleep(100);
   }
 }
 
-/** An overlay network is released a moment after its last task: retried, bounded. */
-async function removeNetwork(engine: Dockerode, name: string): Promise<void> {
+/** A network is released a moment after its last task or container: retried, bounded. */
+export async function removeNetwork(engine: Dockerode, name: string): Promise<void> {
   for (let attempt = 0; attempt < 20; attempt++) {
     try {
       await engine.getNetwork(name).remove();

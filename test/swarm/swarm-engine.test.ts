@@ -198,6 +198,42 @@ describe('SwarmEngine on a one-node swarm', () => {
   );
 
   it(
+    'reads only our services’ tasks: a listing, an inspect by container id and a stop never list the whole swarm’s',
+    withSubject(async (s) => {
+      // Someone else's service on the same swarm (no owner label): none of its tasks may be read.
+      const foreign = await docker.createService({
+        Name: `${s.prefix}-foreign`,
+        Labels: { ...s.extraLabels },
+        TaskTemplate: { ContainerSpec: { Image: 'galaxy-test-engine:plain' }, RestartPolicy: { Condition: 'none' } },
+      } as unknown as Dockerode.CreateServiceOptions);
+      await expect.poll(async () => (await docker.listTasks({ filters: { service: [foreign.id] } })).length).toBeGreaterThan(0);
+      // The same daemon, each task listing recorded: what it asked for, and whose tasks came back.
+      const watched = dockerFromHost(swarmHost());
+      const asked: unknown[] = [];
+      const answered = new Set<string>();
+      const listTasks = watched.listTasks.bind(watched) as (opts?: { filters?: unknown }) => Promise<Array<{ ServiceID: string }>>;
+      Object.assign(watched, {
+        listTasks: async (opts?: { filters?: unknown }) => {
+          asked.push(opts?.filters);
+          const tasks = await listTasks(opts);
+          for (const t of tasks) answered.add(t.ServiceID);
+          return tasks;
+        },
+      });
+      const port = new SwarmEngine({ docker: watched, reserveLimits: true });
+      const run = await port.run(spec(s, 'own'));
+      const listed = await port.listContainers({ 'com.galaxy.game_id': 'own', ...s.extraLabels });
+      expect(listed).toEqual([expect.objectContaining({ id: run.containerId, running: true })]);
+      expect(await port.inspectContainer(run.containerId)).toMatchObject({ id: run.containerId, running: true });
+      await port.stop(run.containerId, 1);
+      expect((await port.inspectContainer(run.containerId))?.running ?? false).toBe(false);
+      expect(asked.length).toBeGreaterThan(3);
+      expect(asked.filter((f) => !f || Object.keys(f).length === 0)).toEqual([]);
+      expect(answered.has(foreign.id)).toBe(false);
+    }),
+  );
+
+  it(
     'the node pulls a private image itself with the credentials the service carries, pinned to its digest',
     withSubject(async (s) => {
       // Not pulled by the manager first: only the credentials the service carries can get it onto the node.

@@ -79,8 +79,9 @@ export class SwarmEngine implements DockerEngine {
     this.images = new ImageStore(this.client, opts);
     this.taskPollMs = opts.taskPollMs ?? 50;
     this.logPollMs = opts.logPollMs ?? 1_000;
-    this.services = new SwarmServices(this.client, { placementTimeoutMs: opts.placementTimeoutMs ?? 30_000, taskPollMs: this.taskPollMs });
     this.view = new SwarmView(this.client, this.images);
+    const waits = { placementTimeoutMs: opts.placementTimeoutMs ?? 30_000, taskPollMs: this.taskPollMs };
+    this.services = new SwarmServices(this.client, waits, (id) => this.view.localContainer(id));
     this.shape = { reserveLimits: opts.reserveLimits ?? true };
   }
 
@@ -180,10 +181,9 @@ export class SwarmEngine implements DockerEngine {
 
   async inspectContainer(nameOrId: string): Promise<ContainerInfo | null> {
     try {
-      const found = await this.services.find(nameOrId);
+      const [found, nodes] = await Promise.all([this.services.find(nameOrId), this.view.nodeStates()]);
       if (!found) return null;
-      const nodes = await this.view.nodeStates();
-      return await this.view.describe(found.service, found.task, nodes, this.services.stoppedOf(found.service.ID));
+      return await this.view.describe(found.service, found.task, nodes, this.services.stoppedOf(found.service.ID), { local: found.local });
     } catch (error) {
       throw isDockerDeadline(error) ? error : daemonError(error);
     }
@@ -259,7 +259,7 @@ export class SwarmEngine implements DockerEngine {
         this.client.docker.listServices({ filters: { label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) }, abortSignal }),
       );
       if (services.length === 0) return [];
-      const [tasks, nodes] = await Promise.all([this.services.allTasks(), this.view.nodeStates()]);
+      const [tasks, nodes] = await Promise.all([this.services.labelledTasks(labels), this.view.nodeStates()]);
       const byService = new Map<string, SwarmTask[]>();
       for (const task of tasks) byService.set(task.ServiceID, [...(byService.get(task.ServiceID) ?? []), task]);
       const out: ContainerInfo[] = [];

@@ -3,12 +3,21 @@
  * through the daemon client; and what a stop saw of the task it ended,
  * which Swarm deletes soon after.
  */
+import type Dockerode from 'dockerode';
 import type { RuntimeNode } from '../../domain/engine-port.js';
 import { DockerDeadlineExceeded } from '../../domain/errors.js';
+import { LABEL_OWNER, LABEL_OWNER_VALUE } from '../../domain/model.js';
 import type { DaemonClient } from './daemon-client.js';
 import { statusOf } from './daemon-errors.js';
 import type { ServiceSpec, SwarmService, SwarmTask } from './swarm-service-spec.js';
 import { PREPARING, TERMINAL, UNPLACED, currentTask, sleep } from './swarm-service-spec.js';
+
+/** Every service of ours carries it (contract §12's owner label). */
+const OWNED = { [LABEL_OWNER]: LABEL_OWNER_VALUE };
+/** The labels Docker puts on a task's container, naming its service and task. */
+const SWARM_SERVICE_ID = 'com.docker.swarm.service.id';
+const SWARM_TASK_ID = 'com.docker.swarm.task.id';
+const FULL_CONTAINER_ID = /^[0-9a-f]{64}$/;
 
 /** How long a removal waits for Swarm to reap the tasks a stop scaled down. */
 const REAP_WAIT_MS = 10_000;
@@ -29,12 +38,21 @@ export interface SwarmWaits {
   taskPollMs: number;
 }
 
+/** A game's service, the task that stands for it, and its container when this manager's daemon has it. */
+export interface Found {
+  service: SwarmService;
+  task: SwarmTask | null;
+  local: Dockerode.ContainerInspectInfo | null;
+}
+
 export class SwarmServices {
   private readonly stopped = new Map<string, StoppedTask>();
 
   constructor(
     private readonly client: DaemonClient,
     private readonly waits: SwarmWaits,
+    /** A container as this manager's own daemon has it; null when it is not there (another node's, or gone). */
+    private readonly readLocal: (containerId: string) => Promise<Dockerode.ContainerInspectInfo | null>,
   ) {}
 
   tasksOf(serviceId: string): Promise<SwarmTask[]> {
@@ -43,25 +61,46 @@ export class SwarmServices {
     >;
   }
 
-  allTasks(): Promise<SwarmTask[]> {
-    return this.client.call('task_list', (abortSignal) => this.client.docker.listTasks({ abortSignal })) as Promise<SwarmTask[]>;
+  /**
+   * The tasks of the services carrying these labels (ours carry the owner's),
+   * not the whole swarm's: Swarm filters tasks by their service's labels, so
+   * the cost follows our games, not what else the cluster runs.
+   */
+  labelledTasks(labels: Record<string, string> = OWNED): Promise<SwarmTask[]> {
+    const label = Object.entries(labels).map(([k, v]) => `${k}=${v}`);
+    return this.client.call('task_list', (abortSignal) => this.client.docker.listTasks({ filters: { label }, abortSignal })) as Promise<SwarmTask[]>;
   }
 
   /**
    * A service by name or id, or the service whose task has (or, stopped,
-   * had) this container; with the task that stands for it.
+   * had) this container; with the task that stands for it, and the
+   * container as this manager's daemon read it when it runs on its node.
    */
-  async find(nameOrId: string): Promise<{ service: SwarmService; task: SwarmTask | null } | null> {
-    const service = await this.inspect(nameOrId);
-    if (service) return { service, task: currentTask(await this.tasksOf(service.ID)) };
+  async find(nameOrId: string): Promise<Found | null> {
+    // A full container id is no service's (their ids are 25 characters): no service inspect that can only miss.
+    const service = FULL_CONTAINER_ID.test(nameOrId) ? null : await this.inspect(nameOrId);
+    if (service) return { service, task: currentTask(await this.tasksOf(service.ID)), local: null };
     if (!/^[0-9a-f]{12,64}$/.test(nameOrId)) return null;
-    const task = (await this.allTasks()).find((t) => t.Status.ContainerStatus?.ContainerID?.startsWith(nameOrId));
-    const serviceId = task?.ServiceID ?? [...this.stopped.values()].find((s) => s.containerId.startsWith(nameOrId))?.serviceId;
-    if (!serviceId) return null;
-    const owner = await this.inspect(serviceId);
+    // On this manager's node the container's labels name its service and task: two calls, whatever the swarm's size.
+    const local = await this.readLocal(nameOrId);
+    const labels = local?.Config.Labels ?? {};
+    const [serviceId, taskId] = [labels[SWARM_SERVICE_ID], labels[SWARM_TASK_ID]];
+    if (serviceId && taskId) {
+      const [owner, tasks] = await Promise.all([this.inspect(serviceId), this.taskById(taskId)]);
+      return owner ? { service: owner, task: tasks.find((t) => t.ID === taskId) ?? null, local } : null;
+    }
+    // Another node's: among our own tasks (not the whole swarm's).
+    const task = (await this.labelledTasks()).find((t) => t.Status.ContainerStatus?.ContainerID?.startsWith(nameOrId));
+    const ownerId = task?.ServiceID ?? [...this.stopped.values()].find((s) => s.containerId.startsWith(nameOrId))?.serviceId;
+    if (!ownerId) return null;
+    const owner = await this.inspect(ownerId);
     if (!owner) return null;
     // The container's own task, even when a newer one has replaced it.
-    return { service: owner, task: task ?? null };
+    return { service: owner, task: task ?? null, local: null };
+  }
+
+  private taskById(taskId: string): Promise<SwarmTask[]> {
+    return this.client.call('task_list', (abortSignal) => this.client.docker.listTasks({ filters: { id: [taskId] }, abortSignal })) as Promise<SwarmTask[]>;
   }
 
   async inspect(nameOrId: string): Promise<SwarmService | null> {

@@ -17,6 +17,7 @@ import type { StoppedTask } from './swarm-services.js';
 export class SwarmView {
   /** Node id → hostname: a node keeps its name, so it is asked once. */
   private readonly nodeNames = new Map<string, string>();
+  private nodesInFlight: Promise<Map<string, string>> | null = null;
 
   constructor(
     private readonly client: DaemonClient,
@@ -40,7 +41,8 @@ export class SwarmView {
     task: SwarmTask | null,
     nodes: Map<string, string>,
     stopped: StoppedTask | undefined,
-    opts: { inspectRunning: boolean } = { inspectRunning: true },
+    /** `local`: the container as the caller already read it (find did), not read again. */
+    opts: { inspectRunning?: boolean; local?: Dockerode.ContainerInspectInfo | null } = {},
   ): Promise<ContainerInfo> {
     const spec = service.Spec;
     const containerSpec = spec.TaskTemplate.ContainerSpec;
@@ -53,7 +55,8 @@ export class SwarmView {
     const state = task.Status.State;
     const unreachable = nodes.get(task.NodeID ?? '') === 'down' && !TERMINAL.has(state);
     const terminal = TERMINAL.has(state);
-    const local = terminal || opts.inspectRunning ? await this.localContainer(containerId) : null;
+    const known = opts.local && containerId && opts.local.Id === containerId ? opts.local : undefined;
+    const local = terminal || (opts.inspectRunning ?? true) ? (known ?? (await this.localContainer(containerId))) : null;
     const exitCode = terminal ? (local?.State.ExitCode ?? task.Status.ContainerStatus?.ExitCode ?? null) : null;
     // Else the manager's copy of the image the service names (cached: many games share an image).
     const imageInfo = local ? null : await this.images.inspect(containerSpec.Image).catch(() => null);
@@ -103,8 +106,20 @@ export class SwarmView {
     return nodeId ? { id: nodeId, hostname: this.nodeNames.get(nodeId) ?? nodeId } : null;
   }
 
-  /** Node id → `ready`, `down`, …: one call for a whole listing. */
-  async nodeStates(): Promise<Map<string, string>> {
+  /**
+   * Node id → `ready`, `down`, …: one call for a whole listing. Callers at
+   * the same time share the call in flight (a reconcile pass inspects
+   * sixteen games at once), so an answer may have been asked for a moment
+   * before its caller asked: no older than one call.
+   */
+  nodeStates(): Promise<Map<string, string>> {
+    this.nodesInFlight ??= this.readNodeStates().finally(() => {
+      this.nodesInFlight = null;
+    });
+    return this.nodesInFlight;
+  }
+
+  private async readNodeStates(): Promise<Map<string, string>> {
     const nodes = (await this.client.call('node_list', (abortSignal) => this.client.docker.listNodes({ abortSignal }))) as SwarmNode[];
     const states = new Map<string, string>();
     for (const node of nodes) {

@@ -10,12 +10,16 @@
  * stream says the code all the same; elsewhere it is unknown (null).
  */
 import type { EngineLogs, LogQuery, LogSink, LogsEnd } from '../../domain/engine-port.js';
+import { LABEL_OWNER, LABEL_OWNER_VALUE } from '../../domain/model.js';
 import type { DaemonRequests } from './daemon-requests.js';
 import { logParameters, pumpLogStream, waitForExit, withDeadline, within } from './log-reading.js';
 import type { SwarmTask } from './swarm-service-spec.js';
 import { TERMINAL, sleep } from './swarm-service-spec.js';
 
 type Task = SwarmTask & { Spec?: { ContainerSpec?: { TTY?: boolean } } };
+
+/** Our tasks only (Swarm filters tasks by their service's labels): not every task of the swarm per read. */
+const OWN_TASKS = { filters: JSON.stringify({ label: [`${LABEL_OWNER}=${LABEL_OWNER_VALUE}`] }) };
 
 /** Once the task is over with no exit code of its own, how long the local wait may still take. */
 const LOCAL_EXIT_GRACE_MS = 2_000;
@@ -38,7 +42,7 @@ export async function openTaskLogs(
   signal: AbortSignal,
   opts: TaskLogOptions,
 ): Promise<EngineLogs | null> {
-  const tasks = await withDeadline('task_list', opts.deadlineMs, signal, (s) => daemon.json<Task[]>('GET', '/tasks', {}, s));
+  const tasks = await withDeadline('task_list', opts.deadlineMs, signal, (s) => daemon.json<Task[]>('GET', '/tasks', OWN_TASKS, s));
   const task = tasks?.find((t) => containerId.length >= 12 && (t.Status.ContainerStatus?.ContainerID ?? '').startsWith(containerId));
   if (!task) return null;
   const path = `/tasks/${encodeURIComponent(task.ID)}`;
