@@ -2,6 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
+import { loadConfig } from '../src/config.js';
 import type { Figures, Verdict } from './soak-judge.js';
 import type { RedisKind } from './soak-probes.js';
 import { MB } from './soak-probes.js';
@@ -9,7 +10,7 @@ import { MB } from './soak-probes.js';
 export interface SoakOutcome {
   durationS: number;
   measuredS: number;
-  settings: Record<string, unknown>;
+  settings: ReturnType<typeof settingsOf>;
   figures: Figures;
   judged: Verdict[];
   done: number;
@@ -17,6 +18,29 @@ export interface SoakOutcome {
   image: string;
   failures: Figures['failures'];
   maxFailures: number;
+}
+
+/** The settings that shape a run, as the processes read them: every one at its default but what isolates the run. */
+export function settingsOf(env: NodeJS.ProcessEnv) {
+  const loaded = loadConfig(env);
+  if (!loaded.ok) throw new Error(`the soak's environment does not load: ${loaded.errors.join('; ')}`);
+  const c = loaded.config;
+  const set = Object.keys(env)
+    .filter((k) => k.startsWith('RTMANAGER_') && !/TOKEN|PASSWORD|URL/.test(k))
+    .sort();
+  return {
+    logLevel: c.logLevel,
+    leaseTtlMs: c.leaseTtlMs,
+    leaseWaitMs: c.leaseWaitMs,
+    jobAttempts: c.jobs.attempts,
+    jobBackoffMs: c.jobs.backoffMs,
+    jobLockMs: c.jobs.lockMs,
+    workerConcurrency: c.jobs.concurrency,
+    reconcileIntervalMs: c.reconcileIntervalMs,
+    streamDedupWindowMs: c.streamDedupWindowMs,
+    /** Set by the soak to keep the run apart (ports, prefix, streams, network, database, labels); every other variable is at its default. */
+    setVariables: set,
+  };
 }
 
 export function report(o: SoakOutcome): void {

@@ -17,7 +17,6 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import type { Sql } from 'postgres';
-import { loadConfig } from '../src/config.js';
 import type { FaultSystem } from '../test/faults/support.js';
 import { docker, faultSystem, privateRedis, until } from '../test/faults/support.js';
 import { SCHEDULED_JOB_OPTS } from '../src/composition/worker.js';
@@ -27,7 +26,7 @@ import { median } from './measure.js';
 import { verdicts } from './soak-judge.js';
 import type { Figures, Snapshot } from './soak-judge.js';
 import { afterFullGc, eventsStreamCap, fdKinds, pgSessions, processFigures, redisFigures } from './soak-probes.js';
-import { report, writeResult } from './soak-report.js';
+import { report, settingsOf, writeResult } from './soak-report.js';
 
 const CYCLES = Number(process.env.RTM_SOAK_CYCLES ?? 1000);
 const GAMES = 10;
@@ -169,29 +168,6 @@ async function streamCaps(s: FaultSystem): Promise<Record<string, number | null>
   return caps;
 }
 
-/** The settings that shape a run, as the processes read them: every one at its default but what isolates the run. */
-export function settingsOf(env: NodeJS.ProcessEnv) {
-  const loaded = loadConfig(env);
-  if (!loaded.ok) throw new Error(`the soak's environment does not load: ${loaded.errors.join('; ')}`);
-  const c = loaded.config;
-  const set = Object.keys(env)
-    .filter((k) => k.startsWith('RTMANAGER_') && !/TOKEN|PASSWORD|URL/.test(k))
-    .sort();
-  return {
-    logLevel: c.logLevel,
-    leaseTtlMs: c.leaseTtlMs,
-    leaseWaitMs: c.leaseWaitMs,
-    jobAttempts: c.jobs.attempts,
-    jobBackoffMs: c.jobs.backoffMs,
-    jobLockMs: c.jobs.lockMs,
-    workerConcurrency: c.jobs.concurrency,
-    reconcileIntervalMs: c.reconcileIntervalMs,
-    streamDedupWindowMs: c.streamDedupWindowMs,
-    /** Set by the soak to keep the run apart (ports, prefix, streams, network, database, labels); every other variable is at its default. */
-    setVariables: set,
-  };
-}
-
 async function main(): Promise<number> {
   const redis = await privateRedis({ persistence: 'none' });
   let s: FaultSystem | undefined;
@@ -199,6 +175,7 @@ async function main(): Promise<number> {
     clearInterval(sampler);
     clearInterval(pgSampler);
     await s?.cleanup().catch((error: unknown) => console.error('cleanup:', error));
+    if (s) await removeNetwork(s.networkName);
     await redis.stop();
   });
   const interrupted = (signal: NodeJS.Signals) => void cleanup().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
@@ -275,6 +252,26 @@ async function main(): Promise<number> {
     return judged.every((v) => v.pass) ? 0 : 1;
   } finally {
     await cleanup();
+  }
+}
+
+/**
+ * The harness's cleanup swallows a network it could not remove. Say so: on a
+ * loaded Docker 20.10 a network can keep an endpoint of a removed container
+ * ("has active endpoints" with none listed) until the daemon restarts; seen
+ * once at a load average of 30.
+ */
+async function removeNetwork(name: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      await docker.getNetwork(name).remove();
+      return;
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode === 404) return;
+      if (Date.now() > deadline) return console.error(`soak: network ${name} is left behind: ${(error as Error).message}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
   }
 }
 
