@@ -1,6 +1,6 @@
 /**
  * Just enough of a Chrome DevTools Protocol client to ask a Node process
- * started with `--inspect=127.0.0.1:0` for a full garbage collection and its
+ * started with `--inspect=127.0.0.1:PORT` for a full garbage collection and its
  * heap's size: a WebSocket (RFC 6455) of small text frames, client to server
  * masked. Node 20 has no WebSocket client without a flag, and the project
  * takes no dependency for a bench.

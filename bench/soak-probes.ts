@@ -22,7 +22,7 @@ export function processFigures(pid: number): { rssMb: number; fds: number } {
 
 /**
  * The process's RSS and JS heap right after a full garbage collection, asked
- * through its inspector (the process runs with `--inspect=127.0.0.1:0`): what
+ * through its inspector (the process runs with `--inspect=127.0.0.1:PORT`): what
  * it holds, not where V8's lazy collection happened to be. V8 lets the heap
  * grow for minutes before a full collection gives memory back (the soak saw
  * the worker's RSS climb 127 → 164 MB over 300 cycles, then fall back to 127

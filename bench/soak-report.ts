@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { loadConfig } from '../src/config.js';
+import { nonDefaultSettings } from './settings.js';
 import type { Figures, Verdict } from './soak-judge.js';
 import type { RedisKind } from './soak-probes.js';
 import { MB } from './soak-probes.js';
@@ -20,26 +21,29 @@ export interface SoakOutcome {
   maxFailures: number;
 }
 
-/** The settings that shape a run, as the processes read them: every one at its default but what isolates the run. */
-export function settingsOf(env: NodeJS.ProcessEnv) {
+/**
+ * What the soak's system ran with: the variables that differ from an
+ * operator's default (placement aside: none, unless the harness changed), each
+ * role's node flags, and the settings that shape its work as it read them.
+ */
+export function settingsOf(env: NodeJS.ProcessEnv, nodeArgs: Record<string, string[]>) {
   const loaded = loadConfig(env);
   if (!loaded.ok) throw new Error(`the soak's environment does not load: ${loaded.errors.join('; ')}`);
   const c = loaded.config;
-  const set = Object.keys(env)
-    .filter((k) => k.startsWith('RTMANAGER_') && !/TOKEN|PASSWORD|URL/.test(k))
-    .sort();
   return {
-    logLevel: c.logLevel,
-    leaseTtlMs: c.leaseTtlMs,
-    leaseWaitMs: c.leaseWaitMs,
-    jobAttempts: c.jobs.attempts,
-    jobBackoffMs: c.jobs.backoffMs,
-    jobLockMs: c.jobs.lockMs,
-    workerConcurrency: c.jobs.concurrency,
-    reconcileIntervalMs: c.reconcileIntervalMs,
-    streamDedupWindowMs: c.streamDedupWindowMs,
-    /** Set by the soak to keep the run apart (ports, prefix, streams, network, database, labels); every other variable is at its default. */
-    setVariables: set,
+    nonDefault: nonDefaultSettings(env),
+    nodeArgs,
+    inEffect: {
+      logLevel: c.logLevel,
+      leaseTtlMs: c.leaseTtlMs,
+      leaseWaitMs: c.leaseWaitMs,
+      jobAttempts: c.jobs.attempts,
+      jobBackoffMs: c.jobs.backoffMs,
+      jobLockMs: c.jobs.lockMs,
+      workerConcurrency: c.jobs.concurrency,
+      reconcileIntervalMs: c.reconcileIntervalMs,
+      streamDedupWindowMs: c.streamDedupWindowMs,
+    },
   };
 }
 

@@ -9,16 +9,15 @@
  * - a process's RSS after a full GC grown above 10 %, its open descriptors or
  *   Postgres sessions grown (soak-judge.ts says how each is judged);
  * - Redis keys or memory grown with the cycles.
- * The processes run with `--inspect=127.0.0.1:0`, the one flag an operator's
- * do not have, so the soak can ask for a full GC before it reads their RSS
+ * Each process runs with its Procfile line's node flags and
+ * `--inspect=127.0.0.1:PORT`, the one flag an operator's do not have, so the soak can ask for a full GC before it reads their RSS
  * (soak-probes.ts: afterFullGc says why). Prints the figures and writes
  * bench/results/soak.json. Removes what it made (containers, network, Redis,
  * database) also when it fails or is interrupted.
  */
-import type { ChildProcess } from 'node:child_process';
 import type { Sql } from 'postgres';
 import type { FaultSystem } from '../test/faults/support.js';
-import { docker, faultSystem, privateRedis, until } from '../test/faults/support.js';
+import { docker, faultSystem, freePort, privateRedis, until } from '../test/faults/support.js';
 import { SCHEDULED_JOB_OPTS } from '../src/composition/worker.js';
 import { PRODUCED_STREAM_MAXLEN } from '../src/infra/redis/stream-publisher.js';
 import { QUEUE_NAMES } from '../src/jobs/queues.js';
@@ -26,6 +25,7 @@ import { median } from './measure.js';
 import { verdicts } from './soak-judge.js';
 import type { Figures, Snapshot } from './soak-judge.js';
 import { afterFullGc, eventsStreamCap, fdKinds, pgSessions, processFigures, redisFigures } from './soak-probes.js';
+import { describeSettings, procfileNodeArgs } from './settings.js';
 import { report, settingsOf, writeResult } from './soak-report.js';
 
 const CYCLES = Number(process.env.RTM_SOAK_CYCLES ?? 1000);
@@ -118,17 +118,19 @@ async function snapshot(s: FaultSystem, sql: Sql, pids: Record<Role, number>, in
   return { done, fds, fdKinds: kinds, redis, pgSessions: sessions, afterGc: gc };
 }
 
-/** The inspector's WebSocket address, which the process prints on stderr as it starts. */
-function inspectorUrl(child: ChildProcess): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let seen = '';
-    child.stderr?.on('data', (d: Buffer) => {
-      seen = (seen + d.toString()).slice(-2_000);
-      const url = /Debugger listening on (ws:\/\/\S+)/.exec(seen)?.[1];
-      if (url) resolve(url);
-    });
-    child.once('exit', () => reject(new Error(`the process exited before its inspector listened: ${seen}`)));
-  });
+/** The inspector's WebSocket address, from its HTTP list once it listens (the processes' output goes to a file they share). */
+async function inspectorUrl(port: number): Promise<string> {
+  const list = await until(
+    () =>
+      fetch(`http://127.0.0.1:${port}/json/list`).then(
+        (r) => r.json() as Promise<Array<{ webSocketDebuggerUrl?: string }>>,
+        () => [],
+      ),
+    (targets) => typeof targets[0]?.webSocketDebuggerUrl === 'string',
+    60_000,
+    `inspector on port ${port}`,
+  );
+  return list[0]!.webSocketDebuggerUrl!;
 }
 
 const byRole = <T>(f: (role: Role) => T) => Object.fromEntries(ROLES.map((role) => [role, f(role)])) as Record<Role, T>;
@@ -183,12 +185,18 @@ async function main(): Promise<number> {
   let sampler: ReturnType<typeof setInterval> | undefined;
   let pgSampler: ReturnType<typeof setInterval> | undefined;
   try {
-    // The inspector, on a port of its own, only to collect garbage before the two measures (afterFullGc).
-    s = await faultSystem({ redisUrl: redis.url, operatorDefaults: true, nodeArgs: ['--inspect=127.0.0.1:0'] });
+    s = await faultSystem({ redisUrl: redis.url, defaults: true });
     const system = s;
-    const children = byRole((role) => system.start(role));
+    // Each role with its Procfile line's flags, and an inspector on a port of its own, only to collect garbage before the two measures (afterFullGc).
+    const ports = byRole(() => 0);
+    const nodeArgs = byRole((): string[] => []);
+    for (const role of ROLES) {
+      ports[role] = await freePort();
+      nodeArgs[role] = [...(await procfileNodeArgs(role)), `--inspect=127.0.0.1:${ports[role]}`];
+    }
+    const children = byRole((role) => system.start(role, nodeArgs[role]));
     const pids = byRole((role) => children[role].pid!);
-    const inspectors = Object.fromEntries(await Promise.all(ROLES.map(async (role) => [role, await inspectorUrl(children[role])]))) as Record<Role, string>;
+    const inspectors = Object.fromEntries(await Promise.all(ROLES.map(async (role) => [role, await inspectorUrl(ports[role])]))) as Record<Role, string>;
     await s.waitReady();
     for (const role of ['worker', 'intake'] as const) {
       await until(
@@ -202,8 +210,10 @@ async function main(): Promise<number> {
         `${role} ready\n${system.output()}`,
       );
     }
-    const settings = settingsOf(s.env);
-    console.log(`soak: ${CYCLES} cycles over ${GAMES} games (warm-up ${WARM_UP}), image ${IMAGE}; settings:`, JSON.stringify(settings));
+    const settings = settingsOf(s.env, nodeArgs);
+    console.log(`soak: ${CYCLES} cycles over ${GAMES} games (warm-up ${WARM_UP}), image ${IMAGE}`);
+    for (const role of ROLES) console.log(describeSettings(`soak ${role}`, s.env, nodeArgs[role]));
+    console.log(`soak settings in effect: ${JSON.stringify(settings.inEffect)}`);
     const sql = s.database.handle.kind === 'postgres' ? s.database.handle.client : null;
     if (!sql) throw new Error('the soak runs on Postgres');
     const games = Array.from({ length: GAMES }, (_, i) => system.gameId(`g${i}`));
