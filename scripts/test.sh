@@ -51,6 +51,9 @@ echo "test: build"; npm run --silent build
 echo "test: vitest (unit + integration + e2e)"
 npx vitest run --project unit --project integration --project e2e
 
+# 200 start/stop cycles on the Procfile processes: no leak, no growth (docs/benchmarks.md#soak). Built above.
+echo "test: soak"; RTM_SOAK_CYCLES=200 npx tsx bench/soak.ts
+
 # The backend-aware files again, and the Swarm-only ones, on the one-node swarm.
 echo "test: vitest (swarm)"
 npx vitest run --project swarm

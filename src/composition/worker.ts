@@ -22,7 +22,7 @@ import type { Infrastructure, RoleHandle } from './infrastructure.js';
 const DEFERRED_SWEEP_MS = 2_000;
 
 /** Scheduled jobs keep a short history: one run per period would otherwise pile up in Redis for ever. */
-const SCHEDULED_JOB_OPTS = { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } };
+export const SCHEDULED_JOB_OPTS = { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } };
 
 /** `stepHook`, test-only: called at every named step of every lifecycle job. */
 export async function startWorkerRole(infra: Infrastructure, stepHook?: StepHook): Promise<RoleHandle> {

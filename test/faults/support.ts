@@ -88,17 +88,19 @@ export async function privateRedis(opts: { persistence?: 'aof_always' | 'none' }
       '--logfile',
       `${dir}/redis.log`,
     ]);
+  // Down (refused) until the daemonized server listens: a loaded machine takes a moment.
+  const ping = () => {
+    try {
+      return execFileSync('redis-cli', ['-p', String(port), 'ping'], { stdio: ['ignore', 'pipe', 'ignore'] })
+        .toString()
+        .trim();
+    } catch {
+      return 'down';
+    }
+  };
   start();
   const url = `redis://127.0.0.1:${port}`;
-  await until(
-    () =>
-      execFileSync('redis-cli', ['-p', String(port), 'ping'])
-        .toString()
-        .trim(),
-    (v) => v === 'PONG',
-    30_000,
-    'private redis up',
-  );
+  await until(ping, (v) => v === 'PONG', 30_000, 'private redis up');
   return {
     url,
     /** SIGKILL: no graceful save; only what the AOF fsynced survives (nothing, without persistence). */
@@ -110,21 +112,8 @@ export async function privateRedis(opts: { persistence?: 'aof_always' | 'none' }
     },
     start: async () => {
       start();
-      await until(
-        () => {
-          try {
-            return execFileSync('redis-cli', ['-p', String(port), 'ping'])
-              .toString()
-              .trim();
-          } catch {
-            return 'down';
-          }
-        },
-        (v) => v === 'PONG',
-        // A restart is quick, but at load average 19 one once took more than 10 s.
-        30_000,
-        'private redis back',
-      );
+      // A restart is quick, but at load average 19 one once took more than 10 s.
+      await until(ping, (v) => v === 'PONG', 30_000, 'private redis back');
     },
     stop: async () => {
       try {

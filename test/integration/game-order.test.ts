@@ -98,7 +98,19 @@ async function system(opts: Options = {}) {
   /** Every Redis key that names the game, but BullMQ's own job keys (kept by their retention). */
   const gameKeys = async (gameId: string) =>
     (await redis.keys(`*${gameId}*`)).filter((key) => !Object.values(QUEUE_OF).some((q) => key.startsWith(`${prefix}:${q}:`)));
-  return { w, prefix, redis, queues, enqueuer, startWorkers, who, job, stateOf, audit, auditCodes, gameKeys };
+  return { w, prefix, redis, queues, enqueuer, order, startWorkers, who, job, stateOf, audit, auditCodes, gameKeys };
+}
+
+/** A system whose first start of game `name` (by `sourceRef`) is held at `run_container`, and has reached it. */
+async function heldStart(name: string, sourceRef: string) {
+  const holds = holdAtRun();
+  const s = await system({ stepHook: holds.hook });
+  const game = s.w.gameId(name);
+  holds.hold(game);
+  s.startWorkers();
+  await s.enqueuer.enqueue('start', { gameId: game, imageRef: IMAGE, ...s.who(sourceRef) });
+  await expect.poll(() => holds.reached(game), { timeout: 30_000 }).toBe(true);
+  return { s, holds, game };
 }
 
 describe('one order per game', () => {
@@ -220,13 +232,7 @@ describe('a busy lease is waited for', () => {
 
 describe('the last accepted request wins (contract §14)', () => {
   it('start (active), stop, start: the second start does not join the first; the game ends running', async () => {
-    const holds = holdAtRun();
-    const s = await system({ stepHook: holds.hook });
-    const game = s.w.gameId('sss');
-    holds.hold(game);
-    s.startWorkers();
-    await s.enqueuer.enqueue('start', { gameId: game, imageRef: IMAGE, ...s.who('start-1') });
-    await expect.poll(() => holds.reached(game), { timeout: 30_000 }).toBe(true);
+    const { s, holds, game } = await heldStart('sss', 'start-1');
     expect(await s.enqueuer.enqueue('stop', { gameId: game, ...s.who('stop') })).toMatchObject({ kind: 'enqueued' });
     // The start job id is held by the active start: the new start waits for it, at the end of the order.
     expect(await s.enqueuer.enqueue('start', { gameId: game, imageRef: IMAGE, ...s.who('start-2') })).toMatchObject({ kind: 'deferred', state: 'waiting' });
@@ -265,13 +271,7 @@ describe('the last accepted request wins (contract §14)', () => {
   });
 
   it("a request that joins a pending operation gets its own terminal audit row, with that operation's outcome", async () => {
-    const holds = holdAtRun();
-    const s = await system({ stepHook: holds.hook });
-    const game = s.w.gameId('joined');
-    holds.hold(game);
-    s.startWorkers();
-    await s.enqueuer.enqueue('start', { gameId: game, imageRef: IMAGE, ...s.who('first') });
-    await expect.poll(() => holds.reached(game), { timeout: 30_000 }).toBe(true);
+    const { s, holds, game } = await heldStart('joined', 'first');
     expect(await s.enqueuer.enqueue('start', { gameId: game, imageRef: IMAGE, ...s.who('second') })).toMatchObject({ kind: 'joined', carrier: 'first' });
     holds.release(game);
     await expect.poll(() => s.stateOf('start', game), { timeout: 60_000 }).toBe('completed');
@@ -286,6 +286,23 @@ describe('the last accepted request wins (contract §14)', () => {
 });
 
 describe('per-game keys (contract §14)', () => {
+  it('a closed operation takes no joiner; a game keeps one closed mark however many of its operations ended', async () => {
+    const { s, holds, game } = await heldStart('closed', 'first');
+    // Its end decided while its job is still active: the same start again is a new operation, not a join.
+    expect(await s.order.close('start-runtime', await s.job('start', game))).toEqual([]);
+    expect(await s.enqueuer.enqueue('start', { gameId: game, imageRef: IMAGE, ...s.who('second') })).toMatchObject({ kind: 'deferred' });
+    holds.release(game);
+    await expect.poll(async () => (await s.job('start', game))?.data.sourceRef as string | undefined, { timeout: 60_000 }).toBe('second');
+    await expect.poll(() => s.stateOf('start', game), { timeout: 60_000 }).toBe('completed');
+    expect(await s.enqueuer.enqueue('stop', { gameId: game, ...s.who('stop') })).toMatchObject({ kind: 'enqueued' });
+    await expect.poll(() => s.stateOf('stop', game), { timeout: 60_000 }).toBe('completed');
+    // Three operations ended, in two queues: one key, each queue's last closed place.
+    const marks = await s.redis.keys(`${s.prefix}:rtm-closed:${game}*`);
+    expect(marks).toEqual([`${s.prefix}:rtm-closed:${game}`]);
+    const seqOf = async (kind: LifecycleKind) => String((await s.job(kind, game)).data.orderSeq);
+    expect(await s.redis.hgetall(marks[0]!)).toEqual({ 'start-runtime': await seqOf('start'), 'stop-runtime': await seqOf('stop') });
+  });
+
   it('expire once the game has had no operation for the dedup window: lease, fence, order, deferral, joins, dedup marks', async () => {
     const idleTtlMs = 2_000;
     const holds = holdAtRun();

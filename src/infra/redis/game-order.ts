@@ -16,7 +16,7 @@ const CLOSED_MARKER_MS = 3_600_000;
 
 type OrderRedis = {
   rtmOrderTurn(key: string, deferredKey: string, member: string, bullPrefix: string, gameId: string, mutexPrefix: string): Promise<number>;
-  rtmOrderClose(joinsKey: string, closedKey: string, member: string, ttlMs: number): Promise<string>;
+  rtmOrderClose(joinsKey: string, closedKey: string, member: string, ttlMs: number, queue: string, seq: number): Promise<string>;
 };
 
 export interface GameOrderDeps {
@@ -68,7 +68,7 @@ export class RedisGameOrder implements GameOrder {
     const seq = orderSeqOf(job);
     if (seq === null) return [];
     const member = orderMember(queue, seq);
-    const list = await this.scripts.rtmOrderClose(this.keys.joins(gameOf(job)), this.keys.closed(gameOf(job), member), member, this.closedMarkerMs);
+    const list = await this.scripts.rtmOrderClose(this.keys.joins(gameOf(job)), this.keys.closed(gameOf(job)), member, this.closedMarkerMs, queue, seq);
     return parseJoiners(list);
   }
 

@@ -15,7 +15,7 @@ export function orderKeys(bullPrefix: string) {
     ofGame: (gameId: string) => `${bullPrefix}:rtm-order:${gameId}`,
     deferred: (gameId: string) => `${bullPrefix}:rtm-deferred:${gameId}`,
     joins: (gameId: string) => `${bullPrefix}:rtm-joins:${gameId}`,
-    closed: (gameId: string, member: string) => `${bullPrefix}:rtm-closed:${gameId}:${member}`,
+    closed: (gameId: string) => `${bullPrefix}:rtm-closed:${gameId}`,
     seen: (gameId: string, kind: 'e' | 'r', id: string) => `${bullPrefix}:rtm-seen:${gameId}:${kind}:${id}`,
   };
 }

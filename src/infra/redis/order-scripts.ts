@@ -8,7 +8,8 @@
  * - `P:rtm-deferred:{game}`: the payloads of accepted operations that are not yet a
  *   BullMQ job because their queue's job id (the game id) is still held by an earlier one;
  * - `P:rtm-joins:{game}`: per operation, the requests that joined it;
- * - `P:rtm-closed:{game}:{queue}/{seq}`: the operation has its end, no one joins it any more;
+ * - `P:rtm-closed:{game}`: per queue, the highest seq whose operation has its end (no one
+ *   joins it any more): one key per game, not one per operation (the soak saw those pile up);
  * - `P:rtm-seen:{game}:e|r:{id}`: stream entries and request ids already accepted.
  * And `P:rtm-deferred-games`, the games with a deferred operation, for the sweep.
  * Every per-game key expires after the idle window (contract §14).
@@ -79,7 +80,8 @@ if tail and string.match(tail, '^(.-)/%d+$') == queue then
   local deferred = redis.call('hget', deferredKey, tail)
   if deferred then
     carrier = cjson.decode(deferred)
-  elseif job and pending and queue .. '/' .. tostring(job.orderSeq) == tail and redis.call('exists', prefix .. ':rtm-closed:' .. game .. ':' .. tail) == 0 then
+  elseif job and pending and queue .. '/' .. tostring(job.orderSeq) == tail
+    and tonumber(redis.call('hget', prefix .. ':rtm-closed:' .. game, queue) or '0') < tonumber(job.orderSeq) then
     carrier, ownJob = job, '1'
   end
   if carrier then
@@ -201,10 +203,16 @@ while true do
 end`;
 
 /**
- * KEYS: joins, closed marker. ARGV: member, marker TTL. The operation has its
- * end: no request joins it from now on, and those that did are returned.
+ * KEYS: joins, the game's closed marks. ARGV: member, marks TTL, queue, seq.
+ * The operation has its end: no request joins it from now on, and those that
+ * did are returned. Only the queue's current job can be joined (its id is the
+ * game's), so the queue's highest closed seq says all; it never goes back (a
+ * late close of an earlier job does not reopen a later one).
  */
-export const CLOSE_LUA = `redis.call('set', KEYS[2], '1', 'PX', ARGV[2])
+export const CLOSE_LUA = `if tonumber(redis.call('hget', KEYS[2], ARGV[3]) or '0') < tonumber(ARGV[4]) then
+  redis.call('hset', KEYS[2], ARGV[3], ARGV[4])
+end
+redis.call('pexpire', KEYS[2], ARGV[2])
 local list = redis.call('hget', KEYS[1], ARGV[1])
 redis.call('hdel', KEYS[1], ARGV[1])
 return list or ''`;
