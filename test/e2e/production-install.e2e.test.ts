@@ -91,7 +91,9 @@ describe('a production install (no devDependencies)', () => {
 
     const procfile = readFileSync(path.join(tree, 'Procfile'), 'utf8');
     const web = /^web: node (.+)$/m.exec(procfile)?.[1]?.split(' ');
-    expect(web).toEqual(['dist/main.js', 'web']);
+    // node's own flags (the heap's bounds), then the build's entry and the role: run as the Procfile says, flags included.
+    expect(web!.slice(-2)).toEqual(['dist/main.js', 'web']);
+    expect(web!.slice(0, -2).every((arg) => /^--[a-z-]+=\d+$/.test(arg))).toBe(true);
     const port = await freePort();
     const child = spawn(process.execPath, web!, { cwd: tree, env: { ...env, RTMANAGER_HTTP_PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
