@@ -60,9 +60,7 @@ npx vitest run --project swarm
 
 # Alone, after the rest: these kill and restart Redis, Postgres and dockerd.
 echo "test: vitest (faults)"
-# Sized for the test command's 25 minutes on 2 cores (the soak added a minute and a half):
-# 6 kill-burst rounds of 25 starts and 20 order sequences; docs/testing.md runs them larger.
-RTM_FAULT_ROUNDS=${RTM_FAULT_ROUNDS:-6} RTM_ORDER_RUNS=${RTM_ORDER_RUNS:-20} npx vitest run --project faults
+npx vitest run --project faults
 
 # Many nodes on one machine: three dockerd in network namespaces of their own, one swarm
 # (scripts/swarm-nodes.sh); its own engines, so it touches neither the default engine nor the one-node swarm.
