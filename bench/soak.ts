@@ -93,6 +93,9 @@ async function lifecycle(s: FaultSystem, gameId: string, kind: 'start' | 'stop')
 }
 
 /** Cycles [from, to), the 10 games at once, one cycle a game at a time. */
+/** Node's http server closes an idle keep-alive connection after this long (the web does not change it). */
+const KEEP_ALIVE_MS = 5_000;
+
 async function runCycles(s: FaultSystem, games: string[], from: number, to: number): Promise<void> {
   let next = from;
   await Promise.all(
@@ -106,9 +109,15 @@ async function runCycles(s: FaultSystem, games: string[], from: number, to: numb
   );
 }
 
-/** The idle system's figures: Redis, Postgres and descriptors, read once the last cycle ended and the processes had a moment. */
+/**
+ * The idle system's figures: Redis, Postgres and descriptors, read once the
+ * last cycle ended and the web's keep-alive timeout (Node's 5 s) has passed:
+ * before it, how many of the soak's own client connections the web still
+ * held open varied by a few from run to run (a fresh clone's test command
+ * failed on 44 → 46); after it, a connection still held is one the web leaked.
+ */
 async function snapshot(s: FaultSystem, sql: Sql, pids: Record<Role, number>, inspectors: Record<Role, string>): Promise<Snapshot> {
-  await new Promise((r) => setTimeout(r, 2_000));
+  await new Promise((r) => setTimeout(r, KEEP_ALIVE_MS + 1_000));
   const fds = byRole((role) => processFigures(pids[role]).fds);
   const kinds = byRole((role) => fdKinds(pids[role]));
   const redis = await redisFigures(s.redis, s.run);
