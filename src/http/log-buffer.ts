@@ -73,10 +73,12 @@ export class LogBuffer implements LogSink {
     if (this.dropping) return this.passed();
     const encoded = encodeEvent(this.format, { event: 'log', json: lineJson(line) });
     const marker = this.dropped > 0 ? this.droppedMarker() : null;
-    if (this.bytes > 0 && this.bytes + byteLength(encoded) + (marker ? byteLength(marker) : 0) > this.maxBytes) return this.passed();
-    if (marker) this.push(marker);
+    const size = byteLength(encoded);
+    const markerSize = marker ? byteLength(marker) : 0;
+    if (this.bytes > 0 && this.bytes + size + markerSize > this.maxBytes) return this.passed();
+    if (marker) this.push(marker, markerSize);
     this.dropped = 0;
-    this.push(encoded);
+    this.push(encoded, size);
   }
 
   wants(): boolean {
@@ -132,8 +134,8 @@ export class LogBuffer implements LogSink {
     return encodeEvent(this.format, { event: 'dropped', json: { dropped: this.dropped } });
   }
 
-  private push(encoded: string): void {
-    const size = byteLength(encoded);
+  /** `size`: the event's UTF-8 bytes, when the caller has counted them already (a line's, checked against the bound). */
+  private push(encoded: string, size = byteLength(encoded)): void {
     if (!this.block || this.filled + size > this.block.length) {
       if (this.block && this.filled > this.start) this.full.push(this.block.subarray(this.start, this.filled));
       // A line's event can be longer than a block (16 KiB of control characters escaped six times over): a block its size.
