@@ -81,9 +81,9 @@ export async function openInfrastructure(config: Config, logger: Logger): Promis
     () => bullConnection.quit(),
   );
   const queues = openQueues(config, bullConnection, telemetry, closers);
-  const crashRestarts = new BullCrashRestarts(queues['crash-restart']);
-  const deps = lifecycleDeps(config, { database, commands, docker: backend.engine, crashRestarts, telemetry, logger });
   const enqueuer = openEnqueuer(config, queues, logger, closers);
+  const crashRestarts = new BullCrashRestarts(queues['crash-restart'], enqueuer);
+  const deps = lifecycleDeps(config, { database, commands, docker: backend.engine, crashRestarts, telemetry, logger });
   const readiness = readinessChecks(config, database, backend, closers);
   return { config, logger, telemetry, database, commands, bullConnection, backend, deps, queues, enqueuer, readiness, closers };
 }

@@ -88,7 +88,8 @@ export interface LifecycleHooks {
   /**
    * The caller waits and asks again when the game is busy (the jobs layer
    * does): a busy lease then ends in its Result without an audit row or a
-   * counted outcome, which would otherwise be written at every look.
+   * counted outcome, which would otherwise be written at every look. It
+   * first tries the lease again for a moment (LEASE_PATIENCE_MS).
    */
   waitsWhenBusy?: boolean;
 }

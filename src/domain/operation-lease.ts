@@ -15,6 +15,16 @@ import { withTimeout } from './timeout.js';
 /** Bounds cleanup calls (lease release, rollback), which run even after a throw. */
 export const CLEANUP_TIMEOUT_MS = 5_000;
 
+/**
+ * Pauses (ms) before each further try of a busy lease, for a caller that
+ * would otherwise wait outside (a job moves itself to the delayed set and
+ * looks again ≥ 100 ms later, job-wait.ts). The holder a job meets is mostly
+ * the reconciler, which holds a game for tens of milliseconds (a crash: it
+ * schedules the restart, then writes the record); 155 ms in all is shorter
+ * than one look from the delayed set, which stays the way to wait longer.
+ */
+export const LEASE_PATIENCE_MS = [5, 10, 20, 40, 80] as const;
+
 /** What a lease that could not be had turns into, for each kind of caller. */
 export interface LeaseRefused<T> {
   busy(): Promise<T>;
@@ -32,14 +42,22 @@ export async function holdingLease<T>(op: Operation, body: () => Promise<T>, ref
   await step(op, 'acquire_lease');
   // A fresh token per acquisition: an attempt's lease is never mistaken for another's.
   const token = deps.newToken();
-  const askedAt = deps.clock.now().getTime();
-  let fence: number | null;
-  try {
-    fence = await deps.leases.tryAcquire(op.gameId, token, ttlMs);
-  } catch (error) {
-    return refused.unavailable(error);
-  } finally {
-    deps.telemetry.recordLeaseAcquireLatency((deps.clock.now().getTime() - askedAt) / 1000);
+  let askedAt = 0;
+  let fence: number | null = null;
+  // A caller that waits when busy first waits a little here: see LEASE_PATIENCE_MS.
+  const pauses = op.hooks.waitsWhenBusy ? [0, ...LEASE_PATIENCE_MS] : [0];
+  for (const pause of pauses) {
+    if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause));
+    if (op.hooks.signal?.aborted) break;
+    askedAt = deps.clock.now().getTime();
+    try {
+      fence = await deps.leases.tryAcquire(op.gameId, token, ttlMs);
+    } catch (error) {
+      return refused.unavailable(error);
+    } finally {
+      deps.telemetry.recordLeaseAcquireLatency((deps.clock.now().getTime() - askedAt) / 1000);
+    }
+    if (fence !== null) break;
   }
   if (fence === null) return refused.busy();
   const held: HeldLease = { token, fence, validUntil: askedAt + ttlMs, lost: null, undo: new Map() };

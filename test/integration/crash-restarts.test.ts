@@ -24,7 +24,8 @@ describeCrashRestartsContract('bullmq', () => {
   };
   const worker = new Worker('crash-restart', createCrashRestartProcessor(enqueuer), { connection, prefix, concurrency: 4 });
   return Promise.resolve({
-    port: new BullCrashRestarts(queues['crash-restart']),
+    // As the composition root builds it: a crash due at once is handed on without the queue hop.
+    port: new BullCrashRestarts(queues['crash-restart'], enqueuer),
     handedOn: () => due,
     cleanup: async () => {
       await worker.close();

@@ -4,6 +4,7 @@ import type { RuntimeRecord } from '../../src/domain/model.js';
 import type { PullProgress } from '../../src/domain/engine-port.js';
 import type { StartInput, StartResult } from '../../src/domain/start.js';
 import { beginOperation } from '../../src/domain/operation.js';
+import { LEASE_PATIENCE_MS } from '../../src/domain/operation-lease.js';
 import { runStartUnderHeldLease, START_STEPS, startRuntime } from '../../src/domain/start.js';
 import { fakeDigest } from '../fakes/fake-docker-engine.js';
 import { failure } from '../fakes/results.js';
@@ -262,6 +263,39 @@ describe('start: lease', () => {
     expect(w.leases.held.get('g-100')?.token).toBe('someone-else');
     expect(w.notifications.published).toEqual([]);
     expect(w.operations.entries[0]).toMatchObject({ outcome: 'failure', errorCode: 'conflict' });
+  });
+
+  it('a caller that waits when busy gets a lease released a moment later, without waiting outside', async () => {
+    const w = world();
+    await w.leases.tryAcquire('g-100', 'reconciler', 60_000);
+    // The holder lets go while the start is in its patience (LEASE_PATIENCE_MS).
+    setTimeout(() => void w.leases.release('g-100', 'reconciler'), 20);
+    const result = await startRuntime(w.deps, input(), { waitsWhenBusy: true });
+    expect(result.outcome).toBe('success');
+    expect(w.telemetry.leaseLatencies.length).toBeGreaterThan(1);
+  });
+
+  it('a caller that waits when busy tries the lease again for at most the patience, then answers lease_busy without an audit row', async () => {
+    const w = world();
+    await w.leases.tryAcquire('g-100', 'someone-else', 60_000);
+    const t = performance.now();
+    const result = await startRuntime(w.deps, input(), { waitsWhenBusy: true });
+    const waited = performance.now() - t;
+    expect(result).toMatchObject({ outcome: 'failure', errorCode: 'conflict', record: null, retryable: true, lease: 'lease_busy' });
+    expect(w.telemetry.leaseLatencies).toHaveLength(1 + LEASE_PATIENCE_MS.length);
+    expect(waited).toBeGreaterThanOrEqual(LEASE_PATIENCE_MS.reduce((a, b) => a + b, 0) - 5);
+    expect(w.operations.entries).toEqual([]);
+    expect(w.docker.calls).toEqual([]);
+  });
+
+  it('a caller whose job lost its lock stops trying a busy lease', async () => {
+    const w = world();
+    await w.leases.tryAcquire('g-100', 'someone-else', 60_000);
+    const lost = new AbortController();
+    setTimeout(() => lost.abort('job lock lost'), 1);
+    const result = await startRuntime(w.deps, input(), { waitsWhenBusy: true, signal: lost.signal });
+    expect(result).toMatchObject({ outcome: 'failure', lease: 'lease_busy' });
+    expect(w.telemetry.leaseLatencies).toHaveLength(1);
   });
 
   it('releases the lease after a step throws, with an internal_error naming the step', async () => {
