@@ -33,6 +33,7 @@ import type { DedupKeys, EnqueueLock, OrderAdmission } from './order-admission.j
 import { EnqueueBusyError } from './order-admission.js';
 import type { LifecycleKind, LifecyclePayload, QueueName } from './queues.js';
 import { QUEUE_OF } from './queues.js';
+import { prepareStandardAdd } from './prepared-add.js';
 
 export type EnqueueOutcome =
   | {
@@ -89,7 +90,9 @@ export class LifecycleEnqueuer implements Enqueuer {
     const queue = this.deps.queues[queueName];
     const jobId = payload.gameId;
     const dedup = opts.dedup;
-    const { decision, lock } = await this.deps.order.admit({ kind, queue: queueName, payload, dedup });
+    // Most requests are a fresh game's: its job goes with the decision, one round trip (prepared-add.ts).
+    const add = await prepareStandardAdd(queue, kind, payload, { jobId, ...this.jobOptions });
+    const { decision, lock } = await this.deps.order.admit({ kind, queue: queueName, payload, dedup, add });
     let mark = '';
     try {
       switch (decision[0]) {
@@ -107,6 +110,8 @@ export class LifecycleEnqueuer implements Enqueuer {
         }
         case 'deferred':
           return { kind: 'deferred', jobId, seq: seqOf(decision[1]), state: 'waiting', carrier: payload.sourceRef };
+        case 'added':
+          return { kind: 'enqueued', jobId, seq: seqOf(decision[1]), state: 'waiting', carrier: payload.sourceRef };
         case 'add': {
           const seq = seqOf(decision[1]);
           try {

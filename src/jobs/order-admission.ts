@@ -2,10 +2,13 @@
  * The enqueuer's port onto a game's order (enqueue.ts says the rules): it
  * decides, under the game's per-queue enqueue mutex, what a request becomes,
  * and hands out the deferred operations whose turn to become a job has come.
- * BullMQ stays on this side: the admission never adds or removes a job, the
- * enqueuer does, while the mutex this port took is held.
+ * BullMQ stays on this side: the admission never removes a job, and adds
+ * one only as the enqueuer prepared it (a fresh game's, prepared-add.ts, in
+ * the step that decides); every other add is the enqueuer's, while the mutex
+ * this port took is held.
  * Its Redis adapter is src/infra/redis/order-admission.ts.
  */
+import type { PreparedAdd } from './prepared-add.js';
 import type { LifecycleKind, LifecyclePayload, LifecycleQueue, QueueName } from './queues.js';
 
 /** A stream entry's identity, for at-most-once (contract §14). */
@@ -23,11 +26,19 @@ export class EnqueueBusyError extends Error {
  * What a request becomes (a member is `{queue}/{seq}`, its place in the order):
  * duplicate · conflict (the pending image) · joined (member, carrier's source
  * ref, '1' if that operation's job is the id's job) · deferred (member) · add
- * (member, '1' if a finished job holds the id: remove it first). `busy` never
- * leaves the admission (it waits, then throws EnqueueBusyError).
+ * (member, '1' if a finished job holds the id: remove it first) · added
+ * (member: the prepared job is in its queue and the mutex released, in the
+ * same step). `busy` never leaves the admission (it waits, then throws
+ * EnqueueBusyError).
  */
 export type Decision =
-  ['busy'] | ['duplicate', string] | ['conflict', string] | ['joined', string, string, '0' | '1'] | ['deferred', string] | ['add', string, '0' | '1'];
+  | ['busy']
+  | ['duplicate', string]
+  | ['conflict', string]
+  | ['joined', string, string, '0' | '1']
+  | ['deferred', string]
+  | ['add', string, '0' | '1']
+  | ['added', string];
 
 /** The oldest deferred operation of a queue: none · busy · wait · again (look again) · add (member, payload JSON, '1' if a finished job holds the id). */
 export type Promotion = ['none'] | ['busy'] | ['wait'] | ['again'] | ['add', string, string, '0' | '1'];
@@ -46,6 +57,8 @@ export interface AdmissionRequest {
   queue: LifecycleQueue;
   payload: LifecyclePayload;
   dedup?: DedupKeys | undefined;
+  /** The job to add when the decision is a fresh add (no job holds the id): added in the same step, which then answers `added`. */
+  add?: PreparedAdd | undefined;
 }
 
 export interface OrderAdmission {

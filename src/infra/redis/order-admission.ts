@@ -15,10 +15,12 @@ import { EnqueueBusyError } from '../../jobs/order-admission.js';
 import type { LifecycleKind, LifecycleQueue, QueueName } from '../../jobs/queues.js';
 import type { OrderKeys } from './order-keys.js';
 import { DEFAULT_MUTEX_PREFIX, orderKeys } from './order-keys.js';
-import { DECIDE_LUA, PROMOTE_LUA, PROMOTED_LUA, RELEASE_LUA } from './order-scripts.js';
+import { STANDARD_ADD_KEYS, STANDARD_ADD_LUA } from '../../jobs/prepared-add.js';
+import { DECIDE_LUA, decideAndAddLua, PROMOTE_LUA, PROMOTED_LUA, RELEASE_LUA } from './order-scripts.js';
 
 type ScriptRedis = {
   rtmDecide(...args: Array<string | number>): Promise<Decision>;
+  rtmDecideAdd(...args: Array<string | number | Buffer>): Promise<Decision | ['add_failed', string]>;
   rtmRelease(mutex: string, seenEntry: string, seenRequest: string, token: string, member: string, idleMs: number): Promise<number>;
   rtmPromote(mutex: string, deferred: string, games: string, token: string, ttlMs: number, queue: string, gameId: string, prefix: string): Promise<Promotion>;
   rtmPromoted(deferred: string, games: string, member: string, gameId: string): Promise<number>;
@@ -58,6 +60,7 @@ export class RedisOrderAdmission implements OrderAdmission {
     // By EVALSHA (ioredis loads each script once), not the script text per call.
     if (typeof (deps.redis as Partial<ScriptRedis>).rtmDecide !== 'function') {
       deps.redis.defineCommand('rtmDecide', { numberOfKeys: 8, lua: DECIDE_LUA });
+      deps.redis.defineCommand('rtmDecideAdd', { numberOfKeys: 8 + STANDARD_ADD_KEYS, lua: decideAndAddLua(STANDARD_ADD_LUA) });
       deps.redis.defineCommand('rtmRelease', { numberOfKeys: 3, lua: RELEASE_LUA });
       deps.redis.defineCommand('rtmPromote', { numberOfKeys: 3, lua: PROMOTE_LUA });
       deps.redis.defineCommand('rtmPromoted', { numberOfKeys: 2, lua: PROMOTED_LUA });
@@ -65,7 +68,7 @@ export class RedisOrderAdmission implements OrderAdmission {
     this.scripts = deps.redis as unknown as ScriptRedis;
   }
 
-  async admit({ kind, queue, payload, dedup }: AdmissionRequest): Promise<{ decision: Decision; lock: EnqueueLock }> {
+  async admit({ kind, queue, payload, dedup, add }: AdmissionRequest): Promise<{ decision: Decision; lock: EnqueueLock }> {
     const { keys } = this;
     const jobId = payload.gameId;
     const key = this.mutexKey(kind, jobId);
@@ -75,29 +78,28 @@ export class RedisOrderAdmission implements OrderAdmission {
     const joiner = JSON.stringify({ sourceRef: payload.sourceRef, opSource: payload.opSource });
     // randomUUID draws from a buffered pool; randomBytes cost a syscall per request.
     const token = randomUUID();
-    const decision = await this.acquire(key, () =>
-      this.scripts.rtmDecide(
-        key,
-        keys.ofGame(jobId),
-        keys.seq,
-        keys.deferred(jobId),
-        keys.deferredGames,
-        keys.joins(jobId),
-        seenEntry,
-        seenRequest,
-        token,
-        this.mutexTtlMs,
-        queue,
-        image,
-        JSON.stringify(payload),
-        this.idleTtlMs,
-        jobId,
-        joiner,
-        dedup ? '1' : '0',
-        payload.sourceRef,
-        this.deps.bullPrefix,
-      ),
-    );
+    const decideKeys = [key, keys.ofGame(jobId), keys.seq, keys.deferred(jobId), keys.deferredGames, keys.joins(jobId), seenEntry, seenRequest];
+    const decideArgs = [
+      token,
+      this.mutexTtlMs,
+      queue,
+      image,
+      JSON.stringify(payload),
+      this.idleTtlMs,
+      jobId,
+      joiner,
+      dedup ? '1' : '0',
+      payload.sourceRef,
+      this.deps.bullPrefix,
+    ];
+    if (add) {
+      const answer = await this.acquire(key, () => this.scripts.rtmDecideAdd(...decideKeys, ...add.keys, ...decideArgs, ...add.args));
+      if (answer[0] === 'add_failed') throw new Error(`add of job ${jobId}: ${answer[1]}`);
+      // Added and released in the script: nothing is left to let go of.
+      if (answer[0] === 'added') return { decision: answer, lock: released(key) };
+      return { decision: answer, lock: this.lock(key, token, seenEntry, seenRequest) };
+    }
+    const decision = await this.acquire(key, () => this.scripts.rtmDecide(...decideKeys, ...decideArgs));
     return { decision, lock: this.lock(key, token, seenEntry, seenRequest) };
   }
 
@@ -172,4 +174,9 @@ export class RedisOrderAdmission implements OrderAdmission {
       },
     };
   }
+}
+
+/** A mutex the admission script already let go of. */
+function released(key: string): EnqueueLock {
+  return { key, check: () => undefined, release: () => Promise.resolve() };
 }

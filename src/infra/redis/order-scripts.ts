@@ -119,6 +119,54 @@ end
 return {'add', member, job and '1' or '0'}`;
 
 /**
+ * DECIDE_LUA, and when it decides a fresh add (no job holds the id) the add
+ * itself and the mutex's release, in one call (src/jobs/prepared-add.ts):
+ * KEYS: DECIDE_LUA's 8, then BullMQ's addStandardJob's 9. ARGV: DECIDE_LUA's
+ * 11, then that script's 3 (the job's data JSON ending in `"orderSeq":0}`,
+ * where the decided seq is written).
+ * Answers DECIDE_LUA's decision, with the mutex held as it leaves it, except
+ * · added (member): the job is in its queue, marks written, mutex released;
+ * · add_failed (why): nothing was added (what a failed add wrote of the job is
+ *   deleted: no job held the id); the place given back, mutex released.
+ * `standardAdd` is BullMQ's script text: it runs as a function whose KEYS and
+ * ARGV are its own.
+ */
+export function decideAndAddLua(standardAdd: string): string {
+  return `local function bullmq_add_standard_job(KEYS, ARGV)
+${standardAdd}
+end
+local function decide(KEYS, ARGV)
+${DECIDE_LUA}
+end
+local decided = decide({KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]},
+  {ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11]})
+if decided[1] ~= 'add' or decided[3] ~= '0' then return decided end
+local mutex, orderKey, seenEntry, seenRequest = KEYS[1], KEYS[2], KEYS[7], KEYS[8]
+local token, idle, dedup = ARGV[1], ARGV[6], ARGV[9]
+local member = decided[2]
+local function give_back(why)
+  redis.call('zrem', orderKey, member)
+  -- No job held the id (DECIDE_LUA said so): whatever a failed add wrote of one is its.
+  redis.call('del', ARGV[11] .. ':' .. ARGV[3] .. ':' .. ARGV[7])
+  if redis.call('get', mutex) == token then redis.call('del', mutex) end
+  return {'add_failed', why}
+end
+local seq = string.match(member, '/(%d+)$')
+local data, found = string.gsub(ARGV[13], '"orderSeq":0}$', '"orderSeq":' .. seq .. '}')
+if found ~= 1 then return give_back('the job data does not end in its orderSeq placeholder') end
+local ok, added = pcall(bullmq_add_standard_job,
+  {KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13], KEYS[14], KEYS[15], KEYS[16], KEYS[17]}, {ARGV[12], data, ARGV[14]})
+if not ok then return give_back(type(added) == 'table' and tostring(added.err) or tostring(added)) end
+if type(added) == 'number' and added < 0 then return give_back('addStandardJob answered ' .. added) end
+if dedup == '1' then
+  redis.call('set', seenEntry, member, 'PX', idle)
+  redis.call('set', seenRequest, member, 'PX', idle)
+end
+redis.call('del', mutex)
+return {'added', member}`;
+}
+
+/**
  * KEYS: mutex, seen entry, seen request. ARGV: token, member ('' = no mark), idle TTL.
  * Marks an added job's entry and request id as seen, then releases the mutex
  * if the caller still holds it: one round trip after the add.
