@@ -46,7 +46,7 @@ async function snapshot(h: ReturnType<typeof harness>): Promise<Record<string, u
       delete hash.timestamp;
       out[name] = hash;
     } else if (type === 'list') out[name] = await h.redis.lrange(key, 0, -1);
-    else if (type === 'zset') out[name] = await h.redis.zrange(key, 0, -1, 'WITHSCORES');
+    else if (type === 'zset') out[name] = await h.redis.zrange(key, '0', '-1', 'WITHSCORES');
     else if (type === 'stream') out[name] = (await h.redis.xrange(key, '-', '+')).map(([, fields]) => fields);
     else if (type === 'string') out[name] = await h.redis.get(key);
     else out[name] = type;
@@ -101,7 +101,7 @@ describe('a fresh game job added in the admission script', () => {
 
   it('an add that fails in Redis leaves no job, no place in the order and no mutex; the next request is a fresh add', async () => {
     const h = harness();
-    const wait = h.queues['start-runtime'].keys.wait;
+    const wait = h.queues['start-runtime'].keys.wait!;
     // The wait list is a string: BullMQ's push into it fails after it wrote the job's hash.
     await h.redis.set(wait, 'not a list');
     await expect(h.enqueuer.enqueue('start', payload('g-fail'))).rejects.toThrow(/WRONGTYPE/);
