@@ -51,9 +51,9 @@ const N = {
   sharedGames: Number(process.env.BENCH_SHARED_GAMES ?? 20),
   sharedRounds: Number(process.env.BENCH_SHARED_ROUNDS ?? 5),
   swarmLatency: Number(process.env.BENCH_SWARM_LATENCY_GAMES ?? 20),
-  // 10 at once, 3 rounds each side: about 75 s on a 2-core one-node swarm, of which half is Swarm removing each burst's services.
+  // 10 at once, 5 rounds each side (as the default engine's burst): about 2 min on a 2-core one-node swarm, of which half is Swarm removing each burst's services.
   swarmBurst: Number(process.env.BENCH_SWARM_BURST ?? 10),
-  swarmBurstRounds: Number(process.env.BENCH_SWARM_BURST_ROUNDS ?? 3),
+  swarmBurstRounds: Number(process.env.BENCH_SWARM_BURST_ROUNDS ?? 5),
   logsRounds: Number(process.env.BENCH_LOGS_ROUNDS ?? 5),
   // About 9 MB in the json-file log: under the default rotation (max-size 10m).
   logsLines: Number(process.env.BENCH_LOGS_LINES ?? 40_000),

@@ -31,7 +31,7 @@ import { dockerFromHost } from '../src/infra/docker/daemon-client.js';
 import type { FaultSystem } from '../test/faults/support.js';
 import { faultSystem } from '../test/faults/support.js';
 import { TEST_LABEL } from '../test/support/services.js';
-import { median, systemStart, timedStart, waitRunning } from './measure.js';
+import { median, pairedRatio, systemStart, timedStart, waitRunning } from './measure.js';
 
 const IMAGE = 'galaxy-test-engine:plain';
 const LIMITS = { NanoCPUs: 50_000_000, MemoryBytes: 32 * 1024 * 1024, Pids: 64 };
@@ -59,9 +59,9 @@ interface Task {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface SwarmBench {
-  /** `swarm_start_latency_ratio`: median system start ÷ median raw start, alternately, one game at a time. */
+  /** `swarm_start_latency_ratio`: the median of paired system start ÷ raw start, alternately, one game at a time. */
   latency(games: number): Promise<number>;
-  /** `swarm_burst_throughput_ratio`: median raw burst time ÷ median system burst time, `games` at once, alternately. */
+  /** `swarm_burst_throughput_ratio`: the median of paired raw burst time ÷ system burst time, `games` at once, alternately. */
   burst(games: number, rounds: number): Promise<number>;
   cleanup(): Promise<void>;
   /** The system's environment: its settings are printed beside the figures. */
@@ -251,11 +251,12 @@ export async function swarmBench(host: string): Promise<SwarmBench> {
         // Both at once: a removal takes Swarm seconds, and the round is over.
         await Promise.all([removeRaw(), removeGames([s.gameId(`swlat${i}`)], startedAt)]);
       }
-      const ratio = +(median(sys) / median(raw)).toFixed(3);
+      // The median of the paired ratios, as every other part of the bench; the ratio of the medians beside it.
+      const p = pairedRatio(sys, raw);
       console.log(
-        `swarm latency (${games} games, one-node swarm): raw median ${median(raw).toFixed(0)} ms [${spread(raw)}], system median ${median(sys).toFixed(0)} ms [${spread(sys)}], paired system − raw median ${signed(median(sys.map((x, i) => x - raw[i]!)))} ms; ${took(began)}`,
+        `swarm latency (${games} games, one-node swarm): raw median ${median(raw).toFixed(0)} ms [${spread(raw)}], system median ${median(sys).toFixed(0)} ms [${spread(sys)}], paired system − raw median ${signed(median(sys.map((x, i) => x - raw[i]!)))} ms; median of paired ratios ${p.ratio}, ratio of medians ${p.ratioOfMedians}; ${took(began)}`,
       );
-      return ratio;
+      return p.ratio;
     },
 
     async burst(games, rounds) {
@@ -287,11 +288,11 @@ export async function swarmBench(host: string): Promise<SwarmBench> {
           await runRaw();
         }
       }
-      const ratio = +(median(raw) / median(sys)).toFixed(3);
+      const p = pairedRatio(raw, sys);
       console.log(
-        `swarm burst (${games} at once, ${rounds} rounds): raw ${raw.map((x) => x.toFixed(0)).join('/')} ms, system ${sys.map((x) => x.toFixed(0)).join('/')} ms; ${took(began)}`,
+        `swarm burst (${games} at once, ${rounds} rounds): raw ${raw.map((x) => x.toFixed(0)).join('/')} ms, system ${sys.map((x) => x.toFixed(0)).join('/')} ms; median of paired ratios (raw ÷ system) ${p.ratio}, ratio of medians ${p.ratioOfMedians}; ${took(began)}`,
       );
-      return ratio;
+      return p.ratio;
     },
 
     cleanup,
