@@ -150,7 +150,17 @@ export async function guarded(op: Operation, body: () => Promise<LifecycleResult
   } catch (error) {
     if (error instanceof LeaseLost) return endLeaseLost(op, error.reason);
     const step = op.progress.step;
-    return recordFailure(op, { step, code: isDatabaseDeadline(error) ? 'service_unavailable' : 'internal_error', message: `${step}: ${errorMessage(error)}` });
+    try {
+      return await recordFailure(op, {
+        step,
+        code: isDatabaseDeadline(error) ? 'service_unavailable' : 'internal_error',
+        message: `${step}: ${errorMessage(error)}`,
+      });
+    } catch (late) {
+      // The lease went while the step threw: the failure is no verdict of this operation's either.
+      if (late instanceof LeaseLost) return endLeaseLost(op, late.reason);
+      throw late;
+    }
   }
 }
 

@@ -174,7 +174,7 @@ function containerOf(onThrow: OnThrow): { containerId?: string } {
 }
 
 /** Throws LeaseLost when the lease is known lost, may have expired, or the job that runs the operation lost its own lock. */
-function assertLeaseHeld(op: Operation): void {
+export function assertLeaseHeld(op: Operation): void {
   if (op.hooks.signal?.aborted) throw new LeaseLost(`the job lost its lock: ${String(op.hooks.signal.reason)}`);
   const held = op.lease.held;
   if (!held) return;

@@ -9,6 +9,7 @@ import type { Failure, LifecycleResult } from './lifecycle.js';
 import type { HealthEventType, NotificationType, RuntimeRecord } from './model.js';
 import { failureIntent } from './notification-intents.js';
 import type { Operation } from './operation.js';
+import { assertLeaseHeld } from './operation.js';
 
 /**
  * Thrown by a `recordFailure` whose audit row is required (a refusal the
@@ -25,6 +26,8 @@ export class AuditRowNotWritten extends Error {
  * until its row is written notifies and counts once, not once per attempt.
  */
 export async function recordFailure(op: Operation, given: Failure, audit: 'best_effort' | 'required' = 'best_effort'): Promise<LifecycleResult> {
+  // A verdict is only the operation's while it holds the lease (a lease's own failure is the exception).
+  if (!given.lease) assertVerdictHeld(op);
   // The one place a failure's text leaves the domain: the audit row, the notification, the Result (API, job) and the log line.
   const failure = { ...given, message: truncateMessage(given.message) };
   const appended = await bestEffortAppend(op, {
@@ -53,6 +56,7 @@ export async function recordSuccess(
   op: Operation,
   args: { record: RuntimeRecord | null; containerId: string; replay: boolean; message: string; note?: string; exitCode?: number | null },
 ): Promise<LifecycleResult> {
+  assertVerdictHeld(op);
   const errorCode = args.replay ? 'replay_no_op' : null;
   // A success with a note (a start on the local copy because the registry was down) says so in its audit row;
   // one that stopped an engine, the code it exited with (contract §15).
@@ -121,4 +125,16 @@ export async function bestEffortHealthEvent(
   } catch (error) {
     op.log.error({ step: op.progress.step, container_id: event.containerId, err: errorMessage(error) }, 'publish health event');
   }
+}
+
+/**
+ * Under a lease, an operation's end is written only while the lease may
+ * still be its own: a worker frozen past the lease's TTL (and its job's lock)
+ * can wake inside a step and reach a verdict on what it read, while the job
+ * has run again elsewhere and written its own end; both rows would stand.
+ * Throws LeaseLost (guarded() ends the operation lease-lost, a retryable
+ * conflict that names no verdict). Outside a lease there is nothing to check.
+ */
+function assertVerdictHeld(op: Operation): void {
+  if (op.lease.held) assertLeaseHeld(op);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DockerDeadlineExceeded, ERROR_MESSAGE_MAX_BYTES, LEASE_BUSY_MESSAGE } from '../../src/domain/errors.js';
+import { DockerDeadlineExceeded, ERROR_MESSAGE_MAX_BYTES, LEASE_BUSY_MESSAGE, LEASE_LOST_MESSAGE } from '../../src/domain/errors.js';
 import type { RuntimeRecord } from '../../src/domain/model.js';
 import type { PullProgress } from '../../src/domain/engine-port.js';
 import type { StartInput, StartResult } from '../../src/domain/start.js';
@@ -385,6 +385,38 @@ describe('start: load record', () => {
     expect(result).toEqual(failure('conflict', `runtime already running with image_ref "${OTHER_IMAGE}"`, false));
     expectFailureSideEffects(w, result, null);
     expect(w.docker.calls).toEqual([]);
+  });
+});
+
+describe('start: a verdict under a lease that may have expired', () => {
+  it('is not written: a worker that woke past the lease TTL inside load_record ends lease-lost, retryable, with no conflict row', async () => {
+    const w = world();
+    await w.records.upsert(runningRecord({ currentImageRef: OTHER_IMAGE }), 0);
+    const get = w.records.get.bind(w.records);
+    // The process froze while the record was read: no renewal was confirmed for longer than the TTL.
+    w.deps.records.get = async (gameId) => {
+      const record = await get(gameId);
+      w.clock.advance(w.deps.settings.leaseTtlMs + 1);
+      return record;
+    };
+    const result = await startRuntime(w.deps, input());
+    expect(result).toMatchObject({ outcome: 'failure', errorCode: 'conflict', retryable: true, lease: 'lease_lost' });
+    expect(w.operations.entries).toHaveLength(1);
+    expect(w.operations.entries[0]!.errorMessage).toContain(LEASE_LOST_MESSAGE);
+    expect(w.operations.entries[0]!.errorMessage).not.toContain('already running');
+  });
+
+  it('a success reached after the lease may have expired is not written as one either', async () => {
+    const w = world();
+    const upsert = w.records.upsert.bind(w.records);
+    w.deps.records.upsert = async (record, fence) => {
+      const written = await upsert(record, fence);
+      w.clock.advance(w.deps.settings.leaseTtlMs + 1);
+      return written;
+    };
+    const result = await startRuntime(w.deps, input());
+    expect(result).toMatchObject({ outcome: 'failure', errorCode: 'conflict', retryable: true, lease: 'lease_lost' });
+    expect(w.operations.entries.map((e) => e.outcome)).toEqual(['failure']);
   });
 });
 
