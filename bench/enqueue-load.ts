@@ -175,33 +175,51 @@ process.on('SIGTERM', () => server.close(() => { redis.disconnect(); process.exi
  */
 export async function startFloor(system: Pick<FaultSystem, 'env' | 'run' | 'redis'>): Promise<LoadTarget & { pid: number; stop(): Promise<void> }> {
   const prefix = `floor-${system.run}`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', FLOOR_SERVER], {
-    env: { PATH: process.env.PATH, FLOOR_REDIS_URL: system.env.RTMANAGER_REDIS_URL, FLOOR_PREFIX: prefix },
+  const server = await serveScript(FLOOR_SERVER, { marker: 'FLOOR', env: { FLOOR_REDIS_URL: system.env.RTMANAGER_REDIS_URL, FLOOR_PREFIX: prefix } });
+  let stopped: Promise<void> | undefined;
+  // Once: the bench's clean-up calls it again after its system (and Redis connection) is gone.
+  const stop = () => (stopped ??= stopOnce());
+  const stopOnce = async () => {
+    await server.stop();
+    for await (const keys of system.redis.scanStream({ match: `${prefix}/*`, count: 1000 }) as AsyncIterable<string[]>) {
+      if (keys.length) await system.redis.unlink(...keys);
+    }
+  };
+  return { base: `http://127.0.0.1:${server.port}`, token: 'floor', pid: server.pid, stop };
+}
+
+/**
+ * A server `script` (an ES module) run by plain node from the checkout, so it
+ * resolves the same node_modules, with `nodeArgs` and `env` (and PATH) only;
+ * ready once it prints `{marker} {port}`. Fails with its output should it exit
+ * first. `stop` sends SIGTERM and waits for it to exit.
+ */
+export async function serveScript(
+  script: string,
+  opts: { marker: string; env: Record<string, string | undefined>; nodeArgs?: string[] },
+): Promise<{ port: number; pid: number; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--input-type=module', '-e', script], {
+    env: { PATH: process.env.PATH, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  let stopped: Promise<void> | undefined;
-  // Once: the bench's clean-up calls it again after its system (and Redis connection) is gone.
-  const stop = () => (stopped ??= stopOnce());
-  const stopOnce = async () => {
+  const stop = async () => {
     child.kill('SIGTERM');
     await exited;
-    for await (const keys of system.redis.scanStream({ match: `${prefix}/*`, count: 1000 }) as AsyncIterable<string[]>) {
-      if (keys.length) await system.redis.unlink(...keys);
-    }
   };
+  const listening = new RegExp(`${opts.marker} (\\d+)`);
   try {
     const port = await new Promise<number>((resolve, reject) => {
       child.stdout.on('data', (d: Buffer) => {
         output += d.toString();
-        const found = /FLOOR (\d+)/.exec(output)?.[1];
+        const found = listening.exec(output)?.[1];
         if (found) resolve(Number(found));
       });
-      void exited.then(() => reject(new Error(`floor server exited:\n${output}`)));
+      void exited.then(() => reject(new Error(`${opts.marker} server exited:\n${output}`)));
     });
-    return { base: `http://127.0.0.1:${port}`, token: 'floor', pid: child.pid!, stop };
+    return { port, pid: child.pid!, stop };
   } catch (error) {
     await stop();
     throw error;

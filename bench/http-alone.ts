@@ -12,14 +12,13 @@
  * BENCH_CONNECTIONS [16] as for bench/enqueue-load.ts; BENCH_NODE_ARGS adds
  * node flags to the Procfile's.
  */
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { testRedisUrl } from '../test/support/services.js';
-import { describePairs, enqueuePairs, ensureWrk, startFloor } from './enqueue-load.js';
+import { describePairs, enqueuePairs, ensureWrk, serveScript, startFloor } from './enqueue-load.js';
 import { procfileNodeArgs } from './settings.js';
 
 const TOKEN = 'an-http-alone-token-of-32-chars-x';
@@ -56,29 +55,8 @@ process.on('SIGTERM', () => server.close(() => process.exit(0)));
 `;
 
 async function startAlone(nodeArgs: string[], logFile: string) {
-  const child = spawn(process.execPath, [...nodeArgs, '--input-type=module', '-e', APP_SERVER], {
-    cwd: process.cwd(),
-    env: { PATH: process.env.PATH, ALONE_LOG: logFile, ALONE_TOKEN: TOKEN },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stdout.on('data', (d: Buffer) => {
-      output += d.toString();
-      const found = /ALONE (\d+)/.exec(output)?.[1];
-      if (found) resolve(Number(found));
-    });
-    void exited.then(() => reject(new Error(`the app alone exited:\n${output}`)));
-  });
-  return {
-    target: { base: `http://127.0.0.1:${port}`, token: TOKEN, pid: child.pid! },
-    stop: async () => {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
+  const server = await serveScript(APP_SERVER, { marker: 'ALONE', nodeArgs, env: { ALONE_LOG: logFile, ALONE_TOKEN: TOKEN } });
+  return { target: { base: `http://127.0.0.1:${server.port}`, token: TOKEN, pid: server.pid }, stop: () => server.stop() };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
